@@ -1,0 +1,20 @@
+/** Values a selector identifier can resolve to. `null`/`undefined` = unknown (SQL NULL). */
+export type SelectorValue = string | number | boolean | null | undefined;
+
+/** Resolves an identifier (a property name or a JMS header such as `JMSPriority`) for one message. */
+export type SelectorResolver = (identifier: string) => SelectorValue;
+
+/** A compiled JMS 1.1 SQL-92 message selector. Compile once, evaluate per message. */
+export interface Selector {
+  /** The selector text as given. */
+  readonly text: string;
+  /** True only when the expression evaluates to TRUE (FALSE and UNKNOWN both reject). */
+  matches(resolve: SelectorResolver): boolean;
+}
+
+export interface SelectorLimits {
+  /** Maximum selector length in characters (default 4096). */
+  maxLength?: number;
+  /** Maximum nesting depth of the expression tree (default 64). */
+  maxDepth?: number;
+}

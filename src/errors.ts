@@ -1,0 +1,64 @@
+/**
+ * Every error Junction raises has a stable `code` from this one registry.
+ * Protocol adapters translate codes to their own wire form (STOMP ERROR, AMQP condition,
+ * MQTT reason code); see each protocol's error table.
+ */
+export const ErrorCodes = {
+  ERR_CONFIG_INVALID: 'Invalid configuration',
+  ERR_SELECTOR_SYNTAX: 'Invalid selector',
+  ERR_SELECTOR_TOO_COMPLEX: 'Selector too long or too deeply nested',
+  ERR_ADDRESS_INVALID: 'Invalid address',
+  ERR_ADDRESS_NOT_FOUND: 'Address does not exist',
+  ERR_ADDRESS_FULL: 'Address is full',
+  ERR_CONSUMER_UNKNOWN: 'Unknown consumer',
+  ERR_DELIVERY_UNKNOWN: 'Unknown delivery',
+  ERR_SUBSCRIPTION_IN_USE: 'Subscription already has an active consumer',
+  ERR_SUBSCRIPTION_NOT_FOUND: 'Subscription does not exist',
+  ERR_TX_UNKNOWN: 'Unknown transaction',
+  ERR_TX_EXISTS: 'Transaction already exists',
+  ERR_STORE_FAILED: 'Store operation failed',
+  ERR_STORE_CLOSED: 'Store is closed',
+  ERR_BROKER_CLOSED: 'Broker is shutting down',
+  ERR_STOMP_MALFORMED: 'Malformed STOMP frame',
+  ERR_STOMP_LIMIT: 'STOMP frame exceeds a limit',
+  ERR_STOMP_UNKNOWN_COMMAND: 'Unknown STOMP command',
+  ERR_STOMP_MISSING_HEADER: 'Missing required STOMP header',
+  ERR_STOMP_BAD_HEADER: 'Invalid STOMP header value',
+  ERR_STOMP_VERSION: 'Unsupported STOMP version',
+  ERR_STOMP_PROTOCOL: 'STOMP protocol violation',
+  ERR_TRANSPORT_LISTEN: 'Cannot listen on port',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Base class of all Junction errors: a stable code, a message, an optional cause. */
+export class JunctionError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code], options);
+    this.code = code;
+    this.name = 'JunctionError';
+  }
+}
+
+/** A selector that does not parse; `position` is the 0-based offset of the problem. */
+export class SelectorError extends JunctionError {
+  readonly position: number;
+  constructor(message: string, position: number, code: 'ERR_SELECTOR_SYNTAX' | 'ERR_SELECTOR_TOO_COMPLEX' = 'ERR_SELECTOR_SYNTAX') {
+    super(code, `${message} at position ${position}`);
+    this.position = position;
+    this.name = 'SelectorError';
+  }
+}
+
+/** A STOMP frame the codec cannot accept. Always fatal for the connection. */
+export class StompFrameError extends JunctionError {
+  constructor(code: 'ERR_STOMP_MALFORMED' | 'ERR_STOMP_LIMIT', message: string) {
+    super(code, message);
+    this.name = 'StompFrameError';
+  }
+}
+
+export function isJunctionError(e: unknown): e is JunctionError {
+  return e instanceof JunctionError;
+}
