@@ -1,0 +1,92 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { parseConfig } from './config/load-config.ts';
+import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
+import { Core } from './core/core.ts';
+import { createLogger } from './log.ts';
+import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import type { Store } from './store/store.ts';
+import { TcpServer } from './transport/tcp-server.ts';
+import { WsServer } from './transport/ws-server.ts';
+
+export const VERSION = '0.1.0';
+
+/** Ports the broker listens on (as bound: port 0 in the config becomes the port chosen). */
+export interface BoundPorts {
+  stomp?: number;
+  ws?: number;
+}
+
+export interface BrokerOptions {
+  /** Persistence; default: from `config.store`. Pass the same store again to recover its state. */
+  store?: Store;
+  /** Logger; default: pino to stdout at `config.logLevel`. */
+  logger?: Logger;
+}
+
+/** A running broker. */
+export interface Broker {
+  readonly config: JunctionConfig;
+  readonly core: Core;
+  readonly ports: BoundPorts;
+  readonly log: Logger;
+  /** Stops listening, closes every connection and the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker in this process (ActiveMQ's embedded mode) with the same config schema as
+ * `junction start`. Resolves once every listener is bound and the store is recovered.
+ */
+export async function createBroker(input: JunctionConfigInput | JunctionConfig = {}, opts: BrokerOptions = {}): Promise<Broker> {
+  const config = parseConfig(input);
+  const log = opts.logger ?? createLogger(config.logLevel);
+  await mkdir(config.dataDir, { recursive: true });
+  const store = opts.store ?? new MemoryStore();
+  const core = await Core.open({
+    store,
+    log: log.child({ component: 'core' }),
+    brokerName: config.name,
+    addressSettings: config.addressSettings,
+    queues: config.queues,
+    topics: config.topics,
+    expiryScanPeriod: config.expiryScanPeriod,
+  });
+  const closers: Array<() => Promise<void>> = [];
+  const ports: BoundPorts = {};
+  try {
+    const stomp = new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log);
+    const tcp = new TcpServer(stomp);
+    ports.stomp = await tcp.listen(config.ports.stomp, config.host);
+    closers.push(() => tcp.close());
+    const ws = new WsServer();
+    ws.register(STOMP_WS_SUBPROTOCOLS, stomp, true);
+    ports.ws = await ws.listen(config.ports.ws, config.host);
+    closers.push(() => ws.close());
+  } catch (err) {
+    for (const close of closers.reverse()) await close();
+    await core.close();
+    throw err;
+  }
+  const notYet = (['mqtt', 'amqp', 'http'] as const).filter((p) => config.ports[p] !== undefined);
+  log.info({ host: config.host, ports, notYetAvailable: notYet, store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
+  await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    core,
+    ports,
+    log,
+    close() {
+      closing ??= (async () => {
+        for (const close of closers.reverse()) await close();
+        await core.close();
+        log.info('broker stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+import { createBroker, VERSION } from '../broker.ts';
+import { loadConfig, type ConfigOverrides } from '../config/load-config.ts';
+import { isJunctionError } from '../errors.ts';
+
+const USAGE = `Usage: junction <command> [options]
+
+Commands:
+  start             Run the broker in this process (SIGTERM/SIGINT stop it gracefully)
+  version           Print the version
+
+Options for start:
+  --config FILE       Config file (JSON, validated; see README)
+  --data-dir DIR      Data directory (default ./data)
+  --host HOST         Address to listen on (default 127.0.0.1)
+  --stomp-port N      STOMP over TCP (default 61613; 0 = any free port)
+  --ws-port N         WebSocket: STOMP and, later, MQTT by subprotocol (default 61614)
+  --mqtt-port N       MQTT (default 1883; not available yet)
+  --amqp-port N       AMQP 1.0 (default 5672; not available yet)
+  --http-port N       HTTP console and API (default 8161; not available yet)
+  --routes-dir DIR    Routes to deploy (default ./routes; not available yet)
+  --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+Environment: JUNCTION_<KEY> overrides the config file, e.g. JUNCTION_STOMP_PORT=0.`;
+
+function port(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number (0-65535), got '${v}'`);
+  return n;
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      'stomp-port': { type: 'string' },
+      'ws-port': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'amqp-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'routes-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  const overrides: ConfigOverrides = {
+    ports: {
+      stomp: port('stomp-port', values['stomp-port']),
+      ws: port('ws-port', values['ws-port']),
+      mqtt: port('mqtt-port', values['mqtt-port']),
+      amqp: port('amqp-port', values['amqp-port']),
+      http: port('http-port', values['http-port']),
+    },
+  };
+  if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
+  if (values.host !== undefined) overrides.host = values.host;
+  if (values['routes-dir'] !== undefined) overrides.routesDir = values['routes-dir'];
+  if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  const config = await loadConfig(values.config, overrides);
+  const broker = await createBroker(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    broker.log.info({ signal }, 'stopping');
+    broker.close().then(
+      () => process.exit(0),
+      (err) => {
+        broker.log.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest);
+      case 'version':
+      case '--version':
+        console.log(VERSION);
+        return;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return;
+      default:
+        console.error(`Unknown command '${command}'\n\n${USAGE}`);
+        process.exitCode = 2;
+    }
+  } catch (err) {
+    console.error(isJunctionError(err) || err instanceof TypeError ? `junction: ${(err as Error).message}` : err);
+    process.exitCode = 2;
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,507 @@
+import { JunctionError } from '../errors.ts';
+import type { Store, StoreOp, StoredQueue } from '../store/store.ts';
+import { Consumer, type ConsumerSink } from './consumer.ts';
+import type { Entry } from './entry-list.ts';
+import { messageSize, type Destination, type Message, type MessageInput } from './message.ts';
+import { Queue, selectorResolver, type QueueHost, type QueueStats } from './queue.ts';
+import { compileSelector } from './selector/index.ts';
+import type { Selector, SelectorLimits } from './selector/types.ts';
+import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
+import { Transaction } from './transaction.ts';
+import { isWildcard, WildcardIndex } from './wildcard.ts';
+
+/** The logging surface the core needs (pino's Logger satisfies it). */
+export interface CoreLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface CoreOptions {
+  store: Store;
+  log: CoreLog;
+  /** Used in message ids: `ID:<brokerName>-<boot>-<n>`, boot being the start time in base 36. */
+  brokerName?: string;
+  addressSettings?: Record<string, Partial<AddressSettings>>;
+  /** Queues and topics that exist from the start (the only ones when auto-create is off). */
+  queues?: string[];
+  topics?: string[];
+  /** How often expired messages are swept out of queues, in ms. */
+  expiryScanPeriod?: number;
+  selectorLimits?: SelectorLimits;
+  now?: () => number;
+}
+
+/** A topic subscription: durable ones are named by client id + name; shared ones by name alone. */
+export interface SubscriptionSpec {
+  name: string;
+  clientId?: string;
+  durable: boolean;
+  shared?: boolean;
+}
+
+export interface ConsumerSpec {
+  destination: Destination;
+  sink: ConsumerSink;
+  selector?: string;
+  exclusive?: boolean;
+  autoAck?: boolean;
+  subscription?: SubscriptionSpec;
+}
+
+export interface SendOptions {
+  tx?: Transaction;
+}
+
+/**
+ * The broker core: addresses, queues, subscriptions, routing, delivery, acknowledgement,
+ * dead-letter and expiry, transactions. It knows no protocol; adapters call it.
+ */
+export class Core {
+  readonly brokerName: string;
+  private readonly store: Store;
+  private readonly log: CoreLog;
+  private readonly settings: SettingsResolver;
+  private readonly queues = new Map<string, Queue>();
+  private readonly topics = new Set<string>();
+  private readonly subscriptionIndex = new WildcardIndex<Queue>();
+  private readonly selectorLimits: SelectorLimits | undefined;
+  private readonly now: () => number;
+  private readonly bootId: string;
+  private readonly host: QueueHost;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private seq = 0;
+  private idSeq = 0;
+  private deliverySeq = 0;
+  private txSeq = 0;
+  private subSeq = 0;
+  private closed = false;
+  private unrouted = 0;
+  private dropped = 0;
+
+  private constructor(opts: CoreOptions) {
+    this.store = opts.store;
+    this.log = opts.log;
+    this.brokerName = opts.brokerName ?? 'junction';
+    this.settings = new SettingsResolver(opts.addressSettings ?? {}, DEFAULT_ADDRESS_SETTINGS);
+    this.selectorLimits = opts.selectorLimits;
+    this.now = opts.now ?? Date.now;
+    this.bootId = this.now().toString(36);
+    this.host = {
+      now: this.now,
+      nextDeliveryId: () => ++this.deliverySeq,
+      persist: (batch) => this.persist(batch),
+      deadLetter: (q, e, cause) => this.moveTo(q, e, q.settings.deadLetterAddress, cause),
+      expire: (q, e) => {
+        const target = q.settings.expiryAddress ?? q.settings.deadLetterAddress;
+        this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
+      },
+      consumerRemoved: (q) => this.consumerRemoved(q),
+      backgroundError: (err, what) => this.backgroundError(err, what),
+    };
+    for (const name of opts.topics ?? []) this.topics.add(name);
+    for (const name of opts.queues ?? []) this.createQueue(name, false);
+  }
+
+  /** Opens the store, rebuilds queues and durable subscriptions from it, and starts the expiry sweep. */
+  static async open(opts: CoreOptions): Promise<Core> {
+    const core = new Core(opts);
+    await core.recover();
+    const period = opts.expiryScanPeriod ?? 1000;
+    core.expiryTimer = setInterval(() => core.sweepExpired(), period);
+    core.expiryTimer.unref();
+    return core;
+  }
+
+  private async recover(): Promise<void> {
+    const state = await this.store.open();
+    for (const sq of state.queues) {
+      if (sq.kind === 'subscription' && sq.topic !== undefined) {
+        const filter = sq.selector ? this.compile(sq.selector) : null;
+        this.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
+      } else if (sq.kind === 'anycast') this.createQueue(sq.name, false);
+    }
+    let count = 0;
+    for (const { key, message, refs } of state.messages) {
+      for (const ref of refs) {
+        const q = this.queues.get(ref.queue) ?? (this.looksAnycast(ref.queue) ? this.createQueue(ref.queue, true) : undefined);
+        if (!q) {
+          this.log.warn({ queue: ref.queue, messageId: message.id }, 'recovered message references an unknown subscription; dropped');
+          continue;
+        }
+        q.enqueue(key, message, messageSize(message), ref.deliveryCount);
+        count++;
+      }
+    }
+    if (count > 0 || state.queues.length > 0) this.log.info({ messages: count, queues: state.queues.length }, 'recovered from store');
+  }
+
+  private looksAnycast(name: string): boolean {
+    return !name.startsWith('$sub.');
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends a message. Resolves once every queue that keeps it has it (durable messages: once the
+   * store has them under its sync policy), so a protocol may confirm to its producer then.
+   */
+  async send(input: MessageInput, opts: SendOptions = {}): Promise<Message> {
+    this.assertOpen();
+    const m = this.normalise(input);
+    if (opts.tx) {
+      this.route(m); // fail early on an unknown address
+      opts.tx.addSend(m);
+      return m;
+    }
+    const targets = this.admit(m, this.route(m));
+    if (targets.length === 0) return m;
+    const key = this.nextKey();
+    const ops = this.addOps(key, m, targets);
+    if (ops.length > 0) await this.persist(ops);
+    this.enqueueAll(key, m, targets);
+    return m;
+  }
+
+  private normalise(input: MessageInput): Message {
+    validateAddress(input.destination.name, 'send');
+    const settings = this.settings.resolve(input.destination.name);
+    const priority = Math.max(0, Math.min(9, Math.trunc(input.priority ?? settings.defaultPriority)));
+    const m: Message = {
+      ...input,
+      id: input.id ?? `ID:${this.brokerName}-${this.bootId}-${++this.idSeq}`,
+      timestamp: input.timestamp ?? this.now(),
+      priority: Number.isFinite(priority) ? priority : settings.defaultPriority,
+      expiration: input.expiration ?? 0,
+      durable: input.durable ?? false,
+      bodyType: input.bodyType ?? 'bytes',
+      properties: input.properties ?? {},
+    };
+    return m;
+  }
+
+  private nextKey(): string {
+    return `${this.bootId}-${++this.seq}`;
+  }
+
+  /** The queues a message goes to: the anycast queue, or every matching topic subscription. */
+  private route(m: Message): Queue[] {
+    const { type, name } = m.destination;
+    if (type === 'queue') {
+      const q = this.queues.get(name) ?? this.autoCreateQueue(name);
+      return [q];
+    }
+    if (!this.topics.has(name)) {
+      if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
+      this.topics.add(name);
+    }
+    const out: Queue[] = [];
+    for (const q of this.subscriptionIndex.match(name)) {
+      if (q.filter === null || q.filter.matches(selectorResolver(m))) out.push(q);
+    }
+    if (out.length === 0) this.unrouted++;
+    return out;
+  }
+
+  /** Applies address limits: FAIL rejects the send, DROP leaves the full queue out. */
+  private admit(m: Message, targets: Queue[]): Queue[] {
+    const size = messageSize(m);
+    return targets.filter((q) => {
+      const { maxSizeBytes, addressFullPolicy } = q.settings;
+      if (maxSizeBytes < 0 || q.bytes + size <= maxSizeBytes) return true;
+      if (addressFullPolicy === 'FAIL') throw new JunctionError('ERR_ADDRESS_FULL', `Queue ${q.name} is full (${maxSizeBytes} bytes)`);
+      if (addressFullPolicy === 'DROP') {
+        this.dropped++;
+        return false;
+      }
+      return true; // PAGE and BLOCK arrive with the journal; until then the message is kept.
+    });
+  }
+
+  private addOps(key: string, m: Message, targets: Queue[]): StoreOp[] {
+    const ops: StoreOp[] = [];
+    for (const q of targets) {
+      if (!q.stores(m)) continue;
+      if (ops.length === 0) ops.push({ op: 'addMessage', key, message: m });
+      ops.push({ op: 'addRef', queue: q.name, key });
+    }
+    return ops;
+  }
+
+  private enqueueAll(key: string, m: Message, targets: Queue[]): void {
+    const size = messageSize(m);
+    for (const q of targets) if (!q.deleted) q.enqueue(key, m, size);
+  }
+
+  // ---------------------------------------------------------------- queues and subscriptions
+
+  private autoCreateQueue(name: string): Queue {
+    if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
+    return this.createQueue(name, true);
+  }
+
+  private createQueue(name: string, autoCreated: boolean): Queue {
+    validateAddress(name, 'queue');
+    const existing = this.queues.get(name);
+    if (existing) return existing;
+    const q = new Queue({ name, kind: 'anycast', persistent: true, settings: this.settings.resolve(name), host: this.host, autoCreated });
+    this.queues.set(name, q);
+    this.log.debug({ queue: name }, 'queue created');
+    return q;
+  }
+
+  private createSubscriptionQueue(name: string, topic: string, filter: Selector | null, spec: Partial<StoredQueue>, durable: boolean): Queue {
+    const q = new Queue({
+      name,
+      kind: 'subscription',
+      persistent: durable,
+      durable,
+      settings: this.settings.resolve(topic),
+      host: this.host,
+      topic,
+      filter,
+      ...(spec.clientId !== undefined ? { clientId: spec.clientId } : {}),
+      ...(spec.subscriptionName !== undefined ? { subscriptionName: spec.subscriptionName } : {}),
+      shared: spec.shared ?? false,
+    });
+    this.queues.set(name, q);
+    this.subscriptionIndex.add(topic, q);
+    return q;
+  }
+
+  /**
+   * Attaches a consumer with zero credit: the protocol registers it, then grants credit.
+   * Queues are auto-created; a topic consumer gets a subscription queue (temporary, shared or durable).
+   */
+  async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+    this.assertOpen();
+    const selector = spec.selector !== undefined && spec.selector.trim() !== '' ? this.compile(spec.selector) : null;
+    const { type, name } = spec.destination;
+    let queue: Queue;
+    let consumerSelector = selector;
+    if (type === 'queue') {
+      if (isWildcard(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcard queue consumers are not supported: ${name}`);
+      queue = this.queues.get(name) ?? this.autoCreateQueue(name);
+      if (queue.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
+    } else {
+      validateAddress(name, 'subscribe');
+      if (!isWildcard(name) && !this.topics.has(name)) {
+        if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
+        this.topics.add(name);
+      }
+      queue = await this.subscriptionFor(name, selector, spec.subscription);
+      consumerSelector = null; // the subscription filters before storing
+    }
+    const consumer = new Consumer({
+      id: ++this.subSeq,
+      queue,
+      sink: spec.sink,
+      selector: consumerSelector,
+      exclusive: spec.exclusive ?? false,
+      autoAck: spec.autoAck ?? false,
+      credit: 0,
+    });
+    queue.addConsumer(consumer);
+    return consumer;
+  }
+
+  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined): Promise<Queue> {
+    if (!sub) return this.createSubscriptionQueue(`$sub.${this.bootId}.${++this.subSeq}`, topic, filter, {}, false);
+    const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
+    validateAddress(name, 'subscription');
+    const existing = this.queues.get(name);
+    if (existing) {
+      if (existing.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `${name} is already a queue`);
+      const same = existing.topic === topic && (existing.filter?.text ?? '') === (filter?.text ?? '') && existing.durable === sub.durable;
+      if (same) {
+        if (!existing.shared && existing.consumers.length > 0) {
+          throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} already has an active consumer`);
+        }
+        return existing;
+      }
+      // JMS: a durable subscription resubscribed with another topic or selector is replaced.
+      if (existing.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} is active with another topic or selector`);
+      await this.deleteQueue(existing);
+    }
+    const stored: StoredQueue = {
+      name,
+      kind: 'subscription',
+      topic,
+      shared: sub.shared ?? false,
+      ...(filter ? { selector: filter.text } : {}),
+      ...(sub.clientId !== undefined ? { clientId: sub.clientId } : {}),
+      subscriptionName: sub.name,
+    };
+    if (sub.durable) await this.persist([{ op: 'createQueue', queue: stored }]);
+    if (this.queues.has(name)) return this.subscriptionFor(topic, filter, sub); // created meanwhile
+    return this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
+  }
+
+  /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */
+  async deleteSubscription(name: string, clientId?: string): Promise<void> {
+    const qname = clientId !== undefined ? `${clientId}.${name}` : name;
+    const q = this.queues.get(qname) ?? this.queues.get(name);
+    if (!q || q.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${qname}`);
+    if (q.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${qname} has an active consumer`);
+    await this.deleteQueue(q);
+  }
+
+  /** Removes a queue or subscription with its messages. */
+  async deleteQueue(q: Queue): Promise<void> {
+    if (q.deleted) return;
+    for (const c of [...q.consumers]) {
+      c.close();
+      c.sink.closed?.(`Queue ${q.name} was deleted`);
+    }
+    q.shutdown();
+    this.queues.delete(q.name);
+    if (q.kind === 'subscription' && q.topic !== undefined) this.subscriptionIndex.remove(q.topic, q);
+    if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);
+  }
+
+  private consumerRemoved(q: Queue): void {
+    if (q.consumers.length > 0 || q.deleted) return;
+    const temporary = q.kind === 'subscription' && !q.durable;
+    const autoDelete = q.kind === 'anycast' && q.autoCreated && q.settings.autoDelete && q.messageCount === 0;
+    if (temporary || autoDelete) this.deleteQueue(q).catch((err) => this.backgroundError(err, 'queue delete'));
+  }
+
+  // ---------------------------------------------------------------- dead letters and expiry
+
+  /** Moves an entry, already removed from `from`, to a queue as a copy that keeps the message id. */
+  private async moveTo(from: Queue, e: Entry, target: string, cause: string): Promise<void> {
+    const remove = from.removalOps([e]);
+    if (!target || target === from.name) {
+      if (remove.length > 0) await this.persist(remove);
+      this.log.warn({ queue: from.name, messageId: e.message.id, cause }, 'message discarded (no dead-letter address)');
+      return;
+    }
+    const props = { ...e.message.properties, dlqDeliveryFailureCause: cause };
+    const copy: Message = {
+      ...e.message,
+      destination: { type: 'queue', name: target },
+      originalDestination: e.message.originalDestination ?? e.message.destination,
+      expiration: 0,
+      properties: props,
+    };
+    delete (copy as { deliveryTime?: number }).deliveryTime;
+    const dlq = this.queues.get(target) ?? this.createQueue(target, true);
+    const key = this.nextKey();
+    await this.persist([...remove, ...this.addOps(key, copy, [dlq])]);
+    this.log.info({ queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
+    this.enqueueAll(key, copy, [dlq]);
+  }
+
+  private sweepExpired(): void {
+    const now = this.now();
+    for (const q of this.queues.values()) q.expireSweep(now);
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  createTransaction(): Transaction {
+    this.assertOpen();
+    return new Transaction(++this.txSeq);
+  }
+
+  /** Applies a transaction's sends and acks with one store batch. */
+  async commit(tx: Transaction): Promise<void> {
+    if (tx.state !== 'active') throw new JunctionError('ERR_TX_UNKNOWN', `Transaction ${tx.id} is not active`);
+    tx.state = 'committing';
+    const ops: StoreOp[] = [];
+    const sends: Array<{ key: string; m: Message; targets: Queue[] }> = [];
+    try {
+      for (const m of tx.sends) {
+        const targets = this.admit(m, this.route(m));
+        const key = this.nextKey();
+        ops.push(...this.addOps(key, m, targets));
+        sends.push({ key, m, targets });
+      }
+      for (const [consumer, entries] of tx.ackedEntries()) {
+        // Settled now, so a consumer closing while the batch is stored cannot return these.
+        ops.push(...consumer.queue.settle(consumer, entries));
+      }
+      if (ops.length > 0) await this.persist(ops);
+    } finally {
+      tx.state = 'done';
+    }
+    for (const { key, m, targets } of sends) this.enqueueAll(key, m, targets);
+  }
+
+  rollback(tx: Transaction): void {
+    tx.state = 'done';
+  }
+
+  // ---------------------------------------------------------------- management
+
+  getQueue(name: string): Queue | undefined {
+    return this.queues.get(name);
+  }
+
+  browse(name: string): Message[] {
+    const q = this.queues.get(name);
+    if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
+    return q.browse();
+  }
+
+  async purge(name: string): Promise<number> {
+    const q = this.queues.get(name);
+    if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
+    return q.purge();
+  }
+
+  queueStats(): QueueStats[] {
+    return [...this.queues.values()].map((q) => q.statistics());
+  }
+
+  brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number } {
+    return { queues: this.queues.size, topics: this.topics.size, unrouted: this.unrouted, dropped: this.dropped };
+  }
+
+  /** Stops timers and consumers (their unsettled deliveries stay stored) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    for (const q of this.queues.values()) {
+      q.shutdown();
+      for (const c of [...q.consumers]) c.closed = true;
+    }
+    await this.store.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private compile(text: string): Selector {
+    return compileSelector(text, this.selectorLimits);
+  }
+
+  private persist(batch: StoreOp[]): Promise<void> {
+    if (this.closed) return Promise.reject(new JunctionError('ERR_BROKER_CLOSED'));
+    return this.store.commit(batch).catch((err: unknown) => {
+      throw err instanceof JunctionError ? err : new JunctionError('ERR_STORE_FAILED', `Store failed: ${(err as Error)?.message ?? err}`, { cause: err });
+    });
+  }
+
+  private backgroundError(err: unknown, what: string): void {
+    this.log.error({ err, what }, 'background store operation failed');
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new JunctionError('ERR_BROKER_CLOSED');
+  }
+}
+
+/** Address names: non-empty dot-separated segments without whitespace; wildcards only where allowed. */
+export function validateAddress(name: string, use: 'send' | 'queue' | 'subscribe' | 'subscription'): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024) {
+    throw new JunctionError('ERR_ADDRESS_INVALID', `Invalid address name '${String(name).slice(0, 80)}'`);
+  }
+  if (/[\s\u0000-\u001f]/.test(name) || name.split('.').some((s) => s.length === 0)) {
+    throw new JunctionError('ERR_ADDRESS_INVALID', `Invalid address name '${name.slice(0, 80)}': empty segment or whitespace`);
+  }
+  if (use !== 'subscribe' && isWildcard(name)) {
+    throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcards are not allowed here: '${name}'`);
+  }
+}

@@ -1,0 +1,503 @@
+import type { StoreOp } from '../store/store.ts';
+import type { Consumer, NackOptions } from './consumer.ts';
+import { Entry, EntryList } from './entry-list.ts';
+import type { Message } from './message.ts';
+import { SettingsResolver, type AddressSettings } from './settings.ts';
+import { ScheduleHeap } from './schedule-heap.ts';
+import type { Selector } from './selector/types.ts';
+
+/** What a queue needs from the core around it. */
+export interface QueueHost {
+  now(): number;
+  nextDeliveryId(): number;
+  persist(batch: StoreOp[]): Promise<void>;
+  /** Moves an entry already removed from `queue` to the dead-letter address. */
+  deadLetter(queue: Queue, entry: Entry, cause: string): Promise<void>;
+  /** Moves an entry already removed from `queue` to the expiry address. */
+  expire(queue: Queue, entry: Entry): void;
+  consumerRemoved(queue: Queue): void;
+  /** A store write that nobody awaits failed: report it (never swallow). */
+  backgroundError(err: unknown, what: string): void;
+}
+
+export interface QueueInit {
+  name: string;
+  kind: 'anycast' | 'subscription';
+  /** Stores durable messages (anycast queues and durable subscriptions). */
+  persistent: boolean;
+  settings: AddressSettings;
+  host: QueueHost;
+  autoCreated?: boolean;
+  topic?: string;
+  filter?: Selector | null;
+  clientId?: string;
+  subscriptionName?: string;
+  shared?: boolean;
+  durable?: boolean;
+}
+
+/** Per-queue counters, as the management API and metrics show them. */
+export interface QueueStats {
+  name: string;
+  kind: 'anycast' | 'subscription';
+  topic?: string;
+  durable: boolean;
+  /** Messages held: ready, scheduled and in delivery. */
+  messages: number;
+  inDelivery: number;
+  scheduled: number;
+  consumers: number;
+  enqueued: number;
+  acked: number;
+  expired: number;
+  deadLettered: number;
+  bytes: number;
+}
+
+const PRIORITIES = 10;
+
+/**
+ * A queue holds entries in priority order (higher first, FIFO within a priority) and dispatches
+ * them round-robin to consumers with credit, honouring selectors, message groups and exclusive
+ * consumers. Topic subscriptions are queues of this same kind.
+ */
+export class Queue {
+  readonly name: string;
+  readonly kind: 'anycast' | 'subscription';
+  readonly persistent: boolean;
+  readonly settings: AddressSettings;
+  readonly autoCreated: boolean;
+  readonly topic: string | undefined;
+  /** Subscription-level selector: messages that do not match are never stored in this subscription. */
+  readonly filter: Selector | null;
+  readonly clientId: string | undefined;
+  readonly subscriptionName: string | undefined;
+  readonly shared: boolean;
+  readonly durable: boolean;
+  readonly consumers: Consumer[] = [];
+  deleted = false;
+
+  private readonly host: QueueHost;
+  private readonly levels: EntryList[] = Array.from({ length: PRIORITIES }, () => new EntryList());
+  private readonly scheduledHeap = new ScheduleHeap();
+  private scheduleTimer: NodeJS.Timeout | null = null;
+  private scheduleTimerAt = 0;
+  private readonly groups = new Map<string, Consumer>();
+  private readonly lastValues = new Map<string, Entry>();
+  private nextSeq = 1;
+  private rr = 0;
+  private dispatching = false;
+  private redispatch = false;
+  private readyCount = 0;
+  private scheduledCount = 0;
+  private deliveringCount = 0;
+  private expiringCount = 0;
+  private stats = { enqueued: 0, acked: 0, expired: 0, deadLettered: 0, bytes: 0 };
+
+  constructor(init: QueueInit) {
+    this.name = init.name;
+    this.kind = init.kind;
+    this.persistent = init.persistent;
+    this.settings = init.settings;
+    this.host = init.host;
+    this.autoCreated = init.autoCreated ?? false;
+    this.topic = init.topic;
+    this.filter = init.filter ?? null;
+    this.clientId = init.clientId;
+    this.subscriptionName = init.subscriptionName;
+    this.shared = init.shared ?? false;
+    this.durable = init.durable ?? init.kind === 'anycast';
+  }
+
+  get messageCount(): number {
+    return this.readyCount + this.scheduledCount + this.deliveringCount;
+  }
+
+  get bytes(): number {
+    return this.stats.bytes;
+  }
+
+  /** Whether this queue would keep a durable message in the store. */
+  stores(message: Message): boolean {
+    return this.persistent && message.durable;
+  }
+
+  /** Adds a message (already stored when durable). `deliveryCount` is non-zero for recovered messages. */
+  enqueue(key: string, message: Message, size: number, deliveryCount = 0): void {
+    const e = new Entry(key, message, size, deliveryCount);
+    e.seq = this.nextSeq++;
+    this.stats.enqueued++;
+    this.stats.bytes += size;
+    if (message.expiration > 0) this.expiringCount++;
+    const lvKey = this.settings.lastValueKey;
+    if (lvKey !== undefined) this.replaceLastValue(lvKey, e);
+    const now = this.host.now();
+    if (message.deliveryTime !== undefined && message.deliveryTime > now) this.schedule(e, message.deliveryTime);
+    else this.makeReady(e, false);
+  }
+
+  addConsumer(c: Consumer): void {
+    this.consumers.push(c);
+    this.dispatch();
+  }
+
+  removeConsumer(c: Consumer): void {
+    const i = this.consumers.indexOf(c);
+    if (i >= 0) this.consumers.splice(i, 1);
+    c.closed = true;
+    c.credit = 0;
+    for (const [gid, owner] of this.groups) if (owner === c) this.groups.delete(gid);
+    // Unsettled deliveries go back with the count they were delivered with (raised at delivery).
+    const held = [...c.unacked.values()];
+    c.unacked.clear();
+    for (const e of held) this.returnEntry(e, {});
+    this.host.consumerRemoved(this);
+    this.dispatch();
+  }
+
+  /** Delivers ready messages to consumers with credit until either runs out. Re-entrant calls are folded. */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.redispatch = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      do {
+        this.redispatch = false;
+        this.dispatchPass();
+      } while (this.redispatch);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private dispatchPass(): void {
+    if (this.readyCount === 0 || this.consumers.length === 0) return;
+    const now = this.host.now();
+    for (let p = PRIORITIES - 1; p >= 0; p--) {
+      const list = this.levels[p]!;
+      let e = list.head;
+      while (e) {
+        if (!this.hasCredit()) return;
+        const next = e.next;
+        if (e.message.expiration > 0 && e.message.expiration <= now) {
+          this.expireEntry(e);
+        } else {
+          const c = this.pickConsumer(e);
+          if (c) this.deliver(e, c);
+        }
+        // A consumer callback may have changed the list (returned or purged messages): start over.
+        if (next && next.list !== list) {
+          this.redispatch = true;
+          return;
+        }
+        e = next;
+      }
+    }
+  }
+
+  private hasCredit(): boolean {
+    for (const c of this.consumers) if (c.credit > 0) return true;
+    return false;
+  }
+
+  private pickConsumer(e: Entry): Consumer | null {
+    const gid = e.message.groupId;
+    if (gid !== undefined) {
+      const owner = this.groups.get(gid);
+      if (owner) return owner.credit > 0 && this.accepts(owner, e) ? owner : null;
+    }
+    const exclusive = this.consumers.find((c) => c.exclusive);
+    if (exclusive) return exclusive.credit > 0 && this.accepts(exclusive, e) ? this.claimGroup(gid, exclusive) : null;
+    const n = this.consumers.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n;
+      const c = this.consumers[i]!;
+      if (c.credit > 0 && this.accepts(c, e)) {
+        this.rr = (i + 1) % n;
+        return this.claimGroup(gid, c);
+      }
+    }
+    return null;
+  }
+
+  private claimGroup(gid: string | undefined, c: Consumer): Consumer {
+    if (gid !== undefined) this.groups.set(gid, c);
+    return c;
+  }
+
+  private accepts(c: Consumer, e: Entry): boolean {
+    return c.selector === null || c.selector.matches(selectorResolver(e.message));
+  }
+
+  private deliver(e: Entry, c: Consumer): void {
+    this.levels[e.message.priority]!.remove(e);
+    if (this.settings.lastValueKey !== undefined) this.forgetLastValue(this.settings.lastValueKey, e);
+    this.readyCount--;
+    e.deliveryCount++;
+    c.credit--;
+    const id = this.host.nextDeliveryId();
+    const delivery = { id, message: e.message, deliveryCount: e.deliveryCount, redelivered: e.deliveryCount > 1, queue: this.name };
+    if (c.autoAck) {
+      this.deliveringCount++;
+      this.settleEntry(e);
+      const ops = this.removalOps([e]);
+      if (ops.length > 0) this.host.persist(ops).catch((err) => this.host.backgroundError(err, 'auto-ack removal'));
+    } else {
+      e.state = 'delivering';
+      e.consumer = c;
+      e.deliveryId = id;
+      c.unacked.set(id, e);
+      this.deliveringCount++;
+    }
+    c.sink.deliver(delivery);
+  }
+
+  /** Settles acknowledged entries and stores their removal. */
+  ack(c: Consumer, entries: Entry[]): Promise<void> {
+    const ops = this.settle(c, entries);
+    return ops.length > 0 ? this.host.persist(ops) : Promise.resolve();
+  }
+
+  /** Settles acknowledged entries in memory; returns the store operations that record it. */
+  settle(c: Consumer, entries: Entry[]): StoreOp[] {
+    for (const e of entries) {
+      c.unacked.delete(e.deliveryId);
+      this.settleEntry(e);
+    }
+    return this.removalOps(entries);
+  }
+
+  nack(c: Consumer, e: Entry, opts: NackOptions): Promise<void> {
+    c.unacked.delete(e.deliveryId);
+    const p = this.returnEntry(e, opts);
+    this.dispatch();
+    return p;
+  }
+
+  /** Removes an entry for good (acked): stats only; the caller stores the removal. */
+  private settleEntry(e: Entry): void {
+    this.deliveringCount--;
+    this.stats.acked++;
+    this.drop(e);
+  }
+
+  private drop(e: Entry): void {
+    e.state = 'done';
+    e.consumer = null;
+    this.stats.bytes -= e.size;
+    if (e.message.expiration > 0) this.expiringCount--;
+  }
+
+  removalOps(entries: Entry[]): StoreOp[] {
+    const ops: StoreOp[] = [];
+    for (const e of entries) if (this.stores(e.message)) ops.push({ op: 'removeRef', queue: this.name, key: e.key });
+    return ops;
+  }
+
+  /** A delivered entry comes back: dead-lettered when out of attempts, else redelivered (after a delay if set). */
+  private returnEntry(e: Entry, opts: NackOptions): Promise<void> {
+    this.deliveringCount--;
+    e.consumer = null;
+    if (opts.undelivered && e.deliveryCount > 0) e.deliveryCount--;
+    if (opts.deadLetter || e.deliveryCount >= this.settings.maxDeliveryAttempts) {
+      const cause = opts.cause ?? `Delivery attempts exhausted (${e.deliveryCount} of ${this.settings.maxDeliveryAttempts})`;
+      this.stats.deadLettered++;
+      this.drop(e);
+      return this.host.deadLetter(this, e, cause);
+    }
+    if (this.stores(e.message)) {
+      this.host
+        .persist([{ op: 'deliveryCount', queue: this.name, key: e.key, count: e.deliveryCount }])
+        .catch((err) => this.host.backgroundError(err, 'delivery count update'));
+    }
+    const delay = SettingsResolver.redeliveryDelay(this.settings, e.deliveryCount);
+    if (delay > 0) this.schedule(e, this.host.now() + delay);
+    else this.makeReady(e, true);
+    return Promise.resolve();
+  }
+
+  private makeReady(e: Entry, ordered: boolean): void {
+    e.state = 'ready';
+    const list = this.levels[e.message.priority]!;
+    if (ordered) list.insertOrdered(e);
+    else list.push(e);
+    this.readyCount++;
+    if (this.consumers.length > 0) this.dispatch();
+  }
+
+  private schedule(e: Entry, at: number): void {
+    e.state = 'scheduled';
+    e.readyAt = at;
+    this.scheduledHeap.push(e);
+    this.scheduledCount++;
+    this.armScheduleTimer();
+  }
+
+  private armScheduleTimer(): void {
+    const first = this.scheduledHeap.peek();
+    if (!first || this.deleted) return;
+    if (this.scheduleTimer && this.scheduleTimerAt <= first.readyAt) return;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    this.scheduleTimerAt = first.readyAt;
+    this.scheduleTimer = setTimeout(() => this.fireScheduled(), Math.max(0, first.readyAt - this.host.now()));
+    this.scheduleTimer.unref();
+  }
+
+  private fireScheduled(): void {
+    this.scheduleTimer = null;
+    const now = this.host.now();
+    for (let e = this.scheduledHeap.peek(); e && e.readyAt <= now; e = this.scheduledHeap.peek()) {
+      this.scheduledHeap.pop();
+      if (e.state !== 'scheduled') continue;
+      this.scheduledCount--;
+      this.makeReady(e, true);
+    }
+    this.armScheduleTimer();
+  }
+
+  /** Moves expired messages to the expiry address. Called periodically by the core. */
+  expireSweep(now: number): void {
+    if (this.expiringCount === 0) return;
+    for (const list of this.levels) {
+      for (let e = list.head; e; ) {
+        const next = e.next;
+        if (e.message.expiration > 0 && e.message.expiration <= now) this.expireEntry(e);
+        e = next;
+      }
+    }
+    for (const e of this.scheduledHeap.items()) {
+      if (e.state === 'scheduled' && e.message.expiration > 0 && e.message.expiration <= now) this.expireEntry(e);
+    }
+  }
+
+  private expireEntry(e: Entry): void {
+    if (e.state === 'ready') {
+      this.levels[e.message.priority]!.remove(e);
+      this.readyCount--;
+      if (this.settings.lastValueKey !== undefined) this.forgetLastValue(this.settings.lastValueKey, e);
+    } else if (e.state === 'scheduled') {
+      this.scheduledCount--;
+    } else return;
+    this.stats.expired++;
+    this.drop(e);
+    this.host.expire(this, e);
+  }
+
+  private replaceLastValue(key: string, e: Entry): void {
+    const v = e.message.properties[key];
+    if (v === undefined || v === null) return;
+    const k = String(v);
+    const old = this.lastValues.get(k);
+    if (old && old.state === 'ready') {
+      this.levels[old.message.priority]!.remove(old);
+      this.readyCount--;
+      this.stats.acked++;
+      this.drop(old);
+      const ops = this.removalOps([old]);
+      if (ops.length > 0) this.host.persist(ops).catch((err) => this.host.backgroundError(err, 'last-value replace'));
+    }
+    this.lastValues.set(k, e);
+  }
+
+  private forgetLastValue(key: string, e: Entry): void {
+    const v = e.message.properties[key];
+    if (v !== undefined && v !== null && this.lastValues.get(String(v)) === e) this.lastValues.delete(String(v));
+  }
+
+  /** Messages held, highest priority first, in arrival order within a priority (ready, scheduled, in delivery). */
+  browse(): Message[] {
+    return this.entries()
+      .sort((a, b) => b.message.priority - a.message.priority || a.seq - b.seq)
+      .map((e) => e.message);
+  }
+
+  private entries(): Entry[] {
+    const out: Entry[] = [];
+    for (const list of this.levels) for (let e = list.head; e; e = e.next) out.push(e);
+    for (const e of this.scheduledHeap.items()) if (e.state === 'scheduled') out.push(e);
+    for (const c of this.consumers) out.push(...c.unacked.values());
+    return out;
+  }
+
+  /** Removes every message not in delivery. Returns how many were removed. */
+  async purge(): Promise<number> {
+    const removed: Entry[] = [];
+    for (const list of this.levels) {
+      while (list.head) {
+        const e = list.head;
+        list.remove(e);
+        removed.push(e);
+      }
+    }
+    for (const e of this.scheduledHeap.drain()) if (e.state === 'scheduled') removed.push(e);
+    this.readyCount = 0;
+    this.scheduledCount = 0;
+    this.lastValues.clear();
+    for (const e of removed) {
+      this.stats.acked++;
+      this.drop(e);
+    }
+    const ops = this.removalOps(removed);
+    if (ops.length > 0) await this.host.persist(ops);
+    return removed.length;
+  }
+
+  /** Stops timers; the core has already closed the consumers. */
+  shutdown(): void {
+    this.deleted = true;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    this.scheduleTimer = null;
+  }
+
+  statistics(): QueueStats {
+    const s: QueueStats = {
+      name: this.name,
+      kind: this.kind,
+      durable: this.durable,
+      messages: this.messageCount,
+      inDelivery: this.deliveringCount,
+      scheduled: this.scheduledCount,
+      consumers: this.consumers.length,
+      enqueued: this.stats.enqueued,
+      acked: this.stats.acked,
+      expired: this.stats.expired,
+      deadLettered: this.stats.deadLettered,
+      bytes: this.stats.bytes,
+    };
+    if (this.topic !== undefined) s.topic = this.topic;
+    return s;
+  }
+}
+
+/** Maps selector identifiers to JMS headers and message properties (ActiveMQ's names). */
+export function selectorResolver(m: Message): (id: string) => string | number | boolean | null | undefined {
+  return (id) => {
+    switch (id) {
+      case 'JMSPriority':
+        return m.priority;
+      case 'JMSMessageID':
+        return m.id;
+      case 'JMSTimestamp':
+        return m.timestamp;
+      case 'JMSCorrelationID':
+        return m.correlationId ?? null;
+      case 'JMSType':
+        return m.type ?? null;
+      case 'JMSDeliveryMode':
+        return m.durable ? 'PERSISTENT' : 'NON_PERSISTENT';
+      case 'JMSExpiration':
+        return m.expiration;
+      case 'JMSXGroupID':
+        return m.groupId ?? null;
+      case 'JMSXGroupSeq':
+        return m.groupSeq ?? null;
+      case 'JMSDestination':
+        return m.destination.name;
+      default:
+        return m.properties[id];
+    }
+  };
+}
+

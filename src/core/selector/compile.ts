@@ -1,0 +1,66 @@
+import { JunctionError, SelectorError } from '../../errors.ts';
+import { buildEvaluator } from './evaluate.ts';
+import { parseSelector } from './parser.ts';
+import type { Selector, SelectorLimits } from './types.ts';
+
+/** Limits applied when {@link compileSelector} is given none. */
+export const DEFAULT_SELECTOR_LIMITS: Readonly<Required<SelectorLimits>> = Object.freeze({
+  maxLength: 4096,
+  maxDepth: 64,
+});
+
+/**
+ * Hard ceiling on `maxDepth`: the parser recurses about eight frames per nesting level, and a
+ * larger configured value must still never overflow the JavaScript stack.
+ */
+export const MAX_SELECTOR_DEPTH = 256;
+
+const MATCH_ALL = (): boolean => true;
+
+function limit(name: keyof SelectorLimits, value: number | undefined): number {
+  const v = value ?? DEFAULT_SELECTOR_LIMITS[name];
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new JunctionError('ERR_CONFIG_INVALID', `selector ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return v;
+}
+
+/**
+ * Compiles a JMS 1.1 message selector (the SQL-92 conditional-expression subset of JMS 1.1
+ * §3.8.1) once; the returned {@link Selector} evaluates messages without re-parsing.
+ *
+ * - An empty or all-whitespace selector matches every message (STOMP clients send `selector:`
+ *   with an empty value to mean "no selector").
+ * - Identifiers are case-sensitive and resolved per message through the resolver; `undefined`
+ *   and `null` both mean SQL NULL. Keywords are case-insensitive.
+ * - Three-valued logic: `matches` is true only when the selector is TRUE, never for UNKNOWN.
+ * - ActiveMQ compatibility: a string that spells a number compares and computes as that number
+ *   against numbers (`level > 4` matches the STOMP header `level:10`); identifiers may contain
+ *   dots; numeric literals may be hex (`0x1F`), octal (`017`) or carry an `L` suffix; IN lists
+ *   may hold numbers. Arithmetic is IEEE double: `7 / 2` is 3.5, integers beyond 2^53 lose
+ *   precision, and division by zero is UNKNOWN.
+ *
+ * @param text The selector, at most `limits.maxLength` characters.
+ * @param limits `maxLength` (default 4096) and `maxDepth` (default 64: nesting of parentheses,
+ *   NOT and unary signs; values above {@link MAX_SELECTOR_DEPTH} are clamped to it).
+ * @throws SelectorError `ERR_SELECTOR_SYNTAX` with the 0-based `position` of the offending token,
+ *   or `ERR_SELECTOR_TOO_COMPLEX` when a limit is exceeded.
+ * @throws JunctionError `ERR_CONFIG_INVALID` when a limit is not a positive integer.
+ * @example
+ * const s = compileSelector("JMSPriority > 4 AND region LIKE 'eu-%'");
+ * const props = new Map<string, SelectorValue>([['JMSPriority', 7], ['region', 'eu-west']]);
+ * s.matches((name) => props.get(name)); // true
+ * @see JMS 1.1 specification, section 3.8.1 'Message Selectors'
+ */
+export function compileSelector(text: string, limits: SelectorLimits = {}): Selector {
+  const maxLength = limit('maxLength', limits.maxLength);
+  const maxDepth = Math.min(limit('maxDepth', limits.maxDepth), MAX_SELECTOR_DEPTH);
+  if (text.length > maxLength) {
+    throw new SelectorError(`Selector is longer than the maximum of ${maxLength} characters`, maxLength, 'ERR_SELECTOR_TOO_COMPLEX');
+  }
+  const ast = parseSelector(text, { maxDepth });
+  if (ast === undefined) return Object.freeze({ text, matches: MATCH_ALL });
+  const evaluate = buildEvaluator(ast);
+  const selector: Selector = { text, matches: (resolve) => evaluate(resolve) === true };
+  return Object.freeze(selector);
+}

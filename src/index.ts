@@ -1,0 +1,9 @@
+/** Junction's public surface for embedding: start a broker inside another Node application. */
+export { createBroker, VERSION, type Broker, type BrokerOptions, type BoundPorts } from './broker.ts';
+export { ConfigSchema, type JunctionConfig, type JunctionConfigInput } from './config/schema.ts';
+export { loadConfig, parseConfig } from './config/load-config.ts';
+export { MemoryStore } from './store/memory-store.ts';
+export type { Store, StoreOp, RecoveredState } from './store/store.ts';
+export { JunctionError, ErrorCodes, type ErrorCode } from './errors.ts';
+export type { Message, MessageInput, Destination } from './core/message.ts';
+export type { Core } from './core/core.ts';

@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Core } from '../../core/core.ts';
+import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import { StompSession, type StompSessionConfig } from './stomp-session.ts';
+
+/** WebSocket subprotocols that select STOMP. */
+export const STOMP_WS_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp', 'stomp'];
+
+/** Accepts STOMP connections from any transport (TCP or WebSocket). */
+export class StompProtocol implements ProtocolAcceptor {
+  private readonly core: Core;
+  private readonly cfg: StompSessionConfig;
+  private readonly log: Logger;
+  private readonly sessions = new Set<StompSession>();
+
+  constructor(core: Core, cfg: StompSessionConfig, log: Logger) {
+    this.core = core;
+    this.cfg = cfg;
+    this.log = log.child({ protocol: 'stomp' });
+  }
+
+  accept(conn: TransportConnection): void {
+    const session = new StompSession(conn, this.core, this.cfg, this.log);
+    this.sessions.add(session);
+    conn.onClose(() => this.sessions.delete(session));
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+}

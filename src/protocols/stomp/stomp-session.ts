@@ -1,0 +1,505 @@
+import type { Logger } from 'pino';
+import { JunctionError, StompFrameError, isJunctionError, type ErrorCode } from '../../errors.ts';
+import type { Consumer, Delivery } from '../../core/consumer.ts';
+import type { Core } from '../../core/core.ts';
+import type { Transaction } from '../../core/transaction.ts';
+import type { TransportConnection } from '../../transport/connection.ts';
+import { encodeFrame, HEARTBEAT } from './encoder.ts';
+import { header, type StompFrame, type StompVersion } from './frame.ts';
+import { messageFrame, messageFromSend, parseDestination } from './mapping.ts';
+import { StompParser } from './parser.ts';
+
+export interface StompSessionConfig {
+  maxHeaderBytes: number;
+  maxHeaders: number;
+  maxBodyBytes: number;
+  nackPolicy: 'deadLetter' | 'redeliver';
+  heartBeat: [number, number];
+  defaultPrefetch: number;
+  connectTimeout: number;
+  serverName: string;
+}
+
+type AckMode = 'auto' | 'client' | 'client-individual';
+
+interface Subscription {
+  id: string;
+  destination: string;
+  ackMode: AckMode;
+  consumer: Consumer | null;
+  /** Unsettled deliveries, in delivery order: delivery id -> message id. */
+  unacked: Map<number, string>;
+  byMessageId: Map<string, number>;
+  /** Auto-ack credit not yet returned because the connection was congested. */
+  owed: number;
+}
+
+const SUPPORTED: StompVersion[] = ['1.0', '1.1', '1.2'];
+const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT']);
+
+/** STOMP error codes on the wire: the `message` header is the short reason. */
+const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  ERR_STOMP_MALFORMED: 'Malformed frame',
+  ERR_STOMP_LIMIT: 'Frame too large',
+  ERR_STOMP_UNKNOWN_COMMAND: 'Unknown command',
+  ERR_STOMP_MISSING_HEADER: 'Missing header',
+  ERR_STOMP_BAD_HEADER: 'Invalid header',
+  ERR_STOMP_VERSION: 'Supported protocol versions are 1.0,1.1,1.2',
+  ERR_STOMP_PROTOCOL: 'Protocol error',
+  ERR_SELECTOR_SYNTAX: 'Invalid selector',
+  ERR_SELECTOR_TOO_COMPLEX: 'Invalid selector',
+  ERR_ADDRESS_INVALID: 'Invalid destination',
+  ERR_ADDRESS_NOT_FOUND: 'Destination does not exist',
+  ERR_ADDRESS_FULL: 'Destination is full',
+  ERR_DELIVERY_UNKNOWN: 'Unknown ack id',
+  ERR_SUBSCRIPTION_IN_USE: 'Subscription in use',
+  ERR_SUBSCRIPTION_NOT_FOUND: 'No such subscription',
+  ERR_TX_UNKNOWN: 'Unknown transaction',
+  ERR_TX_EXISTS: 'Transaction already started',
+  ERR_STORE_FAILED: 'Message not stored',
+  ERR_BROKER_CLOSED: 'Broker is shutting down',
+};
+
+let sessionSeq = 0;
+
+/**
+ * One STOMP connection: frames in, core calls out, MESSAGE frames back. Frames are handled in
+ * order; a SEND does not wait for the store before the next frame is read, but RECEIPTs and
+ * ERRORs are written in frame order.
+ */
+export class StompSession {
+  private readonly conn: TransportConnection;
+  private readonly core: Core;
+  private readonly cfg: StompSessionConfig;
+  private readonly log: Logger;
+  private readonly parser: StompParser;
+  private readonly sessionId = `junction-session-${++sessionSeq}`;
+  private version: StompVersion = '1.0';
+  private connected = false;
+  private closing = false;
+  private clientId: string | undefined;
+  private readonly subscriptions = new Map<string, Subscription>();
+  /** STOMP 1.2 ack ids are delivery ids; this finds their subscription. */
+  private readonly ackIndex = new Map<number, Subscription>();
+  private readonly transactions = new Map<string, Transaction>();
+  private inbound: Promise<void> = Promise.resolve();
+  private replies: Promise<void> = Promise.resolve();
+  private lastRead = Date.now();
+  private lastWrite = Date.now();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger) {
+    this.conn = conn;
+    this.core = core;
+    this.cfg = cfg;
+    this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
+    this.parser = new StompParser({ maxHeaderBytes: cfg.maxHeaderBytes, maxHeaders: cfg.maxHeaders, maxBodyBytes: cfg.maxBodyBytes });
+    conn.onData((chunk) => this.onData(chunk));
+    conn.onDrain(() => this.onDrain());
+    conn.onClose((err) => this.cleanup(err));
+    const t = setTimeout(() => {
+      if (!this.connected) this.fatal(new JunctionError('ERR_STOMP_PROTOCOL', `No CONNECT frame within ${cfg.connectTimeout} ms`));
+    }, cfg.connectTimeout);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.lastRead = Date.now();
+    try {
+      this.parser.feed(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      this.fatal(err);
+    }
+  }
+
+  private onFrame(frame: StompFrame): void {
+    if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
+      // Handled at once: the parser must decode the frames that follow with the negotiated version.
+      this.handleConnect(frame);
+      return;
+    }
+    this.inbound = this.inbound
+      .then(() => (this.closing ? undefined : this.process(frame)))
+      .catch((err: unknown) => this.reply(frame, Promise.reject(err)));
+  }
+
+  private async process(frame: StompFrame): Promise<void> {
+    if (!CLIENT_COMMANDS.has(frame.command)) {
+      throw new JunctionError('ERR_STOMP_UNKNOWN_COMMAND', `Unknown command '${frame.command.slice(0, 40)}'`);
+    }
+    if (!this.connected) throw new JunctionError('ERR_STOMP_PROTOCOL', `${frame.command} before CONNECT`);
+    switch (frame.command) {
+      case 'SEND':
+        return this.reply(frame, this.handleSend(frame));
+      case 'SUBSCRIBE':
+        await this.handleSubscribe(frame);
+        return this.reply(frame);
+      case 'UNSUBSCRIBE':
+        await this.handleUnsubscribe(frame);
+        return this.reply(frame);
+      case 'ACK':
+      case 'NACK':
+        return this.reply(frame, this.handleAck(frame, frame.command === 'NACK'));
+      case 'BEGIN':
+        this.handleBegin(frame);
+        return this.reply(frame);
+      case 'COMMIT':
+        await this.handleCommit(frame);
+        return this.reply(frame);
+      case 'ABORT':
+        this.core.rollback(this.takeTx(frame));
+        return this.reply(frame);
+      case 'DISCONNECT':
+        return this.handleDisconnect(frame);
+    }
+  }
+
+  /** Queues the RECEIPT (if asked for) behind every earlier reply; a failure becomes an ERROR. */
+  private reply(frame: StompFrame, done?: Promise<unknown>): void {
+    const rid = header(frame, 'receipt');
+    // Settle `done` now so a rejection waiting behind a slow store write is never unhandled.
+    const outcome = done ? done.then(() => null, (err: unknown) => ({ err })) : null;
+    this.replies = this.replies
+      .then(() => outcome)
+      .then((failed) => {
+        if (failed) this.fail(failed.err, frame);
+        else if (rid !== undefined) this.write({ command: 'RECEIPT', headers: [['receipt-id', rid]], body: Buffer.alloc(0) });
+      });
+  }
+
+  // ---------------------------------------------------------------- CONNECT
+
+  private handleConnect(frame: StompFrame): void {
+    if (this.connected) {
+      this.fail(new JunctionError('ERR_STOMP_PROTOCOL', 'Already connected'), frame);
+      return;
+    }
+    const offered = header(frame, 'accept-version');
+    let version: StompVersion | undefined;
+    if (offered === undefined) version = '1.0';
+    else {
+      const list = offered.split(',').map((s) => s.trim());
+      version = [...SUPPORTED].reverse().find((v) => list.includes(v));
+    }
+    if (!version) {
+      this.fail(new JunctionError('ERR_STOMP_VERSION', `Supported protocol versions are ${SUPPORTED.join(',')}`), frame, [['version', SUPPORTED.join(',')]]);
+      return;
+    }
+    this.version = version;
+    this.parser.version = version;
+    this.connected = true;
+    this.clientId = header(frame, 'client-id') || undefined;
+    const headers: Array<[string, string]> = [
+      ['version', version],
+      ['session', this.sessionId],
+      ['server', this.cfg.serverName],
+    ];
+    if (version !== '1.0') headers.push(['heart-beat', this.negotiateHeartbeat(header(frame, 'heart-beat'))]);
+    this.write({ command: 'CONNECTED', headers, body: Buffer.alloc(0) });
+    this.log.debug({ version, clientId: this.clientId }, 'stomp connected');
+  }
+
+  /** STOMP 1.1 heart-beating: each side sends at the larger of what it can and what the other wants. */
+  private negotiateHeartbeat(raw: string | undefined): string {
+    const [cx, cy] = (raw ?? '0,0').split(',').map((s) => Number(s.trim()));
+    const [sx, sy] = this.cfg.heartBeat;
+    const clientSends = Number.isFinite(cx) ? cx! : 0;
+    const clientWants = Number.isFinite(cy) ? cy! : 0;
+    const sendEvery = sx > 0 && clientWants > 0 ? Math.max(sx, clientWants) : 0;
+    const expectEvery = sy > 0 && clientSends > 0 ? Math.max(sy, clientSends) : 0;
+    if (sendEvery > 0) {
+      const t = setInterval(() => {
+        if (Date.now() - this.lastWrite >= sendEvery * 0.9) this.writeRaw(HEARTBEAT);
+      }, Math.max(50, Math.floor(sendEvery / 2)));
+      t.unref();
+      this.timers.push(t);
+    }
+    if (expectEvery > 0) {
+      // Allow twice the interval for network delay before calling the peer dead.
+      const t = setInterval(() => {
+        if (Date.now() - this.lastRead > expectEvery * 2) {
+          this.log.info({ expectEvery }, 'stomp heart-beat missed; closing');
+          this.conn.destroy();
+        }
+      }, expectEvery);
+      t.unref();
+      this.timers.push(t);
+    }
+    return `${sx > 0 ? sx : 0},${sy > 0 ? sy : 0}`;
+  }
+
+  // ---------------------------------------------------------------- SEND
+
+  private handleSend(frame: StompFrame): Promise<unknown> {
+    const input = messageFromSend(frame, Date.now());
+    const txName = header(frame, 'transaction');
+    const tx = txName !== undefined ? this.getTx(txName) : undefined;
+    return this.core.send(input, tx ? { tx } : {});
+  }
+
+  // ---------------------------------------------------------------- SUBSCRIBE / UNSUBSCRIBE
+
+  private async handleSubscribe(frame: StompFrame): Promise<void> {
+    const destination = header(frame, 'destination');
+    const dest = parseDestination(destination);
+    let id = header(frame, 'id');
+    if (id === undefined) {
+      if (this.version !== '1.0') throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'SUBSCRIBE requires an id header');
+      id = destination!;
+    }
+    if (this.subscriptions.has(id)) throw new JunctionError('ERR_STOMP_PROTOCOL', `Subscription id '${id}' is already in use`);
+    const ackRaw = header(frame, 'ack') ?? 'auto';
+    if (ackRaw !== 'auto' && ackRaw !== 'client' && ackRaw !== 'client-individual') {
+      throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid ack mode '${ackRaw.slice(0, 40)}'`);
+    }
+    const prefetchRaw = header(frame, 'activemq.prefetchSize');
+    const prefetch = prefetchRaw !== undefined ? Number(prefetchRaw) : this.cfg.defaultPrefetch;
+    if (!Number.isInteger(prefetch) || prefetch < 0) throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid activemq.prefetchSize '${prefetchRaw}'`);
+    const subName = header(frame, 'activemq.subscriptionName') ?? header(frame, 'durable-subscription-name');
+    const sharedName = header(frame, 'shared-subscription-name');
+    if (subName !== undefined && dest.type === 'topic' && !this.clientId) {
+      throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'A durable subscription needs a client-id header on CONNECT');
+    }
+    const selector = header(frame, 'selector');
+    const sub: Subscription = { id, destination: destination!, ackMode: ackRaw, consumer: null, unacked: new Map(), byMessageId: new Map(), owed: 0 };
+    this.subscriptions.set(id, sub);
+    if (header(frame, 'browser') === 'true') return this.browse(sub, dest.name);
+    try {
+      const subscription =
+        dest.type === 'topic' && subName !== undefined
+          ? { name: subName, clientId: this.clientId!, durable: true, shared: sharedName !== undefined }
+          : dest.type === 'topic' && sharedName !== undefined
+            ? { name: sharedName, durable: false, shared: true }
+            : undefined;
+      sub.consumer = await this.core.createConsumer({
+        destination: dest,
+        ...(selector !== undefined ? { selector } : {}),
+        exclusive: header(frame, 'activemq.exclusive') === 'true',
+        autoAck: ackRaw === 'auto',
+        ...(subscription ? { subscription } : {}),
+        sink: {
+          deliver: (d) => this.deliver(sub, d),
+          closed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription closed by broker'),
+        },
+      });
+    } catch (err) {
+      this.subscriptions.delete(id);
+      throw err;
+    }
+    if (this.closing) {
+      sub.consumer.close();
+      return;
+    }
+    sub.consumer.grant(Math.max(1, prefetch));
+  }
+
+  /** ActiveMQ queue browsing: the queue's messages, then an empty MESSAGE with `browser:end`. */
+  private browse(sub: Subscription, queue: string): void {
+    const messages = this.core.getQueue(queue) ? this.core.browse(queue) : [];
+    for (const m of messages) {
+      this.write(messageFrame({ id: 0, message: m, deliveryCount: 0, redelivered: false, queue }, sub.id, undefined, this.version));
+    }
+    this.write({ command: 'MESSAGE', headers: [['subscription', sub.id], ['message-id', 'BrowseDone'], ['destination', sub.destination], ['browser', 'end']], body: Buffer.alloc(0) });
+  }
+
+  private deliver(sub: Subscription, d: Delivery): void {
+    let ackId: string | undefined;
+    if (sub.ackMode !== 'auto') {
+      ackId = String(d.id);
+      sub.unacked.set(d.id, d.message.id);
+      sub.byMessageId.set(d.message.id, d.id);
+      this.ackIndex.set(d.id, sub);
+    }
+    this.write(messageFrame(d, sub.id, ackId, this.version));
+    if (sub.ackMode === 'auto') {
+      // Auto-ack credit comes back as soon as the socket can take more.
+      if (this.conn.congested) sub.owed++;
+      else sub.consumer?.grant(1);
+    }
+  }
+
+  private onDrain(): void {
+    for (const sub of this.subscriptions.values()) {
+      if (sub.owed > 0 && sub.consumer) {
+        const n = sub.owed;
+        sub.owed = 0;
+        sub.consumer.grant(n);
+      }
+    }
+  }
+
+  private async handleUnsubscribe(frame: StompFrame): Promise<void> {
+    const id = header(frame, 'id') ?? (this.version === '1.0' ? header(frame, 'destination') : undefined);
+    if (id === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'UNSUBSCRIBE requires an id header');
+    const sub = this.subscriptions.get(id);
+    const durableName = header(frame, 'activemq.subscriptionName') ?? header(frame, 'durable-subscription-name');
+    if (!sub && durableName === undefined) throw new JunctionError('ERR_STOMP_PROTOCOL', `No subscription with id '${id}'`);
+    if (sub) this.closeSubscription(sub);
+    // ActiveMQ: UNSUBSCRIBE naming the durable subscription deletes it; otherwise it only goes inactive.
+    if (durableName !== undefined) await this.core.deleteSubscription(durableName, this.clientId);
+  }
+
+  private closeSubscription(sub: Subscription): void {
+    this.subscriptions.delete(sub.id);
+    for (const id of sub.unacked.keys()) this.ackIndex.delete(id);
+    sub.consumer?.close();
+  }
+
+  // ---------------------------------------------------------------- ACK / NACK
+
+  private async handleAck(frame: StompFrame, nack: boolean): Promise<void> {
+    const { sub, deliveryId } = this.findDelivery(frame);
+    const consumer = sub.consumer!;
+    const cumulative = sub.ackMode === 'client' && !nack;
+    const txName = header(frame, 'transaction');
+    if (txName !== undefined) {
+      if (nack) throw new JunctionError('ERR_STOMP_PROTOCOL', 'NACK in a transaction is not supported');
+      this.getTx(txName).addAck(consumer, deliveryId, cumulative);
+      // ActiveMQ extends the prefetch for acks in a transaction, so the client can go on consuming.
+      consumer.grant(cumulative ? this.countUpTo(sub, deliveryId) : 1);
+      return;
+    }
+    const settled = cumulative ? this.forgetUpTo(sub, deliveryId) : (this.forget(sub, deliveryId), 1);
+    const done = nack
+      ? consumer.nack(deliveryId, this.cfg.nackPolicy === 'deadLetter' ? { deadLetter: true, cause: 'STOMP NACK (poison acknowledgement)' } : {})
+      : cumulative
+        ? consumer.ackCumulative(deliveryId)
+        : consumer.ack(deliveryId);
+    consumer.grant(settled);
+    await done;
+  }
+
+  private findDelivery(frame: StompFrame): { sub: Subscription; deliveryId: number } {
+    if (this.version === '1.2') {
+      const id = header(frame, 'id');
+      if (id === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', `${frame.command} requires an id header`);
+      const deliveryId = Number(id);
+      const sub = this.ackIndex.get(deliveryId);
+      if (!sub || !sub.unacked.has(deliveryId)) throw new JunctionError('ERR_DELIVERY_UNKNOWN', `Unknown ack id '${id.slice(0, 60)}'`);
+      return { sub, deliveryId };
+    }
+    const messageId = header(frame, 'message-id');
+    if (messageId === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', `${frame.command} requires a message-id header`);
+    const subId = header(frame, 'subscription');
+    const candidates = subId !== undefined ? [this.subscriptions.get(subId)] : [...this.subscriptions.values()];
+    for (const sub of candidates) {
+      const deliveryId = sub?.byMessageId.get(messageId);
+      if (sub && deliveryId !== undefined) return { sub, deliveryId };
+    }
+    throw new JunctionError('ERR_DELIVERY_UNKNOWN', `Unknown message-id '${messageId.slice(0, 60)}'`);
+  }
+
+  private forget(sub: Subscription, deliveryId: number): void {
+    const messageId = sub.unacked.get(deliveryId);
+    sub.unacked.delete(deliveryId);
+    if (messageId !== undefined && sub.byMessageId.get(messageId) === deliveryId) sub.byMessageId.delete(messageId);
+    this.ackIndex.delete(deliveryId);
+  }
+
+  private forgetUpTo(sub: Subscription, deliveryId: number): number {
+    let n = 0;
+    for (const id of [...sub.unacked.keys()]) {
+      this.forget(sub, id);
+      n++;
+      if (id === deliveryId) break;
+    }
+    return n;
+  }
+
+  private countUpTo(sub: Subscription, deliveryId: number): number {
+    let n = 0;
+    for (const id of sub.unacked.keys()) {
+      n++;
+      if (id === deliveryId) break;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  private handleBegin(frame: StompFrame): void {
+    const name = header(frame, 'transaction');
+    if (name === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'BEGIN requires a transaction header');
+    if (this.transactions.has(name)) throw new JunctionError('ERR_TX_EXISTS', `Transaction '${name}' is already started`);
+    this.transactions.set(name, this.core.createTransaction());
+  }
+
+  private getTx(name: string): Transaction {
+    const tx = this.transactions.get(name);
+    if (!tx) throw new JunctionError('ERR_TX_UNKNOWN', `Unknown transaction '${name.slice(0, 60)}'`);
+    return tx;
+  }
+
+  private takeTx(frame: StompFrame): Transaction {
+    const name = header(frame, 'transaction');
+    if (name === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', `${frame.command} requires a transaction header`);
+    const tx = this.getTx(name);
+    this.transactions.delete(name);
+    return tx;
+  }
+
+  private async handleCommit(frame: StompFrame): Promise<void> {
+    const tx = this.takeTx(frame);
+    // Earlier SENDs outside the transaction are confirmed first, so order is kept.
+    await this.replies;
+    await this.core.commit(tx);
+    for (const { consumer } of tx.acks) {
+      const sub = [...this.subscriptions.values()].find((s) => s.consumer === consumer);
+      if (!sub) continue;
+      for (const id of [...sub.unacked.keys()]) if (!consumer.unacked.has(id)) this.forget(sub, id);
+    }
+  }
+
+  // ---------------------------------------------------------------- DISCONNECT, errors, close
+
+  private async handleDisconnect(frame: StompFrame): Promise<void> {
+    this.reply(frame);
+    await this.replies;
+    this.closing = true;
+    this.conn.end();
+  }
+
+  /** Sends an ERROR for a failed frame and closes the connection, as the STOMP spec requires. */
+  private fail(err: unknown, frame?: StompFrame, extra: Array<[string, string]> = []): void {
+    if (this.closing) return;
+    const code = isJunctionError(err) ? err.code : undefined;
+    const detail = err instanceof Error ? err.message : String(err);
+    const short = (code && ERROR_MESSAGES[code]) ?? 'Internal error';
+    if (!code) this.log.error({ err, command: frame?.command }, 'stomp internal error');
+    else this.log.info({ code, command: frame?.command, detail }, 'stomp error');
+    const headers: Array<[string, string]> = [['message', short], ['content-type', 'text/plain'], ...extra];
+    const rid = frame ? header(frame, 'receipt') : undefined;
+    if (rid !== undefined) headers.push(['receipt-id', rid]);
+    this.write({ command: 'ERROR', headers, body: Buffer.from(`${detail}\n`) });
+    this.closing = true;
+    this.conn.end();
+  }
+
+  /** A frame the parser could not read: nothing after it can be trusted. */
+  private fatal(err: unknown): void {
+    if (err instanceof StompFrameError || isJunctionError(err)) this.fail(err);
+    else this.fail(new JunctionError('ERR_STOMP_MALFORMED', String((err as Error)?.message ?? err)));
+  }
+
+  private write(frame: StompFrame): void {
+    this.writeRaw(encodeFrame(frame, this.version));
+  }
+
+  private writeRaw(buf: Buffer): void {
+    this.lastWrite = Date.now();
+    this.conn.write(buf);
+  }
+
+  /** Connection gone: roll back open transactions, return unacked messages, stop timers. */
+  private cleanup(err?: Error): void {
+    this.closing = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    for (const tx of this.transactions.values()) this.core.rollback(tx);
+    this.transactions.clear();
+    for (const sub of [...this.subscriptions.values()]) this.closeSubscription(sub);
+    this.log.debug({ err: err?.message }, 'stomp connection closed');
+  }
+}

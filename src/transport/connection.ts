@@ -1,0 +1,30 @@
+/**
+ * One client connection, whatever carries it (TCP or a WebSocket). Protocol sessions see only this
+ * surface; only the transport files touch sockets.
+ */
+export interface TransportConnection {
+  readonly id: number;
+  readonly kind: 'tcp' | 'ws';
+  readonly remoteAddress: string;
+  /** Queues bytes for the peer. Returns false once the outgoing buffer is over its high-water mark. */
+  write(data: Buffer): boolean;
+  /** True while the outgoing buffer is over its high-water mark; `onDrain` fires when it empties. */
+  readonly congested: boolean;
+  onData(cb: (chunk: Buffer) => void): void;
+  onDrain(cb: () => void): void;
+  onClose(cb: (err?: Error) => void): void;
+  /** Flushes what is queued, then closes. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+}
+
+/** A protocol that accepts connections: the transport hands each new one over. */
+export interface ProtocolAcceptor {
+  accept(conn: TransportConnection): void;
+}
+
+let nextId = 0;
+export function nextConnectionId(): number {
+  return ++nextId;
+}

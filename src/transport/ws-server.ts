@@ -1,0 +1,130 @@
+import http from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type net from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { JunctionError } from '../errors.ts';
+import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
+
+/** Bytes queued on a WebSocket above which the connection counts as congested. */
+const HIGH_WATER = 1024 * 1024;
+
+class WsConnection implements TransportConnection {
+  readonly id = nextConnectionId();
+  readonly kind = 'ws' as const;
+  readonly remoteAddress: string;
+  private readonly ws: WebSocket;
+  private pending = 0;
+  private readonly drainListeners: Array<() => void> = [];
+
+  constructor(ws: WebSocket, remote: string) {
+    this.ws = ws;
+    this.remoteAddress = remote;
+  }
+
+  get congested(): boolean {
+    return this.pending > HIGH_WATER;
+  }
+
+  write(data: Buffer): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.pending += data.length;
+    // Text frames when the bytes are UTF-8 (what browser STOMP clients expect), binary otherwise.
+    this.ws.send(data, { binary: !isUtf8(data) }, () => {
+      const was = this.congested;
+      this.pending -= data.length;
+      if (was && !this.congested) for (const cb of this.drainListeners) cb();
+    });
+    return !this.congested;
+  }
+
+  onData(cb: (chunk: Buffer) => void): void {
+    this.ws.on('message', (data, isBinary) => {
+      void isBinary; // STOMP over WebSocket: text and binary frames carry the same byte stream.
+      if (Buffer.isBuffer(data)) cb(data);
+      else if (Array.isArray(data)) cb(Buffer.concat(data));
+      else cb(Buffer.from(data));
+    });
+  }
+
+  onDrain(cb: () => void): void {
+    this.drainListeners.push(cb);
+  }
+
+  onClose(cb: (err?: Error) => void): void {
+    let error: Error | undefined;
+    this.ws.on('error', (err) => (error = err));
+    this.ws.on('close', () => cb(error));
+  }
+
+  end(): void {
+    this.ws.close(1000);
+    setTimeout(() => this.ws.terminate(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+}
+
+/**
+ * One WebSocket listener for every protocol, chosen by subprotocol (`v12.stomp`, `mqtt`, ...).
+ * A client that offers no subprotocol gets the default protocol.
+ */
+export class WsServer {
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly protocols = new Map<string, ProtocolAcceptor>();
+  private defaultProtocol: ProtocolAcceptor | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor() {
+    this.http = http.createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
+    });
+    this.http.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.wss = new WebSocketServer({
+      server: this.http,
+      maxPayload: 64 * 1024 * 1024,
+      handleProtocols: (offered) => {
+        for (const p of offered) if (this.protocols.has(p)) return p;
+        return false;
+      },
+    });
+    this.wss.on('connection', (ws, req) => {
+      const acceptor = (ws.protocol && this.protocols.get(ws.protocol)) || this.defaultProtocol;
+      if (!acceptor) {
+        ws.close(1002, 'Unsupported subprotocol');
+        return;
+      }
+      acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    });
+  }
+
+  /** Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none. */
+  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false): void {
+    for (const p of subprotocols) this.protocols.set(p, acceptor);
+    if (isDefault) this.defaultProtocol = acceptor;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new JunctionError('ERR_TRANSPORT_LISTEN', `Cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      this.http.once('error', onError);
+      this.http.listen(port, host, () => {
+        this.http.off('error', onError);
+        resolve((this.http.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.wss.close();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,559 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JunctionError, SelectorError } from '../../../src/errors.ts';
+import { compileSelector, MAX_SELECTOR_DEPTH, type SelectorResolver, type SelectorValue } from '../../../src/core/selector/index.ts';
+
+/** The fixed sample message every table row is evaluated against. */
+const MESSAGE = new Map<string, SelectorValue>([
+  // JMS headers, as the broker's resolver maps them
+  ['JMSPriority', 4],
+  ['JMSMessageID', 'ID:junction-1:1:7'],
+  ['JMSTimestamp', 1_700_000_000_000],
+  ['JMSCorrelationID', 'corr-42'],
+  ['JMSType', 'order.created'],
+  ['JMSDeliveryMode', 'PERSISTENT'],
+  // strings
+  ['color', 'red'],
+  ['name', "O'Brien"],
+  ['empty', ''],
+  ['path', 'a%b_c'],
+  ['unicode', 'héllo'],
+  ['emoji', '😀x'],
+  // numbers
+  ['count', 10],
+  ['negative', -5],
+  ['zero', 0],
+  ['price', 12.5],
+  ['ratio', 0.25],
+  // booleans
+  ['active', true],
+  ['archived', false],
+  // numeric strings, as every STOMP header is
+  ['level', '10'],
+  ['fraction', '2.5'],
+  ['notNumber', 'abc'],
+  // explicit nulls
+  ['nothing', null],
+  ['undef', undefined],
+  // identifier shapes
+  ['my.prop', 'dotted'],
+  ['$dollar', 'd'],
+  ['_under', 'u'],
+  ['notes', 'n'],
+  ['island', 'i'],
+]);
+
+const resolve: SelectorResolver = (name) => MESSAGE.get(name);
+
+const T = 'TRUE';
+const F = 'FALSE';
+const U = 'UNKNOWN';
+type Expected = typeof T | typeof F | typeof U;
+
+/**
+ * Each row is checked twice: the selector matches only when TRUE, and `NOT (selector)` matches only
+ * when FALSE. That tells UNKNOWN (neither matches) apart from FALSE.
+ */
+const CASES: ReadonlyArray<readonly [string, Expected]> = [
+  // --- literals and plain comparisons ---
+  ["color = 'red'", T],
+  ["color = 'blue'", F],
+  ["color <> 'blue'", T],
+  ["color <> 'red'", F],
+  ["color = 'RED'", F],
+  ["name = 'O''Brien'", T],
+  ["empty = ''", T],
+  ['count = 10', T],
+  ['count = 10.0', T],
+  ['count > 9.5', T],
+  ['count >= 10', T],
+  ['count < 10', F],
+  ['count <= 10', T],
+  ['count <> 10', F],
+  ['price = 12.5', T],
+  ['price > 12', T],
+  ['ratio = .25', T],
+  ['ratio = 2.5E-1', T],
+  ['count = 1e1', T],
+  ['count = 1E+1', T],
+  ['count = 0xA', T],
+  ['count = 012', T],
+  ['count = 10L', T],
+  ['count = 10.', T],
+  ['negative = -5', T],
+  ['negative < zero', T],
+  ['zero = 0', T],
+  ['zero = -0', T],
+  ['4 < count', T],
+  ['active = TRUE', T],
+  ['active = FALSE', F],
+  ['active <> FALSE', T],
+  ['archived = FALSE', T],
+  ['active', T],
+  ['archived', F],
+  ['active = archived', F],
+  ['TRUE', T],
+  ['FALSE', F],
+  ['(count > 5) = TRUE', T],
+  ['(count > 5) <> active', F],
+  // --- strings order like Java's compareTo (ActiveMQ) ---
+  ["color > 'blue'", T],
+  ["color < 'blue'", F],
+  ["color BETWEEN 'a' AND 'z'", T],
+  // --- JMS headers ---
+  ['JMSPriority = 4', T],
+  ['JMSPriority > 4', F],
+  ['JMSPriority BETWEEN 0 AND 9', T],
+  ["JMSType = 'order.created'", T],
+  ["JMSCorrelationID = 'corr-42'", T],
+  ["JMSDeliveryMode = 'PERSISTENT'", T],
+  ["JMSDeliveryMode = 'NON_PERSISTENT'", F],
+  ["JMSMessageID LIKE 'ID:%'", T],
+  ['JMSTimestamp > 1600000000000', T],
+  ['JMSTimestamp IS NOT NULL', T],
+  // --- numeric strings compare and compute as numbers against numbers (ActiveMQ) ---
+  ['level > 4', T],
+  ['level = 10', T],
+  ['level = 10.0', T],
+  ['level < 4', F],
+  ['level <> 10', F],
+  ['4 < level', T],
+  ['level BETWEEN 5 AND 15', T],
+  ['level NOT BETWEEN 5 AND 15', F],
+  ['level + 1 = 11', T],
+  ['level * 2 = 20', T],
+  ['-level = -10', T],
+  ['fraction > 2', T],
+  ['fraction * 2 = 5', T],
+  ["count = '10'", T],
+  ["level = '10'", T],
+  ["level = '10.0'", F],
+  ["level > '4'", F],
+  ['level IN (10, 20)', T],
+  ["count IN ('10', '20')", T],
+  ['notNumber > 4', U],
+  ['notNumber = 0', U],
+  ['notNumber <> 0', U],
+  ['notNumber + 1 = 1', U],
+  ["count = 'ten'", U],
+  ['color = 1', U],
+  // --- other type mismatches are UNKNOWN ---
+  ["active = 'true'", U],
+  ['active = 1', U],
+  ['color = TRUE', U],
+  ['count = TRUE', U],
+  ['active > archived', U],
+  ['active + 1 = 2', U],
+  ["count LIKE '1%'", U],
+  ["active LIKE 't%'", U],
+  ['color', U],
+  ['count', U],
+  // --- arithmetic and its precedence ---
+  ['count + 2 * 3 = 16', T],
+  ['(count + 2) * 3 = 36', T],
+  ['count - 2 - 3 = 5', T],
+  ['count - (2 - 3) = 11', T],
+  ['count / 4 = 2.5', T],
+  ['count / 4 * 2 = 5', T],
+  ['count / (4 * 2) = 1.25', T],
+  ['2 + 3 * 4 - 6 / 2 = 11', T],
+  ['7 - 2 * 3 = 1', T],
+  ['-count = -10', T],
+  ['- -count = 10', T],
+  ['+count = 10', T],
+  ['count * -1 = negative * 2', T],
+  ['-(count + negative) = -5', T],
+  ['count + price = 22.5', T],
+  ['count / 3 > 3.33', T],
+  ['count > 5 + 4', T],
+  ['count / zero = 1', U],
+  ['count / 0 > 0', U],
+  ['0 / 0 = 0', U],
+  // --- NULL: unknown properties, explicit nulls, the NULL literal ---
+  ['missing = 1', U],
+  ['missing <> 1', U],
+  ["missing = 'x'", U],
+  ['missing > 0', U],
+  ['nothing = 1', U],
+  ['undef = 1', U],
+  ['nothing IS NULL', T],
+  ['nothing IS NOT NULL', F],
+  ['undef IS NULL', T],
+  ['missing IS NULL', T],
+  ['missing IS NOT NULL', F],
+  ['color IS NULL', F],
+  ['color IS NOT NULL', T],
+  ['empty IS NULL', F],
+  ['zero IS NULL', F],
+  ['archived IS NULL', F],
+  ['missing + 1 = 1', U],
+  ['missing * 0 = 0', U],
+  ['-missing = 0', U],
+  ['missing BETWEEN 1 AND 2', U],
+  ['missing NOT BETWEEN 1 AND 2', U],
+  ["missing IN ('a', 'b')", U],
+  ["missing NOT IN ('a', 'b')", U],
+  ["missing LIKE '%'", U],
+  ["missing NOT LIKE '%'", U],
+  ["nothing LIKE 'x'", U],
+  ["Color = 'red'", U],
+  ['COLOR IS NULL', T],
+  ['missing = missing', U],
+  ['NULL = NULL', U],
+  ['NULL IS NULL', T],
+  ['count = NULL', U],
+  ['count + NULL = 10', U],
+  ['(missing = 1) IS NULL', T],
+  ['missing', U],
+  ['NULL', U],
+  // --- three-valued AND / OR / NOT ---
+  ['missing = 1 AND count = 10', U],
+  ['missing = 1 AND count = 11', F],
+  ['count = 11 AND missing = 1', F],
+  ['missing = 1 OR count = 10', T],
+  ['count = 10 OR missing = 1', T],
+  ['missing = 1 OR count = 11', U],
+  ['missing = 1 OR missing = 2', U],
+  ['missing = 1 AND missing = 2', U],
+  ['NOT missing = 1', U],
+  ['NOT NOT missing = 1', U],
+  ['TRUE AND missing = 1', U],
+  ['FALSE AND missing = 1', F],
+  ['TRUE OR missing = 1', T],
+  ['FALSE OR missing = 1', U],
+  ['(missing = 1 OR TRUE) AND (missing = 2 OR count = 10)', T],
+  ['NOT (missing = 1 AND FALSE)', T],
+  ['NOT (missing = 1 OR TRUE)', F],
+  ['missing IS NULL AND count = 10', T],
+  ["color = 'red' AND count = 10 AND active", T],
+  ["color = 'red' AND count = 10 AND archived", F],
+  ["color = 'blue' OR count = 11 OR archived", F],
+  ["color = 'blue' OR count = 11 OR active", T],
+  ['active AND missing', U],
+  ['archived OR missing', U],
+  // --- logical precedence: NOT > AND > OR ---
+  ['count = 10 OR count = 11 AND archived', T],
+  ['(count = 10 OR count = 11) AND archived', F],
+  ['NOT count = 11 AND active', T],
+  ['NOT (count = 10) OR active', T],
+  ['NOT active OR archived', F],
+  ['NOT archived AND NOT archived', T],
+  ['NOT NOT active', T],
+  // --- BETWEEN ---
+  ['count BETWEEN 5 AND 15', T],
+  ['count BETWEEN 10 AND 10', T],
+  ['count BETWEEN 11 AND 20', F],
+  ['count NOT BETWEEN 11 AND 20', T],
+  ['count NOT BETWEEN 5 AND 15', F],
+  ['price BETWEEN 12 AND 13', T],
+  ['count BETWEEN 15 AND 5', F],
+  ['count BETWEEN 2 * 4 AND count + 1', T],
+  ['count BETWEEN missing AND 5', F],
+  ['count BETWEEN missing AND 15', U],
+  ["count BETWEEN 5 AND 15 AND color = 'red'", T],
+  ['negative BETWEEN -10 AND -1', T],
+  ['color BETWEEN 1 AND 2', U],
+  ['active BETWEEN 1 AND 2', U],
+  // --- IN / NOT IN ---
+  ["color IN ('red', 'green')", T],
+  ["color IN ('green', 'blue')", F],
+  ["color NOT IN ('green', 'blue')", T],
+  ["color NOT IN ('red')", F],
+  ["color IN ('RED')", F],
+  ["name IN ('O''Brien')", T],
+  ["empty IN ('')", T],
+  ['count IN (1, 10, 100)', T],
+  ['count IN (1, 2)', F],
+  ['count NOT IN (1, 2)', T],
+  ['negative IN (-5, 5)', T],
+  ['price IN (12.5)', T],
+  ["count IN ('a', 'b')", U],
+  ['color IN (1, 2)', U],
+  ["color IN ('red', 1)", T],
+  ["active IN ('true')", U],
+  ["JMSType IN ('order.created', 'order.deleted')", T],
+  // --- LIKE: _ is one character, % any sequence, ESCAPE makes them literal ---
+  ["color LIKE 'red'", T],
+  ["color LIKE 'r%'", T],
+  ["color LIKE '%d'", T],
+  ["color LIKE '%e%'", T],
+  ["color LIKE 'r_d'", T],
+  ["color LIKE 'r_'", F],
+  ["color LIKE '___'", T],
+  ["color LIKE '____'", F],
+  ["color LIKE '%'", T],
+  ["empty LIKE '%'", T],
+  ["empty LIKE '_'", F],
+  ["color LIKE 'R%'", F],
+  ["color NOT LIKE 'b%'", T],
+  ["color NOT LIKE 'r%'", F],
+  ["path LIKE 'a\\%b\\_c' ESCAPE '\\'", T],
+  ["path LIKE 'a!%b!_c' ESCAPE '!'", T],
+  ["path LIKE 'a!%%' ESCAPE '!'", T],
+  ["color LIKE 'r!%' ESCAPE '!'", F],
+  ["path LIKE '%!_%' ESCAPE '!'", T],
+  ["color LIKE '%!_%' ESCAPE '!'", F],
+  ["path LIKE 'a!!%' ESCAPE '!'", F],
+  ["path LIKE 'a%b%c'", T],
+  ["path LIKE 'a_b_c'", T],
+  ["name LIKE 'O''%'", T],
+  ["unicode LIKE 'h_llo'", T],
+  ["emoji LIKE '_x'", T],
+  ["emoji LIKE '__x'", F],
+  ["level LIKE '1_'", T],
+  ["my.prop LIKE 'dot%'", T],
+  ["JMSMessageID LIKE 'ID:%:_:7'", T],
+  // --- keywords are case-insensitive ---
+  ["color = 'red' and count = 10", T],
+  ["color = 'red' AnD NoT archived", T],
+  ['count between 5 and 15', T],
+  ['count not between 5 and 15', F],
+  ["color in ('red')", T],
+  ["color not in ('red')", F],
+  ["color like 'r%'", T],
+  ["color not like 'r%'", F],
+  ["path like 'a!%%' escape '!'", T],
+  ['nothing is null', T],
+  ['color is not null', T],
+  ['missing IS null', T],
+  ['active = True', T],
+  ['archived = fAlSe', T],
+  ['count = 11 or active', T],
+  ['null is null', T],
+  // --- identifiers: Java identifier characters, plus ActiveMQ's dots ---
+  ["$dollar = 'd'", T],
+  ["_under = 'u'", T],
+  ["my.prop = 'dotted'", T],
+  ["notes = 'n'", T],
+  ["island = 'i'", T],
+  // --- whitespace ---
+  ['  count\t=\n10  ', T],
+  ['count=10', T],
+  ["(count=10)AND(color='red')", T],
+  ['count>=10', T],
+  ['count<>11', T],
+];
+
+describe('selector evaluation table', () => {
+  test('the table has at least 150 cases', () => {
+    assert.ok(CASES.length >= 150, `only ${CASES.length} cases`);
+  });
+
+  for (const [text, expected] of CASES) {
+    test(`${text} is ${expected}`, () => {
+      assert.equal(compileSelector(text).matches(resolve), expected === T, 'selector');
+      assert.equal(compileSelector(`NOT (${text})`).matches(resolve), expected === F, 'negated selector');
+    });
+  }
+});
+
+describe('empty selector', () => {
+  for (const text of ['', '   ', '\n\t ']) {
+    test(`${JSON.stringify(text)} matches every message`, () => {
+      const s = compileSelector(text);
+      assert.equal(s.text, text);
+      assert.equal(s.matches(() => undefined), true);
+    });
+  }
+});
+
+describe('compiled selector', () => {
+  test('keeps the original text', () => {
+    assert.equal(compileSelector('count = 10').text, 'count = 10');
+  });
+
+  test('resolves identifiers per message, without re-parsing', () => {
+    const s = compileSelector('count > 4');
+    assert.equal(s.matches((n) => (n === 'count' ? 5 : undefined)), true);
+    assert.equal(s.matches((n) => (n === 'count' ? 3 : undefined)), false);
+    assert.equal(s.matches(() => null), false);
+  });
+
+  test('asks the resolver only for identifiers in the selector', () => {
+    const asked: string[] = [];
+    compileSelector("color = 'red' OR count IS NULL").matches((n) => {
+      asked.push(n);
+      return MESSAGE.get(n);
+    });
+    assert.deepEqual(asked, ['color']);
+  });
+
+  test('does not treat inherited object properties as message properties', () => {
+    const props: Record<string, SelectorValue> = {};
+    const s = compileSelector('toString IS NULL');
+    assert.equal(s.matches((n) => (Object.hasOwn(props, n) ? props[n] : undefined)), true);
+  });
+});
+
+/** [selector, expected position, expected code] */
+const INVALID: ReadonlyArray<readonly [string, number, ('ERR_SELECTOR_SYNTAX' | 'ERR_SELECTOR_TOO_COMPLEX')?]> = [
+  ['color =', 7],
+  ['= 1', 0],
+  ["count = 'abc", 8],
+  ['(count = 10', 11],
+  ['count = 10)', 10],
+  ['count = 10 AND', 14],
+  ["color = 'a' OR", 14],
+  ['count BETWEEN 1 OR 2', 16],
+  ['count BETWEEN 1', 15],
+  ["color IN 'a'", 9],
+  ['color IN ()', 10],
+  ["color IN ('a' 'b')", 14],
+  ["color IN ('a',)", 14],
+  ['color IN (color)', 10],
+  ["count IN (1, -'a')", 14],
+  ['color LIKE 5', 11],
+  ['color LIKE color', 11],
+  ["color LIKE 'a' ESCAPE 'ab'", 22],
+  ["color LIKE 'a' ESCAPE ''", 22],
+  ["color LIKE 'a' ESCAPE", 21],
+  ["color LIKE 'a!' ESCAPE '!'", 11],
+  ['color IS 5', 9],
+  ["color IS NOT 'x'", 13],
+  ["color NOT = 'x'", 10],
+  ['count = = 1', 8],
+  ['count = 1 = 1', 10],
+  ['count == 1', 7],
+  ['count != 1', 6],
+  ['color = "red"', 8],
+  ['count # 1', 6],
+  ['count ESCAPE', 6],
+  ['5 AND active', 0],
+  ["'abc'", 0],
+  ['count + 1', 0],
+  ['NOT 5', 4],
+  ["active AND 'x'", 11],
+  ["'x' + 1 = 2", 0],
+  ['TRUE + 1 = 2', 0],
+  ['count + (count > 1) = 2', 8],
+  ['active < TRUE', 9],
+  ["(count > 1) LIKE 'x'", 0],
+  ['count BETWEEN (count > 1) AND 5', 14],
+  ['count = 1e', 8],
+  ['count = 09', 8],
+  ['count = 1.2.3', 8],
+  ['count = 12abc', 8],
+  ['count = 0x', 8],
+  ['AND', 0],
+  ['NOT', 3],
+  ['()', 1],
+  ['count = 10 count = 11', 11],
+];
+
+describe('invalid selectors', () => {
+  for (const [text, position, code = 'ERR_SELECTOR_SYNTAX'] of INVALID) {
+    test(`${JSON.stringify(text)} fails at position ${position}`, () => {
+      assert.throws(
+        () => compileSelector(text),
+        (err: unknown) => {
+          assert.ok(err instanceof SelectorError, `not a SelectorError: ${String(err)}`);
+          assert.equal(err.code, code);
+          assert.equal(err.position, position, err.message);
+          assert.match(err.message, new RegExp(` at position ${position}$`));
+          return true;
+        },
+      );
+    });
+  }
+
+  test('names the unexpected token', () => {
+    assert.throws(() => compileSelector('(count = 10))'), { message: "Unexpected token ')' at position 12" });
+  });
+
+  test('reports an unterminated string at its opening quote', () => {
+    assert.throws(() => compileSelector("a = 'abc"), { message: 'Unterminated string literal at position 4' });
+  });
+
+  test('reports a BETWEEN without AND', () => {
+    assert.throws(() => compileSelector('a BETWEEN 1 OR 2'), { message: "Expected AND in BETWEEN, found 'OR' at position 12" });
+  });
+
+  test('reports the end of the selector', () => {
+    assert.throws(() => compileSelector('a ='), { message: 'Unexpected end of selector at position 3' });
+  });
+});
+
+describe('limits', () => {
+  const tooComplex = (position: number) => (err: unknown) => {
+    assert.ok(err instanceof SelectorError, `not a SelectorError: ${String(err)}`);
+    assert.equal(err.code, 'ERR_SELECTOR_TOO_COMPLEX');
+    assert.equal(err.position, position, err.message);
+    return true;
+  };
+
+  test('accepts a selector of exactly the default maximum length (4096)', () => {
+    const text = `color = '${'x'.repeat(4096 - 10)}'`;
+    assert.equal(text.length, 4096);
+    assert.equal(compileSelector(text).matches(resolve), false);
+  });
+
+  test('rejects a selector longer than 4096 characters', () => {
+    const text = `color = '${'x'.repeat(4096 - 9)}'`;
+    assert.throws(() => compileSelector(text), tooComplex(4096));
+  });
+
+  test('honours a custom maxLength', () => {
+    assert.equal(compileSelector('count = 10', { maxLength: 10 }).matches(resolve), true);
+    assert.throws(() => compileSelector('count = 10 ', { maxLength: 10 }), tooComplex(10));
+  });
+
+  test('accepts 64 nested parentheses', () => {
+    const text = `${'('.repeat(64)}count = 10${')'.repeat(64)}`;
+    assert.equal(compileSelector(text).matches(resolve), true);
+  });
+
+  test('rejects 65 nested parentheses at the 65th', () => {
+    const text = `${'('.repeat(65)}count = 10${')'.repeat(65)}`;
+    assert.throws(() => compileSelector(text), tooComplex(64));
+  });
+
+  test('counts NOT towards the depth', () => {
+    assert.equal(compileSelector(`${'NOT '.repeat(64)}active`).matches(resolve), true);
+    assert.throws(() => compileSelector(`${'NOT '.repeat(65)}active`), tooComplex(64 * 4));
+  });
+
+  test('counts unary minus towards the depth', () => {
+    assert.throws(() => compileSelector(`${'-'.repeat(65)}count = 10`), tooComplex(64));
+  });
+
+  test('honours a custom maxDepth', () => {
+    assert.equal(compileSelector('((count = 10))', { maxDepth: 2 }).matches(resolve), true);
+    assert.throws(() => compileSelector('(((count = 10)))', { maxDepth: 2 }), tooComplex(2));
+  });
+
+  test("100000 '(' give a clean SelectorError, not a RangeError", () => {
+    const text = '('.repeat(100_000);
+    assert.throws(() => compileSelector(text), tooComplex(4096));
+    assert.throws(() => compileSelector(text, { maxLength: 1_000_000 }), tooComplex(64));
+  });
+
+  test(`clamps maxDepth to ${MAX_SELECTOR_DEPTH} so a huge limit cannot overflow the stack`, () => {
+    const text = '('.repeat(100_000);
+    assert.throws(() => compileSelector(text, { maxLength: 1_000_000, maxDepth: 1_000_000 }), tooComplex(MAX_SELECTOR_DEPTH));
+  });
+
+  test('long flat AND/OR chains are not limited by depth', () => {
+    const text = `${'count = 11 OR '.repeat(20_000)}count = 10`;
+    assert.equal(compileSelector(text, { maxLength: 1_000_000 }).matches(resolve), true);
+  });
+
+  test('long arithmetic chains are not limited by depth', () => {
+    const text = `count${' + 1'.repeat(20_000)} = 20010`;
+    assert.equal(compileSelector(text, { maxLength: 1_000_000 }).matches(resolve), true);
+  });
+
+  test('rejects a limit that is not a positive integer', () => {
+    for (const limits of [{ maxDepth: 0 }, { maxLength: -1 }, { maxLength: 1.5 }, { maxDepth: Number.NaN }]) {
+      assert.throws(() => compileSelector('a = 1', limits), (err: unknown) => err instanceof JunctionError && err.code === 'ERR_CONFIG_INVALID');
+    }
+  });
+});
+
+describe('LIKE stays linear', () => {
+  test("'%a%a%a%a%a%a%a%a%b' against 10000 'a's completes and does not match", () => {
+    const value = 'a'.repeat(10_000);
+    const s = compileSelector("s LIKE '%a%a%a%a%a%a%a%a%b'");
+    assert.equal(s.matches(() => value), false);
+    assert.equal(s.matches(() => `${value}b`), true);
+  });
+});
