@@ -350,11 +350,11 @@ export class Core {
   /** Removes a queue or subscription with its messages. */
   async deleteQueue(q: Queue): Promise<void> {
     if (q.deleted) return;
+    q.shutdown();
     for (const c of [...q.consumers]) {
       c.close();
       c.sink.closed?.(`Queue ${q.name} was deleted`);
     }
-    q.shutdown();
     this.queues.delete(q.name);
     if (q.kind === 'subscription' && q.topic !== undefined) this.subscriptionIndex.remove(q.topic, q);
     if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);

@@ -150,7 +150,7 @@ export class Queue {
     // Unsettled deliveries go back with the count they were delivered with (raised at delivery).
     const held = [...c.unacked.values()];
     c.unacked.clear();
-    for (const e of held) this.returnEntry(e, {});
+    for (const e of held) this.returnEntry(e, {}).catch((err) => this.host.backgroundError(err, 'dead-letter on consumer close'));
     this.host.consumerRemoved(this);
     this.dispatch();
   }
