@@ -70,9 +70,9 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     await core.close();
     throw err;
   }
-  const notYet = (['mqtt', 'amqp', 'http'] as const).filter((p) => config.ports[p] !== undefined);
-  log.info({ host: config.host, ports, notYetAvailable: notYet, store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
+  // The ports file is complete before the log says the broker started, so a watcher can read it then.
   await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
+  log.info({ host: config.host, ports, notYetAvailable: ['mqtt', 'amqp', 'http'], store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
 
   let closing: Promise<void> | undefined;
   return {
