@@ -7,6 +7,7 @@ import { Core } from './core/core.ts';
 import { createLogger } from './log.ts';
 import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
 import type { Store } from './store/store.ts';
 import { TcpServer } from './transport/tcp-server.ts';
 import { WsServer } from './transport/ws-server.ts';
@@ -24,6 +25,23 @@ export interface BrokerOptions {
   store?: Store;
   /** Logger; default: pino to stdout at `config.logLevel`. */
   logger?: Logger;
+}
+
+function createStore(config: JunctionConfig, log: Logger): Store {
+  if (config.store.type === 'memory') return new MemoryStore();
+  return new JournalStore({
+    dir: path.join(config.dataDir, 'journal'),
+    log: log.child({ component: 'journal' }),
+    segmentSize: config.store.segmentSize,
+    sync: parseSync(config.store.sync),
+    compactThreshold: config.store.compactThreshold,
+    skipCorrupt: config.store.recoverSkipCorrupt,
+  });
+}
+
+function parseSync(s: string): SyncPolicy {
+  if (s === 'always' || s === 'never') return { mode: s };
+  return { mode: 'interval', ms: Number(s.slice('interval:'.length)) };
 }
 
 /** A running broker. */
@@ -44,7 +62,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
   const config = parseConfig(input);
   const log = opts.logger ?? createLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true });
-  const store = opts.store ?? new MemoryStore();
+  const store = opts.store ?? createStore(config, log);
   const core = await Core.open({
     store,
     log: log.child({ component: 'core' }),

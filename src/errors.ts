@@ -18,6 +18,7 @@ export const ErrorCodes = {
   ERR_TX_EXISTS: 'Transaction already exists',
   ERR_STORE_FAILED: 'Store operation failed',
   ERR_STORE_CLOSED: 'Store is closed',
+  ERR_STORE_CORRUPT: 'Journal is corrupt',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STOMP_MALFORMED: 'Malformed STOMP frame',
   ERR_STOMP_LIMIT: 'STOMP frame exceeds a limit',

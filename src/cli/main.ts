@@ -20,6 +20,8 @@ Options for start:
   --http-port N       HTTP console and API (default 8161; not available yet)
   --routes-dir DIR    Routes to deploy (default ./routes; not available yet)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+  --recover-skip-corrupt  Skip corrupt journal records in the middle of a segment instead of
+                      refusing to start (their operations are lost; logged)
 Environment: JUNCTION_<KEY> overrides the config file, e.g. JUNCTION_STOMP_PORT=0.`;
 
 function port(name: string, v: string | undefined): number | undefined {
@@ -44,6 +46,7 @@ async function start(argv: string[]): Promise<void> {
       'http-port': { type: 'string' },
       'routes-dir': { type: 'string' },
       'log-level': { type: 'string' },
+      'recover-skip-corrupt': { type: 'boolean' },
     },
   });
   const overrides: ConfigOverrides = {
@@ -59,6 +62,7 @@ async function start(argv: string[]): Promise<void> {
   if (values.host !== undefined) overrides.host = values.host;
   if (values['routes-dir'] !== undefined) overrides.routesDir = values['routes-dir'];
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['recover-skip-corrupt']) overrides.recoverSkipCorrupt = true;
   const config = await loadConfig(values.config, overrides);
   const broker = await createBroker(config);
   let stopping = false;

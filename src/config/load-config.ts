@@ -9,6 +9,7 @@ export interface ConfigOverrides {
   host?: string;
   routesDir?: string;
   logLevel?: string;
+  recoverSkipCorrupt?: boolean;
   ports?: Partial<Record<'mqtt' | 'amqp' | 'stomp' | 'ws' | 'http', number>>;
 }
 
@@ -62,7 +63,8 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   }
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
-    if (k === 'ports') for (const [p, n] of Object.entries(v as Record<string, number | undefined>)) {
+    if (k === 'recoverSkipCorrupt') setPath(merged, ['store', 'recoverSkipCorrupt'], v);
+    else if (k === 'ports') for (const [p, n] of Object.entries(v as Record<string, number | undefined>)) {
       if (n !== undefined) setPath(merged, ['ports', p], n);
     }
     else setPath(merged, [k], v);

@@ -36,7 +36,18 @@ export const ConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   store: z
     .strictObject({
-      type: z.enum(['memory']).default('memory'),
+      /** `journal`: the embedded append-only journal in `<dataDir>/journal` (persistent). `memory`: nothing survives a restart. */
+      type: z.enum(['journal', 'memory']).default('journal'),
+      /** `always` (confirm after fdatasync), `interval:<ms>` (fsync every ms), `never` (OS decides; tests and benchmarks). */
+      sync: z
+        .string()
+        .regex(/^(always|never|interval:\d+)$/, 'expected always, never or interval:<ms>')
+        .default('always'),
+      segmentSize: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
+      /** Compact when live bytes / journal bytes falls below this. */
+      compactThreshold: z.number().min(0).max(1).default(0.5),
+      /** Skip corrupt records in the middle of the journal instead of refusing to start. */
+      recoverSkipCorrupt: z.boolean().default(false),
     })
     .prefault({}),
   stomp: z

@@ -133,9 +133,12 @@ export class StompSession {
     switch (frame.command) {
       case 'SEND':
         return this.reply(frame, this.handleSend(frame));
-      case 'SUBSCRIBE':
-        await this.handleSubscribe(frame);
-        return this.reply(frame);
+      case 'SUBSCRIBE': {
+        const start = await this.handleSubscribe(frame);
+        // Messages flow only after the RECEIPT, so a client sees its subscription confirmed first.
+        void this.reply(frame).then(start);
+        return;
+      }
       case 'UNSUBSCRIBE':
         await this.handleUnsubscribe(frame);
         return this.reply(frame);
@@ -157,7 +160,7 @@ export class StompSession {
   }
 
   /** Queues the RECEIPT (if asked for) behind every earlier reply; a failure becomes an ERROR. */
-  private reply(frame: StompFrame, done?: Promise<unknown>): void {
+  private reply(frame: StompFrame, done?: Promise<unknown>): Promise<void> {
     const rid = header(frame, 'receipt');
     // Settle `done` now so a rejection waiting behind a slow store write is never unhandled.
     const outcome = done ? done.then(() => null, (err: unknown) => ({ err })) : null;
@@ -167,6 +170,7 @@ export class StompSession {
         if (failed) this.fail(failed.err, frame);
         else if (rid !== undefined) this.write({ command: 'RECEIPT', headers: [['receipt-id', rid]], body: Buffer.alloc(0) });
       });
+    return this.replies;
   }
 
   // ---------------------------------------------------------------- CONNECT
@@ -241,7 +245,8 @@ export class StompSession {
 
   // ---------------------------------------------------------------- SUBSCRIBE / UNSUBSCRIBE
 
-  private async handleSubscribe(frame: StompFrame): Promise<void> {
+  /** Creates the subscription; returns the function that starts its flow of messages. */
+  private async handleSubscribe(frame: StompFrame): Promise<() => void> {
     const destination = header(frame, 'destination');
     const dest = parseDestination(destination);
     let id = header(frame, 'id');
@@ -265,7 +270,7 @@ export class StompSession {
     const selector = header(frame, 'selector');
     const sub: Subscription = { id, destination: destination!, ackMode: ackRaw, consumer: null, unacked: new Map(), byMessageId: new Map(), owed: 0 };
     this.subscriptions.set(id, sub);
-    if (header(frame, 'browser') === 'true') return this.browse(sub, dest.name);
+    if (header(frame, 'browser') === 'true') return () => this.browse(sub, dest.name);
     try {
       const subscription =
         dest.type === 'topic' && subName !== undefined
@@ -288,11 +293,11 @@ export class StompSession {
       this.subscriptions.delete(id);
       throw err;
     }
-    if (this.closing) {
-      sub.consumer.close();
-      return;
-    }
-    sub.consumer.grant(Math.max(1, prefetch));
+    const consumer = sub.consumer;
+    return () => {
+      if (this.closing) consumer.close();
+      else consumer.grant(Math.max(1, prefetch));
+    };
   }
 
   /** ActiveMQ queue browsing: the queue's messages, then an empty MESSAGE with `browser:end`. */

@@ -1,0 +1,395 @@
+import { open, mkdir, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { JunctionError } from '../../errors.ts';
+import type { RecoveredState, Store, StoreOp } from '../store.ts';
+import { JournalIndex } from './journal-index.ts';
+import { decodeBatch, encodeBatch, type JournalOp } from './op-codec.ts';
+import { encodeRecord, findNextValidRecord, readRecord, RecordType } from './record.ts';
+
+export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'interval'; ms: number };
+
+export interface JournalLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface JournalOptions {
+  /** Directory of the segment files (`<dataDir>/journal`). */
+  dir: string;
+  log: JournalLog;
+  /** Segment file size before rolling to a new one (default 32 MiB). */
+  segmentSize?: number;
+  sync?: SyncPolicy;
+  /** Compact when live bytes / journal bytes falls below this (default 0.5). */
+  compactThreshold?: number;
+  /** Skip corrupt records in the middle of a segment instead of refusing to start. */
+  skipCorrupt?: boolean;
+}
+
+interface Pending {
+  record: Buffer;
+  ops: JournalOp[];
+  sizes: number[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface Segment {
+  id: number;
+  file: string;
+  size: number;
+}
+
+/** Journal statistics for management and benchmarks. */
+export interface JournalStats {
+  segments: number;
+  bytes: number;
+  liveBytes: number;
+  messages: number;
+  writes: number;
+  syncs: number;
+  compactedSegments: number;
+}
+
+const SEGMENT_RE = /^journal-(\d{8})\.seg$/;
+/** Compaction rewrites at most this many bytes of live messages per step, so producers wait one short write at most. */
+const COMPACT_CHUNK = 1024 * 1024;
+/** Group commit writes at most this many bytes at once. */
+const MAX_GROUP = 16 * 1024 * 1024;
+
+/**
+ * The embedded append-only journal. Each `commit` is one CRC-framed record; every record produced
+ * in one event-loop turn is written with one write and made durable with one fdatasync (group
+ * commit) before any of them is confirmed. Recovery replays the segments; segments whose records
+ * are all dead are deleted from the oldest forward, and when the live ratio falls below the
+ * threshold the oldest segment's live records are rewritten forward (compaction).
+ */
+export class JournalStore implements Store {
+  readonly kind = 'journal';
+  private readonly dir: string;
+  private readonly log: JournalLog;
+  private readonly segmentSize: number;
+  private readonly sync: SyncPolicy;
+  private readonly compactThreshold: number;
+  private readonly skipCorrupt: boolean;
+  private readonly index = new JournalIndex();
+  private segments: Segment[] = [];
+  private head: FileHandle | null = null;
+  private pending: Pending[] = [];
+  private held: Pending[] = [];
+  private holding = false;
+  private writing = false;
+  private flushScheduled = false;
+  private compacting = false;
+  private dirty = false;
+  private seq = 0;
+  private opened = false;
+  private closing = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  /** Set after a failed write whose partial bytes could not be truncated away: no write may follow them. */
+  private truncateTo: number | null = null;
+  private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0 };
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(opts: JournalOptions) {
+    this.dir = opts.dir;
+    this.log = opts.log;
+    this.segmentSize = opts.segmentSize ?? 32 * 1024 * 1024;
+    this.sync = opts.sync ?? { mode: 'always' };
+    this.compactThreshold = opts.compactThreshold ?? 0.5;
+    this.skipCorrupt = opts.skipCorrupt ?? false;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  async open(): Promise<RecoveredState> {
+    await mkdir(this.dir, { recursive: true });
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    for (let i = 0; i < names.length; i++) {
+      const file = path.join(this.dir, names[i]!);
+      const id = Number(SEGMENT_RE.exec(names[i]!)![1]);
+      const size = await this.replaySegment(file, id, i === names.length - 1);
+      this.segments.push({ id, file, size });
+    }
+    this.seq = this.index.maxSeq;
+    const last = this.segments.at(-1);
+    if (last) this.head = await open(last.file, 'a');
+    else await this.roll();
+    if (this.sync.mode === 'interval') {
+      this.syncTimer = setInterval(() => void this.syncNow(), this.sync.ms);
+      this.syncTimer.unref();
+    }
+    this.opened = true;
+    const state = this.index.recovered();
+    this.log.info({ segments: this.segments.length, messages: state.messages.length, queues: state.queues.length }, 'journal recovered');
+    this.deleteDeadSegments();
+    return state;
+  }
+
+  /** Replays one segment into the index; returns its valid length. */
+  private async replaySegment(file: string, id: number, isLast: boolean): Promise<number> {
+    const buf = await readFile(file);
+    let offset = 0;
+    for (;;) {
+      const r = readRecord(buf, offset);
+      if (r.ok) {
+        if (r.record.type === RecordType.BATCH) {
+          let ops: JournalOp[];
+          try {
+            ops = decodeBatch(r.record.payload);
+          } catch (err) {
+            throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
+          }
+          this.index.applyBatch(ops, ops.map(() => Math.floor(r.record.size / ops.length)), id);
+        }
+        offset += r.record.size;
+        continue;
+      }
+      if (r.reason === 'end') return offset;
+      const next = findNextValidRecord(buf, r.offset);
+      if (next < 0 && isLast) {
+        // A torn tail: the write that was in progress when the process died. Nothing confirmed is in it.
+        this.log.warn({ file, offset: r.offset, reason: r.reason, dropped: buf.length - r.offset }, 'journal tail truncated');
+        const fh = await open(file, 'r+');
+        try {
+          await fh.truncate(r.offset);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        return r.offset;
+      }
+      const where = `${file} offset ${r.offset} (${r.reason})`;
+      if (!this.skipCorrupt) {
+        throw new JunctionError(
+          'ERR_STORE_CORRUPT',
+          `Journal corrupt at ${where}; valid data follows it, so it is not a torn tail. Start with --recover-skip-corrupt to skip it (the corrupt record's operations are lost).`,
+        );
+      }
+      this.log.error({ file, offset: r.offset, reason: r.reason, skippedTo: next }, 'corrupt journal record skipped');
+      if (next < 0) return r.offset;
+      offset = next;
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  commit(batch: StoreOp[]): Promise<void> {
+    if (!this.opened || this.closing) return Promise.reject(new JunctionError('ERR_STORE_CLOSED'));
+    const ops: JournalOp[] = batch.map((op) => (op.op === 'addMessage' ? { ...op, seq: ++this.seq } : op));
+    return new Promise<void>((resolve, reject) => {
+      const item = this.item(ops, resolve, reject);
+      if (this.holding) this.held.push(item);
+      else this.enqueue(item);
+    });
+  }
+
+  private item(ops: JournalOp[], resolve: () => void, reject: (err: Error) => void): Pending {
+    const payload = encodeBatch(ops);
+    const record = encodeRecord(RecordType.BATCH, payload);
+    // Live-byte accounting per op: the record's size shared out by op, close enough to rank segments.
+    const share = Math.floor(record.length / Math.max(1, ops.length));
+    return { record, ops, sizes: ops.map(() => share), resolve, reject };
+  }
+
+  private enqueue(item: Pending): void {
+    this.pending.push(item);
+    if (!this.flushScheduled && !this.writing) {
+      this.flushScheduled = true;
+      // Everything committed in this event-loop turn goes out in one write.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing || this.pending.length === 0) return;
+    this.writing = true;
+    let bytes = 0;
+    let n = 0;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.record.length <= MAX_GROUP)) bytes += this.pending[n++]!.record.length;
+    const group = this.pending.splice(0, n);
+    let seg = this.segments.at(-1)!;
+    let goodSize = -1;
+    try {
+      if (this.truncateTo !== null) await this.repairTail();
+      if (seg.size > 0 && seg.size + bytes > this.segmentSize) {
+        await this.roll();
+        seg = this.segments.at(-1)!;
+      }
+      goodSize = seg.size;
+      const { bytesWritten } = await this.head!.writev(group.map((p) => p.record));
+      this.stats.writes++;
+      if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
+      seg.size += bytes;
+      if (this.sync.mode === 'always') {
+        await this.head!.datasync();
+        this.stats.syncs++;
+      } else this.dirty = true;
+      for (const p of group) this.index.applyBatch(p.ops, p.sizes, seg.id);
+      for (const p of group) p.resolve();
+    } catch (err) {
+      const failure = new JunctionError('ERR_STORE_FAILED', `Journal write failed: ${(err as Error).message}`, { cause: err });
+      this.log.error({ err, file: seg.file, messages: group.length }, 'journal write failed; the batch was not confirmed');
+      if (goodSize >= 0) {
+        this.truncateTo = goodSize;
+        seg.size = goodSize;
+        // If this fails too, truncateTo stays set and the next flush retries it before writing.
+        await this.repairTail().catch((e) => this.log.error({ err: e, file: seg.file }, 'journal tail repair failed'));
+      }
+      for (const p of group) p.reject(failure);
+    } finally {
+      this.writing = false;
+    }
+    this.afterFlush();
+  }
+
+  /** Cuts partial bytes of a failed write off the head segment, so no record follows garbage. */
+  private async repairTail(): Promise<void> {
+    if (this.truncateTo === null) return;
+    await this.head!.truncate(this.truncateTo);
+    this.truncateTo = null;
+  }
+
+  private afterFlush(): void {
+    if (this.holding && this.pending.length === 0) this.compactStep();
+    if (this.pending.length > 0) void this.flush();
+    else if (!this.holding) {
+      this.maybeCompact();
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async roll(): Promise<void> {
+    const last = this.segments.at(-1);
+    if (this.head) {
+      if (this.dirty) await this.head.datasync();
+      await this.head.close();
+    }
+    const id = (last?.id ?? 0) + 1;
+    const file = path.join(this.dir, `journal-${String(id).padStart(8, '0')}.seg`);
+    this.head = await open(file, 'a');
+    this.segments.push({ id, file, size: 0 });
+    this.dirty = false;
+    await syncDir(this.dir);
+  }
+
+  private async syncNow(): Promise<void> {
+    if (!this.dirty || !this.head || this.writing) return;
+    this.dirty = false;
+    try {
+      await this.head.datasync();
+      this.stats.syncs++;
+    } catch (err) {
+      this.dirty = true;
+      this.log.error({ err }, 'journal fsync failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- reclaiming space
+
+  /** Deletes dead segments from the oldest forward; starts compaction when the live ratio is low. */
+  private maybeCompact(): void {
+    if (this.compacting || this.closing) return;
+    this.deleteDeadSegments();
+    if (this.segments.length < 3) return;
+    const total = this.segments.reduce((n, s) => n + s.size, 0);
+    if (total === 0 || this.index.totalLiveBytes() / total >= this.compactThreshold) return;
+    this.compacting = true;
+    this.holding = true;
+    if (!this.writing && this.pending.length === 0) this.compactStep();
+  }
+
+  /**
+   * One compaction step, run while the writer is idle and new commits are held back: the next chunk
+   * of the oldest segment's live records goes to the head as one batch, then held commits follow.
+   */
+  private compactStep(): void {
+    if (this.closing) {
+      this.holding = false;
+      for (const h of this.held.splice(0)) this.enqueue(h);
+      return;
+    }
+    const oldest = this.segments[0]!;
+    const ops = this.index.rewriteOps(oldest.id, COMPACT_CHUNK);
+    this.holding = false;
+    if (ops.length > 0) {
+      this.enqueue(
+        this.item(
+          ops,
+          () => setImmediate(() => this.continueCompaction(oldest.id)),
+          (err) => {
+            this.log.error({ err }, 'journal compaction step failed; will retry');
+            this.compacting = false;
+          },
+        ),
+      );
+    } else {
+      setImmediate(() => this.continueCompaction(oldest.id));
+    }
+    for (const h of this.held.splice(0)) this.enqueue(h);
+  }
+
+  private continueCompaction(segment: number): void {
+    if (this.closing) return;
+    if (this.index.liveBytes(segment) > 0 && this.segments[0]?.id === segment) {
+      this.holding = true;
+      if (!this.writing && this.pending.length === 0) this.compactStep();
+      return;
+    }
+    this.compacting = false;
+    this.stats.compactedSegments++;
+    this.deleteDeadSegments();
+  }
+
+  private deleteDeadSegments(): void {
+    // Only the oldest may go: a later segment can hold removals of messages in older ones.
+    while (this.segments.length > 1 && this.index.liveBytes(this.segments[0]!.id) === 0) {
+      const dead = this.segments.shift()!;
+      unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment'));
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Resolves once nothing is pending or being written. */
+  idle(): Promise<void> {
+    if (!this.writing && this.pending.length === 0 && this.held.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  statistics(): JournalStats {
+    return {
+      segments: this.segments.length,
+      bytes: this.segments.reduce((n, s) => n + s.size, 0),
+      liveBytes: this.index.totalLiveBytes(),
+      messages: this.index.messageCount,
+      ...this.stats,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened || this.closing) return;
+    await this.idle();
+    this.closing = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.head) {
+      if (this.dirty) await this.head.datasync().catch((err) => this.log.error({ err }, 'journal fsync at close failed'));
+      await this.head.close();
+      this.head = null;
+    }
+    this.opened = false;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
