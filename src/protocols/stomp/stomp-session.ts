@@ -77,6 +77,8 @@ export class StompSession {
   private version: StompVersion = '1.0';
   private connected = false;
   private closing = false;
+  /** The parser failed: the rest of the stream is ignored while the frames before it finish. */
+  private readFailed = false;
   private clientId: string | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
   /** STOMP 1.2 ack ids are delivery ids; this finds their subscription. */
@@ -105,7 +107,7 @@ export class StompSession {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closing) return;
+    if (this.closing || this.readFailed) return;
     this.lastRead = Date.now();
     try {
       this.parser.feed(chunk, (frame) => this.onFrame(frame));
@@ -115,9 +117,15 @@ export class StompSession {
   }
 
   private onFrame(frame: StompFrame): void {
+    if (this.closing) return;
     if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
       // Handled at once: the parser must decode the frames that follow with the negotiated version.
       this.handleConnect(frame);
+      return;
+    }
+    if (!this.connected) {
+      // Refused on arrival (nothing is in flight yet), so a CONNECT later in the same chunk cannot let it in.
+      this.fail(new JunctionError('ERR_STOMP_PROTOCOL', `${frame.command.slice(0, 40)} before CONNECT`), frame);
       return;
     }
     this.inbound = this.inbound
@@ -482,10 +490,14 @@ export class StompSession {
     this.conn.end();
   }
 
-  /** A frame the parser could not read: nothing after it can be trusted. */
+  /** A frame the parser could not read: nothing after it can be trusted, but the frames before it still count. */
   private fatal(err: unknown): void {
-    if (err instanceof StompFrameError || isJunctionError(err)) this.fail(err);
-    else this.fail(new JunctionError('ERR_STOMP_MALFORMED', String((err as Error)?.message ?? err)));
+    const e = err instanceof StompFrameError || isJunctionError(err) ? err : new JunctionError('ERR_STOMP_MALFORMED', String((err as Error)?.message ?? err));
+    this.readFailed = true;
+    // As ActiveMQ: frames decoded ahead of the bad one (same chunk) are handled first, then the ERROR.
+    this.inbound = this.inbound.then(() => {
+      this.replies = this.replies.then(() => this.fail(e));
+    });
   }
 
   private write(frame: StompFrame): void {
