@@ -190,6 +190,8 @@ export class Core {
     const { type, name } = m.destination;
     if (type === 'queue') {
       const q = this.queues.get(name) ?? this.autoCreateQueue(name);
+      // Subscription queues share the name map; only the topic may feed them.
+      if (q.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
       return [q];
     }
     if (!this.topics.has(name)) {

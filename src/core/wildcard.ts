@@ -25,12 +25,13 @@ function matchSegments(p: string[], i: number, n: string[], j: number): boolean 
 
 /**
  * Specificity of a pattern for "most specific wins": compared segment by segment, a literal
- * beats `*`, which beats `>`; a longer literal prefix wins.
+ * beats `*`, which beats `>`; a longer literal prefix wins. A pattern that has ended beats a `>`
+ * (both match the shorter name, `>` matching zero segments: `orders` beats `orders.>` for `orders`).
  */
 export function compareSpecificity(a: string, b: string): number {
   const sa = a.split('.');
   const sb = b.split('.');
-  const rank = (s: string | undefined): number => (s === undefined ? 0 : s === '>' || s === '#' ? 1 : s === '*' ? 2 : 3);
+  const rank = (s: string | undefined): number => (s === '>' || s === '#' ? 0 : s === undefined ? 1 : s === '*' ? 2 : 3);
   for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
     const d = rank(sa[i]) - rank(sb[i]);
     if (d !== 0) return d;
