@@ -64,22 +64,28 @@ async function start(argv: string[]): Promise<void> {
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values['recover-skip-corrupt']) overrides.recoverSkipCorrupt = true;
   const config = await loadConfig(values.config, overrides);
-  const broker = await createBroker(config);
+  // Handlers go in before the broker starts, so a signal during start-up still stops it cleanly.
   let stopping = false;
+  const starting = createBroker(config);
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    broker.log.info({ signal }, 'stopping');
-    broker.close().then(
-      () => process.exit(0),
-      (err) => {
-        broker.log.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
+    starting
+      .then(async (broker) => {
+        broker.log.info({ signal }, 'stopping');
+        await broker.close();
+      })
+      .then(
+        () => process.exit(0),
+        (err) => {
+          console.error('junction: error while stopping:', err);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await starting;
 }
 
 export async function main(argv: string[]): Promise<void> {
