@@ -21,19 +21,19 @@ describe('STOMP bad requests', () => {
   describe('missing required headers', () => {
     test('SEND without destination', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SEND', {}, 'hi') });
-      assert.equal(error.header('message'), 'Missing header');
+      assert.match(error.header('message') ?? '', /^Missing header: /);
       assert.match(error.text, /destination/);
     });
 
     test('SUBSCRIBE without id in STOMP 1.2', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { destination: '/queue/x' }) });
-      assert.equal(error.header('message'), 'Missing header');
+      assert.match(error.header('message') ?? '', /^Missing header: /);
       assert.match(error.text, /SUBSCRIBE requires an id header/);
     });
 
     test('BEGIN without transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('BEGIN', {}) });
-      assert.equal(error.header('message'), 'Missing header');
+      assert.match(error.header('message') ?? '', /^Missing header: /);
       assert.match(error.text, /BEGIN requires a transaction header/);
     });
   });
@@ -47,7 +47,7 @@ describe('STOMP bad requests', () => {
     ] as const) {
       test(`SEND to ${destination}`, async () => {
         const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination }, 'hi') });
-        assert.equal(error.header('message'), 'Invalid destination');
+        assert.match(error.header('message') ?? '', /^Invalid destination: /);
         assert.match(error.text, detail);
       });
     }
@@ -56,13 +56,13 @@ describe('STOMP bad requests', () => {
   describe('acknowledgements and transactions', () => {
     test('ACK of an unknown id', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('ACK', { id: '987654' }) });
-      assert.equal(error.header('message'), 'Unknown ack id');
+      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
       assert.match(error.text, /987654/);
     });
 
     test('NACK of an unknown id', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('NACK', { id: '987655' }) });
-      assert.equal(error.header('message'), 'Unknown ack id');
+      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
       assert.match(error.text, /987655/);
     });
 
@@ -77,12 +77,12 @@ describe('STOMP bad requests', () => {
           c.send('ACK', { id: m.header('ack')! });
         },
       });
-      assert.equal(error.header('message'), 'Unknown ack id');
+      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
     });
 
     test('COMMIT of an unknown transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('COMMIT', { transaction: 'never-begun' }) });
-      assert.equal(error.header('message'), 'Unknown transaction');
+      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
       assert.match(error.text, /never-begun/);
     });
 
@@ -93,19 +93,19 @@ describe('STOMP bad requests', () => {
           c.send('BEGIN', { transaction: 'tx1' });
         },
       });
-      assert.equal(error.header('message'), 'Transaction already started');
+      assert.match(error.header('message') ?? '', /^Transaction already started: /);
       assert.match(error.text, /tx1/);
     });
 
     test('ABORT of an unknown transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('ABORT', { transaction: 'never-begun' }) });
-      assert.equal(error.header('message'), 'Unknown transaction');
+      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
     });
 
     test('a SEND in an unknown transaction is not delivered', async () => {
       const name = unique('unknown-tx');
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: `/queue/${name}`, transaction: 'nope' }, 'hi') });
-      assert.equal(error.header('message'), 'Unknown transaction');
+      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
       assert.equal(broker.core.getQueue(name)?.messageCount ?? 0, 0);
     });
   });
@@ -113,7 +113,7 @@ describe('STOMP bad requests', () => {
   describe('other refusals', () => {
     test('a bad selector, with its position', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { id: 's', destination: '/queue/x', selector: "color = 'red' AND" }) });
-      assert.equal(error.header('message'), 'Invalid selector');
+      assert.match(error.header('message') ?? '', /^Invalid selector: /);
       assert.match(error.text, /Unexpected end of selector at position 17/);
     });
 
@@ -130,13 +130,13 @@ describe('STOMP bad requests', () => {
 
     test('an invalid ack mode', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { id: 's', destination: '/queue/x', ack: 'sometimes' }) });
-      assert.equal(error.header('message'), 'Invalid header');
+      assert.match(error.header('message') ?? '', /^Invalid header: /);
       assert.match(error.text, /ack mode 'sometimes'/);
     });
 
     test('a priority outside 0-9', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x', priority: '12' }, 'hi') });
-      assert.equal(error.header('message'), 'Invalid header');
+      assert.match(error.header('message') ?? '', /^Invalid header: /);
       assert.match(error.text, /priority must be 0-9/);
     });
 
@@ -158,7 +158,7 @@ describe('STOMP bad requests', () => {
           c.send('SEND', { destination: name }, 'x'.repeat(100));
         },
       });
-      assert.equal(error.header('message'), 'Destination is full');
+      assert.match(error.header('message') ?? '', /^Destination is full: /);
     });
   });
 });

@@ -126,7 +126,7 @@ describe('STOMP 1.1', () => {
     c.send('ACK', { 'message-id': 'ID:nope-1', subscription: 'sub-1' });
     const f = await c.nextFrame();
     assert.equal(f.command, 'ERROR');
-    assert.equal(f.header('message'), 'Unknown ack id');
+    assert.match(f.header('message') ?? '', /^Unknown ack id: /);
     await c.closed();
   });
 
@@ -135,7 +135,7 @@ describe('STOMP 1.1', () => {
     c.send('SUBSCRIBE', { destination: '/queue/x' });
     const f = await c.nextFrame();
     assert.equal(f.command, 'ERROR');
-    assert.equal(f.header('message'), 'Missing header');
+    assert.match(f.header('message') ?? '', /^Missing header: /);
     await c.closed();
   });
 });

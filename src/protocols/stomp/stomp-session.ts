@@ -482,7 +482,10 @@ export class StompSession {
     const short = (code && ERROR_MESSAGES[code]) ?? 'Internal error';
     if (!code) this.log.error({ err, command: frame?.command }, 'stomp internal error');
     else this.log.info({ code, command: frame?.command, detail }, 'stomp error');
-    const headers: Array<[string, string]> = [['message', short], ['content-type', 'text/plain'], ...extra];
+    // The `message` header leads with a stable short reason, then the detail (e.g. a selector's position),
+    // since many clients show only this header.
+    const message = code ? `${short}: ${detail.replace(/\s+/g, ' ').slice(0, 300)}` : short;
+    const headers: Array<[string, string]> = [['message', message], ['content-type', 'text/plain'], ...extra];
     const rid = frame ? header(frame, 'receipt') : undefined;
     if (rid !== undefined) headers.push(['receipt-id', rid]);
     this.write({ command: 'ERROR', headers, body: Buffer.from(`${detail}\n`) });
