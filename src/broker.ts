@@ -71,6 +71,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     queues: config.queues,
     topics: config.topics,
     expiryScanPeriod: config.expiryScanPeriod,
+    globalMaxSizeBytes: config.globalMaxSizeBytes,
   });
   const closers: Array<() => Promise<void>> = [];
   const ports: BoundPorts = {};

@@ -68,6 +68,11 @@ export const ConfigSchema = z.strictObject({
   /** Queues and topics that exist from the start. */
   queues: z.array(z.string()).default([]),
   topics: z.array(z.string()).default([]),
+  /**
+   * Bytes of messages all queues may hold in memory (ActiveMQ's memoryUsage); beyond it each address's
+   * `addressFullPolicy` applies (PAGE: bodies stay only in the journal). -1 = unbounded.
+   */
+  globalMaxSizeBytes: z.number().int().min(-1).default(64 * 1024 * 1024),
   /** Address settings by wildcard pattern (`>` or `#` = the rest), most specific wins. */
   addressSettings: z.record(z.string(), addressSettings).default({}),
   /** Sweep period for expired messages, ms. */

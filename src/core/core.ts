@@ -10,6 +10,12 @@ import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from
 import { Transaction } from './transaction.ts';
 import { isWildcard, WildcardIndex } from './wildcard.ts';
 
+/** A queue a message goes to, and whether it is paged there (kept only in the store). */
+interface Target {
+  q: Queue;
+  paged: boolean;
+}
+
 /** The logging surface the core needs (pino's Logger satisfies it). */
 export interface CoreLog {
   debug(obj: object, msg?: string): void;
@@ -27,6 +33,8 @@ export interface CoreOptions {
   /** Queues and topics that exist from the start (the only ones when auto-create is off). */
   queues?: string[];
   topics?: string[];
+  /** Bytes of messages all queues may hold in memory before address-full policies apply; -1 = unbounded. */
+  globalMaxSizeBytes?: number;
   /** How often expired messages are swept out of queues, in ms. */
   expiryScanPeriod?: number;
   selectorLimits?: SelectorLimits;
@@ -79,6 +87,11 @@ export class Core {
   private closed = false;
   private unrouted = 0;
   private dropped = 0;
+  private readonly globalMaxSizeBytes: number;
+  /** Bytes of messages held in memory by all queues. */
+  private memoryBytes = 0;
+  /** Producers waiting for room under the BLOCK policy. */
+  private roomWaiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
   private constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -86,6 +99,7 @@ export class Core {
     this.brokerName = opts.brokerName ?? 'junction';
     this.settings = new SettingsResolver(opts.addressSettings ?? {}, DEFAULT_ADDRESS_SETTINGS);
     this.selectorLimits = opts.selectorLimits;
+    this.globalMaxSizeBytes = opts.globalMaxSizeBytes ?? -1;
     this.now = opts.now ?? Date.now;
     this.bootId = this.now().toString(36);
     this.host = {
@@ -98,6 +112,12 @@ export class Core {
         this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
       },
       consumerRemoved: (q) => this.consumerRemoved(q),
+      read: (keys) => this.store.read(keys),
+      memoryChanged: (delta) => {
+        this.memoryBytes += delta;
+        if (delta < 0 && this.roomWaiters.length > 0) this.wakeBlocked();
+      },
+      memoryFull: () => this.globalMaxSizeBytes >= 0 && this.memoryBytes >= this.globalMaxSizeBytes,
       backgroundError: (err, what) => this.backgroundError(err, what),
     };
     for (const name of opts.topics ?? []) this.topics.add(name);
@@ -123,17 +143,22 @@ export class Core {
       } else if (sq.kind === 'anycast') this.createQueue(sq.name, false);
     }
     let count = 0;
-    for (const { key, message, refs } of state.messages) {
+    const orphans: StoreOp[] = [];
+    // Recovered messages start paged: each queue reads back only what it is about to deliver.
+    for (const { key, size, refs } of state.messages) {
       for (const ref of refs) {
         const q = this.queues.get(ref.queue) ?? (this.looksAnycast(ref.queue) ? this.createQueue(ref.queue, true) : undefined);
         if (!q) {
-          this.log.warn({ queue: ref.queue, messageId: message.id }, 'recovered message references an unknown subscription; dropped');
+          // A temporary subscription's reference (written while paging) does not outlive the broker.
+          if (!ref.queue.startsWith('$sub.')) this.log.warn({ queue: ref.queue, key }, 'recovered message references an unknown subscription; dropped');
+          orphans.push({ op: 'removeRef', queue: ref.queue, key });
           continue;
         }
-        q.enqueue(key, message, messageSize(message), ref.deliveryCount);
+        q.page(key, size, ref.deliveryCount);
         count++;
       }
     }
+    if (orphans.length > 0) await this.persist(orphans);
     if (count > 0 || state.queues.length > 0) this.log.info({ messages: count, queues: state.queues.length }, 'recovered from store');
   }
 
@@ -155,7 +180,7 @@ export class Core {
       opts.tx.addSend(m);
       return m;
     }
-    const targets = this.admit(m, this.route(m));
+    const targets = await this.admit(m, this.route(m));
     if (targets.length === 0) return m;
     const key = this.nextKey();
     const ops = this.addOps(key, m, targets);
@@ -206,34 +231,75 @@ export class Core {
     return out;
   }
 
-  /** Applies address limits: FAIL rejects the send, DROP leaves the full queue out. */
-  private admit(m: Message, targets: Queue[]): Queue[] {
+  /**
+   * Applies address limits (the queue's `maxSizeBytes` and the broker-wide memory limit) per target:
+   * PAGE keeps the message only in the store, BLOCK waits for room, FAIL rejects the send, DROP
+   * leaves that queue out. A queue that is paging pages every new message, so order is kept.
+   */
+  private async admit(m: Message, targets: Queue[]): Promise<Target[]> {
     const size = messageSize(m);
-    return targets.filter((q) => {
-      const { maxSizeBytes, addressFullPolicy } = q.settings;
-      if (maxSizeBytes < 0 || q.bytes + size <= maxSizeBytes) return true;
-      if (addressFullPolicy === 'FAIL') throw new JunctionError('ERR_ADDRESS_FULL', `Queue ${q.name} is full (${maxSizeBytes} bytes)`);
-      if (addressFullPolicy === 'DROP') {
-        this.dropped++;
-        return false;
+    const out: Target[] = [];
+    for (const q of targets) {
+      if (!q.paging && !this.isFull(q, size)) {
+        out.push({ q, paged: false });
+        continue;
       }
-      return true; // PAGE and BLOCK arrive with the journal; until then the message is kept.
-    });
+      switch (q.settings.addressFullPolicy) {
+        case 'PAGE':
+          out.push({ q, paged: true });
+          break;
+        case 'BLOCK':
+          await this.room(q, size);
+          out.push({ q, paged: false });
+          break;
+        case 'FAIL':
+          throw new JunctionError('ERR_ADDRESS_FULL', `Queue ${q.name} is full (${q.bytes} bytes in memory; limit ${q.settings.maxSizeBytes}, broker ${this.globalMaxSizeBytes})`);
+        case 'DROP':
+          this.dropped++;
+          break;
+      }
+    }
+    return out;
   }
 
-  private addOps(key: string, m: Message, targets: Queue[]): StoreOp[] {
+  private isFull(q: Queue, size: number): boolean {
+    const { maxSizeBytes } = q.settings;
+    if (maxSizeBytes >= 0 && q.bytes + size > maxSizeBytes) return true;
+    return this.globalMaxSizeBytes >= 0 && this.memoryBytes + size > this.globalMaxSizeBytes;
+  }
+
+  /** Resolves once `q` has room for `size` bytes (BLOCK policy). */
+  private room(q: Queue, size: number): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push({ ready: () => q.deleted || !this.isFull(q, size), resolve }));
+  }
+
+  private wakeBlocked(): void {
+    const still: typeof this.roomWaiters = [];
+    for (const w of this.roomWaiters) {
+      if (w.ready()) w.resolve();
+      else still.push(w);
+    }
+    this.roomWaiters = still;
+  }
+
+  private addOps(key: string, m: Message, targets: Target[]): StoreOp[] {
     const ops: StoreOp[] = [];
-    for (const q of targets) {
-      if (!q.stores(m)) continue;
+    for (const { q, paged } of targets) {
+      // A paged message must be in the store even when it is not durable (it is not recovered then).
+      if (!paged && !q.stores(m)) continue;
       if (ops.length === 0) ops.push({ op: 'addMessage', key, message: m });
       ops.push({ op: 'addRef', queue: q.name, key });
     }
     return ops;
   }
 
-  private enqueueAll(key: string, m: Message, targets: Queue[]): void {
+  private enqueueAll(key: string, m: Message, targets: Target[]): void {
     const size = messageSize(m);
-    for (const q of targets) if (!q.deleted) q.enqueue(key, m, size);
+    for (const { q, paged } of targets) {
+      if (q.deleted) continue;
+      if (paged) q.page(key, size, 0);
+      else q.enqueue(key, m, size);
+    }
   }
 
   // ---------------------------------------------------------------- queues and subscriptions
@@ -390,9 +456,11 @@ export class Core {
     delete (copy as { deliveryTime?: number }).deliveryTime;
     const dlq = this.queues.get(target) ?? this.createQueue(target, true);
     const key = this.nextKey();
-    await this.persist([...remove, ...this.addOps(key, copy, [dlq])]);
+    // Dead letters are never refused for room; they are paged if the dead-letter queue is paging.
+    const targets = [{ q: dlq, paged: dlq.paging }];
+    await this.persist([...remove, ...this.addOps(key, copy, targets)]);
     this.log.info({ queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
-    this.enqueueAll(key, copy, [dlq]);
+    this.enqueueAll(key, copy, targets);
   }
 
   private sweepExpired(): void {
@@ -412,10 +480,10 @@ export class Core {
     if (tx.state !== 'active') throw new JunctionError('ERR_TX_UNKNOWN', `Transaction ${tx.id} is not active`);
     tx.state = 'committing';
     const ops: StoreOp[] = [];
-    const sends: Array<{ key: string; m: Message; targets: Queue[] }> = [];
+    const sends: Array<{ key: string; m: Message; targets: Target[] }> = [];
     try {
       for (const m of tx.sends) {
-        const targets = this.admit(m, this.route(m));
+        const targets = await this.admit(m, this.route(m));
         const key = this.nextKey();
         ops.push(...this.addOps(key, m, targets));
         sends.push({ key, m, targets });
@@ -457,8 +525,15 @@ export class Core {
     return [...this.queues.values()].map((q) => q.statistics());
   }
 
-  brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number } {
-    return { queues: this.queues.size, topics: this.topics.size, unrouted: this.unrouted, dropped: this.dropped };
+  brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number; memoryBytes: number; blockedProducers: number } {
+    return {
+      queues: this.queues.size,
+      topics: this.topics.size,
+      unrouted: this.unrouted,
+      dropped: this.dropped,
+      memoryBytes: this.memoryBytes,
+      blockedProducers: this.roomWaiters.length,
+    };
   }
 
   /** Stops timers and consumers (their unsettled deliveries stay stored) and closes the store. */
@@ -466,6 +541,8 @@ export class Core {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    // Blocked producers go on, and fail at the closed store.
+    for (const w of this.roomWaiters.splice(0)) w.resolve();
     for (const q of this.queues.values()) {
       q.shutdown();
       for (const c of [...q.consumers]) c.closed = true;

@@ -19,11 +19,15 @@ export class Entry {
   next: Entry | null = null;
   list: EntryList | null = null;
 
-  constructor(key: string, message: Message, size: number, deliveryCount = 0) {
+  /** Whether the store holds this message for this queue (its removal must be stored too). */
+  readonly stored: boolean;
+
+  constructor(key: string, message: Message, size: number, deliveryCount: number, stored: boolean) {
     this.key = key;
     this.message = message;
     this.size = size;
     this.deliveryCount = deliveryCount;
+    this.stored = stored;
   }
 }
 

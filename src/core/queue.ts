@@ -16,6 +16,12 @@ export interface QueueHost {
   /** Moves an entry already removed from `queue` to the expiry address. */
   expire(queue: Queue, entry: Entry): void;
   consumerRemoved(queue: Queue): void;
+  /** Reads paged messages back from the store. */
+  read(keys: string[]): Promise<Array<Message | undefined>>;
+  /** Bytes of messages held in memory changed by `delta`. */
+  memoryChanged(delta: number): void;
+  /** Whether the broker-wide memory limit is reached. */
+  memoryFull(): boolean;
   /** A store write that nobody awaits failed: report it (never swallow). */
   backgroundError(err: unknown, what: string): void;
 }
@@ -42,8 +48,10 @@ export interface QueueStats {
   kind: 'anycast' | 'subscription';
   topic?: string;
   durable: boolean;
-  /** Messages held: ready, scheduled and in delivery. */
+  /** Messages held: ready, scheduled, in delivery and paged. */
   messages: number;
+  /** Messages held only in the store (paged), read back ahead of delivery. */
+  paged: number;
   inDelivery: number;
   scheduled: number;
   consumers: number;
@@ -55,6 +63,9 @@ export interface QueueStats {
 }
 
 const PRIORITIES = 10;
+/** Paged queues keep about this many messages ready in memory, read back ahead of delivery. */
+const DEPAGE_WINDOW = 1000;
+const DEPAGE_BATCH = 200;
 
 /**
  * A queue holds entries in priority order (higher first, FIFO within a priority) and dispatches
@@ -92,7 +103,18 @@ export class Queue {
   private scheduledCount = 0;
   private deliveringCount = 0;
   private expiringCount = 0;
-  private stats = { enqueued: 0, acked: 0, expired: 0, deadLettered: 0, bytes: 0 };
+  private stats = { enqueued: 0, acked: 0, expired: 0, deadLettered: 0 };
+  /** Bytes of the messages this queue holds in memory. */
+  private memBytes = 0;
+  // Paged messages, oldest first, as parallel arrays (compact: a key and two numbers each).
+  private pagedKeys: string[] = [];
+  private pagedCounts: number[] = [];
+  private pagedSizes: number[] = [];
+  private pagedHead = 0;
+  private pagedBytes = 0;
+  private depaging = false;
+  /** Bumped by purge, so a read-back in flight is discarded. */
+  private pageGeneration = 0;
 
   constructor(init: QueueInit) {
     this.name = init.name;
@@ -110,11 +132,21 @@ export class Queue {
   }
 
   get messageCount(): number {
-    return this.readyCount + this.scheduledCount + this.deliveringCount;
+    return this.readyCount + this.scheduledCount + this.deliveringCount + this.pagedCount;
   }
 
+  /** Bytes of messages held in memory (paged ones excluded): what address limits count. */
   get bytes(): number {
-    return this.stats.bytes;
+    return this.memBytes;
+  }
+
+  get pagedCount(): number {
+    return this.pagedKeys.length - this.pagedHead;
+  }
+
+  /** While messages are paged, new ones are paged behind them, so order is kept. */
+  get paging(): boolean {
+    return this.pagedCount > 0;
   }
 
   /** Whether this queue would keep a durable message in the store. */
@@ -122,12 +154,28 @@ export class Queue {
     return this.persistent && message.durable;
   }
 
-  /** Adds a message (already stored when durable). `deliveryCount` is non-zero for recovered messages. */
-  enqueue(key: string, message: Message, size: number, deliveryCount = 0): void {
-    const e = new Entry(key, message, size, deliveryCount);
-    e.seq = this.nextSeq++;
+  /** Adds a message (already stored when durable). */
+  enqueue(key: string, message: Message, size: number): void {
     this.stats.enqueued++;
-    this.stats.bytes += size;
+    this.hold(new Entry(key, message, size, 0, this.stores(message)));
+  }
+
+  /** Adds a message that only the store holds (paged, or recovered); it is read back ahead of delivery. */
+  page(key: string, size: number, deliveryCount: number): void {
+    this.stats.enqueued++;
+    this.pagedKeys.push(key);
+    this.pagedCounts.push(deliveryCount);
+    this.pagedSizes.push(size);
+    this.pagedBytes += size;
+    this.maybeDepage();
+  }
+
+  private hold(e: Entry): void {
+    const message = e.message;
+    const size = e.size;
+    e.seq = this.nextSeq++;
+    this.memBytes += size;
+    this.host.memoryChanged(size);
     if (message.expiration > 0) this.expiringCount++;
     const lvKey = this.settings.lastValueKey;
     if (lvKey !== undefined) this.replaceLastValue(lvKey, e);
@@ -170,6 +218,64 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    this.maybeDepage();
+  }
+
+  /** Reads the next paged messages back when the ready window runs low. */
+  private maybeDepage(): void {
+    if (this.depaging || !this.paging || this.deleted || this.readyCount >= DEPAGE_WINDOW) return;
+    // Over the broker-wide limit, read back only when this queue has nothing ready, so it never starves.
+    if (this.readyCount > 0 && this.host.memoryFull()) return;
+    this.depaging = true;
+    const from = this.pagedHead;
+    const n = Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - this.readyCount, this.pagedCount);
+    const keys = this.pagedKeys.slice(from, from + n);
+    const generation = this.pageGeneration;
+    this.host.read(keys).then(
+      (messages) => {
+        if (this.deleted || generation !== this.pageGeneration) {
+          this.depaging = false;
+          return;
+        }
+        // Take the batch off the paged list before holding it: holding dispatches, which may read back more.
+        const sizes = this.pagedSizes.slice(from, from + n);
+        const counts = this.pagedCounts.slice(from, from + n);
+        this.pagedHead += n;
+        if (this.pagedHead === this.pagedKeys.length) this.resetPaged();
+        else if (this.pagedHead > 4096 && this.pagedHead * 2 > this.pagedKeys.length) this.compactPaged();
+        for (let i = 0; i < n; i++) {
+          this.pagedBytes -= sizes[i]!;
+          const m = messages[i];
+          if (!m) {
+            this.host.backgroundError(new Error(`paged message ${keys[i]} is missing from the store`), 'read back');
+            continue;
+          }
+          this.hold(new Entry(keys[i]!, m, sizes[i]!, counts[i]!, true));
+        }
+        this.depaging = false;
+        this.maybeDepage();
+      },
+      (err) => {
+        this.depaging = false;
+        this.host.backgroundError(err, 'read back of paged messages');
+        // Try again later rather than spin on a failing disk.
+        setTimeout(() => this.maybeDepage(), 1000).unref();
+      },
+    );
+  }
+
+  private resetPaged(): void {
+    this.pagedKeys = [];
+    this.pagedCounts = [];
+    this.pagedSizes = [];
+    this.pagedHead = 0;
+  }
+
+  private compactPaged(): void {
+    this.pagedKeys = this.pagedKeys.slice(this.pagedHead);
+    this.pagedCounts = this.pagedCounts.slice(this.pagedHead);
+    this.pagedSizes = this.pagedSizes.slice(this.pagedHead);
+    this.pagedHead = 0;
   }
 
   private dispatchPass(): void {
@@ -286,13 +392,14 @@ export class Queue {
   private drop(e: Entry): void {
     e.state = 'done';
     e.consumer = null;
-    this.stats.bytes -= e.size;
+    this.memBytes -= e.size;
+    this.host.memoryChanged(-e.size);
     if (e.message.expiration > 0) this.expiringCount--;
   }
 
   removalOps(entries: Entry[]): StoreOp[] {
     const ops: StoreOp[] = [];
-    for (const e of entries) if (this.stores(e.message)) ops.push({ op: 'removeRef', queue: this.name, key: e.key });
+    for (const e of entries) if (e.stored) ops.push({ op: 'removeRef', queue: this.name, key: e.key });
     return ops;
   }
 
@@ -307,7 +414,7 @@ export class Queue {
       this.drop(e);
       return this.host.deadLetter(this, e, cause);
     }
-    if (this.stores(e.message)) {
+    if (e.stored) {
       this.host
         .persist([{ op: 'deliveryCount', queue: this.name, key: e.key, count: e.deliveryCount }])
         .catch((err) => this.host.backgroundError(err, 'delivery count update'));
@@ -440,8 +547,15 @@ export class Queue {
       this.drop(e);
     }
     const ops = this.removalOps(removed);
+    const paged = this.pagedKeys.slice(this.pagedHead);
+    for (const key of paged) ops.push({ op: 'removeRef', queue: this.name, key });
+    this.stats.acked += paged.length;
+    this.pagedBytes = 0;
+    this.pageGeneration++;
+    this.depaging = false;
+    this.resetPaged();
     if (ops.length > 0) await this.host.persist(ops);
-    return removed.length;
+    return removed.length + paged.length;
   }
 
   /** Stops timers; the core has already closed the consumers. */
@@ -457,6 +571,7 @@ export class Queue {
       kind: this.kind,
       durable: this.durable,
       messages: this.messageCount,
+      paged: this.pagedCount,
       inDelivery: this.deliveringCount,
       scheduled: this.scheduledCount,
       consumers: this.consumers.length,
@@ -464,7 +579,7 @@ export class Queue {
       acked: this.stats.acked,
       expired: this.stats.expired,
       deadLettered: this.stats.deadLettered,
-      bytes: this.stats.bytes,
+      bytes: this.memBytes + this.pagedBytes,
     };
     if (this.topic !== undefined) s.topic = this.topic;
     return s;

@@ -20,14 +20,21 @@ export class MemoryStore implements Store {
 
   async open(): Promise<RecoveredState> {
     this.opened = true;
+    // Paged non-durable messages do not survive a restart.
+    for (const [key, h] of this.messages) if (!h.message.durable) this.messages.delete(key);
     return {
       queues: [...this.queues.values()],
       messages: [...this.messages.values()].map((h) => ({
         key: h.key,
-        message: h.message,
+        size: h.message.body.length,
         refs: [...h.refs].map(([queue, deliveryCount]) => ({ queue, deliveryCount })),
       })),
     };
+  }
+
+  async read(keys: string[]): Promise<Array<Message | undefined>> {
+    if (!this.opened) throw new JunctionError('ERR_STORE_CLOSED');
+    return keys.map((k) => this.messages.get(k)?.message);
   }
 
   async commit(batch: StoreOp[]): Promise<void> {

@@ -29,16 +29,29 @@ export interface RecoveredRef {
   deliveryCount: number;
 }
 
-/** What a store hands back at open: queues, then messages in original send order with their queue references. */
+/** A stored message as recovery sees it: its key, approximate size and queue references; read it with `Store.read`. */
+export interface RecoveredMessage {
+  key: string;
+  size: number;
+  refs: RecoveredRef[];
+}
+
+/**
+ * What a store hands back at open: queues, then durable messages in original send order with their
+ * queue references. Message bodies stay in the store until a queue reads them (paging), so recovery
+ * of a large backlog does not need it in memory.
+ */
 export interface RecoveredState {
   queues: StoredQueue[];
-  messages: Array<{ key: string; message: Message; refs: RecoveredRef[] }>;
+  messages: RecoveredMessage[];
 }
 
 /**
  * Persistence behind one interface. The core awaits `commit` before it confirms a durable
  * message to its producer, so an implementation resolves only once the batch is durable under its
  * sync policy, and rejects (never resolves) when it was not stored.
+ *
+ * Non-durable messages are written only when a queue pages them; they are not recovered.
  *
  * A message is stored once under its `key` however many queues reference it; the store drops it
  * when its last reference is removed. The key names one stored instance: a dead-lettered copy keeps
@@ -48,5 +61,10 @@ export interface Store {
   readonly kind: string;
   open(): Promise<RecoveredState>;
   commit(batch: StoreOp[]): Promise<void>;
+  /**
+   * Reads stored messages back by key, in the order asked (paging and recovery). A key the store
+   * does not hold (any more) yields `undefined` at its position.
+   */
+  read(keys: string[]): Promise<Array<Message | undefined>>;
   close(): Promise<void>;
 }

@@ -13,6 +13,9 @@ export interface TransportConnection {
   onData(cb: (chunk: Buffer) => void): void;
   onDrain(cb: () => void): void;
   onClose(cb: (err?: Error) => void): void;
+  /** Stops reading from the peer (backpressure); `resume` starts again. */
+  pause(): void;
+  resume(): void;
   /** Flushes what is queued, then closes. */
   end(): void;
   /** Closes at once. */

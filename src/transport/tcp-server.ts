@@ -37,6 +37,14 @@ class TcpConnection implements TransportConnection {
     this.socket.on('close', () => cb(error));
   }
 
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   end(): void {
     this.socket.end();
     // A peer that never reads must not keep the socket half-open forever.

@@ -56,6 +56,14 @@ class WsConnection implements TransportConnection {
     this.ws.on('close', () => cb(error));
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   end(): void {
     this.ws.close(1000);
     setTimeout(() => this.ws.terminate(), 5000).unref();

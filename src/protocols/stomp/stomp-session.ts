@@ -61,6 +61,8 @@ const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
 };
 
 let sessionSeq = 0;
+/** Frames awaiting the store, per connection, before the connection stops reading. */
+const MAX_INFLIGHT = 1024;
 
 /**
  * One STOMP connection: frames in, core calls out, MESSAGE frames back. Frames are handled in
@@ -85,6 +87,7 @@ export class StompSession {
   private readonly ackIndex = new Map<number, Subscription>();
   private readonly transactions = new Map<string, Transaction>();
   private inbound: Promise<void> = Promise.resolve();
+  private inflight = 0;
   private replies: Promise<void> = Promise.resolve();
   private lastRead = Date.now();
   private lastWrite = Date.now();
@@ -130,7 +133,20 @@ export class StompSession {
     }
     this.inbound = this.inbound
       .then(() => (this.closing ? undefined : this.process(frame)))
-      .catch((err: unknown) => this.reply(frame, Promise.reject(err)));
+      .catch((err: unknown) => void this.reply(frame, Promise.reject(err)));
+  }
+
+  /**
+   * Counts operations waiting for the store; over the limit the connection stops reading, so a
+   * producer faster than the disk (or blocked by a full address) is held back by TCP.
+   */
+  private trackInflight<T>(p: Promise<T>): Promise<T> {
+    if (++this.inflight === MAX_INFLIGHT) this.conn.pause();
+    const done = () => {
+      if (this.inflight-- === MAX_INFLIGHT) this.conn.resume();
+    };
+    p.then(done, done);
+    return p;
   }
 
   private async process(frame: StompFrame): Promise<void> {
@@ -140,7 +156,9 @@ export class StompSession {
     if (!this.connected) throw new JunctionError('ERR_STOMP_PROTOCOL', `${frame.command} before CONNECT`);
     switch (frame.command) {
       case 'SEND':
-        return this.reply(frame, this.handleSend(frame));
+        // Not awaited: the next frame is read while this one is stored (group commit), RECEIPTs stay in order.
+        void this.reply(frame, this.trackInflight(this.handleSend(frame)));
+        return;
       case 'SUBSCRIBE': {
         const start = await this.handleSubscribe(frame);
         // Messages flow only after the RECEIPT, so a client sees its subscription confirmed first.
@@ -149,19 +167,24 @@ export class StompSession {
       }
       case 'UNSUBSCRIBE':
         await this.handleUnsubscribe(frame);
-        return this.reply(frame);
+        void this.reply(frame);
+        return;
       case 'ACK':
       case 'NACK':
-        return this.reply(frame, this.handleAck(frame, frame.command === 'NACK'));
+        void this.reply(frame, this.trackInflight(this.handleAck(frame, frame.command === 'NACK')));
+        return;
       case 'BEGIN':
         this.handleBegin(frame);
-        return this.reply(frame);
+        void this.reply(frame);
+        return;
       case 'COMMIT':
         await this.handleCommit(frame);
-        return this.reply(frame);
+        void this.reply(frame);
+        return;
       case 'ABORT':
         this.core.rollback(this.takeTx(frame));
-        return this.reply(frame);
+        void this.reply(frame);
+        return;
       case 'DISCONNECT':
         return this.handleDisconnect(frame);
     }

@@ -1,14 +1,27 @@
-import type { Message } from '../../core/message.ts';
 import type { RecoveredState, StoredQueue } from '../store.ts';
 import type { JournalOp } from './op-codec.ts';
 
+/**
+ * One stored message, without its body or headers (they stay on disk): where its defining record is,
+ * and its queue references with their delivery counts.
+ */
 interface IndexedMessage {
   seq: number;
-  message: Message;
+  durable: boolean;
   refs: Map<string, number>;
-  /** The segment holding the record that currently defines this message. */
+  /** The segment, offset and length of the record that currently defines this message. */
   segment: number;
+  offset: number;
+  length: number;
+  /** This message's share of its record's bytes. */
   size: number;
+}
+
+/** Where a batch record was written. */
+export interface RecordLocation {
+  segment: number;
+  offset: number;
+  length: number;
 }
 
 interface IndexedQueue {
@@ -36,9 +49,10 @@ export class JournalIndex {
   private readonly live = new Map<number, SegmentLive>();
   maxSeq = 0;
 
-  /** Applies one batch written to `segment`; `sizes[i]` is the encoded size of `ops[i]`. */
-  applyBatch(ops: JournalOp[], sizes: number[], segment: number): void {
-    ops.forEach((op, i) => this.apply(op, sizes[i] ?? 0, segment));
+  /** Applies one batch record, written at `at`. */
+  applyBatch(ops: JournalOp[], at: RecordLocation): void {
+    const share = Math.floor(at.length / Math.max(1, ops.length));
+    for (const op of ops) this.apply(op, share, at);
     // A message whose batch gave it no reference is not live.
     for (const op of ops) {
       if (op.op === 'addMessage' || op.op === 'restoreMessage') {
@@ -48,17 +62,20 @@ export class JournalIndex {
     }
   }
 
-  private apply(op: JournalOp, size: number, segment: number): void {
+  private apply(op: JournalOp, size: number, at: RecordLocation): void {
+    const segment = at.segment;
     switch (op.op) {
       case 'addMessage':
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
-        if (!this.messages.has(op.key)) this.messages.set(op.key, { seq: op.seq, message: op.message, refs: new Map(), segment, size });
+        if (!this.messages.has(op.key)) {
+          this.messages.set(op.key, { seq: op.seq, durable: op.message.durable, refs: new Map(), segment, offset: at.offset, length: at.length, size });
+        }
         return;
       case 'restoreMessage': {
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
         const old = this.messages.get(op.key);
         if (old && old.refs.size > 0) this.unmark(old.segment, op.key, old.size, 'messages');
-        const m: IndexedMessage = { seq: op.seq, message: op.message, refs: new Map(op.refs), segment, size };
+        const m: IndexedMessage = { seq: op.seq, durable: op.message.durable, refs: new Map(op.refs), segment, offset: at.offset, length: at.length, size };
         this.messages.set(op.key, m);
         if (m.refs.size > 0) this.mark(segment, op.key, size, 'messages');
         return;
@@ -131,27 +148,39 @@ export class JournalIndex {
     return n;
   }
 
-  /**
-   * Live items of a segment as rewrite ops, up to about `maxBytes`: messages as `restoreMessage`
-   * with their current references, queue definitions as `createQueue`.
-   */
-  rewriteOps(segment: number, maxBytes: number): JournalOp[] {
+  /** Keys of live messages defined in `segment`, up to about `maxBytes` of them. */
+  liveKeys(segment: number, maxBytes: number): string[] {
     const l = this.live.get(segment);
     if (!l) return [];
-    const ops: JournalOp[] = [];
+    const keys: string[] = [];
     let bytes = 0;
-    for (const name of l.queues) {
-      const q = this.queues.get(name);
-      if (q) ops.push({ op: 'createQueue', queue: q.def });
-    }
     for (const key of l.messages) {
-      const m = this.messages.get(key);
-      if (!m) continue;
-      ops.push({ op: 'restoreMessage', seq: m.seq, key, message: m.message, refs: [...m.refs] });
-      bytes += m.size;
+      keys.push(key);
+      bytes += this.messages.get(key)?.size ?? 0;
       if (bytes >= maxBytes) break;
     }
-    return ops;
+    return keys;
+  }
+
+  /** Durable queue definitions recorded in `segment`. */
+  liveQueues(segment: number): StoredQueue[] {
+    const l = this.live.get(segment);
+    return l ? [...l.queues].map((n) => this.queues.get(n)!.def) : [];
+  }
+
+  /** Where a live message's defining record is, with its sequence number and current references. */
+  locate(key: string): (RecordLocation & { seq: number; refs: Array<[string, number]> }) | undefined {
+    const m = this.messages.get(key);
+    return m && { segment: m.segment, offset: m.offset, length: m.length, seq: m.seq, refs: [...m.refs] };
+  }
+
+  /** Forgets messages that must not outlive a restart (non-durable ones written for paging). */
+  dropNonDurable(): void {
+    for (const [key, m] of this.messages) {
+      if (m.durable) continue;
+      this.messages.delete(key);
+      if (m.refs.size > 0) this.unmark(m.segment, key, m.size, 'messages');
+    }
   }
 
   get messageCount(): number {
@@ -162,7 +191,7 @@ export class JournalIndex {
   recovered(): RecoveredState {
     const messages = [...this.messages.entries()]
       .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([key, m]) => ({ key, message: m.message, refs: [...m.refs].map(([queue, deliveryCount]) => ({ queue, deliveryCount })) }));
+      .map(([key, m]) => ({ key, size: m.size, refs: [...m.refs].map(([queue, deliveryCount]) => ({ queue, deliveryCount })) }));
     return { queues: [...this.queues.values()].map((q) => q.def), messages };
   }
 }

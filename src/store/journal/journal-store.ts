@@ -1,6 +1,7 @@
 import { open, mkdir, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { JunctionError } from '../../errors.ts';
+import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
 import { JournalIndex } from './journal-index.ts';
 import { decodeBatch, encodeBatch, type JournalOp } from './op-codec.ts';
@@ -30,7 +31,6 @@ export interface JournalOptions {
 interface Pending {
   record: Buffer;
   ops: JournalOp[];
-  sizes: number[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -82,6 +82,8 @@ export class JournalStore implements Store {
   private writing = false;
   private flushScheduled = false;
   private compacting = false;
+  private compactChunk: { segment: number; messages: Map<string, Message> } | null = null;
+  private readonly readers = new Map<number, Promise<FileHandle>>();
   private dirty = false;
   private seq = 0;
   private opened = false;
@@ -113,6 +115,7 @@ export class JournalStore implements Store {
       this.segments.push({ id, file, size });
     }
     this.seq = this.index.maxSeq;
+    this.index.dropNonDurable();
     const last = this.segments.at(-1);
     if (last) this.head = await open(last.file, 'a');
     else await this.roll();
@@ -137,11 +140,11 @@ export class JournalStore implements Store {
         if (r.record.type === RecordType.BATCH) {
           let ops: JournalOp[];
           try {
-            ops = decodeBatch(r.record.payload);
+            ops = decodeBatch(r.record.payload, { bodies: false });
           } catch (err) {
             throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
           }
-          this.index.applyBatch(ops, ops.map(() => Math.floor(r.record.size / ops.length)), id);
+          this.index.applyBatch(ops, { segment: id, offset, length: r.record.size });
         }
         offset += r.record.size;
         continue;
@@ -186,11 +189,7 @@ export class JournalStore implements Store {
   }
 
   private item(ops: JournalOp[], resolve: () => void, reject: (err: Error) => void): Pending {
-    const payload = encodeBatch(ops);
-    const record = encodeRecord(RecordType.BATCH, payload);
-    // Live-byte accounting per op: the record's size shared out by op, close enough to rank segments.
-    const share = Math.floor(record.length / Math.max(1, ops.length));
-    return { record, ops, sizes: ops.map(() => share), resolve, reject };
+    return { record: encodeRecord(RecordType.BATCH, encodeBatch(ops)), ops, resolve, reject };
   }
 
   private enqueue(item: Pending): void {
@@ -229,7 +228,11 @@ export class JournalStore implements Store {
         await this.head!.datasync();
         this.stats.syncs++;
       } else this.dirty = true;
-      for (const p of group) this.index.applyBatch(p.ops, p.sizes, seg.id);
+      let offset = goodSize;
+      for (const p of group) {
+        this.index.applyBatch(p.ops, { segment: seg.id, offset, length: p.record.length });
+        offset += p.record.length;
+      }
       for (const p of group) p.resolve();
     } catch (err) {
       const failure = new JunctionError('ERR_STORE_FAILED', `Journal write failed: ${(err as Error).message}`, { cause: err });
@@ -299,56 +302,121 @@ export class JournalStore implements Store {
     const total = this.segments.reduce((n, s) => n + s.size, 0);
     if (total === 0 || this.index.totalLiveBytes() / total >= this.compactThreshold) return;
     this.compacting = true;
+    void this.prepareCompactionStep(this.segments[0]!.id);
+  }
+
+  /**
+   * Reads the next chunk of the oldest segment's live messages (outside any pause), then holds new
+   * commits back until the writer is idle for the rewrite itself.
+   */
+  private async prepareCompactionStep(segment: number): Promise<void> {
+    if (this.closing) return;
+    if (this.index.liveBytes(segment) === 0 || this.segments[0]?.id !== segment) {
+      this.compacting = false;
+      this.stats.compactedSegments++;
+      this.deleteDeadSegments();
+      return;
+    }
+    try {
+      const keys = this.index.liveKeys(segment, COMPACT_CHUNK);
+      const messages = await this.read(keys);
+      this.compactChunk = { segment, messages: new Map(keys.map((k, i) => [k, messages[i]] as const).filter((e): e is [string, Message] => !!e[1])) };
+    } catch (err) {
+      this.log.error({ err }, 'journal compaction read failed; will retry later');
+      this.compacting = false;
+      return;
+    }
     this.holding = true;
     if (!this.writing && this.pending.length === 0) this.compactStep();
   }
 
   /**
-   * One compaction step, run while the writer is idle and new commits are held back: the next chunk
-   * of the oldest segment's live records goes to the head as one batch, then held commits follow.
+   * One compaction step, run while the writer is idle and new commits are held back, so the rewrite
+   * records the references as they are now and every later operation follows it in the log.
    */
   private compactStep(): void {
-    if (this.closing) {
-      this.holding = false;
-      for (const h of this.held.splice(0)) this.enqueue(h);
-      return;
-    }
-    const oldest = this.segments[0]!;
-    const ops = this.index.rewriteOps(oldest.id, COMPACT_CHUNK);
+    const chunk = this.compactChunk;
+    this.compactChunk = null;
     this.holding = false;
-    if (ops.length > 0) {
-      this.enqueue(
-        this.item(
-          ops,
-          () => setImmediate(() => this.continueCompaction(oldest.id)),
-          (err) => {
-            this.log.error({ err }, 'journal compaction step failed; will retry');
+    if (chunk && !this.closing) {
+      const ops: JournalOp[] = this.index.liveQueues(chunk.segment).map((queue) => ({ op: 'createQueue' as const, queue }));
+      for (const [key, message] of chunk.messages) {
+        const at = this.index.locate(key);
+        if (at && at.segment === chunk.segment && at.refs.length > 0) ops.push({ op: 'restoreMessage', seq: at.seq, key, message, refs: at.refs });
+      }
+      const next = () => setImmediate(() => void this.prepareCompactionStep(chunk.segment));
+      if (ops.length > 0) {
+        this.enqueue(
+          this.item(ops, next, (err) => {
+            this.log.error({ err }, 'journal compaction step failed; will retry later');
             this.compacting = false;
-          },
-        ),
-      );
-    } else {
-      setImmediate(() => this.continueCompaction(oldest.id));
+          }),
+        );
+      } else next();
     }
     for (const h of this.held.splice(0)) this.enqueue(h);
   }
 
-  private continueCompaction(segment: number): void {
-    if (this.closing) return;
-    if (this.index.liveBytes(segment) > 0 && this.segments[0]?.id === segment) {
-      this.holding = true;
-      if (!this.writing && this.pending.length === 0) this.compactStep();
-      return;
+  // ---------------------------------------------------------------- reading back
+
+  /** Reads messages back from their records (paging, recovery, compaction). */
+  async read(keys: string[]): Promise<Array<Message | undefined>> {
+    const out: Array<Message | undefined> = keys.map(() => undefined);
+    const byRecord = new Map<string, Array<{ i: number; key: string }>>();
+    for (let i = 0; i < keys.length; i++) {
+      const at = this.index.locate(keys[i]!);
+      if (!at) continue;
+      const id = `${at.segment}:${at.offset}:${at.length}`;
+      let list = byRecord.get(id);
+      if (!list) byRecord.set(id, (list = []));
+      list.push({ i, key: keys[i]! });
     }
-    this.compacting = false;
-    this.stats.compactedSegments++;
-    this.deleteDeadSegments();
+    for (const [id, wanted] of byRecord) {
+      const [segment, offset, length] = id.split(':').map(Number) as [number, number, number];
+      const ops = await this.readRecordAt(segment, offset, length);
+      for (const { i, key } of wanted) {
+        const op = ops.find((o) => (o.op === 'addMessage' || o.op === 'restoreMessage') && o.key === key);
+        out[i] = op && (op.op === 'addMessage' || op.op === 'restoreMessage') ? op.message : undefined;
+      }
+    }
+    return out;
+  }
+
+  private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[]> {
+    const seg = this.segments.find((s) => s.id === segment);
+    if (!seg) throw new JunctionError('ERR_STORE_FAILED', `Journal segment ${segment} is gone`);
+    const fh = await this.readHandle(seg);
+    const buf = Buffer.allocUnsafe(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    const r = readRecord(buf.subarray(0, bytesRead), 0);
+    if (!r.ok) throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${seg.file} offset ${offset}: cannot read back a record (${r.reason})`);
+    return decodeBatch(r.record.payload);
+  }
+
+  /** One read handle per segment, kept while the segment lives (an unlinked file stays readable through it). */
+  private readHandle(seg: Segment): Promise<FileHandle> {
+    let h = this.readers.get(seg.id);
+    if (!h) {
+      h = open(seg.file, 'r');
+      this.readers.set(seg.id, h);
+      h.catch(() => this.readers.delete(seg.id));
+    }
+    return h;
+  }
+
+  private closeReader(id: number): void {
+    const h = this.readers.get(id);
+    if (!h) return;
+    this.readers.delete(id);
+    // Reads in flight finish first: closing waits a turn for them to be issued.
+    setTimeout(() => void h.then((fh) => fh.close()).catch(() => undefined /* already closed or never opened */), 1000).unref();
   }
 
   private deleteDeadSegments(): void {
     // Only the oldest may go: a later segment can hold removals of messages in older ones.
     while (this.segments.length > 1 && this.index.liveBytes(this.segments[0]!.id) === 0) {
       const dead = this.segments.shift()!;
+      this.closeReader(dead.id);
       unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment'));
     }
   }
@@ -376,6 +444,8 @@ export class JournalStore implements Store {
     await this.idle();
     this.closing = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
+    for (const h of this.readers.values()) await h.then((fh) => fh.close()).catch(() => undefined /* never opened */);
+    this.readers.clear();
     if (this.head) {
       if (this.dirty) await this.head.datasync().catch((err) => this.log.error({ err }, 'journal fsync at close failed'));
       await this.head.close();

@@ -56,8 +56,13 @@ function encodeOp(op: JournalOp): Buffer {
   }
 }
 
-/** Decodes a batch payload. Bodies are copied out so the segment buffer can be released. */
-export function decodeBatch(payload: Buffer): JournalOp[] {
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * Decodes a batch payload. Bodies are copied out so the segment buffer can be released; with
+ * `bodies: false` they are left out (recovery only needs keys and references).
+ */
+export function decodeBatch(payload: Buffer, opts: { bodies: boolean } = { bodies: true }): JournalOp[] {
   const n = payload.readUInt32BE(0);
   const ops: JournalOp[] = [];
   let at = 4;
@@ -67,12 +72,12 @@ export function decodeBatch(payload: Buffer): JournalOp[] {
     const b = payload.subarray(at + 5, at + 5 + len);
     if (b.length !== len) throw new Error(`batch op ${i} overruns the record`);
     at += 5 + len;
-    ops.push(decodeOp(code, b));
+    ops.push(decodeOp(code, b, opts.bodies));
   }
   return ops;
 }
 
-function decodeOp(code: number, b: Buffer): JournalOp {
+function decodeOp(code: number, b: Buffer, bodies: boolean): JournalOp {
   const json = () => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
   switch (code) {
     case CODE.addMessage:
@@ -80,7 +85,7 @@ function decodeOp(code: number, b: Buffer): JournalOp {
       const seq = b.readDoubleBE(0);
       const metaLen = b.readUInt32BE(8);
       const meta = JSON.parse(b.subarray(12, 12 + metaLen).toString('utf8')) as { k: string; m: Omit<Message, 'body'>; r?: Array<[string, number]> };
-      const message: Message = { ...meta.m, body: Buffer.from(b.subarray(12 + metaLen)) };
+      const message: Message = { ...meta.m, body: bodies ? Buffer.from(b.subarray(12 + metaLen)) : NO_BODY };
       return code === CODE.addMessage
         ? { op: 'addMessage', seq, key: meta.k, message }
         : { op: 'restoreMessage', seq, key: meta.k, message, refs: meta.r ?? [] };
