@@ -224,8 +224,9 @@ export class Queue {
   /** Reads the next paged messages back when the ready window runs low. */
   private maybeDepage(): void {
     if (this.depaging || !this.paging || this.deleted || this.readyCount >= DEPAGE_WINDOW) return;
-    // Over the broker-wide limit, read back only when this queue has nothing ready, so it never starves.
-    if (this.readyCount > 0 && this.host.memoryFull()) return;
+    // Over a memory limit, read back only when this queue has nothing ready, so it never starves.
+    const overOwn = this.settings.maxSizeBytes >= 0 && this.memBytes >= this.settings.maxSizeBytes;
+    if (this.readyCount > 0 && (overOwn || this.host.memoryFull())) return;
     this.depaging = true;
     const from = this.pagedHead;
     const n = Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - this.readyCount, this.pagedCount);
