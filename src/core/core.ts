@@ -90,8 +90,10 @@ export class Core {
   private readonly globalMaxSizeBytes: number;
   /** Bytes of messages held in memory by all queues. */
   private memoryBytes = 0;
+  /** Bytes of admitted messages whose store write is still in flight. */
+  private reservedBytes = 0;
   /** Producers waiting for room under the BLOCK policy. */
-  private roomWaiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  private readonly roomWaiters = new Map<Queue, Array<{ ready: () => boolean; resolve: () => void }>>();
 
   private constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -115,7 +117,7 @@ export class Core {
       read: (keys) => this.store.read(keys),
       memoryChanged: (delta) => {
         this.memoryBytes += delta;
-        if (delta < 0 && this.roomWaiters.length > 0) this.wakeBlocked();
+        if (delta < 0 && this.roomWaiters.size > 0) this.wakeBlocked();
       },
       memoryFull: () => this.globalMaxSizeBytes >= 0 && this.memoryBytes >= this.globalMaxSizeBytes,
       backgroundError: (err, what) => this.backgroundError(err, what),
@@ -184,7 +186,12 @@ export class Core {
     if (targets.length === 0) return m;
     const key = this.nextKey();
     const ops = this.addOps(key, m, targets);
-    if (ops.length > 0) await this.persist(ops);
+    try {
+      if (ops.length > 0) await this.persist(ops);
+    } catch (err) {
+      this.release(m, targets);
+      throw err;
+    }
     this.enqueueAll(key, m, targets);
     return m;
   }
@@ -240,7 +247,10 @@ export class Core {
     const size = messageSize(m);
     const out: Target[] = [];
     for (const q of targets) {
-      if (!q.paging && !this.isFull(q, size)) {
+      // Under BLOCK a send never overtakes one already waiting.
+      const overtakes = this.roomWaiters.has(q);
+      if (!q.paging && !overtakes && !this.isFull(q, size)) {
+        this.reserve(q, size);
         out.push({ q, paged: false });
         continue;
       }
@@ -262,24 +272,57 @@ export class Core {
     return out;
   }
 
+  /**
+   * Whether `size` more bytes would overflow the queue's or the broker's memory limit, counting the
+   * messages admitted but not yet enqueued (their store write is in flight).
+   */
   private isFull(q: Queue, size: number): boolean {
     const { maxSizeBytes } = q.settings;
-    if (maxSizeBytes >= 0 && q.bytes + size > maxSizeBytes) return true;
-    return this.globalMaxSizeBytes >= 0 && this.memoryBytes + size > this.globalMaxSizeBytes;
+    if (maxSizeBytes >= 0 && q.bytes + q.reservedBytes + size > maxSizeBytes) return true;
+    return this.globalMaxSizeBytes >= 0 && this.memoryBytes + this.reservedBytes + size > this.globalMaxSizeBytes;
   }
 
-  /** Resolves once `q` has room for `size` bytes (BLOCK policy). */
+  private reserve(q: Queue, size: number): void {
+    q.reservedBytes += size;
+    this.reservedBytes += size;
+  }
+
+  /** Gives back the reservations of an admitted message (enqueued, or failed to store). */
+  private release(m: Message, targets: Target[]): void {
+    const size = messageSize(m);
+    for (const { q, paged } of targets) {
+      if (paged) continue;
+      q.reservedBytes -= size;
+      this.reservedBytes -= size;
+    }
+    if (this.roomWaiters.size > 0) this.wakeBlocked();
+  }
+
+  /**
+   * Resolves once `q` has room for `size` bytes, with the room reserved (BLOCK policy). Waiting
+   * sends are admitted strictly in arrival order, so a blocked producer's messages keep their order.
+   */
   private room(q: Queue, size: number): Promise<void> {
-    return new Promise((resolve) => this.roomWaiters.push({ ready: () => q.deleted || !this.isFull(q, size), resolve }));
+    return new Promise((resolve) => {
+      const ready = () => {
+        if (!q.deleted && this.isFull(q, size)) return false;
+        this.reserve(q, size);
+        return true;
+      };
+      const list = this.roomWaiters.get(q);
+      if (list) list.push({ ready, resolve });
+      else {
+        this.roomWaiters.set(q, [{ ready, resolve }]);
+        this.wakeBlocked();
+      }
+    });
   }
 
   private wakeBlocked(): void {
-    const still: typeof this.roomWaiters = [];
-    for (const w of this.roomWaiters) {
-      if (w.ready()) w.resolve();
-      else still.push(w);
+    for (const [q, list] of this.roomWaiters) {
+      while (list.length > 0 && list[0]!.ready()) list.shift()!.resolve();
+      if (list.length === 0) this.roomWaiters.delete(q);
     }
-    this.roomWaiters = still;
   }
 
   private addOps(key: string, m: Message, targets: Target[]): StoreOp[] {
@@ -294,6 +337,7 @@ export class Core {
   }
 
   private enqueueAll(key: string, m: Message, targets: Target[]): void {
+    this.release(m, targets);
     const size = messageSize(m);
     for (const { q, paged } of targets) {
       if (q.deleted) continue;
@@ -458,7 +502,13 @@ export class Core {
     const key = this.nextKey();
     // Dead letters are never refused for room; they are paged if the dead-letter queue is paging.
     const targets = [{ q: dlq, paged: dlq.paging }];
-    await this.persist([...remove, ...this.addOps(key, copy, targets)]);
+    if (!dlq.paging) this.reserve(dlq, messageSize(copy));
+    try {
+      await this.persist([...remove, ...this.addOps(key, copy, targets)]);
+    } catch (err) {
+      this.release(copy, targets);
+      throw err;
+    }
     this.log.info({ queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
     this.enqueueAll(key, copy, targets);
   }
@@ -493,6 +543,9 @@ export class Core {
         ops.push(...consumer.queue.settle(consumer, entries));
       }
       if (ops.length > 0) await this.persist(ops);
+    } catch (err) {
+      for (const { m, targets } of sends) this.release(m, targets);
+      throw err;
     } finally {
       tx.state = 'done';
     }
@@ -525,14 +578,14 @@ export class Core {
     return [...this.queues.values()].map((q) => q.statistics());
   }
 
-  brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number; memoryBytes: number; blockedProducers: number } {
+  brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number; memoryBytes: number; blockedSends: number } {
     return {
       queues: this.queues.size,
       topics: this.topics.size,
       unrouted: this.unrouted,
       dropped: this.dropped,
       memoryBytes: this.memoryBytes,
-      blockedProducers: this.roomWaiters.length,
+      blockedSends: [...this.roomWaiters.values()].reduce((n, l) => n + l.length, 0),
     };
   }
 
@@ -542,7 +595,8 @@ export class Core {
     this.closed = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     // Blocked producers go on, and fail at the closed store.
-    for (const w of this.roomWaiters.splice(0)) w.resolve();
+    for (const list of this.roomWaiters.values()) for (const w of list) w.resolve();
+    this.roomWaiters.clear();
     for (const q of this.queues.values()) {
       q.shutdown();
       for (const c of [...q.consumers]) c.closed = true;

@@ -87,6 +87,8 @@ export class Queue {
   readonly durable: boolean;
   readonly consumers: Consumer[] = [];
   deleted = false;
+  /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */
+  reservedBytes = 0;
 
   private readonly host: QueueHost;
   private readonly levels: EntryList[] = Array.from({ length: PRIORITIES }, () => new EntryList());

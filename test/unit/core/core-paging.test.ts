@@ -85,7 +85,7 @@ describe('paging', () => {
     const third = core.send(msg(queue('blocked'), body(2))).then(() => (sent = true));
     await new Promise((r) => setImmediate(r));
     assert.equal(sent, false, 'the third send waits');
-    assert.equal(core.brokerStats().blockedProducers, 1);
+    assert.equal(core.brokerStats().blockedSends, 1);
     const { consumer, sink } = await consume(core, { destination: queue('blocked') }, 1);
     const [first] = await sink.count(1);
     await consumer.ack(first!.id);
