@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { JunctionError } from '../errors.ts';
+import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 
 class TcpConnection implements TransportConnection {
@@ -71,14 +71,7 @@ export class TcpServer {
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new JunctionError('ERR_TRANSPORT_LISTEN', `Cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+    return listen(this.server, port, host);
   }
 
   async close(): Promise<void> {

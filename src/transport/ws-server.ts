@@ -2,7 +2,7 @@ import http from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { JunctionError } from '../errors.ts';
+import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
@@ -117,15 +117,9 @@ export class WsServer {
     if (isDefault) this.defaultProtocol = acceptor;
   }
 
+  /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new JunctionError('ERR_TRANSPORT_LISTEN', `Cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
-      this.http.once('error', onError);
-      this.http.listen(port, host, () => {
-        this.http.off('error', onError);
-        resolve((this.http.address() as net.AddressInfo).port);
-      });
-    });
+    return listen(this.http, port, host);
   }
 
   async close(): Promise<void> {

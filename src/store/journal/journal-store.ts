@@ -1,6 +1,7 @@
 import { open, mkdir, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { JunctionError } from '../../errors.ts';
+import type { CoreLog } from '../../core/core.ts';
 import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
 import { JournalIndex } from './journal-index.ts';
@@ -9,16 +10,10 @@ import { encodeRecord, findNextValidRecord, readRecord, RecordType } from './rec
 
 export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'interval'; ms: number };
 
-export interface JournalLog {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 export interface JournalOptions {
   /** Directory of the segment files (`<dataDir>/journal`). */
   dir: string;
-  log: JournalLog;
+  log: CoreLog;
   /** Segment file size before rolling to a new one (default 32 MiB). */
   segmentSize?: number;
   sync?: SyncPolicy;
@@ -68,7 +63,7 @@ const MAX_GROUP = 16 * 1024 * 1024;
 export class JournalStore implements Store {
   readonly kind = 'journal';
   private readonly dir: string;
-  private readonly log: JournalLog;
+  private readonly log: CoreLog;
   private readonly segmentSize: number;
   private readonly sync: SyncPolicy;
   private readonly compactThreshold: number;

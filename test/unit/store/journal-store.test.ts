@@ -11,6 +11,7 @@ import type { StoreOp } from '../../../src/store/store.ts';
 let dir: string;
 const warnings: Array<Record<string, unknown>> = [];
 const log = {
+  debug: () => {},
   info: () => {},
   warn: (o: object) => void warnings.push(o as Record<string, unknown>),
   error: (o: object) => void warnings.push(o as Record<string, unknown>),
