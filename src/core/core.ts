@@ -3,18 +3,15 @@ import type { Store, StoreOp, StoredQueue } from '../store/store.ts';
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput } from './message.ts';
-import { Queue, selectorResolver, type QueueHost, type QueueStats } from './queue.ts';
+import { Queue, type QueueHost, type QueueStats } from './queue.ts';
+import { selectorResolver } from './selector-resolver.ts';
 import { compileSelector } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
 import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
 import { Transaction } from './transaction.ts';
 import { isWildcard, WildcardIndex } from './wildcard.ts';
-
-/** A queue a message goes to, and whether it is paged there (kept only in the store). */
-interface Target {
-  q: Queue;
-  paged: boolean;
-}
+import { validateAddress } from './address.ts';
+import { MemoryLimits, type Target } from './memory-limits.ts';
 
 /** The logging surface the core needs (pino's Logger satisfies it). */
 export interface CoreLog {
@@ -86,14 +83,7 @@ export class Core {
   private subSeq = 0;
   private closed = false;
   private unrouted = 0;
-  private dropped = 0;
-  private readonly globalMaxSizeBytes: number;
-  /** Bytes of messages held in memory by all queues. */
-  private memoryBytes = 0;
-  /** Bytes of admitted messages whose store write is still in flight. */
-  private reservedBytes = 0;
-  /** Producers waiting for room under the BLOCK policy. */
-  private readonly roomWaiters = new Map<Queue, Array<{ ready: () => boolean; resolve: () => void }>>();
+  private readonly limits: MemoryLimits;
 
   private constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -101,7 +91,7 @@ export class Core {
     this.brokerName = opts.brokerName ?? 'junction';
     this.settings = new SettingsResolver(opts.addressSettings ?? {}, DEFAULT_ADDRESS_SETTINGS);
     this.selectorLimits = opts.selectorLimits;
-    this.globalMaxSizeBytes = opts.globalMaxSizeBytes ?? -1;
+    this.limits = new MemoryLimits(opts.globalMaxSizeBytes ?? -1);
     this.now = opts.now ?? Date.now;
     this.bootId = this.now().toString(36);
     this.host = {
@@ -115,11 +105,8 @@ export class Core {
       },
       consumerRemoved: (q) => this.consumerRemoved(q),
       read: (keys) => this.store.read(keys),
-      memoryChanged: (delta) => {
-        this.memoryBytes += delta;
-        if (delta < 0 && this.roomWaiters.size > 0) this.wakeBlocked();
-      },
-      memoryFull: () => this.globalMaxSizeBytes >= 0 && this.memoryBytes >= this.globalMaxSizeBytes,
+      memoryChanged: (delta) => this.limits.changed(delta),
+      memoryFull: () => this.limits.full(),
       backgroundError: (err, what) => this.backgroundError(err, what),
     };
     for (const name of opts.topics ?? []) this.topics.add(name);
@@ -182,14 +169,14 @@ export class Core {
       opts.tx.addSend(m);
       return m;
     }
-    const targets = await this.admit(m, this.route(m));
+    const targets = await this.limits.admit(messageSize(m), this.route(m));
     if (targets.length === 0) return m;
     const key = this.nextKey();
     const ops = this.addOps(key, m, targets);
     try {
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
-      this.release(m, targets);
+      this.limits.release(messageSize(m), targets);
       throw err;
     }
     this.enqueueAll(key, m, targets);
@@ -238,93 +225,6 @@ export class Core {
     return out;
   }
 
-  /**
-   * Applies address limits (the queue's `maxSizeBytes` and the broker-wide memory limit) per target:
-   * PAGE keeps the message only in the store, BLOCK waits for room, FAIL rejects the send, DROP
-   * leaves that queue out. A queue that is paging pages every new message, so order is kept.
-   */
-  private async admit(m: Message, targets: Queue[]): Promise<Target[]> {
-    const size = messageSize(m);
-    const out: Target[] = [];
-    for (const q of targets) {
-      // Under BLOCK a send never overtakes one already waiting.
-      const overtakes = this.roomWaiters.has(q);
-      if (!q.paging && !overtakes && !this.isFull(q, size)) {
-        this.reserve(q, size);
-        out.push({ q, paged: false });
-        continue;
-      }
-      switch (q.settings.addressFullPolicy) {
-        case 'PAGE':
-          out.push({ q, paged: true });
-          break;
-        case 'BLOCK':
-          await this.room(q, size);
-          out.push({ q, paged: false });
-          break;
-        case 'FAIL':
-          throw new JunctionError('ERR_ADDRESS_FULL', `Queue ${q.name} is full (${q.bytes} bytes in memory; limit ${q.settings.maxSizeBytes}, broker ${this.globalMaxSizeBytes})`);
-        case 'DROP':
-          this.dropped++;
-          break;
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Whether `size` more bytes would overflow the queue's or the broker's memory limit, counting the
-   * messages admitted but not yet enqueued (their store write is in flight).
-   */
-  private isFull(q: Queue, size: number): boolean {
-    const { maxSizeBytes } = q.settings;
-    if (maxSizeBytes >= 0 && q.bytes + q.reservedBytes + size > maxSizeBytes) return true;
-    return this.globalMaxSizeBytes >= 0 && this.memoryBytes + this.reservedBytes + size > this.globalMaxSizeBytes;
-  }
-
-  private reserve(q: Queue, size: number): void {
-    q.reservedBytes += size;
-    this.reservedBytes += size;
-  }
-
-  /** Gives back the reservations of an admitted message (enqueued, or failed to store). */
-  private release(m: Message, targets: Target[]): void {
-    const size = messageSize(m);
-    for (const { q, paged } of targets) {
-      if (paged) continue;
-      q.reservedBytes -= size;
-      this.reservedBytes -= size;
-    }
-    if (this.roomWaiters.size > 0) this.wakeBlocked();
-  }
-
-  /**
-   * Resolves once `q` has room for `size` bytes, with the room reserved (BLOCK policy). Waiting
-   * sends are admitted strictly in arrival order, so a blocked producer's messages keep their order.
-   */
-  private room(q: Queue, size: number): Promise<void> {
-    return new Promise((resolve) => {
-      const ready = () => {
-        if (!q.deleted && this.isFull(q, size)) return false;
-        this.reserve(q, size);
-        return true;
-      };
-      const list = this.roomWaiters.get(q);
-      if (list) list.push({ ready, resolve });
-      else {
-        this.roomWaiters.set(q, [{ ready, resolve }]);
-        this.wakeBlocked();
-      }
-    });
-  }
-
-  private wakeBlocked(): void {
-    for (const [q, list] of this.roomWaiters) {
-      while (list.length > 0 && list[0]!.ready()) list.shift()!.resolve();
-      if (list.length === 0) this.roomWaiters.delete(q);
-    }
-  }
-
   private addOps(key: string, m: Message, targets: Target[]): StoreOp[] {
     const ops: StoreOp[] = [];
     for (const { q, paged } of targets) {
@@ -337,7 +237,7 @@ export class Core {
   }
 
   private enqueueAll(key: string, m: Message, targets: Target[]): void {
-    this.release(m, targets);
+    this.limits.release(messageSize(m), targets);
     const size = messageSize(m);
     for (const { q, paged } of targets) {
       if (q.deleted) continue;
@@ -502,11 +402,11 @@ export class Core {
     const key = this.nextKey();
     // Dead letters are never refused for room; they are paged if the dead-letter queue is paging.
     const targets = [{ q: dlq, paged: dlq.paging }];
-    if (!dlq.paging) this.reserve(dlq, messageSize(copy));
+    if (!dlq.paging) this.limits.reserve(dlq, messageSize(copy));
     try {
       await this.persist([...remove, ...this.addOps(key, copy, targets)]);
     } catch (err) {
-      this.release(copy, targets);
+      this.limits.release(messageSize(copy), targets);
       throw err;
     }
     this.log.info({ queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
@@ -533,7 +433,7 @@ export class Core {
     const sends: Array<{ key: string; m: Message; targets: Target[] }> = [];
     try {
       for (const m of tx.sends) {
-        const targets = await this.admit(m, this.route(m));
+        const targets = await this.limits.admit(messageSize(m), this.route(m));
         const key = this.nextKey();
         ops.push(...this.addOps(key, m, targets));
         sends.push({ key, m, targets });
@@ -544,7 +444,7 @@ export class Core {
       }
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
-      for (const { m, targets } of sends) this.release(m, targets);
+      for (const { m, targets } of sends) this.limits.release(messageSize(m), targets);
       throw err;
     } finally {
       tx.state = 'done';
@@ -579,13 +479,14 @@ export class Core {
   }
 
   brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number; memoryBytes: number; blockedSends: number } {
+    const { dropped, memoryBytes, blockedSends } = this.limits;
     return {
       queues: this.queues.size,
       topics: this.topics.size,
       unrouted: this.unrouted,
-      dropped: this.dropped,
-      memoryBytes: this.memoryBytes,
-      blockedSends: [...this.roomWaiters.values()].reduce((n, l) => n + l.length, 0),
+      dropped,
+      memoryBytes,
+      blockedSends,
     };
   }
 
@@ -594,9 +495,7 @@ export class Core {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
-    // Blocked producers go on, and fail at the closed store.
-    for (const list of this.roomWaiters.values()) for (const w of list) w.resolve();
-    this.roomWaiters.clear();
+    this.limits.close();
     for (const q of this.queues.values()) {
       q.shutdown();
       for (const c of [...q.consumers]) c.closed = true;
@@ -623,18 +522,5 @@ export class Core {
 
   private assertOpen(): void {
     if (this.closed) throw new JunctionError('ERR_BROKER_CLOSED');
-  }
-}
-
-/** Address names: non-empty dot-separated segments without whitespace; wildcards only where allowed. */
-export function validateAddress(name: string, use: 'send' | 'queue' | 'subscribe' | 'subscription'): void {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 1024) {
-    throw new JunctionError('ERR_ADDRESS_INVALID', `Invalid address name '${String(name).slice(0, 80)}'`);
-  }
-  if (/[\s\u0000-\u001f]/.test(name) || name.split('.').some((s) => s.length === 0)) {
-    throw new JunctionError('ERR_ADDRESS_INVALID', `Invalid address name '${name.slice(0, 80)}': empty segment or whitespace`);
-  }
-  if (use !== 'subscribe' && isWildcard(name)) {
-    throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcards are not allowed here: '${name}'`);
   }
 }

@@ -3,6 +3,8 @@ import type { Consumer, NackOptions } from './consumer.ts';
 import { Entry, EntryList } from './entry-list.ts';
 import type { Message } from './message.ts';
 import { SettingsResolver, type AddressSettings } from './settings.ts';
+import { PagedList } from './paged-list.ts';
+import { selectorResolver } from './selector-resolver.ts';
 import { ScheduleHeap } from './schedule-heap.ts';
 import type { Selector } from './selector/types.ts';
 
@@ -108,12 +110,7 @@ export class Queue {
   private stats = { enqueued: 0, acked: 0, expired: 0, deadLettered: 0 };
   /** Bytes of the messages this queue holds in memory. */
   private memBytes = 0;
-  // Paged messages, oldest first, as parallel arrays (compact: a key and two numbers each).
-  private pagedKeys: string[] = [];
-  private pagedCounts: number[] = [];
-  private pagedSizes: number[] = [];
-  private pagedHead = 0;
-  private pagedBytes = 0;
+  private readonly paged = new PagedList();
   private depaging = false;
   /** Bumped by purge, so a read-back in flight is discarded. */
   private pageGeneration = 0;
@@ -134,7 +131,7 @@ export class Queue {
   }
 
   get messageCount(): number {
-    return this.readyCount + this.scheduledCount + this.deliveringCount + this.pagedCount;
+    return this.readyCount + this.scheduledCount + this.deliveringCount + this.paged.length;
   }
 
   /** Bytes of messages held in memory (paged ones excluded): what address limits count. */
@@ -142,13 +139,9 @@ export class Queue {
     return this.memBytes;
   }
 
-  get pagedCount(): number {
-    return this.pagedKeys.length - this.pagedHead;
-  }
-
   /** While messages are paged, new ones are paged behind them, so order is kept. */
   get paging(): boolean {
-    return this.pagedCount > 0;
+    return this.paged.length > 0;
   }
 
   /** Whether this queue would keep a durable message in the store. */
@@ -165,10 +158,7 @@ export class Queue {
   /** Adds a message that only the store holds (paged, or recovered); it is read back ahead of delivery. */
   page(key: string, size: number, deliveryCount: number): void {
     this.stats.enqueued++;
-    this.pagedKeys.push(key);
-    this.pagedCounts.push(deliveryCount);
-    this.pagedSizes.push(size);
-    this.pagedBytes += size;
+    this.paged.push(key, size, deliveryCount);
     this.maybeDepage();
   }
 
@@ -230,9 +220,7 @@ export class Queue {
     const overOwn = this.settings.maxSizeBytes >= 0 && this.memBytes >= this.settings.maxSizeBytes;
     if (this.readyCount > 0 && (overOwn || this.host.memoryFull())) return;
     this.depaging = true;
-    const from = this.pagedHead;
-    const n = Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - this.readyCount, this.pagedCount);
-    const keys = this.pagedKeys.slice(from, from + n);
+    const keys = this.paged.peekKeys(Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - this.readyCount));
     const generation = this.pageGeneration;
     this.host.read(keys).then(
       (messages) => {
@@ -241,20 +229,12 @@ export class Queue {
           return;
         }
         // Take the batch off the paged list before holding it: holding dispatches, which may read back more.
-        const sizes = this.pagedSizes.slice(from, from + n);
-        const counts = this.pagedCounts.slice(from, from + n);
-        this.pagedHead += n;
-        if (this.pagedHead === this.pagedKeys.length) this.resetPaged();
-        else if (this.pagedHead > 4096 && this.pagedHead * 2 > this.pagedKeys.length) this.compactPaged();
-        for (let i = 0; i < n; i++) {
-          this.pagedBytes -= sizes[i]!;
+        const refs = this.paged.shift(keys.length);
+        refs.forEach((ref, i) => {
           const m = messages[i];
-          if (!m) {
-            this.host.backgroundError(new Error(`paged message ${keys[i]} is missing from the store`), 'read back');
-            continue;
-          }
-          this.hold(new Entry(keys[i]!, m, sizes[i]!, counts[i]!, true));
-        }
+          if (m) this.hold(new Entry(ref.key, m, ref.size, ref.deliveryCount, true));
+          else this.host.backgroundError(new Error(`paged message ${ref.key} is missing from the store`), 'read back');
+        });
         this.depaging = false;
         this.maybeDepage();
       },
@@ -265,20 +245,6 @@ export class Queue {
         setTimeout(() => this.maybeDepage(), 1000).unref();
       },
     );
-  }
-
-  private resetPaged(): void {
-    this.pagedKeys = [];
-    this.pagedCounts = [];
-    this.pagedSizes = [];
-    this.pagedHead = 0;
-  }
-
-  private compactPaged(): void {
-    this.pagedKeys = this.pagedKeys.slice(this.pagedHead);
-    this.pagedCounts = this.pagedCounts.slice(this.pagedHead);
-    this.pagedSizes = this.pagedSizes.slice(this.pagedHead);
-    this.pagedHead = 0;
   }
 
   private dispatchPass(): void {
@@ -550,13 +516,11 @@ export class Queue {
       this.drop(e);
     }
     const ops = this.removalOps(removed);
-    const paged = this.pagedKeys.slice(this.pagedHead);
+    const paged = this.paged.clear();
     for (const key of paged) ops.push({ op: 'removeRef', queue: this.name, key });
     this.stats.acked += paged.length;
-    this.pagedBytes = 0;
     this.pageGeneration++;
     this.depaging = false;
-    this.resetPaged();
     if (ops.length > 0) await this.host.persist(ops);
     return removed.length + paged.length;
   }
@@ -574,7 +538,7 @@ export class Queue {
       kind: this.kind,
       durable: this.durable,
       messages: this.messageCount,
-      paged: this.pagedCount,
+      paged: this.paged.length,
       inDelivery: this.deliveringCount,
       scheduled: this.scheduledCount,
       consumers: this.consumers.length,
@@ -582,40 +546,9 @@ export class Queue {
       acked: this.stats.acked,
       expired: this.stats.expired,
       deadLettered: this.stats.deadLettered,
-      bytes: this.memBytes + this.pagedBytes,
+      bytes: this.memBytes + this.paged.bytes,
     };
     if (this.topic !== undefined) s.topic = this.topic;
     return s;
   }
 }
-
-/** Maps selector identifiers to JMS headers and message properties (ActiveMQ's names). */
-export function selectorResolver(m: Message): (id: string) => string | number | boolean | null | undefined {
-  return (id) => {
-    switch (id) {
-      case 'JMSPriority':
-        return m.priority;
-      case 'JMSMessageID':
-        return m.id;
-      case 'JMSTimestamp':
-        return m.timestamp;
-      case 'JMSCorrelationID':
-        return m.correlationId ?? null;
-      case 'JMSType':
-        return m.type ?? null;
-      case 'JMSDeliveryMode':
-        return m.durable ? 'PERSISTENT' : 'NON_PERSISTENT';
-      case 'JMSExpiration':
-        return m.expiration;
-      case 'JMSXGroupID':
-        return m.groupId ?? null;
-      case 'JMSXGroupSeq':
-        return m.groupSeq ?? null;
-      case 'JMSDestination':
-        return m.destination.name;
-      default:
-        return m.properties[id];
-    }
-  };
-}
-
