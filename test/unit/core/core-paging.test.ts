@@ -100,3 +100,34 @@ describe('paging', () => {
     assert.equal(err.code, 'ERR_ADDRESS_FULL');
   });
 });
+
+describe('recovery of timed messages', () => {
+  test('a scheduled message recovered from the store is still held until its time', async () => {
+    const store = new MemoryStore();
+    const core = await openCore({ store });
+    await core.send(msg(queue('later'), 'x', { durable: true, deliveryTime: Date.now() + 400 }));
+    await core.send(msg(queue('later'), 'now', { durable: true }));
+    await core.close();
+    const again = await openCore({ store });
+    const { sink } = await consume(again, { destination: queue('later') }, 10);
+    const [first] = await sink.count(1);
+    assert.equal(first!.message.body.toString(), 'now');
+    const got = await sink.count(2);
+    assert.equal(got[1]!.message.body.toString(), 'x');
+  });
+
+  test('a message that expired while the broker was down is not delivered after recovery', async () => {
+    const store = new MemoryStore();
+    const core = await openCore({ store });
+    await core.send(msg(queue('ttl'), 'old', { durable: true, expiration: Date.now() + 50 }));
+    await core.send(msg(queue('ttl'), 'fresh', { durable: true }));
+    await core.close();
+    await new Promise((r) => setTimeout(r, 80));
+    const again = await openCore({ store });
+    const { sink } = await consume(again, { destination: queue('ttl') }, 10);
+    const [first] = await sink.count(1);
+    assert.equal(first!.message.body.toString(), 'fresh');
+    const dlq = await consume(again, { destination: queue('ActiveMQ.DLQ') }, 10);
+    assert.equal((await dlq.sink.count(1))[0]!.message.body.toString(), 'old');
+  });
+});

@@ -224,3 +224,26 @@ test('commit after close is refused', async () => {
   await j.close();
   await assert.rejects(j.commit(send(1)), (err: Error & { code?: string }) => err.code === 'ERR_STORE_CLOSED');
 });
+
+test('sync never: commits are confirmed after the write without an fsync', async () => {
+  const j = journal({ sync: { mode: 'never' } });
+  await j.open();
+  await Promise.all(Array.from({ length: 10 }, (_, i) => j.commit(send(i))));
+  assert.equal(j.statistics().syncs, 0);
+  await j.close();
+  assert.equal((await journal().open()).messages.length, 10);
+});
+
+test('sync interval: an fsync follows within the interval, not per commit', async () => {
+  const j = journal({ sync: { mode: 'interval', ms: 20 } });
+  await j.open();
+  for (let i = 0; i < 5; i++) await j.commit(send(i));
+  const before = j.statistics();
+  assert.equal(before.writes, 5);
+  await new Promise<void>((resolve) => {
+    const check = () => (j.statistics().syncs > 0 ? resolve() : setTimeout(check, 10));
+    check();
+  });
+  assert.ok(j.statistics().syncs < 5);
+  await j.close();
+});
