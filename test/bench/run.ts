@@ -1,0 +1,294 @@
+/**
+ * `npm run bench`: STOMP queue throughput of Junction, and of ActiveMQ Classic (Debian's
+ * `activemq` package) measured in the same run as the reference. See README.md here.
+ *
+ * Measurement only: no assertions. Exits 0 unless Junction itself could not be measured.
+ */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { createBroker } from '../../src/broker.ts';
+import { activemqMissing, startActiveMQ, type ActiveMQ } from './activemq.ts';
+import type { LoadOptions, LoadResult } from './stomp-load.ts';
+
+function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`${name} must be an integer >= ${min}, got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const MESSAGES = intEnv('BENCH_MESSAGES', 50_000);
+/**
+ * A persistent SEND with a receipt costs ActiveMQ one disk sync (~1 ms here), so its run is
+ * shorter by default to stay within seconds; msg/s does not depend on the count.
+ */
+const PERSISTENT_MESSAGES = intEnv('BENCH_PERSISTENT_MESSAGES', Math.min(MESSAGES, 10_000));
+/** Warm-up messages before each measured run: a fifth of the run, at most 5,000 (0: none). */
+const WARMUP = intEnv('BENCH_WARMUP', 5_000, 0);
+const warmupFor = (messages: number) => Math.min(WARMUP, Math.ceil(messages / 5));
+const BODY_SIZE = intEnv('BENCH_BODY_SIZE', 256);
+const PREFETCH = intEnv('BENCH_PREFETCH', 1000);
+const RECEIPT_EVERY = intEnv('BENCH_RECEIPT_EVERY', 100);
+const WINDOW = intEnv('BENCH_WINDOW', 1000);
+const STALL_TIMEOUT_MS = intEnv('BENCH_STALL_TIMEOUT_MS', 60_000);
+/** Measured runs per workload and broker; the table shows the median. */
+const ROUNDS = intEnv('BENCH_ROUNDS', 1);
+/** Junction's store: unset = the broker's default (`store.type` in src/config/schema.ts). */
+const JUNCTION_STORE = storeEnv(process.env.BENCH_JUNCTION_STORE);
+
+function storeEnv(raw: string | undefined): 'journal' | 'memory' | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'journal' || raw === 'memory') return raw;
+  console.error(`BENCH_JUNCTION_STORE must be journal or memory, got '${raw}'`);
+  return process.exit(2);
+}
+
+interface Workload {
+  key: 'nonpersistent' | 'persistent';
+  label: string;
+  persistent: boolean;
+  receiptEvery: number;
+  messages: number;
+}
+
+const WORKLOADS: Workload[] = [
+  { key: 'nonpersistent', label: 'non-persistent', persistent: false, receiptEvery: RECEIPT_EVERY, messages: MESSAGES },
+  { key: 'persistent', label: 'persistent:true', persistent: true, receiptEvery: 1, messages: PERSISTENT_MESSAGES },
+];
+
+type Outcome = { ok: true; result: LoadResult } | { ok: false; error: string };
+
+// ------------------------------------------------------------------ the load client process
+
+/** The load client runs in a child process of its own, for both brokers alike. */
+class LoadClient {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+
+  constructor() {
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stomp-load.ts');
+    this.child = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (msg: { id: number; result?: LoadResult; error?: string }) => {
+      const w = this.waiting.get(msg.id);
+      if (!w) return;
+      this.waiting.delete(msg.id);
+      if (msg.result) w.resolve(msg.result);
+      else w.reject(new Error(msg.error ?? 'load client failed'));
+    });
+    this.child.on('exit', (code, signal) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`load client exited (${code ?? signal})`));
+      this.waiting.clear();
+    });
+  }
+
+  run(opts: LoadOptions): Promise<LoadResult> {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ id, opts });
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    return exited;
+  }
+}
+
+// ------------------------------------------------------------------ running and printing
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function measure(client: LoadClient, target: string, port: number, w: Workload): Promise<Outcome> {
+  const base: Omit<LoadOptions, 'destination' | 'messages'> = {
+    host: '127.0.0.1',
+    port,
+    bodySize: BODY_SIZE,
+    persistent: w.persistent,
+    receiptEvery: w.receiptEvery,
+    window: WINDOW,
+    prefetch: PREFETCH,
+    stallTimeoutMs: STALL_TIMEOUT_MS,
+  };
+  const name = `${target.padEnd(9)} ${w.label.padEnd(16)}`;
+  try {
+    const warmup = warmupFor(w.messages);
+    if (warmup > 0) await client.run({ ...base, destination: `/queue/bench.${w.key}.warmup`, messages: warmup });
+    const results: LoadResult[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const result = await client.run({ ...base, destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
+      results.push(result);
+      console.log(
+        `  ${name} ${fmtInt(result.messages)} messages in ${(result.elapsedMs / 1000).toFixed(2)} s: ${fmtInt(result.rate).padStart(7)} msg/s` +
+          ` (producer confirmed after ${(result.producerMs / 1000).toFixed(2)} s; client CPU ${Math.round((100 * result.clientCpuMs) / result.elapsedMs)}%` +
+          `${result.redelivered ? `; ${result.redelivered} redelivered` : ''})`,
+      );
+    }
+    // The median round: one slow outlier (another process on the machine) does not decide it.
+    const sorted = [...results].sort((a, b) => a.rate - b.rate);
+    return { ok: true, result: sorted[Math.floor((sorted.length - 1) / 2)]! };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    console.log(`  ${name} failed: ${error}`);
+    return { ok: false, error };
+  }
+}
+
+/** What Junction's persistent number means, from the store the broker actually runs with. */
+function storeLabel(store: { type: string; sync?: string }): string {
+  if (store.type === 'memory') return 'in-memory store, nothing durable';
+  if (store.type !== 'journal') return `${store.type} store`;
+  return `journal in a temp dir, sync:${store.sync ?? '?'}${store.sync === 'always' ? ' (fdatasync before the RECEIPT)' : ''}`;
+}
+
+async function benchJunction(
+  client: LoadClient,
+): Promise<{ outcomes: Map<string, Outcome>; rss: number; heapUsed: number; store: string }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-'));
+  // Ctrl-C in the middle: the data dir goes anyway.
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  const broker = await createBroker(
+    {
+      dataDir,
+      host: '127.0.0.1',
+      ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 },
+      logLevel: 'silent',
+      ...(JUNCTION_STORE ? { store: { type: JUNCTION_STORE } } : {}),
+    },
+    { logger: pino({ level: 'silent' }) },
+  );
+  const store = storeLabel(broker.config.store);
+  console.log(`  (store: ${store})`);
+  const outcomes = new Map<string, Outcome>();
+  try {
+    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'Junction', broker.ports.stomp!, w));
+    const mem = process.memoryUsage();
+    return { outcomes, rss: mem.rss, heapUsed: mem.heapUsed, store };
+  } finally {
+    await broker.close();
+    await rm(dataDir, { recursive: true, force: true });
+    process.off('exit', removeDir);
+  }
+}
+
+async function benchActiveMQ(
+  client: LoadClient,
+): Promise<{ outcomes: Map<string, Outcome>; rss: number | undefined; javaOpts: string } | { skipped: string }> {
+  const missing = activemqMissing();
+  if (missing) return { skipped: missing };
+  let amq: ActiveMQ;
+  const t0 = Date.now();
+  try {
+    amq = await startActiveMQ();
+  } catch (err) {
+    return { skipped: `it did not start: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  console.log(`  (ActiveMQ pid ${amq.pid} up on STOMP port ${amq.stompPort} after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const outcomes = new Map<string, Outcome>();
+  try {
+    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'ActiveMQ', amq.stompPort, w));
+    return { outcomes, rss: amq.rss(), javaOpts: amq.javaOpts };
+  } finally {
+    await amq.stop();
+  }
+}
+
+function activemqVersion(): string {
+  const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'activemq'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout ? r.stdout.trim() : 'version unknown';
+}
+
+function javaVersion(): string {
+  const r = spawnSync(process.env.BENCH_JAVA ?? 'java', ['-version'], { encoding: 'utf8' });
+  const line = (r.stderr || r.stdout || '').split('\n').find((l) => /version/.test(l));
+  return line?.trim() ?? 'java version unknown';
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ');
+      return i === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
+    })
+    .join('\n');
+}
+
+async function main(): Promise<number> {
+  const cpus = os.cpus();
+  console.log('Junction STOMP benchmark: queue throughput, 1 producer -> 1 queue -> 1 consumer');
+  console.log(
+    `  ${fmtInt(MESSAGES)} non-persistent / ${fmtInt(PERSISTENT_MESSAGES)} persistent messages of ${BODY_SIZE} B per run, each after` +
+      ` ${fmtInt(warmupFor(MESSAGES))} / ${fmtInt(warmupFor(PERSISTENT_MESSAGES))} warm-up messages on another queue;`,
+  );
+  console.log(`  consumer SUBSCRIBEs with ack:client-individual and activemq.prefetchSize:${PREFETCH} and ACKs every message;`);
+  console.log(
+    `  producer pipelines SENDs with a receipt on every ${RECEIPT_EVERY}th (non-persistent) or every (persistent) SEND,` +
+      ` at most ${WINDOW} unconfirmed; msg/s = messages / (first SEND -> last MESSAGE)`,
+  );
+  if (ROUNDS > 1) console.log(`  ${ROUNDS} measured rounds per workload; the table shows the median round`);
+  console.log(`  client: test/bench/stomp-load.ts in its own process; Node ${process.version}, ${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}`);
+  console.log('');
+
+  const client = new LoadClient();
+  let junction: Awaited<ReturnType<typeof benchJunction>>;
+  let activemq: Awaited<ReturnType<typeof benchActiveMQ>>;
+  try {
+    console.log('Junction (in-process, createBroker):');
+    junction = await benchJunction(client);
+    console.log(`ActiveMQ Classic (${activemqVersion()}, ${javaVersion()}, KahaDB):`);
+    activemq = await benchActiveMQ(client);
+    if ('skipped' in activemq) console.log(`  skipped: ${activemq.skipped}`);
+  } finally {
+    await client.close();
+  }
+
+  const rate = (o: Outcome | undefined) => (o?.ok ? o.result.rate : undefined);
+  const rows = [['workload', 'Junction msg/s', 'ActiveMQ msg/s', 'Junction/ActiveMQ']];
+  for (const w of WORKLOADS) {
+    const j = rate(junction.outcomes.get(w.key));
+    const a = 'skipped' in activemq ? undefined : rate(activemq.outcomes.get(w.key));
+    const label = w.persistent ? `${w.label} (*)` : w.label;
+    rows.push([
+      label,
+      j !== undefined ? fmtInt(j) : 'failed',
+      'skipped' in activemq ? 'skipped' : a !== undefined ? fmtInt(a) : 'failed',
+      j !== undefined && a !== undefined ? `${(j / a).toFixed(2)}x` : '-',
+    ]);
+  }
+  console.log('');
+  console.log(table(rows));
+  console.log(`(*) Junction: ${junction.store}. ActiveMQ: KahaDB, stock settings (journal disk sync always).`);
+  if ('skipped' in activemq) console.log('ActiveMQ reference skipped, so there is no ratio.');
+  console.log('');
+  console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; broker + harness, the load client is a separate process)`);
+  if (!('skipped' in activemq) && activemq.rss !== undefined) console.log(`ActiveMQ JVM RSS after the run: ${fmtMB(activemq.rss)} (${activemq.javaOpts})`);
+
+  const junctionFailed = [...junction.outcomes.values()].some((o) => !o.ok);
+  return junctionFailed ? 1 : 0;
+}
+
+// Ctrl-C: exit through process.exit so the 'exit' hooks (ActiveMQ's tree kill) run.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

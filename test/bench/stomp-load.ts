@@ -1,0 +1,394 @@
+/**
+ * A minimal, fast STOMP 1.2 load client for the benchmark, over `node:net`: raw frames,
+ * pipelined SENDs, a byte-level reader for the few frames a broker sends back (CONNECTED,
+ * MESSAGE, RECEIPT, ERROR) and one ACK per MESSAGE. It is not a general client: it knows
+ * exactly the workload of `run.ts` and nothing else.
+ *
+ * Run as a script (`node --import tsx test/bench/stomp-load.ts`) under `child_process.fork`,
+ * it serves load runs over IPC, so the client gets its own process and event loop and does not
+ * compete with an in-process broker for one thread: `{ id, opts }` in, `{ id, result }` or
+ * `{ id, error }` out.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  /** `/queue/NAME`. */
+  destination: string;
+  messages: number;
+  bodySize: number;
+  /** Adds `persistent:true` to every SEND. */
+  persistent: boolean;
+  /** A `receipt` header on every Nth SEND (1: on every SEND); the last SEND always has one. */
+  receiptEvery: number;
+  /** At most this many SENDs not yet covered by a RECEIPT are in flight. */
+  window: number;
+  /** `activemq.prefetchSize` of the consumer's subscription. */
+  prefetch: number;
+  /** Give up when nothing moves for this long, in ms. */
+  stallTimeoutMs: number;
+}
+
+export interface LoadResult {
+  messages: number;
+  /** From the first SEND written to the last MESSAGE read, in ms. */
+  elapsedMs: number;
+  /** Messages per second over `elapsedMs`: the end-to-end throughput. */
+  rate: number;
+  /** From the first SEND written to the RECEIPT for the last one, in ms. */
+  producerMs: number;
+  /** MESSAGE frames that carried `redelivered:true` (should be 0). */
+  redelivered: number;
+  /** CPU time (user + system) of the client process over `elapsedMs`: near `elapsedMs` means client-bound. */
+  clientCpuMs: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const NUL = 0x00;
+
+interface ServerFrame {
+  command: string;
+  /** First occurrence of each header wins (STOMP 1.2). Values are left escaped, as received. */
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+/**
+ * One connection. Header values are decoded as latin1 and never unescaped, so an ack id goes
+ * back to the broker byte for byte as it came (both sides apply the same escaping).
+ */
+class StompConnection {
+  readonly socket: net.Socket;
+  /** Handles MESSAGE frames; called once per frame, then `onBatchEnd` once per chunk read. */
+  onMessage: (frame: ServerFrame) => void = () => {};
+  onBatchEnd: () => void = () => {};
+  onReceipt: (id: string) => void = () => {};
+  onFailure: (err: Error) => void = () => {};
+  private pending: Buffer | null = null;
+  private readonly receiptWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+  private connectedWaiter: ((frame: ServerFrame) => void) | null = null;
+  private failed: Error | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('connection closed by the broker')));
+  }
+
+  static async open(host: string, port: number, timeoutMs = 10_000): Promise<StompConnection> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`no TCP connection to ${host}:${port} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    const conn = new StompConnection(socket);
+    const connected = new Promise<ServerFrame>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no CONNECTED from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      conn.connectedWaiter = (frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      conn.onFailure = (err) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+    });
+    socket.write('CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:0,0\n\n\0');
+    try {
+      const frame = await connected;
+      if (frame.headers.get('version') !== '1.2') throw new Error(`broker negotiated STOMP ${frame.headers.get('version') ?? '1.0'}, the bench needs 1.2`);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    conn.onFailure = () => {};
+    return conn;
+  }
+
+  /** Writes a frame that carries `receipt:<id>` and resolves when the RECEIPT arrives. */
+  request(frame: string, receiptId: string): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise<void>((resolve, reject) => {
+      this.receiptWaiters.set(receiptId, { resolve, reject });
+      this.socket.write(frame);
+    });
+  }
+
+  /** DISCONNECT with a receipt (so everything sent before it has been handled), then close. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (!this.failed && !this.socket.destroyed) {
+      let timer: NodeJS.Timeout | undefined;
+      const done = this.request('DISCONNECT\nreceipt:bye\n\n\0', 'bye');
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([done.catch(() => {}), timeout]); // closing anyway: a late or failed receipt changes nothing
+      clearTimeout(timer);
+    }
+    this.failed ??= new Error('closed');
+    this.socket.destroy();
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    for (const w of this.receiptWaiters.values()) w.reject(err);
+    this.receiptWaiters.clear();
+    this.onFailure(err);
+  }
+
+  /** Splits the stream into frames. Frames may span chunks; EOLs between frames are heart-beats. */
+  private read(chunk: Buffer): void {
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      const c = buf[pos];
+      if (c === LF || c === CR) {
+        pos++;
+        continue;
+      }
+      // Find the blank line that ends the headers (LF or CRLF line endings).
+      let headEnd = -1;
+      let bodyStart = -1;
+      let i = pos;
+      for (;;) {
+        const nl = buf.indexOf(LF, i);
+        if (nl < 0 || nl + 1 >= len) break;
+        if (buf[nl + 1] === LF) {
+          headEnd = nl;
+          bodyStart = nl + 2;
+          break;
+        }
+        if (buf[nl + 1] === CR) {
+          if (nl + 2 >= len) break;
+          if (buf[nl + 2] === LF) {
+            headEnd = nl;
+            bodyStart = nl + 3;
+            break;
+          }
+        }
+        i = nl + 1;
+      }
+      if (headEnd < 0) break;
+      const lines = buf.toString('latin1', pos, headEnd).split('\n');
+      const command = stripCr(lines[0]!);
+      const headers = new Map<string, string>();
+      for (let k = 1; k < lines.length; k++) {
+        const line = stripCr(lines[k]!);
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const name = line.slice(0, colon);
+        if (!headers.has(name)) headers.set(name, line.slice(colon + 1));
+      }
+      const cl = headers.get('content-length');
+      let bodyEnd: number;
+      if (cl !== undefined) {
+        bodyEnd = bodyStart + Number(cl);
+        if (bodyEnd >= len) break;
+        if (buf[bodyEnd] !== NUL) return this.protocolError(`frame body not followed by NUL (${command})`);
+      } else {
+        bodyEnd = buf.indexOf(NUL, bodyStart);
+        if (bodyEnd < 0) break;
+      }
+      pos = bodyEnd + 1;
+      this.dispatch({ command, headers, body: buf.subarray(bodyStart, bodyEnd) });
+      if (this.failed) return;
+    }
+    this.pending = pos < len ? Buffer.from(buf.subarray(pos)) : null;
+    this.onBatchEnd();
+  }
+
+  private dispatch(frame: ServerFrame): void {
+    switch (frame.command) {
+      case 'MESSAGE':
+        this.onMessage(frame);
+        return;
+      case 'RECEIPT': {
+        const id = frame.headers.get('receipt-id') ?? '';
+        const waiter = this.receiptWaiters.get(id);
+        if (waiter) {
+          this.receiptWaiters.delete(id);
+          waiter.resolve();
+        } else this.onReceipt(id);
+        return;
+      }
+      case 'CONNECTED':
+        this.connectedWaiter?.(frame);
+        this.connectedWaiter = null;
+        return;
+      case 'ERROR': {
+        const detail = frame.body.toString('utf8').trim();
+        this.fail(new Error(`broker ERROR: ${frame.headers.get('message') ?? ''}${detail ? ` (${detail.slice(0, 300)})` : ''}`));
+        this.socket.destroy();
+        return;
+      }
+      default:
+        this.protocolError(`unexpected frame ${frame.command.slice(0, 40)}`);
+    }
+  }
+
+  private protocolError(message: string): void {
+    this.fail(new Error(message));
+    this.socket.destroy();
+  }
+}
+
+function stripCr(s: string): string {
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+/**
+ * One measured run: a consumer subscribes (`ack:client-individual`, the given prefetch) and
+ * confirms its SUBSCRIBE by receipt; then one producer pipelines `messages` SENDs, at most
+ * `window` of them unconfirmed; the consumer ACKs every MESSAGE on its own (the ACKs of one
+ * socket read go out in one write). The clock runs from the first SEND to the last MESSAGE.
+ * Both connections then DISCONNECT with a receipt, so the broker has handled every ACK before
+ * the next run.
+ */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const consumer = await StompConnection.open(o.host, o.port);
+  let producer: StompConnection | undefined;
+  try {
+    producer = await StompConnection.open(o.host, o.port);
+    return await measure(o, consumer, producer);
+  } finally {
+    await Promise.all([consumer.close(), producer?.close()]);
+  }
+}
+
+async function measure(o: LoadOptions, consumer: StompConnection, producer: StompConnection): Promise<LoadResult> {
+  await consumer.request(
+    `SUBSCRIBE\nid:bench\ndestination:${o.destination}\nack:client-individual\nactivemq.prefetchSize:${o.prefetch}\nreceipt:sub\n\n\0`,
+    'sub',
+  );
+
+  const n = o.messages;
+  const body = Buffer.alloc(o.bodySize, 'x');
+  const head = `SEND\ndestination:${o.destination}\ncontent-length:${o.bodySize}\n${o.persistent ? 'persistent:true\n' : ''}`;
+  const plainFrame = Buffer.concat([Buffer.from(head + '\n', 'latin1'), body, Buffer.from([NUL])]);
+  const tail = Buffer.concat([body, Buffer.from([NUL])]);
+  const wantsReceipt = (i: number) => (i + 1) % o.receiptEvery === 0 || i === n - 1;
+  const frameFor = (i: number) => (wantsReceipt(i) ? Buffer.concat([Buffer.from(`${head}receipt:m${i}\n\n`, 'latin1'), tail]) : plainFrame);
+  /** SENDs per socket write: keeps writes large without building one giant buffer. */
+  const batch = 64;
+
+  return new Promise<LoadResult>((resolve, reject) => {
+    let sent = 0;
+    let confirmed = 0;
+    let received = 0;
+    let redelivered = 0;
+    let blocked = false;
+    let start = 0;
+    let end = 0;
+    let cpuStart = process.cpuUsage();
+    let cpuMs = 0;
+    let producerEnd = 0;
+    let lastProgress = performance.now();
+    let settled = false;
+    let acks: string[] = [];
+
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(watchdog);
+      consumer.onMessage = () => {};
+      producer.onReceipt = () => {};
+      if (err) {
+        reject(new Error(`${err.message} (sent ${sent}, confirmed ${confirmed}, received ${received} of ${n})`));
+        return;
+      }
+      const elapsedMs = end - start;
+      resolve({ messages: n, elapsedMs, rate: (n * 1000) / elapsedMs, producerMs: producerEnd - start, redelivered, clientCpuMs: cpuMs });
+    };
+    const maybeDone = () => {
+      if (received >= n && confirmed >= n) finish();
+    };
+
+    const pump = () => {
+      while (!blocked && sent < n && sent - confirmed < o.window) {
+        const stop = Math.min(n, confirmed + o.window, sent + batch);
+        const parts: Buffer[] = [];
+        for (; sent < stop; sent++) parts.push(frameFor(sent));
+        if (!producer.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts))) {
+          blocked = true;
+          producer.socket.once('drain', () => {
+            blocked = false;
+            pump();
+          });
+        }
+      }
+    };
+
+    producer.onReceipt = (id) => {
+      if (id.charCodeAt(0) !== 0x6d /* m */) return;
+      const i = Number(id.slice(1));
+      if (i + 1 > confirmed) confirmed = i + 1;
+      lastProgress = performance.now();
+      if (confirmed >= n) {
+        producerEnd = lastProgress;
+        maybeDone();
+      } else pump();
+    };
+
+    consumer.onMessage = (frame) => {
+      received++;
+      if (frame.headers.get('redelivered') === 'true') redelivered++;
+      const ack = frame.headers.get('ack');
+      if (ack === undefined) return finish(new Error('MESSAGE without an ack header on a client-individual subscription'));
+      acks.push(`ACK\nid:${ack}\n\n\0`);
+      if (received === n) {
+        end = performance.now();
+        const cpu = process.cpuUsage(cpuStart);
+        cpuMs = (cpu.user + cpu.system) / 1000;
+      }
+    };
+    consumer.onBatchEnd = () => {
+      if (acks.length === 0) return;
+      consumer.socket.write(Buffer.from(acks.join(''), 'latin1'));
+      acks = [];
+      lastProgress = performance.now();
+      maybeDone();
+    };
+
+    consumer.onFailure = (err) => finish(new Error(`consumer: ${err.message}`));
+    producer.onFailure = (err) => finish(new Error(`producer: ${err.message}`));
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastProgress > o.stallTimeoutMs) finish(new Error(`no progress for ${o.stallTimeoutMs} ms`));
+    }, 250);
+
+    cpuStart = process.cpuUsage();
+    start = performance.now();
+    pump();
+  });
+}
+
+// ------------------------------------------------------------------ child-process mode
+
+type Request = { id: number; opts: LoadOptions };
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) {
+  process.on('message', (req: Request) => {
+    runLoad(req.opts).then(
+      (result) => process.send!({ id: req.id, result }),
+      (err: unknown) => process.send!({ id: req.id, error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+  // The parent going away ends the client too.
+  process.on('disconnect', () => process.exit(0));
+}
