@@ -7,6 +7,7 @@ class TcpConnection implements TransportConnection {
   readonly kind = 'tcp' as const;
   readonly remoteAddress: string;
   private readonly socket: net.Socket;
+  private corked = false;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
@@ -20,6 +21,15 @@ class TcpConnection implements TransportConnection {
 
   write(data: Buffer): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
+    // Frames written in one tick leave in one system call (writev), not one each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     return this.socket.write(data);
   }
 
