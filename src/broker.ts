@@ -48,6 +48,8 @@ function parseSync(s: string): SyncPolicy {
 export interface Broker {
   readonly config: JunctionConfig;
   readonly core: Core;
+  /** The store the broker persists to (a `JournalStore` by default; its `statistics()` shows writes and syncs). */
+  readonly store: Store;
   readonly ports: BoundPorts;
   readonly log: Logger;
   /** Stops listening, closes every connection and the store. */
@@ -97,6 +99,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
   return {
     config,
     core,
+    store,
     ports,
     log,
     close() {
