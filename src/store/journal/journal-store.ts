@@ -317,10 +317,11 @@ export class JournalStore implements Store {
       const messages = await this.read(keys);
       this.compactChunk = { segment, messages: new Map(keys.map((k, i) => [k, messages[i]] as const).filter((e): e is [string, Message] => !!e[1])) };
     } catch (err) {
-      this.log.error({ err }, 'journal compaction read failed; will retry later');
       this.compacting = false;
+      if (!this.closing) this.log.error({ err }, 'journal compaction read failed; will retry later');
       return;
     }
+    if (this.closing) return;
     this.holding = true;
     if (!this.writing && this.pending.length === 0) this.compactStep();
   }
