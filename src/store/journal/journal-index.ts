@@ -8,7 +8,11 @@ import type { JournalOp } from './op-codec.ts';
 interface IndexedMessage {
   seq: number;
   durable: boolean;
-  refs: Map<string, number>;
+  // Queue references with delivery counts. Most messages have one, kept inline (`q`, `c`); the
+  // rest go to `more`. A million paged messages then cost no Map each.
+  q: string | null;
+  c: number;
+  more: Map<string, number> | null;
   /** The segment, offset and length of the record that currently defines this message. */
   segment: number;
   offset: number;
@@ -57,7 +61,7 @@ export class JournalIndex {
     for (const op of ops) {
       if (op.op === 'addMessage' || op.op === 'restoreMessage') {
         const m = this.messages.get(op.key);
-        if (m && m.refs.size === 0) this.messages.delete(op.key);
+        if (m && refCount(m) === 0) this.messages.delete(op.key);
       }
     }
   }
@@ -68,23 +72,24 @@ export class JournalIndex {
       case 'addMessage':
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
         if (!this.messages.has(op.key)) {
-          this.messages.set(op.key, { seq: op.seq, durable: op.message.durable, refs: new Map(), segment, offset: at.offset, length: at.length, size });
+          this.messages.set(op.key, { seq: op.seq, durable: op.message.durable, q: null, c: 0, more: null, segment, offset: at.offset, length: at.length, size });
         }
         return;
       case 'restoreMessage': {
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
         const old = this.messages.get(op.key);
-        if (old && old.refs.size > 0) this.unmark(old.segment, op.key, old.size, 'messages');
-        const m: IndexedMessage = { seq: op.seq, durable: op.message.durable, refs: new Map(op.refs), segment, offset: at.offset, length: at.length, size };
+        if (old && refCount(old) > 0) this.unmark(old.segment, op.key, old.size, 'messages');
+        const m: IndexedMessage = { seq: op.seq, durable: op.message.durable, q: null, c: 0, more: null, segment, offset: at.offset, length: at.length, size };
+        for (const [queue, count] of op.refs) setRef(m, queue, count);
         this.messages.set(op.key, m);
-        if (m.refs.size > 0) this.mark(segment, op.key, size, 'messages');
+        if (refCount(m) > 0) this.mark(segment, op.key, size, 'messages');
         return;
       }
       case 'addRef': {
         const m = this.messages.get(op.key);
-        if (!m || m.refs.has(op.queue)) return;
-        m.refs.set(op.queue, 0);
-        if (m.refs.size === 1) this.mark(m.segment, op.key, m.size, 'messages');
+        if (!m || hasRef(m, op.queue)) return;
+        setRef(m, op.queue, 0);
+        if (refCount(m) === 1) this.mark(m.segment, op.key, m.size, 'messages');
         return;
       }
       case 'removeRef':
@@ -92,7 +97,7 @@ export class JournalIndex {
         return;
       case 'deliveryCount': {
         const m = this.messages.get(op.key);
-        if (m?.refs.has(op.queue)) m.refs.set(op.queue, op.count);
+        if (m && hasRef(m, op.queue)) setRef(m, op.queue, op.count);
         return;
       }
       case 'createQueue': {
@@ -108,7 +113,7 @@ export class JournalIndex {
           this.queues.delete(op.queue);
           this.unmark(old.segment, op.queue, old.size, 'queues');
         }
-        for (const [key, m] of this.messages) if (m.refs.has(op.queue)) this.removeRef(key, op.queue);
+        for (const [key, m] of this.messages) if (hasRef(m, op.queue)) this.removeRef(key, op.queue);
         return;
       }
     }
@@ -116,8 +121,8 @@ export class JournalIndex {
 
   private removeRef(key: string, queue: string): void {
     const m = this.messages.get(key);
-    if (!m || !m.refs.delete(queue)) return;
-    if (m.refs.size === 0) {
+    if (!m || !deleteRef(m, queue)) return;
+    if (refCount(m) === 0) {
       this.messages.delete(key);
       this.unmark(m.segment, key, m.size, 'messages');
     }
@@ -171,7 +176,7 @@ export class JournalIndex {
   /** Where a live message's defining record is, with its sequence number and current references. */
   locate(key: string): (RecordLocation & { seq: number; refs: Array<[string, number]> }) | undefined {
     const m = this.messages.get(key);
-    return m && { segment: m.segment, offset: m.offset, length: m.length, seq: m.seq, refs: [...m.refs] };
+    return m && { segment: m.segment, offset: m.offset, length: m.length, seq: m.seq, refs: refEntries(m) };
   }
 
   /** Forgets messages that must not outlive a restart (non-durable ones written for paging). */
@@ -179,7 +184,7 @@ export class JournalIndex {
     for (const [key, m] of this.messages) {
       if (m.durable) continue;
       this.messages.delete(key);
-      if (m.refs.size > 0) this.unmark(m.segment, key, m.size, 'messages');
+      if (refCount(m) > 0) this.unmark(m.segment, key, m.size, 'messages');
     }
   }
 
@@ -191,7 +196,37 @@ export class JournalIndex {
   recovered(): RecoveredState {
     const messages = [...this.messages.entries()]
       .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([key, m]) => ({ key, size: m.size, refs: [...m.refs].map(([queue, deliveryCount]) => ({ queue, deliveryCount })) }));
+      .map(([key, m]) => ({ key, size: m.size, refs: refEntries(m).map(([queue, deliveryCount]) => ({ queue, deliveryCount })) }));
     return { queues: [...this.queues.values()].map((q) => q.def), messages };
   }
+}
+
+function refCount(m: IndexedMessage): number {
+  return (m.q !== null ? 1 : 0) + (m.more?.size ?? 0);
+}
+
+function hasRef(m: IndexedMessage, queue: string): boolean {
+  return m.q === queue || (m.more?.has(queue) ?? false);
+}
+
+function setRef(m: IndexedMessage, queue: string, count: number): void {
+  if (m.q === queue) m.c = count;
+  else if (m.more?.has(queue)) m.more.set(queue, count);
+  else if (m.q === null) {
+    m.q = queue;
+    m.c = count;
+  } else (m.more ??= new Map()).set(queue, count);
+}
+
+function deleteRef(m: IndexedMessage, queue: string): boolean {
+  if (m.q !== queue) return m.more?.delete(queue) ?? false;
+  m.q = null;
+  m.c = 0;
+  return true;
+}
+
+function refEntries(m: IndexedMessage): Array<[string, number]> {
+  const out: Array<[string, number]> = m.q !== null ? [[m.q, m.c]] : [];
+  if (m.more) out.push(...m.more);
+  return out;
 }
