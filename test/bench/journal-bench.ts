@@ -53,6 +53,9 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const rate = (n: number, ms: number) => `${int((n * 1000) / Math.max(ms, 1e-9))} msg/s`;
 
+/** An interval's rate; '-' for intervals too short to mean anything (receipts come in group-commit bursts). */
+const rateCell = (r: number, spanMs: number) => (spanMs >= 250 ? `${int(r)}/s` : '-');
+
 /** A two-column markdown table, easy to paste into a report. */
 function table(log: (line: string) => void, rows: Array<[string, string]>): void {
   const w = Math.max(6, ...rows.map(([k]) => k.length));
@@ -691,12 +694,12 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     log(`| ${'confirmed'.padStart(11)} | ${'elapsed'.padStart(8)} | ${'interval rate'.padStart(14)} | ${'broker RSS'.padStart(11)} | ${'journal du'.padStart(11)} |`);
     log(`| ${'-'.repeat(11)} | ${'-'.repeat(8)} | ${'-'.repeat(14)} | ${'-'.repeat(11)} | ${'-'.repeat(11)} |`);
     const fillCpu = cpuMeter(pid());
-    const fillMarks: Array<{ confirmed: number; at: number; rate: number; rss: number; du: number }> = [];
+    const fillMarks: Array<{ confirmed: number; at: number; rate: number; span: number; rss: number; du: number }> = [];
     const f = await fill({ host: broker.ports.host, port: broker.ports.stomp, messages: N, bodySize, producers, window, receiptEvery, stallMs }, (confirmed) => {
       if (confirmed < nextMark && confirmed < N) return;
       const now = performance.now();
       const rss = sampler.sample();
-      fillMarks.push({ confirmed, at: now - fillStart, rate: ((confirmed - markCount) * 1000) / (now - markAt), rss, du: duSync(journalDir) });
+      fillMarks.push({ confirmed, at: now - fillStart, rate: ((confirmed - markCount) * 1000) / (now - markAt), span: now - markAt, rss, du: duSync(journalDir) });
       markAt = now;
       markCount = confirmed;
       while (nextMark <= confirmed) nextMark += Math.ceil(N / 10);
@@ -706,9 +709,12 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     sampler.stop();
     const fillMem = memOf(pid());
     for (const m of fillMarks) {
-      log(`| ${int(m.confirmed).padStart(11)} | ${secs(m.at).padStart(8)} | ${`${int(m.rate)}/s`.padStart(14)} | ${mib(m.rss).padStart(11)} | ${mib(m.du).padStart(11)} |`);
+      log(`| ${int(m.confirmed).padStart(11)} | ${secs(m.at).padStart(8)} | ${rateCell(m.rate, m.span).padStart(14)} | ${mib(m.rss).padStart(11)} | ${mib(m.du).padStart(11)} |`);
     }
     const duFill = await du(journalDir);
+    // RSS slope between the mark nearest half-way and the end: what each further message costs in memory.
+    const mid = fillMarks.find((m) => m.confirmed >= N / 2);
+    const slope = mid && f.confirmed > mid.confirmed ? (fillEndRss - mid.rss) / (f.confirmed - mid.confirmed) : undefined;
     log('');
     if (!f.ok) {
       problems.push(`fill failed after ${int(f.confirmed)} of ${int(N)} confirmed: ${f.error}`);
@@ -727,6 +733,7 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
       ['broker VmHWM (peak RSS since start)', mib(fillMem.hwm)],
       ['RSS / data size', `${((fillEndRss / dataBytes) * 100).toFixed(1)} %`],
       ['(RSS - baseline) / N', `${int((fillEndRss - base.rss) / Math.max(1, N))} B per message`],
+      ['RSS growth over the second half of the fill', slope === undefined ? 'n/a' : `${int(slope)} B per message (0 if memory were bounded)`],
       ['journal du at end of fill', duText(duFill)],
       ['journal bytes / N', `${int(duFill.apparent / Math.max(1, N))} B per message`],
     ]);
@@ -735,7 +742,9 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     summary.push(['journal du after fill', mib(duFill.allocated)]);
     // Only meaningful when the data is well over the 64 MiB memory limit (a small N fits in memory anyway).
     if (dataBytes >= 256 * 2 ** 20 && fillEndRss >= dataBytes / 2) {
-      problems.push(`RSS at end of fill (${mib(fillEndRss)}) is not well under the data size (${mib(dataBytes)}): paging did not bound memory`);
+      problems.push(
+        `RSS at end of fill (${mib(fillEndRss)}) is not well under the data size (${mib(dataBytes)}); over the second half of the fill it grew ${slope === undefined ? '?' : int(slope)} B per message`,
+      );
     }
     if (!f.ok) return;
 
@@ -764,6 +773,9 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     summary.push(['recovery (spawn → started)', `${int(s.ms)} ms`]);
     summary.push(['RSS after recovery', mib(afterStart.rss)]);
     const jr = logLines(broker).find((l) => l.msg === 'journal recovered');
+    if (dataBytes >= 256 * 2 ** 20 && afterStart.rss >= dataBytes / 2) {
+      problems.push(`RSS right after recovery (${mib(afterStart.rss)}) is not well under the data size (${mib(dataBytes)}): recovery holds per-message state for all ${int(N)} paged messages`);
+    }
     if (exit.code !== 0) problems.push(`broker exit on SIGTERM: code ${exit.code} signal ${exit.signal}`);
     if (!jr) problems.push('no "journal recovered" line at restart');
     else if (Number(jr.messages) !== N) problems.push(`journal recovered ${int(Number(jr.messages))} messages, expected ${int(N)}`);
@@ -778,7 +790,7 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     let subscribedAt = 0;
     let rssConsumerStarted = 0;
     let firstMessageMs = -1;
-    const drainMarks: Array<{ n: number; at: number; rate: number; rss: number }> = [];
+    const drainMarks: Array<{ n: number; at: number; rate: number; span: number; rss: number }> = [];
     let dNext = Math.ceil(N / 10);
     let dMarkAt = 0;
     let dMarkN = 0;
@@ -787,7 +799,7 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
       if (n === Math.min(prefetch, N)) rssConsumerStarted = drainSampler.sample();
       if (n < dNext && n < N) return;
       const now = performance.now();
-      drainMarks.push({ n, at: now - subscribedAt, rate: ((n - dMarkN) * 1000) / (now - dMarkAt), rss: drainSampler.sample() });
+      drainMarks.push({ n, at: now - subscribedAt, rate: ((n - dMarkN) * 1000) / (now - dMarkAt), span: now - dMarkAt, rss: drainSampler.sample() });
       dMarkAt = now;
       dMarkN = n;
       while (dNext <= n) dNext += Math.ceil(N / 10);
@@ -822,7 +834,7 @@ export async function runJournalBench(opts: JournalBenchOptions): Promise<void> 
     drainSampler.stop();
     log(`| ${'received'.padStart(11)} | ${'elapsed'.padStart(8)} | ${'interval rate'.padStart(14)} | ${'broker RSS'.padStart(11)} |`);
     log(`| ${'-'.repeat(11)} | ${'-'.repeat(8)} | ${'-'.repeat(14)} | ${'-'.repeat(11)} |`);
-    for (const m of drainMarks) log(`| ${int(m.n).padStart(11)} | ${secs(m.at).padStart(8)} | ${`${int(m.rate)}/s`.padStart(14)} | ${mib(m.rss).padStart(11)} |`);
+    for (const m of drainMarks) log(`| ${int(m.n).padStart(11)} | ${secs(m.at).padStart(8)} | ${rateCell(m.rate, m.span).padStart(14)} | ${mib(m.rss).padStart(11)} |`);
     log('');
     table(log, [
       ['SUBSCRIBE → RECEIPT', `${int(subscribedAt - drainStart)} ms (incl. connect)`],
