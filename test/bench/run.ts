@@ -40,6 +40,8 @@ const PREFETCH = intEnv('BENCH_PREFETCH', 1000);
 const RECEIPT_EVERY = intEnv('BENCH_RECEIPT_EVERY', 100);
 const WINDOW = intEnv('BENCH_WINDOW', 1000);
 const STALL_TIMEOUT_MS = intEnv('BENCH_STALL_TIMEOUT_MS', 60_000);
+/** Producer connections of the concurrent persistent workload (the one that shows group commit). */
+const PRODUCERS = intEnv('BENCH_PRODUCERS', 8);
 /** Measured runs per workload and broker; the table shows the median. */
 const ROUNDS = intEnv('BENCH_ROUNDS', 1);
 /** Junction's store: unset = the broker's default (`store.type` in src/config/schema.ts). */
@@ -53,19 +55,45 @@ function storeEnv(raw: string | undefined): 'journal' | 'memory' | undefined {
 }
 
 interface Workload {
-  key: 'nonpersistent' | 'persistent';
+  /** Names the run's queues: `/queue/bench.<key>.<round>`. */
+  key: string;
   label: string;
   persistent: boolean;
   receiptEvery: number;
   messages: number;
+  /** Producer connections sending concurrently (the messages are split across them). */
+  producers: number;
 }
 
 const WORKLOADS: Workload[] = [
-  { key: 'nonpersistent', label: 'non-persistent', persistent: false, receiptEvery: RECEIPT_EVERY, messages: MESSAGES },
-  { key: 'persistent', label: 'persistent:true', persistent: true, receiptEvery: 1, messages: PERSISTENT_MESSAGES },
+  { key: 'nonpersistent', label: 'non-persistent', persistent: false, receiptEvery: RECEIPT_EVERY, messages: MESSAGES, producers: 1 },
+  { key: 'persistent', label: 'persistent:true', persistent: true, receiptEvery: 1, messages: PERSISTENT_MESSAGES, producers: 1 },
+  {
+    // Several producers waiting on their RECEIPTs at once: the records of one event-loop turn share one fdatasync.
+    key: `persistent-p${PRODUCERS}`,
+    label: `persistent:true, ${PRODUCERS} producer${PRODUCERS === 1 ? '' : 's'}`,
+    persistent: true,
+    receiptEvery: 1,
+    messages: PERSISTENT_MESSAGES,
+    producers: PRODUCERS,
+  },
 ];
+const LABEL_WIDTH = Math.max(...WORKLOADS.map((w) => w.label.length));
+
+if (PRODUCERS > PERSISTENT_MESSAGES) {
+  console.error(`BENCH_PRODUCERS (${PRODUCERS}) must not exceed BENCH_PERSISTENT_MESSAGES (${PERSISTENT_MESSAGES}): each producer sends one message at least`);
+  process.exit(2);
+}
 
 type Outcome = { ok: true; result: LoadResult } | { ok: false; error: string };
+
+/** The journal's counters (`JournalStore.statistics()`); only `writes` and `syncs` are used here. */
+interface StoreCounters {
+  writes: number;
+  syncs: number;
+}
+/** Reads the counters of the store Junction runs with (only made for a store that has `statistics()`). */
+type CountersProbe = () => StoreCounters;
 
 // ------------------------------------------------------------------ the load client process
 
@@ -112,7 +140,25 @@ class LoadClient {
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-async function measure(client: LoadClient, target: string, port: number, w: Workload): Promise<Outcome> {
+/**
+ * Junction's store work in one measured round: fdatasyncs per second next to confirmed messages
+ * per second. Confirmed msg/s is over the producers' time (first SEND -> last RECEIPT); fsyncs/s
+ * over the whole round (first SEND -> the later of last RECEIPT and last MESSAGE), as the count
+ * includes the commits of the consumer's ACKs (each removes a stored message).
+ */
+function fsyncLine(result: LoadResult, before: StoreCounters, after: StoreCounters): string {
+  const syncs = after.syncs - before.syncs;
+  const writes = after.writes - before.writes;
+  const roundSeconds = Math.max(result.elapsedMs, result.producerMs) / 1000;
+  const confirmedSeconds = result.producerMs / 1000;
+  const perSync = syncs > 0 ? `${(result.messages / syncs).toFixed(1)} messages per fsync` : 'no fsync in the round';
+  return (
+    `fsyncs: ${fmtInt(syncs)} (${fmtInt(syncs / roundSeconds)}/s) for ${fmtInt(result.messages)} confirmed messages` +
+    ` (${fmtInt(result.messages / confirmedSeconds)} msg/s): ${perSync}${writes !== syncs ? ` (journal writes: ${fmtInt(writes)})` : ''}`
+  );
+}
+
+async function measure(client: LoadClient, target: string, port: number, w: Workload, counters?: CountersProbe): Promise<Outcome> {
   const base: Omit<LoadOptions, 'destination' | 'messages'> = {
     host: '127.0.0.1',
     port,
@@ -122,20 +168,24 @@ async function measure(client: LoadClient, target: string, port: number, w: Work
     window: WINDOW,
     prefetch: PREFETCH,
     stallTimeoutMs: STALL_TIMEOUT_MS,
+    producers: w.producers,
   };
-  const name = `${target.padEnd(9)} ${w.label.padEnd(16)}`;
+  const name = `${target.padEnd(9)} ${w.label.padEnd(LABEL_WIDTH)}`;
   try {
     const warmup = warmupFor(w.messages);
     if (warmup > 0) await client.run({ ...base, destination: `/queue/bench.${w.key}.warmup`, messages: warmup });
     const results: LoadResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      const before = w.persistent ? counters?.() : undefined;
       const result = await client.run({ ...base, destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
+      const after = before ? counters?.() : undefined;
       results.push(result);
       console.log(
         `  ${name} ${fmtInt(result.messages)} messages in ${(result.elapsedMs / 1000).toFixed(2)} s: ${fmtInt(result.rate).padStart(7)} msg/s` +
-          ` (producer confirmed after ${(result.producerMs / 1000).toFixed(2)} s; client CPU ${Math.round((100 * result.clientCpuMs) / result.elapsedMs)}%` +
+          ` (${w.producers === 1 ? 'producer' : 'producers'} confirmed after ${(result.producerMs / 1000).toFixed(2)} s; client CPU ${Math.round((100 * result.clientCpuMs) / result.elapsedMs)}%` +
           `${result.redelivered ? `; ${result.redelivered} redelivered` : ''})`,
       );
+      if (before && after) console.log(`  ${' '.repeat(name.length)} ${fsyncLine(result, before, after)}`);
     }
     // The median round: one slow outlier (another process on the machine) does not decide it.
     const sorted = [...results].sort((a, b) => a.rate - b.rate);
@@ -154,9 +204,19 @@ function storeLabel(store: { type: string; sync?: string }): string {
   return `journal in a temp dir, sync:${store.sync ?? '?'}${store.sync === 'always' ? ' (fdatasync before the RECEIPT)' : ''}`;
 }
 
+/** The store's `statistics()` (a `JournalStore` has it), or undefined when it has none. */
+function countersOf(store: object): CountersProbe | undefined {
+  const stats = (store as { statistics?: unknown }).statistics;
+  if (typeof stats !== 'function') return undefined;
+  return () => {
+    const s = (stats as () => Partial<StoreCounters>).call(store);
+    return { writes: s.writes ?? 0, syncs: s.syncs ?? 0 };
+  };
+}
+
 async function benchJunction(
   client: LoadClient,
-): Promise<{ outcomes: Map<string, Outcome>; rss: number; heapUsed: number; store: string }> {
+): Promise<{ outcomes: Map<string, Outcome>; rss: number; heapUsed: number; store: string; fsyncs: boolean }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-'));
   // Ctrl-C in the middle: the data dir goes anyway.
   const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
@@ -173,11 +233,12 @@ async function benchJunction(
   );
   const store = storeLabel(broker.config.store);
   console.log(`  (store: ${store})`);
+  const counters = countersOf(broker.store);
   const outcomes = new Map<string, Outcome>();
   try {
-    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'Junction', broker.ports.stomp!, w));
+    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'Junction', broker.ports.stomp!, w, counters));
     const mem = process.memoryUsage();
-    return { outcomes, rss: mem.rss, heapUsed: mem.heapUsed, store };
+    return { outcomes, rss: mem.rss, heapUsed: mem.heapUsed, store, fsyncs: counters !== undefined };
   } finally {
     await broker.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -230,7 +291,7 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<number> {
   const cpus = os.cpus();
-  console.log('Junction STOMP benchmark: queue throughput, 1 producer -> 1 queue -> 1 consumer');
+  console.log(`Junction STOMP benchmark: queue throughput, 1 (or ${PRODUCERS} concurrent) producer(s) -> 1 queue -> 1 consumer`);
   console.log(
     `  ${fmtInt(MESSAGES)} non-persistent / ${fmtInt(PERSISTENT_MESSAGES)} persistent messages of ${BODY_SIZE} B per run, each after` +
       ` ${fmtInt(warmupFor(MESSAGES))} / ${fmtInt(warmupFor(PERSISTENT_MESSAGES))} warm-up messages on another queue;`,
@@ -238,7 +299,11 @@ async function main(): Promise<number> {
   console.log(`  consumer SUBSCRIBEs with ack:client-individual and activemq.prefetchSize:${PREFETCH} and ACKs every message;`);
   console.log(
     `  producer pipelines SENDs with a receipt on every ${RECEIPT_EVERY}th (non-persistent) or every (persistent) SEND,` +
-      ` at most ${WINDOW} unconfirmed; msg/s = messages / (first SEND -> last MESSAGE)`,
+      ` at most ${WINDOW} unconfirmed per producer; msg/s = messages / (first SEND -> last MESSAGE)`,
+  );
+  console.log(
+    `  persistent:true, ${PRODUCERS} producers: the persistent run's messages split across ${PRODUCERS} producer connections sending at once` +
+      ' (group commit: one fdatasync for the records of one event-loop turn)',
   );
   if (ROUNDS > 1) console.log(`  ${ROUNDS} measured rounds per workload; the table shows the median round`);
   console.log(`  client: test/bench/stomp-load.ts in its own process; Node ${process.version}, ${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}`);
@@ -273,6 +338,13 @@ async function main(): Promise<number> {
   console.log('');
   console.log(table(rows));
   console.log(`(*) Junction: ${junction.store}. ActiveMQ: KahaDB, stock settings (journal disk sync always).`);
+  if (junction.fsyncs) {
+    console.log(
+      'fsyncs: fdatasyncs of Junction\'s journal in the round (for the SENDs and the consumer\'s ACKs alike; broker.store.statistics()),' +
+        ' per second of the round (first SEND -> last RECEIPT or MESSAGE, whichever is later);' +
+        ' confirmed msg/s = messages / (first SEND -> last RECEIPT).',
+    );
+  }
   if ('skipped' in activemq) console.log('ActiveMQ reference skipped, so there is no ratio.');
   console.log('');
   console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; broker + harness, the load client is a separate process)`);

@@ -30,6 +30,12 @@ export interface LoadOptions {
   prefetch: number;
   /** Give up when nothing moves for this long, in ms. */
   stallTimeoutMs: number;
+  /**
+   * Producer connections sending to the destination concurrently (default 1). The messages are
+   * split across them (the first `messages % producers` send one more); each has a `window` of
+   * its own and its own `receiptEvery` count, and its last SEND carries a receipt.
+   */
+  producers?: number;
 }
 
 export interface LoadResult {
@@ -255,24 +261,42 @@ function stripCr(s: string): string {
 
 /**
  * One measured run: a consumer subscribes (`ack:client-individual`, the given prefetch) and
- * confirms its SUBSCRIBE by receipt; then one producer pipelines `messages` SENDs, at most
- * `window` of them unconfirmed; the consumer ACKs every MESSAGE on its own (the ACKs of one
- * socket read go out in one write). The clock runs from the first SEND to the last MESSAGE.
- * Both connections then DISCONNECT with a receipt, so the broker has handled every ACK before
- * the next run.
+ * confirms its SUBSCRIBE by receipt; then `producers` producer connections (default 1) pipeline
+ * their share of `messages` SENDs concurrently, each with at most `window` of its own
+ * unconfirmed; the consumer ACKs every MESSAGE on its own (the ACKs of one socket read go out in
+ * one write). The clock runs from the first SEND to the last MESSAGE. Every connection then
+ * DISCONNECTs with a receipt, so the broker has handled every ACK before the next run.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const count = o.producers ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`producers must be an integer >= 1, got ${count}`);
+  if (count > o.messages) throw new Error(`${count} producers for ${o.messages} messages: each producer needs one at least`);
   const consumer = await StompConnection.open(o.host, o.port);
-  let producer: StompConnection | undefined;
+  const opened = await Promise.allSettled(Array.from({ length: count }, () => StompConnection.open(o.host, o.port)));
+  const producers = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    producer = await StompConnection.open(o.host, o.port);
-    return await measure(o, consumer, producer);
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return await measure(o, consumer, producers);
   } finally {
-    await Promise.all([consumer.close(), producer?.close()]);
+    await Promise.all([consumer.close(), ...producers.map((p) => p.close())]);
   }
 }
 
-async function measure(o: LoadOptions, consumer: StompConnection, producer: StompConnection): Promise<LoadResult> {
+/** One producer connection's part of a run. */
+interface ProducerState {
+  conn: StompConnection;
+  /** Its share of the run's messages. */
+  count: number;
+  sent: number;
+  /** SENDs covered by a RECEIPT (receipts come back in order, so the highest one counts). */
+  confirmed: number;
+  blocked: boolean;
+  /** Every SEND of its share confirmed. */
+  done: boolean;
+}
+
+async function measure(o: LoadOptions, consumer: StompConnection, conns: StompConnection[]): Promise<LoadResult> {
   await consumer.request(
     `SUBSCRIBE\nid:bench\ndestination:${o.destination}\nack:client-individual\nactivemq.prefetchSize:${o.prefetch}\nreceipt:sub\n\n\0`,
     'sub',
@@ -283,17 +307,24 @@ async function measure(o: LoadOptions, consumer: StompConnection, producer: Stom
   const head = `SEND\ndestination:${o.destination}\ncontent-length:${o.bodySize}\n${o.persistent ? 'persistent:true\n' : ''}`;
   const plainFrame = Buffer.concat([Buffer.from(head + '\n', 'latin1'), body, Buffer.from([NUL])]);
   const tail = Buffer.concat([body, Buffer.from([NUL])]);
-  const wantsReceipt = (i: number) => (i + 1) % o.receiptEvery === 0 || i === n - 1;
-  const frameFor = (i: number) => (wantsReceipt(i) ? Buffer.concat([Buffer.from(`${head}receipt:m${i}\n\n`, 'latin1'), tail]) : plainFrame);
+  /** Frame `i` of a producer that sends `count`; receipt ids are per connection. */
+  const frameFor = (i: number, count: number) =>
+    (i + 1) % o.receiptEvery === 0 || i === count - 1 ? Buffer.concat([Buffer.from(`${head}receipt:m${i}\n\n`, 'latin1'), tail]) : plainFrame;
   /** SENDs per socket write: keeps writes large without building one giant buffer. */
   const batch = 64;
+  const producers: ProducerState[] = conns.map((conn, k) => ({
+    conn,
+    count: Math.floor(n / conns.length) + (k < n % conns.length ? 1 : 0),
+    sent: 0,
+    confirmed: 0,
+    blocked: false,
+    done: false,
+  }));
 
   return new Promise<LoadResult>((resolve, reject) => {
-    let sent = 0;
-    let confirmed = 0;
     let received = 0;
     let redelivered = 0;
-    let blocked = false;
+    let producersDone = 0;
     let start = 0;
     let end = 0;
     let cpuStart = process.cpuUsage();
@@ -302,49 +333,60 @@ async function measure(o: LoadOptions, consumer: StompConnection, producer: Stom
     let lastProgress = performance.now();
     let settled = false;
     let acks: string[] = [];
+    const total = (field: 'sent' | 'confirmed') => producers.reduce((sum, p) => sum + p[field], 0);
 
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
       consumer.onMessage = () => {};
-      producer.onReceipt = () => {};
+      for (const p of producers) p.conn.onReceipt = () => {};
       if (err) {
-        reject(new Error(`${err.message} (sent ${sent}, confirmed ${confirmed}, received ${received} of ${n})`));
+        reject(new Error(`${err.message} (sent ${total('sent')}, confirmed ${total('confirmed')}, received ${received} of ${n})`));
         return;
       }
       const elapsedMs = end - start;
       resolve({ messages: n, elapsedMs, rate: (n * 1000) / elapsedMs, producerMs: producerEnd - start, redelivered, clientCpuMs: cpuMs });
     };
     const maybeDone = () => {
-      if (received >= n && confirmed >= n) finish();
+      if (received >= n && producersDone === producers.length) finish();
     };
 
-    const pump = () => {
-      while (!blocked && sent < n && sent - confirmed < o.window) {
-        const stop = Math.min(n, confirmed + o.window, sent + batch);
+    const pump = (p: ProducerState) => {
+      while (!p.blocked && p.sent < p.count && p.sent - p.confirmed < o.window) {
+        const stop = Math.min(p.count, p.confirmed + o.window, p.sent + batch);
         const parts: Buffer[] = [];
-        for (; sent < stop; sent++) parts.push(frameFor(sent));
-        if (!producer.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts))) {
-          blocked = true;
-          producer.socket.once('drain', () => {
-            blocked = false;
-            pump();
+        for (; p.sent < stop; p.sent++) parts.push(frameFor(p.sent, p.count));
+        if (!p.conn.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts))) {
+          p.blocked = true;
+          p.conn.socket.once('drain', () => {
+            p.blocked = false;
+            pump(p);
           });
         }
       }
     };
 
-    producer.onReceipt = (id) => {
-      if (id.charCodeAt(0) !== 0x6d /* m */) return;
-      const i = Number(id.slice(1));
-      if (i + 1 > confirmed) confirmed = i + 1;
-      lastProgress = performance.now();
-      if (confirmed >= n) {
-        producerEnd = lastProgress;
-        maybeDone();
-      } else pump();
-    };
+    producers.forEach((p, k) => {
+      p.conn.onReceipt = (id) => {
+        if (id.charCodeAt(0) !== 0x6d /* m */) return;
+        const i = Number(id.slice(1));
+        if (i + 1 > p.confirmed) p.confirmed = i + 1;
+        lastProgress = performance.now();
+        if (p.confirmed >= p.count) {
+          if (!p.done) {
+            p.done = true;
+            producersDone++;
+          }
+          if (producersDone === producers.length) {
+            producerEnd = lastProgress;
+            maybeDone();
+          }
+        } else pump(p);
+      };
+      const who = producers.length === 1 ? 'producer' : `producer ${k + 1}`;
+      p.conn.onFailure = (err) => finish(new Error(`${who}: ${err.message}`));
+    });
 
     consumer.onMessage = (frame) => {
       received++;
@@ -367,14 +409,13 @@ async function measure(o: LoadOptions, consumer: StompConnection, producer: Stom
     };
 
     consumer.onFailure = (err) => finish(new Error(`consumer: ${err.message}`));
-    producer.onFailure = (err) => finish(new Error(`producer: ${err.message}`));
     const watchdog = setInterval(() => {
       if (performance.now() - lastProgress > o.stallTimeoutMs) finish(new Error(`no progress for ${o.stallTimeoutMs} ms`));
     }, 250);
 
     cpuStart = process.cpuUsage();
     start = performance.now();
-    pump();
+    for (const p of producers) pump(p);
   });
 }
 
