@@ -2,7 +2,7 @@ import { JunctionError } from '../errors.ts';
 import type { Store, StoreOp, StoredQueue } from '../store/store.ts';
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
-import { messageSize, type Destination, type Message, type MessageInput } from './message.ts';
+import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
 import { Queue, type QueueHost, type QueueStats } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import { compileSelector } from './selector/index.ts';
@@ -187,16 +187,27 @@ export class Core {
     validateAddress(input.destination.name, 'send');
     const settings = this.settings.resolve(input.destination.name);
     const priority = Math.max(0, Math.min(9, Math.trunc(input.priority ?? settings.defaultPriority)));
-    const m: Message = {
-      ...input,
+    // An explicit literal, not a spread of the input: this runs once per message and the spread costs ~50x.
+    const m: Mutable<Message> = {
       id: input.id ?? `ID:${this.brokerName}-${this.bootId}-${++this.idSeq}`,
-      timestamp: input.timestamp ?? this.now(),
+      destination: input.destination,
+      body: input.body,
+      bodyType: input.bodyType ?? 'bytes',
+      durable: input.durable ?? false,
       priority: Number.isFinite(priority) ? priority : settings.defaultPriority,
       expiration: input.expiration ?? 0,
-      durable: input.durable ?? false,
-      bodyType: input.bodyType ?? 'bytes',
+      timestamp: input.timestamp ?? this.now(),
       properties: input.properties ?? {},
     };
+    if (input.correlationId !== undefined) m.correlationId = input.correlationId;
+    if (input.replyTo !== undefined) m.replyTo = input.replyTo;
+    if (input.type !== undefined) m.type = input.type;
+    if (input.contentType !== undefined) m.contentType = input.contentType;
+    if (input.groupId !== undefined) m.groupId = input.groupId;
+    if (input.groupSeq !== undefined) m.groupSeq = input.groupSeq;
+    if (input.userId !== undefined) m.userId = input.userId;
+    if (input.deliveryTime !== undefined) m.deliveryTime = input.deliveryTime;
+    if (input.originalDestination !== undefined) m.originalDestination = input.originalDestination;
     return m;
   }
 

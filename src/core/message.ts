@@ -53,7 +53,7 @@ export type MessageInput = Mutable<Omit<Message, 'id' | 'timestamp' | 'priority'
   properties?: Record<string, PropertyValue>;
 }>;
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Approximate bytes a message holds in memory: body, properties and headers. Used for stats and limits. */
 export function messageSize(m: Message): number {
