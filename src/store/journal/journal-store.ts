@@ -135,7 +135,7 @@ export class JournalStore implements Store {
         if (r.record.type === RecordType.BATCH) {
           let ops: JournalOp[];
           try {
-            ops = decodeBatch(r.record.payload, { bodies: false });
+            ops = decodeBatch(r.record.payload, { keysOnly: true });
           } catch (err) {
             throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
           }

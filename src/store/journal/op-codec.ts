@@ -37,18 +37,26 @@ function encodeOp(op: JournalOp): Buffer {
   switch (op.op) {
     case 'addMessage':
     case 'restoreMessage': {
+      // seq f64 | flags u8 (1 = durable) | key | metaLen u32 | headers (JSON) | body.
+      // Key and durability are binary so that recovery reads them without parsing the JSON.
       const { body, ...headers } = op.message;
-      const meta = Buffer.from(JSON.stringify(op.op === 'addMessage' ? { k: op.key, m: headers } : { k: op.key, m: headers, r: op.refs }));
-      const head = Buffer.allocUnsafe(12);
+      const meta = Buffer.from(JSON.stringify(op.op === 'addMessage' ? { m: headers } : { m: headers, r: op.refs }));
+      const key = str(op.key);
+      const head = Buffer.allocUnsafe(9);
       head.writeDoubleBE(op.seq, 0);
-      head.writeUInt32BE(meta.length, 8);
-      return Buffer.concat([head, meta, body]);
+      head.writeUInt8(op.message.durable ? 1 : 0, 8);
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(meta.length, 0);
+      return Buffer.concat([head, key, len, meta, body]);
     }
     case 'addRef':
     case 'removeRef':
-      return Buffer.from(JSON.stringify({ q: op.queue, k: op.key }));
-    case 'deliveryCount':
-      return Buffer.from(JSON.stringify({ q: op.queue, k: op.key, c: op.count }));
+      return Buffer.concat([str(op.queue), str(op.key)]);
+    case 'deliveryCount': {
+      const c = Buffer.allocUnsafe(4);
+      c.writeUInt32BE(op.count, 0);
+      return Buffer.concat([str(op.queue), str(op.key), c]);
+    }
     case 'createQueue':
       return Buffer.from(JSON.stringify(op.queue));
     case 'deleteQueue':
@@ -56,13 +64,44 @@ function encodeOp(op: JournalOp): Buffer {
   }
 }
 
+/** A length-prefixed (u16) UTF-8 string. */
+function str(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length > 0xffff) throw new Error(`journal string too long (${b.length} bytes)`);
+  const out = Buffer.allocUnsafe(2 + b.length);
+  out.writeUInt16BE(b.length, 0);
+  b.copy(out, 2);
+  return out;
+}
+
+/** Reads a length-prefixed string at `at`; returns it and the offset after it. */
+function readStr(b: Buffer, at: number): [string, number] {
+  const n = b.readUInt16BE(at);
+  if (at + 2 + n > b.length) throw new Error('string overruns the op');
+  return [b.toString('utf8', at + 2, at + 2 + n), at + 2 + n];
+}
+
 const NO_BODY = Buffer.alloc(0);
 
+/** What `keysOnly` decoding gives for an added message: only `durable` is meaningful. */
+const KEYS_ONLY: Message = Object.freeze<Message>({
+  id: '',
+  destination: { type: 'queue', name: '' },
+  body: NO_BODY,
+  bodyType: 'bytes',
+  durable: false,
+  priority: 0,
+  expiration: 0,
+  timestamp: 0,
+  properties: {},
+});
+
 /**
- * Decodes a batch payload. Bodies are copied out so the segment buffer can be released; with
- * `bodies: false` they are left out (recovery only needs keys and references).
+ * Decodes a batch payload. Bodies are copied out so the segment buffer can be released. With
+ * `keysOnly` (recovery, which needs keys, references and durability only), added messages carry
+ * nothing but `durable` and their headers are not parsed.
  */
-export function decodeBatch(payload: Buffer, opts: { bodies: boolean } = { bodies: true }): JournalOp[] {
+export function decodeBatch(payload: Buffer, opts: { keysOnly?: boolean } = {}): JournalOp[] {
   const n = payload.readUInt32BE(0);
   const ops: JournalOp[] = [];
   let at = 4;
@@ -72,37 +111,40 @@ export function decodeBatch(payload: Buffer, opts: { bodies: boolean } = { bodie
     const b = payload.subarray(at + 5, at + 5 + len);
     if (b.length !== len) throw new Error(`batch op ${i} overruns the record`);
     at += 5 + len;
-    ops.push(decodeOp(code, b, opts.bodies));
+    ops.push(decodeOp(code, b, !opts.keysOnly));
   }
   return ops;
 }
 
-function decodeOp(code: number, b: Buffer, bodies: boolean): JournalOp {
-  const json = () => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+function decodeOp(code: number, b: Buffer, full: boolean): JournalOp {
   switch (code) {
     case CODE.addMessage:
     case CODE.restoreMessage: {
       const seq = b.readDoubleBE(0);
-      const metaLen = b.readUInt32BE(8);
-      const meta = JSON.parse(b.subarray(12, 12 + metaLen).toString('utf8')) as { k: string; m: Omit<Message, 'body'>; r?: Array<[string, number]> };
-      const message: Message = { ...meta.m, body: bodies ? Buffer.from(b.subarray(12 + metaLen)) : NO_BODY };
-      return code === CODE.addMessage
-        ? { op: 'addMessage', seq, key: meta.k, message }
-        : { op: 'restoreMessage', seq, key: meta.k, message, refs: meta.r ?? [] };
+      const durable = b.readUInt8(8) === 1;
+      const [key, at] = readStr(b, 9);
+      const metaLen = b.readUInt32BE(at);
+      const metaStart = at + 4;
+      if (!full && code === CODE.addMessage) return { op: 'addMessage', seq, key, message: { ...KEYS_ONLY, durable } };
+      const meta = JSON.parse(b.toString('utf8', metaStart, metaStart + metaLen)) as { m: Omit<Message, 'body'>; r?: Array<[string, number]> };
+      const message: Message = { ...meta.m, body: full ? Buffer.from(b.subarray(metaStart + metaLen)) : NO_BODY };
+      return code === CODE.addMessage ? { op: 'addMessage', seq, key, message } : { op: 'restoreMessage', seq, key, message, refs: meta.r ?? [] };
     }
     case CODE.addRef:
     case CODE.removeRef: {
-      const j = json();
-      return { op: code === CODE.addRef ? 'addRef' : 'removeRef', queue: String(j.q), key: String(j.k) };
+      const [queue, at] = readStr(b, 0);
+      const [key] = readStr(b, at);
+      return { op: code === CODE.addRef ? 'addRef' : 'removeRef', queue, key };
     }
     case CODE.deliveryCount: {
-      const j = json();
-      return { op: 'deliveryCount', queue: String(j.q), key: String(j.k), count: Number(j.c) };
+      const [queue, at] = readStr(b, 0);
+      const [key, end] = readStr(b, at);
+      return { op: 'deliveryCount', queue, key, count: b.readUInt32BE(end) };
     }
     case CODE.createQueue:
-      return { op: 'createQueue', queue: json() as unknown as StoredQueue };
+      return { op: 'createQueue', queue: JSON.parse(b.toString('utf8')) as StoredQueue };
     case CODE.deleteQueue:
-      return { op: 'deleteQueue', queue: String(json().q) };
+      return { op: 'deleteQueue', queue: String((JSON.parse(b.toString('utf8')) as { q: unknown }).q) };
     default:
       throw new Error(`unknown journal op code ${code}`);
   }

@@ -92,3 +92,23 @@ test('an empty-bodied message round-trips', () => {
   const [op] = decodeBatch(encodeBatch([{ op: 'addMessage', seq: 1, key: 'k', message: m }]));
   assert.equal((op as { message: Message }).message.body.length, 0);
 });
+
+test('keys-only decoding gives key, sequence and durability without parsing headers or copying bodies', () => {
+  const payload = encodeBatch([
+    { op: 'addMessage', seq: 9, key: 'k9', message: { ...message, durable: false } },
+    { op: 'addRef', queue: 'q', key: 'k9' },
+  ]);
+  const [add, ref] = decodeBatch(payload, { keysOnly: true });
+  assert.equal(add!.op, 'addMessage');
+  const a = add as { seq: number; key: string; message: Message };
+  assert.equal(a.seq, 9);
+  assert.equal(a.key, 'k9');
+  assert.equal(a.message.durable, false);
+  assert.equal(a.message.body.length, 0);
+  assert.deepEqual(ref, { op: 'addRef', queue: 'q', key: 'k9' });
+});
+
+test('names with multi-byte characters round-trip', () => {
+  const ops: JournalOp[] = [{ op: 'deliveryCount', queue: 'größe.ü', key: 'κ-1', count: 70000 }];
+  assert.deepEqual(decodeBatch(encodeBatch(ops)), ops);
+});
