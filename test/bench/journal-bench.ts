@@ -26,6 +26,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { BrokerProcess } from '../helpers/broker-process.ts';
+import { FrameSplitter, type ServerFrame } from './stomp-frames.ts';
+
+const NUL_BYTE = Buffer.from([0]);
 
 export interface JournalBenchOptions {
   messages: number;
@@ -34,9 +37,6 @@ export interface JournalBenchOptions {
 }
 
 const QUEUE = '/queue/bench.journal';
-const LF = 0x0a;
-const CR = 0x0d;
-const NUL = 0x00;
 
 function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -223,11 +223,7 @@ function startPhases(b: BrokerProcess, spawnedAt: number): Array<[string, string
 
 // ------------------------------------------------------------------ a minimal raw STOMP client
 
-interface Frame {
-  command: string;
-  headers: Map<string, string>;
-  body: Buffer;
-}
+type Frame = ServerFrame;
 
 /**
  * One STOMP 1.2 connection over `node:net`, raw frames: just what this benchmark needs (pipelined
@@ -239,7 +235,7 @@ class Conn {
   onReceipt: (id: string) => void = () => {};
   onFailure: (err: Error) => void = () => {};
   failed: Error | null = null;
-  private pending: Buffer | null = null;
+  private readonly frames = new FrameSplitter();
   private connected: ((f: Frame) => void) | null = null;
 
   readonly socket: net.Socket;
@@ -310,59 +306,17 @@ class Conn {
   }
 
   private read(chunk: Buffer): void {
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const len = buf.length;
-    let pos = 0;
-    while (pos < len) {
-      const c = buf[pos];
-      if (c === LF || c === CR) {
-        pos++; // heart-beat / EOL between frames
-        continue;
-      }
-      let headEnd = -1;
-      let bodyStart = -1;
-      for (let i = pos; ; ) {
-        const nl = buf.indexOf(LF, i);
-        if (nl < 0 || nl + 1 >= len) break;
-        if (buf[nl + 1] === LF) {
-          headEnd = nl;
-          bodyStart = nl + 2;
-          break;
-        }
-        if (buf[nl + 1] === CR && nl + 2 < len && buf[nl + 2] === LF) {
-          headEnd = nl;
-          bodyStart = nl + 3;
-          break;
-        }
-        if (buf[nl + 1] === CR && nl + 2 >= len) break;
-        i = nl + 1;
-      }
-      if (headEnd < 0) break;
-      const lines = buf.toString('latin1', pos, headEnd).split('\n');
-      const command = stripCr(lines[0]!);
-      const headers = new Map<string, string>();
-      for (let k = 1; k < lines.length; k++) {
-        const line = stripCr(lines[k]!);
-        const colon = line.indexOf(':');
-        if (colon < 0) continue;
-        const name = line.slice(0, colon);
-        if (!headers.has(name)) headers.set(name, line.slice(colon + 1));
-      }
-      const cl = headers.get('content-length');
-      let bodyEnd: number;
-      if (cl !== undefined) {
-        bodyEnd = bodyStart + Number(cl);
-        if (bodyEnd >= len) break;
-      } else {
-        bodyEnd = buf.indexOf(NUL, bodyStart);
-        if (bodyEnd < 0) break;
-      }
-      pos = bodyEnd + 1;
-      this.dispatch({ command, headers, body: buf.subarray(bodyStart, bodyEnd) });
-      if (this.failed) return;
+    try {
+      this.frames.push(chunk, (f) => {
+        this.dispatch(f);
+        return !this.failed;
+      });
+    } catch (err) {
+      this.fail(err as Error);
+      this.socket.destroy();
+      return;
     }
-    this.pending = pos < len ? Buffer.from(buf.subarray(pos)) : null;
-    this.onBatchEnd();
+    if (!this.failed) this.onBatchEnd();
   }
 
   private dispatch(f: Frame): void {
@@ -388,9 +342,6 @@ class Conn {
   }
 }
 
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
-}
 
 // ------------------------------------------------------------------ fill
 
@@ -417,7 +368,7 @@ async function fill(
     for (const c of conns) c.socket.destroy();
     return { ok: false, confirmed: 0, ms: 0, error: `connect: ${(err as Error).message}` };
   }
-  const tail = Buffer.concat([Buffer.alloc(o.bodySize, 'x'), Buffer.from([NUL])]);
+  const tail = Buffer.concat([Buffer.alloc(o.bodySize, 'x'), NUL_BYTE]);
   const head = `SEND\ndestination:${QUEUE}\ncontent-length:${o.bodySize}\npersistent:true\n`;
   const per = Math.ceil(o.messages / o.producers);
   let total = 0;

@@ -12,6 +12,9 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { FrameSplitter, type ServerFrame } from './stomp-frames.ts';
+
+const NUL_BYTE = Buffer.from([0]);
 
 export interface LoadOptions {
   host: string;
@@ -52,16 +55,7 @@ export interface LoadResult {
   clientCpuMs: number;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const NUL = 0x00;
 
-interface ServerFrame {
-  command: string;
-  /** First occurrence of each header wins (STOMP 1.2). Values are left escaped, as received. */
-  headers: Map<string, string>;
-  body: Buffer;
-}
 
 /**
  * One connection. Header values are decoded as latin1 and never unescaped, so an ack id goes
@@ -74,7 +68,7 @@ class StompConnection {
   onBatchEnd: () => void = () => {};
   onReceipt: (id: string) => void = () => {};
   onFailure: (err: Error) => void = () => {};
-  private pending: Buffer | null = null;
+  private readonly frames = new FrameSplitter();
   private readonly receiptWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
   private connectedWaiter: ((frame: ServerFrame) => void) | null = null;
   private failed: Error | null = null;
@@ -158,66 +152,16 @@ class StompConnection {
     this.onFailure(err);
   }
 
-  /** Splits the stream into frames. Frames may span chunks; EOLs between frames are heart-beats. */
   private read(chunk: Buffer): void {
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    let pos = 0;
-    const len = buf.length;
-    while (pos < len) {
-      const c = buf[pos];
-      if (c === LF || c === CR) {
-        pos++;
-        continue;
-      }
-      // Find the blank line that ends the headers (LF or CRLF line endings).
-      let headEnd = -1;
-      let bodyStart = -1;
-      let i = pos;
-      for (;;) {
-        const nl = buf.indexOf(LF, i);
-        if (nl < 0 || nl + 1 >= len) break;
-        if (buf[nl + 1] === LF) {
-          headEnd = nl;
-          bodyStart = nl + 2;
-          break;
-        }
-        if (buf[nl + 1] === CR) {
-          if (nl + 2 >= len) break;
-          if (buf[nl + 2] === LF) {
-            headEnd = nl;
-            bodyStart = nl + 3;
-            break;
-          }
-        }
-        i = nl + 1;
-      }
-      if (headEnd < 0) break;
-      const lines = buf.toString('latin1', pos, headEnd).split('\n');
-      const command = stripCr(lines[0]!);
-      const headers = new Map<string, string>();
-      for (let k = 1; k < lines.length; k++) {
-        const line = stripCr(lines[k]!);
-        const colon = line.indexOf(':');
-        if (colon < 0) continue;
-        const name = line.slice(0, colon);
-        if (!headers.has(name)) headers.set(name, line.slice(colon + 1));
-      }
-      const cl = headers.get('content-length');
-      let bodyEnd: number;
-      if (cl !== undefined) {
-        bodyEnd = bodyStart + Number(cl);
-        if (bodyEnd >= len) break;
-        if (buf[bodyEnd] !== NUL) return this.protocolError(`frame body not followed by NUL (${command})`);
-      } else {
-        bodyEnd = buf.indexOf(NUL, bodyStart);
-        if (bodyEnd < 0) break;
-      }
-      pos = bodyEnd + 1;
-      this.dispatch({ command, headers, body: buf.subarray(bodyStart, bodyEnd) });
-      if (this.failed) return;
+    try {
+      this.frames.push(chunk, (f) => {
+        this.dispatch(f);
+        return !this.failed;
+      });
+    } catch (err) {
+      return this.protocolError((err as Error).message);
     }
-    this.pending = pos < len ? Buffer.from(buf.subarray(pos)) : null;
-    this.onBatchEnd();
+    if (!this.failed) this.onBatchEnd();
   }
 
   private dispatch(frame: ServerFrame): void {
@@ -255,9 +199,6 @@ class StompConnection {
   }
 }
 
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
-}
 
 /**
  * One measured run: a consumer subscribes (`ack:client-individual`, the given prefetch) and
@@ -305,8 +246,8 @@ async function measure(o: LoadOptions, consumer: StompConnection, conns: StompCo
   const n = o.messages;
   const body = Buffer.alloc(o.bodySize, 'x');
   const head = `SEND\ndestination:${o.destination}\ncontent-length:${o.bodySize}\n${o.persistent ? 'persistent:true\n' : ''}`;
-  const plainFrame = Buffer.concat([Buffer.from(head + '\n', 'latin1'), body, Buffer.from([NUL])]);
-  const tail = Buffer.concat([body, Buffer.from([NUL])]);
+  const plainFrame = Buffer.concat([Buffer.from(head + '\n', 'latin1'), body, NUL_BYTE]);
+  const tail = Buffer.concat([body, NUL_BYTE]);
   /** Frame `i` of a producer that sends `count`; receipt ids are per connection. */
   const frameFor = (i: number, count: number) =>
     (i + 1) % o.receiptEvery === 0 || i === count - 1 ? Buffer.concat([Buffer.from(`${head}receipt:m${i}\n\n`, 'latin1'), tail]) : plainFrame;
