@@ -12,6 +12,7 @@ import { Transaction } from './transaction.ts';
 import { isWildcard, WildcardIndex } from './wildcard.ts';
 import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
+import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
 
 /** The logging surface the core needs (pino's Logger satisfies it). */
 export interface CoreLog {
@@ -44,6 +45,8 @@ export interface SubscriptionSpec {
   clientId?: string;
   durable: boolean;
   shared?: boolean;
+  /** Kept with the subscription (and stored with a durable one); replaced when it differs on a later attach. */
+  meta?: Record<string, unknown>;
 }
 
 export interface ConsumerSpec {
@@ -57,6 +60,17 @@ export interface ConsumerSpec {
 
 export interface SendOptions {
   tx?: Transaction;
+  /** Also make this the retained message of its topic (an empty body clears it), in the same store batch. */
+  retain?: boolean;
+}
+
+/** A durable subscription as `durableSubscriptions` lists it. */
+export interface DurableSubscriptionInfo {
+  name: string;
+  subscriptionName: string | undefined;
+  topic: string;
+  consumers: number;
+  meta: Record<string, unknown> | undefined;
 }
 
 /**
@@ -84,6 +98,7 @@ export class Core {
   private closed = false;
   private unrouted = 0;
   private readonly limits: MemoryLimits;
+  private readonly retainedMessages = new RetainedMessages();
 
   private constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -133,9 +148,14 @@ export class Core {
     }
     let count = 0;
     const orphans: StoreOp[] = [];
+    const retainedKeys: string[] = [];
     // Recovered messages start paged: each queue reads back only what it is about to deliver.
     for (const { key, size, refs } of state.messages) {
       for (const ref of refs) {
+        if (ref.queue === RETAINED_QUEUE) {
+          retainedKeys.push(key);
+          continue;
+        }
         const q = this.queues.get(ref.queue) ?? (this.looksAnycast(ref.queue) ? this.createQueue(ref.queue, true) : undefined);
         if (!q) {
           // A temporary subscription's reference (written while paging) does not outlive the broker.
@@ -147,12 +167,19 @@ export class Core {
         count++;
       }
     }
+    // Retained messages are held in memory (they are few and every new subscriber may need them).
+    const retained = retainedKeys.length > 0 ? await this.store.read(retainedKeys) : [];
+    retained.forEach((m, i) => {
+      if (!m) return;
+      const replaced = this.retainedMessages.recover(retainedKeys[i]!, m);
+      if (replaced !== undefined) orphans.push({ op: 'removeRef', queue: RETAINED_QUEUE, key: replaced });
+    });
     if (orphans.length > 0) await this.persist(orphans);
     if (count > 0 || state.queues.length > 0) this.log.info({ messages: count, queues: state.queues.length }, 'recovered from store');
   }
 
   private looksAnycast(name: string): boolean {
-    return !name.startsWith('$sub.');
+    return !name.startsWith('$sub.') && name !== RETAINED_QUEUE;
   }
 
   // ---------------------------------------------------------------- sending
@@ -170,12 +197,15 @@ export class Core {
       return m;
     }
     const targets = await this.limits.admit(messageSize(m), this.route(m));
-    if (targets.length === 0) return m;
+    const retain = opts.retain === true && m.destination.type === 'topic';
+    if (targets.length === 0 && !retain) return m;
     const key = this.nextKey();
     const ops = this.addOps(key, m, targets);
+    const undoRetain = retain ? this.retainedMessages.update(key, m, ops) : undefined;
     try {
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
+      undoRetain?.();
       this.limits.release(messageSize(m), targets);
       throw err;
     }
@@ -287,6 +317,7 @@ export class Core {
       ...(spec.clientId !== undefined ? { clientId: spec.clientId } : {}),
       ...(spec.subscriptionName !== undefined ? { subscriptionName: spec.subscriptionName } : {}),
       shared: spec.shared ?? false,
+      ...(spec.meta !== undefined ? { meta: spec.meta } : {}),
     });
     this.queues.set(name, q);
     this.subscriptionIndex.add(topic, q);
@@ -341,6 +372,7 @@ export class Core {
         if (!existing.shared && existing.consumers.length > 0) {
           throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} already has an active consumer`);
         }
+        if (sub.meta !== undefined && JSON.stringify(sub.meta) !== JSON.stringify(existing.meta ?? null)) await this.updateMeta(existing, sub.meta);
         return existing;
       }
       // JMS: a durable subscription resubscribed with another topic or selector is replaced.
@@ -355,10 +387,48 @@ export class Core {
       ...(filter ? { selector: filter.text } : {}),
       ...(sub.clientId !== undefined ? { clientId: sub.clientId } : {}),
       subscriptionName: sub.name,
+      ...(sub.meta !== undefined ? { meta: sub.meta } : {}),
     };
     if (sub.durable) await this.persist([{ op: 'createQueue', queue: stored }]);
     if (this.queues.has(name)) return this.subscriptionFor(topic, filter, sub); // created meanwhile
     return this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
+  }
+
+  /** Replaces what a subscription keeps for its protocol; a durable one's definition is stored again. */
+  private async updateMeta(q: Queue, meta: Record<string, unknown>): Promise<void> {
+    q.meta = meta;
+    if (!q.durable || q.topic === undefined) return;
+    const stored: StoredQueue = {
+      name: q.name,
+      kind: 'subscription',
+      topic: q.topic,
+      shared: q.shared,
+      ...(q.filter ? { selector: q.filter.text } : {}),
+      ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
+      ...(q.subscriptionName !== undefined ? { subscriptionName: q.subscriptionName } : {}),
+      meta,
+    };
+    await this.persist([{ op: 'createQueue', queue: stored }]);
+  }
+
+  /** The durable subscriptions of a client id, with what their protocol keeps with them. */
+  durableSubscriptions(clientId: string): DurableSubscriptionInfo[] {
+    const out: DurableSubscriptionInfo[] = [];
+    for (const q of this.queues.values()) {
+      if (q.kind !== 'subscription' || !q.durable || q.clientId !== clientId || q.topic === undefined) continue;
+      out.push({ name: q.name, subscriptionName: q.subscriptionName, topic: q.topic, consumers: q.consumers.length, meta: q.meta });
+    }
+    return out;
+  }
+
+  /** Retained messages whose topic matches a pattern (`*`, `>` allowed). */
+  retained(pattern: string): Message[] {
+    return this.retainedMessages.match(pattern);
+  }
+
+  /** How many topics have a retained message. */
+  get retainedCount(): number {
+    return this.retainedMessages.size;
   }
 
   /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */

@@ -42,6 +42,7 @@ export interface QueueInit {
   subscriptionName?: string;
   shared?: boolean;
   durable?: boolean;
+  meta?: Record<string, unknown>;
 }
 
 /** Per-queue counters, as the management API and metrics show them. */
@@ -87,6 +88,8 @@ export class Queue {
   readonly subscriptionName: string | undefined;
   readonly shared: boolean;
   readonly durable: boolean;
+  /** What the protocol that created this subscription keeps with it (stored with a durable one). */
+  meta: Record<string, unknown> | undefined;
   readonly consumers: Consumer[] = [];
   deleted = false;
   /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */
@@ -128,6 +131,7 @@ export class Queue {
     this.subscriptionName = init.subscriptionName;
     this.shared = init.shared ?? false;
     this.durable = init.durable ?? init.kind === 'anycast';
+    this.meta = init.meta;
   }
 
   get messageCount(): number {

@@ -10,6 +10,8 @@ export interface StoredQueue {
   clientId?: string;
   subscriptionName?: string;
   shared?: boolean;
+  /** Protocol-neutral extra state a protocol keeps with a durable subscription (e.g. MQTT's granted QoS); JSON. */
+  meta?: Record<string, unknown>;
 }
 
 /**
