@@ -28,6 +28,23 @@ export const ErrorCodes = {
   ERR_STOMP_VERSION: 'Unsupported STOMP version',
   ERR_STOMP_PROTOCOL: 'STOMP protocol violation',
   ERR_TRANSPORT_LISTEN: 'Cannot listen on port',
+  ERR_MQTT_MALFORMED: 'Malformed MQTT packet',
+  ERR_MQTT_PACKET_TOO_LARGE: 'MQTT packet exceeds the maximum size',
+  ERR_MQTT_TOPIC_INVALID: 'Invalid MQTT topic name or filter',
+  ERR_MQTT_PROTOCOL_VERSION: 'Unsupported MQTT protocol version',
+  ERR_MQTT_PROTOCOL: 'MQTT protocol violation',
+  ERR_AMQP_DECODE: 'Malformed AMQP frame or message',
+  ERR_AMQP_NO_ADDRESS: 'AMQP message without an address',
+  ERR_AMQP_MESSAGE_SIZE: 'AMQP message exceeds the maximum message size',
+  ERR_AMQP_TRANSFER_LIMIT: 'AMQP transfer without link credit',
+  ERR_AMQP_PROTOCOL: 'AMQP protocol violation',
+  ERR_AMQP_NOT_IMPLEMENTED: 'AMQP feature not supported',
+  ERR_AMQP_TX_ROLLBACK: 'AMQP transaction rolled back',
+  ERR_ROUTE_INVALID: 'Invalid route definition',
+  ERR_ROUTE_NOT_FOUND: 'No such route',
+  ERR_ROUTE_STATE: 'Route cannot do this in its current state',
+  ERR_ROUTE_ENDPOINT: 'Route endpoint failed',
+  ERR_ROUTE_TIMEOUT: 'Route operation timed out',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -16,7 +16,7 @@ Options for start:
   --stomp-port N      STOMP over TCP (default 61613; 0 = any free port)
   --ws-port N         WebSocket: STOMP and, later, MQTT by subprotocol (default 61614)
   --mqtt-port N       MQTT (default 1883; not available yet)
-  --amqp-port N       AMQP 1.0 (default 5672; not available yet)
+  --amqp-port N       AMQP 1.0 (default 5672; 0 = any free port); AMQP over WebSocket on --ws-port
   --http-port N       HTTP console and API (default 8161; not available yet)
   --routes-dir DIR    Routes to deploy (default ./routes; not available yet)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)

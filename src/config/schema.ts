@@ -65,6 +65,36 @@ export const ConfigSchema = z.strictObject({
       connectTimeout: z.number().int().min(100).default(10000),
     })
     .prefault({}),
+  amqp: z
+    .strictObject({
+      /** Largest frame the broker accepts and advertises in its open (bytes). */
+      maxFrameSize: z.number().int().min(512).default(128 * 1024),
+      /** Highest channel number (sessions per connection - 1). */
+      channelMax: z.number().int().min(0).max(65535).default(255),
+      /** Idle timeout the broker advertises, ms; 0 = none. A peer silent for twice this long is closed. */
+      idleTimeout: z.number().int().min(0).default(60000),
+      /** Largest message a producer may send (bytes, across frames); advertised as the link's max-message-size. */
+      maxMessageSize: z.number().int().min(1).default(4 * 1024 * 1024),
+      /** Credit granted to each producer link; topped up as its messages are stored. */
+      producerCredit: z.number().int().min(1).default(1000),
+      /** SASL mechanisms offered. PLAIN accepts any user until security is configured. */
+      saslMechanisms: z.array(z.enum(['ANONYMOUS', 'PLAIN'])).min(1).default(['ANONYMOUS', 'PLAIN']),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      /** Largest packet a client may send, bytes (fixed header included); a bigger one closes the connection. */
+      maxPacketSize: z.number().int().min(64).default(1024 * 1024),
+      /** QoS 1/2 messages in flight to one subscription before the client acknowledges them (core credit). */
+      maxInflight: z.number().int().min(1).max(65535).default(100),
+      /** QoS 0 messages handed to one subscription's socket ahead of aedes writing them. */
+      qos0Window: z.number().int().min(1).default(1000),
+      /** How long a connection may take to send CONNECT, in ms. */
+      connectTimeout: z.number().int().min(100).default(30000),
+      /** Largest keep-alive a client may ask for, in s (CONNACK 0x06 beyond it); 0 = any. */
+      keepaliveLimit: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
   /** Queues and topics that exist from the start. */
   queues: z.array(z.string()).default([]),
   topics: z.array(z.string()).default([]),

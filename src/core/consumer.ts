@@ -22,6 +22,8 @@ export interface NackOptions {
   cause?: string;
   /** Return without raising the delivery count (AMQP released). */
   undelivered?: boolean;
+  /** Never deliver it to this consumer again (AMQP modified with undeliverable-here). */
+  undeliverableHere?: boolean;
 }
 
 /** The core's callback into a protocol session (Artemis's SessionCallback). */

@@ -14,6 +14,9 @@ import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
 import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
 
+/** Names of temporary queues (AMQP dynamic nodes) start with this. */
+export const TEMPORARY_PREFIX = '$tmp.';
+
 /** The logging surface the core needs (pino's Logger satisfies it). */
 export interface CoreLog {
   debug(obj: object, msg?: string): void;
@@ -179,7 +182,7 @@ export class Core {
   }
 
   private looksAnycast(name: string): boolean {
-    return !name.startsWith('$sub.') && name !== RETAINED_QUEUE;
+    return !name.startsWith('$sub.') && !name.startsWith(TEMPORARY_PREFIX) && name !== RETAINED_QUEUE;
   }
 
   // ---------------------------------------------------------------- sending
@@ -288,6 +291,28 @@ export class Core {
   }
 
   // ---------------------------------------------------------------- queues and subscriptions
+
+  /** Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a link at attach). */
+  assertAddress(d: Destination): void {
+    if (d.type === 'queue' ? this.queues.has(d.name) : this.topics.has(d.name) || isWildcard(d.name)) return;
+    if (!this.settings.resolve(d.name).autoCreate) {
+      throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `${d.type === 'queue' ? 'Queue' : 'Topic'} ${d.name} does not exist`);
+    }
+  }
+
+  /**
+   * A temporary queue (an AMQP dynamic node), named `$tmp.<suffix>`: nothing it holds is stored or
+   * recovered, auto-create settings do not apply, and its owner deletes it with `deleteQueue`.
+   */
+  createTemporaryQueue(suffix: string): Queue {
+    this.assertOpen();
+    const name = `${TEMPORARY_PREFIX}${suffix}`;
+    validateAddress(name, 'queue');
+    if (this.queues.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Queue ${name} already exists`);
+    const q = new Queue({ name, kind: 'anycast', persistent: false, durable: false, settings: this.settings.resolve(name), host: this.host });
+    this.queues.set(name, q);
+    return q;
+  }
 
   private autoCreateQueue(name: string): Queue {
     if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);

@@ -13,6 +13,8 @@ export class Entry {
   /** While delivering: the consumer holding it and the delivery id it was given. */
   consumer: Consumer | null = null;
   deliveryId = 0;
+  /** Consumers that refused it for good (AMQP undeliverable-here): it never goes to them again. */
+  refusedBy: Set<number> | null = null;
   /** While scheduled: when it becomes ready (epoch ms). */
   readyAt = 0;
   prev: Entry | null = null;

@@ -307,6 +307,7 @@ export class Queue {
   }
 
   private accepts(c: Consumer, e: Entry): boolean {
+    if (e.refusedBy !== null && e.refusedBy.has(c.id)) return false;
     return c.selector === null || c.selector.matches(selectorResolver(e.message));
   }
 
@@ -350,6 +351,7 @@ export class Queue {
 
   nack(c: Consumer, e: Entry, opts: NackOptions): Promise<void> {
     c.unacked.delete(e.deliveryId);
+    if (opts.undeliverableHere) (e.refusedBy ??= new Set()).add(c.id);
     const p = this.returnEntry(e, opts);
     this.dispatch();
     return p;

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Core } from '../../core/core.ts';
+import type { TransportConnection } from '../../transport/connection.ts';
+import { ConsumerLink } from './consumer-link.ts';
+import { ProducerLink, transactionalId } from './producer-link.ts';
+import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
+import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
+import { Transactions } from './transactions.ts';
+import type { Typed } from './rhea-codec.ts';
+
+export interface AmqpSessionConfig {
+  maxFrameSize: number;
+  channelMax: number;
+  idleTimeout: number;
+  maxMessageSize: number;
+  producerCredit: number;
+  saslMechanisms: Array<'ANONYMOUS' | 'PLAIN'>;
+  serverName: string;
+}
+
+/** Capabilities the broker offers in its open (Artemis offers the same). */
+const OFFERED = ['ANONYMOUS-RELAY', 'DELAYED_DELIVERY', 'SHARED-SUBS'];
+const COORDINATOR = 0x30;
+const COORDINATOR_SYMBOL = 'amqp:coordinator:list';
+/** The sending side's protocol header the broker answers an unsupported header with (SASL, as it prefers). */
+const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]);
+
+/**
+ * One AMQP connection: rhea parses and writes frames; this class maps its sessions' links onto
+ * core producers and consumers, runs the transaction coordinator, and turns bad input into the
+ * right AMQP error. A few rhea frame handlers are intercepted per connection (attach, transfer,
+ * disposition) for what rhea itself does not check or does not model (coordinator, credit, size,
+ * transactional states).
+ */
+export class AmqpConnection {
+  private readonly conn: TransportConnection;
+  private readonly core: Core;
+  private readonly cfg: AmqpSessionConfig;
+  private readonly log: Logger;
+  private readonly rc: RheaConnection;
+  private readonly socket: RheaSocket;
+  private readonly links = new Set<ConsumerLink | ProducerLink>();
+  private readonly producers = new Map<RheaLink, ProducerLink>();
+  private readonly transactions: Transactions;
+  private failed = false;
+  private ended = false;
+
+  constructor(conn: TransportConnection, container: RheaContainer, core: Core, cfg: AmqpSessionConfig, log: Logger) {
+    this.conn = conn;
+    this.core = core;
+    this.cfg = cfg;
+    this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
+    this.transactions = new Transactions(core, this.log);
+    this.socket = new RheaSocket(conn, cfg.maxFrameSize, (v) => this.onViolation(v));
+    this.rc = container.create_connection({
+      id: `amqp-${conn.id}`,
+      container_id: core.brokerName,
+      max_frame_size: cfg.maxFrameSize,
+      channel_max: cfg.channelMax,
+      idle_time_out: cfg.idleTimeout > 0 ? cfg.idleTimeout : undefined,
+      offered_capabilities: OFFERED,
+      properties: { product: 'Junction', version: cfg.serverName },
+      session_buffer_size: 4096,
+      reconnect: false,
+    });
+    this.intercept();
+    const rc = this.rc;
+    rc.on('connection_open', () => this.log.debug({ containerId: this.containerId() }, 'amqp connection open'));
+    rc.on('session_open', (ctx: { session: RheaSession }) => this.onSessionOpen(ctx.session));
+    rc.on('session_close', (ctx: { session: RheaSession }) => this.closeLinks(ctx.session));
+    rc.on('session_error', () => undefined);
+    rc.on('receiver_open', (ctx: { receiver: RheaReceiver }) => this.onProducer(ctx.receiver));
+    rc.on('sender_open', (ctx: { sender: RheaSender }) => this.onConsumer(ctx.sender));
+    rc.on('connection_close', () => undefined);
+    rc.on('connection_error', () => undefined);
+    rc.on('disconnected', () => this.cleanup());
+    rc.on('protocol_error', (err: Error) => this.onRheaError(err, 'amqp:decode-error'));
+    rc.on('error', (err: Error) => this.onRheaError(err, 'amqp:internal-error'));
+    rc.accept(this.socket);
+  }
+
+  containerId(): string | undefined {
+    return this.rc.remote.open?.container_id;
+  }
+
+  // ---------------------------------------------------------------- interceptors
+
+  /** Per-connection wrappers of rhea's frame handlers (the prototype ones stay untouched). */
+  private intercept(): void {
+    const rc = this.rc;
+    const proto = Object.getPrototypeOf(rc) as RheaConnection;
+    rc.on_attach = (frame: Frame) => {
+      // rhea decodes only source and target termini: keep a coordinator target for the adapter.
+      const t = frame.performative.target;
+      if (isDescribed(t)) {
+        const d = descriptorOf(t);
+        if (d === COORDINATOR || d === COORDINATOR_SYMBOL || Number(d) === COORDINATOR) frame.performative.junctionCoordinator = t as Typed;
+      }
+      proto.on_attach.call(rc, frame);
+    };
+    rc.on_transfer = (frame: Frame) => {
+      const session = rc.remote_channel_map[frame.channel];
+      if (session) {
+        const link = session._get_link(frame);
+        this.producers.get(link)?.onTransferFrame(frame);
+      }
+      proto.on_transfer.call(rc, frame);
+    };
+    rc.on_disposition = (frame: Frame) => {
+      // A transactional ack: remember the txn on the deliveries and let rhea see the inner outcome.
+      const p = frame.performative as { role?: boolean; first?: number; last?: number; state?: unknown };
+      const tx = p.role === true ? transactionalId(p.state) : undefined;
+      if (tx) {
+        const session = rc.remote_channel_map[frame.channel];
+        const last = p.last ?? p.first!;
+        for (let id = p.first!; session && id <= last; id++) {
+          const d: RheaDelivery | undefined = session.outgoing.deliveries.by_id(id);
+          if (d) d.junctionTxn = tx.txn;
+        }
+        p.state = tx.outcome ?? undefined;
+      }
+      proto.on_disposition.call(rc, frame);
+    };
+  }
+
+  // ---------------------------------------------------------------- sessions and links
+
+  private onSessionOpen(session: RheaSession): void {
+    const channel = session.remote.channel ?? 0;
+    if (channel > this.cfg.channelMax) {
+      this.fail({ condition: 'amqp:connection:framing-error', description: `Channel ${channel} exceeds the channel-max ${this.cfg.channelMax}` });
+    }
+  }
+
+  private onProducer(link: RheaReceiver): void {
+    const coordinator = link.remote.attach?.junctionCoordinator;
+    const p = new ProducerLink(
+      {
+        core: this.core,
+        log: this.log,
+        transactions: this.transactions,
+        maxMessageSize: this.cfg.maxMessageSize,
+        credit: this.cfg.producerCredit,
+        closed: (l) => {
+          this.links.delete(l);
+          this.producers.delete(l.link);
+        },
+      },
+      link,
+      coordinator,
+    );
+    if (!link.is_closed()) {
+      this.links.add(p);
+      this.producers.set(link, p);
+    }
+  }
+
+  private onConsumer(link: RheaSender): void {
+    const c = new ConsumerLink(
+      {
+        core: this.core,
+        log: this.log,
+        transactions: this.transactions,
+        containerId: () => this.containerId(),
+        newTemporaryName: () => `amqp.${randomUUID()}`,
+        closed: (l) => this.links.delete(l),
+      },
+      link,
+    );
+    if (!link.is_closed()) this.links.add(c);
+  }
+
+  private closeLinks(session: RheaSession): void {
+    for (const l of [...this.links]) if (l.link.session === session) l.release();
+  }
+
+  // ---------------------------------------------------------------- errors and teardown
+
+  /** The guard stopped the stream: answer a bad header with ours, a bad frame size with a framing error. */
+  private onViolation(v: StreamViolation): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.warn({ reason: v.message }, v.kind === 'header' ? 'amqp connection refused: bad protocol header' : 'amqp connection closed: framing error');
+    if (v.kind === 'header') {
+      this.conn.write(SASL_HEADER);
+      this.conn.end();
+      return;
+    }
+    this.writeClose({ condition: 'amqp:connection:framing-error', description: v.message });
+  }
+
+  /** rhea could not parse or handle a frame: close with an error frame when the connection is open, then the socket. */
+  private onRheaError(err: Error, condition: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.warn({ err: err.message, condition }, 'amqp connection closed on a protocol error');
+    this.writeClose({ condition, description: err.message });
+  }
+
+  private fail(error: AmqpErrorField): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.warn({ condition: error.condition, reason: error.description }, 'amqp connection closed');
+    this.rc.close(error);
+  }
+
+  /** Writes a close frame with `error` at once (rhea is about to end the socket) and ends the connection. */
+  private writeClose(error: AmqpErrorField): void {
+    try {
+      if (this.rc.is_open() || this.rc.remote.open) {
+        this.rc.local.close.error = error;
+        this.rc._write_frame(0, this.rc.local.close);
+      }
+    } catch {
+      // The transport may not be writable any more; the socket closes anyway.
+    }
+    this.socket.end();
+  }
+
+  private cleanup(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const l of [...this.links]) l.release();
+    this.links.clear();
+    this.producers.clear();
+    this.transactions.rollbackAll();
+  }
+}

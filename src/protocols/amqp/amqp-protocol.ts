@@ -1,0 +1,55 @@
+import rhea from 'rhea';
+import type { Logger } from 'pino';
+import type { Core } from '../../core/core.ts';
+import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';
+import type { RheaContainer } from './rhea-shapes.ts';
+
+/** WebSocket subprotocols that select AMQP 1.0 (OASIS AMQP over WebSocket binding). */
+export const AMQP_WS_SUBPROTOCOLS = ['amqp'];
+
+/**
+ * Decides a SASL PLAIN login. Until security is configured every login is accepted; the security
+ * issue replaces this hook with a check against the configured users.
+ */
+export type AmqpAuthenticator = (user: string, password: string, hostname: string | undefined) => boolean | Promise<boolean>;
+
+export const acceptAll: AmqpAuthenticator = () => true;
+
+/** Accepts AMQP 1.0 connections from any transport, on its own rhea container (never rhea's module singleton). */
+export class AmqpProtocol implements ProtocolAcceptor {
+  private readonly core: Core;
+  private readonly cfg: AmqpSessionConfig;
+  private readonly log: Logger;
+  private readonly container: RheaContainer;
+  private readonly connections = new Set<AmqpConnection>();
+
+  constructor(core: Core, cfg: AmqpSessionConfig, log: Logger, authenticate: AmqpAuthenticator = acceptAll) {
+    this.core = core;
+    this.cfg = cfg;
+    this.log = log.child({ protocol: 'amqp' });
+    this.container = rhea.create_container({
+      id: `${core.brokerName}`,
+      // The adapter settles and grants credit itself.
+      autoaccept: false,
+      credit_window: 0,
+      treat_modified_as_released: false,
+      reconnect: false,
+    } as Parameters<typeof rhea.create_container>[0]) as unknown as RheaContainer;
+    const mechs = this.container.sasl_server_mechanisms;
+    if (cfg.saslMechanisms.includes('ANONYMOUS')) mechs.enable_anonymous();
+    if (cfg.saslMechanisms.includes('PLAIN')) mechs.enable_plain((user, password, hostname) => authenticate(user, password, hostname));
+    // Events no connection handled end here; an unhandled 'error' would throw from rhea's read loop.
+    this.container.on('error', (err: unknown) => this.log.warn({ err }, 'amqp error'));
+  }
+
+  accept(conn: TransportConnection): void {
+    const c = new AmqpConnection(conn, this.container, this.core, this.cfg, this.log);
+    this.connections.add(c);
+    conn.onClose(() => this.connections.delete(c));
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+}

@@ -1,0 +1,292 @@
+import type { Logger } from 'pino';
+import { JunctionError } from '../../errors.ts';
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
+import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { Destination } from '../../core/message.ts';
+import type { Queue } from '../../core/queue.ts';
+import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
+import { toAmqpError } from './amqp-errors.ts';
+import { amqpFromDelivery } from './mapping.ts';
+import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus } from './rhea-shapes.ts';
+import type { Transactions } from './transactions.ts';
+
+const SELECTOR_FILTER = 'apache.org:selector-filter:string';
+const SELECTOR_FILTER_CODE = 0x0000468c00000004;
+
+/** What a consumer link needs from its connection. */
+export interface ConsumerLinkHost {
+  core: Core;
+  log: Logger;
+  containerId(): string | undefined;
+  transactions: Transactions;
+  newTemporaryName(): string;
+  closed(link: ConsumerLink): void;
+}
+
+/** A terminus filter map's selector, if it has one (by descriptor, whatever key the client used). */
+function selectorOf(filter: Record<string, unknown> | null | undefined): { key: string; value: unknown; selector: string } | undefined {
+  if (!filter) return undefined;
+  for (const [key, value] of Object.entries(filter)) {
+    if (isDescribed(value)) {
+      const d = descriptorOf(value);
+      if (d === SELECTOR_FILTER || d === SELECTOR_FILTER_CODE) {
+        const inner = value.value as { value?: unknown } | string;
+        const text = typeof inner === 'string' ? inner : String((inner as { value?: unknown })?.value ?? '');
+        return { key, value, selector: text };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The subscription name from a link name: Qpid JMS adds `|global` and `|volatileN` suffixes to shared ones. */
+function subscriptionName(linkName: string): string {
+  const bar = linkName.indexOf('|');
+  return bar >= 0 ? linkName.slice(0, bar) : linkName;
+}
+
+/**
+ * A link on which the broker sends (the client's receiver): one core consumer, with the client's
+ * link credit as the consumer's credit, and AMQP outcomes as core acks and nacks.
+ */
+export class ConsumerLink implements ConsumerSink {
+  readonly link: RheaSender;
+  private readonly host: ConsumerLinkHost;
+  private consumer: Consumer | null = null;
+  private temporary: Queue | null = null;
+  private durableSubscription: { name: string; clientId?: string } | null = null;
+  /** Deliveries handed to rhea; rhea's own delivery_count counts those already transferred. */
+  private sent = 0;
+  private closing = false;
+  private readonly presettled: boolean;
+
+  constructor(host: ConsumerLinkHost, link: RheaSender) {
+    this.host = host;
+    this.link = link;
+    const attach = link.remote.attach!;
+    this.presettled = attach.snd_settle_mode === 1;
+    link.local.attach.snd_settle_mode = attach.snd_settle_mode ?? 2;
+    link.local.attach.rcv_settle_mode = 0;
+    link.on('sendable', () => this.onFlow());
+    link.on('sender_flow', () => this.onFlow());
+    link.on('accepted', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'accepted'));
+    link.on('released', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'released'));
+    link.on('modified', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'modified'));
+    link.on('rejected', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'rejected'));
+    link.on('settled', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'settled'));
+    link.on('sender_close', () => this.onRemoteClose());
+    link.on('sender_error', () => undefined);
+    this.open();
+  }
+
+  /** Resolves the source, answers the attach with it, then creates the consumer. */
+  private open(): void {
+    const remote = this.link.remote.attach!;
+    const source = (remote.source ?? null) as RheaTerminus | null;
+    let spec: { destination: Destination; selector?: string; subscription?: SubscriptionSpec };
+    let reply: Record<string, unknown>;
+    try {
+      if (!source || ((source.address === undefined || source.address === null) && !source.dynamic)) {
+        // Qpid JMS looks a durable subscription up by link name with no source (unsubscribe).
+        const found = this.existingSubscription();
+        if (!found) throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No subscription for link ${remote.name}`);
+        spec = found.spec;
+        reply = found.reply;
+      } else if (source.dynamic) {
+        const name = this.host.newTemporaryName();
+        this.temporary = this.host.core.createTemporaryQueue(name);
+        spec = { destination: { type: 'queue', name: this.temporary.name } };
+        reply = { ...terminusFields(source), address: this.temporary.name, dynamic: true, filter: undefined };
+      } else {
+        const caps = capabilityList(source.capabilities);
+        const { destination } = parseAmqpAddress(source.address!, caps);
+        const sel = selectorOf(source.filter);
+        spec = { destination };
+        if (sel && sel.selector.trim() !== '') spec.selector = sel.selector;
+        const durable = (source.durable ?? 0) > 0 || source.expiry_policy === 'never';
+        const shared = caps.includes('shared');
+        if (destination.type === 'topic' && (durable || shared)) {
+          const sub = subscriptionName(remote.name);
+          const clientId = this.host.containerId();
+          const global = caps.includes('global') || clientId === undefined;
+          spec.subscription = shared
+            ? { name: global ? sub : `${clientId}.${sub}`, durable, shared: true }
+            : { name: sub, clientId: clientId ?? 'anonymous', durable };
+          if (durable) this.durableSubscription = shared ? { name: spec.subscription.name } : { name: sub, clientId: clientId ?? 'anonymous' };
+        }
+        this.host.core.assertAddress(destination);
+        reply = { ...terminusFields(source), filter: sel ? { [sel.key]: sel.value } : undefined };
+      }
+    } catch (err) {
+      this.refuse(err);
+      return;
+    }
+    this.link.set_source(stripUndefined(reply));
+    this.link.local.attach.offered_capabilities = undefined;
+    this.host.core
+      .createConsumer({ destination: spec.destination, sink: this, autoAck: this.presettled, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
+      .then((c) => {
+        if (this.closing) {
+          c.close();
+          return;
+        }
+        this.consumer = c;
+        this.onFlow();
+      })
+      .catch((err: unknown) => this.fail(err));
+  }
+
+  /** The durable subscription a source-less attach refers to (link name + container id). */
+  private existingSubscription(): { spec: { destination: Destination; selector?: string; subscription: SubscriptionSpec }; reply: Record<string, unknown> } | undefined {
+    const name = subscriptionName(this.link.name);
+    const clientId = this.host.containerId();
+    const candidates = [clientId !== undefined ? `${clientId}.${name}` : undefined, name].filter((x): x is string => x !== undefined);
+    for (const qname of candidates) {
+      const q = this.host.core.getQueue(qname);
+      if (!q || q.kind !== 'subscription' || q.topic === undefined) continue;
+      const shared = q.shared;
+      const subscription: SubscriptionSpec = shared ? { name: q.name, durable: q.durable, shared: true } : { name: q.subscriptionName ?? name, durable: q.durable, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
+      if (q.durable) this.durableSubscription = shared ? { name: q.name } : { name: q.subscriptionName ?? name, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
+      const spec: { destination: Destination; selector?: string; subscription: SubscriptionSpec } = { destination: { type: 'topic', name: q.topic }, subscription };
+      if (q.filter) spec.selector = q.filter.text;
+      const reply: Record<string, unknown> = {
+        address: formatAmqpAddress({ type: 'topic', name: q.topic }),
+        durable: 2,
+        expiry_policy: 'never',
+        capabilities: shared ? ['topic', 'shared'] : ['topic'],
+      };
+      return { spec, reply };
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  deliver(d: Delivery): void {
+    const payload = amqpFromDelivery(d, Date.now());
+    const rd = this.link.send(payload, Buffer.from(String(d.id)), 0);
+    rd.junctionId = d.id;
+    this.sent++;
+  }
+
+  closed(reason: string): void {
+    this.consumer = null;
+    this.close({ condition: 'amqp:resource-deleted', description: reason });
+  }
+
+  /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
+  private onFlow(): void {
+    const c = this.consumer;
+    if (!c || this.closing) return;
+    const inFlight = this.sent - this.link.delivery_count;
+    const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
+    const credit = Math.max(0, Math.min(this.link.credit - inFlight, outgoing.available()));
+    c.setCredit(credit);
+    if (this.link._draining && c.credit > 0) {
+      c.setCredit(0);
+      this.link.set_drained(true);
+    }
+  }
+
+  private onOutcome(rd: RheaDelivery, outcome: 'accepted' | 'released' | 'modified' | 'rejected' | 'settled'): void {
+    const id = rd.junctionId;
+    const c = this.consumer;
+    if (id === undefined || this.presettled) return;
+    rd.junctionId = undefined; // each delivery is settled once
+    if (!c || c.closed) return;
+    const txn = rd.junctionTxn;
+    let done: Promise<void>;
+    try {
+      if (txn !== undefined && (outcome === 'accepted' || outcome === 'settled')) {
+        this.host.transactions.ack(txn, c, id);
+        done = Promise.resolve();
+      } else {
+        switch (outcome) {
+          case 'accepted':
+          case 'settled':
+            done = c.ack(id);
+            break;
+          case 'released':
+            done = c.nack(id, { undelivered: true });
+            break;
+          case 'modified': {
+            const state = rd.remote_state as { delivery_failed?: boolean; undeliverable_here?: boolean } | undefined;
+            done = c.nack(id, { undelivered: state?.delivery_failed !== true, undeliverableHere: state?.undeliverable_here === true });
+            break;
+          }
+          case 'rejected': {
+            const state = rd.remote_state as { error?: { description?: string; condition?: string } } | undefined;
+            const why = state?.error?.description ?? state?.error?.condition ?? 'rejected by the AMQP consumer';
+            done = c.nack(id, { deadLetter: true, cause: why });
+            break;
+          }
+        }
+      }
+    } catch (err) {
+      this.host.log.warn({ err, link: this.link.name }, 'amqp settle failed');
+      return;
+    }
+    if (!rd.remote_settled) rd.update(true);
+    done.catch((err: unknown) => this.host.log.error({ err, link: this.link.name }, 'amqp settle not stored'));
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private onRemoteClose(): void {
+    const closed = this.link.remote.detach?.closed === true;
+    this.release();
+    if (closed && this.durableSubscription) {
+      const { name, clientId } = this.durableSubscription;
+      this.host.core.deleteSubscription(name, clientId).catch((err: unknown) => this.host.log.warn({ err, subscription: name }, 'amqp unsubscribe failed'));
+    }
+  }
+
+  /** Stops the consumer (unsettled deliveries return to the queue) and drops a dynamic queue. */
+  release(): void {
+    if (this.closing) return;
+    this.closing = true;
+    const c = this.consumer;
+    this.consumer = null;
+    c?.close();
+    if (this.temporary) {
+      const q = this.temporary;
+      this.temporary = null;
+      this.host.core.deleteQueue(q).catch((err: unknown) => this.host.log.warn({ err, queue: q.name }, 'temporary queue delete failed'));
+    }
+    this.host.closed(this);
+  }
+
+  close(error?: { condition: string; description: string }): void {
+    this.release();
+    if (!this.link.is_closed()) this.link.close(error);
+  }
+
+  /** Refuses the attach: a source-less attach answer followed by a detach with the error (spec 2.6.3). */
+  private refuse(err: unknown): void {
+    const e = toAmqpError(err);
+    this.host.log.info({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp receiver link refused');
+    this.link.local.attach.source = undefined;
+    this.close(e);
+  }
+
+  private fail(err: unknown): void {
+    const e = toAmqpError(err);
+    this.host.log.info({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp receiver link failed');
+    this.close(e);
+  }
+}
+
+const TERMINUS_FIELDS = ['address', 'durable', 'expiry_policy', 'timeout', 'dynamic', 'dynamic_node_properties', 'distribution_mode', 'filter', 'default_outcome', 'outcomes', 'capabilities'] as const;
+
+/** The fields of a decoded terminus (rhea's composites keep them behind accessors). */
+export function terminusFields(t: RheaTerminus): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of TERMINUS_FIELDS) out[k] = t[k];
+  return out;
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && typeof v !== 'function') out[k] = v;
+  return out;
+}

@@ -1,0 +1,260 @@
+import type { Logger } from 'pino';
+import { JunctionError } from '../../errors.ts';
+import type { Core } from '../../core/core.ts';
+import type { Destination } from '../../core/message.ts';
+import { validateAddress } from '../../core/address.ts';
+import { capabilityList, parseAmqpAddress } from './addressing.ts';
+import { toAmqpError, type AmqpError } from './amqp-errors.ts';
+import { messageFromAmqp } from './mapping.ts';
+import { messageCodec, types, type Typed } from './rhea-codec.ts';
+import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus } from './rhea-shapes.ts';
+import { SectionError, splitSections } from './sections.ts';
+import type { Transactions } from './transactions.ts';
+import { terminusFields } from './consumer-link.ts';
+
+const DECLARE = 0x31;
+const DISCHARGE = 0x32;
+const DECLARED = 0x33;
+const TRANSACTIONAL_STATE = 0x34;
+
+export interface ProducerLinkHost {
+  core: Core;
+  log: Logger;
+  transactions: Transactions;
+  maxMessageSize: number;
+  credit: number;
+  closed(link: ProducerLink): void;
+}
+
+/** A Typed value (or plain value) as plain JS: rhea leaves unknown described types as nested Typed. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && 'value' in v && ('type' in v || 'descriptor' in v)) {
+    return plain((v as { value: unknown }).value);
+  }
+  return v;
+}
+
+/** The txn-id of a transactional-state, or undefined when the state is something else. */
+export function transactionalId(state: unknown): { txn: string; outcome: unknown } | undefined {
+  if (!isDescribed(state) || Number(descriptorOf(state)) !== TRANSACTIONAL_STATE) return undefined;
+  const fields = plain(state.value) as unknown[];
+  const id = Array.isArray(fields) ? fields[0] : undefined;
+  if (!Buffer.isBuffer(id)) return undefined;
+  return { txn: id.toString('hex'), outcome: Array.isArray(state.value) ? (state.value as unknown[])[1] : undefined };
+}
+
+function transactionalState(txn: string, outcome: Typed): Typed {
+  return types.described(types.wrap_ulong(TRANSACTIONAL_STATE), types.wrap_list([types.wrap_binary(Buffer.from(txn, 'hex')), outcome]));
+}
+
+function rejected(e: AmqpError): Typed {
+  return messageCodec.rejected({ error: e }).described();
+}
+
+/**
+ * A link on which the client sends (our receiver): messages go to `core.send`; each is accepted
+ * once the core has it (durable ones once the journal has them), and credit is topped up as sends
+ * complete, so a producer blocked by a full address (BLOCK) runs out of credit. The coordinator
+ * link (`amqp:coordinator` target) is one of these too.
+ */
+export class ProducerLink {
+  readonly link: RheaReceiver;
+  private readonly host: ProducerLinkHost;
+  private readonly coordinator: boolean;
+  private destination: Destination | undefined;
+  private inflight = 0;
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  private raw: Buffer | undefined;
+  /** Set when the link failed: later transfers are discarded, never stored. */
+  private refused = false;
+  private closing = false;
+  /** Why the last message could not be split into sections, if it could not. */
+  private undecodable: string | undefined;
+
+  constructor(host: ProducerLinkHost, link: RheaReceiver, coordinator: Typed | undefined) {
+    this.host = host;
+    this.link = link;
+    this.coordinator = coordinator !== undefined;
+    link.on('message', (ctx: { message: Record<string, unknown>; delivery: RheaDelivery }) => this.onMessage(ctx.message, ctx.delivery));
+    link.on('receiver_close', () => this.release());
+    link.on('receiver_error', () => undefined);
+    const remote = link.remote.attach!;
+    link.local.attach.rcv_settle_mode = 0;
+    link.local.attach.snd_settle_mode = remote.snd_settle_mode ?? 2;
+    if (coordinator !== undefined) {
+      link.local.attach.target = coordinator;
+      link.flow(host.credit);
+      return;
+    }
+    const target = (remote.target ?? null) as RheaTerminus | null;
+    try {
+      if (target && target.dynamic) throw new JunctionError('ERR_AMQP_NOT_IMPLEMENTED', 'Dynamic targets are not supported');
+      if (target && typeof target.address === 'string') {
+        this.destination = parseAmqpAddress(target.address, capabilityList(target.capabilities)).destination;
+        validateAddress(this.destination.name, 'send');
+        host.core.assertAddress(this.destination);
+      }
+      // A null target or one without an address is the anonymous relay: each message's `to` decides.
+    } catch (err) {
+      const e = toAmqpError(err);
+      host.log.info({ link: link.name, condition: e.condition, reason: e.description }, 'amqp sender link refused');
+      link.local.attach.target = undefined;
+      this.refused = true;
+      this.close(e);
+      return;
+    }
+    if (target) link.set_target(terminusFields(target));
+    link.local.attach.max_message_size = host.maxMessageSize;
+    link.flow(host.credit);
+  }
+
+  /**
+   * Sees every transfer frame before rhea does: counts the message's bytes against the max message
+   * size and its first frame against the link credit. A violation fails the link; its frames
+   * still pass to rhea (emptied) so the session's delivery numbering stays intact.
+   */
+  onTransferFrame(frame: Frame): void {
+    const first = this.link._incomplete === undefined;
+    if (first) {
+      this.parts = [];
+      this.bytes = 0;
+      if (!this.refused && this.link.credit <= 0) {
+        this.violation(new JunctionError('ERR_AMQP_TRANSFER_LIMIT', `Transfer on link ${this.link.name} without credit`));
+      }
+    }
+    if (this.refused) {
+      if (this.link.credit <= 0) this.link.credit = 1; // rhea would complain about the credit we already refused
+      frame.payload = Buffer.alloc(0);
+      return;
+    }
+    const payload = frame.payload ?? Buffer.alloc(0);
+    this.bytes += payload.length;
+    if (this.bytes > this.host.maxMessageSize) {
+      this.violation(new JunctionError('ERR_AMQP_MESSAGE_SIZE', `Message exceeds the max message size of ${this.host.maxMessageSize} bytes`));
+      frame.payload = Buffer.alloc(0);
+      return;
+    }
+    this.parts.push(payload);
+    if (frame.performative.more) return;
+    this.raw = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    // A message rhea cannot decode would end the connection; an undecodable one is rejected here instead.
+    try {
+      splitSections(this.raw);
+    } catch (err) {
+      this.raw = undefined;
+      frame.payload = Buffer.alloc(0);
+      this.undecodable = (err as SectionError).message;
+    }
+  }
+
+  private onMessage(msg: Record<string, unknown>, d: RheaDelivery): void {
+    const raw = this.raw;
+    this.raw = undefined;
+    if (this.refused) {
+      d.update(true, rejected({ condition: 'amqp:illegal-state', description: 'link failed' }));
+      return;
+    }
+    if (this.undecodable !== undefined || !raw) {
+      const why = this.undecodable ?? 'empty message';
+      this.undecodable = undefined;
+      this.host.log.info({ link: this.link.name, reason: why }, 'amqp message rejected: decode error');
+      d.update(true, rejected({ condition: 'amqp:decode-error', description: `Malformed message: ${why}` }));
+      this.topUp();
+      return;
+    }
+    if (this.coordinator) {
+      this.onControl(msg, d);
+      return;
+    }
+    const txState = transactionalId(d.remote_state);
+    let send: Promise<unknown>;
+    try {
+      const input = messageFromAmqp(msg, raw, { destination: this.destination, now: Date.now() });
+      send = txState ? this.host.core.send(input, { tx: this.host.transactions.get(txState.txn) }) : this.host.core.send(input);
+    } catch (err) {
+      send = Promise.reject(err);
+    }
+    this.inflight++;
+    send.then(
+      () => {
+        d.update(true, txState ? transactionalState(txState.txn, messageCodec.accepted().described()) : messageCodec.accepted().described());
+      },
+      (err: unknown) => {
+        const e = toAmqpError(err);
+        this.host.log.info({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp message rejected');
+        d.update(true, txState ? transactionalState(txState.txn, rejected(e)) : rejected(e));
+      },
+    ).finally(() => {
+      this.inflight--;
+      this.topUp();
+    });
+  }
+
+  /** Declare and discharge on the coordinator link. */
+  private onControl(msg: Record<string, unknown>, d: RheaDelivery): void {
+    const body = msg.body;
+    const kind = isDescribed(body) ? Number(descriptorOf(body)) : -1;
+    const fields = isDescribed(body) ? (plain(body.value) as unknown[]) : [];
+    if (kind === DECLARE) {
+      const id = this.host.transactions.declare();
+      d.update(true, types.described(types.wrap_ulong(DECLARED), types.wrap_list([types.wrap_binary(id)])));
+      this.topUp();
+      return;
+    }
+    if (kind !== DISCHARGE || !Array.isArray(fields) || !Buffer.isBuffer(fields[0])) {
+      d.update(true, rejected({ condition: 'amqp:decode-error', description: 'Expected declare or discharge' }));
+      this.topUp();
+      return;
+    }
+    const txn = (fields[0] as Buffer).toString('hex');
+    const fail = fields[1] === true;
+    this.inflight++;
+    let discharge: Promise<void>;
+    try {
+      discharge = this.host.transactions.discharge(txn, fail);
+    } catch (err) {
+      discharge = Promise.reject(err);
+    }
+    discharge
+      .then(
+        () => d.update(true, messageCodec.accepted().described()),
+        (err: unknown) => {
+          const e = toAmqpError(err);
+          this.host.log.info({ txn, condition: e.condition, reason: e.description }, 'amqp discharge failed');
+          d.update(true, rejected(e));
+        },
+      )
+      .finally(() => {
+        this.inflight--;
+        this.topUp();
+      });
+  }
+
+  /** Gives the producer back the credit its settled messages used, in batches. */
+  private topUp(): void {
+    if (this.closing || this.refused) return;
+    const want = this.host.credit - this.link.credit - this.inflight;
+    if (want >= Math.max(1, this.host.credit >> 1)) this.link.flow(want);
+  }
+
+  private violation(err: JunctionError): void {
+    this.refused = true;
+    const e = toAmqpError(err);
+    this.host.log.warn({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp sender link closed');
+    this.close(e);
+  }
+
+  release(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.host.closed(this);
+  }
+
+  close(error?: AmqpError): void {
+    this.release();
+    if (!this.link.is_closed()) this.link.close(error);
+  }
+}

@@ -1,0 +1,138 @@
+import type { EventEmitter } from 'node:events';
+import type { Typed } from './rhea-codec.ts';
+
+/*
+ * The shapes of rhea's server-side objects as the adapter uses them. rhea's typings describe the
+ * client API; the fields here (local/remote performatives, handles, the incoming interceptors)
+ * are rhea 3.x internals, pinned by package-lock and covered by the end-to-end tests.
+ */
+
+export interface AmqpErrorField {
+  condition: string;
+  description?: string;
+}
+
+export interface RheaTerminus {
+  address?: string | null;
+  durable?: number;
+  expiry_policy?: string;
+  timeout?: number;
+  dynamic?: boolean;
+  dynamic_node_properties?: Record<string, unknown>;
+  distribution_mode?: string;
+  filter?: Record<string, unknown> | null;
+  default_outcome?: unknown;
+  outcomes?: string | string[];
+  capabilities?: string | string[];
+}
+
+export interface AttachPerformative {
+  name: string;
+  handle: number;
+  role: boolean;
+  snd_settle_mode?: number;
+  rcv_settle_mode?: number;
+  source?: RheaTerminus | null;
+  target?: RheaTerminus | null;
+  max_message_size?: number;
+  offered_capabilities?: string | string[];
+  desired_capabilities?: string | string[];
+  /** Set by the adapter's attach interceptor: the raw target was a transaction coordinator. */
+  junctionCoordinator?: Typed;
+}
+
+export interface RheaDelivery {
+  id: number;
+  tag: Buffer;
+  settled: boolean;
+  remote_settled: boolean;
+  remote_state?: unknown;
+  format?: number;
+  link: RheaLink;
+  update(settled: boolean | undefined, state?: Typed): void;
+  /** Adapter bookkeeping. */
+  junctionId?: number;
+  junctionTxn?: string;
+}
+
+export interface RheaLink extends EventEmitter {
+  name: string;
+  credit: number;
+  delivery_count: number;
+  session: RheaSession;
+  connection: RheaConnection;
+  local: { handle: number; attach: AttachPerformative & { source?: unknown; target?: unknown; initial_delivery_count?: number }; detach: { closed?: boolean; error?: AmqpErrorField } };
+  remote: { attach?: AttachPerformative; detach?: { closed?: boolean; error?: AmqpErrorField } };
+  _incomplete?: RheaDelivery;
+  is_receiver(): boolean;
+  is_sender(): boolean;
+  is_open(): boolean;
+  is_closed(): boolean;
+  set_source(fields: Record<string, unknown>): void;
+  set_target(fields: Record<string, unknown>): void;
+  close(error?: AmqpErrorField): void;
+  detach(): void;
+}
+
+export interface RheaSender extends RheaLink {
+  send(payload: Buffer, tag: Buffer, format: number): RheaDelivery;
+  set_drained(drained: boolean): void;
+  _draining: boolean;
+}
+
+export interface RheaReceiver extends RheaLink {
+  flow(credit: number): void;
+}
+
+export interface RheaSession extends EventEmitter {
+  remote: { channel?: number };
+  outgoing: { deliveries: { by_id(id: number): RheaDelivery | undefined } };
+  _get_link(frame: Frame): RheaLink;
+  close(error?: AmqpErrorField): void;
+}
+
+export interface Frame {
+  channel: number;
+  performative: Record<string, unknown> & { handle?: number; more?: boolean; state?: unknown; delivery_id?: number };
+  payload?: Buffer;
+}
+
+export interface RheaConnection extends EventEmitter {
+  container_id?: string;
+  options: { id: string };
+  remote: { open?: { container_id?: string; channel_max?: number; max_frame_size?: number } };
+  local: { open: Record<string, unknown>; close: { error?: AmqpErrorField } };
+  remote_channel_map: Record<number, RheaSession>;
+  amqp_transport: unknown;
+  accept(socket: unknown): RheaConnection;
+  close(error?: AmqpErrorField): void;
+  is_open(): boolean;
+  _write_frame(channel: number, frame: unknown): void;
+  on_attach(frame: Frame): void;
+  on_transfer(frame: Frame): void;
+  on_disposition(frame: Frame): void;
+  on_begin(frame: Frame): void;
+}
+
+/** The container side used to create server connections. */
+export interface RheaContainer extends EventEmitter {
+  id: string;
+  create_connection(options: Record<string, unknown>): RheaConnection;
+  sasl_server_mechanisms: { enable_anonymous(): void; enable_plain(cb: (user: string, password: string, hostname?: string) => boolean | Promise<boolean>): void };
+}
+
+/** A described AMQP value as rhea's decoder leaves it (descriptor + value). */
+export interface DescribedValue {
+  descriptor: { value: unknown };
+  value: unknown;
+}
+
+export function isDescribed(v: unknown): v is DescribedValue {
+  return typeof v === 'object' && v !== null && 'descriptor' in v && typeof (v as DescribedValue).descriptor === 'object' && (v as DescribedValue).descriptor !== null;
+}
+
+/** The numeric or symbolic descriptor of a described value. */
+export function descriptorOf(v: DescribedValue): number | string {
+  const d = v.descriptor.value;
+  return typeof d === 'number' || typeof d === 'string' ? d : Number(d);
+}
