@@ -5,6 +5,8 @@ import { parseConfig } from './config/load-config.ts';
 import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
 import { Core } from './core/core.ts';
 import { createLogger } from './log.ts';
+import { AmqpProtocol, AMQP_WS_SUBPROTOCOLS } from './protocols/amqp/amqp-protocol.ts';
+import { MqttProtocol, MQTT_WS_SUBPROTOCOLS } from './protocols/mqtt/mqtt-protocol.ts';
 import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
@@ -17,6 +19,8 @@ export const VERSION = '0.1.0';
 /** Ports the broker listens on (as bound: port 0 in the config becomes the port chosen). */
 export interface BoundPorts {
   stomp?: number;
+  amqp?: number;
+  mqtt?: number;
   ws?: number;
 }
 
@@ -82,10 +86,23 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     const tcp = new TcpServer(stomp);
     ports.stomp = await tcp.listen(config.ports.stomp, config.host);
     closers.push(() => tcp.close());
+    const mqtt = await MqttProtocol.create(core, config.mqtt, log);
+    const mqttTcp = new TcpServer(mqtt);
+    closers.push(() => mqttTcp.close());
+    closers.push(() => mqtt.close());
+    ports.mqtt = await mqttTcp.listen(config.ports.mqtt, config.host);
+    const amqp = new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log);
+    const amqpTcp = new TcpServer(amqp);
+    ports.amqp = await amqpTcp.listen(config.ports.amqp, config.host);
+    closers.push(() => amqpTcp.close());
     const ws = new WsServer();
     ws.register(STOMP_WS_SUBPROTOCOLS, stomp, true);
+    ws.register(AMQP_WS_SUBPROTOCOLS, amqp, false, { binary: true });
+    ws.register(MQTT_WS_SUBPROTOCOLS, mqtt, false, { binary: true });
     ports.ws = await ws.listen(config.ports.ws, config.host);
     closers.push(() => ws.close());
+    // Runs first: connections the shutdown closes publish no MQTT wills.
+    closers.push(async () => mqtt.shutdown());
   } catch (err) {
     for (const close of closers.reverse()) await close();
     await core.close();
@@ -93,7 +110,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
   }
   // The ports file is complete before the log says the broker started, so a watcher can read it then.
   await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
-  log.info({ host: config.host, ports, notYetAvailable: ['mqtt', 'amqp', 'http'], store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
+  log.info({ host: config.host, ports, notYetAvailable: ['http'], store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
 
   let closing: Promise<void> | undefined;
   return {

@@ -15,10 +15,12 @@ class WsConnection implements TransportConnection {
   private readonly ws: WebSocket;
   private pending = 0;
   private readonly drainListeners: Array<() => void> = [];
+  private readonly binary: boolean;
 
-  constructor(ws: WebSocket, remote: string) {
+  constructor(ws: WebSocket, remote: string, binary: boolean) {
     this.ws = ws;
     this.remoteAddress = remote;
+    this.binary = binary;
   }
 
   get congested(): boolean {
@@ -29,7 +31,7 @@ class WsConnection implements TransportConnection {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     this.pending += data.length;
     // Text frames when the bytes are UTF-8 (what browser STOMP clients expect), binary otherwise.
-    this.ws.send(data, { binary: !isUtf8(data) }, () => {
+    this.ws.send(data, { binary: this.binary || !isUtf8(data) }, () => {
       const was = this.congested;
       this.pending -= data.length;
       if (was && !this.congested) for (const cb of this.drainListeners) cb();
@@ -82,6 +84,8 @@ export class WsServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly protocols = new Map<string, ProtocolAcceptor>();
+  /** Subprotocols whose frames always go out binary (MQTT: [MQTT-6.0.0-1]). */
+  private readonly binaryProtocols = new Set<string>();
   private defaultProtocol: ProtocolAcceptor | undefined;
   private readonly sockets = new Set<net.Socket>();
 
@@ -107,13 +111,19 @@ export class WsServer {
         ws.close(1002, 'Unsupported subprotocol');
         return;
       }
-      acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+      acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.binaryProtocols.has(ws.protocol)));
     });
   }
 
-  /** Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none. */
-  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false): void {
-    for (const p of subprotocols) this.protocols.set(p, acceptor);
+  /**
+   * Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none.
+   * `binary`: every frame sent is a binary frame (otherwise text when the bytes are UTF-8).
+   */
+  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false, opts: { binary?: boolean } = {}): void {
+    for (const p of subprotocols) {
+      this.protocols.set(p, acceptor);
+      if (opts.binary) this.binaryProtocols.add(p);
+    }
     if (isDefault) this.defaultProtocol = acceptor;
   }
 

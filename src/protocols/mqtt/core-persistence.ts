@@ -1,0 +1,188 @@
+import { Readable } from 'node:stream';
+import type { Core } from '../../core/core.ts';
+import type { AedesClient, IncomingPacket } from './aedes-types.ts';
+import { retainedQos } from './mapping.ts';
+import { coreToMqttTopic, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
+
+/** What the persistence needs from the protocol. */
+export interface PersistenceHost {
+  readonly core: Core;
+  /** The core client id of an MQTT client id's durable subscriptions (`mqtt.<encoded id>`). */
+  coreClientId(clientId: string): string;
+  /** Closes the live binding of a durable subscription, if any (a session taken over or cleaned). */
+  closeDurable(queueName: string): void;
+  /** Closes a connection's binding for a filter; returns its durable queue name, if it had one. */
+  closeBinding(client: AedesClient, filter: string): void;
+  /** The connection's PUBACK/PUBCOMP and PUBREC bookkeeping. */
+  released(client: AedesClient, messageId: number): void;
+  received(client: AedesClient, messageId: number): void;
+  /** Inbound QoS 2 packet ids awaiting PUBREL, per client id. */
+  qos2(clientId: string): Set<number>;
+  dropQos2(clientId: string): void;
+  /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
+  isDuplicate(packet: object): boolean;
+}
+
+/** The MQTT options a persistent session keeps with each durable core subscription. */
+export interface StoredMqttSubscription {
+  filter: string;
+  qos: 0 | 1 | 2;
+}
+
+const empty = (): Readable => Readable.from([]);
+
+/**
+ * aedes's persistence interface (the promise form that aedes 1.2 and 2.0 call), implemented over the
+ * core: a persistent session's subscriptions are durable core subscriptions, its queued messages are
+ * those subscriptions' queues, retained messages are the core's. Nothing here keeps messages of its
+ * own; the offline-queue methods are no-ops because the core queued the message when it was sent.
+ */
+export class CorePersistence {
+  private readonly host: PersistenceHost;
+
+  constructor(host: PersistenceHost) {
+    this.host = host;
+  }
+
+  async setup(): Promise<void> {}
+
+  // ------------------------------------------------------------- retained
+
+  /** Retained messages were set or cleared in the core in the send's own store batch. */
+  async storeRetained(): Promise<void> {}
+
+  createRetainedStream(pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern]);
+  }
+
+  /** The retained messages matching any of the filters of a SUBSCRIBE (none for `$share`). */
+  createRetainedStreamCombi(patterns: string[]): Readable {
+    const seen = new Set<string>();
+    const out: object[] = [];
+    for (const pattern of patterns) {
+      if (pattern.startsWith('$share/')) continue;
+      let core: string;
+      try {
+        core = mqttFilterToCore(pattern);
+      } catch {
+        continue; // refused in authorizeSubscribe already
+      }
+      for (const m of this.host.core.retained(core)) {
+        const topic = coreToMqttTopic(m.destination.name);
+        if (seen.has(topic) || !mqttMatches(pattern, topic)) continue;
+        seen.add(topic);
+        out.push({ cmd: 'publish', topic, payload: m.body, qos: retainedQos(m), retain: true });
+      }
+    }
+    return Readable.from(out);
+  }
+
+  // ------------------------------------------------------------- subscriptions
+
+  /** Durable core subscriptions are created when aedes attaches them through the emitter (before SUBACK). */
+  async addSubscriptions(): Promise<void> {}
+
+  /** UNSUBSCRIBE on a persistent session: the durable core subscription goes, with its queue. */
+  async removeSubscriptions(client: AedesClient, topics: string[]): Promise<void> {
+    const cid = this.host.coreClientId(client.id!);
+    const mine = new Map(this.host.core.durableSubscriptions(cid).map((s) => [(s.meta?.mqtt as StoredMqttSubscription | undefined)?.filter, s]));
+    for (const filter of topics) {
+      this.host.closeBinding(client, filter);
+      const s = mine.get(filter);
+      if (s?.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+    }
+  }
+
+  /** A persistent session's subscriptions, as stored with its durable core subscriptions. */
+  async subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number; rh: number; rap: boolean; nl: boolean }>> {
+    const out = [];
+    for (const s of this.host.core.durableSubscriptions(this.host.coreClientId(client.id))) {
+      const m = s.meta?.mqtt as StoredMqttSubscription | undefined;
+      if (m) out.push({ topic: m.filter, qos: m.qos, rh: 0, rap: false, nl: false });
+    }
+    return out;
+  }
+
+  /** A clean CONNECT ends any stored session of that client id. */
+  async cleanSubscriptions(client: AedesClient): Promise<void> {
+    const cid = this.host.coreClientId(client.id!);
+    for (const s of this.host.core.durableSubscriptions(cid)) {
+      this.host.closeDurable(s.name);
+      if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+    }
+  }
+
+  /** The core routes; it never asks aedes who is subscribed. */
+  async subscriptionsByTopic(): Promise<[]> {
+    return [];
+  }
+
+  async countOffline(): Promise<{ subscriptions: number; clients: number }> {
+    return { subscriptions: 0, clients: 0 };
+  }
+
+  // ------------------------------------------------------------- outgoing (broker -> client)
+
+  async outgoingEnqueue(): Promise<void> {}
+
+  async outgoingEnqueueCombi(): Promise<void> {}
+
+  /** PUBLISH: nothing to keep (the core holds it until acked). PUBREL: the QoS 2 delivery is received. */
+  async outgoingUpdate(client: AedesClient, packet: { cmd: string; messageId?: number }): Promise<void> {
+    if (packet.cmd === 'pubrel' && packet.messageId !== undefined) this.host.received(client, packet.messageId);
+  }
+
+  /** PUBACK / PUBCOMP: settle the core delivery behind the packet id. */
+  async outgoingClearMessageId<P extends { messageId?: number }>(client: AedesClient, packet: P): Promise<P> {
+    if (packet.messageId !== undefined) this.host.released(client, packet.messageId);
+    return packet;
+  }
+
+  /** Unacknowledged messages come back from the core (with DUP) when the session's consumers reattach. */
+  outgoingStream(): Readable {
+    return empty();
+  }
+
+  // ------------------------------------------------------------- incoming QoS 2
+
+  async incomingStorePacket(): Promise<void> {}
+
+  /** Found (resolve) = a retransmission: aedes answers PUBREC again without publishing. */
+  async incomingGetPacket(client: AedesClient, packet: IncomingPacket): Promise<IncomingPacket> {
+    if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.qos2(client.id!).has(packet.messageId)) {
+      return packet;
+    }
+    throw new Error('no such packet');
+  }
+
+  async incomingDelPacket(client: AedesClient, packet: IncomingPacket): Promise<void> {
+    if (packet.messageId !== undefined) this.host.qos2(client.id!).delete(packet.messageId);
+  }
+
+  async cleanIncoming(client: AedesClient): Promise<void> {
+    if (client.id) this.host.dropQos2(client.id);
+  }
+
+  // ------------------------------------------------------------- wills
+
+  /** aedes keeps the will on the client and publishes it through `authorizePublish` on an abrupt close. */
+  async putWill(): Promise<void> {}
+
+  async getWill(): Promise<undefined> {
+    return undefined;
+  }
+
+  async delWill(): Promise<undefined> {
+    return undefined;
+  }
+
+  streamWill(): Readable {
+    return empty();
+  }
+
+  getClientList(): Readable {
+    return empty();
+  }
+
+  async destroy(): Promise<void> {}
+}

@@ -1,0 +1,29 @@
+import { isJunctionError } from '../../errors.ts';
+
+/**
+ * How a failure reaches an MQTT 3.1.1 client. 3.1.1 has no reason codes after CONNACK, so apart from
+ * the CONNACK return codes (aedes: 0x01 protocol level, 0x02 identifier, 0x05 not authorised; Junction:
+ * the MQTT 5 CONNACK 0x84) and SUBACK 0x80 for a refused filter, a protocol violation or a failed
+ * store write closes the connection without an acknowledgement ([MQTT-4.8.0-1]), so the client retries.
+ *
+ * | Junction code                 | wire                          |
+ * |-------------------------------|-------------------------------|
+ * | ERR_MQTT_PROTOCOL_VERSION     | CONNACK 0x84 (v5) / 0x01, close |
+ * | ERR_MQTT_MALFORMED            | close                         |
+ * | ERR_MQTT_PACKET_TOO_LARGE     | close                         |
+ * | ERR_MQTT_TOPIC_INVALID        | PUBLISH: close; SUBSCRIBE: SUBACK 0x80 |
+ * | ERR_STORE_FAILED, ERR_ADDRESS_* | PUBLISH: close, no PUBACK   |
+ */
+export function describeError(err: Error): { code?: string; reason: string } {
+  const code = isJunctionError(err) ? err.code : (err as { code?: string }).code;
+  return code !== undefined ? { code, reason: err.message } : { reason: err.message };
+}
+
+const ROUTINE = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/** Errors that are a peer going away, not something to warn about. */
+export function isNoise(err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  if (code !== undefined && ROUTINE.has(code)) return true;
+  return err.message === 'connection closed' || err.message === 'write after end';
+}

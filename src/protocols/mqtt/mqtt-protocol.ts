@@ -1,0 +1,321 @@
+import { Aedes } from 'aedes';
+import type { Logger } from 'pino';
+import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import { JunctionError } from '../../errors.ts';
+import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import type { AedesClient, ConnectPacket, DeliverFunc, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
+import { MqttConnectionStream } from './connection.ts';
+import { CoreEmitter } from './core-emitter.ts';
+import { CorePersistence, type StoredMqttSubscription } from './core-persistence.ts';
+import { publishToCore } from './mapping.ts';
+import { describeError, isNoise } from './mqtt-errors.ts';
+import { MqttSession } from './mqtt-session.ts';
+import { DELIVERY, SubscriptionBinding, type DeliveryRef } from './subscription-binding.ts';
+import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
+
+/** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
+export const MQTT_WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export interface MqttConfig {
+  /** Largest packet accepted from a client, in bytes (fixed header included). */
+  maxPacketSize: number;
+  /** QoS 1/2 messages in flight to one subscription before PUBACKs (the receive window, as core credit). */
+  maxInflight: number;
+  /** QoS 0 messages handed to one subscription's socket before aedes has written them. */
+  qos0Window: number;
+  /** How long a connection may take to send CONNECT, in ms. */
+  connectTimeout: number;
+  /** Largest keep-alive a client may ask for, in s; 0 = any. */
+  keepaliveLimit: number;
+}
+
+/** MQTT 5 CONNACK with reason code 0x84 (Unsupported Protocol Version) and no properties. */
+const CONNACK_V5_UNSUPPORTED = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
+
+/**
+ * MQTT 3.1 / 3.1.1 on the core. aedes is the protocol engine (codec, CONNECT and session state
+ * machine, keep-alive, wills, QoS handshakes); the core is the only router and store: a PUBLISH is a
+ * `core.send` in `authorizePublish` (so the PUBACK waits for the journal), a subscription is a core
+ * consumer attached through the emitter, a persistent session is a set of durable core subscriptions.
+ */
+export class MqttProtocol implements ProtocolAcceptor {
+  readonly core: Core;
+  private readonly cfg: MqttConfig;
+  private readonly log: Logger;
+  private readonly aedes: Aedes;
+  private readonly sessions = new Map<AedesClient, MqttSession>();
+  /** Live bindings of durable subscriptions by queue name: a session taken over hands its queue on. */
+  private readonly durable = new Map<string, SubscriptionBinding>();
+  private readonly clientFuncs = new WeakSet<DeliverFunc>();
+  private readonly qos2Records = new Map<string, Set<number>>();
+  private readonly duplicates = new WeakSet<object>();
+  private closing = false;
+
+  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes) {
+    this.core = core;
+    this.cfg = cfg;
+    this.log = log;
+    this.aedes = aedes;
+  }
+
+  static async create(core: Core, cfg: MqttConfig, log: Logger): Promise<MqttProtocol> {
+    const mqLog = log.child({ protocol: 'mqtt' });
+    let self: MqttProtocol | undefined;
+    const me = (): MqttProtocol => self!;
+    const aedes = new Aedes({
+      mq: new CoreEmitter({
+        isClientSubscription: (f, n) => me().isClientSubscription(f, n),
+        attach: (f, n) => me().attach(f, n),
+        detach: (n) => me().detach(n),
+      }),
+      persistence: new CorePersistence({
+        core,
+        coreClientId: (id) => `mqtt.${encodeSegment(id)}`,
+        closeDurable: (name) => me().durable.get(name)?.close(),
+        closeBinding: (client, filter) => me().closeBinding(client, filter),
+        released: (client, id) => me().sessions.get(client)?.released(id),
+        received: (client, id) => me().sessions.get(client)?.received(id),
+        qos2: (id) => me().qos2(id),
+        dropQos2: (id) => me().qos2Records.delete(id),
+        isDuplicate: (p) => me().duplicates.has(p),
+      }),
+      connectTimeout: cfg.connectTimeout,
+      keepaliveLimit: cfg.keepaliveLimit,
+      // Slow consumers are paced by core credit, not by disconnecting them.
+      drainTimeout: 0,
+      preConnect: (client, packet, cb) => me().preConnect(client as unknown as AedesClient, packet as unknown as ConnectPacket, cb),
+      authorizePublish: (client, packet, cb) => me().authorizePublish(client as unknown as AedesClient | null, packet as unknown as IncomingPacket, cb),
+      authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
+      authorizeForward: (client, packet) => me().authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
+    });
+    self = new MqttProtocol(core, cfg, mqLog, aedes);
+    aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
+    aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
+    aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
+    aedes.on('client', (client) => mqLog.debug({ clientId: client.id }, 'mqtt client connected'));
+    await aedes.listen();
+    return self;
+  }
+
+  accept(conn: TransportConnection): void {
+    const stream = new MqttConnectionStream(conn, this.cfg.maxPacketSize);
+    const client = this.aedes.handle(stream) as unknown as AedesClient;
+    const session = new MqttSession(client, this.log.child({ conn: conn.id, transport: conn.kind, remote: conn.remoteAddress }));
+    this.sessions.set(client, session);
+    stream.once('close', () => {
+      // After aedes's own close handling (its listener came first), which detaches the subscriptions.
+      setImmediate(() => {
+        session.end();
+        this.sessions.delete(client);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** From now on no will is published: a broker shutdown is not the client's failure. */
+  shutdown(): void {
+    this.closing = true;
+  }
+
+  /** Closes every connection (without wills). */
+  close(): Promise<void> {
+    this.closing = true;
+    return new Promise((resolve) => this.aedes.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------- hooks
+
+  private preConnect(client: AedesClient, packet: ConnectPacket, cb: (err: Error | null, ok: boolean) => void): void {
+    if (packet.protocolVersion === 5) {
+      // aedes 1.2 would answer in the 3.1.1 format; an MQTT 5 client expects a v5 CONNACK.
+      const err = new JunctionError('ERR_MQTT_PROTOCOL_VERSION', 'MQTT 5 is not supported (CONNACK 0x84)');
+      client.conn.write(CONNACK_V5_UNSUPPORTED, () => setImmediate(cb, err, false));
+      return;
+    }
+    cb(null, true);
+  }
+
+  private authorizePublish(client: AedesClient | null, packet: IncomingPacket, cb: (err?: Error | null) => void): void {
+    if (this.closing) {
+      cb(new JunctionError('ERR_BROKER_CLOSED'));
+      return;
+    }
+    const session = client ? this.sessions.get(client) : undefined;
+    let send: Promise<unknown>;
+    try {
+      const input = publishToCore(packet, client?.id ?? null);
+      // [MQTT-4.3.3-2]: aedes checks QoS 2 duplicates only after this hook, so a retransmission must
+      // be recognised here, synchronously (packets of one read chunk are handled concurrently).
+      let record: Set<number> | undefined;
+      if (packet.qos === 2 && packet.cmd === 'publish' && client?.id && packet.messageId !== undefined) {
+        record = this.qos2(client.id);
+        if (record.has(packet.messageId)) {
+          this.duplicates.add(packet);
+          send = Promise.resolve();
+          return session ? session.complete(send, cb) : cb(null);
+        }
+        record.add(packet.messageId);
+      }
+      send = this.core.send(input, packet.retain ? { retain: true } : {});
+      if (record) {
+        const id = packet.messageId!;
+        send.catch(() => record.delete(id));
+      }
+    } catch (err) {
+      send = Promise.reject(err);
+    }
+    if (session) session.complete(send, cb);
+    else send.then(() => cb(null), (err: Error) => cb(err));
+  }
+
+  private authorizeSubscribe(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
+    try {
+      const shared = parseShared(sub.topic);
+      mqttFilterToCore(shared ? shared.filter : sub.topic);
+    } catch (err) {
+      // SUBACK 0x80 for this filter; the connection stays.
+      this.sessions.get(client)?.log.warn({ clientId: client.id, filter: sub.topic.slice(0, 200), err: (err as Error).message }, 'mqtt subscription refused');
+      cb(null, null);
+      return;
+    }
+    cb(null, sub);
+  }
+
+  /** Chooses the packet id of an outgoing QoS 1/2 PUBLISH and maps it to its core delivery. */
+  private authorizeForward(client: AedesClient, packet: OutgoingPacket): OutgoingPacket | null {
+    const session = this.sessions.get(client);
+    if (!session) return packet;
+    const ref = packet.properties?.[DELIVERY] as DeliveryRef | undefined;
+    if (packet.qos === 0) return packet;
+    // aedes caps at the QoS of a subscription equal to the topic; a retained message at the best
+    // matching subscription (aedes does not know the filter it answers).
+    let cap = client.subscriptions[packet.topic]?.qos ?? 2;
+    if (!ref) cap = Math.min(cap, this.bestQos(client, packet.topic));
+    if (cap < packet.qos) packet.qos = cap as 0 | 1;
+    if (packet.qos === 0) {
+      ref?.binding.acked(ref.id, true);
+      return packet;
+    }
+    const id = session.allocate(ref ?? null);
+    if (id === undefined) {
+      ref?.binding.returnCredit();
+      return null;
+    }
+    packet.messageId = id;
+    return packet;
+  }
+
+  private bestQos(client: AedesClient, topic: string): number {
+    let best = 0;
+    for (const filter in client.subscriptions) {
+      const s = client.subscriptions[filter];
+      if (s && s.qos > best && !filter.startsWith('$share/') && mqttMatches(filter, topic)) best = s.qos;
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------- subscriptions <-> core consumers
+
+  private isClientSubscription(filter: string, notify: DeliverFunc): boolean {
+    return this.sessionOf(filter, notify) !== undefined;
+  }
+
+  private sessionOf(filter: string, notify: DeliverFunc): MqttSession | undefined {
+    for (const s of this.sessions.values()) if (s.client.subscriptions[filter]?.func === notify) return s;
+    return undefined;
+  }
+
+  private async attach(filter: string, notify: DeliverFunc): Promise<void> {
+    const session = this.sessionOf(filter, notify);
+    if (!session || session.isEnded) return;
+    const client = session.client;
+    const qos = Math.max(0, Math.min(2, client.subscriptions[filter]?.qos ?? 0)) as 0 | 1 | 2;
+    const shared = parseShared(filter);
+    const matchFilter = shared ? shared.filter : filter;
+    const destination = { type: 'topic' as const, name: mqttFilterToCore(matchFilter) };
+    let subscription: SubscriptionSpec | undefined;
+    let durableName: string | undefined;
+    if (shared) {
+      // Junction's shared subscriptions, for every MQTT version: one shared core subscription per group and filter.
+      subscription = { name: `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`, durable: false, shared: true };
+    } else if (!client.clean) {
+      const clientId = `mqtt.${encodeSegment(client.id!)}`;
+      const name = encodeSegment(filter);
+      durableName = `${clientId}.${name}`;
+      const meta: { mqtt: StoredMqttSubscription } = { mqtt: { filter, qos } };
+      subscription = { clientId, name, durable: true, meta };
+      // [MQTT-3.1.4-2] takeover: the new connection restores the session before aedes closes the old one.
+      this.durable.get(durableName)?.close();
+    }
+    const binding = new SubscriptionBinding({
+      owner: session,
+      filter,
+      matchFilter,
+      qos,
+      notify,
+      window: qos === 0 ? this.cfg.qos0Window : this.cfg.maxInflight,
+      ...(durableName !== undefined ? { durableName } : {}),
+    });
+    this.clientFuncs.add(notify);
+    session.bindings.set(notify, binding);
+    if (durableName !== undefined) this.durable.set(durableName, binding);
+    binding.whenClosed((b) => {
+      if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
+      if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
+    });
+    try {
+      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, ...(subscription ? { subscription } : {}) });
+    } catch (err) {
+      binding.close();
+      throw err;
+    }
+    if (binding.isClosed || session.isEnded) {
+      binding.consumer.close();
+      return;
+    }
+    if (client.connackSent) binding.start();
+  }
+
+  private detach(notify: DeliverFunc): boolean {
+    if (!this.clientFuncs.has(notify)) return false;
+    for (const s of this.sessions.values()) {
+      const b = s.bindings.get(notify);
+      if (b) {
+        b.close();
+        break;
+      }
+    }
+    return true;
+  }
+
+  private closeBinding(client: AedesClient, filter: string): void {
+    const session = this.sessions.get(client);
+    if (!session) return;
+    for (const b of session.bindings.values()) {
+      if (b.filter === filter) {
+        b.close();
+        return;
+      }
+    }
+  }
+
+  private qos2(clientId: string): Set<number> {
+    let s = this.qos2Records.get(clientId);
+    if (!s) this.qos2Records.set(clientId, (s = new Set()));
+    return s;
+  }
+
+  /** Each connection's first error is logged once; routine disconnects at debug. */
+  private connectionError(client: AedesClient, err: Error): void {
+    const session = this.sessions.get(client);
+    if (session?.errorLogged) return;
+    if (session) session.errorLogged = true;
+    const log = session?.log ?? this.log;
+    const fields = { clientId: client.id ?? undefined, ...describeError(err) };
+    if (isNoise(err)) log.debug(fields, 'mqtt connection closed');
+    else log.warn(fields, 'mqtt connection closed on error');
+  }
+}

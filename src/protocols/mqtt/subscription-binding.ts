@@ -1,0 +1,130 @@
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
+import type { DeliverFunc, OutgoingPacket } from './aedes-types.ts';
+import { deliveryQos } from './mapping.ts';
+import { coreToMqttTopic } from './topic-mapping.ts';
+
+/**
+ * Rides on the properties object of a PUBLISH handed to aedes, to `authorizeForward`, where the packet
+ * id is chosen. A symbol, because mqtt-packet encodes properties with `for...in`, which skips symbols,
+ * and aedes copies the properties object by reference through its packet wrappers.
+ */
+export const DELIVERY = Symbol('junction.delivery');
+
+export interface DeliveryRef {
+  binding: SubscriptionBinding;
+  id: number;
+}
+
+/** What a binding needs from its session. */
+export interface BindingOwner {
+  reportError(err: unknown, what: string): void;
+}
+
+/**
+ * One MQTT subscription of one connection, bound to a core consumer: the core delivers into it and
+ * it hands each message to aedes's delivery function for that subscription. Credit is the window:
+ * QoS 1/2 subscriptions get `window` messages in flight, returned on PUBACK/PUBCOMP; QoS 0 ones are
+ * auto-ack consumers whose credit comes back as aedes writes each message.
+ */
+export class SubscriptionBinding implements ConsumerSink {
+  readonly owner: BindingOwner;
+  /** The filter as the client subscribed it (with `$share/<group>/`). */
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
+  readonly notify: DeliverFunc;
+  /** The durable core subscription's queue name, for a persistent session's subscription. */
+  readonly durableName: string | undefined;
+  consumer: Consumer | null = null;
+  isClosed = false;
+  private readonly window: number;
+  /** [MQTT-4.7.2-1]: a filter starting with a wildcard does not match `$` topics. */
+  private readonly blockDollar: boolean;
+  private started = false;
+  private onClosed: ((b: SubscriptionBinding) => void) | null = null;
+
+  constructor(init: { owner: BindingOwner; filter: string; matchFilter: string; qos: 0 | 1 | 2; notify: DeliverFunc; durableName?: string; window: number }) {
+    this.owner = init.owner;
+    this.filter = init.filter;
+    this.qos = init.qos;
+    this.notify = init.notify;
+    this.durableName = init.durableName;
+    this.window = init.window;
+    this.blockDollar = init.matchFilter.startsWith('+') || init.matchFilter.startsWith('#');
+  }
+
+  /** Called once when the core closes or deletes this binding's consumer on its own. */
+  whenClosed(cb: (b: SubscriptionBinding) => void): void {
+    this.onClosed = cb;
+  }
+
+  /** Grants the window: only after CONNACK is written, so no PUBLISH goes out before it. */
+  start(): void {
+    if (this.started || this.isClosed || !this.consumer) return;
+    this.started = true;
+    this.consumer.grant(this.window);
+  }
+
+  deliver(d: Delivery): void {
+    const c = this.consumer;
+    if (!c || this.isClosed) return;
+    const m = d.message;
+    if (this.blockDollar && m.destination.name.charCodeAt(0) === 36) {
+      this.settleQuietly(d.id);
+      c.grant(1);
+      return;
+    }
+    const qos = deliveryQos(m, this.qos);
+    const ref: DeliveryRef = { binding: this, id: d.id };
+    const packet: OutgoingPacket = {
+      cmd: 'publish',
+      topic: coreToMqttTopic(m.destination.name),
+      payload: m.body,
+      qos,
+      retain: false,
+      dup: qos > 0 && d.redelivered,
+      properties: { [DELIVERY]: ref },
+    };
+    if (qos === 0) {
+      this.notify(packet, () => {
+        this.settleQuietly(d.id);
+        if (!this.isClosed) c.grant(1);
+      });
+    } else {
+      // Settled on PUBACK (QoS 1) or PUBREC/PUBCOMP (QoS 2), through the packet id chosen in authorizeForward.
+      this.notify(packet, noop);
+    }
+  }
+
+  /** The client acknowledged a delivery: settle it and return its credit. */
+  acked(deliveryId: number, returnCredit: boolean): void {
+    this.settleQuietly(deliveryId);
+    if (returnCredit && !this.isClosed) this.consumer?.grant(1);
+  }
+
+  /** Credit back without settling (a delivery aedes did not send). */
+  returnCredit(): void {
+    if (!this.isClosed) this.consumer?.grant(1);
+  }
+
+  private settleQuietly(deliveryId: number): void {
+    const c = this.consumer;
+    if (!c || c.autoAck || !c.unacked.has(deliveryId)) return;
+    c.ack(deliveryId).catch((err) => this.owner.reportError(err, 'ack'));
+  }
+
+  /** The core closed the consumer on its own (e.g. the subscription was deleted by a clean session elsewhere). */
+  closed(_reason: string): void {
+    this.isClosed = true;
+    this.onClosed?.(this);
+  }
+
+  /** Closes the consumer: unsettled deliveries return to the subscription queue (redelivered with DUP). */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.consumer?.close();
+    this.onClosed?.(this);
+  }
+}
+
+function noop(): void {}
