@@ -4,10 +4,11 @@ import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
 import type { Destination } from '../../core/message.ts';
 import type { Queue } from '../../core/queue.ts';
+import { validateAddress } from '../../core/address.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { amqpFromDelivery } from './mapping.ts';
-import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus } from './rhea-shapes.ts';
+import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
 import type { Transactions } from './transactions.ts';
 
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
@@ -82,7 +83,7 @@ export class ConsumerLink implements ConsumerSink {
   /** Resolves the source, answers the attach with it, then creates the consumer. */
   private open(): void {
     const remote = this.link.remote.attach!;
-    const source = (remote.source ?? null) as RheaTerminus | null;
+    const source = terminusOrNull(remote.source);
     let spec: { destination: Destination; selector?: string; subscription?: SubscriptionSpec };
     let reply: Record<string, unknown>;
     try {
@@ -100,6 +101,7 @@ export class ConsumerLink implements ConsumerSink {
       } else {
         const caps = capabilityList(source.capabilities);
         const { destination } = parseAmqpAddress(source.address!, caps);
+        validateAddress(destination.name, destination.type === 'queue' ? 'queue' : 'subscribe');
         const sel = selectorOf(source.filter);
         spec = { destination };
         if (sel && sel.selector.trim() !== '') spec.selector = sel.selector;

@@ -7,7 +7,7 @@ import { capabilityList, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
-import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus } from './rhea-shapes.ts';
+import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
 import { SectionError, splitSections } from './sections.ts';
 import type { Transactions } from './transactions.ts';
 import { terminusFields } from './consumer-link.ts';
@@ -88,7 +88,7 @@ export class ProducerLink {
       link.flow(host.credit);
       return;
     }
-    const target = (remote.target ?? null) as RheaTerminus | null;
+    const target = terminusOrNull(remote.target);
     try {
       if (target && target.dynamic) throw new JunctionError('ERR_AMQP_NOT_IMPLEMENTED', 'Dynamic targets are not supported');
       if (target && typeof target.address === 'string') {

@@ -136,3 +136,10 @@ export function descriptorOf(v: DescribedValue): number | string {
   const d = v.descriptor.value;
   return typeof d === 'number' || typeof d === 'string' ? d : Number(d);
 }
+
+/** A decoded terminus, or null: rhea leaves an encoded null terminus as a Typed null. */
+export function terminusOrNull(v: unknown): RheaTerminus | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'object' && 'type' in v && 'value' in v && (v as { value: unknown }).value === null) return null;
+  return v as RheaTerminus;
+}
