@@ -8,7 +8,10 @@ import { createLogger } from './log.ts';
 import { AmqpProtocol, AMQP_WS_SUBPROTOCOLS } from './protocols/amqp/amqp-protocol.ts';
 import { MqttProtocol, MQTT_WS_SUBPROTOCOLS } from './protocols/mqtt/mqtt-protocol.ts';
 import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
+import { RouteManager } from './routing/route-manager.ts';
+import { RoutesDirectory } from './routing/routes-directory.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
 import type { Store } from './store/store.ts';
 import { TcpServer } from './transport/tcp-server.ts';
@@ -56,6 +59,8 @@ export interface Broker {
   readonly store: Store;
   readonly ports: BoundPorts;
   readonly log: Logger;
+  /** The integration routes: deploy, undeploy, suspend, resume, list, stats (see docs/routes.md). */
+  readonly routes: RouteManager;
   /** Stops listening, closes every connection and the store. */
   close(): Promise<void>;
 }
@@ -108,6 +113,21 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     await core.close();
     throw err;
   }
+  // Routes start once the listeners are up (their remote endpoints may point at this broker) and stop first.
+  const routeLog = log.child({ component: 'routes' });
+  let routes: RouteManager;
+  try {
+    routes = new RouteManager(core, routeLog, await RouteRegistry.open(config.dataDir));
+    closers.push(() => routes.close());
+    await routes.restore();
+    const dir = new RoutesDirectory(config.routesDir, routes, routeLog);
+    routes.attachDirectory(dir);
+    await dir.start();
+  } catch (err) {
+    for (const close of closers.reverse()) await close();
+    await core.close();
+    throw err;
+  }
   // The ports file is complete before the log says the broker started, so a watcher can read it then.
   await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
   log.info({ host: config.host, ports, notYetAvailable: ['http'], store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
@@ -119,6 +139,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     store,
     ports,
     log,
+    routes,
     close() {
       closing ??= (async () => {
         for (const close of closers.reverse()) await close();

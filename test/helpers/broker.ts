@@ -19,7 +19,8 @@ export async function startBroker(config: JunctionConfigInput = {}, opts: Broker
   const dataDir = config.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'junction-test-')));
   const logger = opts.logger ?? pino({ level: process.env.JUNCTION_TEST_LOG ?? 'silent' });
   const broker = await createBroker(
-    { ...config, dataDir, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0, ...config.ports } },
+    // Routes from the test's own dir only (./routes holds the samples `npm start` deploys).
+    { ...config, dataDir, routesDir: config.routesDir ?? path.join(dataDir, 'routes'), ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0, ...config.ports } },
     { ...opts, logger },
   );
   return Object.assign(broker, {

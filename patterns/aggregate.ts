@@ -1,0 +1,136 @@
+import { Observable, type Subscription } from 'rxjs';
+import type { Evaluate, Exchange, ExchangeMessage, Step, StepContext } from '../src/routing/types.ts';
+import { guard, mark } from './internals.ts';
+
+export type AggregationStrategy = 'collect' | 'merge' | 'concat';
+
+export interface AggregateOptions {
+  /** The correlation key: exchanges with the same value are aggregated together. */
+  correlation: Evaluate;
+  /** Complete a group at this many exchanges (may depend on the exchange, e.g. `properties.splitSize`). */
+  completionSize?: Evaluate<number>;
+  /** Complete a group after this many ms without a new exchange (Camel's completionTimeout). */
+  completionTimeout?: number;
+  /** Complete a group when this holds for the aggregate so far. */
+  completionPredicate?: Evaluate<boolean>;
+  strategy?: AggregationStrategy;
+  separator?: string;
+}
+
+interface Group {
+  key: string;
+  items: Exchange[];
+  timer: Subscription | undefined;
+}
+
+/** The body of an aggregate under a strategy. */
+export function aggregateBody(items: Exchange[], strategy: AggregationStrategy, separator = ''): unknown {
+  if (strategy === 'collect') return items.map((ex) => ex.body());
+  if (strategy === 'merge') {
+    const out: Record<string, unknown> = {};
+    for (const ex of items) {
+      const b = ex.body();
+      if (b !== null && typeof b === 'object' && !Array.isArray(b)) Object.assign(out, b);
+    }
+    return out;
+  }
+  const sep = Buffer.from(separator);
+  const chunks: Buffer[] = [];
+  items.forEach((ex, i) => {
+    if (i > 0 && sep.length > 0) chunks.push(sep);
+    chunks.push(ex.message.body);
+  });
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Aggregator: groups exchanges by correlation key and emits one exchange per group when it is
+ * complete (size, inactivity timeout or predicate). The grouped exchanges stay unsettled until
+ * the aggregate is settled (then they are acked or nacked with it), so a crash loses nothing: the
+ * broker redelivers them. When the route stops, incomplete groups are released to the broker.
+ * The aggregate has properties `aggregatedSize`, `aggregatedKey`, `aggregatedBy`.
+ * @example { "aggregate": { "correlation": { "var": "properties.splitOf" }, "completionSize": { "var": "properties.splitSize" }, "strategy": "collect" } }
+ */
+export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
+  const strategy = opts.strategy ?? 'collect';
+  return (source) =>
+    new Observable<Exchange>((subscriber) => {
+      const groups = new Map<string, Group>();
+
+      const build = (g: Group, by: string, settle: boolean): Exchange => {
+        const first = g.items[0]!;
+        const body = aggregateBody(g.items, strategy, opts.separator);
+        const message: ExchangeMessage = { ...first.message, headers: { ...first.message.headers }, durable: g.items.some((e) => e.message.durable) };
+        const items = settle ? [...g.items] : [];
+        const ex = ctx.newExchange(
+          message,
+          (o) => {
+            for (const item of items) {
+              if (o.kind === 'ack') item.ack();
+              else if (o.kind === 'nack') item.nack(o.error);
+              else item.release();
+            }
+          },
+          { ...first.properties, aggregatedSize: g.items.length, aggregatedKey: g.key, aggregatedBy: by },
+        );
+        ex.setBody(body);
+        return ex;
+      };
+
+      const complete = (g: Group, by: string) => {
+        if (groups.get(g.key) !== g) return;
+        groups.delete(g.key);
+        g.timer?.unsubscribe();
+        subscriber.next(build(g, by, true));
+      };
+
+      const sub = source.subscribe({
+        next: (ex) => {
+          mark(ex, ctx);
+          const r = guard(ctx, ex, () => {
+            const key = String(opts.correlation(ex));
+            const size = opts.completionSize ? Number(opts.completionSize(ex)) : Infinity;
+            return { key, size };
+          });
+          if (!r.ok) return;
+          const { key, size } = r.value;
+          let g = groups.get(key);
+          if (!g) {
+            g = { key, items: [], timer: undefined };
+            groups.set(key, g);
+          }
+          g.items.push(ex);
+          if (g.items.length >= size) return complete(g, 'size');
+          if (opts.completionPredicate) {
+            const pred = opts.completionPredicate;
+            const group = g;
+            const done = guard(ctx, ex, () => pred(build(group, 'predicate', false)));
+            if (!done.ok) {
+              g.items.pop();
+              return;
+            }
+            if (done.value) return complete(g, 'predicate');
+          }
+          if (opts.completionTimeout !== undefined) {
+            g.timer?.unsubscribe();
+            const group = g;
+            g.timer = ctx.scheduler.schedule(() => complete(group, 'timeout'), opts.completionTimeout);
+          }
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          // Stopping: incomplete groups go back to the broker untouched, to be aggregated after restart.
+          for (const g of groups.values()) {
+            g.timer?.unsubscribe();
+            for (const ex of g.items) ex.release();
+          }
+          groups.clear();
+          subscriber.complete();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        for (const g of groups.values()) g.timer?.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,24 @@
+/** The EIP patterns as RxJS operators over exchanges, for TypeScript users to compose directly. */
+export { aggregate, aggregateBody, type AggregateOptions, type AggregationStrategy } from './aggregate.ts';
+export { choice, type When } from './choice.ts';
+export { circuitBreaker, circuitBreakerMachine, type CircuitBreakerOptions } from './circuit-breaker.ts';
+export { delay } from './delay.ts';
+export { enrich, type EnrichOptions } from './enrich.ts';
+export { filter } from './filter.ts';
+export { idempotent, memoryRepository } from './idempotent.ts';
+export { loadBalance, type BalanceStrategy } from './load-balance.ts';
+export { log, type LogLevel } from './log.ts';
+export { multicast } from './multicast.ts';
+export { processStep } from './process.ts';
+export { recipientList, recipients } from './recipient-list.ts';
+export { removeProperty } from './remove-property.ts';
+export { resequence, type ResequenceOptions } from './resequence.ts';
+export { setBody } from './set-body.ts';
+export { setHeader, removeHeader, headerValue } from './set-header.ts';
+export { setProperty } from './set-property.ts';
+export { split } from './split.ts';
+export { throttle } from './throttle.ts';
+export { to } from './to.ts';
+export { validate } from './validate.ts';
+export { wireTap } from './wire-tap.ts';
+export { attempt, guard, withBranches, Branch } from './internals.ts';

@@ -1,0 +1,115 @@
+/** Machinery the patterns share: guarded steps with redelivery, and long-lived branches. */
+import { defer, EMPTY, from, Observable, Subject, Subscription, timer, catchError, retry, type ObservableInput } from 'rxjs';
+import type { Exchange, RedeliveryPolicy, Step, StepContext } from '../src/routing/types.ts';
+
+export function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The delay before redelivery `n` (1-based) under a policy: delay * multiplier^(n-1), capped. */
+export function redeliveryDelay(p: RedeliveryPolicy, n: number): number {
+  const d = p.redeliveryDelay * Math.pow(p.backoffMultiplier, n - 1);
+  return p.maxRedeliveryDelay > 0 ? Math.min(d, p.maxRedeliveryDelay) : d;
+}
+
+/**
+ * Runs an asynchronous part of a step with the redelivery policy of its context. Emits the result;
+ * on final failure hands the exchange to the error handler and emits nothing, so a bad message
+ * never ends the stream (an error that reached RxJS would end the route).
+ */
+export function attempt<T>(ctx: StepContext, ex: Exchange, fn: () => ObservableInput<T> | T): Observable<T> {
+  let attempts = 0;
+  const policy = ctx.errors.policy;
+  return defer(() => {
+    attempts++;
+    const r = fn();
+    return isObservableInput(r) ? from(r) : from([r]);
+  }).pipe(
+    retry({
+      count: policy.maxRedeliveries,
+      delay: (_err, n) => {
+        ctx.errors.redelivered?.(ex, ctx.step);
+        return timer(redeliveryDelay(policy, n), ctx.scheduler);
+      },
+    }),
+    catchError((err: unknown) => {
+      ctx.errors.fail(ex, ctx.step, toError(err), attempts);
+      return EMPTY;
+    }),
+  );
+}
+
+function isObservableInput(r: unknown): r is ObservableInput<unknown> {
+  return r !== null && typeof r === 'object' && (typeof (r as PromiseLike<unknown>).then === 'function' || typeof (r as Observable<unknown>).subscribe === 'function');
+}
+
+/** Runs a synchronous part of a step; a throw goes to the error handler (deterministic: no redelivery). */
+export function guard<T>(ctx: StepContext, ex: Exchange, fn: () => T): { ok: true; value: T } | { ok: false } {
+  try {
+    return { ok: true, value: fn() };
+  } catch (err) {
+    ctx.errors.fail(ex, ctx.step, toError(err), 1);
+    return { ok: false };
+  }
+}
+
+/**
+ * A long-lived sub-pipeline (a choice branch, split steps, a multicast branch): exchanges pushed
+ * in run through `step`, and what comes out goes to `out`. Stateful steps inside (an aggregate)
+ * therefore see every exchange of the branch, not one at a time.
+ */
+export class Branch {
+  private readonly input = new Subject<Exchange>();
+  private readonly sub: Subscription;
+
+  constructor(step: Step, out: { next: (ex: Exchange) => void; error: (e: unknown) => void; complete: () => void }) {
+    this.sub = this.input.pipe(step).subscribe(out);
+  }
+
+  push(ex: Exchange): void {
+    this.input.next(ex);
+  }
+
+  complete(): void {
+    this.input.complete();
+  }
+
+  unsubscribe(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+/**
+ * An operator that feeds branches: `route` is called per exchange with the branches; the operator
+ * completes once its source and every branch completed. `forward` branches emit downstream,
+ * others settle their output (ack).
+ */
+export function withBranches(steps: Step[], forward: boolean, route: (ex: Exchange, branches: Branch[], emit: (ex: Exchange) => void) => void): Step {
+  return (source) =>
+    new Observable<Exchange>((subscriber) => {
+      const emit = (ex: Exchange) => subscriber.next(ex);
+      let open = steps.length + 1;
+      const closed = () => {
+        if (--open === 0) subscriber.complete();
+      };
+      const out = { next: forward ? emit : (ex: Exchange) => ex.ack(), error: (e: unknown) => subscriber.error(e), complete: closed };
+      const branches = steps.map((s) => new Branch(s, out));
+      const sub = source.subscribe({
+        next: (ex) => route(ex, branches, emit),
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          for (const b of branches) b.complete();
+          closed();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        for (const b of branches) b.unsubscribe();
+      };
+    });
+}
+
+/** Records a step in the exchange's history. */
+export function mark(ex: Exchange, ctx: StepContext): void {
+  ex.history.push({ step: ctx.step, at: ctx.scheduler.now() });
+}

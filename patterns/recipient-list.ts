@@ -1,0 +1,23 @@
+import { EMPTY, map, mergeMap } from 'rxjs';
+import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import { attempt, guard, mark } from './internals.ts';
+
+/** Endpoint URIs from an expression value: an array, or a comma-separated string. */
+export function recipients(v: unknown): string[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [];
+  return list.map((u) => String(u).trim()).filter((u) => u !== '');
+}
+
+/**
+ * Recipient list: sends the exchange to every endpoint the expression names (computed per
+ * message), and passes it on once all have it.
+ * @example { "recipientList": { "cat": ["queue:region.", { "var": "headers.region" }] } }
+ */
+export function recipientList(expr: Evaluate, ctx: StepContext): Step {
+  return mergeMap((ex) => {
+    mark(ex, ctx);
+    const r = guard(ctx, ex, () => recipients(expr(ex)).map((u) => ctx.producer(u)));
+    if (!r.ok) return EMPTY;
+    return attempt(ctx, ex, () => Promise.all(r.value.map((p) => p.send(ex)))).pipe(map(() => ex));
+  });
+}

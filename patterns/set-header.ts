@@ -1,0 +1,40 @@
+import { EMPTY, mergeMap, of } from 'rxjs';
+import type { Evaluate, HeaderValue, Step, StepContext } from '../src/routing/types.ts';
+import { guard, mark } from './internals.ts';
+
+/** A header value: scalars as they are, anything else as JSON text. */
+export function headerValue(v: unknown): HeaderValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  return JSON.stringify(v);
+}
+
+/**
+ * Sets a message header (sent with the message), from an expression.
+ * @example { "setHeader": { "name": "level", "value": "alert" } }
+ */
+export function setHeader(name: string, value: Evaluate, ctx: StepContext): Step {
+  return mergeMap((ex) => {
+    mark(ex, ctx);
+    const r = guard(ctx, ex, () => {
+      ex.message = { ...ex.message, headers: { ...ex.message.headers, [name]: headerValue(value(ex)) } };
+    });
+    return r.ok ? of(ex) : EMPTY;
+  });
+}
+
+/**
+ * Removes a message header.
+ * @example { "removeHeader": "internal" }
+ */
+export function removeHeader(name: string, ctx: StepContext): Step {
+  return mergeMap((ex) => {
+    mark(ex, ctx);
+    if (name in ex.message.headers) {
+      const headers = { ...ex.message.headers };
+      delete headers[name];
+      ex.message = { ...ex.message, headers };
+    }
+    return of(ex);
+  });
+}

@@ -1,0 +1,47 @@
+import { EMPTY, from, mergeMap } from 'rxjs';
+import type { Evaluate, Exchange, Step, StepContext } from '../src/routing/types.ts';
+import { guard, mark, withBranches } from './internals.ts';
+
+function parts(by: Evaluate, ex: Exchange, ctx: StepContext): Exchange[] | undefined {
+  const r = guard(ctx, ex, () => {
+    const v = by(ex);
+    return Array.isArray(v) ? v : v === null || v === undefined ? [] : [v];
+  });
+  if (!r.ok) return undefined;
+  const size = r.value.length;
+  return r.value.map((item, i) => {
+    const part = ex.derive(item);
+    part.properties.splitIndex = i;
+    part.properties.splitSize = size;
+    part.properties.splitComplete = i === size - 1;
+    part.properties.splitOf = ex.id;
+    return part;
+  });
+}
+
+/**
+ * Splitter: each element of the array `by` yields becomes an exchange of its own (properties
+ * `splitIndex`, `splitSize`, `splitComplete`, `splitOf`). Without `steps` the parts continue in
+ * place of the exchange; with `steps` the parts go through them and the exchange continues.
+ * Either way the source message is settled only once every part is.
+ * @example { "split": { "by": { "var": "body.lines" } } }
+ */
+export function split(by: Evaluate, steps: Step | undefined, ctx: StepContext): Step {
+  if (!steps) {
+    return mergeMap((ex) => {
+      mark(ex, ctx);
+      const ps = parts(by, ex, ctx);
+      if (!ps) return EMPTY;
+      // The parts hold the source open; this exchange itself is done.
+      ex.ack();
+      return from(ps);
+    });
+  }
+  return withBranches([steps], false, (ex, [branch], emit) => {
+    mark(ex, ctx);
+    const ps = parts(by, ex, ctx);
+    if (!ps) return;
+    for (const p of ps) branch!.push(p);
+    emit(ex);
+  });
+}

@@ -1,0 +1,20 @@
+import { EMPTY, mergeMap, of } from 'rxjs';
+import type { Exchange, Step, StepContext } from '../src/routing/types.ts';
+import { guard, mark } from './internals.ts';
+
+/**
+ * Validator: `check` returns a description of what is wrong with the exchange (for JSON routes,
+ * the JSON Schema errors of the body, compiled once with ajv at deploy), or undefined when it is
+ * valid. An invalid exchange goes to the error handler (no redelivery: it would fail again).
+ * @example { "validate": { "schema": { "type": "object", "required": ["id"] } } }
+ */
+export function validate(check: (ex: Exchange) => string | undefined, ctx: StepContext): Step {
+  return mergeMap((ex) => {
+    mark(ex, ctx);
+    const r = guard(ctx, ex, () => {
+      const problem = check(ex);
+      if (problem !== undefined) throw new Error(`validation failed: ${problem}`);
+    });
+    return r.ok ? of(ex) : EMPTY;
+  });
+}

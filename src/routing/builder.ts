@@ -1,0 +1,173 @@
+import type { AggregateDef, ErrorHandlerDef, Expression, RouteDefinitionInput, StepDef } from './definition.ts';
+import type { Exchange, Step, StepContext } from './types.ts';
+
+type Branch = (b: StepsBuilder) => unknown;
+
+/** Builds a list of steps; every method adds one step (the JSON step of the same name). */
+export class StepsBuilder {
+  readonly steps: StepDef[] = [];
+
+  private add(step: StepDef): this {
+    this.steps.push(step);
+    return this;
+  }
+
+  private static of(fn: Branch): StepDef[] {
+    const b = new StepsBuilder();
+    fn(b);
+    return b.steps;
+  }
+
+  to(uri: string): this {
+    return this.add({ to: uri });
+  }
+  filter(predicate: Expression | ((ex: Exchange) => boolean)): this {
+    return this.add({ filter: predicate });
+  }
+  /** `choice(c => c.when(pred, b => b.to(...)).otherwise(b => b.to(...)))` */
+  choice(fn: (c: ChoiceBuilder) => unknown): this {
+    const c = new ChoiceBuilder();
+    fn(c);
+    return this.add({ choice: c.build() });
+  }
+  setBody(value: Expression | ((ex: Exchange) => unknown)): this {
+    return this.add({ setBody: value });
+  }
+  setHeader(name: string, value: Expression | ((ex: Exchange) => unknown)): this {
+    return this.add({ setHeader: { name, value } });
+  }
+  setProperty(name: string, value: Expression | ((ex: Exchange) => unknown)): this {
+    return this.add({ setProperty: { name, value } });
+  }
+  removeHeader(name: string): this {
+    return this.add({ removeHeader: name });
+  }
+  removeProperty(name: string): this {
+    return this.add({ removeProperty: name });
+  }
+  /** Without `steps`, the parts continue in place of the exchange. */
+  split(by: Expression | ((ex: Exchange) => unknown[]), steps?: Branch): this {
+    return this.add({ split: { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}) } });
+  }
+  aggregate(opts: AggregateDef): this {
+    return this.add({ aggregate: opts });
+  }
+  recipientList(expr: Expression | ((ex: Exchange) => string | string[])): this {
+    return this.add({ recipientList: expr });
+  }
+  /** Each branch an endpoint URI or a function adding steps. */
+  multicast(...branches: Array<string | Branch>): this {
+    return this.add({ multicast: branches.map((b) => (typeof b === 'string' ? b : StepsBuilder.of(b))) });
+  }
+  wireTap(uri: string): this {
+    return this.add({ wireTap: uri });
+  }
+  enrich(uri: string, opts: { timeout?: number; strategy?: 'replace' | 'merge'; property?: string } = {}): this {
+    return this.add({ enrich: { uri, ...opts } });
+  }
+  throttle(rate: number, period = 1000): this {
+    return this.add({ throttle: { rate, period } });
+  }
+  delay(ms: Expression | ((ex: Exchange) => number)): this {
+    return this.add({ delay: ms });
+  }
+  resequence(by: Expression | ((ex: Exchange) => unknown), opts: { size?: number; timeout?: number; reverse?: boolean } = {}): this {
+    return this.add({ resequence: { by, ...opts } });
+  }
+  idempotent(key: Expression | ((ex: Exchange) => unknown), opts: { window?: number; persisted?: boolean } = {}): this {
+    return this.add({ idempotent: { key, ...opts } });
+  }
+  circuitBreaker(steps: Branch, opts: { failureThreshold?: number; resetTimeout?: number; fallback?: Branch } = {}): this {
+    const { fallback, ...rest } = opts;
+    return this.add({ circuitBreaker: { steps: StepsBuilder.of(steps), ...rest, ...(fallback ? { fallback: StepsBuilder.of(fallback) } : {}) } });
+  }
+  loadBalance(strategy: 'roundRobin' | 'failover', ...uris: string[]): this {
+    return this.add({ loadBalance: { strategy, to: uris } });
+  }
+  validate(schema: object): this {
+    return this.add({ validate: { schema } });
+  }
+  log(message: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): this {
+    return this.add({ log: { message, level } });
+  }
+  /** Steps with their own redelivery policy and dead-letter channel. */
+  onError(handler: ErrorHandlerDef, steps: Branch): this {
+    return this.add({ errorHandler: { ...handler, steps: StepsBuilder.of(steps) } });
+  }
+  /** A function step, sync or async; a throw follows the error handler. */
+  process(fn: (ex: Exchange) => void | Promise<void>): this {
+    return this.add({ process: fn });
+  }
+  /** Any RxJS operator over exchanges (e.g. a pattern from `patterns/` composed by hand). */
+  pipe(operator: (ctx: StepContext) => Step): this {
+    return this.add({ operator });
+  }
+}
+
+export class ChoiceBuilder {
+  private readonly whens: Array<{ if: Expression; steps: StepDef[] }> = [];
+  private other: StepDef[] | undefined;
+
+  when(predicate: Expression | ((ex: Exchange) => boolean), steps: Branch): this {
+    const b = new StepsBuilder();
+    steps(b);
+    this.whens.push({ if: predicate, steps: b.steps });
+    return this;
+  }
+
+  otherwise(steps: Branch): this {
+    const b = new StepsBuilder();
+    steps(b);
+    this.other = b.steps;
+    return this;
+  }
+
+  build(): { when: Array<{ if: Expression; steps: StepDef[] }>; otherwise?: StepDef[] } {
+    return { when: this.whens, ...(this.other ? { otherwise: this.other } : {}) };
+  }
+}
+
+/** A route under construction: `route('id').from('queue:in').filter(...).to('queue:out')`. */
+export class RouteBuilder extends StepsBuilder {
+  private readonly id: string;
+  private source: string | undefined;
+  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'description' | 'autoStart'>> = {};
+  private handler: ErrorHandlerDef | undefined;
+
+  constructor(id: string) {
+    super();
+    this.id = id;
+  }
+
+  from(uri: string): this {
+    this.source = uri;
+    return this;
+  }
+  /** The route's error handler (redelivery, dead-letter channel). */
+  errorHandler(h: ErrorHandlerDef): this {
+    this.handler = h;
+    return this;
+  }
+  maxInflight(n: number): this {
+    this.options.maxInflight = n;
+    return this;
+  }
+  drainTimeout(ms: number): this {
+    this.options.drainTimeout = ms;
+    return this;
+  }
+  description(text: string): this {
+    this.options.description = text;
+    return this;
+  }
+
+  /** The definition (validated when deployed). */
+  build(): RouteDefinitionInput {
+    return { id: this.id, from: this.source ?? '', steps: this.steps, ...(this.handler ? { errorHandler: this.handler } : {}), ...this.options };
+  }
+}
+
+/** Starts a TypeScript route definition. */
+export function route(id: string): RouteBuilder {
+  return new RouteBuilder(id);
+}

@@ -1,0 +1,231 @@
+import type { Consumer, Delivery } from '../../core/consumer.ts';
+import type { Core } from '../../core/core.ts';
+import { formatDestination, type Destination, type Message, type MessageInput } from '../../core/message.ts';
+import { JunctionError } from '../../errors.ts';
+import { createExchange } from '../exchange.ts';
+import type { Exchange, ExchangeMessage, Outcome, Producer, RouteLog } from '../types.ts';
+import type { Source } from './source.ts';
+
+/** `queue:a` / `topic:a.b` (or a bare name, a queue) as a core destination. */
+export function destinationOf(uri: string): Destination {
+  if (uri.startsWith('topic:')) return { type: 'topic', name: uri.slice(6).split('?')[0]! };
+  if (uri.startsWith('queue:')) return { type: 'queue', name: uri.slice(6).split('?')[0]! };
+  return { type: 'queue', name: uri };
+}
+
+/** A core message as an exchange message. */
+export function fromCoreMessage(m: Message): ExchangeMessage {
+  const out: ExchangeMessage = {
+    body: m.body,
+    bodyType: m.bodyType,
+    headers: { ...m.properties },
+    durable: m.durable,
+    priority: m.priority,
+    messageId: m.id,
+    destination: formatDestination(m.destination),
+    timestamp: m.timestamp,
+  };
+  if (m.correlationId !== undefined) out.correlationId = m.correlationId;
+  if (m.type !== undefined) out.type = m.type;
+  if (m.contentType !== undefined) out.contentType = m.contentType;
+  if (m.groupId !== undefined) out.groupId = m.groupId;
+  if (m.groupSeq !== undefined) out.groupSeq = m.groupSeq;
+  if (m.replyTo !== undefined) out.replyTo = formatDestination(m.replyTo);
+  return out;
+}
+
+/** An exchange message as what the core takes for `destination`. */
+export function toCoreMessage(m: ExchangeMessage, destination: Destination): MessageInput {
+  const input: MessageInput = { destination, body: m.body, bodyType: m.bodyType, durable: m.durable, properties: { ...m.headers } };
+  if (m.priority !== undefined) input.priority = m.priority;
+  if (m.correlationId !== undefined) input.correlationId = m.correlationId;
+  if (m.type !== undefined) input.type = m.type;
+  if (m.contentType !== undefined) input.contentType = m.contentType;
+  if (m.groupId !== undefined) input.groupId = m.groupId;
+  if (m.groupSeq !== undefined) input.groupSeq = m.groupSeq;
+  if (m.replyTo !== undefined && (m.replyTo.startsWith('queue:') || m.replyTo.startsWith('topic:'))) input.replyTo = destinationOf(m.replyTo);
+  return input;
+}
+
+/** The durable subscription a route on a topic consumes from (messages wait there while it is down). */
+export function routeSubscriptionName(routeId: string): string {
+  return `route.${routeId}`;
+}
+
+/**
+ * A route source on a broker queue or topic: a core consumer whose credit is the route's
+ * `maxInflight`; one credit comes back per settled exchange (after its ack is stored). A topic
+ * source is a durable subscription named `route.<id>`.
+ */
+export class CoreSource implements Source {
+  readonly uri: string;
+  private readonly core: Core;
+  private readonly destination: Destination;
+  private readonly routeId: string;
+  private readonly maxInflight: number;
+  private readonly log: RouteLog;
+  private consumer: Consumer | undefined;
+  private paused = false;
+  private emit: (ex: Exchange) => void = () => {};
+
+  constructor(core: Core, uri: string, routeId: string, maxInflight: number, log: RouteLog) {
+    this.core = core;
+    this.uri = uri;
+    this.destination = destinationOf(uri);
+    this.routeId = routeId;
+    this.maxInflight = maxInflight;
+    this.log = log;
+  }
+
+  async start(emit: (ex: Exchange) => void): Promise<void> {
+    this.emit = emit;
+    this.consumer = await this.core.createConsumer({
+      destination: this.destination,
+      sink: {
+        deliver: (d) => this.deliver(d),
+        closed: (reason) => this.log.warn({ route: this.routeId, reason }, 'route source closed by the broker'),
+      },
+      ...(this.destination.type === 'topic' ? { subscription: { name: routeSubscriptionName(this.routeId), durable: true } } : {}),
+    });
+    this.topUp();
+  }
+
+  private deliver(d: Delivery): void {
+    const consumer = this.consumer!;
+    const ex = createExchange({
+      routeId: this.routeId,
+      message: fromCoreMessage(d.message),
+      deliveryCount: d.deliveryCount,
+      onSettled: (o) => this.settle(consumer, d.id, o),
+    });
+    this.emit(ex);
+  }
+
+  private settle(c: Consumer, id: number, o: Outcome): void {
+    // After a stop the delivery went back to the queue with the consumer: nothing to settle.
+    if (c.closed) return;
+    let p: Promise<void>;
+    try {
+      if (o.kind === 'ack') p = c.ack(id);
+      else if (o.kind === 'nack') p = c.nack(id, { cause: `route ${this.routeId}: ${o.error.message}` });
+      else p = c.nack(id, { undelivered: true });
+    } catch (err) {
+      this.log.warn({ err, route: this.routeId }, 'settling a route delivery failed');
+      return;
+    }
+    p.then(
+      () => this.topUp(),
+      (err) => this.log.error({ err, route: this.routeId }, 'storing a route acknowledgement failed'),
+    );
+  }
+
+  /** Grants credit up to `maxInflight` unsettled deliveries. */
+  private topUp(): void {
+    const c = this.consumer;
+    if (!c || c.closed || this.paused) return;
+    const room = this.maxInflight - c.unacked.size - c.credit;
+    if (room > 0) c.grant(room);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.consumer?.setCredit(0);
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.topUp();
+  }
+
+  async stop(): Promise<void> {
+    this.consumer?.close();
+    this.consumer = undefined;
+  }
+
+  async remove(): Promise<void> {
+    if (this.destination.type !== 'topic') return;
+    try {
+      await this.core.deleteSubscription(routeSubscriptionName(this.routeId));
+    } catch (err) {
+      if ((err as JunctionError).code !== 'ERR_SUBSCRIPTION_NOT_FOUND') throw err;
+    }
+  }
+}
+
+let replySeq = 0;
+
+/**
+ * A producer to a broker queue or topic: resolves once the core has the message (stored, for a
+ * durable message). Request-reply (enrich) uses a reply queue of its own and the correlation id.
+ */
+export class CoreProducer implements Producer {
+  readonly uri: string;
+  private readonly core: Core;
+  private readonly destination: Destination;
+  private reply: { queue: string; consumer: Consumer; waiting: Map<string, (m: ExchangeMessage) => void> } | undefined;
+  private replyStarting: Promise<void> | undefined;
+
+  constructor(core: Core, uri: string) {
+    this.core = core;
+    this.uri = uri;
+    this.destination = destinationOf(uri);
+  }
+
+  async send(ex: Exchange): Promise<void> {
+    await this.core.send(toCoreMessage(ex.message, this.destination));
+  }
+
+  async request(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage> {
+    await (this.replyStarting ??= this.startReplies(ex.routeId));
+    const r = this.reply!;
+    const correlationId = `${ex.id}.${++replySeq}`;
+    const reply = new Promise<ExchangeMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        r.waiting.delete(correlationId);
+        reject(new JunctionError('ERR_ROUTE_TIMEOUT', `No reply from ${this.uri} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      r.waiting.set(correlationId, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+    });
+    const m = toCoreMessage(ex.message, this.destination);
+    m.correlationId = correlationId;
+    m.replyTo = { type: 'queue', name: r.queue };
+    m.durable = false;
+    try {
+      await this.core.send(m);
+    } catch (err) {
+      r.waiting.delete(correlationId);
+      throw err;
+    }
+    return reply;
+  }
+
+  private async startReplies(routeId: string): Promise<void> {
+    const queue = `route.${routeId}.replies.${Date.now().toString(36)}${++replySeq}`;
+    const waiting = new Map<string, (m: ExchangeMessage) => void>();
+    const consumer = await this.core.createConsumer({
+      destination: { type: 'queue', name: queue },
+      autoAck: true,
+      sink: {
+        deliver: (d) => {
+          const id = d.message.correlationId;
+          const w = id !== undefined ? waiting.get(id) : undefined;
+          if (!w) return; // a late reply (its request timed out): dropped
+          waiting.delete(id!);
+          w(fromCoreMessage(d.message));
+        },
+      },
+    });
+    consumer.grant(1_000_000);
+    this.reply = { queue, consumer, waiting };
+  }
+
+  async close(): Promise<void> {
+    if (!this.reply) return;
+    const q = this.core.getQueue(this.reply.queue);
+    this.reply.consumer.close();
+    if (q) await this.core.deleteQueue(q);
+  }
+}

@@ -1,0 +1,66 @@
+import { JunctionError } from '../../errors.ts';
+
+/** A parsed endpoint URI. */
+export type EndpointUri =
+  | { scheme: 'queue' | 'topic'; name: string; uri: string; options: URLSearchParams }
+  | { scheme: 'mqtt'; host: string; port: number; topic: string; uri: string; options: URLSearchParams }
+  | { scheme: 'amqp'; host: string; port: number; address: string; uri: string; options: URLSearchParams }
+  | { scheme: 'timer'; name: string; period: number; uri: string; options: URLSearchParams }
+  | { scheme: 'log'; name: string; uri: string; options: URLSearchParams };
+
+function bad(uri: string, why: string): JunctionError {
+  return new JunctionError('ERR_ROUTE_INVALID', `Endpoint '${uri}': ${why}`);
+}
+
+/**
+ * Parses `queue:NAME`, `topic:NAME`, `mqtt://host:port/topic/filter`, `amqp://host:port/address`,
+ * `timer:NAME?period=ms`, `log:NAME`.
+ */
+export function parseEndpoint(uri: string): EndpointUri {
+  const colon = uri.indexOf(':');
+  if (colon <= 0) throw bad(uri, 'expected scheme:name (queue:, topic:, mqtt://, amqp://, timer:, log:)');
+  const scheme = uri.slice(0, colon);
+  if (scheme === 'mqtt' || scheme === 'amqp') {
+    let u: URL;
+    try {
+      u = new URL(uri);
+    } catch {
+      throw bad(uri, `expected ${scheme}://host:port/${scheme === 'mqtt' ? 'topic/filter' : 'address'}`);
+    }
+    const path = decodeURIComponent(u.pathname.slice(1));
+    if (path === '') throw bad(uri, scheme === 'mqtt' ? 'no topic after host:port' : 'no address after host:port');
+    const port = u.port === '' ? (scheme === 'mqtt' ? 1883 : 5672) : Number(u.port);
+    // MQTT filters use '#', which a URL takes for a fragment: put it back.
+    const topic = scheme === 'mqtt' && u.hash !== '' ? `${path}#` : path;
+    return scheme === 'mqtt'
+      ? { scheme, host: u.hostname, port, topic, uri, options: u.searchParams }
+      : { scheme, host: u.hostname, port, address: path, uri, options: u.searchParams };
+  }
+  const rest = uri.slice(colon + 1);
+  const q = rest.indexOf('?');
+  const name = q >= 0 ? rest.slice(0, q) : rest;
+  const options = new URLSearchParams(q >= 0 ? rest.slice(q + 1) : '');
+  if (name === '') throw bad(uri, 'no name');
+  switch (scheme) {
+    case 'queue':
+    case 'topic':
+      return { scheme, name, uri, options };
+    case 'timer': {
+      const period = Number(options.get('period') ?? 1000);
+      if (!Number.isInteger(period) || period < 1) throw bad(uri, 'period must be a positive number of ms');
+      return { scheme, name, period, uri, options };
+    }
+    case 'log':
+      return { scheme, name, uri, options };
+    default:
+      throw bad(uri, `unknown scheme '${scheme}' (queue:, topic:, mqtt://, amqp://, timer:, log:)`);
+  }
+}
+
+/** Checks that a URI can be a route's `from` (sources) or a `to` (producers). */
+export function checkEndpoint(uri: string, role: 'from' | 'to'): EndpointUri {
+  const e = parseEndpoint(uri);
+  if (role === 'from' && e.scheme === 'log') throw bad(uri, 'log: is not a source');
+  if (role === 'to' && e.scheme === 'timer') throw bad(uri, 'timer: is not a destination');
+  return e;
+}

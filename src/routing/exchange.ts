@@ -1,0 +1,172 @@
+import type { Exchange, ExchangeMessage, HistoryEntry, Outcome } from './types.ts';
+
+let seq = 0;
+const boot = Date.now().toString(36);
+
+/** Copies a message: a new headers object, the same (immutable) body buffer. */
+export function copyMessage(m: ExchangeMessage): ExchangeMessage {
+  return { ...m, headers: { ...m.headers } };
+}
+
+/**
+ * Reference counting of one settlement: the exchange's own hold plus one per derived exchange.
+ * When the count reaches zero the outcome is reported once: nack if anything failed, release if
+ * anything was handed back, ack otherwise.
+ */
+class Settlement {
+  private pending = 1;
+  private error: Error | undefined;
+  private released = false;
+  private readonly done: (o: Outcome) => void;
+
+  constructor(done: (o: Outcome) => void) {
+    this.done = done;
+  }
+
+  retain(): void {
+    this.pending++;
+  }
+
+  release(o: Outcome): void {
+    if (o.kind === 'nack') this.error ??= o.error;
+    else if (o.kind === 'release') this.released = true;
+    if (--this.pending > 0) return;
+    if (this.error) this.done({ kind: 'nack', error: this.error });
+    else if (this.released) this.done({ kind: 'release' });
+    else this.done({ kind: 'ack' });
+  }
+}
+
+export interface ExchangeInit {
+  routeId: string;
+  message: ExchangeMessage;
+  deliveryCount?: number;
+  properties?: Record<string, unknown>;
+  now?: number;
+  /** Called once when the exchange and everything derived from it are settled. */
+  onSettled: (o: Outcome) => void;
+}
+
+/** Parses a body as JSON, or gives its text. */
+function parseBody(m: ExchangeMessage): unknown {
+  const text = m.body.toString('utf8');
+  if (m.bodyType === 'json') return JSON.parse(text);
+  const c = text.charCodeAt(0);
+  // Only text that can start a JSON value is tried, so plain text costs no exception.
+  if (c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || text === 'true' || text === 'false' || text === 'null') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text; // not JSON after all: the text is the value
+    }
+  }
+  return text;
+}
+
+class RouteExchange implements Exchange {
+  readonly id: string;
+  readonly routeId: string;
+  message: ExchangeMessage;
+  properties: Record<string, unknown>;
+  original: ExchangeMessage;
+  readonly history: HistoryEntry[] = [];
+  readonly createdAt: number;
+  readonly deliveryCount: number;
+  settled = false;
+  private readonly settlement: Settlement;
+  private listeners: Array<(o: Outcome) => void> | undefined;
+  /** The body buffer the cached value was parsed from: a new buffer invalidates it. */
+  private parsedFrom: Buffer | undefined;
+  private parsed: unknown;
+
+  constructor(init: ExchangeInit, settlement?: Settlement) {
+    this.id = `${boot}-${++seq}`;
+    this.routeId = init.routeId;
+    this.message = init.message;
+    this.original = init.message;
+    this.properties = init.properties ?? {};
+    this.createdAt = init.now ?? Date.now();
+    this.deliveryCount = init.deliveryCount ?? 1;
+    this.settlement = settlement ?? new Settlement(init.onSettled);
+  }
+
+  body(): unknown {
+    if (this.parsedFrom !== this.message.body) {
+      this.parsed = parseBody(this.message);
+      this.parsedFrom = this.message.body;
+    }
+    return this.parsed;
+  }
+
+  setBody(value: unknown): void {
+    const m = { ...this.message };
+    if (Buffer.isBuffer(value)) {
+      m.body = value;
+      m.bodyType = 'bytes';
+    } else if (typeof value === 'string') {
+      m.body = Buffer.from(value, 'utf8');
+      m.bodyType = 'text';
+    } else {
+      m.body = Buffer.from(JSON.stringify(value ?? null), 'utf8');
+      m.bodyType = 'json';
+      m.contentType = 'application/json';
+      this.parsed = value;
+      this.parsedFrom = m.body;
+    }
+    this.message = m;
+  }
+
+  ack(): void {
+    this.settle({ kind: 'ack' });
+  }
+
+  nack(error: Error): void {
+    this.settle({ kind: 'nack', error });
+  }
+
+  release(): void {
+    this.settle({ kind: 'release' });
+  }
+
+  derive(body?: unknown): Exchange {
+    this.settlement.retain();
+    const parent = this.settlement;
+    const child = new RouteExchange({
+      routeId: this.routeId,
+      message: copyMessage(this.message),
+      properties: { ...this.properties },
+      deliveryCount: this.deliveryCount,
+      onSettled: (o) => parent.release(o),
+    });
+    if (body !== undefined) {
+      child.setBody(body);
+      child.original = child.message;
+    }
+    child.history.push(...this.history);
+    return child;
+  }
+
+  onSettled(fn: (o: Outcome) => void): void {
+    (this.listeners ??= []).push(fn);
+  }
+
+  private settle(o: Outcome): void {
+    // A second settlement is a bug in a step; ignoring it keeps the first (and the counts) right.
+    if (this.settled) return;
+    this.settled = true;
+    if (this.listeners) for (const fn of this.listeners) fn(o);
+    this.settlement.release(o);
+  }
+}
+
+/** Creates a root exchange (from a source, or an aggregate of others). */
+export function createExchange(init: ExchangeInit): Exchange {
+  return new RouteExchange(init);
+}
+
+/** A message from plain values (tests, timers, route tests). */
+export function messageOf(body: unknown, headers: Record<string, ExchangeMessage['headers'][string]> = {}): ExchangeMessage {
+  if (Buffer.isBuffer(body)) return { body, bodyType: 'bytes', headers, durable: true };
+  if (typeof body === 'string') return { body: Buffer.from(body), bodyType: 'text', headers, durable: true };
+  return { body: Buffer.from(JSON.stringify(body ?? null)), bodyType: 'json', contentType: 'application/json', headers, durable: true };
+}

@@ -1,0 +1,227 @@
+import type { Core } from '../core/core.ts';
+import { JunctionError } from '../errors.ts';
+import type { RouteRegistry } from '../store/route-registry.ts';
+import { isSerializable, validateDefinition, type RouteDefinition } from './definition.ts';
+import { Expressions } from './expression.ts';
+import { Route, type RouteStats } from './route.ts';
+import type { RouteState } from './route-machine.ts';
+import type { RouteFileProblem } from './routes-directory.ts';
+import type { IdempotentRepository, RouteLog } from './types.ts';
+
+/** What `list()` shows of a route (ready for the REST management API). */
+export interface RouteInfo {
+  id: string;
+  version: number;
+  state: RouteState;
+  from: string;
+  /** `api` or the file it was deployed from. */
+  origin: string;
+  error?: string;
+  stats: RouteStats;
+  definition?: RouteDefinition;
+}
+
+export interface DeployOptions {
+  /** Where the definition came from: `api` (recorded in the registry) or a file path. */
+  origin?: string;
+}
+
+/** Something that can give a definition: a JSON object or the TypeScript builder. */
+export type Deployable = unknown | { build(): unknown };
+
+function definitionOf(d: Deployable): unknown {
+  if (d !== null && typeof d === 'object' && typeof (d as { build?: unknown }).build === 'function') return (d as { build(): unknown }).build();
+  return d;
+}
+
+/**
+ * The broker's routes (`broker.routes`): deploy, undeploy, suspend, resume, list, stats.
+ * Deploys are versioned and transactional: a new version is compiled (validated) before the old
+ * one is touched, and if it does not start the old version is started again.
+ */
+export class RouteManager {
+  /** json-logic custom operations of this broker: `broker.routes.expressions.addOperation(name, fn)`. */
+  readonly expressions = new Expressions();
+  private readonly core: Core;
+  private readonly log: RouteLog;
+  private readonly registry: RouteRegistry | undefined;
+  private readonly routes = new Map<string, Route>();
+  private readonly versions = new Map<string, number>();
+  /** One deploy/undeploy at a time per route id. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private closed = false;
+  private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
+
+  constructor(core: Core, log: RouteLog, registry?: RouteRegistry) {
+    this.core = core;
+    this.log = log;
+    this.registry = registry;
+  }
+
+  /** The routes directory whose files this manager deploys (the broker attaches it at start). */
+  attachDirectory(dir: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> }): void {
+    this.directory = dir;
+  }
+
+  /** Route files that are not deployed (invalid, or failed to start), with the error. */
+  problems(): RouteFileProblem[] {
+    return this.directory?.problems() ?? [];
+  }
+
+  /** Resolves once the routes directory has handled every change seen so far. */
+  async idle(): Promise<void> {
+    await this.directory?.idle();
+  }
+
+  /** Starts the routes recorded in the registry (programmatic deploys of an earlier run). */
+  async restore(): Promise<void> {
+    if (!this.registry) return;
+    for (const r of this.registry.list()) {
+      try {
+        await this.deployNow(validateDefinition(r.definition), 'api', r.version, r.suspended);
+      } catch (err) {
+        this.log.error({ err, route: r.id }, 'recorded route failed to deploy');
+      }
+    }
+  }
+
+  /** Validates, compiles and starts a route; replaces the running version of the same id. */
+  deploy(d: Deployable, opts: DeployOptions = {}): Promise<RouteInfo> {
+    const def = validateDefinition(definitionOf(d));
+    return this.locked(def.id, () => this.deployNow(def, opts.origin ?? 'api'));
+  }
+
+  private async deployNow(def: RouteDefinition, origin: string, version?: number, suspended = !def.autoStart): Promise<RouteInfo> {
+    this.assertOpen();
+    const old = this.routes.get(def.id);
+    const v = version ?? (this.versions.get(def.id) ?? 0) + 1;
+    // Compiling checks everything that can be checked: the old version keeps running if it throws.
+    const next = new Route(def, v, origin, this.services(def.id));
+    if (old) await old.stop();
+    try {
+      await next.start();
+      if (suspended) await next.suspend();
+    } catch (err) {
+      await next.stop().catch(() => {}); // failed already; the start error is reported
+      if (old) {
+        const again = new Route(old.definition, old.version, old.origin, this.services(def.id));
+        this.routes.set(def.id, again);
+        await again.start().catch((e: unknown) => this.log.error({ err: e, route: def.id }, 'previous route version failed to restart'));
+      }
+      throw err;
+    }
+    this.routes.set(def.id, next);
+    this.versions.set(def.id, v);
+    if (origin === 'api' && this.registry) {
+      if (isSerializable(def)) await this.registry.put({ id: def.id, version: v, definition: def, suspended, deployedAt: new Date().toISOString() });
+      else this.log.warn({ route: def.id }, 'route has functions: deployed, but not recorded for restart');
+    }
+    this.log.info({ route: def.id, version: v, origin, replaced: old !== undefined }, 'route deployed');
+    return this.info(next);
+  }
+
+  /** Stops a route (draining it) and forgets it, with its durable subscription. */
+  undeploy(id: string): Promise<void> {
+    return this.locked(id, async () => {
+      const r = this.get(id);
+      await r.stop();
+      await r.removeState();
+      this.routes.delete(id);
+      await this.registry?.remove(id);
+      this.log.info({ route: id }, 'route undeployed');
+    });
+  }
+
+  async suspend(id: string): Promise<RouteInfo> {
+    const r = this.get(id);
+    await r.suspend();
+    await this.registry?.setSuspended(id, true);
+    return this.info(r);
+  }
+
+  async resume(id: string): Promise<RouteInfo> {
+    const r = this.get(id);
+    await r.resume();
+    await this.registry?.setSuspended(id, false);
+    return this.info(r);
+  }
+
+  list(): RouteInfo[] {
+    return [...this.routes.values()].map((r) => this.info(r));
+  }
+
+  has(id: string): boolean {
+    return this.routes.has(id);
+  }
+
+  /** One route's info with its definition. */
+  describe(id: string): RouteInfo {
+    return { ...this.info(this.get(id)), definition: this.get(id).definition };
+  }
+
+  stats(id: string): RouteStats {
+    return this.get(id).stats();
+  }
+
+  /** Stops every route (broker shutdown): durable subscriptions and registry entries stay. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.directory?.close();
+    await Promise.all([...this.locks.values()].map((p) => p.catch(() => {})));
+    await Promise.all([...this.routes.values()].map((r) => r.stop().catch((err: unknown) => this.log.error({ err, route: r.id }, 'route stop failed'))));
+    this.routes.clear();
+    this.expressions.dispose();
+  }
+
+  private get(id: string): Route {
+    const r = this.routes.get(id);
+    if (!r) throw new JunctionError('ERR_ROUTE_NOT_FOUND', `No route ${id}`);
+    return r;
+  }
+
+  private info(r: Route): RouteInfo {
+    const out: RouteInfo = { id: r.id, version: r.version, state: r.state, from: r.definition.from, origin: r.origin, stats: r.stats() };
+    if (r.error !== undefined) out.error = r.error;
+    return out;
+  }
+
+  private services(routeId: string) {
+    return {
+      core: this.core,
+      expressions: this.expressions,
+      log: this.log,
+      repository: (_route: string, step: string, window: number, persisted: boolean) => this.repository(`${routeId}:${step}`, window, persisted),
+    };
+  }
+
+  /** An idempotent repository; persisted ones keep their keys in the registry. */
+  private repository(name: string, window: number, persisted: boolean): IdempotentRepository {
+    const registry = persisted ? this.registry : undefined;
+    const keys = new Set(registry?.idempotentKeys(name) ?? []);
+    const save = () => registry?.setIdempotentKeys(name, [...keys]) ?? Promise.resolve();
+    return {
+      has: (k) => keys.has(k),
+      add: (k) => {
+        keys.add(k);
+        if (keys.size > window) keys.delete(keys.values().next().value!);
+        return save();
+      },
+      remove: (k) => (keys.delete(k) ? save() : Promise.resolve()),
+    };
+  }
+
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(fn);
+    this.locks.set(id, run);
+    void run.finally(() => {
+      if (this.locks.get(id) === run) this.locks.delete(id);
+    }).catch(() => {}); // the caller handles run's error
+    return run;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new JunctionError('ERR_BROKER_CLOSED');
+  }
+}

@@ -1,0 +1,280 @@
+import { asyncScheduler, Subject, type Subscription } from 'rxjs';
+import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
+import type { Core } from '../core/core.ts';
+import { JunctionError } from '../errors.ts';
+import { policyOf, RouteCompiler } from './compile.ts';
+import type { ErrorHandlerDef, RouteDefinition } from './definition.ts';
+import { RouteEndpoints } from './endpoints/endpoints.ts';
+import type { Source } from './endpoints/source.ts';
+import { copyMessage, createExchange } from './exchange.ts';
+import type { Expressions } from './expression.ts';
+import { routeMachine, type RouteState } from './route-machine.ts';
+import type { ErrorHandling, Exchange, IdempotentRepository, RouteLog, Step } from './types.ts';
+
+/** Per-route counters, as the management API shows them. */
+export interface RouteStats {
+  /** Source messages fully processed and acknowledged. */
+  completed: number;
+  /** Source messages returned to their broker as failed (nacked). */
+  failed: number;
+  /** Source messages handed back unprocessed (route stopped with them in an aggregate). */
+  released: number;
+  inFlight: number;
+  /** Exchanges sent to the dead-letter channel. */
+  deadLettered: number;
+  /** Redelivery attempts made by steps. */
+  redeliveries: number;
+  /** Processing time of completed source messages, ms (receipt to acknowledgement). */
+  meanMs: number;
+  maxMs: number;
+}
+
+export interface RouteServices {
+  core: Core;
+  expressions: Expressions;
+  log: RouteLog;
+  repository(routeId: string, step: string, window: number, persisted: boolean): IdempotentRepository;
+}
+
+/** Failure headers on a dead-lettered message. */
+export const DLQ_HEADERS = {
+  route: 'junctionRouteId',
+  step: 'junctionRouteStep',
+  error: 'junctionRouteError',
+  attempts: 'junctionRouteAttempts',
+  from: 'junctionRouteFrom',
+  cause: 'dlqDeliveryFailureCause',
+} as const;
+
+/**
+ * One deployed version of a route: its compiled pipeline, source and endpoints, counters, and
+ * its lifecycle actor. `start` subscribes the pipeline and opens the source; `stop` closes the
+ * source's credit, completes the stream (aggregates release what they hold), waits for in-flight
+ * exchanges up to `drainTimeout`, then disconnects (anything still unsettled goes back to the broker).
+ */
+export class Route {
+  readonly definition: RouteDefinition;
+  readonly version: number;
+  readonly origin: string;
+  readonly actor: Actor<typeof routeMachine>;
+  private readonly services: RouteServices;
+  private readonly log: RouteLog;
+  private readonly endpoints: RouteEndpoints;
+  private readonly pipeline: Step;
+  private readonly source: Source;
+  private input: Subject<Exchange> | undefined;
+  private sub: Subscription | undefined;
+  private readonly counters = { completed: 0, failed: 0, released: 0, inFlight: 0, deadLettered: 0, redeliveries: 0, totalMs: 0, maxMs: 0 };
+  private drainWaiters: Array<() => void> = [];
+
+  /** Compiles the definition (throws on anything invalid); does not start. */
+  constructor(definition: RouteDefinition, version: number, origin: string, services: RouteServices) {
+    this.definition = definition;
+    this.version = version;
+    this.origin = origin;
+    this.services = services;
+    this.log = services.log;
+    this.endpoints = new RouteEndpoints(services.core, definition.id, services.log);
+    try {
+      const compiler = new RouteCompiler({
+        routeId: definition.id,
+        expressions: services.expressions,
+        log: services.log,
+        scheduler: asyncScheduler,
+        producer: (uri) => this.endpoints.producer(uri),
+        newExchange: (message, onSettled, properties) => createExchange({ routeId: definition.id, message, onSettled, ...(properties ? { properties } : {}) }),
+        repository: (step, window, persisted) => services.repository(definition.id, step, window, persisted),
+        errorHandling: (h) => this.errorHandling(h),
+      });
+      this.pipeline = compiler.compile(definition);
+      this.source = this.endpoints.source(definition.from, definition.maxInflight);
+    } catch (err) {
+      void this.endpoints.close();
+      throw err;
+    }
+    this.actor = createActor(
+      routeMachine.provide({
+        actors: {
+          start: fromPromise(() => this.doStart()),
+          suspend: fromPromise(() => this.doSuspend()),
+          stop: fromPromise(() => this.doStop()),
+        },
+        actions: { resume: () => this.source.resume() },
+      }),
+    );
+    this.actor.start();
+  }
+
+  get id(): string {
+    return this.definition.id;
+  }
+
+  get state(): RouteState {
+    return this.actor.getSnapshot().value as RouteState;
+  }
+
+  get error(): string | undefined {
+    return this.actor.getSnapshot().context.error;
+  }
+
+  stats(): RouteStats {
+    const c = this.counters;
+    return {
+      completed: c.completed,
+      failed: c.failed,
+      released: c.released,
+      inFlight: c.inFlight,
+      deadLettered: c.deadLettered,
+      redeliveries: c.redeliveries,
+      meanMs: c.completed > 0 ? c.totalMs / c.completed : 0,
+      maxMs: c.maxMs,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.transition({ type: 'START' }, ['started', 'failed']);
+    if (this.state === 'failed') throw new JunctionError('ERR_ROUTE_STATE', `Route ${this.id} failed to start: ${this.error}`);
+  }
+
+  async suspend(): Promise<void> {
+    if (this.state !== 'started') throw new JunctionError('ERR_ROUTE_STATE', `Route ${this.id} is ${this.state}, not started`);
+    await this.transition({ type: 'SUSPEND' }, ['suspended', 'failed']);
+  }
+
+  async resume(): Promise<void> {
+    if (this.state !== 'suspended') throw new JunctionError('ERR_ROUTE_STATE', `Route ${this.id} is ${this.state}, not suspended`);
+    await this.transition({ type: 'RESUME' }, ['started']);
+  }
+
+  async stop(): Promise<void> {
+    const s = this.state;
+    if (s === 'stopped') return;
+    if (s === 'starting' || s === 'suspending' || s === 'stopping') await waitFor(this.actor, (snap) => !['starting', 'suspending', 'stopping'].includes(snap.value as string));
+    if (this.state === 'stopped') return;
+    await this.transition({ type: 'STOP' }, ['stopped', 'failed']);
+  }
+
+  /** Removes what the route keeps at its source (a topic route's durable subscription): undeploy. */
+  async removeState(): Promise<void> {
+    await this.source.remove?.();
+  }
+
+  private async transition(event: Parameters<Route['actor']['send']>[0], until: RouteState[]): Promise<void> {
+    this.actor.send(event);
+    await waitFor(this.actor, (snap) => until.includes(snap.value as RouteState), { timeout: Infinity });
+  }
+
+  private async doStart(): Promise<void> {
+    const input = new Subject<Exchange>();
+    this.input = input;
+    this.sub = this.pipeline(input).subscribe({
+      // The end of the route: the exchange is done.
+      next: (ex) => ex.ack(),
+      error: (err: unknown) => {
+        this.log.error({ err, route: this.id }, 'route pipeline failed');
+        this.actor.send({ type: 'FAIL', error: String((err as Error)?.message ?? err) });
+      },
+    });
+    try {
+      await this.source.start((ex) => this.accept(ex));
+    } catch (err) {
+      this.sub.unsubscribe();
+      await this.source.stop().catch(() => {}); // already failing: the start error is the one to report
+      throw err;
+    }
+    this.log.info({ route: this.id, version: this.version, from: this.definition.from }, 'route started');
+  }
+
+  private accept(ex: Exchange): void {
+    const c = this.counters;
+    c.inFlight++;
+    ex.onSettled((o) => {
+      c.inFlight--;
+      if (o.kind === 'ack') {
+        c.completed++;
+        const ms = Date.now() - ex.createdAt;
+        c.totalMs += ms;
+        if (ms > c.maxMs) c.maxMs = ms;
+      } else if (o.kind === 'nack') c.failed++;
+      else c.released++;
+      if (c.inFlight === 0 && this.drainWaiters.length > 0) {
+        const ws = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of ws) w();
+      }
+    });
+    if (!this.input || this.input.closed) return ex.release();
+    this.input.next(ex);
+  }
+
+  /** Resolves when no exchange is in flight, or after the drain timeout (false). */
+  private drained(): Promise<boolean> {
+    if (this.counters.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, this.definition.drainTimeout);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.drainWaiters.push(done);
+    });
+  }
+
+  private async doSuspend(): Promise<void> {
+    this.source.pause();
+    if (!(await this.drained())) this.log.warn({ route: this.id, inFlight: this.counters.inFlight }, 'route suspended with exchanges still in flight');
+    this.log.info({ route: this.id }, 'route suspended');
+  }
+
+  private async doStop(): Promise<void> {
+    this.source.pause();
+    this.input?.complete();
+    const clean = await this.drained();
+    if (!clean) this.log.warn({ route: this.id, inFlight: this.counters.inFlight }, 'route stopped before its in-flight exchanges settled; their messages go back to the broker');
+    await this.source.stop();
+    this.sub?.unsubscribe();
+    await this.endpoints.close();
+    this.log.info({ route: this.id, version: this.version }, 'route stopped');
+  }
+
+  /** The route's error handling for a handler definition: redelivery, then dead-letter channel or nack. */
+  private errorHandling(h: ErrorHandlerDef): ErrorHandling {
+    const policy = policyOf(h);
+    const deadLetter = h.deadLetter;
+    const c = this.counters;
+    return {
+      policy,
+      redelivered: () => {
+        c.redeliveries++;
+      },
+      fail: (ex, step, error, attempts) => {
+        this.log.warn({ route: this.id, step, exchange: ex.id, attempts, err: error.message, deadLetter }, 'route step failed');
+        if (deadLetter === undefined) return ex.nack(error);
+        const m = copyMessage(ex.original);
+        m.headers[DLQ_HEADERS.route] = this.id;
+        m.headers[DLQ_HEADERS.step] = step;
+        m.headers[DLQ_HEADERS.error] = error.message;
+        m.headers[DLQ_HEADERS.attempts] = attempts;
+        m.headers[DLQ_HEADERS.cause] = `route ${this.id} ${step}: ${error.message}`;
+        if (m.destination !== undefined) m.headers[DLQ_HEADERS.from] = m.destination;
+        const dlq = createExchange({ routeId: this.id, message: m, onSettled: () => {} });
+        this.endpoints
+          .producer(deadLetter)
+          .send(dlq)
+          .then(
+            () => {
+              c.deadLettered++;
+              ex.ack();
+            },
+            (err: unknown) => {
+              this.log.error({ err, route: this.id, deadLetter }, 'dead-letter channel failed; message returned to the broker');
+              ex.nack(error);
+            },
+          );
+      },
+    };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The routing engine's public types: the exchange envelope, the step context every pattern
+ * receives, endpoints. Patterns in `patterns/` import only this file (types only), never the core.
+ */
+import type { OperatorFunction, SchedulerLike } from 'rxjs';
+
+export type HeaderValue = string | number | boolean | null;
+export type BodyKind = 'bytes' | 'text' | 'json';
+
+/** The message an exchange carries: a mutable working copy, protocol neutral. */
+export interface ExchangeMessage {
+  body: Buffer;
+  bodyType: BodyKind;
+  /** Application headers (STOMP user headers, AMQP application properties, MQTT 5 user properties). */
+  headers: Record<string, HeaderValue>;
+  durable: boolean;
+  priority?: number;
+  correlationId?: string;
+  type?: string;
+  contentType?: string;
+  groupId?: string;
+  groupSeq?: number;
+  /** An endpoint URI (`queue:replies`). */
+  replyTo?: string;
+  /** The id the source gave the message, if any. */
+  messageId?: string;
+  /** The endpoint URI the message was received from (`queue:orders`, `mqtt://h:1883/a/b`). */
+  destination?: string;
+  timestamp?: number;
+}
+
+/** One step an exchange went through, for tracing (`route history`). */
+export interface HistoryEntry {
+  step: string;
+  at: number;
+}
+
+/** How an exchange ended: accepted downstream, failed, or handed back untouched (route stopping). */
+export type Outcome = { kind: 'ack' } | { kind: 'nack'; error: Error } | { kind: 'release' };
+
+/**
+ * An exchange: one message in a route plus its settlement. Settle it exactly once with `ack`
+ * (done), `nack` (failed) or `release` (not processed, give it back). An exchange derived from
+ * another (split part, multicast copy) holds its parent open until it is settled itself, so the
+ * source message is acknowledged only when everything derived from it is settled.
+ */
+export interface Exchange {
+  readonly id: string;
+  readonly routeId: string;
+  message: ExchangeMessage;
+  /** Exchange properties: route-local values, never sent (Camel's exchange properties). */
+  properties: Record<string, unknown>;
+  /** The message as it entered the route (or was created by a split or aggregate): what a dead-letter channel sends. */
+  readonly original: ExchangeMessage;
+  readonly history: HistoryEntry[];
+  readonly createdAt: number;
+  /** 1 on the first delivery from the source, raised by the broker on redelivery. */
+  readonly deliveryCount: number;
+  readonly settled: boolean;
+  /** The body parsed as JSON (once, lazily); a body that is not JSON is its text. */
+  body(): unknown;
+  /** Replaces the body: a Buffer as is, a string as text, anything else as JSON. */
+  setBody(value: unknown): void;
+  ack(): void;
+  nack(error: Error): void;
+  release(): void;
+  /**
+   * A new exchange that holds this one open until it is settled: a copy of the message and
+   * properties, with `body` as its body when given (a split part). Its `original` is that message.
+   */
+  derive(body?: unknown): Exchange;
+  /** Runs `fn` once this exchange is settled (not its parent). */
+  onSettled(fn: (outcome: Outcome) => void): void;
+}
+
+/** A compiled expression or predicate: a json-logic rule or a TypeScript function. */
+export type Evaluate<T = unknown> = (ex: Exchange) => T;
+
+/** Where an exchange is sent (queue, topic, remote broker, log). Resolves once the target has it durably. */
+export interface Producer {
+  readonly uri: string;
+  send(ex: Exchange): Promise<void>;
+  /** Request-reply: sends and resolves with the reply (enrich). */
+  request?(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage>;
+}
+
+/** Redelivery policy of a step (Camel's RedeliveryPolicy). */
+export interface RedeliveryPolicy {
+  maxRedeliveries: number;
+  redeliveryDelay: number;
+  backoffMultiplier: number;
+  maxRedeliveryDelay: number;
+}
+
+/** What happens when a step fails for good: the route's error handler (dead-letter channel, or nack). */
+export interface ErrorHandling {
+  readonly policy: RedeliveryPolicy;
+  /** Settles a failed exchange: dead-letters it (then acks) or nacks it to the broker. */
+  fail(ex: Exchange, step: string, error: Error, attempts: number): void;
+  /** Counts one redelivery (statistics). */
+  redelivered?(ex: Exchange, step: string): void;
+}
+
+export interface RouteLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Keys an idempotent consumer has seen, optionally persisted. */
+export interface IdempotentRepository {
+  has(key: string): boolean;
+  add(key: string): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
+/** What a pattern gets from the route around it. */
+export interface StepContext {
+  readonly routeId: string;
+  /** Where the step sits in the definition, e.g. `steps[2].choice.when[0].steps[1]`. */
+  readonly step: string;
+  readonly log: RouteLog;
+  /** Timers (delay, throttle, aggregate timeouts, redelivery); a TestScheduler in marble tests. */
+  readonly scheduler: SchedulerLike;
+  readonly errors: ErrorHandling;
+  /** A producer for an endpoint URI (cached; for dynamic recipients). */
+  producer(uri: string): Producer;
+  /** A new exchange (aggregate) that settles `onSettled` instead of a parent. */
+  newExchange(message: ExchangeMessage, onSettled: (outcome: Outcome) => void, properties?: Record<string, unknown>): Exchange;
+  /** An idempotent repository for this step. */
+  repository?(name: string, window: number, persisted: boolean): IdempotentRepository;
+}
+
+/** A pattern as compiled: an RxJS operator over exchanges. */
+export type Step = OperatorFunction<Exchange, Exchange>;
