@@ -5,6 +5,7 @@ import type { Core, SubscriptionSpec } from '../../core/core.ts';
 import type { Destination } from '../../core/message.ts';
 import type { Queue } from '../../core/queue.ts';
 import { validateAddress } from '../../core/address.ts';
+import { compileSelector } from '../../core/selector/index.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { amqpFromDelivery } from './mapping.ts';
@@ -104,7 +105,10 @@ export class ConsumerLink implements ConsumerSink {
         validateAddress(destination.name, destination.type === 'queue' ? 'queue' : 'subscribe');
         const sel = selectorOf(source.filter);
         spec = { destination };
-        if (sel && sel.selector.trim() !== '') spec.selector = sel.selector;
+        if (sel && sel.selector.trim() !== '') {
+          compileSelector(sel.selector); // refused at attach when it does not parse
+          spec.selector = sel.selector;
+        }
         const durable = (source.durable ?? 0) > 0 || source.expiry_policy === 'never';
         const shared = caps.includes('shared');
         if (destination.type === 'topic' && (durable || shared)) {
