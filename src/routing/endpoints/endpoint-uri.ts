@@ -30,8 +30,9 @@ export function parseEndpoint(uri: string): EndpointUri {
     const path = decodeURIComponent(u.pathname.slice(1));
     if (path === '') throw bad(uri, scheme === 'mqtt' ? 'no topic after host:port' : 'no address after host:port');
     const port = u.port === '' ? (scheme === 'mqtt' ? 1883 : 5672) : Number(u.port);
-    // MQTT filters use '#', which a URL takes for a fragment: put it back.
-    const topic = scheme === 'mqtt' && u.hash !== '' ? `${path}#` : path;
+    // MQTT filters use '#', which a URL takes for a fragment: take the topic from the text itself.
+    const slash = uri.indexOf('/', scheme.length + 3);
+    const topic = scheme === 'mqtt' ? decodeURIComponent(uri.slice(slash + 1).split('?')[0]!) : path;
     return scheme === 'mqtt'
       ? { scheme, host: u.hostname, port, topic, uri, options: u.searchParams }
       : { scheme, host: u.hostname, port, address: path, uri, options: u.searchParams };

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { map, Subject, toArray, lastValueFrom } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { aggregate } from '../../../patterns/aggregate.ts';
+import type { Exchange } from '../../../src/routing/types.ts';
+import { bodies, context, ex, rule, run } from './fixture.ts';
+
+test('aggregate by size: collect; inputs stay unacked until the aggregate is settled', async () => {
+  const ctx = context();
+  const ins = [ex({ o: 1, v: 'a' }), ex({ o: 2, v: 'x' }), ex({ o: 1, v: 'b' })];
+  const out = await run(aggregate({ correlation: rule({ var: 'body.o' }), completionSize: () => 2, strategy: 'collect' }, ctx), ins);
+  assert.equal(out.length, 1, 'group 2 incomplete: released when the stream ended');
+  assert.deepEqual(out[0]!.body(), [{ o: 1, v: 'a' }, { o: 1, v: 'b' }]);
+  assert.equal(out[0]!.properties.aggregatedBy, 'size');
+  assert.equal(out[0]!.properties.aggregatedSize, 2);
+  assert.equal(ins[0]!.outcome(), undefined);
+  assert.deepEqual(ins[1]!.outcome(), { kind: 'release' }, 'incomplete group handed back on completion');
+  out[0]!.ack();
+  assert.deepEqual(ins[0]!.outcome(), { kind: 'ack' });
+  assert.deepEqual(ins[2]!.outcome(), { kind: 'ack' });
+});
+
+test('aggregate: a nacked aggregate nacks every input', async () => {
+  const ctx = context();
+  const ins = [ex({ o: 1 }), ex({ o: 1 })];
+  const [agg] = await run(aggregate({ correlation: rule({ var: 'body.o' }), completionSize: () => 2 }, ctx), ins);
+  agg!.nack(new Error('downstream failed'));
+  assert.equal(ins[0]!.outcome()?.kind, 'nack');
+  assert.equal(ins[1]!.outcome()?.kind, 'nack');
+});
+
+test('aggregate strategies: merge objects, concat with a separator', async () => {
+  const merged = await run(aggregate({ correlation: () => 'k', completionSize: () => 2, strategy: 'merge' }, context()), [ex({ a: 1 }), ex({ b: 2 })]);
+  assert.deepEqual(merged[0]!.body(), { a: 1, b: 2 });
+  const joined = await run(aggregate({ correlation: () => 'k', completionSize: () => 3, strategy: 'concat', separator: ',' }, context()), [ex('x'), ex('y'), ex('z')]);
+  assert.equal(joined[0]!.body(), 'x,y,z');
+});
+
+test('aggregate: completion size from an expression (split size) and a completion predicate', async () => {
+  const bySplit = await run(aggregate({ correlation: rule({ var: 'body.o' }), completionSize: rule({ var: 'body.of' }) }, context()), [ex({ o: 1, of: 3 }), ex({ o: 1, of: 3 }), ex({ o: 1, of: 3 })]);
+  assert.equal(bySplit.length, 1);
+  const byPredicate = await run(
+    aggregate({ correlation: () => 'k', completionPredicate: (agg) => (agg.body() as unknown[]).includes('end') }, context()),
+    [ex('a'), ex('end'), ex('b')],
+  );
+  assert.deepEqual(bodies(byPredicate), [['a', 'end']]);
+  assert.equal(byPredicate[0]!.properties.aggregatedBy, 'predicate');
+});
+
+test('aggregate: completion timeout (virtual time, inactivity since the last input)', () => {
+  const scheduler = new TestScheduler((a, b) => assert.deepEqual(a, b));
+  scheduler.run(({ cold, expectObservable }) => {
+    const ctx = context({ scheduler });
+    const values = { a: ex('a'), b: ex('b'), c: ex('c') };
+    const source = cold('a 50ms b 200ms c', values);
+    const out = source.pipe(aggregate({ correlation: () => 'k', completionTimeout: 100, strategy: 'collect' }, ctx), map((e: Exchange) => JSON.stringify(e.body())));
+    // b at 51ms: timeout 100ms after it -> 151ms; c at 252ms -> 352ms.
+    expectObservable(out).toBe('151ms x 200ms y', { x: '["a","b"]', y: '["c"]' });
+  });
+});
+
+test('aggregate: groups by key independently', async () => {
+  const ctx = context();
+  const input = new Subject<Exchange>();
+  const all = lastValueFrom(input.pipe(aggregate({ correlation: rule({ var: 'body.k' }), completionSize: () => 2 }, ctx), toArray()));
+  for (const k of ['a', 'b', 'b', 'a']) input.next(ex({ k }));
+  input.complete();
+  assert.deepEqual((await all).map((e) => e.properties.aggregatedKey), ['b', 'a']);
+});

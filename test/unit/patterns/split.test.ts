@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { map } from 'rxjs';
+import { split } from '../../../patterns/split.ts';
+import type { Exchange } from '../../../src/routing/types.ts';
+import { bodies, context, ex, rule, run } from './fixture.ts';
+
+test('split: each element becomes an exchange; the source settles when every part is acked', async () => {
+  const ctx = context();
+  const order = ex({ id: 'o1', lines: [{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }] });
+  const parts = await run(split(rule({ var: 'body.lines' }), undefined, ctx), [order]);
+  assert.deepEqual(bodies(parts), [{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }]);
+  assert.deepEqual(parts.map((p) => [p.properties.splitIndex, p.properties.splitSize, p.properties.splitComplete]), [[0, 3, false], [1, 3, false], [2, 3, true]]);
+  assert.equal(order.outcome(), undefined, 'not settled while parts are open');
+  parts[0]!.ack();
+  parts[1]!.ack();
+  assert.equal(order.outcome(), undefined);
+  parts[2]!.ack();
+  assert.deepEqual(order.outcome(), { kind: 'ack' });
+});
+
+test('split: one failed part nacks the source once all parts are settled', async () => {
+  const ctx = context();
+  const order = ex({ lines: [1, 2] });
+  const parts = await run(split(rule({ var: 'body.lines' }), undefined, ctx), [order]);
+  parts[0]!.nack(new Error('line 1 failed'));
+  assert.equal(order.outcome(), undefined);
+  parts[1]!.ack();
+  assert.equal(order.outcome()?.kind, 'nack');
+});
+
+test('split with nested steps: parts go through them, the exchange continues', async () => {
+  const ctx = context();
+  const seen: unknown[] = [];
+  const inner = map((e: Exchange) => {
+    seen.push(e.body());
+    return e;
+  });
+  const order = ex({ lines: ['x', 'y'] });
+  const out = await run(split(rule({ var: 'body.lines' }), inner, ctx), [order]);
+  assert.deepEqual(seen, ['x', 'y']);
+  assert.deepEqual(bodies(out), [{ lines: ['x', 'y'] }]);
+  out[0]!.ack();
+  assert.deepEqual(order.outcome(), { kind: 'ack' }, 'parts were acked at the end of the nested steps');
+});
+
+test('split of an empty array completes the source', async () => {
+  const ctx = context();
+  const e = ex({ lines: [] });
+  const out = await run(split(rule({ var: 'body.lines' }), undefined, ctx), [e]);
+  assert.equal(out.length, 0);
+  assert.deepEqual(e.outcome(), { kind: 'ack' });
+});

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { route } from '../../../src/routing/builder.ts';
+import { RouteDefinitionError, validateDefinition } from '../../../src/routing/definition.ts';
+import { parseEndpoint } from '../../../src/routing/endpoints/endpoint-uri.ts';
+import { loadRouteFile } from '../../../src/routing/route-file.ts';
+
+const issueExample = {
+  id: 'sensor-alerts',
+  from: 'topic:sensors.*.temp',
+  maxInflight: 200,
+  errorHandler: { deadLetter: 'queue:sensor-alerts.DLQ', maxRedeliveries: 3, redeliveryDelay: 100, backoffMultiplier: 2 },
+  steps: [
+    { filter: { '!=': [{ var: 'body.celsius' }, null] } },
+    { setProperty: { name: 'unit', value: 'C' } },
+    { choice: { when: [{ if: { '>': [{ var: 'body.celsius' }, 30] }, steps: [{ to: 'queue:alerts' }] }], otherwise: [{ to: 'queue:readings' }] } },
+  ],
+};
+
+test('the issue example validates, with defaults filled in', () => {
+  const def = validateDefinition(issueExample);
+  assert.equal(def.maxInflight, 200);
+  assert.equal(def.drainTimeout, 10_000);
+  assert.equal(def.steps.length, 3);
+});
+
+function errorOf(raw: unknown): RouteDefinitionError {
+  try {
+    validateDefinition(raw);
+  } catch (err) {
+    assert.ok(err instanceof RouteDefinitionError, String(err));
+    return err;
+  }
+  assert.fail('expected a validation error');
+}
+
+test('validation errors name the JSON path of the bad step', () => {
+  const nested = structuredClone(issueExample) as any;
+  nested.steps[2].choice.when[0].steps[0] = { to: 'queue:a', extra: 1 };
+  assert.equal(errorOf(nested).path, 'steps[2].choice.when[0].steps[0]');
+  const unknown = { ...issueExample, steps: [{ filter: true }, { frobnicate: 1 }] };
+  assert.match(errorOf(unknown).message, /^steps\[1\]: unknown step 'frobnicate'/);
+  const badParam = { ...issueExample, steps: [{ throttle: { rate: 0 } }] };
+  assert.equal(errorOf(badParam).path, 'steps[0].throttle.rate');
+  assert.equal(errorOf({ ...issueExample, maxInflight: 'lots' }).path, 'maxInflight');
+  assert.equal(errorOf({ ...issueExample, id: 'a b' }).path, 'id');
+});
+
+test('an aggregate larger than maxInflight without a timeout is refused (it could never complete)', () => {
+  const e = errorOf({ id: 'a', from: 'queue:x', maxInflight: 10, steps: [{ aggregate: { correlation: 1, completionSize: 50 } }] });
+  assert.equal(e.path, 'steps[0].aggregate.completionSize');
+});
+
+test('the builder produces the same model as JSON', () => {
+  const built = route('sensor-alerts')
+    .from('topic:sensors.*.temp')
+    .maxInflight(200)
+    .errorHandler({ deadLetter: 'queue:sensor-alerts.DLQ', maxRedeliveries: 3, redeliveryDelay: 100, backoffMultiplier: 2 })
+    .filter({ '!=': [{ var: 'body.celsius' }, null] })
+    .setProperty('unit', 'C')
+    .choice((c) => c.when({ '>': [{ var: 'body.celsius' }, 30] }, (b) => b.to('queue:alerts')).otherwise((b) => b.to('queue:readings')));
+  assert.deepEqual(validateDefinition(built.build()), validateDefinition(issueExample));
+});
+
+test('endpoint URIs', () => {
+  assert.deepEqual({ ...parseEndpoint('queue:orders'), options: undefined }, { scheme: 'queue', name: 'orders', uri: 'queue:orders', options: undefined });
+  const m = parseEndpoint('mqtt://127.0.0.1:1884/sensors/+/temp');
+  assert.equal(m.scheme, 'mqtt');
+  assert.equal(m.scheme === 'mqtt' && m.topic, 'sensors/+/temp');
+  const all = parseEndpoint('mqtt://h/sensors/#');
+  assert.equal(all.scheme === 'mqtt' && all.topic, 'sensors/#');
+  assert.equal(all.scheme === 'mqtt' && all.port, 1883);
+  const a = parseEndpoint('amqp://h:5673/orders.in');
+  assert.equal(a.scheme === 'amqp' && a.address, 'orders.in');
+  const t = parseEndpoint('timer:tick?period=250');
+  assert.equal(t.scheme === 'timer' && t.period, 250);
+  assert.throws(() => parseEndpoint('ftp:x'), /unknown scheme/);
+  assert.throws(() => parseEndpoint('timer:t?period=-1'), /period/);
+});
+
+test('route files: errors name the file and the path', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'junction-routes-'));
+  try {
+    const file = path.join(dir, 'bad.route.json');
+    await writeFile(file, JSON.stringify({ id: 'x', from: 'queue:a', steps: [{ to: 'queue:b' }, { split: { by: 1, steps: [{ to: 3 }] } }] }));
+    await assert.rejects(loadRouteFile(file), (err: Error) => err.message.startsWith(`${file}: steps[1].split.steps[0].to:`));
+    await writeFile(file, '{ not json');
+    await assert.rejects(loadRouteFile(file), (err: Error) => err.message.startsWith(`${file}: `));
+    const ts = path.join(dir, 'ok.route.ts');
+    await writeFile(ts, `import { route } from ${JSON.stringify(path.resolve('src/routing/builder.ts'))};\nexport default route('t1').from('queue:a').process((ex) => ex.setBody('x')).to('queue:b');\n`);
+    const [def] = await loadRouteFile(ts);
+    assert.equal(def!.id, 't1');
+    assert.equal(typeof (def!.steps[0] as { process: unknown }).process, 'function');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
