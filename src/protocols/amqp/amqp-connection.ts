@@ -68,7 +68,7 @@ export class AmqpConnection {
     const rc = this.rc;
     rc.on('connection_open', () => this.log.debug({ containerId: this.containerId() }, 'amqp connection open'));
     rc.on('session_open', (ctx: { session: RheaSession }) => this.onSessionOpen(ctx.session));
-    rc.on('session_close', (ctx: { session: RheaSession }) => this.closeLinks(ctx.session));
+    rc.on('session_close', (ctx: { session: RheaSession }) => setImmediate(() => this.closeLinks(ctx.session)));
     rc.on('session_error', () => undefined);
     rc.on('receiver_open', (ctx: { receiver: RheaReceiver }) => this.onProducer(ctx.receiver));
     rc.on('sender_open', (ctx: { sender: RheaSender }) => this.onConsumer(ctx.sender));

@@ -9,7 +9,7 @@ import { compileSelector } from '../../core/selector/index.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { amqpFromDelivery } from './mapping.ts';
-import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
+import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull, holdAttach } from './rhea-shapes.ts';
 import type { Transactions } from './transactions.ts';
 
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
@@ -76,7 +76,8 @@ export class ConsumerLink implements ConsumerSink {
     link.on('modified', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'modified'));
     link.on('rejected', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'rejected'));
     link.on('settled', (ctx: { delivery: RheaDelivery }) => this.onOutcome(ctx.delivery, 'settled'));
-    link.on('sender_close', () => this.onRemoteClose());
+    // rhea dispatches outcomes of dispositions on the next tick: let those that came before the detach settle first.
+    link.on('sender_close', () => setImmediate(() => this.onRemoteClose()));
     link.on('sender_error', () => undefined);
     this.open();
   }
@@ -129,9 +130,11 @@ export class ConsumerLink implements ConsumerSink {
     }
     this.link.set_source(stripUndefined(reply));
     this.link.local.attach.offered_capabilities = undefined;
+    const release = holdAttach(this.link);
     this.host.core
       .createConsumer({ destination: spec.destination, sink: this, autoAck: this.presettled, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
       .then((c) => {
+        release();
         if (this.closing) {
           c.close();
           return;
@@ -139,7 +142,10 @@ export class ConsumerLink implements ConsumerSink {
         this.consumer = c;
         this.onFlow();
       })
-      .catch((err: unknown) => this.fail(err));
+      .catch((err: unknown) => {
+        release();
+        this.fail(err);
+      });
   }
 
   /** The durable subscription a source-less attach refers to (link name + container id). */

@@ -112,6 +112,7 @@ export interface RheaConnection extends EventEmitter {
   on_transfer(frame: Frame): void;
   on_disposition(frame: Frame): void;
   on_begin(frame: Frame): void;
+  _register(): void;
 }
 
 /** The container side used to create server connections. */
@@ -142,4 +143,23 @@ export function terminusOrNull(v: unknown): RheaTerminus | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'object' && 'type' in v && 'value' in v && (v as { value: unknown }).value === null) return null;
   return v as RheaTerminus;
+}
+
+/**
+ * Holds back a link's attach answer (rhea writes it on the next tick) until the returned function
+ * is called, so a client sees its subscription confirmed only once the core has created it.
+ */
+export function holdAttach(link: RheaLink): () => void {
+  const l = link as RheaLink & { _process(): void };
+  const original = l._process;
+  let held = true;
+  l._process = function (this: RheaLink) {
+    if (!held) original.call(this);
+  };
+  return () => {
+    if (!held) return;
+    held = false;
+    l._process = original;
+    link.connection._register();
+  };
 }
