@@ -14,8 +14,8 @@ Options for start:
   --data-dir DIR      Data directory (default ./data)
   --host HOST         Address to listen on (default 127.0.0.1)
   --stomp-port N      STOMP over TCP (default 61613; 0 = any free port)
-  --ws-port N         WebSocket: STOMP and, later, MQTT by subprotocol (default 61614)
-  --mqtt-port N       MQTT (default 1883; not available yet)
+  --ws-port N         WebSocket: STOMP and MQTT by subprotocol (default 61614)
+  --mqtt-port N       MQTT 3.1.1 over TCP (default 1883)
   --amqp-port N       AMQP 1.0 (default 5672; 0 = any free port); AMQP over WebSocket on --ws-port
   --http-port N       HTTP console and API (default 8161; not available yet)
   --routes-dir DIR    Routes to deploy (default ./routes; not available yet)

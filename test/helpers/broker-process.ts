@@ -15,11 +15,12 @@ export interface BrokerPorts {
   host: string;
   stomp: number;
   ws: number;
+  mqtt: number;
 }
 
 export interface BrokerProcessOptions {
   dataDir: string;
-  /** Extra arguments after `start --data-dir DIR --stomp-port 0 --ws-port 0 --http-port 0` (e.g. `--config FILE`). */
+  /** Extra arguments after `start --data-dir DIR --stomp-port 0 --mqtt-port 0 --ws-port 0 --http-port 0` (e.g. `--config FILE`). */
   args?: string[];
   /** Added to this process's environment. */
   env?: NodeJS.ProcessEnv;
@@ -39,12 +40,12 @@ export class BrokerProcess {
   readonly options: BrokerProcessOptions;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<ExitStatus>;
-  ports: BrokerPorts = { host: '127.0.0.1', stomp: 0, ws: 0 };
+  ports: BrokerPorts = { host: '127.0.0.1', stomp: 0, ws: 0, mqtt: 0 };
   private out = '';
 
   private constructor(options: BrokerProcessOptions) {
     this.options = options;
-    const args = [BIN, 'start', '--data-dir', options.dataDir, '--stomp-port', '0', '--ws-port', '0', '--http-port', '0', ...(options.args ?? [])];
+    const args = [BIN, 'start', '--data-dir', options.dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...(options.args ?? [])];
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
