@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { JunctionError } from '../errors.ts';
 import { validateDefinition, type RouteDefinition } from './definition.ts';
 
@@ -8,8 +8,6 @@ import { validateDefinition, type RouteDefinition } from './definition.ts';
 export function isRouteFile(file: string): boolean {
   return file.endsWith('.route.json') || file.endsWith('.route.ts');
 }
-
-let loadSeq = 0;
 
 /**
  * Loads and validates the routes of one file: a JSON object (or an array of them), or a
@@ -23,11 +21,14 @@ export async function loadRouteFile(file: string): Promise<RouteDefinition[]> {
       const text = await readFile(file, 'utf8');
       raw = JSON.parse(text);
     } else {
-      const { mtimeMs } = await stat(file);
-      // A query per load makes the module loader read a changed file again (redeploy).
-      const mod = (await import(`${pathToFileURL(path.resolve(file)).href}?v=${mtimeMs}-${++loadSeq}`)) as { default?: unknown };
-      if (mod.default === undefined) throw new Error('a .route.ts file must export default route(...)');
-      raw = mod.default;
+      // tsx's tsImport loads the file afresh each time (a plain import() is cached by path for a
+      // file the loader takes as CommonJS, whatever the query), so a changed file redeploys.
+      const mod = (await tsImport(path.resolve(file), import.meta.url)) as { default?: unknown };
+      let d = mod.default;
+      // A CommonJS-compiled module (no "type": "module" above it) comes wrapped once more.
+      if (d !== null && typeof d === 'object' && 'default' in d && !('build' in d) && !('id' in d)) d = (d as { default: unknown }).default;
+      if (d === undefined) throw new Error('a .route.ts file must export default route(...)');
+      raw = d;
     }
   } catch (err) {
     throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
