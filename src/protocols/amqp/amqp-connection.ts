@@ -42,6 +42,7 @@ export class AmqpConnection {
   private readonly socket: RheaSocket;
   private readonly links = new Set<ConsumerLink | ProducerLink>();
   private readonly producers = new Map<RheaLink, ProducerLink>();
+  private readonly consumers = new Map<RheaLink, ConsumerLink>();
   private readonly transactions: Transactions;
   private failed = false;
   private ended = false;
@@ -72,9 +73,12 @@ export class AmqpConnection {
     rc.on('session_error', () => undefined);
     rc.on('receiver_open', (ctx: { receiver: RheaReceiver }) => this.onProducer(ctx.receiver));
     rc.on('sender_open', (ctx: { sender: RheaSender }) => this.onConsumer(ctx.sender));
-    rc.on('connection_close', () => undefined);
+    // rhea reports 'disconnected' only for a connection that was not closed cleanly: the socket's
+    // close is the one signal every ending gives. Outcomes rhea has yet to dispatch settle first.
+    rc.on('connection_close', () => setImmediate(() => this.cleanup()));
     rc.on('connection_error', () => undefined);
-    rc.on('disconnected', () => this.cleanup());
+    rc.on('disconnected', () => setImmediate(() => this.cleanup()));
+    conn.onClose(() => setImmediate(() => this.cleanup()));
     rc.on('protocol_error', (err: Error) => this.onRheaError(err, 'amqp:decode-error'));
     rc.on('error', (err: Error) => this.onRheaError(err, 'amqp:internal-error'));
     rc.accept(this.socket);
@@ -109,16 +113,18 @@ export class AmqpConnection {
     };
     rc.on_disposition = (frame: Frame) => {
       // A transactional ack: remember the txn on the deliveries and let rhea see the inner outcome.
-      const p = frame.performative as { role?: boolean; first?: number; last?: number; state?: unknown };
-      const tx = p.role === true ? transactionalId(p.state) : undefined;
+      const p = frame.performative as { role?: boolean; first?: number; last?: number; value: unknown[] };
+      // The raw state (disposition field 4): rhea's accessor would unwrap it and lose the descriptor.
+      const tx = p.role === true ? transactionalId(p.value[4]) : undefined;
       if (tx) {
         const session = rc.remote_channel_map[frame.channel];
         const last = p.last ?? p.first!;
+        // Handled now, not when rhea dispatches the outcome on the next tick: a discharge in the same read must see it.
         for (let id = p.first!; session && id <= last; id++) {
           const d: RheaDelivery | undefined = session.outgoing.deliveries.by_id(id);
-          if (d) d.junctionTxn = tx.txn;
+          if (d) this.consumers.get(d.link)?.transactionalAck(d, tx.txn);
         }
-        p.state = tx.outcome ?? undefined;
+        p.value[4] = tx.outcome ?? null;
       }
       proto.on_disposition.call(rc, frame);
     };
@@ -164,11 +170,17 @@ export class AmqpConnection {
         transactions: this.transactions,
         containerId: () => this.containerId(),
         newTemporaryName: () => `amqp.${randomUUID()}`,
-        closed: (l) => this.links.delete(l),
+        closed: (l) => {
+          this.links.delete(l);
+          this.consumers.delete(l.link);
+        },
       },
       link,
     );
-    if (!link.is_closed()) this.links.add(c);
+    if (!link.is_closed()) {
+      this.links.add(c);
+      this.consumers.set(link, c);
+    }
   }
 
   private closeLinks(session: RheaSession): void {
@@ -224,6 +236,7 @@ export class AmqpConnection {
     for (const l of [...this.links]) l.release();
     this.links.clear();
     this.producers.clear();
+    this.consumers.clear();
     this.transactions.rollbackAll();
   }
 }

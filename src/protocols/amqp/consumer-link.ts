@@ -135,12 +135,15 @@ export class ConsumerLink implements ConsumerSink {
       .createConsumer({ destination: spec.destination, sink: this, autoAck: this.presettled, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
       .then((c) => {
         release();
-        if (this.closing) {
-          c.close();
-          return;
-        }
-        this.consumer = c;
-        this.onFlow();
+        // Deliveries start after rhea has written the attach (it writes transfers before attaches in a pass).
+        setImmediate(() => {
+          if (this.closing) {
+            c.close();
+            return;
+          }
+          this.consumer = c;
+          this.onFlow();
+        });
       })
       .catch((err: unknown) => {
         release();
@@ -206,13 +209,9 @@ export class ConsumerLink implements ConsumerSink {
     if (id === undefined || this.presettled) return;
     rd.junctionId = undefined; // each delivery is settled once
     if (!c || c.closed) return;
-    const txn = rd.junctionTxn;
     let done: Promise<void>;
     try {
-      if (txn !== undefined && (outcome === 'accepted' || outcome === 'settled')) {
-        this.host.transactions.ack(txn, c, id);
-        done = Promise.resolve();
-      } else {
+      {
         switch (outcome) {
           case 'accepted':
           case 'settled':
@@ -240,6 +239,20 @@ export class ConsumerLink implements ConsumerSink {
     }
     if (!rd.remote_settled) rd.update(true);
     done.catch((err: unknown) => this.host.log.error({ err, link: this.link.name }, 'amqp settle not stored'));
+  }
+
+  /** An outcome inside a transactional-state: the ack joins the transaction (applied at discharge). */
+  transactionalAck(rd: RheaDelivery, txn: string): void {
+    const id = rd.junctionId;
+    const c = this.consumer;
+    if (id === undefined || !c || c.closed || this.presettled) return;
+    rd.junctionId = undefined;
+    try {
+      this.host.transactions.ack(txn, c, id);
+    } catch (err) {
+      this.host.log.warn({ err, link: this.link.name, txn }, 'amqp transactional ack refused');
+    }
+    if (!rd.remote_settled) rd.update(true);
   }
 
   // ---------------------------------------------------------------- closing

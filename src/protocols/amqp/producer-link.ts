@@ -8,7 +8,7 @@ import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
 import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
-import { SectionError, splitSections } from './sections.ts';
+import { readDescribed, SECTION, SectionError, splitSections } from './sections.ts';
 import type { Transactions } from './transactions.ts';
 import { terminusFields } from './consumer-link.ts';
 
@@ -16,6 +16,7 @@ const DECLARE = 0x31;
 const DISCHARGE = 0x32;
 const DECLARED = 0x33;
 const TRANSACTIONAL_STATE = 0x34;
+const TRANSFER_STATE_FIELD = 7;
 
 export interface ProducerLinkHost {
   core: Core;
@@ -72,6 +73,8 @@ export class ProducerLink {
   private closing = false;
   /** Why the last message could not be split into sections, if it could not. */
   private undecodable: string | undefined;
+  /** The transaction of the delivery being received, from its transfer's state. */
+  private txn: { txn: string; outcome: unknown } | undefined;
 
   constructor(host: ProducerLinkHost, link: RheaReceiver, coordinator: Typed | undefined) {
     this.host = host;
@@ -120,6 +123,8 @@ export class ProducerLink {
     if (first) {
       this.parts = [];
       this.bytes = 0;
+      // rhea's accessor unwraps the delivery state and loses its descriptor: read the raw field (transfer field 7).
+      this.txn = transactionalId((frame.performative as unknown as { value: unknown[] }).value[TRANSFER_STATE_FIELD]);
       if (!this.refused && this.link.credit <= 0) {
         this.violation(new JunctionError('ERR_AMQP_TRANSFER_LIMIT', `Transfer on link ${this.link.name} without credit`));
       }
@@ -166,10 +171,11 @@ export class ProducerLink {
       return;
     }
     if (this.coordinator) {
-      this.onControl(msg, d);
+      this.onControl(raw, d);
       return;
     }
-    const txState = transactionalId(d.remote_state);
+    const txState = this.txn;
+    this.txn = undefined;
     let send: Promise<unknown>;
     try {
       const input = messageFromAmqp(msg, raw, { destination: this.destination, now: Date.now() });
@@ -194,10 +200,21 @@ export class ProducerLink {
   }
 
   /** Declare and discharge on the coordinator link. */
-  private onControl(msg: Record<string, unknown>, d: RheaDelivery): void {
-    const body = msg.body;
-    const kind = isDescribed(body) ? Number(descriptorOf(body)) : -1;
-    const fields = isDescribed(body) ? (plain(body.value) as unknown[]) : [];
+  private onControl(raw: Buffer, d: RheaDelivery): void {
+    // rhea's decoder drops the descriptor of a described amqp-value, so the body is read from the bytes.
+    let kind = -1;
+    let fields: unknown[] = [];
+    try {
+      const body = splitSections(raw).find((s) => s.code === SECTION.amqpValue);
+      const inner = body ? readDescribed(raw, readDescribed(raw, body.start)!.valueStart) : undefined;
+      if (inner) {
+        kind = typeof inner.descriptor === 'number' ? inner.descriptor : inner.descriptor === 'amqp:declare:list' ? DECLARE : inner.descriptor === 'amqp:discharge:list' ? DISCHARGE : -1;
+        const list = plain(new types.Reader(raw.subarray(inner.valueStart, body!.end)).read());
+        fields = Array.isArray(list) ? list : [];
+      }
+    } catch {
+      kind = -1;
+    }
     if (kind === DECLARE) {
       const id = this.host.transactions.declare();
       d.update(true, types.described(types.wrap_ulong(DECLARED), types.wrap_list([types.wrap_binary(id)])));

@@ -13,6 +13,7 @@ interface Writer {
 
 export interface RheaTypes {
   Writer: new () => Writer;
+  Reader: new (b: Buffer) => { read(): unknown };
   wrap(v: unknown): Typed;
   wrap_int(n: number): Typed;
   wrap_long(n: number): Typed;

@@ -132,10 +132,20 @@ export function isDescribed(v: unknown): v is DescribedValue {
   return typeof v === 'object' && v !== null && 'descriptor' in v && typeof (v as DescribedValue).descriptor === 'object' && (v as DescribedValue).descriptor !== null;
 }
 
-/** The numeric or symbolic descriptor of a described value. */
+/** Symbolic descriptors of the described types the adapter reads, by their numeric codes. */
+const SYMBOLIC: Record<string, number> = {
+  'amqp:coordinator:list': 0x30,
+  'amqp:declare:list': 0x31,
+  'amqp:discharge:list': 0x32,
+  'amqp:declared:list': 0x33,
+  'amqp:transactional-state:list': 0x34,
+};
+
+/** The descriptor of a described value: a number, the code of a known symbol, or the symbol itself. */
 export function descriptorOf(v: DescribedValue): number | string {
   const d = v.descriptor.value;
-  return typeof d === 'number' || typeof d === 'string' ? d : Number(d);
+  if (typeof d === 'string') return SYMBOLIC[d] ?? d;
+  return typeof d === 'number' ? d : Number(d);
 }
 
 /** A decoded terminus, or null: rhea leaves an encoded null terminus as a Typed null. */

@@ -85,3 +85,17 @@ export function splitSections(buf: Buffer): RawSection[] {
   }
   return out;
 }
+
+/** A described value's descriptor (numeric code or symbol) and where its value starts. */
+export function readDescribed(buf: Buffer, pos: number): { descriptor: number | string; valueStart: number } | undefined {
+  if (buf[pos] !== 0x00) return undefined;
+  const d = pos + 1;
+  const c = buf[d];
+  let descriptor: number | string;
+  if (c === 0x53) descriptor = buf[d + 1]!;
+  else if (c === 0x80) descriptor = Number(buf.readBigUInt64BE(d + 1));
+  else if (c === 0xa3) descriptor = buf.toString('latin1', d + 2, d + 2 + buf[d + 1]!);
+  else if (c === 0xb3) descriptor = buf.toString('latin1', d + 5, d + 5 + buf.readUInt32BE(d + 1));
+  else return undefined;
+  return { descriptor, valueStart: skipValue(buf, d) };
+}
