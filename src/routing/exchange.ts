@@ -79,7 +79,7 @@ class RouteExchange implements Exchange {
   private parsedFrom: Buffer | undefined;
   private parsed: unknown;
 
-  constructor(init: ExchangeInit, settlement?: Settlement) {
+  constructor(init: ExchangeInit) {
     this.id = `${boot}-${++seq}`;
     this.routeId = init.routeId;
     this.message = init.message;
@@ -87,7 +87,11 @@ class RouteExchange implements Exchange {
     this.properties = init.properties ?? {};
     this.createdAt = init.now ?? Date.now();
     this.deliveryCount = init.deliveryCount ?? 1;
-    this.settlement = settlement ?? new Settlement(init.onSettled);
+    // Listeners hear the outcome of this exchange and everything derived from it.
+    this.settlement = new Settlement((o) => {
+      if (this.listeners) for (const fn of this.listeners) fn(o);
+      init.onSettled(o);
+    });
   }
 
   body(): unknown {
@@ -154,7 +158,6 @@ class RouteExchange implements Exchange {
     // A second settlement is a bug in a step; ignoring it keeps the first (and the counts) right.
     if (this.settled) return;
     this.settled = true;
-    if (this.listeners) for (const fn of this.listeners) fn(o);
     this.settlement.release(o);
   }
 }

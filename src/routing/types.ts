@@ -69,7 +69,7 @@ export interface Exchange {
    * properties, with `body` as its body when given (a split part). Its `original` is that message.
    */
   derive(body?: unknown): Exchange;
-  /** Runs `fn` once this exchange is settled (not its parent). */
+  /** Runs `fn` with the outcome once this exchange and everything derived from it are settled. */
   onSettled(fn: (outcome: Outcome) => void): void;
 }
 
