@@ -62,7 +62,7 @@ function text(body: unknown): string {
 
 /** An MQTT.js client, retrying until the server listens. */
 async function mqttClient(port: number) {
-  return mqtt.connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 100, connectTimeout: 5000 }, undefined, true);
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100, connectTimeout: 5000 }, true);
 }
 
 test('mqtt:// source and sink against mosquitto (QoS 1)', async (t) => {

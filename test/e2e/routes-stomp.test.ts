@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Exchange } from '../../src/routing/types.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { bodies, connectFor, eventually, stats } from '../helpers/stompjs.ts';
 
@@ -77,7 +78,7 @@ test('error handler: redelivery, then the dead-letter channel with the failure h
     errorHandler: { deadLetter: 'queue:flaky.DLQ', maxRedeliveries: 2, redeliveryDelay: 5, backoffMultiplier: 2 },
     steps: [
       {
-        process: (ex) => {
+        process: (ex: Exchange) => {
           calls++;
           const b = ex.body() as { fail: string };
           if (b.fail === 'always' || (b.fail === 'once' && ex.properties.tried === undefined)) {
