@@ -80,7 +80,8 @@ export class AmqpConnection {
     rc.on('disconnected', () => setImmediate(() => this.cleanup()));
     conn.onClose(() => setImmediate(() => this.cleanup()));
     rc.on('protocol_error', (err: Error) => this.onRheaError(err, 'amqp:decode-error'));
-    rc.on('error', (err: Error) => this.onRheaError(err, 'amqp:internal-error'));
+    // rhea raises plain errors for frames it cannot decode or that break the session's rules.
+    rc.on('error', (err: Error) => this.onRheaError(err, /Invalid handle/.test(err.message) ? 'amqp:session:unattached-handle' : 'amqp:decode-error'));
     rc.accept(this.socket);
   }
 
