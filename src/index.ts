@@ -7,3 +7,7 @@ export type { Store, StoreOp, RecoveredState } from './store/store.ts';
 export { JunctionError, ErrorCodes, type ErrorCode } from './errors.ts';
 export type { Message, MessageInput, Destination } from './core/message.ts';
 export type { Core } from './core/core.ts';
+export { route, RouteBuilder } from './routing/builder.ts';
+export type { RouteManager, RouteInfo } from './routing/route-manager.ts';
+export type { RouteDefinition, RouteDefinitionInput, StepDef } from './routing/definition.ts';
+export type { Exchange, ExchangeMessage, StepContext, Step } from './routing/types.ts';

@@ -2,12 +2,15 @@ import { parseArgs } from 'node:util';
 import { createBroker, VERSION } from '../broker.ts';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.ts';
 import { isJunctionError } from '../errors.ts';
+import { routeCommand } from './route-command.ts';
 
 const USAGE = `Usage: junction <command> [options]
 
 Commands:
   start             Run the broker in this process (SIGTERM/SIGINT stop it gracefully)
   version           Print the version
+  route test ROUTE --cases CASES.json
+                    Test a route file against an in-process broker (pass/fail per case)
 
 Options for start:
   --config FILE       Config file (JSON, validated; see README)
@@ -18,7 +21,7 @@ Options for start:
   --mqtt-port N       MQTT 3.1.1 over TCP (default 1883)
   --amqp-port N       AMQP 1.0 (default 5672; 0 = any free port); AMQP over WebSocket on --ws-port
   --http-port N       HTTP console and API (default 8161; not available yet)
-  --routes-dir DIR    Routes to deploy (default ./routes; not available yet)
+  --routes-dir DIR    Route files to deploy and watch (default ./routes)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
   --recover-skip-corrupt  Skip corrupt journal records in the middle of a segment instead of
                       refusing to start (their operations are lost; logged)
@@ -94,6 +97,9 @@ export async function main(argv: string[]): Promise<void> {
     switch (command) {
       case 'start':
         return await start(rest);
+      case 'route':
+        process.exitCode = await routeCommand(rest);
+        return;
       case 'version':
       case '--version':
         console.log(VERSION);

@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+import { loadCases, runRouteTests } from '../routing/route-test.ts';
+
+export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.json
+
+  Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker, once per
+  case: sends the case's input messages, then checks the messages at each expected address.
+  Prints PASS/FAIL per case; exits 1 if any case fails. See docs/routes.md, "Route tests".`;
+
+/** `junction route test ROUTE --cases FILE`; writes to stdout, returns the exit code. */
+export async function routeCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'test') {
+    out(ROUTE_USAGE);
+    return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { cases: { type: 'string' } } });
+  const routeFile = positionals[0];
+  if (routeFile === undefined || values.cases === undefined) {
+    out(ROUTE_USAGE);
+    return 2;
+  }
+  const cases = await loadCases(values.cases);
+  const results = await runRouteTests(routeFile, cases, (r) => {
+    out(`${r.passed ? 'PASS' : 'FAIL'}  ${r.name}`);
+    for (const p of r.problems) out(`      ${p}`);
+  });
+  const failed = results.filter((r) => !r.passed).length;
+  out(`${results.length - failed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,140 @@
+import { isDeepStrictEqual } from 'node:util';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { createBroker, type Broker } from '../broker.ts';
+import type { Message } from '../core/message.ts';
+import { JunctionError } from '../errors.ts';
+import { destinationOf } from './endpoints/core-endpoint.ts';
+import { loadRouteFile } from './route-file.ts';
+
+/**
+ * `junction route test`: runs a route file against an in-process broker, case by case, feeding
+ * input messages and checking the messages that arrive at each output address.
+ */
+
+const messageSpec = z.strictObject({
+  body: z.unknown().optional(),
+  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  /** Input only: where to send it (default: the route's `from`). */
+  to: z.string().optional(),
+});
+
+const caseSpec = z.strictObject({
+  name: z.string(),
+  input: z.array(messageSpec),
+  /** Address -> the messages expected there, in order (an empty list: none). */
+  expect: z.record(z.string(), z.array(messageSpec.omit({ to: true }))),
+  /** ms to wait for the outputs (default 5000). */
+  timeout: z.number().int().min(1).optional(),
+});
+
+const casesFile = z.union([z.array(caseSpec), z.strictObject({ cases: z.array(caseSpec) })]);
+
+export type RouteTestCase = z.infer<typeof caseSpec>;
+
+export interface CaseResult {
+  name: string;
+  passed: boolean;
+  /** Why it failed. */
+  problems: string[];
+}
+
+export async function loadCases(file: string): Promise<RouteTestCase[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`);
+  }
+  const r = casesFile.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  return Array.isArray(r.data) ? r.data : r.data.cases;
+}
+
+function bodyOf(m: Message): unknown {
+  const text = m.body.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // not JSON: compare as text
+  }
+}
+
+function inputBody(b: unknown): { body: Buffer; bodyType: 'text' | 'json' } {
+  if (typeof b === 'string') return { body: Buffer.from(b), bodyType: 'text' };
+  return { body: Buffer.from(JSON.stringify(b ?? null)), bodyType: 'json' };
+}
+
+/** Runs every case, each on a fresh broker; `onResult` is called as each finishes. */
+export async function runRouteTests(routeFile: string, cases: RouteTestCase[], onResult: (r: CaseResult) => void = () => {}): Promise<CaseResult[]> {
+  const defs = await loadRouteFile(routeFile);
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-route-test-'));
+    let broker: Broker | undefined;
+    try {
+      broker = await createBroker(
+        { dataDir, routesDir: path.join(dataDir, 'no-routes'), store: { type: 'memory' }, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 } },
+        { logger: pino({ level: process.env.JUNCTION_TEST_LOG ?? 'silent' }) },
+      );
+      const r = await runCase(broker, defs, c);
+      results.push(r);
+      onResult(r);
+    } catch (err) {
+      const r = { name: c.name, passed: false, problems: [`error: ${(err as Error).message}`] };
+      results.push(r);
+      onResult(r);
+    } finally {
+      await broker?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+async function runCase(broker: Broker, defs: Awaited<ReturnType<typeof loadRouteFile>>, c: RouteTestCase): Promise<CaseResult> {
+  const received = new Map<string, Message[]>();
+  for (const address of Object.keys(c.expect)) {
+    const got: Message[] = [];
+    received.set(address, got);
+    const consumer = await broker.core.createConsumer({ destination: destinationOf(address), autoAck: true, sink: { deliver: (d) => got.push(d.message) } });
+    consumer.grant(1_000_000);
+  }
+  for (const d of defs) await broker.routes.deploy(d);
+  const from = defs[0]!.from;
+  for (const [i, m] of c.input.entries()) {
+    const to = m.to ?? from;
+    if (!to.startsWith('queue:') && !to.startsWith('topic:')) throw new Error(`input[${i}]: the route reads from ${to}; give the input a "to" address on this broker`);
+    await broker.core.send({ destination: destinationOf(to), ...inputBody(m.body), durable: true, properties: { ...m.headers } });
+  }
+  // Done when every address has its messages and the routes hold nothing, or at the timeout.
+  const deadline = Date.now() + (c.timeout ?? 5000);
+  const complete = () => Object.entries(c.expect).every(([a, ms]) => (received.get(a)?.length ?? 0) >= ms.length) && broker.routes.list().every((r) => r.stats.inFlight === 0);
+  let quiet = 0;
+  while (Date.now() < deadline) {
+    // Two consecutive checks 20 ms apart, so a message on its way is not missed.
+    quiet = complete() ? quiet + 1 : 0;
+    if (quiet >= 3) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const problems: string[] = [];
+  for (const [address, expected] of Object.entries(c.expect)) {
+    const got = received.get(address)!;
+    if (got.length !== expected.length) problems.push(`${address}: expected ${expected.length} message(s), got ${got.length}${got.length > 0 ? `: ${got.map((m) => JSON.stringify(bodyOf(m))).join(', ')}` : ''}`);
+    expected.forEach((e, i) => {
+      const m = got[i];
+      if (!m) return;
+      if (e.body !== undefined && !isDeepStrictEqual(bodyOf(m), e.body)) problems.push(`${address}[${i}]: body ${JSON.stringify(bodyOf(m))}, expected ${JSON.stringify(e.body)}`);
+      for (const [k, v] of Object.entries(e.headers ?? {})) {
+        if (m.properties[k] !== v && String(m.properties[k]) !== String(v)) problems.push(`${address}[${i}]: header ${k} = ${JSON.stringify(m.properties[k])}, expected ${JSON.stringify(v)}`);
+      }
+    });
+  }
+  return { name: c.name, passed: problems.length === 0, problems };
+}

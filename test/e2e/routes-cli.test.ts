@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function junction(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/junction.js', ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('junction route test: the sample router passes its cases', { timeout: 60_000 }, async () => {
+  const r = await junction(['route', 'test', 'routes/examples-router.route.json', '--cases', 'routes/examples-router.cases.json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(r.stdout.match(/^(PASS|FAIL) .*/gm), [
+    'PASS  a hot reading goes to alerts with unit and level',
+    'PASS  a normal reading goes to readings',
+    'PASS  a reading without a temperature is dropped',
+  ]);
+  assert.match(r.stdout, /3 passed, 0 failed/);
+});
+
+test('junction route test: a failing case prints why and exits 1', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'junction-route-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cases = path.join(dir, 'cases.json');
+  await writeFile(cases, JSON.stringify([
+    { name: 'wrong branch', input: [{ body: { celsius: 50 } }], expect: { 'queue:examples.readings': [{ body: { celsius: 50 } }] } },
+    { name: 'right branch', input: [{ body: { celsius: 50 } }], expect: { 'queue:examples.alerts': [{ body: { celsius: 50 }, headers: { level: 'alert' } }] } },
+  ]));
+  const r = await junction(['route', 'test', 'routes/examples-router.route.json', '--cases', cases]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^FAIL {2}wrong branch\n {6}queue:examples\.readings: expected 1 message\(s\), got 0$/m);
+  assert.match(r.stdout, /^PASS {2}right branch$/m);
+  assert.match(r.stdout, /1 passed, 1 failed/);
+});
+
+test('junction route test: the TypeScript sample aggregates order totals', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'junction-route-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cases = path.join(dir, 'cases.json');
+  await writeFile(cases, JSON.stringify({ cases: [{
+    name: 'two orders',
+    input: [
+      { body: { id: 'A', lines: [{ sku: 'x', qty: 2, price: 5 }, { sku: 'y', qty: 1, price: 3 }] } },
+      { body: { id: 'B', lines: [{ sku: 'z', qty: 3, price: 1 }] } },
+    ],
+    expect: { 'queue:examples.orders.totals': [{ body: { order: 'A', lines: 2, total: 13 } }, { body: { order: 'B', lines: 1, total: 3 } }] },
+  }] }));
+  const r = await junction(['route', 'test', 'routes/examples-orders.route.ts', '--cases', cases]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
