@@ -1,7 +1,12 @@
-import type { AggregateDef, ErrorHandlerDef, Expression, RouteDefinitionInput, StepDef } from './definition.ts';
+import type { AggregateDef, ErrorHandlerDef, RouteDefinitionInput, StepDef } from './definition.ts';
 import type { Exchange, Step, StepContext } from './types.ts';
 
 type Branch = (b: StepsBuilder) => unknown;
+
+/** A json-logic rule (or a constant). */
+export type JsonLogic = string | number | boolean | null | readonly unknown[] | { readonly [op: string]: unknown };
+/** An expression: json-logic, or a function of the exchange (TypeScript routes). */
+export type Expr<T = unknown> = JsonLogic | ((ex: Exchange) => T);
 
 /** Builds a list of steps; every method adds one step (the JSON step of the same name). */
 export class StepsBuilder {
@@ -21,7 +26,7 @@ export class StepsBuilder {
   to(uri: string): this {
     return this.add({ to: uri });
   }
-  filter(predicate: Expression | ((ex: Exchange) => boolean)): this {
+  filter(predicate: Expr<boolean>): this {
     return this.add({ filter: predicate });
   }
   /** `choice(c => c.when(pred, b => b.to(...)).otherwise(b => b.to(...)))` */
@@ -30,13 +35,13 @@ export class StepsBuilder {
     fn(c);
     return this.add({ choice: c.build() });
   }
-  setBody(value: Expression | ((ex: Exchange) => unknown)): this {
+  setBody(value: Expr<unknown>): this {
     return this.add({ setBody: value });
   }
-  setHeader(name: string, value: Expression | ((ex: Exchange) => unknown)): this {
+  setHeader(name: string, value: Expr<unknown>): this {
     return this.add({ setHeader: { name, value } });
   }
-  setProperty(name: string, value: Expression | ((ex: Exchange) => unknown)): this {
+  setProperty(name: string, value: Expr<unknown>): this {
     return this.add({ setProperty: { name, value } });
   }
   removeHeader(name: string): this {
@@ -46,13 +51,13 @@ export class StepsBuilder {
     return this.add({ removeProperty: name });
   }
   /** Without `steps`, the parts continue in place of the exchange. */
-  split(by: Expression | ((ex: Exchange) => unknown[]), steps?: Branch): this {
+  split(by: Expr<unknown[]>, steps?: Branch): this {
     return this.add({ split: { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}) } });
   }
   aggregate(opts: AggregateDef): this {
     return this.add({ aggregate: opts });
   }
-  recipientList(expr: Expression | ((ex: Exchange) => string | string[])): this {
+  recipientList(expr: Expr<string | string[]>): this {
     return this.add({ recipientList: expr });
   }
   /** Each branch an endpoint URI or a function adding steps. */
@@ -68,13 +73,13 @@ export class StepsBuilder {
   throttle(rate: number, period = 1000): this {
     return this.add({ throttle: { rate, period } });
   }
-  delay(ms: Expression | ((ex: Exchange) => number)): this {
+  delay(ms: Expr<number>): this {
     return this.add({ delay: ms });
   }
-  resequence(by: Expression | ((ex: Exchange) => unknown), opts: { size?: number; timeout?: number; reverse?: boolean } = {}): this {
+  resequence(by: Expr<unknown>, opts: { size?: number; timeout?: number; reverse?: boolean } = {}): this {
     return this.add({ resequence: { by, ...opts } });
   }
-  idempotent(key: Expression | ((ex: Exchange) => unknown), opts: { window?: number; persisted?: boolean } = {}): this {
+  idempotent(key: Expr<unknown>, opts: { window?: number; persisted?: boolean } = {}): this {
     return this.add({ idempotent: { key, ...opts } });
   }
   circuitBreaker(steps: Branch, opts: { failureThreshold?: number; resetTimeout?: number; fallback?: Branch } = {}): this {
@@ -105,10 +110,10 @@ export class StepsBuilder {
 }
 
 export class ChoiceBuilder {
-  private readonly whens: Array<{ if: Expression; steps: StepDef[] }> = [];
+  private readonly whens: Array<{ if: Expr<boolean>; steps: StepDef[] }> = [];
   private other: StepDef[] | undefined;
 
-  when(predicate: Expression | ((ex: Exchange) => boolean), steps: Branch): this {
+  when(predicate: Expr<boolean>, steps: Branch): this {
     const b = new StepsBuilder();
     steps(b);
     this.whens.push({ if: predicate, steps: b.steps });
@@ -122,7 +127,7 @@ export class ChoiceBuilder {
     return this;
   }
 
-  build(): { when: Array<{ if: Expression; steps: StepDef[] }>; otherwise?: StepDef[] } {
+  build(): { when: Array<{ if: Expr<boolean>; steps: StepDef[] }>; otherwise?: StepDef[] } {
     return { when: this.whens, ...(this.other ? { otherwise: this.other } : {}) };
   }
 }
