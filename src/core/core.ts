@@ -300,6 +300,16 @@ export class Core {
     }
   }
 
+  /** Whether sends to `d` are waiting for room under BLOCK (AMQP withholds producer credit then). */
+  isBlocked(d: Destination): boolean {
+    if (d.type === 'queue') {
+      const q = this.queues.get(d.name);
+      return q !== undefined && this.limits.isBlocking(q);
+    }
+    for (const q of this.subscriptionIndex.match(d.name)) if (this.limits.isBlocking(q)) return true;
+    return false;
+  }
+
   /**
    * A temporary queue (an AMQP dynamic node), named `$tmp.<suffix>`: nothing it holds is stored or
    * recovered, auto-create settings do not apply, and its owner deletes it with `deleteQueue`.

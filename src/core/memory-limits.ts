@@ -84,6 +84,11 @@ export class MemoryLimits {
     return out;
   }
 
+  /** Whether sends to `q` are waiting for room under BLOCK. */
+  isBlocking(q: Queue): boolean {
+    return this.waiters.has(q);
+  }
+
   reserve(q: Queue, size: number): void {
     q.reservedBytes += size;
     this.reservedBytes += size;

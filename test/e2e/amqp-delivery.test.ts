@@ -320,3 +320,27 @@ describe('message features', () => {
     assert.equal(stats('sched.q').scheduled, 0);
   });
 });
+
+describe('address full under BLOCK', () => {
+  test('the broker withholds producer credit while the address is full, and gives it back as it drains', async () => {
+    const b = await startBroker({ amqp: { producerCredit: 4 }, addressSettings: { 'block.>': { maxSizeBytes: 500, addressFullPolicy: 'BLOCK' } } });
+    try {
+      const c = await client(b);
+      const s = await c.sender('block.q');
+      const credit = () => (s as unknown as { credit: number }).credit;
+      const outcomes: string[] = [];
+      const sends = Array.from({ length: 4 }, (_, i) => c.send(s, { body: rhea.message.data_section(Buffer.alloc(150, i)) }, 20_000).then((o) => outcomes.push(o.state)));
+      await eventually(() => b.core.brokerStats().blockedSends > 0, 'a blocked send');
+      await eventually(() => outcomes.length + b.core.brokerStats().blockedSends === 4, 'the others admitted');
+      assert.ok(outcomes.length < 4);
+      assert.equal(credit(), 0, 'no credit while the address is full');
+      const r = await c.receiver('block.q', 10);
+      for (let i = 0; i < 4; i++) (await r.next()).delivery.accept();
+      await Promise.all(sends);
+      assert.deepEqual(outcomes, ['accepted', 'accepted', 'accepted', 'accepted']);
+      await eventually(() => credit() > 0, 'credit back');
+    } finally {
+      await b.stop();
+    }
+  });
+});

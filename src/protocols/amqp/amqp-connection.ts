@@ -23,6 +23,7 @@ export interface AmqpSessionConfig {
 const OFFERED = ['ANONYMOUS-RELAY', 'DELAYED_DELIVERY', 'SHARED-SUBS'];
 const COORDINATOR = 0x30;
 const COORDINATOR_SYMBOL = 'amqp:coordinator:list';
+const ATTACH_TARGET_FIELD = 6;
 /** The sending side's protocol header the broker answers an unsupported header with (SASL, as it prefers). */
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]);
 
@@ -100,7 +101,11 @@ export class AmqpConnection {
       const t = frame.performative.target;
       if (isDescribed(t)) {
         const d = descriptorOf(t);
-        if (d === COORDINATOR || d === COORDINATOR_SYMBOL || Number(d) === COORDINATOR) frame.performative.junctionCoordinator = t as Typed;
+        if (d === COORDINATOR || d === COORDINATOR_SYMBOL || Number(d) === COORDINATOR) {
+          frame.performative.junctionCoordinator = t as Typed;
+          // rhea knows no coordinator terminus (it would warn on the console): it sees a null target.
+          (frame.performative as unknown as { value: unknown[] }).value[ATTACH_TARGET_FIELD] = null;
+        }
       }
       proto.on_attach.call(rc, frame);
     };

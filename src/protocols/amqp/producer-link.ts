@@ -253,6 +253,8 @@ export class ProducerLink {
   /** Gives the producer back the credit its settled messages used, in batches. */
   private topUp(): void {
     if (this.closing || this.refused) return;
+    // Under BLOCK a full address gets no more credit; the next settled send looks again.
+    if (this.destination && this.inflight > 0 && this.host.core.isBlocked(this.destination)) return;
     const want = this.host.credit - this.link.credit - this.inflight;
     if (want >= Math.max(1, this.host.credit >> 1)) this.link.flow(want);
   }

@@ -77,3 +77,25 @@ describe('assertAddress', () => {
     assert.throws(() => core.assertAddress(topic('missing')), { code: 'ERR_ADDRESS_NOT_FOUND' });
   });
 });
+
+describe('isBlocked', () => {
+  test('is true while sends wait for room under BLOCK, for the queue and for a topic feeding it', async () => {
+    const core = await openCore({ addressSettings: { 'full.>': { maxSizeBytes: 200, addressFullPolicy: 'BLOCK' } } });
+    assert.equal(core.isBlocked(queue('full.q')), false);
+    await core.send(msg(queue('full.q'), 'x'.repeat(100)));
+    const blocked = core.send(msg(queue('full.q'), 'y'.repeat(100)));
+    assert.equal(core.isBlocked(queue('full.q')), true);
+    const { consumer, sink } = await consume(core, { destination: queue('full.q') });
+    await consumer.ack((await sink.count(1))[0]!.id);
+    await blocked;
+    assert.equal(core.isBlocked(queue('full.q')), false);
+    const sub = await consume(core, { destination: topic('full.t') }, 0);
+    await core.send(msg(topic('full.t'), 'x'.repeat(100)));
+    const t = core.send(msg(topic('full.t'), 'y'.repeat(100)));
+    assert.equal(core.isBlocked(topic('full.t')), true);
+    sub.consumer.grant(1);
+    await sub.consumer.ack((await sub.sink.count(1))[0]!.id);
+    await t;
+    assert.equal(core.isBlocked(topic('full.t')), false);
+  });
+});
