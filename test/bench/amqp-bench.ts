@@ -1,0 +1,194 @@
+/**
+ * AMQP 1.0 queue throughput: a rhea producer -> one queue -> a rhea consumer, 256-byte bodies,
+ * unsettled deliveries settled with `accepted` both ways, non-durable and durable. Junction runs as
+ * `bin/junction.js start` in a child process (journal, sync `always`); the references are measured
+ * in the same run when they can start: ActiveMQ Classic with an `amqp` transport connector (needs
+ * the activemq-amqp module, which Debian's build lacks) and RabbitMQ with `rabbitmq_amqp1_0`.
+ * A reference that cannot start is skipped with the reason, and its ratio shows as n/a.
+ *
+ * Run alone: `node --import tsx test/bench/amqp-bench.ts` (BENCH_AMQP_MESSAGES, BENCH_BODY_SIZE).
+ * Measurement only: no assertions; every loop is bounded and a stalled run fails after a timeout.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import rhea, { type Connection } from 'rhea';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 20_000);
+const DURABLE_MESSAGES = Number(process.env.BENCH_AMQP_DURABLE_MESSAGES ?? Math.min(MESSAGES, 10_000));
+const BODY_SIZE = Number(process.env.BENCH_BODY_SIZE ?? 256);
+const CREDIT = 1000;
+const STALL_MS = 60_000;
+
+export interface AmqpBenchRow {
+  broker: string;
+  workload: string;
+  messages: number;
+  msgPerSec: number | undefined;
+  note?: string;
+}
+
+interface Target {
+  name: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** One run: the consumer attaches first, then the producer sends `n` messages within its credit. */
+async function measure(port: number, queue: string, n: number, durable: boolean): Promise<number> {
+  const container = rhea.create_container();
+  const conn: Connection = container.connect({ host: '127.0.0.1', port, reconnect: false, username: 'guest', password: 'guest' } as Parameters<typeof container.connect>[0]);
+  conn.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    conn.once('connection_open', () => resolve());
+    conn.once('connection_error', () => reject(new Error('connection refused')));
+    conn.once('disconnected', (ctx) => reject(new Error(`disconnected: ${ctx.error?.message ?? ''}`)));
+  });
+  const body = rhea.message.data_section(Buffer.alloc(BODY_SIZE, 0x61));
+  let received = 0;
+  let accepted = 0;
+  let sent = 0;
+  const start = process.hrtime.bigint();
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stalled: sent ${sent}, accepted ${accepted}, received ${received}`)), STALL_MS);
+    const check = () => {
+      if (received >= n && accepted >= n) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    const receiver = conn.open_receiver({ source: { address: queue }, credit_window: CREDIT, autoaccept: true });
+    receiver.on('message', () => {
+      received++;
+      check();
+    });
+    const sender = conn.open_sender({ target: { address: queue } });
+    const pump = () => {
+      while (sent < n && sender.sendable()) {
+        sender.send({ body, durable });
+        sent++;
+      }
+    };
+    sender.on('sendable', pump);
+    sender.on('accepted', () => {
+      accepted++;
+      check();
+    });
+    sender.on('rejected', (ctx) => reject(new Error(`rejected: ${JSON.stringify(ctx.delivery?.remote_state)}`)));
+  });
+  try {
+    await done;
+  } finally {
+    conn.close();
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  return n / secs;
+}
+
+async function startJunction(): Promise<Target> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-amqp-bench-'));
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/junction.js'), 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--amqp-port', '0', '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const portsFile = path.join(dataDir, 'ports.json');
+  const deadline = Date.now() + 30_000;
+  let port: number | undefined;
+  while (port === undefined) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('Junction did not start');
+    try {
+      port = (JSON.parse(await readFile(portsFile, 'utf8')) as { amqp?: number }).amqp;
+    } catch {
+      await sleep(50);
+    }
+  }
+  return {
+    name: 'Junction (journal, sync always)',
+    port,
+    async stop() {
+      await stopChild(child);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Why ActiveMQ Classic cannot serve AMQP here, or undefined. */
+function activemqAmqpMissing(): string | undefined {
+  const home = process.env.ACTIVEMQ_HOME ?? '/usr/share/activemq';
+  const lib = path.join(home, 'lib');
+  if (!existsSync(path.join(home, 'bin', 'activemq.jar'))) return `ActiveMQ Classic is not installed (${home})`;
+  const jars = existsSync(lib) ? readdirSync(lib) : [];
+  if (!jars.some((j) => /^activemq-amqp.*\.jar$/.test(j))) {
+    return `ActiveMQ Classic here has no AMQP module (no activemq-amqp*.jar in ${lib}; Debian's build ships stomp and mqtt only)`;
+  }
+  return 'ActiveMQ Classic with activemq-amqp is not wired into this bench yet (only the Debian build was available to test it)';
+}
+
+/** Why RabbitMQ cannot be the reference here, or undefined. */
+function rabbitmqMissing(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v rabbitmq-server'], { encoding: 'utf8' });
+  if (found.status !== 0) return 'rabbitmq-server is not installed (Debian rabbitmq-server with rabbitmq_amqp1_0)';
+  return 'RabbitMQ is installed but starting it from the bench is not implemented yet';
+}
+
+function fmt(n: number | undefined): string {
+  return n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US');
+}
+
+/** Runs the AMQP benchmark, prints its table, and returns the rows. */
+export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
+  const rows: AmqpBenchRow[] = [];
+  const workloads = [
+    { key: 'nondurable', label: 'non-durable, unsettled + accepted', durable: false, n: MESSAGES },
+    { key: 'durable', label: 'durable, unsettled + accepted', durable: true, n: DURABLE_MESSAGES },
+  ];
+  const junction = await startJunction();
+  try {
+    // Warm-up: JIT and the journal's first segment.
+    await measure(junction.port, 'bench.amqp.warmup', Math.min(2000, MESSAGES), false);
+    for (const w of workloads) rows.push({ broker: junction.name, workload: w.label, messages: w.n, msgPerSec: await measure(junction.port, `bench.amqp.${w.key}`, w.n, w.durable) });
+  } finally {
+    await junction.stop();
+  }
+  for (const [name, why] of [
+    ['ActiveMQ Classic (AMQP)', activemqAmqpMissing()],
+    ['RabbitMQ (rabbitmq_amqp1_0)', rabbitmqMissing()],
+  ] as const) {
+    for (const w of workloads) rows.push({ broker: name, workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${why}` });
+  }
+  console.log(`\nAMQP 1.0 queue throughput (${BODY_SIZE}-byte bodies, rhea producer -> queue -> rhea consumer, credit ${CREDIT})`);
+  console.log('| broker | workload | messages | msg/s | Junction / this |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) {
+    const mine = rows.find((x) => x.broker === junction.name && x.workload === r.workload)?.msgPerSec;
+    const ratio = r.msgPerSec !== undefined && mine !== undefined && r.broker !== junction.name ? `${(mine / r.msgPerSec).toFixed(2)}x` : r.broker === junction.name ? '-' : 'n/a';
+    console.log(`| ${r.broker} | ${r.workload} | ${r.messages} | ${fmt(r.msgPerSec)} | ${ratio} |`);
+  }
+  for (const r of rows) if (r.note) console.log(`- ${r.broker}, ${r.workload}: ${r.note}`);
+  return rows;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runAmqpBench().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
