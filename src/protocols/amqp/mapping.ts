@@ -3,7 +3,7 @@ import { JunctionError } from '../../errors.ts';
 import type { Delivery } from '../../core/consumer.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import { formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
-import { encode, messageCodec, types } from './rhea-codec.ts';
+import { messageCodec, types } from './rhea-codec.ts';
 import { SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 
 /**
@@ -232,21 +232,25 @@ function appendToMap(encodedSection: Buffer, extra: Array<[string, PropertyValue
   return Buffer.concat([head, body]);
 }
 
+const writer = new types.Writer();
+
 /** The encoded AMQP message of a core delivery. */
 export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   const m: Message = d.message;
   const props = m.properties;
-  const parts: Buffer[] = [];
+  // One writer for the whole message (reused across messages); the result is copied out.
+  const w = writer;
+  w.position = 0;
   const header: Record<string, unknown> = { durable: m.durable, priority: m.priority, first_acquirer: d.deliveryCount <= 1 && !d.redelivered };
   if (m.expiration > 0) header.ttl = Math.max(1, m.expiration - now);
   if (d.deliveryCount > 1) header.delivery_count = d.deliveryCount - 1;
-  parts.push(encode(messageCodec.header(header).described()));
+  w.write(messageCodec.header(header).described());
 
-  if (typeof props[PROP_ANNOTATIONS] === 'string') parts.push(Buffer.from(props[PROP_ANNOTATIONS] as string, 'base64'));
+  if (typeof props[PROP_ANNOTATIONS] === 'string') w.write_bytes(Buffer.from(props[PROP_ANNOTATIONS] as string, 'base64'));
   else {
     const ann: Record<string, unknown> = { 'x-opt-jms-dest': types.wrap_byte(m.destination.type === 'topic' ? 1 : 0) };
     if (props[PROP_BODY] === undefined) ann['x-opt-jms-msg-type'] = types.wrap_byte(m.bodyType === 'bytes' ? JMS_MSG_TYPE.bytes : JMS_MSG_TYPE.text);
-    parts.push(encode(types.described(types.wrap_ulong(SECTION.messageAnnotations), types.wrap_symbolic_map(ann))));
+    w.write(types.described(types.wrap_ulong(SECTION.messageAnnotations), types.wrap_symbolic_map(ann)));
   }
   const p: Record<string, unknown> = {
     message_id: idToAmqp(m.id),
@@ -264,7 +268,7 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   if (m.groupId !== undefined) p.group_id = m.groupId;
   if (m.groupSeq !== undefined) p.group_sequence = m.groupSeq;
   if (typeof props[PROP_REPLY_TO_GROUP_ID] === 'string') p.reply_to_group_id = props[PROP_REPLY_TO_GROUP_ID];
-  parts.push(encode(messageCodec.properties(p).described()));
+  w.write(messageCodec.properties(p).described());
 
   // Application properties: the original section when there was one with typed values, plus what the core added.
   const rawApp = typeof props[PROP_APP_PROPERTIES] === 'string' ? Buffer.from(props[PROP_APP_PROPERTIES] as string, 'base64') : undefined;
@@ -276,21 +280,21 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
     entries.push([k, props[k]!]);
   }
   if (m.originalDestination !== undefined && !('original-destination' in props)) entries.push(['original-destination', formatAmqpAddress(m.originalDestination)]);
-  if (rawApp) parts.push(appendToMap(rawApp, entries));
+  if (rawApp) w.write_bytes(appendToMap(rawApp, entries));
   else if (entries.length > 0) {
     const wrapped: Record<string, unknown> = {};
     for (const [k, v] of entries) wrapped[k] = wrapProperty(v);
-    parts.push(encode(types.described(types.wrap_ulong(SECTION.applicationProperties), types.wrap_map(wrapped))));
+    w.write(types.described(types.wrap_ulong(SECTION.applicationProperties), types.wrap_map(wrapped)));
   }
 
   // Body.
   const kind = props[PROP_BODY];
-  if (kind === 'value' || kind === 'sequence' || kind === 'data') parts.push(m.body);
+  if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(m.body);
   else if (kind !== 'none') {
-    if (m.bodyType === 'bytes') parts.push(encode(types.described(types.wrap_ulong(SECTION.data), types.wrap_binary(m.body))));
-    else parts.push(encode(types.described(types.wrap_ulong(SECTION.amqpValue), types.wrap_string(m.body.toString('utf8')))));
+    if (m.bodyType === 'bytes') w.write(types.described(types.wrap_ulong(SECTION.data), types.wrap_binary(m.body)));
+    else w.write(types.described(types.wrap_ulong(SECTION.amqpValue), types.wrap_string(m.body.toString('utf8'))));
   }
-  return Buffer.concat(parts);
+  return Buffer.from(w.toBuffer());
 }
 
 function decodeMap(encodedSection: Buffer): Record<string, unknown> {

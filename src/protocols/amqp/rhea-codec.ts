@@ -7,6 +7,7 @@ export type Typed = object;
 
 interface Writer {
   write(v: unknown): void;
+  write_bytes(b: Buffer): void;
   toBuffer(): Buffer;
   position: number;
 }

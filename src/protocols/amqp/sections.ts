@@ -36,24 +36,25 @@ export interface RawSection {
 
 export class SectionError extends Error {}
 
+function need(buf: Buffer, end: number): number {
+  if (end > buf.length) throw new SectionError('truncated value');
+  return end;
+}
+
 /** Offset just past the value starting at `pos`. Throws SectionError on a truncated or unknown encoding. */
 export function skipValue(buf: Buffer, pos: number): number {
   if (pos >= buf.length) throw new SectionError('truncated value');
   const code = buf[pos]!;
   if (code === 0x00) return skipValue(buf, skipValue(buf, pos + 1));
-  const need = (n: number) => {
-    if (n > buf.length) throw new SectionError('truncated value');
-    return n;
-  };
   switch (code >> 4) {
     case 0x4: return pos + 1;
-    case 0x5: return need(pos + 2);
-    case 0x6: return need(pos + 3);
-    case 0x7: return need(pos + 5);
-    case 0x8: return need(pos + 9);
-    case 0x9: return need(pos + 17);
-    case 0xa: case 0xc: case 0xe: need(pos + 2); return need(pos + 2 + buf[pos + 1]!);
-    case 0xb: case 0xd: case 0xf: need(pos + 5); return need(pos + 5 + buf.readUInt32BE(pos + 1));
+    case 0x5: return need(buf, pos + 2);
+    case 0x6: return need(buf, pos + 3);
+    case 0x7: return need(buf, pos + 5);
+    case 0x8: return need(buf, pos + 9);
+    case 0x9: return need(buf, pos + 17);
+    case 0xa: case 0xc: case 0xe: need(buf, pos + 2); return need(buf, pos + 2 + buf[pos + 1]!);
+    case 0xb: case 0xd: case 0xf: need(buf, pos + 5); return need(buf, pos + 5 + buf.readUInt32BE(pos + 1));
     default: throw new SectionError(`invalid type code 0x${code.toString(16)}`);
   }
 }
