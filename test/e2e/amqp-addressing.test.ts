@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import rhea from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AmqpTestClient, eventually } from '../helpers/amqp-client.ts';
 
@@ -154,5 +155,25 @@ describe('addressing', () => {
     await c.send(s2, { body: 'b' });
     const got = [(await r.next()).message.body, (await r.next()).message.body];
     assert.deepEqual(got.sort(), ['a', 'b']);
+  });
+});
+
+describe('WebSocket', () => {
+  test('AMQP over WebSocket (subprotocol amqp) on the WebSocket port', async () => {
+    const { default: WebSocket } = await import('ws');
+    const container = rhea.create_container();
+    const ws = container.websocket_connect(WebSocket as unknown as Parameters<typeof container.websocket_connect>[0]);
+    const conn = container.connect({ connection_details: ws(`ws://127.0.0.1:${broker.ports.ws}`, ['amqp'], {}), reconnect: false } as unknown as Parameters<typeof container.connect>[0]);
+    conn.on('error', () => undefined);
+    try {
+      const got = await new Promise<unknown>((resolve, reject) => {
+        conn.once('connection_error', () => reject(new Error('refused')));
+        conn.open_receiver({ source: { address: 'ws.q' }, credit_window: 10 }).on('message', (ctx) => resolve(ctx.message?.body));
+        conn.open_sender('ws.q').once('sendable', (ctx) => ctx.sender?.send({ body: 'over websocket' }));
+      });
+      assert.equal(got, 'over websocket');
+    } finally {
+      conn.close();
+    }
   });
 });
