@@ -120,6 +120,21 @@ describe('addressing', () => {
     await eventually(() => broker.core.getQueue(address) === undefined, 'the temporary queue to be deleted');
   });
 
+  test('a dynamic target (Qpid JMS TemporaryQueue) gets a temporary queue that lives as long as the sender link', async () => {
+    const c = await client();
+    const s = await c.sender({ dynamic: true, capabilities: ['temporary-queue'] });
+    const address = (s as unknown as { remote: { attach: { target: { address: string } } } }).remote.attach.target.address;
+    assert.match(address, /^\$tmp\./);
+    const r = await c.receiver(address);
+    assert.equal((await c.send(s, { body: 'to the temp queue' })).state, 'accepted');
+    const got = await r.next();
+    assert.equal(got.message.body, 'to the temp queue');
+    got.delivery.accept();
+    await c.closeLink(r.link);
+    await c.closeLink(s);
+    await eventually(() => broker.core.getQueue(address) === undefined, 'the temporary queue to be deleted');
+  });
+
   test('unknown address with auto-create off: sender and receiver links are refused with amqp:not-found', async () => {
     const c = await client({}, closedBroker);
     assert.equal((await c.refusedSender('queue://nope')).condition, 'amqp:not-found');

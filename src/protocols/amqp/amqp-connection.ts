@@ -154,6 +154,7 @@ export class AmqpConnection {
         transactions: this.transactions,
         maxMessageSize: this.cfg.maxMessageSize,
         credit: this.cfg.producerCredit,
+        newTemporaryName: () => `amqp.${randomUUID()}`,
         closed: (l) => {
           this.links.delete(l);
           this.producers.delete(l.link);

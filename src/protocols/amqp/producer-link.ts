@@ -3,7 +3,8 @@ import { JunctionError } from '../../errors.ts';
 import type { Core } from '../../core/core.ts';
 import type { Destination } from '../../core/message.ts';
 import { validateAddress } from '../../core/address.ts';
-import { capabilityList, parseAmqpAddress } from './addressing.ts';
+import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
+import type { Queue } from '../../core/queue.ts';
 import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
@@ -24,6 +25,7 @@ export interface ProducerLinkHost {
   transactions: Transactions;
   maxMessageSize: number;
   credit: number;
+  newTemporaryName(): string;
   closed(link: ProducerLink): void;
 }
 
@@ -64,6 +66,8 @@ export class ProducerLink {
   private readonly host: ProducerLinkHost;
   private readonly coordinator: boolean;
   private destination: Destination | undefined;
+  /** The temporary queue of a dynamic target, deleted with the link. */
+  private temporary: Queue | null = null;
   private inflight = 0;
   private parts: Buffer[] = [];
   private bytes = 0;
@@ -93,7 +97,20 @@ export class ProducerLink {
     }
     const target = terminusOrNull(remote.target);
     try {
-      if (target && target.dynamic) throw new JunctionError('ERR_AMQP_NOT_IMPLEMENTED', 'Dynamic targets are not supported');
+      if (target && target.dynamic) {
+        // Qpid JMS creates a TemporaryQueue (or TemporaryTopic) with a dynamic target: a node that lives as long as the link.
+        const caps = capabilityList(target.capabilities);
+        if (caps.includes('temporary-topic')) {
+          this.destination = { type: 'topic', name: `$tmp.${host.newTemporaryName()}` };
+        } else {
+          this.temporary = host.core.createTemporaryQueue(host.newTemporaryName());
+          this.destination = { type: 'queue', name: this.temporary.name };
+        }
+        link.set_target({ ...terminusFields(target), address: formatAmqpAddress(this.destination), dynamic: true });
+        link.local.attach.max_message_size = host.maxMessageSize;
+        link.flow(host.credit);
+        return;
+      }
       if (target && typeof target.address === 'string') {
         this.destination = parseAmqpAddress(target.address, capabilityList(target.capabilities)).destination;
         validateAddress(this.destination.name, 'send');
@@ -269,6 +286,11 @@ export class ProducerLink {
   release(): void {
     if (this.closing) return;
     this.closing = true;
+    if (this.temporary) {
+      const q = this.temporary;
+      this.temporary = null;
+      this.host.core.deleteQueue(q).catch((err: unknown) => this.host.log.warn({ err, queue: q.name }, 'temporary queue delete failed'));
+    }
     this.host.closed(this);
   }
 
