@@ -43,6 +43,96 @@ function isObservableInput(r: unknown): r is ObservableInput<unknown> {
   return r !== null && typeof r === 'object' && (typeof (r as PromiseLike<unknown>).then === 'function' || typeof (r as Observable<unknown>).subscribe === 'function');
 }
 
+/**
+ * A synchronous step as one light operator (no inner observable per exchange): `fn` returns the
+ * exchange to pass on, or undefined when it settled or diverted it.
+ */
+export function syncStep(fn: (ex: Exchange) => Exchange | undefined): Step {
+  return (source) =>
+    new Observable<Exchange>((subscriber) =>
+      source.subscribe({
+        next: (ex) => {
+          const out = fn(ex);
+          if (out !== undefined) subscriber.next(out);
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+/**
+ * An asynchronous step with the redelivery policy of its context, as one light operator: `fn`
+ * runs per exchange (and again per redelivery, after the policy's delay on the context's
+ * scheduler); when its promise resolves the exchange goes on, when the last attempt fails it goes
+ * to the error handler. Completes once the source completed and no exchange is pending.
+ */
+export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<unknown> | void): Step {
+  return (source) =>
+    new Observable<Exchange>((subscriber) => {
+      let pending = 0;
+      let sourceDone = false;
+      let closed = false;
+      const timers = new Set<{ unsubscribe(): void }>();
+      const finish = () => {
+        pending--;
+        if (sourceDone && pending === 0 && !closed) subscriber.complete();
+      };
+      const run = (ex: Exchange, attempts: number): void => {
+        const failed = (err: unknown) => {
+          if (closed) return;
+          const policy = ctx.errors.policy;
+          if (attempts <= policy.maxRedeliveries) {
+            ctx.errors.redelivered?.(ex, ctx.step);
+            const t = ctx.scheduler.schedule(() => {
+              timers.delete(t);
+              run(ex, attempts + 1);
+            }, redeliveryDelay(policy, attempts));
+            timers.add(t);
+            return;
+          }
+          ctx.errors.fail(ex, ctx.step, toError(err), attempts);
+          finish();
+        };
+        let r: PromiseLike<unknown> | void;
+        try {
+          r = fn(ex);
+        } catch (err) {
+          return failed(err);
+        }
+        if (r && typeof r.then === 'function') {
+          r.then(
+            () => {
+              if (closed) return;
+              subscriber.next(ex);
+              finish();
+            },
+            failed,
+          );
+        } else {
+          subscriber.next(ex);
+          finish();
+        }
+      };
+      const sub = source.subscribe({
+        next: (ex) => {
+          pending++;
+          run(ex, 1);
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          if (pending === 0) subscriber.complete();
+        },
+      });
+      return () => {
+        closed = true;
+        sub.unsubscribe();
+        for (const t of timers) t.unsubscribe();
+      };
+    });
+}
+
 /** Runs a synchronous part of a step; a throw goes to the error handler (deterministic: no redelivery). */
 export function guard<T>(ctx: StepContext, ex: Exchange, fn: () => T): { ok: true; value: T } | { ok: false } {
   try {
@@ -109,7 +199,7 @@ export function withBranches(steps: Step[], forward: boolean, route: (ex: Exchan
     });
 }
 
-/** Records a step in the exchange's history. */
+/** Records a step in the exchange's history when the route traces (Camel's message history). */
 export function mark(ex: Exchange, ctx: StepContext): void {
-  ex.history.push({ step: ctx.step, at: ctx.scheduler.now() });
+  if (ctx.trace) ex.history.push({ step: ctx.step, at: ctx.scheduler.now() });
 }

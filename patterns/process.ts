@@ -1,6 +1,5 @@
-import { map, mergeMap } from 'rxjs';
 import type { Exchange, Step, StepContext } from '../src/routing/types.ts';
-import { attempt, mark } from './internals.ts';
+import { asyncStep, mark } from './internals.ts';
 
 /**
  * Processor (TypeScript routes): a function that may change the exchange, sync or async. A throw
@@ -8,10 +7,8 @@ import { attempt, mark } from './internals.ts';
  * @example route('r').from('queue:in').process(async (ex) => { ex.setBody(await lookup(ex.body())); })
  */
 export function processStep(fn: (ex: Exchange) => void | Promise<void>, ctx: StepContext): Step {
-  return mergeMap((ex) => {
+  return asyncStep(ctx, (ex) => {
     mark(ex, ctx);
-    return attempt(ctx, ex, async () => {
-      await fn(ex);
-    }).pipe(map(() => ex));
+    return fn(ex);
   });
 }

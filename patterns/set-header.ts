@@ -1,6 +1,5 @@
-import { EMPTY, mergeMap, of } from 'rxjs';
 import type { Evaluate, HeaderValue, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark } from './internals.ts';
+import { guard, mark, syncStep } from './internals.ts';
 
 /** A header value: scalars as they are, anything else as JSON text. */
 export function headerValue(v: unknown): HeaderValue {
@@ -14,12 +13,12 @@ export function headerValue(v: unknown): HeaderValue {
  * @example { "setHeader": { "name": "level", "value": "alert" } }
  */
 export function setHeader(name: string, value: Evaluate, ctx: StepContext): Step {
-  return mergeMap((ex) => {
+  return syncStep((ex) => {
     mark(ex, ctx);
     const r = guard(ctx, ex, () => {
       ex.message = { ...ex.message, headers: { ...ex.message.headers, [name]: headerValue(value(ex)) } };
     });
-    return r.ok ? of(ex) : EMPTY;
+    return r.ok ? ex : undefined;
   });
 }
 
@@ -28,13 +27,13 @@ export function setHeader(name: string, value: Evaluate, ctx: StepContext): Step
  * @example { "removeHeader": "internal" }
  */
 export function removeHeader(name: string, ctx: StepContext): Step {
-  return mergeMap((ex) => {
+  return syncStep((ex) => {
     mark(ex, ctx);
     if (name in ex.message.headers) {
       const headers = { ...ex.message.headers };
       delete headers[name];
       ex.message = { ...ex.message, headers };
     }
-    return of(ex);
+    return ex;
   });
 }

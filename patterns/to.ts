@@ -1,6 +1,5 @@
-import { map, mergeMap } from 'rxjs';
 import type { Producer, Step, StepContext } from '../src/routing/types.ts';
-import { attempt, mark } from './internals.ts';
+import { asyncStep, mark } from './internals.ts';
 
 /**
  * Sends each exchange to an endpoint and passes it on once the endpoint has it (durably, for
@@ -8,8 +7,8 @@ import { attempt, mark } from './internals.ts';
  * @example route('r').from('queue:in').to('queue:out')
  */
 export function to(producer: Producer, ctx: StepContext): Step {
-  return mergeMap((ex) => {
+  return asyncStep(ctx, (ex) => {
     mark(ex, ctx);
-    return attempt(ctx, ex, () => producer.send(ex)).pipe(map(() => ex));
+    return producer.send(ex);
   });
 }

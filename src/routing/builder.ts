@@ -136,7 +136,7 @@ export class ChoiceBuilder {
 export class RouteBuilder extends StepsBuilder {
   private readonly id: string;
   private source: string | undefined;
-  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'description' | 'autoStart'>> = {};
+  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'description' | 'autoStart' | 'trace'>> = {};
   private handler: ErrorHandlerDef | undefined;
 
   constructor(id: string) {
@@ -159,6 +159,11 @@ export class RouteBuilder extends StepsBuilder {
   }
   drainTimeout(ms: number): this {
     this.options.drainTimeout = ms;
+    return this;
+  }
+  /** Record each exchange's steps in `Exchange.history`. */
+  trace(on = true): this {
+    this.options.trace = on;
     return this;
   }
   description(text: string): this {

@@ -70,8 +70,11 @@ export class RouteCompiler {
     this.env = env;
   }
 
+  private trace = false;
+
   compile(def: RouteDefinition): Step {
     checkEndpoint(def.from, 'from');
+    this.trace = def.trace;
     const handler = def.errorHandler ?? {};
     return this.steps(def.steps, 'steps', { handler, errors: this.env.errorHandling(handler) });
   }
@@ -90,6 +93,7 @@ export class RouteCompiler {
       log: env.log,
       scheduler: env.scheduler,
       errors,
+      trace: this.trace,
       producer: (uri) => env.producer(uri),
       newExchange: (m, settle, props) => env.newExchange(m, settle, props),
       repository: (name, window, persisted) => env.repository(name, window, persisted),

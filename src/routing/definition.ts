@@ -72,9 +72,11 @@ export interface RouteDefinition {
   drainTimeout: number;
   /** Start suspended (as recorded by the registry). */
   autoStart: boolean;
+  /** Record the steps each exchange goes through (`Exchange.history`, logged on failure). */
+  trace: boolean;
 }
 
-export type RouteDefinitionInput = Omit<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart'> & Partial<Pick<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart'>>;
+export type RouteDefinitionInput = Omit<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart' | 'trace'> & Partial<Pick<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart' | 'trace'>>;
 
 export const DEFAULT_MAX_INFLIGHT = 256;
 export const DEFAULT_DRAIN_TIMEOUT = 10_000;
@@ -140,6 +142,7 @@ const routeSchema = z.strictObject({
   maxInflight: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_INFLIGHT),
   drainTimeout: ms.default(DEFAULT_DRAIN_TIMEOUT),
   autoStart: z.boolean().default(true),
+  trace: z.boolean().default(false),
 });
 
 /** A definition that does not validate: `path` is the JSON path of the bad part (`steps[2].choice.when[0].if`). */

@@ -74,7 +74,8 @@ class RouteExchange implements Exchange {
   readonly deliveryCount: number;
   settled = false;
   private readonly settlement: Settlement;
-  private listeners: Array<(o: Outcome) => void> | undefined;
+  private listener: ((o: Outcome, ex: Exchange) => void) | undefined;
+  private listeners: Array<(o: Outcome, ex: Exchange) => void> | undefined;
   /** The body buffer the cached value was parsed from: a new buffer invalidates it. */
   private parsedFrom: Buffer | undefined;
   private parsed: unknown;
@@ -89,7 +90,8 @@ class RouteExchange implements Exchange {
     this.deliveryCount = init.deliveryCount ?? 1;
     // Listeners hear the outcome of this exchange and everything derived from it.
     this.settlement = new Settlement((o) => {
-      if (this.listeners) for (const fn of this.listeners) fn(o);
+      if (this.listener) this.listener(o, this);
+      if (this.listeners) for (const fn of this.listeners) fn(o, this);
       init.onSettled(o);
     });
   }
@@ -150,8 +152,9 @@ class RouteExchange implements Exchange {
     return child;
   }
 
-  onSettled(fn: (o: Outcome) => void): void {
-    (this.listeners ??= []).push(fn);
+  onSettled(fn: (o: Outcome, ex: Exchange) => void): void {
+    if (!this.listener) this.listener = fn;
+    else (this.listeners ??= []).push(fn);
   }
 
   private settle(o: Outcome): void {

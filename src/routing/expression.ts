@@ -1,5 +1,6 @@
 import jsonLogic from 'json-logic-js';
 import { JunctionError } from '../errors.ts';
+import { compileLogic } from './fast-logic.ts';
 import type { Evaluate, Exchange } from './types.ts';
 
 /**
@@ -46,17 +47,34 @@ const BUILTINS: Record<string, (...args: any[]) => unknown> = {
 
 let instanceSeq = 0;
 
-/** The data an expression sees. `body` is parsed on first use only. */
-export function expressionData(ex: Exchange): object {
-  const m = ex.message;
-  return {
-    get body() {
-      return ex.body();
-    },
-    headers: m.headers,
-    properties: ex.properties,
-    destination: m.destination ?? null,
-    message: {
+/** The data an expression sees: `body` is parsed on first use only, `message` built on use. */
+class ExpressionData {
+  private readonly ex: Exchange;
+  __literals: unknown[] | undefined;
+
+  constructor(ex: Exchange) {
+    this.ex = ex;
+  }
+
+  get body(): unknown {
+    return this.ex.body();
+  }
+
+  get headers(): object {
+    return this.ex.message.headers;
+  }
+
+  get properties(): object {
+    return this.ex.properties;
+  }
+
+  get destination(): string | null {
+    return this.ex.message.destination ?? null;
+  }
+
+  get message(): object {
+    const m = this.ex.message;
+    return {
       id: m.messageId ?? null,
       correlationId: m.correlationId ?? null,
       type: m.type ?? null,
@@ -64,9 +82,21 @@ export function expressionData(ex: Exchange): object {
       contentType: m.contentType ?? null,
       groupId: m.groupId ?? null,
       timestamp: m.timestamp ?? null,
-      deliveryCount: ex.deliveryCount,
-    },
-  };
+      deliveryCount: this.ex.deliveryCount,
+    };
+  }
+}
+
+const views = Symbol('expressionData');
+
+function dataOf(ex: Exchange): ExpressionData {
+  const holder = ex as Exchange & { [views]?: ExpressionData };
+  return (holder[views] ??= new ExpressionData(ex));
+}
+
+/** The data an expression sees. `body` is parsed on first use only. */
+export function expressionData(ex: Exchange): object {
+  return dataOf(ex);
 }
 
 /** One broker's expression compiler: its custom operations live and die with it. */
@@ -102,12 +132,16 @@ export class Expressions {
     const literals: unknown[] = [];
     const rewritten = this.rewrite(rule, path, literals);
     if (typeof rewritten !== 'object' || rewritten === null) return () => rewritten as T;
-    const lits = literals;
-    return (ex) => {
-      const data = expressionData(ex) as Record<string, unknown>;
-      if (lits.length > 0) data.__literals = lits;
-      return jsonLogic.apply(rewritten as jsonLogic.RulesLogic, data) as T;
-    };
+    const fn = compileLogic(rewritten);
+    if (literals.length > 0) {
+      return (ex) => {
+        const data = new ExpressionData(ex);
+        data.__literals = literals;
+        return fn(data) as T;
+      };
+    }
+    // The data view reads through the exchange, so one per exchange serves every expression.
+    return (ex) => fn(dataOf(ex)) as T;
   }
 
   /** A predicate: json-logic truthiness. */

@@ -9,7 +9,7 @@ import type { Source } from './endpoints/source.ts';
 import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
 import { routeMachine, type RouteState } from './route-machine.ts';
-import type { ErrorHandling, Exchange, IdempotentRepository, RouteLog, Step } from './types.ts';
+import type { ErrorHandling, Exchange, IdempotentRepository, Outcome, RouteLog, Step } from './types.ts';
 
 /** Per-route counters, as the management API shows them. */
 export interface RouteStats {
@@ -186,26 +186,29 @@ export class Route {
   }
 
   private accept(ex: Exchange): void {
-    const c = this.counters;
-    c.inFlight++;
-    ex.onSettled((o) => {
-      c.inFlight--;
-      if (o.kind === 'ack') {
-        c.completed++;
-        const ms = Date.now() - ex.createdAt;
-        c.totalMs += ms;
-        if (ms > c.maxMs) c.maxMs = ms;
-      } else if (o.kind === 'nack') c.failed++;
-      else c.released++;
-      if (c.inFlight === 0 && this.drainWaiters.length > 0) {
-        const ws = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const w of ws) w();
-      }
-    });
+    this.counters.inFlight++;
+    ex.onSettled(this.settled);
     if (!this.input || this.input.closed) return ex.release();
     this.input.next(ex);
   }
+
+  /** One handler for every source exchange (no closure per message). */
+  private readonly settled = (o: Outcome, ex: Exchange): void => {
+    const c = this.counters;
+    c.inFlight--;
+    if (o.kind === 'ack') {
+      c.completed++;
+      const ms = Date.now() - ex.createdAt;
+      c.totalMs += ms;
+      if (ms > c.maxMs) c.maxMs = ms;
+    } else if (o.kind === 'nack') c.failed++;
+    else c.released++;
+    if (c.inFlight === 0 && this.drainWaiters.length > 0) {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of ws) w();
+    }
+  };
 
   /** Resolves when no exchange is in flight, or after the drain timeout (false). */
   private drained(): Promise<boolean> {
@@ -251,7 +254,8 @@ export class Route {
         c.redeliveries++;
       },
       fail: (ex, step, error, attempts) => {
-        this.log.warn({ route: this.id, step, exchange: ex.id, attempts, err: error.message, deadLetter }, 'route step failed');
+        const history = ex.history.length > 0 ? ex.history.map((h) => h.step) : undefined;
+        this.log.warn({ route: this.id, step, exchange: ex.id, attempts, err: error.message, deadLetter, history }, 'route step failed');
         if (deadLetter === undefined) return ex.nack(error);
         const m = copyMessage(ex.original);
         m.headers[DLQ_HEADERS.route] = this.id;

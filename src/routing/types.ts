@@ -52,6 +52,7 @@ export interface Exchange {
   properties: Record<string, unknown>;
   /** The message as it entered the route (or was created by a split or aggregate): what a dead-letter channel sends. */
   readonly original: ExchangeMessage;
+  /** The steps it went through, when the route traces (`"trace": true`). */
   readonly history: HistoryEntry[];
   readonly createdAt: number;
   /** 1 on the first delivery from the source, raised by the broker on redelivery. */
@@ -70,7 +71,7 @@ export interface Exchange {
    */
   derive(body?: unknown): Exchange;
   /** Runs `fn` with the outcome once this exchange and everything derived from it are settled. */
-  onSettled(fn: (outcome: Outcome) => void): void;
+  onSettled(fn: (outcome: Outcome, ex: Exchange) => void): void;
 }
 
 /** A compiled expression or predicate: a json-logic rule or a TypeScript function. */
@@ -124,6 +125,8 @@ export interface StepContext {
   /** Timers (delay, throttle, aggregate timeouts, redelivery); a TestScheduler in marble tests. */
   readonly scheduler: SchedulerLike;
   readonly errors: ErrorHandling;
+  /** Record each step in the exchange's history (the route's `trace` option; off by default, as in Camel). */
+  readonly trace?: boolean;
   /** A producer for an endpoint URI (cached; for dynamic recipients). */
   producer(uri: string): Producer;
   /** A new exchange (aggregate) that settles `onSettled` instead of a parent. */

@@ -21,7 +21,7 @@ test('setBody with {"literal": object} sets that object', async () => {
 });
 
 test('setHeader and removeHeader change message headers; setProperty/removeProperty exchange properties', async () => {
-  const ctx = context();
+  const ctx = { ...context(), trace: true };
   const e = ex({ region: 'eu' }, { keep: 'yes', drop: 'x' });
   const [out] = await run(
     (s) => s.pipe(
@@ -36,5 +36,7 @@ test('setHeader and removeHeader change message headers; setProperty/removePrope
   assert.deepEqual(out!.message.headers, { keep: 'yes', region: 'EU' });
   assert.equal(out!.properties.unit, 'C');
   assert.equal('tmp' in out!.properties, false);
-  assert.deepEqual(out!.history.map((h) => h.step).length, 5, 'each step is in the history');
+  assert.equal(out!.history.length, 5, 'a tracing route records each step in the history');
+  const [untraced] = await run(setProperty('x', rule(1), context()), [ex('y')]);
+  assert.equal(untraced!.history.length, 0, 'no history unless the route traces');
 });
