@@ -59,7 +59,7 @@ function stompConnect(port: number): Promise<string> {
 
 test('start on port 0 writes ports.json, serves STOMP, and stops on SIGTERM with exit 0', async () => {
   const dataDir = path.join(dir, 'a');
-  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0']);
+  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--http-port', '0']);
   await started(child, output);
   const ports = JSON.parse(await readFile(path.join(dataDir, 'ports.json'), 'utf8')) as { stomp: number; ws: number };
   assert.ok(ports.stomp > 0 && ports.ws > 0);
@@ -72,7 +72,7 @@ test('start on port 0 writes ports.json, serves STOMP, and stops on SIGTERM with
 
 test('JUNCTION_* environment variables configure the broker', async () => {
   const dataDir = path.join(dir, 'b');
-  const { child, output, exited } = run(['start'], { JUNCTION_DATA_DIR: dataDir, JUNCTION_STOMP_PORT: '0', JUNCTION_WS_PORT: '0' });
+  const { child, output, exited } = run(['start'], { JUNCTION_DATA_DIR: dataDir, JUNCTION_STOMP_PORT: '0', JUNCTION_WS_PORT: '0', JUNCTION_AMQP_PORT: '0' });
   await started(child, output);
   const ports = JSON.parse(await readFile(path.join(dataDir, 'ports.json'), 'utf8')) as { stomp: number };
   assert.notEqual(ports.stomp, 61613);
@@ -100,7 +100,7 @@ test('a port already in use fails the start with the address in the message', as
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const busy = (blocker.address() as net.AddressInfo).port;
   try {
-    const { output, exited } = run(['start', '--stomp-port', String(busy), '--mqtt-port', '0', '--ws-port', '0', '--data-dir', path.join(dir, 'e')]);
+    const { output, exited } = run(['start', '--stomp-port', String(busy), '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--data-dir', path.join(dir, 'e')]);
     assert.notEqual((await exited)[0], 0);
     assert.match(output(), new RegExp(`127\\.0\\.0\\.1:${busy}`));
   } finally {

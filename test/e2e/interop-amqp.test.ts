@@ -9,8 +9,9 @@ import { test } from 'node:test';
 const interop = path.resolve(import.meta.dirname, '../../../shared/interop');
 const available = existsSync(path.join(interop, 'run.sh'));
 const root = path.resolve(import.meta.dirname, '../..');
-// targets/junction.sh with ports of its own, so this runs beside interop.test.ts (which uses that target's ports).
-const STOMP_PORT = '42613';
+// targets/junction.sh with ports of its own, so this runs beside interop.test.ts (41613, that target's) and
+// interop-mqtt.test.ts (42613).
+const STOMP_PORT = '43613';
 const AMQP_PORT = '46672';
 const target = {
   BROKER: 'junction',
