@@ -344,3 +344,22 @@ describe('address full under BLOCK', () => {
     }
   });
 });
+
+describe('large messages', () => {
+  test('a message bigger than a frame goes in several transfers both ways, intact', async () => {
+    const b = await startBroker({ amqp: { maxFrameSize: 16 * 1024 } });
+    try {
+      const c = await client(b);
+      const s = await c.sender('large.q');
+      const big = Buffer.alloc(200 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+      assert.equal((await c.send(s, { body: rhea.message.data_section(big), durable: true })).state, 'accepted');
+      const r = await c.receiver('large.q');
+      const got = await r.next();
+      assert.ok((got.message.body as { content: Buffer }).content.equals(big));
+      got.delivery.accept();
+    } finally {
+      await b.stop();
+    }
+  });
+});

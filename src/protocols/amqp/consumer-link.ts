@@ -178,6 +178,14 @@ export class ConsumerLink implements ConsumerSink {
   // ---------------------------------------------------------------- delivery
 
   deliver(d: Delivery): void {
+    const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
+    if (outgoing.available() === 0 && this.consumer) {
+      // The session's unsettled window is full (its links share it): stop, give this one back, resume on 'sendable'.
+      const c = this.consumer;
+      c.setCredit(0);
+      if (!this.presettled) c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
+      return;
+    }
     const payload = amqpFromDelivery(d, Date.now());
     const rd = this.link.send(payload, Buffer.from(String(d.id)), 0);
     rd.junctionId = d.id;
