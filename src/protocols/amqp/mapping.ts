@@ -4,6 +4,7 @@ import type { Delivery } from '../../core/consumer.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import { formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { messageCodec, types } from './rhea-codec.ts';
+import { encodeData, encodeHeader, encodeProperties, encodeStringValue, jmsAnnotations, type PropertiesFields } from './section-encoder.ts';
 import { SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 
 /**
@@ -238,37 +239,46 @@ const writer = new types.Writer();
 export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   const m: Message = d.message;
   const props = m.properties;
-  // One writer for the whole message (reused across messages); the result is copied out.
   const w = writer;
   w.position = 0;
-  const header: Record<string, unknown> = { durable: m.durable, priority: m.priority, first_acquirer: d.deliveryCount <= 1 && !d.redelivered };
-  if (m.expiration > 0) header.ttl = Math.max(1, m.expiration - now);
-  if (d.deliveryCount > 1) header.delivery_count = d.deliveryCount - 1;
-  w.write(messageCodec.header(header).described());
+  const ttl = m.expiration > 0 ? Math.max(1, m.expiration - now) : undefined;
+  w.write_bytes(encodeHeader({ durable: m.durable, priority: m.priority, ...(ttl !== undefined ? { ttl } : {}), firstAcquirer: d.deliveryCount <= 1 && !d.redelivered, deliveryCount: Math.max(0, d.deliveryCount - 1) }));
 
   if (typeof props[PROP_ANNOTATIONS] === 'string') w.write_bytes(Buffer.from(props[PROP_ANNOTATIONS] as string, 'base64'));
-  else {
-    const ann: Record<string, unknown> = { 'x-opt-jms-dest': types.wrap_byte(m.destination.type === 'topic' ? 1 : 0) };
-    if (props[PROP_BODY] === undefined) ann['x-opt-jms-msg-type'] = types.wrap_byte(m.bodyType === 'bytes' ? JMS_MSG_TYPE.bytes : JMS_MSG_TYPE.text);
-    w.write(types.described(types.wrap_ulong(SECTION.messageAnnotations), types.wrap_symbolic_map(ann)));
+  else w.write_bytes(jmsAnnotations(m.destination.type === 'topic' ? 1 : 0, props[PROP_BODY] === undefined ? (m.bodyType === 'bytes' ? JMS_MSG_TYPE.bytes : JMS_MSG_TYPE.text) : undefined));
+
+  const replyTo = m.replyTo !== undefined ? formatAmqpAddress(m.replyTo) : typeof props['JMS_AMQP_REPLY_TO'] === 'string' ? props['JMS_AMQP_REPLY_TO'] : undefined;
+  const contentEncoding = typeof props[PROP_CONTENT_ENCODING] === 'string' ? props[PROP_CONTENT_ENCODING] : undefined;
+  const replyToGroupId = typeof props[PROP_REPLY_TO_GROUP_ID] === 'string' ? props[PROP_REPLY_TO_GROUP_ID] : undefined;
+  const typedIds = isTypedId(m.id) || (m.correlationId !== undefined && isTypedId(m.correlationId));
+  if (!typedIds) {
+    const f: PropertiesFields = { messageId: m.id, to: formatAmqpAddress(m.destination), creationTime: m.timestamp };
+    if (m.userId !== undefined) f.userId = Buffer.from(m.userId, 'utf8');
+    if (m.type !== undefined) f.subject = m.type;
+    if (replyTo !== undefined) f.replyTo = replyTo;
+    if (m.correlationId !== undefined) f.correlationId = m.correlationId;
+    if (m.contentType !== undefined) f.contentType = m.contentType;
+    if (contentEncoding !== undefined) f.contentEncoding = contentEncoding;
+    if (m.expiration > 0) f.absoluteExpiryTime = m.expiration;
+    if (m.groupId !== undefined) f.groupId = m.groupId;
+    if (m.groupSeq !== undefined) f.groupSequence = m.groupSeq;
+    if (replyToGroupId !== undefined) f.replyToGroupId = replyToGroupId;
+    w.write_bytes(encodeProperties(f));
+  } else {
+    // uuid, ulong or binary ids: rhea encodes the typed values.
+    const p: Record<string, unknown> = { message_id: idToAmqp(m.id), to: formatAmqpAddress(m.destination), creation_time: new Date(m.timestamp) };
+    if (m.userId !== undefined) p.user_id = Buffer.from(m.userId, 'utf8');
+    if (m.type !== undefined) p.subject = m.type;
+    if (replyTo !== undefined) p.reply_to = replyTo;
+    if (m.correlationId !== undefined) p.correlation_id = idToAmqp(m.correlationId);
+    if (m.contentType !== undefined) p.content_type = m.contentType;
+    if (contentEncoding !== undefined) p.content_encoding = contentEncoding;
+    if (m.expiration > 0) p.absolute_expiry_time = new Date(m.expiration);
+    if (m.groupId !== undefined) p.group_id = m.groupId;
+    if (m.groupSeq !== undefined) p.group_sequence = m.groupSeq;
+    if (replyToGroupId !== undefined) p.reply_to_group_id = replyToGroupId;
+    w.write(messageCodec.properties(p).described());
   }
-  const p: Record<string, unknown> = {
-    message_id: idToAmqp(m.id),
-    to: formatAmqpAddress(m.destination),
-    creation_time: new Date(m.timestamp),
-  };
-  if (m.userId !== undefined) p.user_id = Buffer.from(m.userId, 'utf8');
-  if (m.type !== undefined) p.subject = m.type;
-  if (m.replyTo !== undefined) p.reply_to = formatAmqpAddress(m.replyTo);
-  else if (typeof props['JMS_AMQP_REPLY_TO'] === 'string') p.reply_to = props['JMS_AMQP_REPLY_TO'];
-  if (m.correlationId !== undefined) p.correlation_id = idToAmqp(m.correlationId);
-  if (m.contentType !== undefined) p.content_type = m.contentType;
-  if (typeof props[PROP_CONTENT_ENCODING] === 'string') p.content_encoding = props[PROP_CONTENT_ENCODING];
-  if (m.expiration > 0) p.absolute_expiry_time = new Date(m.expiration);
-  if (m.groupId !== undefined) p.group_id = m.groupId;
-  if (m.groupSeq !== undefined) p.group_sequence = m.groupSeq;
-  if (typeof props[PROP_REPLY_TO_GROUP_ID] === 'string') p.reply_to_group_id = props[PROP_REPLY_TO_GROUP_ID];
-  w.write(messageCodec.properties(p).described());
 
   // Application properties: the original section when there was one with typed values, plus what the core added.
   const rawApp = typeof props[PROP_APP_PROPERTIES] === 'string' ? Buffer.from(props[PROP_APP_PROPERTIES] as string, 'base64') : undefined;
@@ -291,10 +301,14 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   const kind = props[PROP_BODY];
   if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(m.body);
   else if (kind !== 'none') {
-    if (m.bodyType === 'bytes') w.write(types.described(types.wrap_ulong(SECTION.data), types.wrap_binary(m.body)));
-    else w.write(types.described(types.wrap_ulong(SECTION.amqpValue), types.wrap_string(m.body.toString('utf8'))));
+    if (m.bodyType === 'bytes') w.write_bytes(encodeData(m.body));
+    else w.write_bytes(encodeStringValue(m.body.toString('utf8')));
   }
   return Buffer.from(w.toBuffer());
+}
+
+function isTypedId(s: string): boolean {
+  return s.startsWith('AMQP_ULONG:') || s.startsWith('AMQP_UUID:') || s.startsWith('AMQP_BINARY:');
 }
 
 function decodeMap(encodedSection: Buffer): Record<string, unknown> {

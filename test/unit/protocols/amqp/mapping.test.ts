@@ -148,3 +148,45 @@ describe('core -> AMQP', () => {
     assert.ok(raw.includes(Buffer.from([0xa1, 1, 0x69, 0x54, 7])) || raw.includes(Buffer.from([0xa1, 1, 0x69, 0x71, 0, 0, 0, 7])));
   });
 });
+
+describe('section encoder', () => {
+  test('every property field, long strings and long bodies decode as rhea reads them', () => {
+    const long = 'x'.repeat(300);
+    const out = deliver({
+      destination: { type: 'queue', name: 'q' },
+      id: 'ID:' + long,
+      body: Buffer.alloc(1000, 3),
+      bodyType: 'bytes',
+      durable: true,
+      priority: 9,
+      expiration: NOW + 1234,
+      userId: 'bob',
+      type: long,
+      replyTo: { type: 'topic', name: 'r' },
+      correlationId: 'corr',
+      contentType: 'application/x',
+      groupId: 'g',
+      groupSeq: 70000,
+      properties: { JMS_AMQP_CONTENT_ENCODING: 'gzip', JMS_AMQP_REPLY_TO_GROUP_ID: 'rg' },
+    }, 2);
+    assert.equal(out.durable, true);
+    assert.equal(out.priority, 9);
+    assert.equal(out.ttl, 1234);
+    assert.equal(out.delivery_count, 1);
+    assert.equal(out.message_id, 'ID:' + long);
+    assert.ok(Buffer.isBuffer(out.user_id) && (out.user_id as Buffer).toString() === 'bob');
+    assert.equal(out.to, 'q');
+    assert.equal(out.subject, long);
+    assert.equal(out.reply_to, 'topic://r');
+    assert.equal(out.correlation_id, 'corr');
+    assert.equal(out.content_type, 'application/x');
+    assert.equal(out.content_encoding, 'gzip');
+    assert.equal((out.absolute_expiry_time as Date).getTime(), NOW + 1234);
+    assert.equal((out.creation_time as Date).getTime(), NOW);
+    assert.equal(out.group_id, 'g');
+    assert.equal(out.group_sequence, 70000);
+    assert.equal(out.reply_to_group_id, 'rg');
+    assert.ok((out.body as { content: Buffer }).content.equals(Buffer.alloc(1000, 3)));
+    assert.equal(deliver({ destination: { type: 'queue', name: 'q' }, body: Buffer.from(long), bodyType: 'text' }).body, long);
+  });
+});
