@@ -1,5 +1,5 @@
 import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark, withBranches } from './internals.ts';
+import { mark, toError, withBranches } from './internals.ts';
 
 export interface When {
   predicate: Evaluate<boolean>;
@@ -17,9 +17,19 @@ export function choice(when: When[], otherwise: Step | undefined, ctx: StepConte
   if (otherwise) steps.push(otherwise);
   return withBranches(steps, true, (ex, branches, emit) => {
     mark(ex, ctx);
-    const r = guard(ctx, ex, () => when.findIndex((w) => w.predicate(ex)));
-    if (!r.ok) return;
-    const i = r.value >= 0 ? r.value : otherwise ? when.length : -1;
+    let taken = -1;
+    try {
+      for (let k = 0; k < when.length; k++) {
+        if (when[k]!.predicate(ex)) {
+          taken = k;
+          break;
+        }
+      }
+    } catch (err) {
+      ctx.errors.fail(ex, ctx.step, toError(err), 1);
+      return;
+    }
+    const i = taken >= 0 ? taken : otherwise ? when.length : -1;
     if (i < 0) emit(ex);
     else branches[i]!.push(ex);
   });

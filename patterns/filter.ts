@@ -1,5 +1,5 @@
 import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark, syncStep } from './internals.ts';
+import { mark, syncStep, toError } from './internals.ts';
 
 /**
  * Message filter: passes exchanges the predicate accepts; the others are done (acknowledged).
@@ -8,9 +8,14 @@ import { guard, mark, syncStep } from './internals.ts';
 export function filter(predicate: Evaluate<boolean>, ctx: StepContext): Step {
   return syncStep((ex) => {
     mark(ex, ctx);
-    const r = guard(ctx, ex, () => predicate(ex));
-    if (!r.ok) return undefined;
-    if (r.value) return ex;
+    let pass: boolean;
+    try {
+      pass = predicate(ex);
+    } catch (err) {
+      ctx.errors.fail(ex, ctx.step, toError(err), 1);
+      return undefined;
+    }
+    if (pass) return ex;
     ex.ack();
     return undefined;
   });

@@ -78,41 +78,37 @@ export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<un
         pending--;
         if (sourceDone && pending === 0 && !closed) subscriber.complete();
       };
+      // Closures are made once per subscription, not per exchange (arrow functions assigned to a
+      // name get the tsx/esbuild name helper, a defineProperty, each time they are created).
+      const failed = (ex: Exchange, attempts: number, err: unknown): void => {
+        if (closed) return;
+        const policy = ctx.errors.policy;
+        if (attempts <= policy.maxRedeliveries) {
+          ctx.errors.redelivered?.(ex, ctx.step);
+          const t = ctx.scheduler.schedule(() => {
+            timers.delete(t);
+            run(ex, attempts + 1);
+          }, redeliveryDelay(policy, attempts));
+          timers.add(t);
+          return;
+        }
+        ctx.errors.fail(ex, ctx.step, toError(err), attempts);
+        finish();
+      };
+      const passed = (ex: Exchange): void => {
+        if (closed) return;
+        subscriber.next(ex);
+        finish();
+      };
       const run = (ex: Exchange, attempts: number): void => {
-        const failed = (err: unknown) => {
-          if (closed) return;
-          const policy = ctx.errors.policy;
-          if (attempts <= policy.maxRedeliveries) {
-            ctx.errors.redelivered?.(ex, ctx.step);
-            const t = ctx.scheduler.schedule(() => {
-              timers.delete(t);
-              run(ex, attempts + 1);
-            }, redeliveryDelay(policy, attempts));
-            timers.add(t);
-            return;
-          }
-          ctx.errors.fail(ex, ctx.step, toError(err), attempts);
-          finish();
-        };
         let r: PromiseLike<unknown> | void;
         try {
           r = fn(ex);
         } catch (err) {
-          return failed(err);
+          return failed(ex, attempts, err);
         }
-        if (r && typeof r.then === 'function') {
-          r.then(
-            () => {
-              if (closed) return;
-              subscriber.next(ex);
-              finish();
-            },
-            failed,
-          );
-        } else {
-          subscriber.next(ex);
-          finish();
-        }
+        if (r && typeof r.then === 'function') r.then(() => passed(ex), (err) => failed(ex, attempts, err));
+        else passed(ex);
       };
       const sub = source.subscribe({
         next: (ex) => {

@@ -1,5 +1,5 @@
 import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark, syncStep } from './internals.ts';
+import { mark, syncStep, toError } from './internals.ts';
 
 /**
  * Message translator: replaces the body with the expression's value (objects become JSON).
@@ -8,6 +8,12 @@ import { guard, mark, syncStep } from './internals.ts';
 export function setBody(value: Evaluate, ctx: StepContext): Step {
   return syncStep((ex) => {
     mark(ex, ctx);
-    return guard(ctx, ex, () => ex.setBody(value(ex))).ok ? ex : undefined;
+    try {
+      ex.setBody(value(ex));
+    } catch (err) {
+      ctx.errors.fail(ex, ctx.step, toError(err), 1);
+      return undefined;
+    }
+    return ex;
   });
 }

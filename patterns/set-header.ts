@@ -1,5 +1,5 @@
 import type { Evaluate, HeaderValue, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark, syncStep } from './internals.ts';
+import { mark, syncStep, toError } from './internals.ts';
 
 /** A header value: scalars as they are, anything else as JSON text. */
 export function headerValue(v: unknown): HeaderValue {
@@ -15,10 +15,13 @@ export function headerValue(v: unknown): HeaderValue {
 export function setHeader(name: string, value: Evaluate, ctx: StepContext): Step {
   return syncStep((ex) => {
     mark(ex, ctx);
-    const r = guard(ctx, ex, () => {
+    try {
       ex.message = { ...ex.message, headers: { ...ex.message.headers, [name]: headerValue(value(ex)) } };
-    });
-    return r.ok ? ex : undefined;
+    } catch (err) {
+      ctx.errors.fail(ex, ctx.step, toError(err), 1);
+      return undefined;
+    }
+    return ex;
   });
 }
 

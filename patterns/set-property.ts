@@ -1,5 +1,5 @@
 import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark, syncStep } from './internals.ts';
+import { mark, syncStep, toError } from './internals.ts';
 
 /**
  * Sets an exchange property: route-local, seen by later steps as `properties.NAME`, never sent.
@@ -8,9 +8,12 @@ import { guard, mark, syncStep } from './internals.ts';
 export function setProperty(name: string, value: Evaluate, ctx: StepContext): Step {
   return syncStep((ex) => {
     mark(ex, ctx);
-    const r = guard(ctx, ex, () => {
+    try {
       ex.properties[name] = value(ex);
-    });
-    return r.ok ? ex : undefined;
+    } catch (err) {
+      ctx.errors.fail(ex, ctx.step, toError(err), 1);
+      return undefined;
+    }
+    return ex;
   });
 }

@@ -8,35 +8,6 @@ export function copyMessage(m: ExchangeMessage): ExchangeMessage {
   return { ...m, headers: { ...m.headers } };
 }
 
-/**
- * Reference counting of one settlement: the exchange's own hold plus one per derived exchange.
- * When the count reaches zero the outcome is reported once: nack if anything failed, release if
- * anything was handed back, ack otherwise.
- */
-class Settlement {
-  private pending = 1;
-  private error: Error | undefined;
-  private released = false;
-  private readonly done: (o: Outcome) => void;
-
-  constructor(done: (o: Outcome) => void) {
-    this.done = done;
-  }
-
-  retain(): void {
-    this.pending++;
-  }
-
-  release(o: Outcome): void {
-    if (o.kind === 'nack') this.error ??= o.error;
-    else if (o.kind === 'release') this.released = true;
-    if (--this.pending > 0) return;
-    if (this.error) this.done({ kind: 'nack', error: this.error });
-    else if (this.released) this.done({ kind: 'release' });
-    else this.done({ kind: 'ack' });
-  }
-}
-
 export interface ExchangeInit {
   routeId: string;
   message: ExchangeMessage;
@@ -63,37 +34,65 @@ function parseBody(m: ExchangeMessage): unknown {
   return text;
 }
 
+const ACK: Outcome = { kind: 'ack' };
+const RELEASE: Outcome = { kind: 'release' };
+
+/**
+ * An exchange with its settlement built in (no separate object per message): `pending` counts
+ * its own hold plus one per derived exchange not yet settled. When it reaches zero the outcome is
+ * reported once, to the listeners and then to the parent (or the source): nack if anything
+ * failed, release if anything was handed back, ack otherwise.
+ */
 class RouteExchange implements Exchange {
-  readonly id: string;
   readonly routeId: string;
   message: ExchangeMessage;
-  properties: Record<string, unknown>;
   original: ExchangeMessage;
-  readonly history: HistoryEntry[] = [];
   readonly createdAt: number;
   readonly deliveryCount: number;
   settled = false;
-  private readonly settlement: Settlement;
+  /** The expression data view of this exchange (src/routing/expression.ts), made on first use. */
+  view: unknown = undefined;
+  private readonly seq: number;
+  private idText: string | undefined;
+  private props: Record<string, unknown> | undefined;
+  private steps: HistoryEntry[] | undefined;
+  private pending = 1;
+  private error: Error | undefined;
+  private released = false;
+  private readonly parent: RouteExchange | undefined;
+  private readonly done: ((o: Outcome) => void) | undefined;
   private listener: ((o: Outcome, ex: Exchange) => void) | undefined;
   private listeners: Array<(o: Outcome, ex: Exchange) => void> | undefined;
   /** The body buffer the cached value was parsed from: a new buffer invalidates it. */
   private parsedFrom: Buffer | undefined;
   private parsed: unknown;
 
-  constructor(init: ExchangeInit) {
-    this.id = `${boot}-${++seq}`;
+  constructor(init: Omit<ExchangeInit, 'onSettled'>, parent: RouteExchange | undefined, done: ((o: Outcome) => void) | undefined) {
+    this.seq = ++seq;
     this.routeId = init.routeId;
     this.message = init.message;
     this.original = init.message;
-    this.properties = init.properties ?? {};
+    this.props = init.properties;
     this.createdAt = init.now ?? Date.now();
     this.deliveryCount = init.deliveryCount ?? 1;
-    // Listeners hear the outcome of this exchange and everything derived from it.
-    this.settlement = new Settlement((o) => {
-      if (this.listener) this.listener(o, this);
-      if (this.listeners) for (const fn of this.listeners) fn(o, this);
-      init.onSettled(o);
-    });
+    this.parent = parent;
+    this.done = done;
+  }
+
+  get id(): string {
+    return (this.idText ??= `${boot}-${this.seq}`);
+  }
+
+  get properties(): Record<string, unknown> {
+    return (this.props ??= {});
+  }
+
+  set properties(p: Record<string, unknown>) {
+    this.props = p;
+  }
+
+  get history(): HistoryEntry[] {
+    return (this.steps ??= []);
   }
 
   body(): unknown {
@@ -123,7 +122,7 @@ class RouteExchange implements Exchange {
   }
 
   ack(): void {
-    this.settle({ kind: 'ack' });
+    this.settle(ACK);
   }
 
   nack(error: Error): void {
@@ -131,24 +130,21 @@ class RouteExchange implements Exchange {
   }
 
   release(): void {
-    this.settle({ kind: 'release' });
+    this.settle(RELEASE);
   }
 
   derive(body?: unknown): Exchange {
-    this.settlement.retain();
-    const parent = this.settlement;
-    const child = new RouteExchange({
-      routeId: this.routeId,
-      message: copyMessage(this.message),
-      properties: { ...this.properties },
-      deliveryCount: this.deliveryCount,
-      onSettled: (o) => parent.release(o),
-    });
+    this.pending++;
+    const child = new RouteExchange(
+      { routeId: this.routeId, message: copyMessage(this.message), properties: { ...this.props }, deliveryCount: this.deliveryCount },
+      this,
+      undefined,
+    );
     if (body !== undefined) {
       child.setBody(body);
       child.original = child.message;
     }
-    child.history.push(...this.history);
+    if (this.steps) child.history.push(...this.steps);
     return child;
   }
 
@@ -161,13 +157,25 @@ class RouteExchange implements Exchange {
     // A second settlement is a bug in a step; ignoring it keeps the first (and the counts) right.
     if (this.settled) return;
     this.settled = true;
-    this.settlement.release(o);
+    this.release1(o);
+  }
+
+  /** One hold released (this exchange's own, or a derived exchange's). */
+  private release1(o: Outcome): void {
+    if (o.kind === 'nack') this.error ??= o.error;
+    else if (o.kind === 'release') this.released = true;
+    if (--this.pending > 0) return;
+    const out: Outcome = this.error ? { kind: 'nack', error: this.error } : this.released ? RELEASE : ACK;
+    if (this.listener) this.listener(out, this);
+    if (this.listeners) for (const fn of this.listeners) fn(out, this);
+    if (this.parent) this.parent.release1(out);
+    else this.done?.(out);
   }
 }
 
 /** Creates a root exchange (from a source, or an aggregate of others). */
 export function createExchange(init: ExchangeInit): Exchange {
-  return new RouteExchange(init);
+  return new RouteExchange(init, undefined, init.onSettled);
 }
 
 /** A message from plain values (tests, timers, route tests). */

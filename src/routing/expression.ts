@@ -87,11 +87,10 @@ class ExpressionData {
   }
 }
 
-const views = Symbol('expressionData');
-
 function dataOf(ex: Exchange): ExpressionData {
-  const holder = ex as Exchange & { [views]?: ExpressionData };
-  return (holder[views] ??= new ExpressionData(ex));
+  // RouteExchange declares `view`, so caching the view does not change the exchange's shape.
+  const holder = ex as Exchange & { view?: unknown };
+  return ((holder.view as ExpressionData | undefined) ??= new ExpressionData(ex));
 }
 
 /** The data an expression sees. `body` is parsed on first use only. */

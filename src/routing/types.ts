@@ -80,7 +80,7 @@ export type Evaluate<T = unknown> = (ex: Exchange) => T;
 /** Where an exchange is sent (queue, topic, remote broker, log). Resolves once the target has it durably. */
 export interface Producer {
   readonly uri: string;
-  send(ex: Exchange): Promise<void>;
+  send(ex: Exchange): Promise<unknown>;
   /** Request-reply: sends and resolves with the reply (enrich). */
   request?(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage>;
 }

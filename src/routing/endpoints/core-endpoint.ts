@@ -91,14 +91,10 @@ export class CoreSource implements Source {
   }
 
   private deliver(d: Delivery): void {
-    const consumer = this.consumer!;
-    const ex = createExchange({
-      routeId: this.routeId,
-      message: fromCoreMessage(d.message),
-      deliveryCount: d.deliveryCount,
-      onSettled: (o) => this.settle(consumer, d.id, o),
-    });
-    this.emit(ex);
+    // A bound function, not an arrow in the object literal: the tsx/esbuild name helper would
+    // redefine the arrow's `name` once per message.
+    const onSettled = this.settle.bind(this, this.consumer!, d.id);
+    this.emit(createExchange({ routeId: this.routeId, message: fromCoreMessage(d.message), deliveryCount: d.deliveryCount, onSettled }));
   }
 
   private settle(c: Consumer, id: number, o: Outcome): void {
@@ -171,8 +167,8 @@ export class CoreProducer implements Producer {
     this.destination = destinationOf(uri);
   }
 
-  async send(ex: Exchange): Promise<void> {
-    await this.core.send(toCoreMessage(ex.message, this.destination));
+  send(ex: Exchange): Promise<unknown> {
+    return this.core.send(toCoreMessage(ex.message, this.destination));
   }
 
   async request(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage> {
