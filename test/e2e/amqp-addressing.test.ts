@@ -135,6 +135,20 @@ describe('addressing', () => {
     await eventually(() => broker.core.getQueue(address) === undefined, 'the temporary queue to be deleted');
   });
 
+  test('a queue browser (distribution-mode copy) sees the messages without consuming them; drain ends it', async () => {
+    const c = await client();
+    const s = await c.sender('browse.q');
+    for (const body of ['b1', 'b2', 'b3']) await c.send(s, { body, application_properties: { keep: body !== 'b2' } });
+    const r = await c.receiver({ address: 'browse.q', distribution_mode: 'copy', filter: rhea.filter.selector('keep = true') }, 0);
+    const drained = new Promise<void>((resolve) => r.link.once('receiver_drained', () => resolve()));
+    r.link.add_credit(10);
+    r.link.drain_credit();
+    await drained;
+    const seen = await r.drainFor(0);
+    assert.deepEqual(seen.map((x) => x.message.body), ['b1', 'b3']);
+    assert.equal(broker.core.getQueue('browse.q')!.messageCount, 3, 'nothing consumed');
+  });
+
   test('unknown address with auto-create off: sender and receiver links are refused with amqp:not-found', async () => {
     const c = await client({}, closedBroker);
     assert.equal((await c.refusedSender('queue://nope')).condition, 'amqp:not-found');

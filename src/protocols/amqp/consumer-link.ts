@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { JunctionError } from '../../errors.ts';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
-import type { Destination } from '../../core/message.ts';
+import type { Destination, Message } from '../../core/message.ts';
+import { selectorResolver } from '../../core/selector-resolver.ts';
 import type { Queue } from '../../core/queue.ts';
 import { validateAddress } from '../../core/address.ts';
 import { compileSelector } from '../../core/selector/index.ts';
@@ -61,6 +62,8 @@ export class ConsumerLink implements ConsumerSink {
   private sent = 0;
   private closing = false;
   private readonly presettled: boolean;
+  /** Set for a queue browser: what is left of its snapshot. */
+  private browsing: Message[] | null = null;
 
   constructor(host: ConsumerLinkHost, link: RheaSender) {
     this.host = host;
@@ -123,6 +126,12 @@ export class ConsumerLink implements ConsumerSink {
         }
         this.host.core.assertAddress(destination);
         reply = { ...terminusFields(source), filter: sel ? { [sel.key]: sel.value } : undefined };
+        if (source.distribution_mode === 'copy' && destination.type === 'queue') {
+          // A queue browser (Qpid JMS QueueBrowser): a snapshot of the queue, nothing consumed.
+          this.startBrowsing(destination.name, spec.selector);
+          this.link.set_source(stripUndefined(reply));
+          return;
+        }
       }
     } catch (err) {
       this.refuse(err);
@@ -198,7 +207,35 @@ export class ConsumerLink implements ConsumerSink {
   }
 
   /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
+  /** Browses a snapshot of the queue: its messages go out pre-settled as credit allows, then drain ends it. */
+  private startBrowsing(queue: string, selector: string | undefined): void {
+    let messages = this.host.core.getQueue(queue)?.browse() ?? [];
+    if (selector !== undefined) {
+      const compiled = compileSelector(selector);
+      messages = messages.filter((m) => compiled.matches(selectorResolver(m)));
+    }
+    this.browsing = messages;
+    this.link.local.attach.snd_settle_mode = 1;
+    setImmediate(() => this.onFlow());
+  }
+
+  private browseFlow(): void {
+    const list = this.browsing!;
+    const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
+    while (list.length > 0 && this.link.credit - (this.sent - this.link.delivery_count) > 0 && outgoing.available() > 0) {
+      const m = list.shift()!;
+      const rd = this.link.send(amqpFromDelivery({ id: 0, message: m, deliveryCount: 1, redelivered: false, queue: m.destination.name }, Date.now()), Buffer.from(`b${this.sent}`), 0);
+      rd.update(true);
+      this.sent++;
+    }
+    if (this.link._draining && list.length === 0) this.link.set_drained(true);
+  }
+
   private onFlow(): void {
+    if (this.browsing && !this.closing) {
+      this.browseFlow();
+      return;
+    }
     const c = this.consumer;
     if (!c || this.closing) return;
     const inFlight = this.sent - this.link.delivery_count;
