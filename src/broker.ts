@@ -108,6 +108,8 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     closers.push(() => ws.close());
     // Runs first: connections the shutdown closes publish no MQTT wills.
     closers.push(async () => mqtt.shutdown());
+    // AMQP clients get a close with amqp:connection:forced before their sockets go.
+    closers.push(() => amqp.shutdown());
   } catch (err) {
     for (const close of closers.reverse()) await close();
     await core.close();

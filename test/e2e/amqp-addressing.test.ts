@@ -206,3 +206,16 @@ describe('WebSocket', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  test('a stopping broker closes AMQP connections with amqp:connection:forced', async () => {
+    const b = await startBroker();
+    const c = await AmqpTestClient.connect(b.ports.amqp!);
+    const closed = new Promise<string | undefined>((resolve) => {
+      c.connection.once('connection_close', (ctx) => resolve((ctx.connection as unknown as { error?: { condition?: string } }).error?.condition));
+      c.connection.once('disconnected', () => resolve('disconnected without close'));
+    });
+    await b.stop();
+    assert.equal(await closed, 'amqp:connection:forced');
+  });
+});

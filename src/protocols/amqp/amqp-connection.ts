@@ -237,6 +237,13 @@ export class AmqpConnection {
     this.socket.end();
   }
 
+  /** The broker is stopping: close with amqp:connection:forced (clients with failover reconnect elsewhere). */
+  shutdown(): void {
+    if (this.failed || this.ended) return;
+    this.failed = true;
+    this.rc.close({ condition: 'amqp:connection:forced', description: 'Broker is shutting down' });
+  }
+
   private cleanup(): void {
     if (this.ended) return;
     this.ended = true;

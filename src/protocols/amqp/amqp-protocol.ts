@@ -49,6 +49,13 @@ export class AmqpProtocol implements ProtocolAcceptor {
     conn.onClose(() => this.connections.delete(c));
   }
 
+  /** Sends every connection a close with amqp:connection:forced and lets the frames leave. */
+  async shutdown(): Promise<void> {
+    if (this.connections.size === 0) return;
+    for (const c of this.connections) c.shutdown();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }
