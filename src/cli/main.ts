@@ -11,6 +11,8 @@ Commands:
   version           Print the version
   route test ROUTE --cases CASES.json
                     Test a route file against an in-process broker (pass/fail per case)
+  route validate FILE...
+                    Check route files as a deploy would, without running them
 
 Options for start:
   --config FILE       Config file (JSON, validated; see README)

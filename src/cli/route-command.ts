@@ -1,15 +1,20 @@
 import { parseArgs } from 'node:util';
-import { loadCases, runRouteTests } from '../routing/route-test.ts';
+import { checkRouteFile, loadCases, runRouteTests } from '../routing/route-test.ts';
 
 export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.json
+       junction route validate ROUTE_FILE...
 
-  Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker, once per
-  case: sends the case's input messages, then checks the messages at each expected address.
-  Prints PASS/FAIL per case; exits 1 if any case fails. See docs/routes.md, "Route tests".`;
+  test      Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker,
+            once per case: sends the case's input messages, then checks the messages at each
+            expected address. Prints PASS/FAIL per case; exits 1 if any case fails.
+  validate  Checks route files as a deploy would (schema, steps, expressions, endpoints, JSON
+            Schemas) without running them; prints OK or the error with its path; exits 1 on errors.
+  See docs/routes.md.`;
 
 /** `junction route test ROUTE --cases FILE`; writes to stdout, returns the exit code. */
 export async function routeCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'validate') return validateCommand(rest, out);
   if (sub !== 'test') {
     out(ROUTE_USAGE);
     return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;
@@ -28,4 +33,22 @@ export async function routeCommand(argv: string[], out: (line: string) => void =
   const failed = results.filter((r) => !r.passed).length;
   out(`${results.length - failed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
+}
+
+async function validateCommand(files: string[], out: (line: string) => void): Promise<number> {
+  if (files.length === 0) {
+    out(ROUTE_USAGE);
+    return 2;
+  }
+  let bad = 0;
+  for (const f of files) {
+    try {
+      const ids = await checkRouteFile(f);
+      out(`OK    ${f} (${ids.join(', ')})`);
+    } catch (err) {
+      bad++;
+      out(`ERROR ${(err as Error).message}`);
+    }
+  }
+  return bad > 0 ? 1 : 0;
 }

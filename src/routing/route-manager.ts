@@ -85,6 +85,16 @@ export class RouteManager {
     }
   }
 
+  /**
+   * Validates and compiles a definition as `deploy` would, without starting it (expressions,
+   * endpoints and JSON Schemas included). Remote producers are not connected.
+   */
+  check(d: Deployable): RouteDefinition {
+    const def = validateDefinition(definitionOf(d));
+    Route.check(def, { expressions: this.expressions, log: this.log });
+    return def;
+  }
+
   /** Validates, compiles and starts a route; replaces the running version of the same id. */
   deploy(d: Deployable, opts: DeployOptions = {}): Promise<RouteInfo> {
     const def = validateDefinition(definitionOf(d));

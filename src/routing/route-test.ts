@@ -8,7 +8,9 @@ import { createBroker, type Broker } from '../broker.ts';
 import type { Message } from '../core/message.ts';
 import { JunctionError } from '../errors.ts';
 import { destinationOf } from './endpoints/core-endpoint.ts';
+import { Expressions } from './expression.ts';
 import { loadRouteFile } from './route-file.ts';
+import { Route } from './route.ts';
 
 /**
  * `junction route test`: runs a route file against an in-process broker, case by case, feeding
@@ -69,6 +71,27 @@ function bodyOf(m: Message): unknown {
 function inputBody(b: unknown): { body: Buffer; bodyType: 'text' | 'json' } {
   if (typeof b === 'string') return { body: Buffer.from(b), bodyType: 'text' };
   return { body: Buffer.from(JSON.stringify(b ?? null)), bodyType: 'json' };
+}
+
+/**
+ * Validates a route file as a deploy would (schema, steps, expressions, endpoint URIs, JSON
+ * Schemas), compiling it without a broker; returns the route ids.
+ */
+export async function checkRouteFile(file: string): Promise<string[]> {
+  const defs = await loadRouteFile(file);
+  const expressions = new Expressions();
+  try {
+    for (const d of defs) {
+      try {
+        Route.check(d, { expressions, log: pino({ level: 'silent' }) });
+      } catch (err) {
+        throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`);
+      }
+    }
+    return defs.map((d) => d.id);
+  } finally {
+    expressions.dispose();
+  }
 }
 
 /** Runs every case, each on a fresh broker; `onResult` is called as each finishes. */

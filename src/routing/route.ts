@@ -5,6 +5,7 @@ import { JunctionError } from '../errors.ts';
 import { policyOf, RouteCompiler } from './compile.ts';
 import type { ErrorHandlerDef, RouteDefinition } from './definition.ts';
 import { RouteEndpoints } from './endpoints/endpoints.ts';
+import { checkEndpoint } from './endpoints/endpoint-uri.ts';
 import type { Source } from './endpoints/source.ts';
 import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
@@ -103,6 +104,24 @@ export class Route {
       }),
     );
     this.actor.start();
+  }
+
+  /** Compiles a definition without creating endpoints or an actor (`junction route validate`). */
+  static check(definition: RouteDefinition, services: Pick<RouteServices, 'expressions' | 'log'>): void {
+    const noop = () => Promise.resolve();
+    new RouteCompiler({
+      routeId: definition.id,
+      expressions: services.expressions,
+      log: services.log,
+      scheduler: asyncScheduler,
+      producer: (uri) => {
+        checkEndpoint(uri, 'to');
+        return { uri, send: noop };
+      },
+      newExchange: (message, onSettled) => createExchange({ routeId: definition.id, message, onSettled }),
+      repository: () => ({ has: () => false, add: noop, remove: noop }),
+      errorHandling: (h) => ({ policy: policyOf(h), fail: () => {} }),
+    }).compile(definition);
   }
 
   get id(): string {

@@ -56,3 +56,14 @@ test('junction route test: the TypeScript sample aggregates order totals', { tim
   const r = await junction(['route', 'test', 'routes/examples-orders.route.ts', '--cases', cases]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
+
+test('junction route validate: OK per valid file, the error with its path otherwise, exit 1', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'junction-route-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bad = path.join(dir, 'bad.route.json');
+  await writeFile(bad, JSON.stringify({ id: 'bad', from: 'queue:a', steps: [{ to: 'queue:b' }, { choice: { when: [{ if: { eval: 'x' }, steps: [] }] } }] }));
+  const r = await junction(['route', 'validate', 'routes/examples-router.route.json', bad]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^OK {4}routes\/examples-router\.route\.json \(examples-router\)$/m);
+  assert.match(r.stdout, new RegExp(`^ERROR ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: steps\\[1\\]\\.choice\\.when\\[0\\]\\.if: operator 'eval' is not allowed$`, 'm'));
+});
