@@ -2,14 +2,15 @@
  * AMQP 1.0 queue throughput: a rhea producer -> one queue -> a rhea consumer, 256-byte bodies,
  * unsettled deliveries settled with `accepted` both ways, non-durable and durable. Junction runs as
  * `bin/junction.js start` in a child process (journal, sync `always`); the references are measured
- * in the same run when they can start: ActiveMQ Classic with an `amqp` transport connector (needs
- * the activemq-amqp module, which Debian's build lacks) and RabbitMQ with `rabbitmq_amqp1_0`.
+ * in the same run when they can start: RabbitMQ from Debian's `rabbitmq-server` with
+ * `rabbitmq_amqp1_0` (see rabbitmq.ts; durable runs use a durable queue), and ActiveMQ Classic with an
+ * `amqp` transport connector (needs the activemq-amqp module, which Debian's build lacks).
  * A reference that cannot start is skipped with the reason, and its ratio shows as n/a.
  *
  * Run alone: `node --import tsx test/bench/amqp-bench.ts` (BENCH_AMQP_MESSAGES, BENCH_BODY_SIZE).
  * Measurement only: no assertions; every loop is bounded and a stalled run fails after a timeout.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import rhea, { type Connection } from 'rhea';
+import { rabbitmqMissing, startRabbitMQ } from './rabbitmq.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 20_000);
@@ -139,13 +141,6 @@ function activemqAmqpMissing(): string | undefined {
   return 'ActiveMQ Classic with activemq-amqp is not wired into this bench yet (only the Debian build was available to test it)';
 }
 
-/** Why RabbitMQ cannot be the reference here, or undefined. */
-function rabbitmqMissing(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v rabbitmq-server'], { encoding: 'utf8' });
-  if (found.status !== 0) return 'rabbitmq-server is not installed (Debian rabbitmq-server with rabbitmq_amqp1_0)';
-  return 'RabbitMQ is installed but starting it from the bench is not implemented yet';
-}
-
 function fmt(n: number | undefined): string {
   return n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US');
 }
@@ -165,11 +160,31 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
   } finally {
     await junction.stop();
   }
-  for (const [name, why] of [
-    ['ActiveMQ Classic (AMQP)', activemqAmqpMissing()],
-    ['RabbitMQ (rabbitmq_amqp1_0)', rabbitmqMissing()],
-  ] as const) {
-    for (const w of workloads) rows.push({ broker: name, workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${why}` });
+  const activemqWhy = activemqAmqpMissing();
+  for (const w of workloads) rows.push({ broker: 'ActiveMQ Classic (AMQP)', workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${activemqWhy}` });
+  const rabbitName = 'RabbitMQ 3 (rabbitmq_amqp1_0)';
+  const rabbitWhy = rabbitmqMissing();
+  if (rabbitWhy) {
+    for (const w of workloads) rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${rabbitWhy}` });
+  } else {
+    let rabbit: Awaited<ReturnType<typeof startRabbitMQ>> | undefined;
+    try {
+      rabbit = await startRabbitMQ();
+      await measure(rabbit.port, '/queue/bench.amqp.warmup', Math.min(2000, MESSAGES), false);
+      for (const w of workloads) {
+        // `/queue/NAME` declares a transient queue; durable messages need a durable one (`/amq/queue/NAME`).
+        let address = `/queue/bench.amqp.${w.key}`;
+        if (w.durable) {
+          rabbit.declareDurableQueue(`bench.amqp.${w.key}`);
+          address = `/amq/queue/bench.amqp.${w.key}`;
+        }
+        rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: await measure(rabbit.port, address, w.n, w.durable) });
+      }
+    } catch (err) {
+      for (const w of workloads) if (!rows.some((r) => r.broker === rabbitName && r.workload === w.label)) rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${(err as Error).message}` });
+    } finally {
+      await rabbit?.stop();
+    }
   }
   console.log(`\nAMQP 1.0 queue throughput (${BODY_SIZE}-byte bodies, rhea producer -> queue -> rhea consumer, credit ${CREDIT})`);
   console.log('| broker | workload | messages | msg/s | Junction / this |');
