@@ -13,6 +13,7 @@ Commands:
                     Test a route file against an in-process broker (pass/fail per case)
   route validate FILE...
                     Check route files as a deploy would, without running them
+  route graph FILE  Print the routes of a file as Mermaid flowcharts
 
 Options for start:
   --config FILE       Config file (JSON, validated; see README)

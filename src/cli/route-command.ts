@@ -1,20 +1,32 @@
 import { parseArgs } from 'node:util';
+import { loadRouteFile } from '../routing/route-file.ts';
+import { routeGraph } from '../routing/route-graph.ts';
 import { checkRouteFile, loadCases, runRouteTests } from '../routing/route-test.ts';
 
 export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.json
        junction route validate ROUTE_FILE...
+       junction route graph ROUTE_FILE
 
   test      Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker,
             once per case: sends the case's input messages, then checks the messages at each
             expected address. Prints PASS/FAIL per case; exits 1 if any case fails.
   validate  Checks route files as a deploy would (schema, steps, expressions, endpoints, JSON
             Schemas) without running them; prints OK or the error with its path; exits 1 on errors.
+  graph     Prints each route of ROUTE_FILE as a Mermaid flowchart.
   See docs/routes.md.`;
 
 /** `junction route test ROUTE --cases FILE`; writes to stdout, returns the exit code. */
 export async function routeCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'validate') return validateCommand(rest, out);
+  if (sub === 'graph') {
+    if (rest[0] === undefined) {
+      out(ROUTE_USAGE);
+      return 2;
+    }
+    for (const def of await loadRouteFile(rest[0])) out(`%% route ${def.id}\n${routeGraph(def)}`);
+    return 0;
+  }
   if (sub !== 'test') {
     out(ROUTE_USAGE);
     return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;

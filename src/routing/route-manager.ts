@@ -3,6 +3,7 @@ import { JunctionError } from '../errors.ts';
 import type { RouteRegistry } from '../store/route-registry.ts';
 import { isSerializable, validateDefinition, type RouteDefinition } from './definition.ts';
 import { Expressions } from './expression.ts';
+import { routeGraph } from './route-graph.ts';
 import { Route, type RouteStats } from './route.ts';
 import type { RouteState } from './route-machine.ts';
 import type { RouteFileProblem } from './routes-directory.ts';
@@ -164,9 +165,10 @@ export class RouteManager {
     return this.routes.has(id);
   }
 
-  /** One route's info with its definition. */
-  describe(id: string): RouteInfo {
-    return { ...this.info(this.get(id)), definition: this.get(id).definition };
+  /** One route's info with its definition and its Mermaid graph. */
+  describe(id: string): RouteInfo & { graph: string } {
+    const r = this.get(id);
+    return { ...this.info(r), definition: r.definition, graph: routeGraph(r.definition) };
   }
 
   stats(id: string): RouteStats {
