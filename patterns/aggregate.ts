@@ -1,6 +1,6 @@
 import { Observable, type Subscription } from 'rxjs';
 import type { Evaluate, Exchange, ExchangeMessage, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark } from './internals.ts';
+import { guard, mark, toError } from './internals.ts';
 
 export type AggregationStrategy = 'collect' | 'merge' | 'concat';
 
@@ -87,13 +87,15 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
       const sub = source.subscribe({
         next: (ex) => {
           mark(ex, ctx);
-          const r = guard(ctx, ex, () => {
-            const key = String(opts.correlation(ex));
-            const size = opts.completionSize ? Number(opts.completionSize(ex)) : Infinity;
-            return { key, size };
-          });
-          if (!r.ok) return;
-          const { key, size } = r.value;
+          let key: string;
+          let size: number;
+          try {
+            key = String(opts.correlation(ex));
+            size = opts.completionSize ? Number(opts.completionSize(ex)) : Infinity;
+          } catch (err) {
+            ctx.errors.fail(ex, ctx.step, toError(err), 1);
+            return;
+          }
           let g = groups.get(key);
           if (!g) {
             g = { key, items: [], timer: undefined };

@@ -1,4 +1,4 @@
-import { EMPTY, from, mergeMap } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Evaluate, Exchange, Step, StepContext } from '../src/routing/types.ts';
 import { guard, mark, withBranches } from './internals.ts';
 
@@ -28,14 +28,21 @@ function parts(by: Evaluate, ex: Exchange, ctx: StepContext): Exchange[] | undef
  */
 export function split(by: Evaluate, steps: Step | undefined, ctx: StepContext): Step {
   if (!steps) {
-    return mergeMap((ex) => {
-      mark(ex, ctx);
-      const ps = parts(by, ex, ctx);
-      if (!ps) return EMPTY;
-      // The parts hold the source open; this exchange itself is done.
-      ex.ack();
-      return from(ps);
-    });
+    return (source) =>
+      new Observable<Exchange>((subscriber) =>
+        source.subscribe({
+          next: (ex) => {
+            mark(ex, ctx);
+            const ps = parts(by, ex, ctx);
+            if (!ps) return;
+            // The parts hold the source open; this exchange itself is done.
+            ex.ack();
+            for (const p of ps) subscriber.next(p);
+          },
+          error: (e) => subscriber.error(e),
+          complete: () => subscriber.complete(),
+        }),
+      );
   }
   return withBranches([steps], false, (ex, [branch], emit) => {
     mark(ex, ctx);
