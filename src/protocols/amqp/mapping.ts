@@ -4,7 +4,7 @@ import type { Delivery } from '../../core/consumer.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import { formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { messageCodec, types } from './rhea-codec.ts';
-import { encodeData, encodeHeader, encodeProperties, encodeStringValue, jmsAnnotations, type PropertiesFields } from './section-encoder.ts';
+import { encodeData, encodeHeader, encodeProperties, encodeStringValue, type PropertiesFields } from './section-encoder.ts';
 import { SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 
 /**
@@ -33,8 +33,6 @@ export const PROP_CONTENT_ENCODING = 'JMS_AMQP_CONTENT_ENCODING';
 export const PROP_REPLY_TO_GROUP_ID = 'JMS_AMQP_REPLY_TO_GROUP_ID';
 const HIDDEN = new Set([PROP_ANNOTATIONS, PROP_APP_PROPERTIES, PROP_BODY]);
 
-/** Qpid JMS's message type annotation (`x-opt-jms-msg-type`). */
-const JMS_MSG_TYPE = { message: 0, bytes: 3, text: 5 } as const;
 
 /** The parts of a decoded rhea message the mapping reads. */
 interface DecodedMessage {
@@ -245,7 +243,9 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   w.write_bytes(encodeHeader({ durable: m.durable, priority: m.priority, ...(ttl !== undefined ? { ttl } : {}), firstAcquirer: d.deliveryCount <= 1 && !d.redelivered, deliveryCount: Math.max(0, d.deliveryCount - 1) }));
 
   if (typeof props[PROP_ANNOTATIONS] === 'string') w.write_bytes(Buffer.from(props[PROP_ANNOTATIONS] as string, 'base64'));
-  else w.write_bytes(jmsAnnotations(m.destination.type === 'topic' ? 1 : 0, props[PROP_BODY] === undefined ? (m.bodyType === 'bytes' ? JMS_MSG_TYPE.bytes : JMS_MSG_TYPE.text) : undefined));
+  // Without annotations of its own, a message goes without any: Qpid JMS infers the JMS type from the
+  // body (data = BytesMessage, string = TextMessage) and the destination from its consumer, and every
+  // AMQP consumer decodes a section less.
 
   const replyTo = m.replyTo !== undefined ? formatAmqpAddress(m.replyTo) : typeof props['JMS_AMQP_REPLY_TO'] === 'string' ? props['JMS_AMQP_REPLY_TO'] : undefined;
   const contentEncoding = typeof props[PROP_CONTENT_ENCODING] === 'string' ? props[PROP_CONTENT_ENCODING] : undefined;

@@ -1,6 +1,6 @@
 /**
  * Direct encoders for the sections Junction writes on every outgoing message (header, properties,
- * the constant message annotations): the same bytes rhea's composites produce, without building
+ * bodies): the same bytes rhea's composites produce, without building
  * them per message. Anything unusual (non-string ids) goes through rhea instead (see mapping.ts).
  */
 
@@ -173,35 +173,3 @@ export function encodeStringValue(text: string): Buffer {
   b.variable(0xa1, 0xb1, text);
   return b.take();
 }
-
-/** The message annotations (0x72) Qpid JMS reads: x-opt-jms-dest (0 queue, 1 topic) and, if given, x-opt-jms-msg-type. */
-export function jmsAnnotations(dest: number, msgType: number | undefined): Buffer {
-  const key = `${dest}/${msgType}`;
-  let cached = annotationCache.get(key);
-  if (!cached) {
-    b.len = 0;
-    b.variable(0xa3, 0xb3, 'x-opt-jms-dest');
-    b.byte(0x51);
-    b.byte(dest);
-    let count = 2;
-    if (msgType !== undefined) {
-      b.variable(0xa3, 0xb3, 'x-opt-jms-msg-type');
-      b.byte(0x51);
-      b.byte(msgType);
-      count = 4;
-    }
-    const body = b.take();
-    const head = Buffer.allocUnsafe(12);
-    head[0] = 0x00;
-    head[1] = 0x53;
-    head[2] = 0x72;
-    head[3] = 0xd1; // map32
-    head.writeUInt32BE(body.length + 4, 4);
-    head.writeUInt32BE(count, 8);
-    cached = Buffer.concat([head, body]);
-    annotationCache.set(key, cached);
-  }
-  return cached;
-}
-
-const annotationCache = new Map<string, Buffer>();
