@@ -110,8 +110,7 @@ export class RouteManager {
     const next = new Route(def, v, origin, this.services(def.id));
     if (old) await old.stop();
     try {
-      await next.start();
-      if (suspended) await next.suspend();
+      await next.start(suspended);
     } catch (err) {
       await next.stop().catch(() => {}); // failed already; the start error is reported
       if (old) {

@@ -150,9 +150,12 @@ export class Route {
     };
   }
 
-  async start(): Promise<void> {
+  /** Starts the route; `suspended`: with the source paused from the start, then suspended (no message consumed). */
+  async start(suspended = false): Promise<void> {
+    if (suspended) this.source.pause();
     await this.transition({ type: 'START' }, ['started', 'failed']);
     if (this.state === 'failed') throw new JunctionError('ERR_ROUTE_STATE', `Route ${this.id} failed to start: ${this.error}`);
+    if (suspended) await this.suspend();
   }
 
   async suspend(): Promise<void> {

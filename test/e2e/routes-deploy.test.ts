@@ -119,4 +119,11 @@ test('a redeploy that fails to start keeps the previous version; API deploys sur
   assert.equal((await out.one()).headers.by, 'api');
   await again.routes.undeploy('api');
   assert.deepEqual(again.routes.list().map((r) => r.id), ['paused']);
+  // Restored suspended: it consumes nothing until resumed.
+  await c.send('/queue/paused.in', 'waits', { persistent: 'true' });
+  const q = again.core.queueStats().find((s) => s.name === 'paused.in')!;
+  assert.deepEqual([q.messages, q.inDelivery], [1, 0]);
+  const pausedOut = await c.subscribe('/queue/paused.out');
+  await again.routes.resume('paused');
+  assert.equal((await pausedOut.one()).body, 'waits');
 });
