@@ -1,5 +1,5 @@
 /**
- * AMQP 1.0 queue throughput: a rhea producer -> one queue -> a rhea consumer, 256-byte bodies,
+ * AMQP 1.0 queue throughput: a rhea producer -> one queue -> a rhea consumer (each in a child process of its own), 256-byte bodies,
  * unsettled deliveries settled with `accepted` both ways, non-durable and durable. Junction runs as
  * `bin/junction.js start` in a child process (journal, sync `always`); the references are measured
  * in the same run when they can start: RabbitMQ from Debian's `rabbitmq-server` with
@@ -10,7 +10,7 @@
  * Run alone: `node --import tsx test/bench/amqp-bench.ts` (BENCH_AMQP_MESSAGES, BENCH_BODY_SIZE).
  * Measurement only: no assertions; every loop is bounded and a stalled run fails after a timeout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,7 @@ interface Target {
   stop(): Promise<void>;
 }
 
-/** One run: the consumer attaches first, then the producer sends `n` messages within its credit. */
-async function measure(port: number, queue: string, n: number, durable: boolean): Promise<number> {
+async function open(port: number): Promise<Connection> {
   const container = rhea.create_container();
   const conn: Connection = container.connect({ host: '127.0.0.1', port, reconnect: false, username: 'guest', password: 'guest' } as Parameters<typeof container.connect>[0]);
   conn.on('error', () => undefined);
@@ -51,45 +50,85 @@ async function measure(port: number, queue: string, n: number, durable: boolean)
     conn.once('connection_error', () => reject(new Error('connection refused')));
     conn.once('disconnected', (ctx) => reject(new Error(`disconnected: ${ctx.error?.message ?? ''}`)));
   });
-  const body = rhea.message.data_section(Buffer.alloc(BODY_SIZE, 0x61));
+  return conn;
+}
+
+/** Child role: receive `n` messages (auto-accepted, credit window CREDIT), then report. */
+async function consume(port: number, queue: string, n: number): Promise<void> {
+  const conn = await open(port);
   let received = 0;
-  let accepted = 0;
-  let sent = 0;
-  const start = process.hrtime.bigint();
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stalled: sent ${sent}, accepted ${accepted}, received ${received}`)), STALL_MS);
-    const check = () => {
-      if (received >= n && accepted >= n) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
+  await new Promise<void>((resolve) => {
     const receiver = conn.open_receiver({ source: { address: queue }, credit_window: CREDIT, autoaccept: true });
+    receiver.once('receiver_open', () => process.send!({ ready: true }));
     receiver.on('message', () => {
-      received++;
-      check();
+      if (++received === n) resolve();
     });
+  });
+  process.send!({ done: true });
+  conn.close();
+}
+
+/** Child role: send `n` messages within the broker's credit, each settled by the broker's `accepted`. */
+async function produce(port: number, queue: string, n: number, durable: boolean): Promise<void> {
+  const conn = await open(port);
+  const body = rhea.message.data_section(Buffer.alloc(BODY_SIZE, 0x61));
+  let sent = 0;
+  let accepted = 0;
+  await new Promise<void>((resolve, reject) => {
     const sender = conn.open_sender({ target: { address: queue } });
-    const pump = () => {
+    sender.on('sendable', () => {
       while (sent < n && sender.sendable()) {
         sender.send({ body, durable });
         sent++;
       }
-    };
-    sender.on('sendable', pump);
+    });
     sender.on('accepted', () => {
-      accepted++;
-      check();
+      if (++accepted === n) resolve();
     });
     sender.on('rejected', (ctx) => reject(new Error(`rejected: ${JSON.stringify(ctx.delivery?.remote_state)}`)));
   });
+  process.send!({ done: true });
+  conn.close();
+}
+
+/** Runs a client role in a child process of its own (the two clients then do not share a CPU). */
+function role(args: string[]): { child: ChildProcess; next: (what: 'ready' | 'done') => Promise<void> } {
+  const child = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const seen = new Set<string>();
+  const waiters = new Map<string, () => void>();
+  child.on('message', (m: Record<string, unknown>) => {
+    for (const k of Object.keys(m)) {
+      seen.add(k);
+      waiters.get(k)?.();
+    }
+  });
+  const next = (what: 'ready' | 'done') =>
+    new Promise<void>((resolve, reject) => {
+      if (seen.has(what)) return resolve();
+      const timer = setTimeout(() => reject(new Error(`client ${args[0]} stalled waiting for ${what}`)), STALL_MS);
+      child.once('exit', (code) => (seen.has(what) ? resolve() : reject(new Error(`client ${args[0]} exited (${code}) before ${what}`))));
+      waiters.set(what, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  return { child, next };
+}
+
+/** One run: the consumer attaches first, then the producer sends `n` messages; msg/s from the producer's start to the last message received and accepted. */
+async function measure(port: number, queue: string, n: number, durable: boolean): Promise<number> {
+  const consumer = role(['consume', String(port), queue, String(n)]);
+  const producer: { child?: ChildProcess } = {};
   try {
-    await done;
+    await consumer.next('ready');
+    const start = process.hrtime.bigint();
+    const p = role(['produce', String(port), queue, String(n), durable ? '1' : '0']);
+    producer.child = p.child;
+    await Promise.all([consumer.next('done'), p.next('done')]);
+    return n / (Number(process.hrtime.bigint() - start) / 1e9);
   } finally {
-    conn.close();
+    for (const c of [consumer.child, producer.child]) if (c && c.exitCode === null) c.kill();
   }
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  return n / secs;
 }
 
 async function startJunction(): Promise<Target> {
@@ -198,7 +237,17 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
   return rows;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+const [roleName, rolePort, roleQueue, roleN, roleDurable] = process.argv.slice(2);
+if (process.send && (roleName === 'consume' || roleName === 'produce')) {
+  const run = roleName === 'consume' ? consume(Number(rolePort), roleQueue!, Number(roleN)) : produce(Number(rolePort), roleQueue!, Number(roleN), roleDurable === '1');
+  run.then(
+    () => setTimeout(() => process.exit(0), 100),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   runAmqpBench().then(
     () => process.exit(0),
     (err) => {
