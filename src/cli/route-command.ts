@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { loadRouteFile } from '../routing/route-file.ts';
+import { routeJsonSchema } from '../routing/definition.ts';
 import { routeGraph } from '../routing/route-graph.ts';
 import { checkRouteFile, loadCases, runRouteTests } from '../routing/route-test.ts';
 
 export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.json
        junction route validate ROUTE_FILE...
        junction route graph ROUTE_FILE
+       junction route schema
 
   test      Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker,
             once per case: sends the case's input messages, then checks the messages at each
@@ -13,12 +15,17 @@ export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.
   validate  Checks route files as a deploy would (schema, steps, expressions, endpoints, JSON
             Schemas) without running them; prints OK or the error with its path; exits 1 on errors.
   graph     Prints each route of ROUTE_FILE as a Mermaid flowchart.
+  schema    Prints the JSON Schema of *.route.json files (for editors).
   See docs/routes.md.`;
 
 /** `junction route test ROUTE --cases FILE`; writes to stdout, returns the exit code. */
 export async function routeCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'validate') return validateCommand(rest, out);
+  if (sub === 'schema') {
+    out(JSON.stringify(routeJsonSchema(), null, 2));
+    return 0;
+  }
   if (sub === 'graph') {
     if (rest[0] === undefined) {
       out(ROUTE_USAGE);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JunctionError } from '../errors.ts';
-import type { Exchange, ExchangeMessage, StepContext, Step } from './types.ts';
+import type { Exchange, StepContext, Step } from './types.ts';
 
 /**
  * The one route definition model. JSON routes parse to it; the TypeScript builder produces it.
@@ -134,6 +134,8 @@ const STEP_SCHEMAS: Record<string, z.ZodType> = {
 export const STEP_KINDS: readonly string[] = Object.keys(STEP_SCHEMAS);
 
 const routeSchema = z.strictObject({
+  /** An editor's schema reference; ignored. */
+  $schema: z.string().optional(),
   id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'route ids are letters, digits, _ . -'),
   description: z.string().optional(),
   from: uri,
@@ -206,7 +208,8 @@ function checkStep(raw: unknown, path: string): StepDef {
 /** Validates a definition (JSON or from the builder); throws {@link RouteDefinitionError} naming the path. */
 export function validateDefinition(raw: unknown): RouteDefinition {
   const base = check(routeSchema, raw, '');
-  const def: RouteDefinition = { ...base, steps: checkSteps(base.steps, 'steps') } as RouteDefinition;
+  const { $schema: _schema, ...fields } = base;
+  const def: RouteDefinition = { ...fields, steps: checkSteps(fields.steps, 'steps') } as RouteDefinition;
   if (base.errorHandler === undefined) delete def.errorHandler;
   if (base.description === undefined) delete def.description;
   checkAggregates(def.steps, 'steps', def.maxInflight);
@@ -252,4 +255,37 @@ export function isSerializable(def: RouteDefinition): boolean {
   return seen(def);
 }
 
-export type { ExchangeMessage };
+
+/** Step parameters that are step lists, by step kind (for the JSON Schema). */
+const NESTED: Record<string, string[]> = {
+  choice: ['otherwise'],
+  split: ['steps'],
+  circuitBreaker: ['steps', 'fallback'],
+  errorHandler: ['steps'],
+};
+
+/**
+ * The JSON Schema of `*.route.json` files (draft 2020-12), for editors: `"$schema":
+ * "./route.schema.json"` in a route file. Expressions are free-form (json-logic); the deploy-time
+ * validation remains the reference (it also checks expressions and endpoints).
+ */
+export function routeJsonSchema(): Record<string, unknown> {
+  const ref = { $ref: '#/$defs/steps' };
+  const stepDefs: Record<string, unknown>[] = [];
+  for (const [kind, schema] of Object.entries(STEP_SCHEMAS)) {
+    if (kind === 'process' || kind === 'operator') continue; // TypeScript only
+    const params = z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, any>;
+    delete params.$schema;
+    for (const key of NESTED[kind] ?? []) if (params.properties?.[key]) params.properties[key] = ref;
+    if (kind === 'choice') params.properties.when.items.properties.steps = ref;
+    if (kind === 'multicast') params.items = { anyOf: [{ type: 'string', minLength: 1 }, ref] };
+    stepDefs.push({ type: 'object', properties: { [kind]: params }, required: [kind], additionalProperties: false });
+  }
+  const route = z.toJSONSchema(routeSchema, { unrepresentable: 'any', io: 'input' }) as Record<string, any>;
+  route.properties.steps = ref;
+  return {
+    ...route,
+    title: 'Junction route',
+    $defs: { steps: { type: 'array', items: { $ref: '#/$defs/step' } }, step: { oneOf: stepDefs } },
+  };
+}
