@@ -197,6 +197,26 @@ describe('settlement and outcomes', () => {
   });
 });
 
+describe('dropped connections', () => {
+  test('a connection that drops without closing returns its unsettled messages and its temporary queue goes', async () => {
+    const c = await client();
+    const s = await c.sender('drop.q');
+    await c.send(s, { body: 'held' });
+    const r = await c.receiver('drop.q');
+    await r.next();
+    const tmp = await c.receiver({ dynamic: true }, 0);
+    const tmpName = (tmp.link as unknown as { remote: { attach: { source: { address: string } } } }).remote.attach.source.address;
+    (c.connection as unknown as { socket: { destroy(): void } }).socket.destroy();
+    await eventually(() => broker.core.getQueue(tmpName) === undefined, 'the temporary queue to go');
+    await eventually(() => stats('drop.q').inDelivery === 0, 'the delivery returned');
+    const other = await client();
+    const again = await (await other.receiver('drop.q')).next();
+    assert.equal(again.message.body, 'held');
+    assert.equal(again.message.delivery_count, 1);
+    again.delivery.accept();
+  });
+});
+
 describe('durable messages', () => {
   test('accepted only after the store has them', async () => {
     let release: () => void = () => undefined;
