@@ -4,6 +4,7 @@ import {
   aggregate, choice, circuitBreaker, delay, enrich, filter, idempotent, loadBalance, log, memoryRepository, multicast, processStep,
   recipientList, removeHeader, removeProperty, resequence, setBody, setHeader, setProperty, split, throttle, to, validate, wireTap,
 } from '../../patterns/index.ts';
+import { fuse, type SyncStep } from '../../patterns/internals.ts';
 import type { ErrorHandlerDef, Expression, RouteDefinition, StepDef } from './definition.ts';
 import { RouteDefinitionError } from './definition.ts';
 import { checkEndpoint } from './endpoints/endpoint-uri.ts';
@@ -80,8 +81,20 @@ export class RouteCompiler {
   }
 
   private steps(list: StepDef[], path: string, scope: Scope): Step {
-    const ops = list.map((s, i) => this.step(s, `${path}[${i}]`, scope));
+    const ops: Step[] = [];
+    let run: SyncStep[] = [];
+    list.forEach((s, i) => {
+      const op = this.step(s, `${path}[${i}]`, scope);
+      if ('sync' in op) run.push(op as SyncStep);
+      else {
+        if (run.length > 0) ops.push(fuse(run));
+        run = [];
+        ops.push(op);
+      }
+    });
+    if (run.length > 0) ops.push(fuse(run));
     if (ops.length === 0) return identity;
+    if (ops.length === 1) return ops[0]!;
     return (source) => ops.reduce((acc, op) => op(acc), source);
   }
 
