@@ -61,6 +61,8 @@ export interface InboundOptions {
   /** Where the link sends to; undefined for the anonymous relay (then `to` decides). */
   destination: Destination | undefined;
   now: number;
+  /** The sections of `raw`, when the caller has split it already. */
+  sections?: RawSection[];
 }
 
 function epoch(v: Date | number | undefined): number | undefined {
@@ -113,7 +115,7 @@ function section(raw: Buffer, sections: RawSection[], code: number): Buffer | un
 export function messageFromAmqp(msg: DecodedMessage, raw: Buffer, opts: InboundOptions): MessageInput {
   let sections: RawSection[];
   try {
-    sections = splitSections(raw);
+    sections = opts.sections ?? splitSections(raw);
   } catch (err) {
     throw new JunctionError('ERR_AMQP_DECODE', `Malformed message: ${(err as SectionError).message}`);
   }

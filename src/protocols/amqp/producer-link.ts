@@ -9,7 +9,7 @@ import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
 import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
-import { readDescribed, SECTION, SectionError, splitSections } from './sections.ts';
+import { readDescribed, SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 import type { Transactions } from './transactions.ts';
 import { terminusFields } from './consumer-link.ts';
 
@@ -77,6 +77,8 @@ export class ProducerLink {
   private closing = false;
   /** Why the last message could not be split into sections, if it could not. */
   private undecodable: string | undefined;
+  /** The sections of the message being received, split when its last frame came. */
+  private sections: RawSection[] | undefined;
   /** The transaction of the delivery being received, from its transfer's state. */
   private txn: { txn: string; outcome: unknown } | undefined;
 
@@ -164,7 +166,7 @@ export class ProducerLink {
     this.parts = [];
     // A message rhea cannot decode would end the connection; an undecodable one is rejected here instead.
     try {
-      splitSections(this.raw);
+      this.sections = splitSections(this.raw);
     } catch (err) {
       this.raw = undefined;
       frame.payload = Buffer.alloc(0);
@@ -175,6 +177,8 @@ export class ProducerLink {
   private onMessage(msg: Record<string, unknown>, d: RheaDelivery): void {
     const raw = this.raw;
     this.raw = undefined;
+    const sections = this.sections;
+    this.sections = undefined;
     if (this.refused) {
       d.update(true, rejected({ condition: 'amqp:illegal-state', description: 'link failed' }));
       return;
@@ -195,7 +199,7 @@ export class ProducerLink {
     this.txn = undefined;
     let send: Promise<unknown>;
     try {
-      const input = messageFromAmqp(msg, raw, { destination: this.destination, now: Date.now() });
+      const input = messageFromAmqp(msg, raw, { destination: this.destination, now: Date.now(), ...(sections ? { sections } : {}) });
       send = txState ? this.host.core.send(input, { tx: this.host.transactions.get(txState.txn) }) : this.host.core.send(input);
     } catch (err) {
       send = Promise.reject(err);
