@@ -116,12 +116,18 @@ test('amqp:// source and sink against a rhea server: accepted only after the rou
     ctx.delivery!.accept();
   });
   container.on('accepted', (ctx: EventContext) => accepted.push(String((ctx.delivery as unknown as { tag: Buffer }).tag)));
+  const modified: unknown[] = [];
+  container.on('modified', (ctx: EventContext) => modified.push((ctx.delivery as unknown as { remote_state: unknown }).remote_state));
   const server = container.listen({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   t.after(() => server.close());
   const port = (server.address() as { port: number }).port;
 
-  await broker.routes.deploy({ id: 'from-amqp', from: `amqp://127.0.0.1:${port}/orders`, steps: [{ setHeader: { name: 'via', value: 'amqp' } }, { to: 'queue:a.in' }] });
+  await broker.routes.deploy({
+    id: 'from-amqp',
+    from: `amqp://127.0.0.1:${port}/orders`,
+    steps: [{ validate: { schema: { type: 'string', not: { const: 'poison' } } } }, { setHeader: { name: 'via', value: 'amqp' } }, { to: 'queue:a.in' }],
+  });
   await broker.routes.deploy({ id: 'to-amqp', from: 'queue:a.back', steps: [{ to: `amqp://127.0.0.1:${port}/confirmations` }] });
   await eventually(() => assert.ok(feed?.sendable(), 'the route attached with credit'));
   feed!.send({ body: 'order-1', application_properties: { k: 'v' } });
@@ -132,6 +138,10 @@ test('amqp:// source and sink against a rhea server: accepted only after the rou
   assert.equal(m.headers.via, 'amqp');
   assert.equal(m.headers.k, 'v');
   await eventually(() => assert.equal(accepted.length, 1, 'accepted once stored on the broker'));
+  // A failing message without an error handler goes back to the remote broker as modified (delivery-failed).
+  feed!.send({ body: 'poison' });
+  await eventually(() => assert.equal(modified.length, 1));
+  assert.equal(accepted.length, 1);
   await stomp.send('/queue/a.back', 'confirmed-1');
   await eventually(() => assert.deepEqual(received, ['confirmed-1']));
   await broker.routes.undeploy('from-amqp');
