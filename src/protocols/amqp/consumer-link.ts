@@ -195,8 +195,20 @@ export class ConsumerLink implements ConsumerSink {
       if (!this.presettled) c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
       return;
     }
-    const payload = amqpFromDelivery(d, Date.now());
-    const rd = this.link.send(payload, Buffer.from(String(d.id)), 0);
+    let rd: RheaDelivery;
+    try {
+      rd = this.link.send(amqpFromDelivery(d, Date.now()), Buffer.from(String(d.id)), 0);
+    } catch (err) {
+      // Never let one link's failure reach the core's dispatch (and whoever caused it): stop this consumer.
+      this.host.log.warn({ err, link: this.link.name }, 'amqp delivery failed; consumer stopped');
+      const c = this.consumer;
+      if (c) {
+        c.setCredit(0);
+        if (!this.presettled) c.nack(d.id, { undelivered: true }).catch((e: unknown) => this.host.log.warn({ err: e }, 'amqp return failed'));
+      }
+      setImmediate(() => this.close({ condition: 'amqp:internal-error', description: 'delivery failed' }));
+      return;
+    }
     rd.junctionId = d.id;
     this.sent++;
   }
