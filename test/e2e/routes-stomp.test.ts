@@ -197,3 +197,39 @@ test('credit: at most maxInflight exchanges in flight (backpressure is broker cr
   await eventually(() => assert.equal(stats(broker, 'slow.out').messages, 10));
   await broker.routes.undeploy('slow');
 });
+
+test('JSON forms of loadBalance, resequence, throttle, delay, circuitBreaker with fallback, errorHandler step', async (t) => {
+  await broker.routes.deploy({
+    id: 'misc',
+    from: 'queue:misc.in',
+    maxInflight: 50,
+    steps: [
+      { resequence: { by: { var: 'headers.seq' }, size: 4, timeout: 2000 } },
+      { throttle: { rate: 100, period: 1000 } },
+      { delay: 1 },
+      { loadBalance: { strategy: 'roundRobin', to: ['queue:misc.lb1', 'queue:misc.lb2'] } },
+      {
+        circuitBreaker: {
+          failureThreshold: 1,
+          resetTimeout: 60_000,
+          // A wildcard queue name cannot be sent to: the breaker trips on the first message.
+          steps: [{ to: 'queue:misc.down.*' }],
+          fallback: [{ setHeader: { name: 'fallback', value: { var: 'properties.circuitBreakerError' } } }, { to: 'queue:misc.fallback' }],
+        },
+      },
+      { errorHandler: { deadLetter: 'queue:misc.DLQ', steps: [{ validate: { schema: { type: 'string', pattern: '^m' } } }] } },
+      { to: 'queue:misc.out' },
+    ],
+  });
+  const c = await connectFor(t, broker);
+  const [lb1, lb2, fb, out] = await Promise.all(['misc.lb1', 'misc.lb2', 'misc.fallback', 'misc.out'].map((q) => c.subscribe(`/queue/${q}`)));
+  for (const seq of [3, 1, 4, 2]) await c.send('/queue/misc.in', `m${seq}`, { seq: String(seq) });
+  // Resequenced, then alternately balanced.
+  assert.deepEqual(bodies(await lb1!.take(2)), ['m1', 'm3']);
+  assert.deepEqual(bodies(await lb2!.take(2)), ['m2', 'm4']);
+  const fallbacks = await fb!.take(4);
+  assert.match(fallbacks[0]!.headers.fallback ?? '', /Wildcard|invalid|wildcard/i);
+  assert.equal(fallbacks[1]!.headers.fallback, 'circuit breaker is open');
+  assert.deepEqual(bodies(await out!.take(4)), ['m1', 'm2', 'm3', 'm4']);
+  await broker.routes.undeploy('misc');
+});
