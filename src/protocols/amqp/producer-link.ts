@@ -180,14 +180,14 @@ export class ProducerLink {
     const sections = this.sections;
     this.sections = undefined;
     if (this.refused) {
-      d.update(true, rejected({ condition: 'amqp:illegal-state', description: 'link failed' }));
+      this.settle(d, rejected({ condition: 'amqp:illegal-state', description: 'link failed' }));
       return;
     }
     if (this.undecodable !== undefined || !raw) {
       const why = this.undecodable ?? 'empty message';
       this.undecodable = undefined;
       this.host.log.info({ link: this.link.name, reason: why }, 'amqp message rejected: decode error');
-      d.update(true, rejected({ condition: 'amqp:decode-error', description: `Malformed message: ${why}` }));
+      this.settle(d, rejected({ condition: 'amqp:decode-error', description: `Malformed message: ${why}` }));
       this.topUp();
       return;
     }
@@ -207,12 +207,12 @@ export class ProducerLink {
     this.inflight++;
     send.then(
       () => {
-        d.update(true, txState ? transactionalState(txState.txn, messageCodec.accepted().described()) : messageCodec.accepted().described());
+        this.settle(d, txState ? transactionalState(txState.txn, messageCodec.accepted().described()) : messageCodec.accepted().described());
       },
       (err: unknown) => {
         const e = toAmqpError(err);
         this.host.log.info({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp message rejected');
-        d.update(true, txState ? transactionalState(txState.txn, rejected(e)) : rejected(e));
+        this.settle(d, txState ? transactionalState(txState.txn, rejected(e)) : rejected(e));
       },
     ).finally(() => {
       this.inflight--;
@@ -238,12 +238,12 @@ export class ProducerLink {
     }
     if (kind === DECLARE) {
       const id = this.host.transactions.declare();
-      d.update(true, types.described(types.wrap_ulong(DECLARED), types.wrap_list([types.wrap_binary(id)])));
+      this.settle(d, types.described(types.wrap_ulong(DECLARED), types.wrap_list([types.wrap_binary(id)])));
       this.topUp();
       return;
     }
     if (kind !== DISCHARGE || !Array.isArray(fields) || !Buffer.isBuffer(fields[0])) {
-      d.update(true, rejected({ condition: 'amqp:decode-error', description: 'Expected declare or discharge' }));
+      this.settle(d, rejected({ condition: 'amqp:decode-error', description: 'Expected declare or discharge' }));
       this.topUp();
       return;
     }
@@ -258,17 +258,26 @@ export class ProducerLink {
     }
     discharge
       .then(
-        () => d.update(true, messageCodec.accepted().described()),
+        () => this.settle(d, messageCodec.accepted().described()),
         (err: unknown) => {
           const e = toAmqpError(err);
           this.host.log.info({ txn, condition: e.condition, reason: e.description }, 'amqp discharge failed');
-          d.update(true, rejected(e));
+          this.settle(d, rejected(e));
         },
       )
       .finally(() => {
         this.inflight--;
         this.topUp();
       });
+  }
+
+  /** Settles a delivery with its outcome; a link or session already gone is not an error worth more than a log line. */
+  private settle(d: RheaDelivery, state: Typed): void {
+    try {
+      d.update(true, state);
+    } catch (err) {
+      this.host.log.debug({ err, link: this.link.name }, 'amqp settle after the link went');
+    }
   }
 
   /** Gives the producer back the credit its settled messages used, in batches. */
