@@ -80,6 +80,6 @@ export function circuitBreaker(build: (errors: ErrorHandling) => Step, fallback:
     actor.send({ type: 'PROBE', now: ctx.scheduler.now() });
     if (actor.getSnapshot().value === 'open') toFallback(ex, new Error('circuit breaker is open'), 0);
     else bs[0]!.push(ex);
-  });
+  }, true);
   return Object.assign(step, { breaker: actor });
 }

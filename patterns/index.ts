@@ -3,6 +3,7 @@ export { aggregate, aggregateBody, type AggregateOptions, type AggregationStrate
 export { choice, type When } from './choice.ts';
 export { circuitBreaker, circuitBreakerMachine, type CircuitBreakerOptions } from './circuit-breaker.ts';
 export { delay } from './delay.ts';
+export { doTry, type Catch } from './do-try.ts';
 export { enrich, type EnrichOptions } from './enrich.ts';
 export { filter } from './filter.ts';
 export { idempotent, memoryRepository } from './idempotent.ts';

@@ -186,9 +186,15 @@ export class Branch {
 /**
  * An operator that feeds branches: `route` is called per exchange with the branches; the operator
  * completes once its source and every branch completed. `forward` branches emit downstream,
- * others settle their output (ack).
+ * others settle their output (ack). `fedByFirst`: the other branches receive what fails in the
+ * first (a fallback, a catch), so they complete only after the first one has.
  */
-export function withBranches(steps: Step[], forward: boolean, route: (ex: Exchange, branches: Branch[], emit: (ex: Exchange) => void) => void): Step {
+export function withBranches(
+  steps: Step[],
+  forward: boolean,
+  route: (ex: Exchange, branches: Branch[], emit: (ex: Exchange) => void) => void,
+  fedByFirst = false,
+): Step {
   return (source) =>
     new Observable<Exchange>((subscriber) => {
       const emit = (ex: Exchange) => subscriber.next(ex);
@@ -197,12 +203,17 @@ export function withBranches(steps: Step[], forward: boolean, route: (ex: Exchan
         if (--open === 0) subscriber.complete();
       };
       const out = { next: forward ? emit : (ex: Exchange) => ex.ack(), error: (e: unknown) => subscriber.error(e), complete: closed };
-      const branches = steps.map((s) => new Branch(s, out));
+      const branches: Branch[] = [];
+      steps.forEach((s, i) => {
+        const first = fedByFirst && i === 0;
+        branches.push(new Branch(s, first ? { ...out, complete: () => { for (const b of branches.slice(1)) b.complete(); closed(); } } : out));
+      });
       const sub = source.subscribe({
         next: (ex) => route(ex, branches, emit),
         error: (e) => subscriber.error(e),
         complete: () => {
-          for (const b of branches) b.complete();
+          if (fedByFirst) branches[0]!.complete();
+          else for (const b of branches) b.complete();
           closed();
         },
       });

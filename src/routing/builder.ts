@@ -99,6 +99,16 @@ export class StepsBuilder {
   onError(handler: ErrorHandlerDef, steps: Branch): this {
     return this.add({ errorHandler: { ...handler, steps: StepsBuilder.of(steps) } });
   }
+  /** Try/catch: `doTry(b => b.to(...), [{ when: pred, steps: b => b.to(...) }], b => finallySteps)`. */
+  doTry(steps: Branch, catches: Array<{ when?: Expr<boolean>; steps: Branch }> = [], fin?: Branch): this {
+    return this.add({
+      doTry: {
+        steps: StepsBuilder.of(steps),
+        catch: catches.map((c) => ({ ...(c.when !== undefined ? { when: c.when } : {}), steps: StepsBuilder.of(c.steps) })),
+        ...(fin ? { finally: StepsBuilder.of(fin) } : {}),
+      },
+    });
+  }
   /** A function step, sync or async; a throw follows the error handler. */
   process(fn: (ex: Exchange) => void | Promise<void>): this {
     return this.add({ process: fn });

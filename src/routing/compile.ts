@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { identity, type SchedulerLike } from 'rxjs';
 import {
-  aggregate, choice, circuitBreaker, delay, enrich, filter, idempotent, loadBalance, log, memoryRepository, multicast, processStep,
+  aggregate, choice, circuitBreaker, delay, doTry, enrich, filter, idempotent, loadBalance, log, memoryRepository, multicast, processStep,
   recipientList, removeHeader, removeProperty, resequence, setBody, setHeader, setProperty, split, throttle, to, validate, wireTap,
 } from '../../patterns/index.ts';
 import { fuse, type SyncStep } from '../../patterns/internals.ts';
@@ -217,6 +217,18 @@ export class RouteCompiler {
       const { steps, ...h } = s.errorHandler;
       const handler: ErrorHandlerDef = { ...scope.handler, ...h };
       return this.steps(steps, `${p}.steps`, { handler, errors: this.env.errorHandling(handler) });
+    }
+    if ('doTry' in s) {
+      const dt = s.doTry;
+      const inner = (errors: ErrorHandling) => this.steps(dt.steps, `${p}.steps`, { handler: scope.handler, errors });
+      const catches = (dt.catch ?? []).map((c, i) => ({
+        ...(c.when !== undefined ? { when: this.pred(c.when, `${p}.catch[${i}].when`) } : {}),
+        step: this.steps(c.steps, `${p}.catch[${i}].steps`, scope),
+      }));
+      const tried = doTry(inner, catches, ctx);
+      if (!dt.finally) return tried;
+      const fin = this.steps(dt.finally, `${p}.finally`, scope);
+      return (source) => fin(tried(source));
     }
     if ('process' in s) return processStep(s.process, ctx);
     if ('operator' in s) return s.operator(ctx);

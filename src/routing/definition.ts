@@ -47,6 +47,7 @@ export type StepDef =
   | { validate: { schema: object } }
   | { log: string | { message: string; level?: 'debug' | 'info' | 'warn' | 'error' } }
   | { errorHandler: ErrorHandlerDef & { steps: StepDef[] } }
+  | { doTry: { steps: StepDef[]; catch?: Array<{ when?: Expression; steps: StepDef[] }>; finally?: StepDef[] } }
   | { process: (ex: Exchange) => void | Promise<void> }
   | { operator: (ctx: StepContext) => Step };
 
@@ -127,6 +128,7 @@ const STEP_SCHEMAS: Record<string, z.ZodType> = {
   validate: z.strictObject({ schema: z.record(z.string(), z.unknown()) }),
   log: z.union([z.string(), z.strictObject({ message: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']).optional() })]),
   errorHandler: z.strictObject({ ...policy, steps }),
+  doTry: z.strictObject({ steps, catch: z.array(z.strictObject({ when: z.unknown().optional(), steps })).optional(), finally: steps.optional() }),
   process: fn,
   operator: fn,
 };
@@ -200,6 +202,14 @@ function checkStep(raw: unknown, path: string): StepDef {
       return { circuitBreaker: { ...v, steps: checkSteps(v.steps, `${p}.steps`), ...(v.fallback !== undefined ? { fallback: checkSteps(v.fallback, `${p}.fallback`) } : {}) } };
     case 'errorHandler':
       return { errorHandler: { ...v, steps: checkSteps(v.steps, `${p}.steps`) } };
+    case 'doTry':
+      return {
+        doTry: {
+          steps: checkSteps(v.steps, `${p}.steps`),
+          ...(v.catch !== undefined ? { catch: v.catch.map((c: { when?: unknown; steps: unknown }, i: number) => ({ ...(c.when !== undefined ? { when: c.when } : {}), steps: checkSteps(c.steps, `${p}.catch[${i}].steps`) })) } : {}),
+          ...(v.finally !== undefined ? { finally: checkSteps(v.finally, `${p}.finally`) } : {}),
+        },
+      };
     default:
       return { [kind]: v } as StepDef;
   }
@@ -241,6 +251,12 @@ export function nestedSteps(s: StepDef): Array<[string, StepDef[]]> {
   if ('multicast' in s) return s.multicast.flatMap((b, i): Array<[string, StepDef[]]> => (typeof b === 'string' ? [] : [[`multicast[${i}]`, b]]));
   if ('circuitBreaker' in s) return [['circuitBreaker.steps', s.circuitBreaker.steps], ...(s.circuitBreaker.fallback ? [['circuitBreaker.fallback', s.circuitBreaker.fallback] as [string, StepDef[]]] : [])];
   if ('errorHandler' in s) return [['errorHandler.steps', s.errorHandler.steps]];
+  if ('doTry' in s) {
+    const out: Array<[string, StepDef[]]> = [['doTry.steps', s.doTry.steps]];
+    (s.doTry.catch ?? []).forEach((c, i) => out.push([`doTry.catch[${i}].steps`, c.steps]));
+    if (s.doTry.finally) out.push(['doTry.finally', s.doTry.finally]);
+    return out;
+  }
   return [];
 }
 
@@ -262,6 +278,7 @@ const NESTED: Record<string, string[]> = {
   split: ['steps'],
   circuitBreaker: ['steps', 'fallback'],
   errorHandler: ['steps'],
+  doTry: ['steps', 'finally'],
 };
 
 /**
@@ -278,6 +295,7 @@ export function routeJsonSchema(): Record<string, unknown> {
     delete params.$schema;
     for (const key of NESTED[kind] ?? []) if (params.properties?.[key]) params.properties[key] = ref;
     if (kind === 'choice') params.properties.when.items.properties.steps = ref;
+    if (kind === 'doTry') params.properties.catch.items.properties.steps = ref;
     if (kind === 'multicast') params.items = { anyOf: [{ type: 'string', minLength: 1 }, ref] };
     stepDefs.push({ type: 'object', properties: { [kind]: params }, required: [kind], additionalProperties: false });
   }

@@ -81,6 +81,18 @@ export function routeGraph(def: RouteDefinition): string {
       edge(prev, eh);
       return steps(inner, eh);
     }
+    if ('doTry' in s) {
+      const t = node('doTry', 'decision');
+      edge(prev, t);
+      const join = node('end doTry');
+      edge(steps(s.doTry.steps, t), join, 'ok');
+      for (const c of s.doTry.catch ?? []) {
+        const k = node('catch');
+        edge(t, k, c.when !== undefined ? brief(c.when) : 'error');
+        edge(steps(c.steps, k), join);
+      }
+      return s.doTry.finally ? steps(s.doTry.finally, join) : join;
+    }
     if ('wireTap' in s) {
       const w = node('wireTap');
       edge(prev, w);

@@ -198,7 +198,7 @@ test('credit: at most maxInflight exchanges in flight (backpressure is broker cr
   await broker.routes.undeploy('slow');
 });
 
-test('JSON forms of loadBalance, resequence, throttle, delay, circuitBreaker with fallback, errorHandler step', async (t) => {
+test('JSON forms of loadBalance, resequence, throttle, delay, circuitBreaker with fallback, errorHandler and doTry steps', async (t) => {
   await broker.routes.deploy({
     id: 'misc',
     from: 'queue:misc.in',
@@ -218,6 +218,13 @@ test('JSON forms of loadBalance, resequence, throttle, delay, circuitBreaker wit
         },
       },
       { errorHandler: { deadLetter: 'queue:misc.DLQ', steps: [{ validate: { schema: { type: 'string', pattern: '^m' } } }] } },
+      {
+        doTry: {
+          steps: [{ to: 'queue:misc.nowhere.>' }],
+          catch: [{ when: { in: ['ildcard', { var: 'properties.error.message' }] }, steps: [{ setHeader: { name: 'caught', value: { var: 'properties.error.step' } } }] }],
+          finally: [{ setHeader: { name: 'finally', value: true } }],
+        },
+      },
       { to: 'queue:misc.out' },
     ],
   });
@@ -230,6 +237,10 @@ test('JSON forms of loadBalance, resequence, throttle, delay, circuitBreaker wit
   const fallbacks = await fb!.take(4);
   assert.match(fallbacks[0]!.headers.fallback ?? '', /Wildcard|invalid|wildcard/i);
   assert.equal(fallbacks[1]!.headers.fallback, 'circuit breaker is open');
-  assert.deepEqual(bodies(await out!.take(4)), ['m1', 'm2', 'm3', 'm4']);
+  const done = await out!.take(4);
+  assert.deepEqual(bodies(done), ['m1', 'm2', 'm3', 'm4']);
+  assert.equal(done[0]!.headers.caught, 'steps[6].doTry.steps[0]');
+  assert.equal(done[0]!.headers.finally, 'true');
+  await eventually(() => assert.equal(broker.routes.stats('misc').completed, 4));
   await broker.routes.undeploy('misc');
 });

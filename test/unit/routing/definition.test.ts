@@ -47,6 +47,8 @@ test('validation errors name the JSON path of the bad step', () => {
   assert.equal(errorOf(badParam).path, 'steps[0].throttle.rate');
   assert.equal(errorOf({ ...issueExample, maxInflight: 'lots' }).path, 'maxInflight');
   assert.equal(errorOf({ ...issueExample, id: 'a b' }).path, 'id');
+  const tryBad = { ...issueExample, steps: [{ doTry: { steps: [{ to: 'queue:a' }], catch: [{ steps: [{ nope: 1 }] }] } }] };
+  assert.equal(errorOf(tryBad).path, 'steps[0].doTry.catch[0].steps[0]');
 });
 
 test('an aggregate larger than maxInflight without a timeout is refused (it could never complete)', () => {
