@@ -58,9 +58,16 @@ export class MqttSource implements Source {
           timestamp: Date.now(),
         },
         onSettled: (o) => {
-          // A nack or release leaves the PUBACK unsent: the broker redelivers after reconnect.
-          if (o.kind === 'ack') callback();
-          else client.end(true, () => client.reconnect());
+          if (o.kind === 'ack') return callback();
+          if (o.kind === 'nack') {
+            // MQTT has no negative acknowledgement and brokers no dead-letter queue: redelivering a
+            // poison message would loop forever. As Camel's default error handler, log and go on;
+            // a route that must keep failures has a deadLetter error handler.
+            this.log.error({ route: this.routeId, topic: packet.topic, err: o.error.message }, 'MQTT message failed in the route and is dropped (no dead-letter channel)');
+            return callback();
+          }
+          // Released (the route is stopping): no PUBACK, so the persistent session redelivers it.
+          client.end(true);
         },
       });
       emit(ex);
