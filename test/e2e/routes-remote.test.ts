@@ -72,6 +72,7 @@ test('mqtt:// source and sink against mosquitto (QoS 1)', async (t) => {
     id: 'from-mosquitto',
     from: `mqtt://127.0.0.1:${mosquittoPort}/plant/+/temp`,
     steps: [
+      { validate: { schema: { type: 'object', required: ['c'] } } },
       { setHeader: { name: 'topic', value: { var: 'headers.mqttTopic' } } },
       { choice: { when: [{ if: { '>': [{ var: 'body.c' }, 30] }, steps: [{ to: 'queue:m.alerts' }] }], otherwise: [{ to: 'queue:m.readings' }] } },
     ],
@@ -95,6 +96,13 @@ test('mqtt:// source and sink against mosquitto (QoS 1)', async (t) => {
   let next = await readings.one();
   while (next.body.includes('probe')) next = await readings.one();
   assert.equal(next.body, JSON.stringify({ c: 21 }));
+  // A poison message (no error handler) is logged and acknowledged: it does not stall the route.
+  await client.publishAsync('plant/9/temp', 'poison', { qos: 1 });
+  await client.publishAsync('plant/9/temp', JSON.stringify({ c: 22 }), { qos: 1 });
+  let after = await readings.one();
+  while (after.body.includes('probe')) after = await readings.one();
+  assert.equal(after.body, JSON.stringify({ c: 22 }));
+  await eventually(() => assert.ok(broker.routes.stats('from-mosquitto').failed >= 1));
 
   const got = new Promise<string>((resolve) => client.on('message', (topic, payload) => topic === 'plant/commands' && resolve(payload.toString())));
   await client.subscribeAsync('plant/commands', { qos: 1 });
