@@ -12,8 +12,13 @@ export type Expr<T = unknown> = JsonLogic | ((ex: Exchange) => T);
 export class StepsBuilder {
   readonly steps: StepDef[] = [];
 
+  /** Where the next step goes (a fluent choice sends it to its current branch). */
+  protected sink(): StepDef[] {
+    return this.steps;
+  }
+
   private add(step: StepDef): this {
-    this.steps.push(step);
+    this.sink().push(step);
     return this;
   }
 
@@ -29,11 +34,22 @@ export class StepsBuilder {
   filter(predicate: Expr<boolean>): this {
     return this.add({ filter: predicate });
   }
-  /** `choice(c => c.when(pred, b => b.to(...)).otherwise(b => b.to(...)))` */
-  choice(fn: (c: ChoiceBuilder) => unknown): this {
-    const c = new ChoiceBuilder();
-    fn(c);
-    return this.add({ choice: c.build() });
+  /**
+   * Content-based router, Camel style: `.choice().when(pred).to(...).when(pred2).to(...)
+   * .otherwise().to(...).end()`, or with a callback:
+   * `.choice((c) => c.when(pred, (b) => b.to(...)).otherwise((b) => b.to(...)))`.
+   */
+  choice(): FluentChoice<this>;
+  choice(fn: (c: ChoiceBuilder) => unknown): this;
+  choice(fn?: (c: ChoiceBuilder) => unknown): this | FluentChoice<this> {
+    if (fn) {
+      const c = new ChoiceBuilder();
+      fn(c);
+      return this.add({ choice: c.build() });
+    }
+    const def: { when: Array<{ if: Expr<boolean>; steps: StepDef[] }>; otherwise?: StepDef[] } = { when: [] };
+    this.add({ choice: def });
+    return new FluentChoice(this, def);
   }
   setBody(value: Expr<unknown>): this {
     return this.add({ setBody: value });
@@ -116,6 +132,41 @@ export class StepsBuilder {
   /** Any RxJS operator over exchanges (e.g. a pattern from `patterns/` composed by hand). */
   pipe(operator: (ctx: StepContext) => Step): this {
     return this.add({ operator });
+  }
+}
+
+/** The branches of a fluent `.choice()`: steps go to the current `when` (or `otherwise`) until `end()`. */
+export class FluentChoice<P> extends StepsBuilder {
+  private readonly parent: P;
+  private readonly def: { when: Array<{ if: Expr<boolean>; steps: StepDef[] }>; otherwise?: StepDef[] };
+  private current: StepDef[] | undefined;
+
+  constructor(parent: P, def: { when: Array<{ if: Expr<boolean>; steps: StepDef[] }>; otherwise?: StepDef[] }) {
+    super();
+    this.parent = parent;
+    this.def = def;
+  }
+
+  protected override sink(): StepDef[] {
+    if (!this.current) throw new Error('choice(): call when(predicate) before adding steps');
+    return this.current;
+  }
+
+  when(predicate: Expr<boolean>): this {
+    this.current = [];
+    this.def.when.push({ if: predicate, steps: this.current });
+    return this;
+  }
+
+  otherwise(): this {
+    this.current = [];
+    this.def.otherwise = this.current;
+    return this;
+  }
+
+  /** Back to the steps after the choice. */
+  end(): P {
+    return this.parent;
   }
 }
 

@@ -67,6 +67,21 @@ test('the builder produces the same model as JSON', () => {
   assert.deepEqual(validateDefinition(built.build()), validateDefinition(issueExample));
 });
 
+test('the Camel-style fluent choice produces the same model', () => {
+  const fluent = route('sensor-alerts')
+    .from('topic:sensors.*.temp')
+    .maxInflight(200)
+    .errorHandler({ deadLetter: 'queue:sensor-alerts.DLQ', maxRedeliveries: 3, redeliveryDelay: 100, backoffMultiplier: 2 })
+    .filter({ '!=': [{ var: 'body.celsius' }, null] })
+    .setProperty('unit', 'C')
+    .choice()
+      .when({ '>': [{ var: 'body.celsius' }, 30] }).to('queue:alerts')
+      .otherwise().to('queue:readings')
+    .end();
+  assert.deepEqual(validateDefinition(fluent.build()), validateDefinition(issueExample));
+  assert.throws(() => route('x').from('queue:a').choice().to('queue:b'), /when\(predicate\) before/);
+});
+
 test('endpoint URIs', () => {
   assert.deepEqual({ ...parseEndpoint('queue:orders'), options: undefined }, { scheme: 'queue', name: 'orders', uri: 'queue:orders', options: undefined });
   const m = parseEndpoint('mqtt://127.0.0.1:1884/sensors/+/temp');
