@@ -77,7 +77,13 @@ export class RouteCompiler {
     checkEndpoint(def.from, 'from');
     this.trace = def.trace;
     const handler = def.errorHandler ?? {};
-    return this.steps(def.steps, 'steps', { handler, errors: this.env.errorHandling(handler) });
+    return this.steps(def.steps, 'steps', { handler, errors: this.handling(handler, 'errorHandler.deadLetter') });
+  }
+
+  /** The error handling of a scope; its dead-letter URI is checked (and its producer made) now. */
+  private handling(h: ErrorHandlerDef, path: string): ErrorHandling {
+    if (h.deadLetter !== undefined) this.producer(h.deadLetter, path);
+    return this.env.errorHandling(h);
   }
 
   private steps(list: StepDef[], path: string, scope: Scope): Step {
@@ -216,7 +222,7 @@ export class RouteCompiler {
     if ('errorHandler' in s) {
       const { steps, ...h } = s.errorHandler;
       const handler: ErrorHandlerDef = { ...scope.handler, ...h };
-      return this.steps(steps, `${p}.steps`, { handler, errors: this.env.errorHandling(handler) });
+      return this.steps(steps, `${p}.steps`, { handler, errors: this.handling(handler, `${p}.deadLetter`) });
     }
     if ('doTry' in s) {
       const dt = s.doTry;

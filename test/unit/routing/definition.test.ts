@@ -115,3 +115,17 @@ test('route files: errors name the file and the path', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a bad dead-letter URI is refused at deploy with its path', async () => {
+  const { startBroker } = await import('../../helpers/broker.ts');
+  const broker = await startBroker({ store: { type: 'memory' } });
+  try {
+    await assert.rejects(broker.routes.deploy({ id: 'd', from: 'queue:a', errorHandler: { deadLetter: 'ftp:x' }, steps: [] }), /errorHandler\.deadLetter: Endpoint 'ftp:x': unknown scheme/);
+    await assert.rejects(
+      broker.routes.deploy({ id: 'd', from: 'queue:a', steps: [{ errorHandler: { deadLetter: 'nope', steps: [] } }] }),
+      /steps\[0\]\.errorHandler\.deadLetter: Endpoint 'nope'/,
+    );
+  } finally {
+    await broker.stop();
+  }
+});
