@@ -41,11 +41,13 @@ export interface RecoveredMessage {
 /**
  * What a store hands back at open: queues, then durable messages in original send order with their
  * queue references. Message bodies stay in the store until a queue reads them (paging), so recovery
- * of a large backlog does not need it in memory.
+ * of a large backlog does not need it in memory. `messages` may be produced lazily as it is iterated
+ * (the journal does, so a backlog of millions is never one array of objects): the core iterates it
+ * once, right after `open`, before it commits anything.
  */
 export interface RecoveredState {
   queues: StoredQueue[];
-  messages: RecoveredMessage[];
+  messages: Iterable<RecoveredMessage>;
 }
 
 /**

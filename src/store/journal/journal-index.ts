@@ -1,25 +1,6 @@
-import type { RecoveredState, StoredQueue } from '../store.ts';
+import type { RecoveredMessage, RecoveredRef, RecoveredState, StoredQueue } from '../store.ts';
 import type { JournalOp } from './op-codec.ts';
-
-/**
- * One stored message, without its body or headers (they stay on disk): where its defining record is,
- * and its queue references with their delivery counts.
- */
-interface IndexedMessage {
-  seq: number;
-  durable: boolean;
-  // Queue references with delivery counts. Most messages have one, kept inline (`q`, `c`); the
-  // rest go to `more`. A million paged messages then cost no Map each.
-  q: string | null;
-  c: number;
-  more: Map<string, number> | null;
-  /** The segment, offset and length of the record that currently defines this message. */
-  segment: number;
-  offset: number;
-  length: number;
-  /** This message's share of its record's bytes. */
-  size: number;
-}
+import { SlotTable } from './slot-table.ts';
 
 /** Where a batch record was written. */
 export interface RecordLocation {
@@ -34,23 +15,41 @@ interface IndexedQueue {
   size: number;
 }
 
-/** Live bytes and the live items of one segment. */
+/** Live bytes of one segment, how many live messages it defines, and the queue definitions in it. */
 interface SegmentLive {
   bytes: number;
-  messages: Set<string>;
+  messages: number;
   queues: Set<string>;
 }
+
+/** Compaction looks at most this many slots per `liveKeys` call, so one call takes well under a millisecond. */
+const SCAN_SLOTS = 65536;
 
 /**
  * The journal's view of what is live: every stored message with its queue references, every
  * durable queue definition, and per segment how many bytes of it are still needed. Built by
  * replaying the segments and kept current as batches are written, it decides which segments can be
  * deleted and what compaction must rewrite.
+ *
+ * Memory per message is kept small for backlogs of millions: the message's state is a slot of a
+ * {@link SlotTable} (typed arrays, no object per message), found through one `key -> slot` map
+ * entry. Its first queue reference is inline in the slot as a small queue id; only messages with
+ * several references get a map of the others. Segments keep counts, not sets of keys; compaction
+ * finds a segment's live messages by scanning the slots in bounded steps.
  */
 export class JournalIndex {
-  private readonly messages = new Map<string, IndexedMessage>();
+  private readonly slots = new SlotTable();
+  private readonly bySlot = new Map<string, number>();
+  /** References beyond the inline one, by slot. */
+  private readonly more = new Map<number, Map<string, number>>();
   private readonly queues = new Map<string, IndexedQueue>();
   private readonly live = new Map<number, SegmentLive>();
+  // Queue names of inline references as small ids, counted so unused ids are reused.
+  private readonly queueIds = new Map<string, number>();
+  private readonly queueNames: string[] = [];
+  private readonly queueUses: number[] = [];
+  private readonly freeQueueIds: number[] = [];
+  private scan = { segment: -1, next: 0 };
   maxSeq = 0;
 
   /** Applies one batch record, written at `at`. */
@@ -60,8 +59,8 @@ export class JournalIndex {
     // A message whose batch gave it no reference is not live.
     for (const op of ops) {
       if (op.op === 'addMessage' || op.op === 'restoreMessage') {
-        const m = this.messages.get(op.key);
-        if (m && refCount(m) === 0) this.messages.delete(op.key);
+        const slot = this.bySlot.get(op.key);
+        if (slot !== undefined && this.refCount(slot) === 0) this.forget(op.key, slot);
       }
     }
   }
@@ -71,75 +70,190 @@ export class JournalIndex {
     switch (op.op) {
       case 'addMessage':
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
-        if (!this.messages.has(op.key)) {
-          this.messages.set(op.key, { seq: op.seq, durable: op.message.durable, q: null, c: 0, more: null, segment, offset: at.offset, length: at.length, size });
+        if (!this.bySlot.has(op.key)) {
+          this.bySlot.set(op.key, this.slots.alloc(op.key, { seq: op.seq, durable: op.message.durable, segment, offset: at.offset, length: at.length, size }));
         }
         return;
       case 'restoreMessage': {
         if (op.seq > this.maxSeq) this.maxSeq = op.seq;
-        const old = this.messages.get(op.key);
-        if (old && refCount(old) > 0) this.unmark(old.segment, op.key, old.size, 'messages');
-        const m: IndexedMessage = { seq: op.seq, durable: op.message.durable, q: null, c: 0, more: null, segment, offset: at.offset, length: at.length, size };
-        for (const [queue, count] of op.refs) setRef(m, queue, count);
-        this.messages.set(op.key, m);
-        if (refCount(m) > 0) this.mark(segment, op.key, size, 'messages');
+        const fields = { seq: op.seq, durable: op.message.durable, segment, offset: at.offset, length: at.length, size };
+        let slot = this.bySlot.get(op.key);
+        if (slot !== undefined) {
+          if (this.refCount(slot) > 0) this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+          this.clearRefs(slot);
+          this.slots.set(slot, fields);
+        } else {
+          slot = this.slots.alloc(op.key, fields);
+          this.bySlot.set(op.key, slot);
+        }
+        for (const [queue, count] of op.refs) this.setRef(slot, queue, count);
+        if (this.refCount(slot) > 0) this.mark(segment, size);
         return;
       }
       case 'addRef': {
-        const m = this.messages.get(op.key);
-        if (!m || hasRef(m, op.queue)) return;
-        setRef(m, op.queue, 0);
-        if (refCount(m) === 1) this.mark(m.segment, op.key, m.size, 'messages');
+        const slot = this.bySlot.get(op.key);
+        if (slot === undefined || this.hasRef(slot, op.queue)) return;
+        this.setRef(slot, op.queue, 0);
+        if (this.refCount(slot) === 1) this.mark(this.slots.segment(slot), this.slots.sizeOf(slot));
         return;
       }
       case 'removeRef':
         this.removeRef(op.key, op.queue);
         return;
       case 'deliveryCount': {
-        const m = this.messages.get(op.key);
-        if (m && hasRef(m, op.queue)) setRef(m, op.queue, op.count);
+        const slot = this.bySlot.get(op.key);
+        if (slot !== undefined && this.hasRef(slot, op.queue)) this.setRef(slot, op.queue, op.count);
         return;
       }
       case 'createQueue': {
         const old = this.queues.get(op.queue.name);
-        if (old) this.unmark(old.segment, op.queue.name, old.size, 'queues');
+        if (old) this.unmarkQueue(old.segment, op.queue.name, old.size);
         this.queues.set(op.queue.name, { def: op.queue, segment, size });
-        this.mark(segment, op.queue.name, size, 'queues');
+        this.markQueue(segment, op.queue.name, size);
         return;
       }
       case 'deleteQueue': {
         const old = this.queues.get(op.queue);
         if (old) {
           this.queues.delete(op.queue);
-          this.unmark(old.segment, op.queue, old.size, 'queues');
+          this.unmarkQueue(old.segment, op.queue, old.size);
         }
-        for (const [key, m] of this.messages) if (hasRef(m, op.queue)) this.removeRef(key, op.queue);
+        const keys: string[] = [];
+        this.slots.forEach((slot) => {
+          if (this.hasRef(slot, op.queue)) keys.push(this.slots.key(slot));
+        });
+        for (const key of keys) this.removeRef(key, op.queue);
         return;
       }
     }
   }
 
   private removeRef(key: string, queue: string): void {
-    const m = this.messages.get(key);
-    if (!m || !deleteRef(m, queue)) return;
-    if (refCount(m) === 0) {
-      this.messages.delete(key);
-      this.unmark(m.segment, key, m.size, 'messages');
+    const slot = this.bySlot.get(key);
+    if (slot === undefined || !this.deleteRef(slot, queue)) return;
+    if (this.refCount(slot) === 0) {
+      this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+      this.forget(key, slot);
     }
   }
 
-  private mark(segment: number, id: string, size: number, kind: 'messages' | 'queues'): void {
-    let l = this.live.get(segment);
-    if (!l) this.live.set(segment, (l = { bytes: 0, messages: new Set(), queues: new Set() }));
-    l.bytes += size;
-    l[kind].add(id);
+  /** Drops a message whose references are gone (or were never marked live). */
+  private forget(key: string, slot: number): void {
+    this.clearRefs(slot);
+    this.bySlot.delete(key);
+    this.slots.release(slot);
   }
 
-  private unmark(segment: number, id: string, size: number, kind: 'messages' | 'queues'): void {
+  // ------------------------------------------------------------ references
+
+  private refCount(slot: number): number {
+    return (this.slots.queue(slot) >= 0 ? 1 : 0) + (this.more.get(slot)?.size ?? 0);
+  }
+
+  private hasRef(slot: number, queue: string): boolean {
+    const q = this.slots.queue(slot);
+    return (q >= 0 && this.queueNames[q] === queue) || (this.more.get(slot)?.has(queue) ?? false);
+  }
+
+  private setRef(slot: number, queue: string, count: number): void {
+    const q = this.slots.queue(slot);
+    if (q >= 0 && this.queueNames[q] === queue) this.slots.setInline(slot, q, count);
+    else if (this.more.get(slot)?.has(queue)) this.more.get(slot)!.set(queue, count);
+    else if (q < 0) this.slots.setInline(slot, this.useQueueId(queue), count);
+    else {
+      let m = this.more.get(slot);
+      if (!m) this.more.set(slot, (m = new Map()));
+      m.set(queue, count);
+    }
+  }
+
+  private deleteRef(slot: number, queue: string): boolean {
+    const q = this.slots.queue(slot);
+    if (q < 0 || this.queueNames[q] !== queue) {
+      const m = this.more.get(slot);
+      if (!m?.delete(queue)) return false;
+      if (m.size === 0) this.more.delete(slot);
+      return true;
+    }
+    this.slots.setInline(slot, -1, 0);
+    this.releaseQueueId(q);
+    return true;
+  }
+
+  private clearRefs(slot: number): void {
+    const q = this.slots.queue(slot);
+    if (q >= 0) {
+      this.slots.setInline(slot, -1, 0);
+      this.releaseQueueId(q);
+    }
+    this.more.delete(slot);
+  }
+
+  /** The references in their order: the inline one first, then the others as they were added. */
+  private refEntries(slot: number): Array<[string, number]> {
+    const q = this.slots.queue(slot);
+    const out: Array<[string, number]> = q >= 0 ? [[this.queueNames[q]!, this.slots.count(slot)]] : [];
+    const m = this.more.get(slot);
+    if (m) out.push(...m);
+    return out;
+  }
+
+  private useQueueId(queue: string): number {
+    let id = this.queueIds.get(queue);
+    if (id === undefined) {
+      id = this.freeQueueIds.pop() ?? this.queueNames.length;
+      this.queueIds.set(queue, id);
+      this.queueNames[id] = queue;
+      this.queueUses[id] = 0;
+    }
+    this.queueUses[id]!++;
+    return id;
+  }
+
+  private releaseQueueId(id: number): void {
+    if (--this.queueUses[id]! > 0) return;
+    this.queueIds.delete(this.queueNames[id]!);
+    this.queueNames[id] = '';
+    this.freeQueueIds.push(id);
+  }
+
+  // ------------------------------------------------------------ live bytes per segment
+
+  private segmentLive(segment: number): SegmentLive {
+    let l = this.live.get(segment);
+    if (!l) this.live.set(segment, (l = { bytes: 0, messages: 0, queues: new Set() }));
+    return l;
+  }
+
+  private mark(segment: number, size: number): void {
+    const l = this.segmentLive(segment);
+    l.bytes += size;
+    l.messages++;
+  }
+
+  private unmark(segment: number, size: number): void {
     const l = this.live.get(segment);
-    if (!l || !l[kind].delete(id)) return;
+    if (!l || l.messages === 0) return;
     l.bytes -= size;
-    if (l.messages.size === 0 && l.queues.size === 0) this.live.delete(segment);
+    l.messages--;
+    this.dropIfDead(segment, l);
+  }
+
+  private markQueue(segment: number, name: string, size: number): void {
+    const l = this.segmentLive(segment);
+    l.bytes += size;
+    l.queues.add(name);
+  }
+
+  private unmarkQueue(segment: number, name: string, size: number): void {
+    const l = this.live.get(segment);
+    if (!l || !l.queues.delete(name)) return;
+    l.bytes -= size;
+    this.dropIfDead(segment, l);
+  }
+
+  private dropIfDead(segment: number, l: SegmentLive): void {
+    if (l.messages === 0 && l.queues.size === 0) this.live.delete(segment);
   }
 
   /** Bytes of `segment` still needed. */
@@ -153,18 +267,28 @@ export class JournalIndex {
     return n;
   }
 
-  /** Keys of live messages defined in `segment`, up to about `maxBytes` of them. */
-  liveKeys(segment: number, maxBytes: number): string[] {
-    const l = this.live.get(segment);
-    if (!l) return [];
+  /**
+   * Keys of live messages defined in `segment`, up to about `maxBytes` of them, found by a scan of
+   * the slots that goes on where the previous call for the same segment stopped and looks at a
+   * bounded number of slots per call. `more` is false when this call reached the last slot (the
+   * next call starts over from the first); an empty `keys` with `more` true only means "not here yet".
+   */
+  liveKeys(segment: number, maxBytes: number): { keys: string[]; more: boolean } {
+    if (this.scan.segment !== segment) this.scan = { segment, next: 0 };
     const keys: string[] = [];
-    let bytes = 0;
-    for (const key of l.messages) {
-      keys.push(key);
-      bytes += this.messages.get(key)?.size ?? 0;
-      if (bytes >= maxBytes) break;
+    if (!this.live.get(segment)?.messages) {
+      this.scan.next = 0;
+      return { keys, more: false };
     }
-    return keys;
+    let bytes = 0;
+    const next = this.slots.scanSegment(segment, this.scan.next, SCAN_SLOTS, (slot) => {
+      keys.push(this.slots.key(slot));
+      bytes += this.slots.sizeOf(slot);
+      return bytes < maxBytes;
+    });
+    const more = next < this.slots.capacity;
+    this.scan.next = more ? next : 0;
+    return { keys, more };
   }
 
   /** Durable queue definitions recorded in `segment`. */
@@ -175,58 +299,46 @@ export class JournalIndex {
 
   /** Where a live message's defining record is, with its sequence number and current references. */
   locate(key: string): (RecordLocation & { seq: number; refs: Array<[string, number]> }) | undefined {
-    const m = this.messages.get(key);
-    return m && { segment: m.segment, offset: m.offset, length: m.length, seq: m.seq, refs: refEntries(m) };
+    const slot = this.bySlot.get(key);
+    if (slot === undefined) return undefined;
+    const s = this.slots;
+    return { segment: s.segment(slot), offset: s.offset(slot), length: s.length(slot), seq: s.seq(slot), refs: this.refEntries(slot) };
   }
 
   /** Forgets messages that must not outlive a restart (non-durable ones written for paging). */
   dropNonDurable(): void {
-    for (const [key, m] of this.messages) {
-      if (m.durable) continue;
-      this.messages.delete(key);
-      if (refCount(m) > 0) this.unmark(m.segment, key, m.size, 'messages');
+    const gone: number[] = [];
+    this.slots.forEach((slot) => {
+      if (!this.slots.durable(slot)) gone.push(slot);
+    });
+    for (const slot of gone) {
+      if (this.refCount(slot) > 0) this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+      this.forget(this.slots.key(slot), slot);
     }
   }
 
   get messageCount(): number {
-    return this.messages.size;
+    return this.slots.size;
   }
 
-  /** The state the core rebuilds from: queues, then messages in original send order. */
+  /**
+   * The state the core rebuilds from: queues, then messages in original send order. The messages
+   * are not materialised as one array: the order is fixed now (one 4-byte slot number a message)
+   * and each message is made as the iteration reaches it, from the index as it is then, so iterate
+   * before committing anything.
+   */
   recovered(): RecoveredState {
-    const messages = [...this.messages.entries()]
-      .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([key, m]) => ({ key, size: m.size, refs: refEntries(m).map(([queue, deliveryCount]) => ({ queue, deliveryCount })) }));
+    const order = this.slots.bySeq();
+    const index = this;
+    const messages: Iterable<RecoveredMessage> = {
+      *[Symbol.iterator]() {
+        for (const slot of order) {
+          if (!index.slots.isUsed(slot)) continue;
+          const refs: RecoveredRef[] = index.refEntries(slot).map(([queue, deliveryCount]) => ({ queue, deliveryCount }));
+          yield { key: index.slots.key(slot), size: index.slots.sizeOf(slot), refs };
+        }
+      },
+    };
     return { queues: [...this.queues.values()].map((q) => q.def), messages };
   }
-}
-
-function refCount(m: IndexedMessage): number {
-  return (m.q !== null ? 1 : 0) + (m.more?.size ?? 0);
-}
-
-function hasRef(m: IndexedMessage, queue: string): boolean {
-  return m.q === queue || (m.more?.has(queue) ?? false);
-}
-
-function setRef(m: IndexedMessage, queue: string, count: number): void {
-  if (m.q === queue) m.c = count;
-  else if (m.more?.has(queue)) m.more.set(queue, count);
-  else if (m.q === null) {
-    m.q = queue;
-    m.c = count;
-  } else (m.more ??= new Map()).set(queue, count);
-}
-
-function deleteRef(m: IndexedMessage, queue: string): boolean {
-  if (m.q !== queue) return m.more?.delete(queue) ?? false;
-  m.q = null;
-  m.c = 0;
-  return true;
-}
-
-function refEntries(m: IndexedMessage): Array<[string, number]> {
-  const out: Array<[string, number]> = m.q !== null ? [[m.q, m.c]] : [];
-  if (m.more) out.push(...m.more);
-  return out;
 }

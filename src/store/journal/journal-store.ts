@@ -120,7 +120,7 @@ export class JournalStore implements Store {
     }
     this.opened = true;
     const state = this.index.recovered();
-    this.log.info({ segments: this.segments.length, messages: state.messages.length, queues: state.queues.length }, 'journal recovered');
+    this.log.info({ segments: this.segments.length, messages: this.index.messageCount, queues: state.queues.length }, 'journal recovered');
     this.deleteDeadSegments();
     return state;
   }
@@ -313,7 +313,17 @@ export class JournalStore implements Store {
       return;
     }
     try {
-      const keys = this.index.liveKeys(segment, COMPACT_CHUNK);
+      const { keys, more } = this.index.liveKeys(segment, COMPACT_CHUNK);
+      if (keys.length === 0 && more) {
+        // The bounded scan of the index has not reached this segment's messages yet.
+        setImmediate(() => void this.prepareCompactionStep(segment));
+        return;
+      }
+      if (keys.length === 0 && this.index.liveQueues(segment).length === 0) {
+        this.compacting = false;
+        this.log.error({ segment, liveBytes: this.index.liveBytes(segment) }, 'journal compaction found nothing live in a segment counted live; compaction stopped');
+        return;
+      }
       const messages = await this.read(keys);
       this.compactChunk = { segment, messages: new Map(keys.map((k, i) => [k, messages[i]] as const).filter((e): e is [string, Message] => !!e[1])) };
     } catch (err) {

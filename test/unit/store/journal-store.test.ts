@@ -6,7 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
 import { JournalStore, type JournalOptions } from '../../../src/store/journal/journal-store.ts';
 import { HEADER_SIZE } from '../../../src/store/journal/record.ts';
-import type { StoreOp } from '../../../src/store/store.ts';
+import type { RecoveredMessage, RecoveredState, StoreOp } from '../../../src/store/store.ts';
 
 let dir: string;
 const warnings: Array<Record<string, unknown>> = [];
@@ -47,13 +47,18 @@ function send(n: number, queues = ['q'], size = 16): StoreOp[] {
   return [{ op: 'addMessage', key: `k${n}`, message: msg(n, size) }, ...queues.map((queue) => ({ op: 'addRef' as const, queue, key: `k${n}` }))];
 }
 
+/** The recovered state with its (lazily made) messages as an array. */
+function materialised(s: RecoveredState): { queues: RecoveredState['queues']; messages: RecoveredMessage[] } {
+  return { queues: s.queues, messages: [...s.messages] };
+}
+
 async function segmentFiles(): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
 }
 
 test('messages committed are recovered in order with their references and delivery counts', async () => {
   const j = journal();
-  assert.deepEqual(await j.open(), { queues: [], messages: [] });
+  assert.deepEqual(materialised(await j.open()), { queues: [], messages: [] });
   for (let i = 1; i <= 5; i++) await j.commit(send(i, ['a', 'b']));
   await j.commit([{ op: 'removeRef', queue: 'a', key: 'k2' }]);
   await j.commit([{ op: 'removeRef', queue: 'a', key: 'k3' }, { op: 'removeRef', queue: 'b', key: 'k3' }]);
@@ -61,7 +66,7 @@ test('messages committed are recovered in order with their references and delive
   await j.close();
 
   const again = journal();
-  const state = await again.open();
+  const state = materialised(await again.open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k2', 'k4', 'k5']);
   assert.deepEqual(state.messages[1]!.refs, [{ queue: 'b', deliveryCount: 0 }]);
   assert.deepEqual(state.messages[2]!.refs, [{ queue: 'a', deliveryCount: 0 }, { queue: 'b', deliveryCount: 3 }]);
@@ -81,7 +86,7 @@ test('durable subscriptions are recovered; deleting one drops its references', a
   await j.commit(send(1, ['c.s', 'c.x']));
   await j.commit([{ op: 'deleteQueue', queue: 'c.x' }]);
   await j.close();
-  const state = await journal().open();
+  const state = materialised(await journal().open());
   assert.deepEqual(state.queues.map((q) => q.name), ['c.s']);
   assert.deepEqual(state.messages[0]!.refs.map((r) => r.queue), ['c.s']);
 });
@@ -106,7 +111,7 @@ test('a torn tail (cut mid-record) is truncated with a warning naming file and o
   const full = (await stat(path.join(dir, file!))).size;
   await truncate(path.join(dir, file!), full - 7);
 
-  const state = await journal().open();
+  const state = materialised(await journal().open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k2']);
   const w = warnings.find((x) => x.file !== undefined);
   assert.ok(w, 'a warning names the file');
@@ -125,7 +130,7 @@ test('flipped bytes in the last record are a torn tail: truncated, earlier recor
   const buf = await readFile(p);
   buf[buf.length - 3]! ^= 0xff;
   await writeFile(p, buf);
-  const state = await journal().open();
+  const state = materialised(await journal().open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k2']);
 });
 
@@ -148,7 +153,7 @@ test('flipped bytes in the middle stop the start with a clear error, and --recov
   });
   assert.equal((await readFile(p)).length, buf.length, 'nothing was truncated');
 
-  const state = await journal({ skipCorrupt: true }).open();
+  const state = materialised(await journal({ skipCorrupt: true }).open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k2', 'k3']);
 });
 
@@ -163,7 +168,7 @@ test('segments roll at the configured size and dead ones are deleted from the ol
   assert.equal(j.statistics().segments, 1, 'every dead segment but the head is gone');
   assert.equal((await segmentFiles()).length, 1);
   await j.close();
-  assert.deepEqual((await journal().open()).messages, []);
+  assert.deepEqual(materialised(await journal().open()).messages, []);
 });
 
 test('compaction rewrites the live records of old segments forward and keeps recovery exact', async () => {
@@ -183,7 +188,7 @@ test('compaction rewrites the live records of old segments forward and keeps rec
   assert.ok(s.segments <= 2, `old segments deleted (left ${s.segments})`);
   await j.close();
   const again = journal();
-  const state = await again.open();
+  const state = materialised(await again.open());
   assert.deepEqual(state.messages.map((m) => m.key).slice(0, 1), ['k0']);
   assert.deepEqual(state.messages[0]!.refs, [{ queue: 'keep', deliveryCount: 0 }]);
   const [k0] = await again.read(['k0']);
@@ -198,7 +203,7 @@ test('non-durable messages written for paging are readable but not recovered', a
   await j.commit(send(2));
   assert.equal((await j.read(['nd']))[0]!.durable, false);
   await j.close();
-  const state = await journal().open();
+  const state = materialised(await journal().open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k2']);
 });
 
@@ -214,7 +219,7 @@ test('a failed write rejects its commits and later commits succeed once writes w
   head.writev = real;
   await j.commit(send(3));
   await j.close();
-  const state = await journal().open();
+  const state = materialised(await journal().open());
   assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k3']);
 });
 
@@ -231,7 +236,7 @@ test('sync never: commits are confirmed after the write without an fsync', async
   await Promise.all(Array.from({ length: 10 }, (_, i) => j.commit(send(i))));
   assert.equal(j.statistics().syncs, 0);
   await j.close();
-  assert.equal((await journal().open()).messages.length, 10);
+  assert.equal(materialised(await journal().open()).messages.length, 10);
 });
 
 test('sync interval: an fsync follows within the interval, not per commit', async () => {
