@@ -6,7 +6,8 @@ import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
 import { JournalIndex } from './journal-index.ts';
 import { decodeBatch, encodeBatch, type JournalOp } from './op-codec.ts';
-import { encodeRecord, findNextValidRecord, readRecord, RecordType } from './record.ts';
+import { encodeRecord, findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
+import { readSegmentRecords, REPLAY_WINDOW, type ReadWindow } from './segment-reader.ts';
 
 export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'interval'; ms: number };
 
@@ -103,10 +104,11 @@ export class JournalStore implements Store {
   async open(): Promise<RecoveredState> {
     await mkdir(this.dir, { recursive: true });
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const window: ReadWindow = { buf: Buffer.allocUnsafe(REPLAY_WINDOW) };
     for (let i = 0; i < names.length; i++) {
       const file = path.join(this.dir, names[i]!);
       const id = Number(SEGMENT_RE.exec(names[i]!)![1]);
-      const size = await this.replaySegment(file, id, i === names.length - 1);
+      const size = await this.replaySegment(file, id, i === names.length - 1, window);
       this.segments.push({ id, file, size });
     }
     this.seq = this.index.maxSeq;
@@ -126,21 +128,31 @@ export class JournalStore implements Store {
   }
 
   /** Replays one segment into the index; returns its valid length. */
-  private async replaySegment(file: string, id: number, isLast: boolean): Promise<number> {
-    const buf = await readFile(file);
-    let offset = 0;
+  private async replaySegment(file: string, id: number, isLast: boolean, window: ReadWindow): Promise<number> {
+    const r = await readSegmentRecords(file, window, (record, offset) => this.replayRecord(file, id, record, offset));
+    if (r.clean) return r.offset;
+    // Damage (rare): the rest of the file decides whether it is a torn tail or corruption in the middle.
+    return this.replayDamaged(await readFile(file), file, id, isLast, r.offset);
+  }
+
+  private replayRecord(file: string, id: number, record: DecodedRecord, offset: number): void {
+    if (record.type !== RecordType.BATCH) return;
+    let ops: JournalOp[];
+    try {
+      ops = decodeBatch(record.payload, { keysOnly: true });
+    } catch (err) {
+      throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
+    }
+    this.index.applyBatch(ops, { segment: id, offset, length: record.size });
+  }
+
+  /** Replays a segment's bytes from `offset`, where a record is not valid; returns its valid length. */
+  private async replayDamaged(buf: Buffer, file: string, id: number, isLast: boolean, from: number): Promise<number> {
+    let offset = from;
     for (;;) {
       const r = readRecord(buf, offset);
       if (r.ok) {
-        if (r.record.type === RecordType.BATCH) {
-          let ops: JournalOp[];
-          try {
-            ops = decodeBatch(r.record.payload, { keysOnly: true });
-          } catch (err) {
-            throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
-          }
-          this.index.applyBatch(ops, { segment: id, offset, length: r.record.size });
-        }
+        this.replayRecord(file, id, r.record, offset);
         offset += r.record.size;
         continue;
       }
