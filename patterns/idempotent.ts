@@ -1,11 +1,12 @@
-import { EMPTY, from, map, mergeMap } from 'rxjs';
+import { EMPTY, map, mergeMap } from 'rxjs';
 import type { Evaluate, IdempotentRepository, Step, StepContext } from '../src/routing/types.ts';
-import { guard, mark } from './internals.ts';
+import { attempt, guard, mark } from './internals.ts';
 
 /**
  * Idempotent consumer: an exchange whose key was seen before is done (acknowledged) without
  * going further. The key is recorded when the exchange enters and forgotten if it fails, so a
- * redelivery after a failure is processed again (Camel's eager mode).
+ * redelivery after a failure is processed again (Camel's eager mode). A key that cannot be
+ * stored fails the exchange (redelivery policy, then the error handler).
  * @example { "idempotent": { "key": { "var": "headers.orderId" }, "window": 10000, "persisted": true } }
  */
 export function idempotent(key: Evaluate, repo: IdempotentRepository, ctx: StepContext): Step {
@@ -19,11 +20,12 @@ export function idempotent(key: Evaluate, repo: IdempotentRepository, ctx: StepC
       ex.ack();
       return EMPTY;
     }
-    const added = repo.add(k);
     ex.onSettled((o) => {
       if (o.kind !== 'ack') repo.remove(k).catch((err) => ctx.log.error({ err, route: ctx.routeId }, 'idempotent repository remove failed'));
     });
-    return from(added).pipe(map(() => ex));
+    // A key that cannot be stored (disk full) fails this exchange under the redelivery policy;
+    // a rejection reaching mergeMap would end the route.
+    return attempt(ctx, ex, () => repo.add(k)).pipe(map(() => ex));
   });
 }
 

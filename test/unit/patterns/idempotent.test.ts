@@ -26,3 +26,16 @@ test('idempotent window: the oldest key is forgotten', async () => {
   const out = await run(step, [ex('a'), ex('b'), ex('c'), ex('a')]);
   assert.deepEqual(bodies(out), ['a', 'b', 'c', 'a']);
 });
+
+test('idempotent: a repository that cannot store a key fails that exchange, not the route', async () => {
+  let calls = 0;
+  const repo = memoryRepository(100);
+  const flaky = { ...repo, add: (k: string) => (++calls === 1 ? Promise.reject(new Error('disk full')) : repo.add(k)) };
+  const ctx = context();
+  const first = ex('a', { id: 'k1' });
+  const out = await run(idempotent(rule({ var: 'headers.id' }), flaky, ctx), [first, ex('b', { id: 'k2' })]);
+  assert.deepEqual(bodies(out), ['b']);
+  assert.equal(first.outcome()?.kind, 'nack');
+  assert.match(ctx.failures[0]!.error.message, /disk full/);
+  assert.equal(repo.has('k1'), false, 'the key of the failed exchange is not kept');
+});
