@@ -67,6 +67,8 @@ export class Route {
   private sub: Subscription | undefined;
   private readonly counters = { completed: 0, failed: 0, released: 0, inFlight: 0, deadLettered: 0, redeliveries: 0, totalMs: 0, maxMs: 0 };
   private drainWaiters: Array<() => void> = [];
+  /** The pipeline ended with an error: its in-flight exchanges will never settle. */
+  private broken = false;
 
   /** Compiles the definition (throws on anything invalid); does not start. */
   constructor(definition: RouteDefinition, version: number, origin: string, services: RouteServices) {
@@ -187,14 +189,22 @@ export class Route {
   }
 
   private async doStart(): Promise<void> {
+    // What a broken pipeline held went back with its source; it will never settle here.
+    if (this.broken) this.counters.inFlight = 0;
+    this.broken = false;
     const input = new Subject<Exchange>();
     this.input = input;
     this.sub = this.pipeline(input).subscribe({
       // The end of the route: the exchange is done.
       next: (ex) => ex.ack(),
       error: (err: unknown) => {
+        // A step let an error reach RxJS (a bug: bad messages are settled, never errors). Nothing
+        // can settle what the pipeline held, so the source is closed: its unsettled deliveries go
+        // back to the broker at once, and nothing more is consumed into a dead stream.
+        this.broken = true;
         this.log.error({ err, route: this.id }, 'route pipeline failed');
         this.actor.send({ type: 'FAIL', error: String((err as Error)?.message ?? err) });
+        this.source.stop().catch((e: unknown) => this.log.error({ err: e, route: this.id }, 'closing the source of a failed route failed'));
       },
     });
     try {
@@ -257,7 +267,7 @@ export class Route {
   private async doStop(): Promise<void> {
     this.source.pause();
     this.input?.complete();
-    const clean = await this.drained();
+    const clean = this.broken || (await this.drained());
     if (!clean) this.log.warn({ route: this.id, inFlight: this.counters.inFlight }, 'route stopped before its in-flight exchanges settled; their messages go back to the broker');
     await this.source.stop();
     this.sub?.unsubscribe();

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
+import { map } from 'rxjs';
+import { route } from '../../src/routing/builder.ts';
 import { startBroker } from '../helpers/broker.ts';
 import { bodies, connectFor, eventually, stats } from '../helpers/stompjs.ts';
 
@@ -76,4 +78,28 @@ test('a persisted idempotent consumer remembers keys across a restart', async (t
   const out = await c2.subscribe('/queue/dedup.out');
   assert.deepEqual(bodies(await out.take(2)), ['first', 'second']);
   await out.expectNone();
+});
+
+test('a pipeline that fails (a hand-made operator throws) stops consuming and gives back what it held', { timeout: 30_000 }, async (t) => {
+  const broker = await startBroker({ store: { type: 'memory' } });
+  t.after(() => broker.stop());
+  await broker.routes.deploy(
+    route('broken-op')
+      .from('queue:broken.in')
+      .maxInflight(3)
+      .drainTimeout(3_600_000)
+      .pipe(() => map(() => { throw new Error('operator bug'); }))
+      .to('queue:broken.out'),
+  );
+  const c = await connectFor(t, broker);
+  for (let i = 0; i < 5; i++) await c.send('/queue/broken.in', `m${i}`, { persistent: 'true' });
+  await eventually(() => assert.equal(broker.routes.list()[0]?.state, 'failed'));
+  assert.match(broker.routes.list()[0]!.error ?? '', /operator bug/);
+  // 1. Nothing stays in delivery to a route that can no longer settle it.
+  await eventually(() => assert.equal(stats(broker, 'broken.in').inDelivery, 0));
+  assert.equal(stats(broker, 'broken.in').messages, 5, 'nothing lost');
+  // 2. Undeploy does not wait for exchanges a dead pipeline will never settle (drainTimeout is an hour).
+  await broker.routes.undeploy('broken-op');
+  const inbox = await c.subscribe('/queue/broken.in');
+  assert.equal((await inbox.take(5)).length, 5);
 });
