@@ -29,6 +29,8 @@ export class RoutesDirectory {
   /** File -> the route ids it deployed. */
   private readonly files = new Map<string, string[]>();
   private readonly problemList = new Map<string, RouteFileProblem>();
+  /** Files waiting for a route id another file still owns (a route moved, a file renamed). */
+  private readonly waiting = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private watcher: FSWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -82,19 +84,26 @@ export class RoutesDirectory {
     if (this.closed) return;
     const exists = await stat(file).then(() => true, () => false);
     const before = this.files.get(file) ?? [];
+    this.waiting.delete(file);
     if (!exists) {
       this.problemList.delete(file);
       for (const id of before) await this.undeploy(id, file);
       this.files.delete(file);
+      await this.released(before);
       return;
     }
     let defs: RouteDefinition[];
     try {
       defs = await loadRouteFile(file);
-      const owner = defs.map((d) => [d.id, this.ownerOf(d.id)] as const).find(([, f]) => f !== undefined && f !== file);
-      if (owner) throw new Error(`${file}: route id '${owner[0]}' is already deployed from ${owner[1]}`);
     } catch (err) {
       this.problem(file, (err as Error).message);
+      return;
+    }
+    const owner = defs.map((d) => [d.id, this.ownerOf(d.id)] as const).find(([, f]) => f !== undefined && f !== file);
+    if (owner) {
+      // Deployed once the owner lets the id go (see `released`), whichever file event comes first.
+      this.waiting.set(file, owner[0]);
+      this.problem(file, `${file}: route id '${owner[0]}' is already deployed from ${owner[1]}`);
       return;
     }
     const deployed: string[] = [];
@@ -108,10 +117,17 @@ export class RoutesDirectory {
         if (before.includes(def.id)) deployed.push(def.id); // the previous version is still running
       }
     }
-    for (const id of before) if (!defs.some((d) => d.id === id)) await this.undeploy(id, file);
+    const dropped = before.filter((id) => !defs.some((d) => d.id === id));
+    for (const id of dropped) await this.undeploy(id, file);
     this.files.set(file, deployed);
     if (failed) this.problem(file, failed);
     else this.problemList.delete(file);
+    await this.released(dropped);
+  }
+
+  /** Route ids a file no longer has: files that were waiting for one of them are synced again. */
+  private async released(ids: string[]): Promise<void> {
+    for (const [file, id] of [...this.waiting]) if (ids.includes(id)) await this.sync(file);
   }
 
   private ownerOf(id: string): string | undefined {

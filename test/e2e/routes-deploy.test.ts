@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -126,4 +126,34 @@ test('a redeploy that fails to start keeps the previous version; API deploys sur
   const pausedOut = await c.subscribe('/queue/paused.out');
   await again.routes.resume('paused');
   assert.equal((await pausedOut.one()).body, 'waits');
+});
+
+test('routes directory: a route moved to another file (or the file renamed) is deployed from the new file', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-routes-move-'));
+  const routesDir = path.join(dataDir, 'routes');
+  await mkdir(routesDir);
+  const a = path.join(routesDir, 'a.route.json');
+  const b = path.join(routesDir, 'b.route.json');
+  await writeFile(a, forward('moved', 'queue:mv.in', 'queue:mv.out.a'));
+  const broker = await startBroker({ dataDir, routesDir, store: { type: 'memory' } });
+  t.after(async () => {
+    await broker.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  // 1. The new file first: its id is still a's, so it waits (reported).
+  await writeFile(b, forward('moved', 'queue:mv.in', 'queue:mv.out.b'));
+  await eventually(() => assert.match(broker.routes.problems()[0]?.error ?? '', /already deployed from .*a\.route\.json/));
+  // 2. The old file goes: the route comes up from b, no problem left.
+  await unlink(a);
+  await eventually(() => assert.equal(broker.routes.list().find((r) => r.id === 'moved')?.origin, b));
+  assert.deepEqual(broker.routes.problems(), []);
+  const c = await connectFor(t, broker);
+  const out = await c.subscribe('/queue/mv.out.b');
+  await c.send('/queue/mv.in', 'after the move');
+  assert.deepEqual(bodies(await out.take(1)), ['after the move']);
+  // 3. A rename: undeployed under the old name, deployed under the new one.
+  const renamed = path.join(routesDir, 'c.route.json');
+  await rename(b, renamed);
+  await eventually(() => assert.equal(broker.routes.list().find((r) => r.id === 'moved')?.origin, renamed));
+  assert.deepEqual(broker.routes.problems(), []);
 });
