@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import rhea from 'rhea';
+import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
@@ -92,5 +94,35 @@ describe('STOMP -> MQTT', () => {
     assert.equal(m!.topic, 'orders/eu');
     assert.equal(m!.payload.toString(), 'order-1');
     await back.end();
+  });
+});
+
+describe('MQTT <-> AMQP 1.0', () => {
+  test('an MQTT publish reaches an AMQP receiver on topic://sensors.3.temp as a data section of the same bytes, and back', async () => {
+    const amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+    const m = await TestMqttClient.connect(broker, { clientId: 'mqtt-amqp' });
+    try {
+      const r = await amqp.receiver('topic://sensors.3.temp', 10);
+      await m.publish('sensors/3/temp', BINARY, { qos: 1 });
+      const { message, delivery } = await r.next();
+      delivery.accept();
+      const body = message.body as { typecode?: number; content?: Buffer };
+      assert.equal(body.typecode, 0x75, 'a data section');
+      assert.deepEqual(Buffer.from(body.content!), BINARY);
+      assert.equal(message.durable, true);
+      assert.equal((message.application_properties as Record<string, unknown>).mqttClientId, 'mqtt-amqp');
+
+      await m.subscribe('replies/#', 1);
+      const s = await amqp.sender('topic://replies.eu');
+      const outcome = await amqp.send(s, { body: rhea.message.data_section(BINARY), durable: true });
+      assert.equal(outcome.state, 'accepted');
+      const [back] = await m.count(1);
+      assert.equal(back!.topic, 'replies/eu');
+      assert.deepEqual(back!.payload, BINARY);
+      assert.equal(back!.qos, 1);
+    } finally {
+      await m.end();
+      await amqp.close();
+    }
   });
 });
