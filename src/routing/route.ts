@@ -91,6 +91,7 @@ export class Route {
       });
       this.pipeline = compiler.compile(definition);
       this.source = this.endpoints.source(definition.from, definition.maxInflight);
+      this.endpoints.seal();
     } catch (err) {
       void this.endpoints.close();
       throw err;

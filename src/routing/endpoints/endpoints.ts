@@ -10,17 +10,40 @@ import { TimerSource } from './timer-source.ts';
 
 type Closable = Producer & { close?(): Promise<void> };
 
-/** The endpoints one route uses: its source and a cached producer per URI, closed with the route. */
+/** How many producers for URIs computed at run time (recipient list) a route keeps open (Camel's ProducerCache size). */
+export const DYNAMIC_PRODUCER_CACHE = 1000;
+
+/**
+ * The endpoints one route uses: its source and a cached producer per URI, closed with the route.
+ * Producers made once the route is compiled (`seal`) are for URIs taken from messages: they are
+ * kept in a bounded least-recently-used cache, so messages naming ever new endpoints cannot grow
+ * the route's memory or its connections without limit.
+ */
 export class RouteEndpoints {
   private readonly core: Core;
   private readonly routeId: string;
   private readonly log: RouteLog;
   private readonly producers = new Map<string, Closable>();
+  /** Run-time producers, least recently used first. */
+  private readonly dynamic = new Map<string, Closable>();
+  private readonly dynamicLimit: number;
+  private sealed = false;
 
-  constructor(core: Core, routeId: string, log: RouteLog) {
+  constructor(core: Core, routeId: string, log: RouteLog, dynamicLimit = DYNAMIC_PRODUCER_CACHE) {
     this.core = core;
     this.routeId = routeId;
     this.log = log;
+    this.dynamicLimit = dynamicLimit;
+  }
+
+  /** The route is compiled: producers asked for from now on are run-time ones. */
+  seal(): void {
+    this.sealed = true;
+  }
+
+  /** How many producers are open (tests). */
+  get size(): number {
+    return this.producers.size + this.dynamic.size;
   }
 
   source(uri: string, maxInflight: number): Source {
@@ -44,6 +67,27 @@ export class RouteEndpoints {
   producer(uri: string): Producer {
     const cached = this.producers.get(uri);
     if (cached) return cached;
+    const recent = this.dynamic.get(uri);
+    if (recent) {
+      this.dynamic.delete(uri);
+      this.dynamic.set(uri, recent);
+      return recent;
+    }
+    const p = this.create(uri);
+    if (!this.sealed) {
+      this.producers.set(uri, p);
+      return p;
+    }
+    this.dynamic.set(uri, p);
+    if (this.dynamic.size > this.dynamicLimit) {
+      const [oldUri, old] = this.dynamic.entries().next().value!;
+      this.dynamic.delete(oldUri);
+      void this.closeOne(old);
+    }
+    return p;
+  }
+
+  private create(uri: string): Closable {
     const e = checkEndpoint(uri, 'to');
     let p: Closable;
     switch (e.scheme) {
@@ -63,13 +107,17 @@ export class RouteEndpoints {
       default:
         throw new Error(`unreachable: ${uri}`);
     }
-    this.producers.set(uri, p);
     return p;
   }
 
+  private async closeOne(p: Closable): Promise<void> {
+    await p.close?.().catch((err: unknown) => this.log.warn({ err, uri: p.uri }, 'closing a route producer failed'));
+  }
+
   async close(): Promise<void> {
-    const all = [...this.producers.values()];
+    const all = [...this.producers.values(), ...this.dynamic.values()];
     this.producers.clear();
-    await Promise.all(all.map((p) => p.close?.().catch((err: unknown) => this.log.warn({ err, uri: p.uri }, 'closing a route producer failed'))));
+    this.dynamic.clear();
+    await Promise.all(all.map((p) => this.closeOne(p)));
   }
 }
