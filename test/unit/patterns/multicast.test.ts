@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Subject, VirtualTimeScheduler } from 'rxjs';
+import type { Exchange, Producer } from '../../../src/routing/types.ts';
 import { multicast } from '../../../patterns/multicast.ts';
 import { to } from '../../../patterns/to.ts';
 import { wireTap } from '../../../patterns/wire-tap.ts';
@@ -36,5 +38,38 @@ test('wireTap sends a copy and the exchange continues; the source waits for the 
   out[0]!.ack();
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(tap.sent, ['payload']);
+  assert.deepEqual(e.outcome(), { kind: 'ack' });
+});
+
+test('wireTap: a stopped route makes no further attempts to send its copies', () => {
+  const scheduler = new VirtualTimeScheduler();
+  const ctx = context({ scheduler, policy: { maxRedeliveries: 5, redeliveryDelay: 1000 } });
+  let calls = 0;
+  const down: Producer = {
+    uri: 'queue:audit',
+    send: () => {
+      calls++;
+      throw new Error('audit is down');
+    },
+  };
+  const input = new Subject<Exchange>();
+  const sub = input.pipe(wireTap(down, ctx)).subscribe();
+  input.next(ex('payload'));
+  assert.equal(calls, 1);
+  // 1. The route stops (drain timeout over): its subscription goes, with the tap's redelivery timers.
+  sub.unsubscribe();
+  scheduler.flush();
+  assert.equal(calls, 1, 'no redelivery after the route stopped');
+});
+
+test('wireTap: the step completes only once its copies are sent (a stopping route drains them)', async () => {
+  const ctx = context();
+  const sent: unknown[] = [];
+  // Stored a turn of the event loop later, as a durable send is.
+  const slow: Producer = { uri: 'queue:audit', send: (c) => new Promise((resolve) => setImmediate(() => resolve(sent.push(c.body())))) };
+  const e = ex('payload');
+  const out = await run(wireTap(slow, ctx), [e]);
+  assert.deepEqual(sent, ['payload'], 'stored before the step completed');
+  out[0]!.ack();
   assert.deepEqual(e.outcome(), { kind: 'ack' });
 });
