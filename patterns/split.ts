@@ -3,14 +3,21 @@ import type { Evaluate, Exchange, Step, StepContext } from '../src/routing/types
 import { guard, mark, withBranches } from './internals.ts';
 
 function parts(by: Evaluate, ex: Exchange, ctx: StepContext): Exchange[] | undefined {
+  const made: Exchange[] = [];
   const r = guard(ctx, ex, () => {
     const v = by(ex);
-    return Array.isArray(v) ? v : v === null || v === undefined ? [] : [v];
+    const items = Array.isArray(v) ? v : v === null || v === undefined ? [] : [v];
+    // Inside the guard: an element that cannot be a body (a BigInt from a TypeScript `by`) throws.
+    for (const item of items) made.push(ex.derive(item));
+    return made;
   });
-  if (!r.ok) return undefined;
+  if (!r.ok) {
+    // The parts made before the bad one would hold the failed exchange open: they never run.
+    for (const p of made) p.ack();
+    return undefined;
+  }
   const size = r.value.length;
-  return r.value.map((item, i) => {
-    const part = ex.derive(item);
+  return r.value.map((part, i) => {
     part.properties.splitIndex = i;
     part.properties.splitSize = size;
     part.properties.splitComplete = i === size - 1;

@@ -134,16 +134,16 @@ class RouteExchange implements Exchange {
   }
 
   derive(body?: unknown): Exchange {
-    this.pending++;
     const child = new RouteExchange(
       { routeId: this.routeId, message: copyMessage(this.message), properties: { ...this.props }, deliveryCount: this.deliveryCount },
       this,
       undefined,
     );
     if (body !== undefined) {
-      child.setBody(body);
+      child.setBody(body); // may throw (a value JSON cannot hold): then no hold is taken
       child.original = child.message;
     }
+    this.pending++;
     if (this.steps) child.history.push(...this.steps);
     return child;
   }

@@ -51,3 +51,13 @@ test('split of an empty array completes the source', async () => {
   assert.equal(out.length, 0);
   assert.deepEqual(e.outcome(), { kind: 'ack' });
 });
+
+test('split: an element that cannot be a message body (a TypeScript by) fails the exchange, which still settles', async () => {
+  const ctx = context();
+  const order = ex({ id: 'o1' });
+  const parts = await run(split(() => [{ sku: 'a' }, 10n], undefined, ctx), [order]);
+  assert.deepEqual(parts, []);
+  assert.equal(ctx.failures.length, 1);
+  assert.match(ctx.failures[0]!.error.message, /BigInt/);
+  assert.equal(order.outcome()?.kind, 'nack', 'settled: no part made before the bad one holds it open');
+});
