@@ -5,8 +5,8 @@ import type { CoreLog } from '../../core/core.ts';
 import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
 import { JournalIndex } from './journal-index.ts';
-import { decodeBatch, encodeBatch, type JournalOp } from './op-codec.ts';
-import { encodeRecord, findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
+import { decodeBatch, encodeBatchRecord, type JournalOp } from './op-codec.ts';
+import { findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
 import { readSegmentRecords, REPLAY_WINDOW, type ReadWindow } from './segment-reader.ts';
 
 export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'interval'; ms: number };
@@ -22,6 +22,8 @@ export interface JournalOptions {
   compactThreshold?: number;
   /** Skip corrupt records in the middle of a segment instead of refusing to start. */
   skipCorrupt?: boolean;
+  /** Index slots one compaction step scans for live messages (default 65,536; tests make it small). */
+  compactScanSlots?: number;
 }
 
 interface Pending {
@@ -69,7 +71,7 @@ export class JournalStore implements Store {
   private readonly sync: SyncPolicy;
   private readonly compactThreshold: number;
   private readonly skipCorrupt: boolean;
-  private readonly index = new JournalIndex();
+  private readonly index: JournalIndex;
   private segments: Segment[] = [];
   private head: FileHandle | null = null;
   private pending: Pending[] = [];
@@ -97,6 +99,7 @@ export class JournalStore implements Store {
     this.sync = opts.sync ?? { mode: 'always' };
     this.compactThreshold = opts.compactThreshold ?? 0.5;
     this.skipCorrupt = opts.skipCorrupt ?? false;
+    this.index = new JournalIndex({ scanSlots: opts.compactScanSlots });
   }
 
   // ---------------------------------------------------------------- recovery
@@ -196,7 +199,7 @@ export class JournalStore implements Store {
   }
 
   private item(ops: JournalOp[], resolve: () => void, reject: (err: Error) => void): Pending {
-    return { record: encodeRecord(RecordType.BATCH, encodeBatch(ops)), ops, resolve, reject };
+    return { record: encodeBatchRecord(ops), ops, resolve, reject };
   }
 
   private enqueue(item: Pending): void {

@@ -28,6 +28,19 @@ export function encodeRecord(type: number, payload: Buffer): Buffer {
   return out;
 }
 
+/**
+ * Fills in the header of a record whose payload was written in place at `HEADER_SIZE` of `out`
+ * (`out` is exactly one record), so a record is built in one buffer without copying its payload.
+ */
+export function sealRecord(type: number, out: Buffer): Buffer {
+  const len = out.length - HEADER_SIZE;
+  out.writeUInt16BE(RECORD_MAGIC, 0);
+  out.writeUInt8(type, 2);
+  out.writeUInt32BE(len, 3);
+  out.writeUInt32BE(crcOf(out, 0, len), 7);
+  return out;
+}
+
 function crcOf(buf: Buffer, start: number, len: number): number {
   // Type and length (bytes 2..6), then the payload.
   const head = buf.subarray(start + 2, start + 7);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
-import { decodeBatch, encodeBatch, type JournalOp } from '../../../src/store/journal/op-codec.ts';
+import { decodeBatch, encodeBatch, encodeBatchRecord, type JournalOp } from '../../../src/store/journal/op-codec.ts';
 import { encodeRecord, findNextValidRecord, HEADER_SIZE, readRecord, RecordType } from '../../../src/store/journal/record.ts';
 
 const message: Message = {
@@ -82,6 +82,12 @@ test('a batch of every op kind round-trips, message bodies byte for byte', () =>
   ];
   const back = decodeBatch(encodeBatch(ops));
   assert.deepEqual(back, ops);
+  // The one-buffer record encoder writes the same bytes as payload-then-frame.
+  const record = encodeBatchRecord(ops);
+  assert.deepEqual(record, encodeRecord(RecordType.BATCH, encodeBatch(ops)));
+  const read = readRecord(record, 0);
+  assert.ok(read.ok);
+  assert.deepEqual(decodeBatch(read.record.payload), ops);
   const add = back[0] as { message: Message };
   assert.ok(Buffer.isBuffer(add.message.body));
   assert.deepEqual([...add.message.body], [0, 1, 2, 255, 0]);
@@ -111,4 +117,15 @@ test('keys-only decoding gives key, sequence and durability without parsing head
 test('names with multi-byte characters round-trip', () => {
   const ops: JournalOp[] = [{ op: 'deliveryCount', queue: 'größe.ü', key: 'κ-1', count: 70000 }];
   assert.deepEqual(decodeBatch(encodeBatch(ops)), ops);
+});
+
+test('the one-buffer record encoder matches for multi-byte names and empty bodies, and refuses over-long strings', () => {
+  const ops: JournalOp[] = [
+    { op: 'deliveryCount', queue: 'größe.ü', key: 'κ-1', count: 70000 },
+    { op: 'addMessage', seq: 2, key: 'ключ', message: { ...message, body: Buffer.alloc(0), properties: { ü: 'ß' } } },
+    { op: 'createQueue', queue: { name: 'sub.é', kind: 'subscription', topic: 't.ü', meta: { qos: 1 } } },
+  ];
+  assert.deepEqual(encodeBatchRecord(ops), encodeRecord(RecordType.BATCH, encodeBatch(ops)));
+  assert.deepEqual(encodeBatchRecord([]), encodeRecord(RecordType.BATCH, encodeBatch([])));
+  assert.throws(() => encodeBatchRecord([{ op: 'addRef', queue: 'x'.repeat(70_000), key: 'k' }]), /too long/);
 });

@@ -196,6 +196,31 @@ test('compaction rewrites the live records of old segments forward and keeps rec
   await again.close();
 });
 
+test('compaction finds live messages behind scan steps that find none, with several references and counts', async () => {
+  const j = journal({ segmentSize: 64 * 1024, compactThreshold: 0.5, compactScanSlots: 2 });
+  await j.open();
+  for (let i = 1; i <= 5; i++) await j.commit(send(i, ['q'], 1024));
+  // The long-lived message sits behind five slots that will be free or elsewhere: the first steps find nothing.
+  await j.commit(send(0, ['keep', 'also'], 1024));
+  await j.commit([{ op: 'deliveryCount', queue: 'also', key: 'k0', count: 2 }]);
+  for (let i = 6; i < 80; i++) await j.commit(send(i, ['q'], 4096));
+  for (let i = 1; i < 80; i++) await j.commit([{ op: 'removeRef', queue: 'q', key: `k${i}` }]);
+  for (let i = 0; i < 20 && j.statistics().segments > 2; i++) {
+    await j.commit(send(1000 + i, ['q'], 16));
+    await j.idle();
+  }
+  const s = j.statistics();
+  assert.ok(s.compactedSegments >= 1, 'compaction ran');
+  assert.ok(s.segments <= 2, `old segments deleted (left ${s.segments})`);
+  await j.close();
+  const again = journal();
+  const state = materialised(await again.open());
+  assert.equal(state.messages[0]!.key, 'k0');
+  assert.deepEqual(state.messages[0]!.refs, [{ queue: 'keep', deliveryCount: 0 }, { queue: 'also', deliveryCount: 2 }]);
+  assert.equal((await again.read(['k0']))[0]!.body.length, 1024);
+  await again.close();
+});
+
 test('non-durable messages written for paging are readable but not recovered', async () => {
   const j = journal();
   await j.open();
