@@ -232,6 +232,14 @@ function checkAggregates(list: StepDef[], path: string, maxInflight: number): vo
     const p = `${path}[${i}]`;
     if ('aggregate' in s) {
       const a = s.aggregate;
+      // Camel: "at least one of the completion options must be set"; without one the group waits forever.
+      if (a.completionSize === undefined && a.completionTimeout === undefined && a.completionPredicate === undefined) {
+        throw new RouteDefinitionError(`${p}.aggregate`, 'give completionSize, completionTimeout or completionPredicate: without one a group never completes');
+      }
+      const size = a.completionSize;
+      if ((typeof size === 'number' && !(Number.isInteger(size) && size >= 1)) || (size !== undefined && typeof size !== 'number' && typeof size !== 'function' && (size === null || typeof size !== 'object'))) {
+        throw new RouteDefinitionError(`${p}.aggregate.completionSize`, 'a whole number of at least 1, or an expression');
+      }
       if (typeof a.completionSize === 'number' && a.completionSize > maxInflight && a.completionTimeout === undefined) {
         throw new RouteDefinitionError(`${p}.aggregate.completionSize`, `${a.completionSize} exceeds maxInflight ${maxInflight}: inputs stay unacknowledged until the aggregate is sent, so raise maxInflight or set completionTimeout`);
       }

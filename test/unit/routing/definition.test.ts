@@ -56,6 +56,19 @@ test('an aggregate larger than maxInflight without a timeout is refused (it coul
   assert.equal(e.path, 'steps[0].aggregate.completionSize');
 });
 
+test('an aggregate needs a completion condition, and a numeric completionSize of at least 1 (as in Camel)', () => {
+  const agg = (a: object) => ({ id: 'a', from: 'queue:x', steps: [{ split: { by: { var: 'body' }, steps: [{ aggregate: { correlation: 1, ...a } }] } }] });
+  const none = errorOf(agg({}));
+  assert.equal(none.path, 'steps[0].split.steps[0].aggregate');
+  assert.match(none.message, /completionSize, completionTimeout or completionPredicate/);
+  assert.equal(errorOf(agg({ completionSize: 0 })).path, 'steps[0].split.steps[0].aggregate.completionSize');
+  assert.equal(errorOf(agg({ completionSize: 2.5 })).path, 'steps[0].split.steps[0].aggregate.completionSize');
+  assert.equal(errorOf(agg({ completionSize: 'ten' })).path, 'steps[0].split.steps[0].aggregate.completionSize');
+  validateDefinition(agg({ completionSize: { var: 'properties.splitSize' } }));
+  validateDefinition(agg({ completionTimeout: 100 }));
+  validateDefinition(agg({ completionPredicate: { '==': [1, 1] } }));
+});
+
 test('the builder produces the same model as JSON', () => {
   const built = route('sensor-alerts')
     .from('topic:sensors.*.temp')
