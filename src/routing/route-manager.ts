@@ -122,6 +122,11 @@ export class RouteManager {
     }
     this.routes.set(def.id, next);
     this.versions.set(def.id, v);
+    // A topic route's durable subscription keeps collecting while nothing reads it: when the new
+    // version reads elsewhere it goes (topic to topic reuses the same name, replaced by the core).
+    if (old && old.definition.from.startsWith('topic:') && !def.from.startsWith('topic:')) {
+      await old.removeState().catch((err: unknown) => this.log.error({ err, route: def.id }, 'removing the previous version\'s durable subscription failed'));
+    }
     if (origin === 'api' && this.registry) {
       if (isSerializable(def)) await this.registry.put({ id: def.id, version: v, definition: def, suspended, deployedAt: new Date().toISOString() });
       else this.log.warn({ route: def.id }, 'route has functions: deployed, but not recorded for restart');

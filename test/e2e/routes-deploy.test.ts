@@ -157,3 +157,21 @@ test('routes directory: a route moved to another file (or the file renamed) is d
   await eventually(() => assert.equal(broker.routes.list().find((r) => r.id === 'moved')?.origin, renamed));
   assert.deepEqual(broker.routes.problems(), []);
 });
+
+test('a route redeployed from a topic to a queue source drops its durable subscription (nothing piles up there)', async (t) => {
+  const broker = await startBroker({ store: { type: 'memory' } });
+  t.after(() => broker.stop());
+  const subscriptions = () => broker.core.queueStats().filter((q) => q.name.includes('route.moves')).map((q) => q.name);
+  await broker.routes.deploy({ id: 'moves', from: 'topic:moves.events', steps: [{ to: 'queue:moves.out' }] });
+  assert.equal(subscriptions().length, 1);
+  await broker.routes.deploy({ id: 'moves', from: 'queue:moves.in', steps: [{ to: 'queue:moves.out' }] });
+  assert.deepEqual(subscriptions(), []);
+  // Topic to topic keeps the one subscription (replaced for the new topic, JMS style).
+  await broker.routes.deploy({ id: 'moves', from: 'topic:moves.a', steps: [{ to: 'queue:moves.out' }] });
+  await broker.routes.deploy({ id: 'moves', from: 'topic:moves.b', steps: [{ to: 'queue:moves.out' }] });
+  assert.equal(subscriptions().length, 1);
+  const c = await connectFor(t, broker);
+  const out = await c.subscribe('/queue/moves.out');
+  await c.send('/topic/moves.b', 'on b');
+  assert.deepEqual(bodies(await out.take(1)), ['on b']);
+});
