@@ -307,7 +307,12 @@ export class ConsumerLink implements ConsumerSink {
     try {
       this.host.transactions.ack(txn, c, id);
     } catch (err) {
-      this.host.log.warn({ err, link: this.link.name, txn }, 'amqp transactional ack refused');
+      // An ack in a transaction that is not open (unknown or discharged): no discharge will ever
+      // settle it, so the link ends with the error and its unsettled messages go back to the queue.
+      const e = toAmqpError(err);
+      this.host.log.info({ link: this.link.name, txn, condition: e.condition, reason: e.description }, 'amqp transactional ack refused; link closed');
+      this.close(e);
+      return;
     }
     if (!rd.remote_settled) rd.update(true);
   }
