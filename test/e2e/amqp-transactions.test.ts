@@ -17,6 +17,7 @@ interface RheaTypes {
   described(d: unknown, v: unknown): unknown;
 }
 const types = (rhea as unknown as { types: RheaTypes }).types;
+const accepted = () => (rhea.message as unknown as { accepted(): { described(): unknown } }).accepted().described();
 
 let broker: TestBroker;
 const clients: AmqpTestClient[] = [];
@@ -128,7 +129,7 @@ describe('a connection that ends with an open transaction', () => {
     await transactionalSend(s, 'never', txn);
     const r = await c.receiver('tx.drop', 1);
     const got = await r.next();
-    got.delivery.update(true, transactionalState(txn, rhea.message.accepted().described()) as never);
+    got.delivery.update(true, transactionalState(txn, accepted()) as never);
     await eventually(() => broker.core.getQueue('tx.drop')!.statistics().inDelivery === 1, 'the ack held by the transaction');
     (c.connection as unknown as { socket: { destroy(): void } }).socket.destroy();
     await eventually(() => broker.core.getQueue('tx.drop')!.statistics().inDelivery === 0, 'the acked message returned');
@@ -146,7 +147,7 @@ describe('transactional acks', () => {
     await c.send(await c.sender('tx.unknown'), { body: 'm' });
     const r = await c.receiver('tx.unknown', 1);
     const got = await r.next();
-    got.delivery.update(true, transactionalState(Buffer.from('bogus'), rhea.message.accepted().described()) as never);
+    got.delivery.update(true, transactionalState(Buffer.from('bogus'), accepted()) as never);
     assert.equal((await r.closedByBroker())?.condition, 'amqp:transaction:unknown-id');
     await eventually(() => broker.core.getQueue('tx.unknown')!.statistics().inDelivery === 0, 'the message back in the queue');
     const again = await (await c.receiver('tx.unknown', 1)).next();
