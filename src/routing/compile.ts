@@ -185,7 +185,11 @@ export class RouteCompiler {
     if ('wireTap' in s) return wireTap(this.producer(s.wireTap, p), ctx);
     if ('enrich' in s) {
       const { uri, ...opts } = s.enrich;
-      return enrich(this.producer(uri, `${p}.uri`), opts, ctx);
+      const producer = this.producer(uri, `${p}.uri`); // checks the URI
+      // Only broker addresses have request-reply here (a reply queue and correlation id); another
+      // endpoint would fail every message at run time.
+      if (!uri.startsWith('queue:') && !uri.startsWith('topic:')) throw new RouteDefinitionError(`${p}.uri`, `${uri}: enrich needs request-reply, which only queue: and topic: endpoints on this broker have`);
+      return enrich(producer, opts, ctx);
     }
     if ('throttle' in s) return throttle(s.throttle.rate, s.throttle.period ?? 1000, ctx);
     if ('delay' in s) return delay(this.expr<number>(s.delay, p), ctx);

@@ -142,3 +142,19 @@ test('a bad dead-letter URI is refused at deploy with its path', async () => {
     await broker.stop();
   }
 });
+
+test('enrich to an endpoint without request-reply is refused at deploy and by validate, with its path', async () => {
+  const { Route } = await import('../../../src/routing/route.ts');
+  const { Expressions } = await import('../../../src/routing/expression.ts');
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const def = (uri: string) => validateDefinition({ id: 'e', from: 'queue:a', steps: [{ setBody: 1 }, { enrich: { uri } }] });
+  const expressions = new Expressions();
+  try {
+    for (const uri of ['log:x', 'mqtt://localhost:1883/prices', 'amqp://localhost:5672/prices']) {
+      assert.throws(() => Route.check(def(uri), { expressions, log: quiet }), /^RouteDefinitionError: steps\[1\]\.enrich\.uri: .*request-reply/, uri);
+    }
+    Route.check(def('queue:prices'), { expressions, log: quiet });
+  } finally {
+    expressions.dispose();
+  }
+});
