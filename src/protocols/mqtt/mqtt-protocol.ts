@@ -46,7 +46,9 @@ export class MqttProtocol implements ProtocolAcceptor {
   private readonly sessions = new Map<AedesClient, MqttSession>();
   /** Live bindings of durable subscriptions by queue name: a session taken over hands its queue on. */
   private readonly durable = new Map<string, SubscriptionBinding>();
+  /** Every client subscription's delivery function ever attached, and its live binding. */
   private readonly clientFuncs = new WeakSet<DeliverFunc>();
+  private readonly bindingOf = new Map<DeliverFunc, SubscriptionBinding>();
   private readonly qos2Records = new Map<string, Set<number>>();
   private readonly duplicates = new WeakSet<object>();
   private closing = false;
@@ -260,10 +262,12 @@ export class MqttProtocol implements ProtocolAcceptor {
       ...(durableName !== undefined ? { durableName } : {}),
     });
     this.clientFuncs.add(notify);
+    this.bindingOf.set(notify, binding);
     session.bindings.set(notify, binding);
     if (durableName !== undefined) this.durable.set(durableName, binding);
     binding.whenClosed((b) => {
       if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
+      if (this.bindingOf.get(b.notify) === b) this.bindingOf.delete(b.notify);
       if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
     });
     try {
@@ -281,13 +285,7 @@ export class MqttProtocol implements ProtocolAcceptor {
 
   private detach(notify: DeliverFunc): boolean {
     if (!this.clientFuncs.has(notify)) return false;
-    for (const s of this.sessions.values()) {
-      const b = s.bindings.get(notify);
-      if (b) {
-        b.close();
-        break;
-      }
-    }
+    this.bindingOf.get(notify)?.close();
     return true;
   }
 
