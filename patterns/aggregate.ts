@@ -60,7 +60,17 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
       const build = (g: Group, by: string, settle: boolean): Exchange => {
         const first = g.items[0]!;
         const body = aggregateBody(g.items, strategy, opts.separator);
-        const message: ExchangeMessage = { ...first.message, headers: { ...first.message.headers }, durable: g.items.some((e) => e.message.durable) };
+        // The body goes into the message the exchange is created with: that message is the
+        // aggregate's `original`, what a dead-letter channel sends if it fails (not the first input).
+        const text = typeof body === 'string';
+        const message: ExchangeMessage = {
+          ...first.message,
+          headers: { ...first.message.headers },
+          durable: g.items.some((e) => e.message.durable),
+          body: Buffer.from(text ? body : JSON.stringify(body), 'utf8'),
+          bodyType: text ? 'text' : 'json',
+          ...(text ? {} : { contentType: 'application/json' }),
+        };
         const items = settle ? [...g.items] : [];
         const ex = ctx.newExchange(
           message,
@@ -73,7 +83,6 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
           },
           { ...first.properties, aggregatedSize: g.items.length, aggregatedKey: g.key, aggregatedBy: by },
         );
-        ex.setBody(body);
         return ex;
       };
 

@@ -68,3 +68,13 @@ test('aggregate: groups by key independently', async () => {
   input.complete();
   assert.deepEqual((await all).map((e) => e.properties.aggregatedKey), ['b', 'a']);
 });
+
+test('aggregate: the aggregate is its own original (what a dead-letter channel sends), not its first input', async () => {
+  const ctx = context();
+  const [collected] = await run(aggregate({ correlation: () => 'k', completionSize: () => 2 }, ctx), [ex({ v: 'a' }), ex({ v: 'b' })]);
+  assert.deepEqual(JSON.parse(collected!.original.body.toString()), [{ v: 'a' }, { v: 'b' }]);
+  assert.equal(collected!.original.contentType, 'application/json');
+  const [joined] = await run(aggregate({ correlation: () => 'k', completionSize: () => 2, strategy: 'concat', separator: ',' }, context()), [ex('x'), ex('y')]);
+  assert.equal(joined!.original.body.toString(), 'x,y');
+  assert.deepEqual(bodies([joined!]), ['x,y']);
+});
