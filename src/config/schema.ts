@@ -86,7 +86,7 @@ export const ConfigSchema = z.strictObject({
       /** Largest packet a client may send, bytes (fixed header included); a bigger one closes the connection. */
       maxPacketSize: z.number().int().min(64).default(1024 * 1024),
       /** QoS 1/2 messages in flight to one subscription before the client acknowledges them (core credit). */
-      maxInflight: z.number().int().min(1).max(65535).default(100),
+      maxInflight: z.number().int().min(1).max(65535).default(1000),
       /** QoS 0 messages handed to one subscription's socket ahead of aedes writing them. */
       qos0Window: z.number().int().min(1).default(1000),
       /** How long a connection may take to send CONNECT, in ms. */
