@@ -34,13 +34,20 @@ export async function loadRouteFile(file: string): Promise<RouteDefinition[]> {
     throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
   }
   const list = Array.isArray(raw) ? raw : [raw];
+  const seen = new Map<string, number>();
   return list.map((d, i) => {
     const def = d !== null && typeof d === 'object' && typeof (d as { build?: unknown }).build === 'function' ? (d as { build(): unknown }).build() : d;
+    const where = list.length > 1 ? `${file} [${i}]` : file;
+    let out: RouteDefinition;
     try {
-      return validateDefinition(def);
+      out = validateDefinition(def);
     } catch (err) {
-      const where = list.length > 1 ? `${file} [${i}]` : file;
       throw new JunctionError('ERR_ROUTE_INVALID', `${where}: ${(err as Error).message}`, { cause: err });
     }
+    // The second deploy of an id would replace the first without a word.
+    const first = seen.get(out.id);
+    if (first !== undefined) throw new JunctionError('ERR_ROUTE_INVALID', `${where}: id: route id '${out.id}' is also the id of [${first}]`);
+    seen.set(out.id, i);
+    return out;
   });
 }

@@ -119,6 +119,9 @@ test('route files: errors name the file and the path', async () => {
     await assert.rejects(loadRouteFile(file), (err: Error) => err.message.startsWith(`${file}: steps[1].split.steps[0].to:`));
     await writeFile(file, '{ not json');
     await assert.rejects(loadRouteFile(file), (err: Error) => err.message.startsWith(`${file}: `));
+    // Two routes of one file with the same id: the second would silently replace the first.
+    await writeFile(file, JSON.stringify([{ id: 'same', from: 'queue:a', steps: [] }, { id: 'other', from: 'queue:b', steps: [] }, { id: 'same', from: 'queue:c', steps: [] }]));
+    await assert.rejects(loadRouteFile(file), (err: Error) => err.message === `${file} [2]: id: route id 'same' is also the id of [0]`);
     const ts = path.join(dir, 'ok.route.ts');
     await writeFile(ts, `import { route } from ${JSON.stringify(path.resolve('src/routing/builder.ts'))};\nexport default route('t1').from('queue:a').process((ex) => ex.setBody('x')).to('queue:b');\n`);
     const [def] = await loadRouteFile(ts);
