@@ -69,6 +69,8 @@ export class Route {
   private drainWaiters: Array<() => void> = [];
   /** The pipeline ended with an error: its in-flight exchanges will never settle. */
   private broken = false;
+  /** Between start and stop: a source may still deliver after its pause (AMQP credit drains). */
+  private accepting = false;
 
   /** Compiles the definition (throws on anything invalid); does not start. */
   constructor(definition: RouteDefinition, version: number, origin: string, services: RouteServices) {
@@ -203,14 +205,18 @@ export class Route {
         // can settle what the pipeline held, so the source is closed: its unsettled deliveries go
         // back to the broker at once, and nothing more is consumed into a dead stream.
         this.broken = true;
+        this.accepting = false;
         this.log.error({ err, route: this.id }, 'route pipeline failed');
         this.actor.send({ type: 'FAIL', error: String((err as Error)?.message ?? err) });
         this.source.stop().catch((e: unknown) => this.log.error({ err: e, route: this.id }, 'closing the source of a failed route failed'));
       },
     });
+    // Before the source starts: it may deliver while starting (a queue with messages waiting).
+    this.accepting = true;
     try {
       await this.source.start((ex) => this.accept(ex));
     } catch (err) {
+      this.accepting = false;
       this.sub.unsubscribe();
       await this.source.stop().catch(() => {}); // already failing: the start error is the one to report
       throw err;
@@ -221,7 +227,8 @@ export class Route {
   private accept(ex: Exchange): void {
     this.counters.inFlight++;
     ex.onSettled(this.settled);
-    if (!this.input || this.input.closed) return ex.release();
+    // Stopping (or not started): hand it back at once; a completed input would drop it unsettled.
+    if (!this.accepting || !this.input) return ex.release();
     this.input.next(ex);
   }
 
@@ -267,6 +274,7 @@ export class Route {
 
   private async doStop(): Promise<void> {
     this.source.pause();
+    this.accepting = false;
     this.input?.complete();
     const clean = this.broken || (await this.drained());
     if (!clean) this.log.warn({ route: this.id, inFlight: this.counters.inFlight }, 'route stopped before its in-flight exchanges settled; their messages go back to the broker');
