@@ -102,6 +102,8 @@ export class MqttProtocol implements ProtocolAcceptor {
   accept(conn: TransportConnection): void {
     const stream = new MqttConnectionStream(conn, this.cfg.maxPacketSize);
     const client = this.aedes.handle(stream) as unknown as AedesClient;
+    // aedes waits for 'drain' with one listener per blocked write; core credit bounds how many.
+    stream.setMaxListeners(0);
     const session = new MqttSession(client, this.log.child({ conn: conn.id, transport: conn.kind, remote: conn.remoteAddress }));
     this.sessions.set(client, session);
     stream.once('close', () => {

@@ -2,6 +2,12 @@ import type { Logger } from 'pino';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { BindingOwner, DeliveryRef, SubscriptionBinding } from './subscription-binding.ts';
 
+interface Completion {
+  done: boolean;
+  err: Error | null;
+  cb: (err: Error | null) => void;
+}
+
 interface Inflight {
   /** The core delivery behind this packet id; null for a retained message sent on SUBSCRIBE. */
   ref: DeliveryRef | null;
@@ -22,7 +28,9 @@ export class MqttSession implements BindingOwner {
   errorLogged = false;
   private readonly inflight = new Map<number, Inflight>();
   private nextId = 1;
-  private tail: Promise<void> = Promise.resolve();
+  /** Publishes waiting for completion, in arrival order. */
+  private readonly completions: Completion[] = [];
+  private flushScheduled = false;
   private ended = false;
 
   constructor(client: AedesClient, log: Logger) {
@@ -67,13 +75,29 @@ export class MqttSession implements BindingOwner {
    * next chunk inside the callback, and a chain of microtask completions would starve the sockets.
    */
   complete(work: Promise<unknown>, cb: (err: Error | null) => void): void {
-    const outcome = work.then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    const c: Completion = { done: false, err: null, cb };
+    this.completions.push(c);
+    work.then(
+      () => this.settle(c, null),
+      (err: unknown) => this.settle(c, err instanceof Error ? err : new Error(String(err))),
     );
-    this.tail = this.tail.then(() => outcome).then((err) => {
-      setImmediate(cb, err);
-    });
+  }
+
+  private settle(c: Completion, err: Error | null): void {
+    c.done = true;
+    c.err = err;
+    if (this.flushScheduled || this.completions[0] !== c) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Calls back every completed publish at the head of the line, in order, in one macrotask. */
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.completions.length > 0 && this.completions[0]!.done) {
+      const c = this.completions.shift()!;
+      c.cb(c.err);
+    }
   }
 
   /** Grants every binding its window (after CONNACK). */
