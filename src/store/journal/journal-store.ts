@@ -4,7 +4,7 @@ import { JunctionError } from '../../errors.ts';
 import type { CoreLog } from '../../core/core.ts';
 import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
-import { JournalIndex } from './journal-index.ts';
+import { flatKey, JournalIndex } from './journal-index.ts';
 import { decodeBatch, encodeBatchRecord, type JournalOp } from './op-codec.ts';
 import { findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
 import { readSegmentRecords, REPLAY_WINDOW, type ReadWindow } from './segment-reader.ts';
@@ -190,7 +190,7 @@ export class JournalStore implements Store {
 
   commit(batch: StoreOp[]): Promise<void> {
     if (!this.opened || this.closing) return Promise.reject(new JunctionError('ERR_STORE_CLOSED'));
-    const ops: JournalOp[] = batch.map((op) => (op.op === 'addMessage' ? { ...op, seq: ++this.seq } : op));
+    const ops: JournalOp[] = batch.map((op) => (op.op === 'addMessage' ? { ...op, key: flatKey(op.key), seq: ++this.seq } : op));
     return new Promise<void>((resolve, reject) => {
       const item = this.item(ops, resolve, reject);
       if (this.holding) this.held.push(item);
