@@ -150,6 +150,15 @@ export class CoreSource implements Source {
 
 let replySeq = 0;
 
+interface Waiting {
+  resolve(m: ExchangeMessage): void;
+  reject(err: Error): void;
+}
+
+function stopped(uri: string): JunctionError {
+  return new JunctionError('ERR_ROUTE_STATE', `Request to ${uri} abandoned: the route stopped`);
+}
+
 /**
  * A producer to a broker queue or topic: resolves once the core has the message (stored, for a
  * durable message). Request-reply (enrich) uses a reply queue of its own and the correlation id.
@@ -158,8 +167,9 @@ export class CoreProducer implements Producer {
   readonly uri: string;
   private readonly core: Core;
   private readonly destination: Destination;
-  private reply: { queue: string; consumer: Consumer; waiting: Map<string, (m: ExchangeMessage) => void> } | undefined;
+  private reply: { queue: string; consumer: Consumer; waiting: Map<string, Waiting> } | undefined;
   private replyStarting: Promise<void> | undefined;
+  private closed = false;
 
   constructor(core: Core, uri: string) {
     this.core = core;
@@ -172,7 +182,13 @@ export class CoreProducer implements Producer {
   }
 
   async request(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage> {
-    await (this.replyStarting ??= this.startReplies(ex.routeId));
+    if (this.closed) throw stopped(this.uri);
+    // A reply queue that failed to start (memory full) is tried again by the next request.
+    await (this.replyStarting ??= this.startReplies(ex.routeId).catch((err: unknown) => {
+      this.replyStarting = undefined;
+      throw err;
+    }));
+    if (this.closed) throw stopped(this.uri);
     const r = this.reply!;
     const correlationId = `${ex.id}.${++replySeq}`;
     const reply = new Promise<ExchangeMessage>((resolve, reject) => {
@@ -180,9 +196,15 @@ export class CoreProducer implements Producer {
         r.waiting.delete(correlationId);
         reject(new JunctionError('ERR_ROUTE_TIMEOUT', `No reply from ${this.uri} within ${timeoutMs} ms`));
       }, timeoutMs);
-      r.waiting.set(correlationId, (m) => {
-        clearTimeout(timer);
-        resolve(m);
+      r.waiting.set(correlationId, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       });
     });
     const m = toCoreMessage(ex.message, this.destination);
@@ -200,7 +222,7 @@ export class CoreProducer implements Producer {
 
   private async startReplies(routeId: string): Promise<void> {
     const queue = `route.${routeId}.replies.${Date.now().toString(36)}${++replySeq}`;
-    const waiting = new Map<string, (m: ExchangeMessage) => void>();
+    const waiting = new Map<string, Waiting>();
     const consumer = await this.core.createConsumer({
       destination: { type: 'queue', name: queue },
       autoAck: true,
@@ -210,7 +232,7 @@ export class CoreProducer implements Producer {
           const w = id !== undefined ? waiting.get(id) : undefined;
           if (!w) return; // a late reply (its request timed out): dropped
           waiting.delete(id!);
-          w(fromCoreMessage(d.message));
+          w.resolve(fromCoreMessage(d.message));
         },
       },
     });
@@ -218,10 +240,18 @@ export class CoreProducer implements Producer {
     this.reply = { queue, consumer, waiting };
   }
 
+  /** Route stopped: requests still waiting fail now (their timers cleared), the reply queue goes. */
   async close(): Promise<void> {
+    this.closed = true;
+    // A reply consumer still being created is closed too, once it exists.
+    await this.replyStarting?.catch(() => {}); // its error went to the request that started it
     if (!this.reply) return;
-    const q = this.core.getQueue(this.reply.queue);
-    this.reply.consumer.close();
+    const { queue, consumer, waiting } = this.reply;
+    this.reply = undefined;
+    for (const w of waiting.values()) w.reject(stopped(this.uri));
+    waiting.clear();
+    consumer.close();
+    const q = this.core.getQueue(queue);
     if (q) await this.core.deleteQueue(q);
   }
 }
