@@ -187,6 +187,8 @@ export class RouteManager {
     await Promise.all([...this.locks.values()].map((p) => p.catch(() => {})));
     await Promise.all([...this.routes.values()].map((r) => r.stop().catch((err: unknown) => this.log.error({ err, route: r.id }, 'route stop failed'))));
     this.routes.clear();
+    // Idempotent keys are stored as their exchanges complete, without the route waiting: keep them.
+    await this.registry?.flush();
     this.expressions.dispose();
   }
 

@@ -72,6 +72,11 @@ export class RouteRegistry {
     return this.write();
   }
 
+  /** Resolves once every write asked for so far is done (broker shutdown). */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
   private write(): Promise<void> {
     const next = this.writing.then(() => this.db.write());
     this.writing = next.catch(() => {}); // the caller of this write gets the error; later writes still run
