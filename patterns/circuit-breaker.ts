@@ -52,8 +52,9 @@ export const circuitBreakerMachine = setup({
 /**
  * Circuit breaker: runs the exchange through `steps`; after `failureThreshold` consecutive
  * failures the circuit opens and exchanges go straight to the `fallback` steps (or, without one,
- * to the error handler) until `resetTimeout` has passed. A failure inside goes to the fallback
- * with the property `circuitBreakerError`.
+ * to the error handler) until `resetTimeout` has passed; then one trial goes through (half open)
+ * while the others still take the fallback, and its outcome closes or reopens the circuit. A
+ * failure inside goes to the fallback with the property `circuitBreakerError`.
  * @example { "circuitBreaker": { "steps": [{ "to": "amqp://partner:5672/orders" }], "failureThreshold": 3, "resetTimeout": 5000, "fallback": [{ "to": "queue:orders.later" }] } }
  */
 export function circuitBreaker(build: (errors: ErrorHandling) => Step, fallback: Step | undefined, opts: CircuitBreakerOptions, ctx: StepContext): Step {
@@ -68,7 +69,18 @@ export function circuitBreaker(build: (errors: ErrorHandling) => Step, fallback:
     },
     ...(ctx.errors.redelivered ? { redelivered: ctx.errors.redelivered } : {}),
   });
-  const guarded: Step = (source) => inner(source).pipe(tap(() => actor.send({ type: 'SUCCESS' })));
+  // Half open lets one trial through; until its outcome is known the others take the fallback.
+  let trialOut = false;
+  actor.subscribe((snap) => {
+    if (snap.value !== 'halfOpen') trialOut = false;
+  });
+  const guarded: Step = (source) =>
+    inner(source).pipe(
+      tap(() => {
+        actor.send({ type: 'SUCCESS' });
+        trialOut = false;
+      }),
+    );
   const branches = fallback ? [guarded, fallback] : [guarded];
   const step = withBranches(branches, true, (ex, bs) => {
     mark(ex, ctx);
@@ -78,8 +90,18 @@ export function circuitBreaker(build: (errors: ErrorHandling) => Step, fallback:
       else ctx.errors.fail(e, ctx.step, err, attempts);
     };
     actor.send({ type: 'PROBE', now: ctx.scheduler.now() });
-    if (actor.getSnapshot().value === 'open') toFallback(ex, new Error('circuit breaker is open'), 0);
-    else bs[0]!.push(ex);
+    const state = actor.getSnapshot().value;
+    if (state === 'open' || (state === 'halfOpen' && trialOut)) toFallback(ex, new Error('circuit breaker is open'), 0);
+    else {
+      if (state === 'halfOpen') {
+        trialOut = true;
+        // A trial that ends without an outcome for the breaker (filtered out inside) frees the slot.
+        ex.onSettled(() => {
+          trialOut = false;
+        });
+      }
+      bs[0]!.push(ex);
+    }
   }, true);
   return Object.assign(step, { breaker: actor });
 }
