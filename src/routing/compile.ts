@@ -74,7 +74,11 @@ export class RouteCompiler {
   private trace = false;
 
   compile(def: RouteDefinition): Step {
-    checkEndpoint(def.from, 'from');
+    try {
+      checkEndpoint(def.from, 'from');
+    } catch (err) {
+      throw new RouteDefinitionError('from', (err as Error).message);
+    }
     this.trace = def.trace;
     const handler = def.errorHandler ?? {};
     return this.steps(def.steps, 'steps', { handler, errors: this.handling(handler, 'errorHandler.deadLetter') });

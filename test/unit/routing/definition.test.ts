@@ -161,3 +161,16 @@ test('enrich to an endpoint without request-reply is refused at deploy and by va
     expressions.dispose();
   }
 });
+
+test('a bad source URI is reported with its path (from)', async () => {
+  const { Route } = await import('../../../src/routing/route.ts');
+  const { Expressions } = await import('../../../src/routing/expression.ts');
+  const expressions = new Expressions();
+  try {
+    for (const from of ['ftp:x', 'log:x']) {
+      assert.throws(() => Route.check(validateDefinition({ id: 'f', from, steps: [] }), { expressions, log: { debug() {}, info() {}, warn() {}, error() {} } }), (err: Error) => err instanceof RouteDefinitionError && err.path === 'from' && err.message.startsWith(`from: Endpoint '${from}'`));
+    }
+  } finally {
+    expressions.dispose();
+  }
+});
