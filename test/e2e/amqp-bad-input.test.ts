@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -153,6 +154,67 @@ describe('links', () => {
     (s as unknown as { send(b: Buffer, tag: Buffer, format: number): void }).send(Buffer.from([0x00, 0x53, 0x77, 0xa1, 0x20, 0x41]), Buffer.from('t1'), 0);
     assert.equal((await rejected).condition, 'amqp:decode-error');
     assert.equal((await c.send(s, { body: 'good' })).state, 'accepted');
+  });
+});
+
+/** Sends `parts` as the frames of one delivery on `s` (rhea splits only at the peer's max frame size); `aborted` marks the last. */
+function sendFrames(s: rhea.Sender, parts: Buffer[], opts: { aborted?: boolean } = {}): rhea.Delivery {
+  const send = s as unknown as { send(b: Buffer, tag: Buffer, format: number): rhea.Delivery & { data: Buffer[] } };
+  const d = send.send(Buffer.concat(parts), Buffer.from(`f${Math.random()}`), 0);
+  d.data = parts; // rhea writes each entry as one transfer frame, on the next tick
+  if (opts.aborted) {
+    const session = (s as unknown as { session: { output(frame: { delivery_id?: number; more?: boolean; aborted?: boolean }, payload?: Buffer): void } }).session;
+    const output = session.output;
+    session.output = function (frame, payload) {
+      if (frame.delivery_id === d.id && !frame.more) {
+        frame.aborted = true;
+        session.output = output;
+      }
+      return output.call(this, frame, payload);
+    };
+  }
+  return d;
+}
+
+describe('transfers', () => {
+  test('an aborted delivery is discarded: nothing stored, no outcome; the link goes on', { timeout: 20_000 }, async () => {
+    const c = await client();
+    const s = await c.sender('bad.abort');
+    // The first frame holds whole sections (application-properties), the aborted last one the rest.
+    const encoded = rhea.message.encode({ application_properties: { a: 1 }, body: 'never' });
+    const cut = encoded.indexOf(Buffer.from([0x00, 0x53, 0x77]));
+    const outcomes: string[] = [];
+    for (const o of ['accepted', 'rejected', 'released', 'modified'] as const) s.on(o, () => outcomes.push(o));
+    sendFrames(s, [encoded.subarray(0, cut), encoded.subarray(cut)], { aborted: true });
+    assert.equal((await c.send(s, { body: 'after' })).state, 'accepted');
+    assert.deepEqual(broker.core.browse('bad.abort').map((m) => m.body.toString()), ['after']);
+    assert.deepEqual(outcomes, ['accepted'], 'no outcome for the aborted delivery');
+  });
+
+  test('a message in several frames that does not decode is rejected with amqp:decode-error; the connection goes on', { timeout: 20_000 }, async () => {
+    const c = await client();
+    const s = await c.sender('bad.frames');
+    const rejected = new Promise<{ condition: string }>((resolve) =>
+      s.once('rejected', (ctx) => resolve((ctx.delivery as unknown as { remote_state: { error: { condition: string } } }).remote_state.error)),
+    );
+    // A data section announcing 16 bytes of which only 2 come, over two frames.
+    sendFrames(s, [Buffer.from([0x00, 0x53, 0x75, 0xa0]), Buffer.from([0x10, 0x01, 0x02])]);
+    assert.equal((await rejected).condition, 'amqp:decode-error');
+    assert.equal((await c.send(s, { body: 'good' })).state, 'accepted');
+  });
+
+  test('a disposition over every delivery id (0..2^32-1) settles the deliveries there are; the broker goes on', { timeout: 20_000 }, async () => {
+    const c = await client();
+    await c.send(await c.sender('bad.range'), { body: 'one' });
+    const r = await c.receiver('bad.range', 1);
+    await r.next();
+    const session = (r.link as unknown as { session: { output(frame: unknown): void } }).session;
+    // rhea visits each id of the range: before the broker narrowed it, this frame held its event loop for half a minute.
+    const { disposition } = createRequire(import.meta.url)('rhea/lib/frames.js') as { disposition(f: Record<string, unknown>): unknown };
+    session.output(disposition({ role: true, first: 0, last: 0xffffffff, settled: true, state: (rhea.message as unknown as { accepted(): { described(): unknown } }).accepted().described() }));
+    await eventually(() => broker.core.getQueue('bad.range')!.messageCount === 0, 'the delivery acked');
+    const other = await client();
+    assert.equal((await other.send(await other.sender('bad.range'), { body: 'two' })).state, 'accepted');
   });
 });
 

@@ -4,7 +4,7 @@ import type { Core } from '../../core/core.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
-import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
+import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
 import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
@@ -24,6 +24,23 @@ const OFFERED = ['ANONYMOUS-RELAY', 'DELAYED_DELIVERY', 'SHARED-SUBS'];
 const COORDINATOR = 0x30;
 const COORDINATOR_SYMBOL = 'amqp:coordinator:list';
 const ATTACH_TARGET_FIELD = 6;
+/**
+ * The part of a disposition's first..last range that holds unsettled deliveries of `deliveries`,
+ * or undefined when none does (or the range is not two delivery numbers): such a disposition
+ * changes nothing and is dropped.
+ */
+export function clampDisposition(p: { first?: unknown; last?: unknown }, deliveries: RheaDeliveries): { first: number; last: number } | undefined {
+  const first = p.first;
+  const last = p.last ?? first;
+  if (typeof first !== 'number' || typeof last !== 'number' || !Number.isInteger(first) || !Number.isInteger(last)) return undefined;
+  const head = deliveries.get_head();
+  const tail = deliveries.get_tail();
+  if (!head || !tail) return undefined;
+  const from = Math.max(first, head.id);
+  const to = Math.min(last, tail.id);
+  return from <= to ? { first: from, last: to } : undefined;
+}
+
 /** The sending side's protocol header the broker answers an unsupported header with (SASL, as it prefers). */
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]);
 
@@ -118,15 +135,22 @@ export class AmqpConnection {
       proto.on_transfer.call(rc, frame);
     };
     rc.on_disposition = (frame: Frame) => {
-      // A transactional ack: remember the txn on the deliveries and let rhea see the inner outcome.
       const p = frame.performative as { role?: boolean; first?: number; last?: number; value: unknown[] };
+      const session = rc.remote_channel_map[frame.channel];
+      // rhea refuses a frame on a channel without a session (a protocol error).
+      if (!session) return proto.on_disposition.call(rc, frame);
+      // rhea visits every id from first to last: a range over ids that hold no delivery (0..2^32-1)
+      // would block the event loop for every connection. Only the unsettled deliveries count.
+      const range = clampDisposition(p, p.role === true ? session.outgoing.deliveries : session.incoming.deliveries);
+      if (!range) return;
+      p.first = range.first;
+      p.last = range.last;
+      // A transactional ack: remember the txn on the deliveries and let rhea see the inner outcome.
       // The raw state (disposition field 4): rhea's accessor would unwrap it and lose the descriptor.
       const tx = p.role === true ? transactionalId(p.value[4]) : undefined;
       if (tx) {
-        const session = rc.remote_channel_map[frame.channel];
-        const last = p.last ?? p.first!;
         // Handled now, not when rhea dispatches the outcome on the next tick: a discharge in the same read must see it.
-        for (let id = p.first!; session && id <= last; id++) {
+        for (let id = range.first; id <= range.last; id++) {
           const d: RheaDelivery | undefined = session.outgoing.deliveries.by_id(id);
           if (d) this.consumers.get(d.link)?.transactionalAck(d, tx.txn);
         }

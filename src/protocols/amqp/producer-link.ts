@@ -75,6 +75,8 @@ export class ProducerLink {
   /** Set when the link failed: later transfers are discarded, never stored. */
   private refused = false;
   private closing = false;
+  /** Set when the sender aborted the delivery being received (spec 2.6.12): it is discarded. */
+  private aborted = false;
   /** Why the last message could not be split into sections, if it could not. */
   private undecodable: string | undefined;
   /** The sections of the message being received, split when its last frame came. */
@@ -135,7 +137,9 @@ export class ProducerLink {
   /**
    * Sees every transfer frame before rhea does: counts the message's bytes against the max message
    * size and its first frame against the link credit. A violation fails the link; its frames
-   * still pass to rhea (emptied) so the session's delivery numbering stays intact.
+   * still pass to rhea (emptied) so the session's delivery numbering stays intact. rhea decodes
+   * only the complete message once it has split into sections: the frames before the last reach
+   * it emptied, the last one carries the whole message (or nothing, when it does not split).
    */
   onTransferFrame(frame: Frame): void {
     const first = this.link._incomplete === undefined;
@@ -153,6 +157,15 @@ export class ProducerLink {
       frame.payload = Buffer.alloc(0);
       return;
     }
+    if (frame.performative.aborted === true) {
+      // Spec 2.6.12: an aborted delivery is discarded, whatever part of it came; rhea knows no abort, so it ends here.
+      this.parts = [];
+      this.bytes = 0;
+      this.aborted = true;
+      frame.payload = Buffer.alloc(0);
+      frame.performative.more = false;
+      return;
+    }
     const payload = frame.payload ?? Buffer.alloc(0);
     this.bytes += payload.length;
     if (this.bytes > this.host.maxMessageSize) {
@@ -161,12 +174,16 @@ export class ProducerLink {
       return;
     }
     this.parts.push(payload);
-    if (frame.performative.more) return;
+    if (frame.performative.more) {
+      frame.payload = Buffer.alloc(0);
+      return;
+    }
     this.raw = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
     this.parts = [];
     // A message rhea cannot decode would end the connection; an undecodable one is rejected here instead.
     try {
       this.sections = splitSections(this.raw);
+      frame.payload = this.raw;
     } catch (err) {
       this.raw = undefined;
       frame.payload = Buffer.alloc(0);
@@ -179,6 +196,15 @@ export class ProducerLink {
     this.raw = undefined;
     const sections = this.sections;
     this.sections = undefined;
+    if (this.aborted) {
+      this.aborted = false;
+      this.txn = undefined;
+      // Nothing to answer for an aborted delivery (it is settled by the abort): rhea only forgets it.
+      d.remote_settled = true;
+      this.settle(d);
+      this.topUp();
+      return;
+    }
     if (this.refused) {
       this.settle(d, rejected({ condition: 'amqp:illegal-state', description: 'link failed' }));
       return;
@@ -272,7 +298,7 @@ export class ProducerLink {
   }
 
   /** Settles a delivery with its outcome; a link or session already gone is not an error worth more than a log line. */
-  private settle(d: RheaDelivery, state: Typed): void {
+  private settle(d: RheaDelivery, state?: Typed): void {
     try {
       d.update(true, state);
     } catch (err) {

@@ -84,16 +84,24 @@ export interface RheaReceiver extends RheaLink {
   flow(credit: number): void;
 }
 
+/** rhea's per-session ring of unsettled deliveries (ids ascending from the head). */
+export interface RheaDeliveries {
+  by_id(id: number): RheaDelivery | undefined;
+  get_head(): RheaDelivery | undefined;
+  get_tail(): RheaDelivery | undefined;
+}
+
 export interface RheaSession extends EventEmitter {
   remote: { channel?: number };
-  outgoing: { deliveries: { by_id(id: number): RheaDelivery | undefined } };
+  outgoing: { deliveries: RheaDeliveries };
+  incoming: { deliveries: RheaDeliveries };
   _get_link(frame: Frame): RheaLink;
   close(error?: AmqpErrorField): void;
 }
 
 export interface Frame {
   channel: number;
-  performative: Record<string, unknown> & { handle?: number; more?: boolean; state?: unknown; delivery_id?: number };
+  performative: Record<string, unknown> & { handle?: number; more?: boolean; aborted?: boolean; state?: unknown; delivery_id?: number };
   payload?: Buffer;
 }
 
