@@ -222,12 +222,18 @@ export function validateDefinition(raw: unknown): RouteDefinition {
   const def: RouteDefinition = { ...fields, steps: checkSteps(fields.steps, 'steps') } as RouteDefinition;
   if (base.errorHandler === undefined) delete def.errorHandler;
   if (base.description === undefined) delete def.description;
-  checkAggregates(def.steps, 'steps', def.maxInflight);
+  // MQTT.js hands a source one message at a time (the next after the PUBACK of the last).
+  const mqtt = def.from.startsWith('mqtt://');
+  checkAggregates(def.steps, 'steps', mqtt ? 1 : def.maxInflight, mqtt ? 'an mqtt:// source has one message in flight at a time' : `exceeds maxInflight ${def.maxInflight}`);
   return def;
 }
 
-/** An aggregate whose inputs outnumber the route's credit would wait forever without a timeout. */
-function checkAggregates(list: StepDef[], path: string, maxInflight: number): void {
+/**
+ * An aggregate whose inputs outnumber the route's credit would wait forever without a timeout.
+ * After a split the inputs are parts of one source message, which take no credit of their own.
+ */
+function checkAggregates(list: StepDef[], path: string, maxInflight: number, limit: string, parts = false): void {
+  let perPart = parts;
   list.forEach((s, i) => {
     const p = `${path}[${i}]`;
     if ('aggregate' in s) {
@@ -240,11 +246,12 @@ function checkAggregates(list: StepDef[], path: string, maxInflight: number): vo
       if ((typeof size === 'number' && !(Number.isInteger(size) && size >= 1)) || (size !== undefined && typeof size !== 'number' && typeof size !== 'function' && (size === null || typeof size !== 'object'))) {
         throw new RouteDefinitionError(`${p}.aggregate.completionSize`, 'a whole number of at least 1, or an expression');
       }
-      if (typeof a.completionSize === 'number' && a.completionSize > maxInflight && a.completionTimeout === undefined) {
-        throw new RouteDefinitionError(`${p}.aggregate.completionSize`, `${a.completionSize} exceeds maxInflight ${maxInflight}: inputs stay unacknowledged until the aggregate is sent, so raise maxInflight or set completionTimeout`);
+      if (!perPart && typeof a.completionSize === 'number' && a.completionSize > maxInflight && a.completionTimeout === undefined) {
+        throw new RouteDefinitionError(`${p}.aggregate.completionSize`, `${a.completionSize}: ${limit}, and inputs stay unacknowledged until the aggregate is sent, so raise maxInflight or set completionTimeout`);
       }
     }
-    for (const [key, nested] of nestedSteps(s)) checkAggregates(nested, `${p}.${key}`, maxInflight);
+    for (const [key, nested] of nestedSteps(s)) checkAggregates(nested, `${p}.${key}`, maxInflight, limit, perPart || key === 'split.steps');
+    if ('split' in s && !s.split.steps) perPart = true; // the parts continue in place of the exchange
   });
 }
 

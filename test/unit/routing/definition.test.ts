@@ -174,3 +174,13 @@ test('a bad source URI is reported with its path (from)', async () => {
     expressions.dispose();
   }
 });
+
+test('an mqtt:// source has one message in flight: an aggregate of more without a timeout is refused', () => {
+  const e = errorOf({ id: 'a', from: 'mqtt://localhost:1883/sensors/+/temp', steps: [{ aggregate: { correlation: 1, completionSize: 2 } }] });
+  assert.equal(e.path, 'steps[0].aggregate.completionSize');
+  assert.match(e.message, /mqtt:\/\/ source/);
+  validateDefinition({ id: 'a', from: 'mqtt://localhost:1883/sensors/+/temp', steps: [{ aggregate: { correlation: 1, completionSize: 2, completionTimeout: 1000 } }] });
+  // The parts of one split message take no credit: aggregating them is fine.
+  validateDefinition({ id: 'a', from: 'mqtt://localhost:1883/orders', steps: [{ split: { by: { var: 'body' } } }, { aggregate: { correlation: 1, completionSize: 3 } }] });
+  validateDefinition({ id: 'a', from: 'mqtt://localhost:1883/orders', steps: [{ split: { by: { var: 'body' }, steps: [{ aggregate: { correlation: 1, completionSize: 3 } }] } }] });
+});
