@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exited, freePort } from './processes.ts';
 
 const AMQ_HOME = process.env.ACTIVEMQ_HOME ?? '/usr/share/activemq';
 const JAVA = process.env.BENCH_JAVA ?? 'java';
@@ -89,18 +90,6 @@ log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=%d{HH:mm:ss,SSS} %-5p %c{1} - %m%n
 `;
-
-/** A port that was free a moment ago (ActiveMQ binds it itself). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** True once the port answers a STOMP CONNECT with CONNECTED. */
 function stompAnswers(port: number, timeoutMs: number): Promise<boolean> {
@@ -195,11 +184,6 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
       // Already exited.
     }
   }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import rhea, { type Connection } from 'rhea';
+import { stopChild } from './processes.ts';
 import { rabbitmqMissing, startRabbitMQ } from './rabbitmq.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -157,15 +158,6 @@ async function startJunction(): Promise<Target> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
 }
 
 /** Why ActiveMQ Classic cannot serve AMQP here, or undefined. */

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exited, freePort } from './processes.ts';
 
 const BIN = process.env.RABBITMQ_BIN ?? '/usr/lib/rabbitmq/bin';
 const NODE = 'junctionbench@localhost';
@@ -28,17 +29,6 @@ export function rabbitmqMissing(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v epmd'], { encoding: 'utf8' });
   if (found.status !== 0) return 'epmd (Erlang) not found on PATH';
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** True once the port answers an AMQP 1.0 SASL header with a header. */
@@ -64,11 +54,6 @@ function kill(child: ChildProcess, group: boolean, signal: NodeJS.Signals): void
   } catch {
     // Already gone.
   }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Starts RabbitMQ and resolves once its AMQP port answers; rejects (after cleaning up) otherwise. */
