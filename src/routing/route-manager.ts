@@ -48,6 +48,8 @@ export class RouteManager {
   private readonly registry: RouteRegistry | undefined;
   private readonly routes = new Map<string, Route>();
   private readonly versions = new Map<string, number>();
+  /** Persisted idempotent repositories by name (route:step), shared by the versions of a route. */
+  private readonly repositories = new Map<string, { window: number; repo: IdempotentRepository }>();
   /** One deploy/undeploy at a time per route id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
@@ -213,8 +215,25 @@ export class RouteManager {
     };
   }
 
-  /** An idempotent repository; persisted ones keep their keys in the registry. */
+  /**
+   * An idempotent repository; persisted ones keep their keys in the registry and are one object per
+   * name across versions: a redeploy compiles the new version while the old one still runs (and
+   * stores keys as its exchanges complete while it drains), so a copy read at compile time would
+   * miss those keys, and its first write would drop them from the registry.
+   */
   private repository(name: string, window: number, persisted: boolean): IdempotentRepository {
+    if (persisted && this.registry) {
+      let shared = this.repositories.get(name);
+      if (!shared || shared.window !== window) {
+        shared = { window, repo: this.newRepository(name, window, persisted) };
+        this.repositories.set(name, shared);
+      }
+      return shared.repo;
+    }
+    return this.newRepository(name, window, persisted);
+  }
+
+  private newRepository(name: string, window: number, persisted: boolean): IdempotentRepository {
     const registry = persisted ? this.registry : undefined;
     const keys = new Set(registry?.idempotentKeys(name) ?? []);
     const save = () => registry?.setIdempotentKeys(name, [...keys]) ?? Promise.resolve();

@@ -103,3 +103,37 @@ test('a pipeline that fails (a hand-made operator throws) stops consuming and gi
   const inbox = await c.subscribe('/queue/broken.in');
   assert.equal((await inbox.take(5)).length, 5);
 });
+
+test('a persisted idempotent consumer keeps the keys its previous version stored while draining', async (t) => {
+  const broker = await startBroker({ store: { type: 'memory' } });
+  t.after(() => broker.stop());
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const version = (v: number) => ({
+    id: 'dedup-redeploy',
+    from: 'queue:dr.in',
+    drainTimeout: 60_000,
+    steps: [
+      { idempotent: { key: { var: 'headers.orderId' }, persisted: true } },
+      { process: async () => { if (v === 1) await gate; } },
+      { setHeader: { name: 'v', value: v } },
+      { to: 'queue:dr.out' },
+    ],
+  });
+  await broker.routes.deploy(version(1));
+  const c = await connectFor(t, broker);
+  await c.send('/queue/dr.in', 'first', { orderId: '1', persistent: 'true' });
+  await eventually(() => assert.equal(broker.routes.stats('dedup-redeploy').inFlight, 1));
+  // 1. Redeploy while order 1 is in flight; it completes in version 1's drain.
+  const redeployed = broker.routes.deploy(version(2));
+  open();
+  await redeployed;
+  // 2. Version 2 stores a key of its own, then order 1 comes again: still a duplicate.
+  await c.send('/queue/dr.in', 'second', { orderId: '2', persistent: 'true' });
+  await c.send('/queue/dr.in', 'first again', { orderId: '1', persistent: 'true' });
+  await eventually(() => assert.equal(broker.routes.stats('dedup-redeploy').completed, 2));
+  const out = await c.subscribe('/queue/dr.out');
+  const got = await out.take(2);
+  assert.deepEqual(got.map((m) => [m.body, m.headers.v]), [['first', '1'], ['second', '2']]);
+  await out.expectNone();
+});
