@@ -50,6 +50,8 @@ export class RouteManager {
   private readonly versions = new Map<string, number>();
   /** Persisted idempotent repositories by name (route:step), shared by the versions of a route. */
   private readonly repositories = new Map<string, { window: number; repo: IdempotentRepository }>();
+  /** Routes undeployed with their durable subscription kept, by id. */
+  private readonly detached = new Map<string, Route>();
   /** One deploy/undeploy at a time per route id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
@@ -126,8 +128,10 @@ export class RouteManager {
     this.versions.set(def.id, v);
     // A topic route's durable subscription keeps collecting while nothing reads it: when the new
     // version reads elsewhere it goes (topic to topic reuses the same name, replaced by the core).
-    if (old && old.definition.from.startsWith('topic:') && !def.from.startsWith('topic:')) {
-      await old.removeState().catch((err: unknown) => this.log.error({ err, route: def.id }, 'removing the previous version\'s durable subscription failed'));
+    const previous = old ?? this.detached.get(def.id);
+    this.detached.delete(def.id);
+    if (previous && previous.definition.from.startsWith('topic:') && !def.from.startsWith('topic:')) {
+      await previous.removeState().catch((err: unknown) => this.log.error({ err, route: def.id }, 'removing the previous version\'s durable subscription failed'));
     }
     if (origin === 'api' && this.registry) {
       if (isSerializable(def)) await this.registry.put({ id: def.id, version: v, definition: def, suspended, deployedAt: new Date().toISOString() });
@@ -137,15 +141,29 @@ export class RouteManager {
     return this.info(next);
   }
 
-  /** Stops a route (draining it) and forgets it, with its durable subscription. */
-  undeploy(id: string): Promise<void> {
+  /**
+   * Stops a route (draining it) and forgets it, with its durable subscription; `keepState`: the
+   * subscription stays until {@link forgetState} (a route file renamed is deployed again from
+   * the new name, and must find the messages that waited there).
+   */
+  undeploy(id: string, opts: { keepState?: boolean } = {}): Promise<void> {
     return this.locked(id, async () => {
       const r = this.get(id);
       await r.stop();
-      await r.removeState();
+      if (opts.keepState) this.detached.set(id, r);
+      else await r.removeState();
       this.routes.delete(id);
       await this.registry?.remove(id);
       this.log.info({ route: id }, 'route undeployed');
+    });
+  }
+
+  /** Removes the durable subscription of a route undeployed with `keepState`, unless it was deployed again. */
+  forgetState(id: string): Promise<void> {
+    return this.locked(id, async () => {
+      const r = this.detached.get(id);
+      this.detached.delete(id);
+      if (r && !this.routes.has(id)) await r.removeState();
     });
   }
 

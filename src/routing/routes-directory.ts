@@ -32,6 +32,14 @@ export class RoutesDirectory {
   /** Files waiting for a route id another file still owns (a route moved, a file renamed). */
   private readonly waiting = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** File events handed to the queue and not yet handled. */
+  private queued = 0;
+  /**
+   * Route ids whose file went (or no longer has them), undeployed with their durable
+   * subscription kept until the events seen so far are handled: a rename's other half deploys
+   * them again with what waited there; otherwise it is removed then.
+   */
+  private readonly orphans = new Set<string>();
   private watcher: FSWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
@@ -74,7 +82,12 @@ export class RoutesDirectory {
       file,
       setTimeout(() => {
         this.timers.delete(file);
-        this.queue = this.queue.then(() => this.sync(file));
+        this.queued++;
+        this.queue = this.queue.then(async () => {
+          await this.sync(file);
+          this.queued--;
+          await this.dropOrphans();
+        });
       }, DEBOUNCE_MS),
     );
   }
@@ -137,9 +150,20 @@ export class RoutesDirectory {
 
   private async undeploy(id: string, file: string): Promise<void> {
     try {
-      await this.manager.undeploy(id);
+      await this.manager.undeploy(id, { keepState: true });
+      this.orphans.add(id);
     } catch (err) {
       this.log.warn({ err, route: id, file }, 'undeploy of a removed route failed');
+    }
+  }
+
+  /** Once no file event is pending: the orphans no file took back lose their durable subscription. */
+  private async dropOrphans(): Promise<void> {
+    if (this.queued > 0 || this.timers.size > 0 || this.closed) return;
+    const ids = [...this.orphans];
+    this.orphans.clear();
+    for (const id of ids) {
+      await this.manager.forgetState(id).catch((err: unknown) => this.log.warn({ err, route: id }, 'removing the durable subscription of a removed route failed'));
     }
   }
 

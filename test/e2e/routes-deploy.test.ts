@@ -175,3 +175,34 @@ test('a route redeployed from a topic to a queue source drops its durable subscr
   await c.send('/topic/moves.b', 'on b');
   assert.deepEqual(bodies(await out.take(1)), ['on b']);
 });
+
+test('routes directory: renaming the file of a topic route keeps the messages waiting in its durable subscription', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-routes-rename-'));
+  const routesDir = path.join(dataDir, 'routes');
+  await mkdir(routesDir);
+  const a = path.join(routesDir, 'a.route.json');
+  // Deployed suspended: what is published waits in the subscription.
+  await writeFile(a, JSON.stringify({ id: 'backlog', from: 'topic:bl.events', autoStart: false, steps: [{ to: 'queue:bl.out' }] }));
+  const broker = await startBroker({ dataDir, routesDir, store: { type: 'memory' } });
+  t.after(async () => {
+    await broker.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const waiting = () => broker.core.queueStats().find((q) => q.name.includes('route.backlog'))?.messages;
+  const c = await connectFor(t, broker);
+  for (let i = 0; i < 3; i++) await c.send('/topic/bl.events', `e${i}`, { persistent: 'true' });
+  assert.equal(waiting(), 3);
+  // 1. A rename: the route comes back from the new file with its backlog.
+  const renamed = path.join(routesDir, 'b.route.json');
+  await rename(a, renamed);
+  await eventually(() => assert.equal(broker.routes.list().find((r) => r.id === 'backlog')?.origin, renamed));
+  await broker.routes.idle();
+  assert.equal(waiting(), 3, 'the messages published before the rename are still there');
+  await broker.routes.resume('backlog');
+  const out = await c.subscribe('/queue/bl.out');
+  assert.deepEqual(bodies(await out.take(3)), ['e0', 'e1', 'e2']);
+  // 2. A file deleted for good: the subscription goes with its route.
+  await unlink(renamed);
+  await eventually(() => assert.equal(waiting(), undefined));
+  assert.equal(broker.routes.has('backlog'), false);
+});
