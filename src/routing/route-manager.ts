@@ -102,7 +102,12 @@ export class RouteManager {
 
   /** Validates, compiles and starts a route; replaces the running version of the same id. */
   deploy(d: Deployable, opts: DeployOptions = {}): Promise<RouteInfo> {
-    const def = validateDefinition(definitionOf(d));
+    let def: RouteDefinition;
+    try {
+      def = validateDefinition(definitionOf(d));
+    } catch (err) {
+      return Promise.reject(err); // a rejection like every other failure, never a throw at the call
+    }
     return this.locked(def.id, () => this.deployNow(def, opts.origin ?? 'api'));
   }
 

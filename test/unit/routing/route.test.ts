@@ -58,3 +58,15 @@ test('a route that is stopping hands back (releases) what its source still deliv
   assert.deepEqual(held, [{ kind: 'ack' }]);
   assert.equal(route.stats().inFlight, 0);
 });
+
+test('deploy of an invalid definition rejects (a promise-returning API does not throw at the call)', async () => {
+  const { RouteManager } = await import('../../../src/routing/route-manager.ts');
+  const manager = new RouteManager({} as Core, quiet);
+  let result: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => {
+    result = manager.deploy({ id: 'not valid', from: 'queue:a', steps: [] });
+  });
+  await assert.rejects(result!, /^RouteDefinitionError: id: route ids are letters/);
+  await assert.rejects(manager.deploy({ build: () => { throw new Error('builder bug'); } }), /builder bug/);
+  await manager.close();
+});
