@@ -62,6 +62,11 @@ export class ConsumerLink implements ConsumerSink {
   private sent = 0;
   private closing = false;
   private readonly presettled: boolean;
+  /**
+   * Pre-settled deliveries the session had no room for: the core let them go as it delivered
+   * them (auto-ack), so they wait here and go out first once the session has room.
+   */
+  private backlog: Delivery[] = [];
   /** Set for a queue browser: what is left of its snapshot. */
   private browsing: Message[] | null = null;
 
@@ -192,9 +197,15 @@ export class ConsumerLink implements ConsumerSink {
       // The session's unsettled window is full (its links share it): stop, give this one back, resume on 'sendable'.
       const c = this.consumer;
       c.setCredit(0);
-      if (!this.presettled) c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
+      if (this.presettled) this.backlog.push(d);
+      else c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
       return;
     }
+    this.transfer(d);
+  }
+
+  /** Hands one delivery to rhea; a failure stops this consumer, never the core's dispatch. */
+  private transfer(d: Delivery): void {
     let rd: RheaDelivery;
     try {
       rd = this.link.send(amqpFromDelivery(d, Date.now()), Buffer.from(String(d.id)), 0);
@@ -218,7 +229,6 @@ export class ConsumerLink implements ConsumerSink {
     this.close({ condition: 'amqp:resource-deleted', description: reason });
   }
 
-  /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
   /** Browses a snapshot of the queue: its messages go out pre-settled as credit allows, then drain ends it. */
   private startBrowsing(queue: string, selector: string | undefined): void {
     let messages = this.host.core.getQueue(queue)?.browse() ?? [];
@@ -243,6 +253,7 @@ export class ConsumerLink implements ConsumerSink {
     if (this.link._draining && list.length === 0) this.link.set_drained(true);
   }
 
+  /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
   private onFlow(): void {
     if (this.browsing && !this.closing) {
       this.browseFlow();
@@ -250,8 +261,11 @@ export class ConsumerLink implements ConsumerSink {
     }
     const c = this.consumer;
     if (!c || this.closing) return;
-    const inFlight = this.sent - this.link.delivery_count;
     const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
+    while (this.backlog.length > 0 && outgoing.available() > 0) this.transfer(this.backlog.shift()!);
+    // Backlogged deliveries used core credit already: none more until they are out.
+    if (this.backlog.length > 0) return;
+    const inFlight = this.sent - this.link.delivery_count;
     const credit = Math.max(0, Math.min(this.link.credit - inFlight, outgoing.available()));
     c.setCredit(credit);
     if (this.link._draining && c.credit > 0) {
@@ -334,6 +348,7 @@ export class ConsumerLink implements ConsumerSink {
     this.closing = true;
     const c = this.consumer;
     this.consumer = null;
+    this.backlog = []; // pre-settled: at-most-once, and the link that would take them is gone
     c?.close();
     if (this.temporary) {
       const q = this.temporary;
