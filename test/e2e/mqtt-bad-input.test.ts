@@ -136,6 +136,24 @@ describe('bad input', () => {
     await expectClosed([connectPacket({ clientId: uid('empty') }), publishPacket('a//b', 'x', { qos: 1, id: 1 })], 'ERR_MQTT_TOPIC_INVALID');
   });
 
+  test('a PUBLISH (or will) to $SYS/: closed, nothing routed, and it never reaches aedes\'s own $SYS listeners', async () => {
+    // aedes closes the connection whose client id is the payload of `$SYS/<other broker>/new/clients`.
+    const victim = await TestMqttClient.connect(broker, { clientId: uid('victim') });
+    const spy = await TestMqttClient.connect(broker, { clientId: uid('spy') });
+    await spy.subscribe('$SYS/#', 1);
+    const willer = await RawMqtt.session(broker.ports.mqtt!, { clientId: uid('willer'), will: { topic: '$SYS/other/new/clients', payload: victim.client.options.clientId!, qos: 1 } });
+    willer.close();
+    await expectClosed([connectPacket({ clientId: uid('sys') }), publishPacket('$SYS/other/new/clients', victim.client.options.clientId!, { qos: 1, id: 1 })], 'ERR_MQTT_TOPIC_INVALID');
+    assert.equal(victim.client.connected, true);
+    await victim.subscribe(`alive/${uid('t')}`, 1);
+    assert.equal(victim.client.connected, true);
+    // A marker from the core, after everything above: the spy gets it alone.
+    await broker.core.send({ destination: { type: 'topic', name: '$SYS.marker' }, body: Buffer.from('marker'), bodyType: 'bytes', durable: false, properties: {} });
+    await spy.count(1);
+    assert.deepEqual(spy.received.map((m) => `${m.topic} ${m.payload.toString()}`), ['$SYS/marker marker']);
+    await Promise.all([victim.end(), spy.end()]);
+  });
+
   test('a SUBSCRIBE to a filter the core cannot hold: SUBACK 0x80 for it, the rest granted, the connection stays', async () => {
     const raw = await RawMqtt.session(broker.ports.mqtt!, { clientId: uid('subbad') });
     const filters = ['ok/1', 'bad//filter'].map((f) => Buffer.concat([Buffer.from([0, f.length]), Buffer.from(f), Buffer.from([1])]));

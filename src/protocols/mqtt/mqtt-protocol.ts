@@ -147,6 +147,12 @@ export class MqttProtocol implements ProtocolAcceptor {
       cb(new JunctionError('ERR_BROKER_CLOSED'));
       return;
     }
+    if (client && packet.topic.startsWith('$SYS/')) {
+      // As aedes's default hook: `$SYS/` is the broker's. aedes acts on what reaches its own `$SYS`
+      // listeners (`$SYS/<id>/new/clients` closes the connection of the client id in the payload).
+      cb(new JunctionError('ERR_MQTT_TOPIC_INVALID', '$SYS/ topics are reserved for the broker'));
+      return;
+    }
     const session = client ? this.sessions.get(client) : undefined;
     let send: Promise<unknown>;
     try {
