@@ -132,6 +132,26 @@ describe('acknowledgements', () => {
     }
   });
 
+  test('a burst of QoS 2 publishes (more than 1000 awaiting PUBREL at once) is taken, each once, on one connection', async () => {
+    // aedes's maxInflightInbound (1000) closed such a connection after this broker had stored the message.
+    const t = `burst2/${uid('t')}`;
+    const sub = await TestMqttClient.connect(broker, { clientId: uid('sub') });
+    const pub = await TestMqttClient.connect(broker, { clientId: uid('p') });
+    try {
+      await sub.subscribe(t, 0);
+      const sent = [];
+      for (let i = 0; i < 3000; i++) sent.push(pub.publish(t, `m${i}`, { qos: 2 }));
+      const closed = new Promise<never>((_, reject) => pub.client.once('close', () => reject(new Error('the broker closed the publisher'))));
+      await Promise.race([Promise.all(sent), closed]);
+      await sub.count(3000, 30_000);
+      await flush(pub, sub, t);
+      assert.equal(new Set(sub.texts).size, 3000);
+      assert.equal(sub.received.length, 3000);
+    } finally {
+      await Promise.all([sub.end(), pub.drop()]);
+    }
+  });
+
   test('the receive window: a subscriber that does not PUBACK gets maxInflight messages, one more per PUBACK', async () => {
     const t = `win/${uid('t')}`;
     const raw = await RawMqtt.session(broker.ports.mqtt!, { clientId: uid('slow') });

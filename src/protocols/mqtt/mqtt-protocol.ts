@@ -85,6 +85,10 @@ export class MqttProtocol implements ProtocolAcceptor {
       keepaliveLimit: cfg.keepaliveLimit,
       // Slow consumers are paced by core credit, not by disconnecting them.
       drainTimeout: 0,
+      // aedes checks its inbound QoS 2 window after authorizePublish, when the core has the message
+      // already: an MQTT.js burst of >1000 QoS 2 publishes was closed with them routed but not PUBRECed.
+      // The packet id space bounds the (client id, packet id) table at 65,535 ids per client.
+      maxInflightInbound: 0,
       preConnect: (client, packet, cb) => me().preConnect(client as unknown as AedesClient, packet as unknown as ConnectPacket, cb),
       authorizePublish: (client, packet, cb) => me().authorizePublish(client as unknown as AedesClient | null, packet as unknown as IncomingPacket, cb),
       authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
