@@ -17,7 +17,8 @@ export interface PersistenceHost {
   released(client: AedesClient, messageId: number): void;
   received(client: AedesClient, messageId: number): void;
   /** Inbound QoS 2 packet ids awaiting PUBREL, per client id. */
-  qos2(clientId: string): Set<number>;
+  hasQos2(clientId: string, messageId: number): boolean;
+  releaseQos2(clientId: string, messageId: number): void;
   dropQos2(clientId: string): void;
   /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
   isDuplicate(packet: object): boolean;
@@ -149,14 +150,14 @@ export class CorePersistence {
 
   /** Found (resolve) = a retransmission: aedes answers PUBREC again without publishing. */
   async incomingGetPacket(client: AedesClient, packet: IncomingPacket): Promise<IncomingPacket> {
-    if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.qos2(client.id!).has(packet.messageId)) {
+    if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.hasQos2(client.id!, packet.messageId)) {
       return packet;
     }
     throw new Error('no such packet');
   }
 
   async incomingDelPacket(client: AedesClient, packet: IncomingPacket): Promise<void> {
-    if (packet.messageId !== undefined) this.host.qos2(client.id!).delete(packet.messageId);
+    if (packet.messageId !== undefined) this.host.releaseQos2(client.id!, packet.messageId);
   }
 
   async cleanIncoming(client: AedesClient): Promise<void> {

@@ -77,7 +77,8 @@ export class MqttProtocol implements ProtocolAcceptor {
         closeBinding: (client, filter) => me().closeBinding(client, filter),
         released: (client, id) => me().sessions.get(client)?.released(id),
         received: (client, id) => me().sessions.get(client)?.received(id),
-        qos2: (id) => me().qos2(id),
+        hasQos2: (id, messageId) => me().qos2Records.get(id)?.has(messageId) === true,
+        releaseQos2: (id, messageId) => me().releaseQos2(id, messageId),
         dropQos2: (id) => me().qos2Records.delete(id),
         isDuplicate: (p) => me().duplicates.has(p),
       }),
@@ -121,6 +122,11 @@ export class MqttProtocol implements ProtocolAcceptor {
 
   get connections(): number {
     return this.sessions.size;
+  }
+
+  /** Client ids with inbound QoS 2 packet ids awaiting PUBREL. */
+  get inboundQos2Clients(): number {
+    return this.qos2Records.size;
   }
 
   /** From now on no will is published: a broker shutdown is not the client's failure. */
@@ -176,7 +182,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       send = this.core.send(input, packet.retain ? { retain: true } : {});
       if (record) {
         const id = packet.messageId!;
-        send.catch(() => record.delete(id));
+        send.catch(() => this.releaseQos2(client!.id!, id));
       }
     } catch (err) {
       send = Promise.reject(err);
@@ -316,6 +322,14 @@ export class MqttProtocol implements ProtocolAcceptor {
     let s = this.qos2Records.get(clientId);
     if (!s) this.qos2Records.set(clientId, (s = new Set()));
     return s;
+  }
+
+  /** PUBREL (or a failed store): the packet id is free; a client with none left has no entry. */
+  private releaseQos2(clientId: string, messageId: number): void {
+    const s = this.qos2Records.get(clientId);
+    if (!s) return;
+    s.delete(messageId);
+    if (s.size === 0) this.qos2Records.delete(clientId);
   }
 
   /** Each connection's first error is logged once; routine disconnects at debug. */
