@@ -103,7 +103,8 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     const ws = new WsServer();
     ws.register(STOMP_WS_SUBPROTOCOLS, stomp, true);
     ws.register(AMQP_WS_SUBPROTOCOLS, amqp, false, { binary: true });
-    ws.register(MQTT_WS_SUBPROTOCOLS, mqtt, false, { binary: true });
+    // A WebSocket message over the MQTT packet limit is refused before ws has read it whole.
+    ws.register(MQTT_WS_SUBPROTOCOLS, mqtt, false, { binary: true, maxPayload: config.mqtt.maxPacketSize });
     ports.ws = await ws.listen(config.ports.ws, config.host);
     closers.push(() => ws.close());
     // Runs first: connections the shutdown closes publish no MQTT wills.

@@ -7,6 +7,8 @@ import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } fro
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
+/** Largest WebSocket message for a protocol that sets no limit of its own. */
+const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
 class WsConnection implements TransportConnection {
   readonly id = nextConnectionId();
@@ -83,6 +85,8 @@ class WsConnection implements TransportConnection {
 export class WsServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
+  /** Servers for subprotocols with their own message size limit (ws reads a whole message before the protocol sees it). */
+  private readonly limited = new Map<string, WebSocketServer>();
   private readonly protocols = new Map<string, ProtocolAcceptor>();
   /** Subprotocols whose frames always go out binary (MQTT: [MQTT-6.0.0-1]). */
   private readonly binaryProtocols = new Set<string>();
@@ -97,32 +101,43 @@ export class WsServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    this.wss = new WebSocketServer({
-      server: this.http,
-      maxPayload: 64 * 1024 * 1024,
-      handleProtocols: (offered) => {
-        for (const p of offered) if (this.protocols.has(p)) return p;
-        return false;
-      },
+    this.wss = this.server(DEFAULT_MAX_PAYLOAD);
+    this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const chosen = this.choose(String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()));
+      const wss = (chosen && this.limited.get(chosen)) || this.wss;
+      wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req));
     });
-    this.wss.on('connection', (ws, req) => {
-      const acceptor = (ws.protocol && this.protocols.get(ws.protocol)) || this.defaultProtocol;
-      if (!acceptor) {
-        ws.close(1002, 'Unsupported subprotocol');
-        return;
-      }
-      acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.binaryProtocols.has(ws.protocol)));
-    });
+  }
+
+  private server(maxPayload: number): WebSocketServer {
+    return new WebSocketServer({ noServer: true, maxPayload, handleProtocols: (offered) => this.choose(offered) });
+  }
+
+  private choose(offered: Iterable<string>): string | false {
+    for (const p of offered) if (this.protocols.has(p)) return p;
+    return false;
+  }
+
+  private connected(ws: WebSocket, req: http.IncomingMessage): void {
+    const acceptor = (ws.protocol && this.protocols.get(ws.protocol)) || this.defaultProtocol;
+    if (!acceptor) {
+      ws.close(1002, 'Unsupported subprotocol');
+      return;
+    }
+    acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.binaryProtocols.has(ws.protocol)));
   }
 
   /**
    * Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none.
    * `binary`: every frame sent is a binary frame (otherwise text when the bytes are UTF-8).
+   * `maxPayload`: a bigger WebSocket message closes the connection (1009) before it is buffered whole.
    */
-  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false, opts: { binary?: boolean } = {}): void {
+  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false, opts: { binary?: boolean; maxPayload?: number } = {}): void {
+    const wss = opts.maxPayload !== undefined ? this.server(opts.maxPayload) : undefined;
     for (const p of subprotocols) {
       this.protocols.set(p, acceptor);
       if (opts.binary) this.binaryProtocols.add(p);
+      if (wss) this.limited.set(p, wss);
     }
     if (isDefault) this.defaultProtocol = acceptor;
   }
@@ -133,9 +148,10 @@ export class WsServer {
   }
 
   async close(): Promise<void> {
-    for (const ws of this.wss.clients) ws.terminate();
+    const servers = new Set([this.wss, ...this.limited.values()]);
+    for (const wss of servers) for (const ws of wss.clients) ws.terminate();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.wss.close();
+    for (const wss of servers) wss.close();
     for (const s of this.sockets) s.destroy();
     await closed;
   }

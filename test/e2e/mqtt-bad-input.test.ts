@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import WebSocket from 'ws';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { flush, TestMqttClient } from '../helpers/mqtt-client.ts';
 import { connectPacket, publishPacket, RawMqtt } from '../helpers/raw-mqtt.ts';
@@ -120,6 +121,16 @@ describe('bad input', () => {
     assert.equal(watcher.received.length, 1);
     assert.equal(watcher.received[0]!.payload.length, 3000);
     await Promise.all([ok.end(), watcher.end()]);
+  });
+
+  test('over WebSocket, a message over maxPacketSize: closed with 1009 before ws buffers it whole', async () => {
+    await withBystander(async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${broker.ports.ws}`, 'mqtt');
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const code = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+      ws.send(Buffer.alloc(64 * 1024, 0x30));
+      assert.equal(await code, 1009);
+    });
   });
 
   test('a PUBLISH to a topic with wildcards: closed', async () => {
