@@ -175,6 +175,31 @@ describe('acknowledgements', () => {
     }
   });
 
+  test('SUBSCRIBE again with another QoS (clean session) replaces the subscription without losing what it held [MQTT-3.8.4-3]', async () => {
+    const t = `resub/${uid('t')}`;
+    const raw = await RawMqtt.session(broker.ports.mqtt!, { clientId: uid('resub') });
+    const pub = await TestMqttClient.connect(broker, { clientId: uid('p') });
+    try {
+      raw.send(subscribePacket(1, t, 1));
+      assert.equal((await raw.next()).type, 9);
+      for (const x of ['a', 'b', 'c', 'd', 'e']) await pub.publish(t, x, { qos: 1 });
+      const inFlight = [];
+      for (let i = 0; i < 3; i++) inFlight.push(parsePublish(await raw.next()));
+      raw.send(subscribePacket(2, t, 2));
+      assert.equal((await raw.next()).type, 9);
+      const rest = [];
+      for (const p of inFlight) {
+        raw.send(puback(p.id!));
+        rest.push(parsePublish(await raw.next()));
+        if (rest.length === 2) break;
+      }
+      assert.deepEqual([...inFlight, ...rest].map((p) => p.payload.toString()), ['a', 'b', 'c', 'd', 'e']);
+    } finally {
+      raw.close();
+      await pub.end();
+    }
+  });
+
   test('distinct packet ids for messages in flight; PUBACK of one settles that delivery in the core', async () => {
     const t = `ids/${uid('t')}`;
     const raw = await RawMqtt.session(broker.ports.mqtt!, { clientId: uid('ids') });

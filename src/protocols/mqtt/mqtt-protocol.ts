@@ -254,6 +254,20 @@ export class MqttProtocol implements ProtocolAcceptor {
     const client = session.client;
     const qos = Math.max(0, Math.min(2, client.subscriptions[filter]?.qos ?? 0)) as 0 | 1 | 2;
     const shared = parseShared(filter);
+    const replaced = this.replacedBinding(session, filter);
+    if (replaced && qos > 0) {
+      // [MQTT-3.8.4-3]: a SUBSCRIBE to an existing filter with another QoS (1 <-> 2) replaces it
+      // without interrupting its flow: the same consumer, its queue and deliveries in flight carry on.
+      replaced.replacing = false;
+      this.bindingOf.delete(replaced.notify);
+      session.bindings.delete(replaced.notify);
+      replaced.notify = notify;
+      replaced.qos = qos;
+      this.clientFuncs.add(notify);
+      this.bindingOf.set(notify, replaced);
+      session.bindings.set(notify, replaced);
+      return;
+    }
     const matchFilter = shared ? shared.filter : filter;
     const destination = { type: 'topic' as const, name: mqttFilterToCore(matchFilter) };
     let subscription: SubscriptionSpec | undefined;
@@ -303,8 +317,24 @@ export class MqttProtocol implements ProtocolAcceptor {
 
   private detach(notify: DeliverFunc): boolean {
     if (!this.clientFuncs.has(notify)) return false;
-    this.bindingOf.get(notify)?.close();
+    const b = this.bindingOf.get(notify);
+    if (b && b.qos > 0 && b.durableName === undefined && !b.isClosed) {
+      // A non-durable subscription's queue goes with its consumer; aedes removes a subscription it
+      // replaces just before adding the new one, in the same tick, so the close waits for that.
+      b.replacing = true;
+      queueMicrotask(() => {
+        if (b.replacing) b.close();
+      });
+      return true;
+    }
+    b?.close();
     return true;
+  }
+
+  /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet. */
+  private replacedBinding(session: MqttSession, filter: string): SubscriptionBinding | undefined {
+    for (const b of session.bindings.values()) if (b.replacing && !b.isClosed && b.filter === filter) return b;
+    return undefined;
   }
 
   private closeBinding(client: AedesClient, filter: string): void {

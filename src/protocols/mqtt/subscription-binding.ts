@@ -30,8 +30,10 @@ export class SubscriptionBinding implements ConsumerSink {
   readonly owner: BindingOwner;
   /** The filter as the client subscribed it (with `$share/<group>/`). */
   readonly filter: string;
-  readonly qos: 0 | 1 | 2;
-  readonly notify: DeliverFunc;
+  qos: 0 | 1 | 2;
+  notify: DeliverFunc;
+  /** Removed by aedes and not closed yet: a SUBSCRIBE replacing it in the same tick takes it over. */
+  replacing = false;
   /** The durable core subscription's queue name, for a persistent session's subscription. */
   readonly durableName: string | undefined;
   consumer: Consumer | null = null;
