@@ -18,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, stopChild } from './processes.ts';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -79,30 +80,10 @@ function waitLine(child: ChildProcess, what: string): Promise<string> {
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
-}
-
 async function startAedes(): Promise<Target> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'aedes-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const { port } = JSON.parse(await waitLine(child, 'aedes')) as { port: number };
-  return { name: 'bare aedes', port, pid: child.pid!, stop: () => stopChild(child) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
+  return { name: 'bare aedes', port, pid: child.pid!, stop: () => stopChild(child, 5000) };
 }
 
 async function startMosquitto(): Promise<Target | { skipped: string }> {
@@ -124,7 +105,7 @@ async function startMosquitto(): Promise<Target | { skipped: string }> {
     if (Date.now() > deadline || child.exitCode !== null) return { skipped: 'mosquitto did not start' };
     await delay(50);
   }
-  return { name: 'Mosquitto', port, pid: child.pid!, stop: () => stopChild(child) };
+  return { name: 'Mosquitto', port, pid: child.pid!, stop: () => stopChild(child, 5000) };
 }
 
 // ------------------------------------------------------------------ clients
