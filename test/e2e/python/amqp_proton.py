@@ -160,7 +160,33 @@ def durable_subscribe():
         c.close()
 
 
-class TxSend(MessagingHandler, TransactionHandler):
+class _TxOutcome(object):
+    """Records how a transaction ended (result['outcome']) and closes the connection."""
+
+    def _finish_txn(self):
+        if self.commit:
+            self.txn.commit()
+        else:
+            self.txn.abort()
+
+    def _ended(self, outcome):
+        self.result['outcome'] = outcome
+        self.conn.close()
+
+    def on_transaction_committed(self, event):
+        self._ended('committed')
+
+    def on_transaction_aborted(self, event):
+        self._ended('aborted')
+
+    def on_transaction_declare_failed(self, event):
+        self._ended('declare-failed')
+
+    def on_transaction_commit_failed(self, event):
+        self._ended('commit-failed')
+
+
+class TxSend(_TxOutcome, MessagingHandler, TransactionHandler):
     def __init__(self, address, bodies, commit):
         super(TxSend, self).__init__()
         self.address, self.bodies, self.commit = address, bodies, commit
@@ -176,29 +202,10 @@ class TxSend(MessagingHandler, TransactionHandler):
         self.result['declared'] = True
         for b in self.bodies:
             self.txn.send(self.sender, Message(body=b, durable=True))
-        if self.commit:
-            self.txn.commit()
-        else:
-            self.txn.abort()
-
-    def on_transaction_committed(self, event):
-        self.result['outcome'] = 'committed'
-        self.conn.close()
-
-    def on_transaction_aborted(self, event):
-        self.result['outcome'] = 'aborted'
-        self.conn.close()
-
-    def on_transaction_declare_failed(self, event):
-        self.result['outcome'] = 'declare-failed'
-        self.conn.close()
-
-    def on_transaction_commit_failed(self, event):
-        self.result['outcome'] = 'commit-failed'
-        self.conn.close()
+        self._finish_txn()
 
 
-class TxReceive(MessagingHandler, TransactionHandler):
+class TxReceive(_TxOutcome, MessagingHandler, TransactionHandler):
     def __init__(self, address, count, commit):
         super(TxReceive, self).__init__(prefetch=0, auto_accept=False)
         self.address, self.count, self.commit = address, count, commit
@@ -218,18 +225,7 @@ class TxReceive(MessagingHandler, TransactionHandler):
         self.received.append(msg_out(event.message))
         self.txn.accept(event.delivery)
         if len(self.received) == self.count:
-            if self.commit:
-                self.txn.commit()
-            else:
-                self.txn.abort()
-
-    def on_transaction_committed(self, event):
-        self.result['outcome'] = 'committed'
-        self.conn.close()
-
-    def on_transaction_aborted(self, event):
-        self.result['outcome'] = 'aborted'
-        self.conn.close()
+            self._finish_txn()
 
 
 def run_handler(h):

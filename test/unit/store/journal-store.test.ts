@@ -178,14 +178,7 @@ test('compaction rewrites the live records of old segments forward and keeps rec
   await j.commit(send(0, ['keep'], 1024));
   for (let i = 1; i < 80; i++) await j.commit(send(i, ['q'], 4096));
   for (let i = 1; i < 80; i++) await j.commit([{ op: 'removeRef', queue: 'q', key: `k${i}` }]);
-  // Let compaction steps run: each is kicked off after a flush.
-  for (let i = 0; i < 10 && j.statistics().segments > 2; i++) {
-    await j.commit(send(1000 + i, ['q'], 16));
-    await j.idle();
-  }
-  const s = j.statistics();
-  assert.ok(s.compactedSegments >= 1, 'compaction ran');
-  assert.ok(s.segments <= 2, `old segments deleted (left ${s.segments})`);
+  await compactDown(j, 10);
   await j.close();
   const again = journal();
   const state = materialised(await again.open());
@@ -205,13 +198,7 @@ test('compaction finds live messages behind scan steps that find none, with seve
   await j.commit([{ op: 'deliveryCount', queue: 'also', key: 'k0', count: 2 }]);
   for (let i = 6; i < 80; i++) await j.commit(send(i, ['q'], 4096));
   for (let i = 1; i < 80; i++) await j.commit([{ op: 'removeRef', queue: 'q', key: `k${i}` }]);
-  for (let i = 0; i < 20 && j.statistics().segments > 2; i++) {
-    await j.commit(send(1000 + i, ['q'], 16));
-    await j.idle();
-  }
-  const s = j.statistics();
-  assert.ok(s.compactedSegments >= 1, 'compaction ran');
-  assert.ok(s.segments <= 2, `old segments deleted (left ${s.segments})`);
+  await compactDown(j, 20);
   await j.close();
   const again = journal();
   const state = materialised(await again.open());
@@ -277,3 +264,17 @@ test('sync interval: an fsync follows within the interval, not per commit', asyn
   assert.ok(j.statistics().syncs < 5);
   await j.close();
 });
+
+/**
+ * Lets compaction steps run (each is kicked off after a flush) with up to `rounds` small commits,
+ * then checks that compaction ran and the old segments are gone.
+ */
+async function compactDown(j: JournalStore, rounds: number): Promise<void> {
+  for (let i = 0; i < rounds && j.statistics().segments > 2; i++) {
+    await j.commit(send(1000 + i, ['q'], 16));
+    await j.idle();
+  }
+  const s = j.statistics();
+  assert.ok(s.compactedSegments >= 1, 'compaction ran');
+  assert.ok(s.segments <= 2, `old segments deleted (left ${s.segments})`);
+}
