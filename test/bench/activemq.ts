@@ -1,13 +1,18 @@
 /**
- * Starts and stops ActiveMQ Classic from Debian's `activemq` package as the benchmark's
- * reference: on loopback, with its own config and data dir in a temp dir, one STOMP transport
- * connector on a free port and KahaDB persistence (stock settings: the journal syncs to disk
- * before a persistent SEND is confirmed). The approach follows
+ * Starts and stops ActiveMQ Classic from Debian's `activemq` package as the benchmarks'
+ * reference: on loopback, with its own config and data dir in a temp dir, a STOMP transport
+ * connector on a free port (always: it is also the readiness probe), on request an MQTT one
+ * (`mqtt://`, the stock blocking TCP transport, no connection limit) on another, and KahaDB
+ * persistence (stock settings: the journal syncs to disk before a persistent SEND or a QoS 1/2
+ * PUBLISH is confirmed). Debian's activemq-mqtt.jar needs the fusesource MQTT codec (package
+ * libmqtt-client-java: mqtt-client.jar, hawtdispatch.jar, hawtdispatch-transport.jar), which is
+ * not on ActiveMQ's classpath: those jars are linked into `<base>/lib` of the temp dir, which
+ * ActiveMQ's launcher scans as it scans `<home>/lib`. The approach follows
  * `../shared/interop/targets/activemq/start.sh`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,9 +23,22 @@ const AMQ_HOME = process.env.ACTIVEMQ_HOME ?? '/usr/share/activemq';
 const JAVA = process.env.BENCH_JAVA ?? 'java';
 /** Heap as the Debian package's /usr/share/activemq/activemq-options (512 MB), allowed to grow to upstream's 1 GB. */
 const JAVA_OPTS = (process.env.BENCH_ACTIVEMQ_JAVA_OPTS ?? '-Xms512M -Xmx1G').split(/\s+/).filter(Boolean);
+/** Where Debian puts libmqtt-client-java and its hawtdispatch/hawtbuf dependencies. */
+const JAVA_SHARE = process.env.BENCH_JAVA_SHARE ?? '/usr/share/java';
+/** The jars ActiveMQ's MQTT transport needs beyond `<home>/lib` (hawtbuf is already there). */
+const MQTT_JARS = ['mqtt-client.jar', 'hawtdispatch.jar', 'hawtdispatch-transport.jar'];
+
+export interface ActiveMQOptions {
+  /** Adds an MQTT transport connector (and its jars): `mqttPort`. */
+  mqtt?: boolean;
+  /** How long the JVM may take until every connector answers (default 120 s). */
+  startTimeoutMs?: number;
+}
 
 export interface ActiveMQ {
   readonly stompPort: number;
+  /** The MQTT connector's port, when one was asked for. */
+  readonly mqttPort: number | undefined;
   readonly pid: number;
   readonly dir: string;
   /** The JVM options it was started with. */
@@ -31,12 +49,17 @@ export interface ActiveMQ {
   stop(): Promise<void>;
 }
 
-/** Why ActiveMQ cannot be used here, or undefined when it looks installed. */
-export function activemqMissing(): string | undefined {
+/** Why ActiveMQ (with the connectors `options` asks for) cannot be used here, or undefined when it looks installed. */
+export function activemqMissing(options: ActiveMQOptions = {}): string | undefined {
   const jar = path.join(AMQ_HOME, 'bin', 'activemq.jar');
   if (!existsSync(jar)) return `${jar} not found (Debian package 'activemq' not installed)`;
   const java = process.env.BENCH_JAVA ?? findOnPath('java');
   if (!java) return 'java not found on PATH';
+  if (options.mqtt) {
+    if (!existsSync(path.join(AMQ_HOME, 'lib', 'activemq-mqtt.jar'))) return `${AMQ_HOME}/lib/activemq-mqtt.jar not found (ActiveMQ without its MQTT module)`;
+    const absent = MQTT_JARS.filter((j) => !existsSync(path.join(JAVA_SHARE, j)));
+    if (absent.length > 0) return `${absent.map((j) => path.join(JAVA_SHARE, j)).join(', ')} not found (Debian packages libmqtt-client-java, libhawtdispatch-java)`;
+  }
   return undefined;
 }
 
@@ -48,7 +71,7 @@ function findOnPath(cmd: string): string | undefined {
   return undefined;
 }
 
-function activemqXml(stompPort: number): string {
+function activemqXml(stompPort: number, mqttPort: number | undefined): string {
   return `<beans
   xmlns="http://www.springframework.org/schema/beans"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
@@ -77,7 +100,9 @@ function activemqXml(stompPort: number): string {
     </systemUsage>
 
     <transportConnectors>
-      <transportConnector name="stomp" uri="stomp://127.0.0.1:${stompPort}"/>
+      <transportConnector name="stomp" uri="stomp://127.0.0.1:${stompPort}"/>${
+        mqttPort === undefined ? '' : `\n      <transportConnector name="mqtt" uri="mqtt://127.0.0.1:${mqttPort}"/>`
+      }
     </transportConnectors>
   </broker>
 </beans>
@@ -106,6 +131,30 @@ function stompAnswers(port: number, timeoutMs: number): Promise<boolean> {
     s.on('data', (chunk) => {
       data += chunk.toString('latin1');
       if (data.includes('\0')) done(data.startsWith('CONNECTED'));
+    });
+    s.on('error', () => done(false));
+    s.on('close', () => done(false));
+  });
+}
+
+/** True once the port answers an MQTT 3.1.1 CONNECT with CONNACK 0 (accepted). */
+function mqttAnswers(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let data = Buffer.alloc(0);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const id = Buffer.from('junction-bench-probe');
+    // CONNECT: protocol "MQTT" level 4, clean session, keep-alive 0, the client id above.
+    const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, id.length]), id]);
+    s.on('connect', () => s.write(Buffer.concat([Buffer.from([0x10, body.length]), body])));
+    s.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length >= 4) done(data[0] === 0x20 && data[3] === 0);
     });
     s.on('error', () => done(false));
     s.on('close', () => done(false));
@@ -187,15 +236,23 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * Starts ActiveMQ and resolves once its STOMP port answers CONNECT. Rejects (after cleaning up)
- * when it does not come up within `startTimeoutMs`; the rejection carries the end of its log.
+ * Starts ActiveMQ and resolves once its STOMP port answers CONNECT (and its MQTT port, when asked
+ * for, CONNECT with CONNACK). Rejects (after cleaning up) when it does not come up within
+ * `startTimeoutMs`; the rejection carries the end of its log.
  */
-export async function startActiveMQ(startTimeoutMs = 120_000): Promise<ActiveMQ> {
+export async function startActiveMQ(options: ActiveMQOptions = {}): Promise<ActiveMQ> {
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const dir = await mkdtemp(path.join(tmpdir(), 'junction-bench-activemq-'));
   const conf = path.join(dir, 'conf');
   await mkdir(conf, { recursive: true });
   const stompPort = await freePort();
-  await writeFile(path.join(conf, 'activemq.xml'), activemqXml(stompPort));
+  const mqttPort = options.mqtt ? await freePort() : undefined;
+  if (options.mqtt) {
+    const lib = path.join(dir, 'lib');
+    await mkdir(lib);
+    for (const j of MQTT_JARS) await symlink(path.join(JAVA_SHARE, j), path.join(lib, j));
+  }
+  await writeFile(path.join(conf, 'activemq.xml'), activemqXml(stompPort, mqttPort));
   await writeFile(path.join(conf, 'log4j.properties'), LOG4J);
   const logFile = path.join(dir, 'activemq.log');
   const logFd = openSync(logFile, 'a');
@@ -261,19 +318,20 @@ export async function startActiveMQ(startTimeoutMs = 120_000): Promise<ActiveMQ>
       const why = spawnError
         ? `could not run ${JAVA}: ${spawnError.message}`
         : child.exitCode !== null || child.signalCode !== null
-          ? `exited (${child.exitCode ?? child.signalCode}) before its STOMP port answered`
-          : `STOMP port ${stompPort} did not answer within ${startTimeoutMs} ms`;
+          ? `exited (${child.exitCode ?? child.signalCode}) before its ports answered`
+          : `STOMP port ${stompPort}${mqttPort === undefined ? '' : ` or MQTT port ${mqttPort}`} did not answer within ${startTimeoutMs} ms`;
       const log = await readFile(logFile, 'utf8').catch(() => '');
       await stop();
       const tail = log.trim().split('\n').slice(-15).join('\n');
       throw new Error(`ActiveMQ ${why}${tail ? `\n--- end of its log ---\n${tail}` : ''}`);
     }
-    if (await stompAnswers(stompPort, 2000)) break;
+    if ((await stompAnswers(stompPort, 2000)) && (mqttPort === undefined || (await mqttAnswers(mqttPort, 2000)))) break;
     await sleep(250);
   }
 
   return {
     stompPort,
+    mqttPort,
     pid: pid!,
     dir,
     javaOpts: JAVA_OPTS.join(' '),

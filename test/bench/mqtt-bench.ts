@@ -1,119 +1,70 @@
 /**
  * MQTT benchmark: Junction against bare aedes (the library alone, its default in-memory
- * persistence) and Mosquitto (Debian's `/usr/sbin/mosquitto`), each started here on loopback in a
- * process of its own and measured in the same run with the same MQTT.js load from this process.
+ * persistence), Mosquitto (Debian's `/usr/sbin/mosquitto`) and ActiveMQ Classic (Debian's
+ * `activemq`, MQTT connector, KahaDB), each started here on loopback in a process of its own
+ * (`mqtt-targets.ts`) and measured in the same run with the same MQTT.js load from this process.
+ * A broker that is not installed or does not start is skipped with a `skipped:` line saying why.
  *
- *   node --import tsx test/bench/mqtt-bench.ts
+ *   node --import tsx test/bench/mqtt-bench.ts      (or: npm run bench -- mqtt)
  *
- * Workloads: QoS 0 and QoS 1 fan-in (4 publishers -> 1 subscriber, 256-byte payloads), QoS 0 fan-out
- * (1 -> 16), QoS 1 into a persistent session (clean session false: Junction's journal with sync
- * `always` is on the path), publish-to-delivery latency p50/p99 at a fixed rate (QoS 1), and broker
- * memory (RSS) per idle connection. Measurement only: no assertions. Knobs: BENCH_MQTT_SECONDS
- * (measured seconds per workload, default 3), BENCH_MQTT_IDLE (idle connections, default 5000),
- * BENCH_MQTT_RATE (latency run, msg/s, default 1000).
+ * Per broker, in this order: memory per idle connection on the fresh broker (`mqtt-idle-memory.ts`:
+ * warm-up connections, a full GC in the broker before each sample, the slope over several
+ * checkpoints; why, there); then a warm-up phase of every throughput workload (unmeasured, so the
+ * JVM's JIT and every broker's buffers and pools are warm; the same for every broker); then QoS 0
+ * and QoS 1 fan-in (4 publishers -> 1 subscriber, 256-byte payloads), QoS 0 fan-out (1 -> 16),
+ * QoS 1 fan-in into a persistent session (clean session false: Junction's journal with sync
+ * `always` and ActiveMQ's KahaDB are on the path; aedes and Mosquitto keep it in memory), and
+ * publish-to-delivery latency p50/p99 of QoS 1 at a fixed rate.
+ *
+ * Saturation: the load (all publishers and subscribers, MQTT.js) runs in this one process and the
+ * machine may have only 2 CPUs, so a throughput row can be bounded by the load instead of the broker.
+ * Every throughput window records the CPU time of the broker (from /proc/<pid>/stat, all threads)
+ * and of this process (process.cpuUsage()), printed as % of one core: a load near 100% means that
+ * row measures MQTT.js as much as the broker. Measured the same way for every broker.
+ *
+ * Measurement only: no assertions, and a missed aim never changes the exit code (non-zero only
+ * when Junction itself could not be measured). Everything started is stopped on the way out, also
+ * on an error, SIGINT/SIGTERM or the overall timeout. Knobs: BENCH_MQTT_SECONDS (measured seconds
+ * per workload, default 3), BENCH_MQTT_WARMUP (warm-up seconds per workload, default 2; 0: none),
+ * BENCH_MQTT_IDLE (idle connections measured, default 5000), BENCH_MQTT_IDLE_WARMUP (idle
+ * connections opened before the baseline, default 1000), BENCH_MQTT_RATE (latency run, msg/s,
+ * default 1000), BENCH_MQTT_TIMEOUT (seconds for the whole run, default 1200).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { freePort, stopChild } from './processes.ts';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { BrokerProcess } from '../helpers/broker-process.ts';
-import { connectPacket } from '../helpers/raw-mqtt.ts';
+import { idleMemory } from './mqtt-idle-memory.ts';
+import { printReport, type Measured, type Row } from './mqtt-report.ts';
+import { STARTERS, type Target } from './mqtt-targets.ts';
 
-function intEnv(name: string, fallback: number): number {
+function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
+  return Number.isInteger(n) && n >= min ? n : fallback;
 }
 
 const SECONDS = intEnv('BENCH_MQTT_SECONDS', 3);
+const WARMUP = intEnv('BENCH_MQTT_WARMUP', 2, 0);
 const IDLE = intEnv('BENCH_MQTT_IDLE', 5000);
+const IDLE_WARMUP = intEnv('BENCH_MQTT_IDLE_WARMUP', 1000, 0);
 const RATE = intEnv('BENCH_MQTT_RATE', 1000);
+const TIMEOUT_S = intEnv('BENCH_MQTT_TIMEOUT', 1200);
 const PAYLOAD = Buffer.alloc(256, 0x61);
 const PUBLISHERS = 4;
 const FANOUT = 16;
 /** Publishes each publisher keeps outstanding (QoS 0: not yet written; QoS 1: not yet PUBACKed). */
 const WINDOW = 100;
-const MOSQUITTO = '/usr/sbin/mosquitto';
-
-interface Target {
-  name: string;
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-// ------------------------------------------------------------------ brokers
-
-async function startJunction(): Promise<Target> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-mqtt-bench-'));
-  const b = await BrokerProcess.start({ dataDir });
-  return {
-    name: 'Junction',
-    port: b.ports.mqtt,
-    pid: b.child.pid!,
-    async stop() {
-      await b.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function waitLine(child: ChildProcess, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(t);
-        resolve(out.slice(0, nl));
-      }
-    });
-    child.once('exit', () => reject(new Error(`${what} exited: ${out}`)));
-  });
-}
-
-async function startAedes(): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'aedes-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const { port } = JSON.parse(await waitLine(child, 'aedes')) as { port: number };
-  return { name: 'bare aedes', port, pid: child.pid!, stop: () => stopChild(child, 5000) };
-}
-
-async function startMosquitto(): Promise<Target | { skipped: string }> {
-  if (!existsSync(MOSQUITTO)) return { skipped: `${MOSQUITTO} is not installed (apt-get install mosquitto)` };
-  const port = await freePort();
-  // Mosquitto 2 with only -p listens on loopback and allows anonymous clients.
-  // Its log (a line per connection) is not read: discarded, so a full pipe never blocks it.
-  const child = spawn(MOSQUITTO, ['-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) return { skipped: 'mosquitto did not start' };
-    await delay(50);
-  }
-  return { name: 'Mosquitto', port, pid: child.pid!, stop: () => stopChild(child, 5000) };
-}
+/** Lead-in of every measured window, after the clients are connected and publishing. */
+const LEAD_IN_MS = 500;
 
 // ------------------------------------------------------------------ clients
 
 let seq = 0;
 
 async function client(port: number, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, clientId: `bench-${process.pid}-${++seq}`, ...opts });
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, connectTimeout: 30_000, clientId: `bench-${process.pid}-${++seq}`, ...opts });
 }
 
 /** Publishes as fast as the window allows until `stop()`; counts acknowledged (QoS 1) or written (QoS 0) publishes. */
@@ -149,33 +100,52 @@ function flood(c: MqttClient, topic: string, qos: 0 | 1): { stop: () => Promise<
   };
 }
 
-/** Messages/s the subscribers received over SECONDS, after a warm-up of half a second. */
-async function measure(counter: () => number): Promise<number> {
-  await delay(500);
-  const start = counter();
-  const t0 = performance.now();
-  await delay(SECONDS * 1000);
-  return ((counter() - start) * 1000) / (performance.now() - t0);
+/** CPU seconds (user + system, all threads) the process `pid` has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12).
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
-async function fanIn(t: Target, qos: 0 | 1, persistent: boolean): Promise<number> {
+/** Messages/s the subscribers received over `seconds`, after a lead-in; with both processes' CPU share. */
+async function measure(t: Target, counter: () => number, seconds: number): Promise<Measured> {
+  await delay(LEAD_IN_MS);
+  const start = counter();
+  const t0 = performance.now();
+  const b0 = cpuSeconds(t.pid);
+  const l0 = process.cpuUsage();
+  await delay(seconds * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const l = process.cpuUsage(l0);
+  return {
+    rate: (counter() - start) / wall,
+    brokerCpu: ((cpuSeconds(t.pid) - b0) / wall) * 100,
+    loadCpu: ((l.user + l.system) / 1e6 / wall) * 100,
+  };
+}
+
+async function fanIn(t: Target, qos: 0 | 1, persistent: boolean, seconds: number): Promise<Measured> {
   const run = `bench/${++seq}`;
-  const subId = `bench-session-${seq}`;
+  const subId = `bench-session-${process.pid}-${seq}`;
   const sub = await client(t.port, { clientId: subId, clean: !persistent });
   let received = 0;
   sub.on('message', () => received++);
   await sub.subscribeAsync(`${run}/#`, { qos });
   const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, () => client(t.port)));
   const floods = pubs.map((p, i) => flood(p, `${run}/${i}`, qos));
-  const rate = await measure(() => received);
-  await Promise.all(floods.map((f) => f.stop()));
-  await Promise.all(pubs.map((p) => p.endAsync(true)));
-  await sub.endAsync(true);
-  if (persistent) await (await client(t.port, { clientId: subId, clean: true })).endAsync();
-  return rate;
+  try {
+    return await measure(t, () => received, seconds);
+  } finally {
+    await Promise.all(floods.map((f) => f.stop()));
+    await Promise.all(pubs.map((p) => p.endAsync(true)));
+    await sub.endAsync(true);
+    // Drops the session and whatever is still queued for it.
+    if (persistent) await (await client(t.port, { clientId: subId, clean: true })).endAsync();
+  }
 }
 
-async function fanOut(t: Target): Promise<number> {
+async function fanOut(t: Target, seconds: number): Promise<Measured> {
   const topic = `bench/out/${++seq}`;
   let received = 0;
   const subs = await Promise.all(Array.from({ length: FANOUT }, () => client(t.port)));
@@ -185,11 +155,13 @@ async function fanOut(t: Target): Promise<number> {
   }
   const pub = await client(t.port);
   const f = flood(pub, topic, 0);
-  const rate = await measure(() => received);
-  await f.stop();
-  await pub.endAsync(true);
-  await Promise.all(subs.map((s) => s.endAsync(true)));
-  return rate;
+  try {
+    return await measure(t, () => received, seconds);
+  } finally {
+    await f.stop();
+    await pub.endAsync(true);
+    await Promise.all(subs.map((s) => s.endAsync(true)));
+  }
 }
 
 /** Publish-to-delivery latency of QoS 1 messages published at a fixed rate. */
@@ -219,115 +191,131 @@ async function latency(t: Target): Promise<{ p50: number; p99: number }> {
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
-/** Broker RSS growth per idle MQTT connection (raw sockets: CONNECT, keep-alive 0, nothing else). */
-async function idleMemory(t: Target, n: number): Promise<number> {
-  const open = async (count: number, into: net.Socket[]) => {
-    for (let i = 0; i < count; i += 250) {
-      await Promise.all(
-        Array.from({ length: Math.min(250, count - i) }, () =>
-          new Promise<void>((resolve, reject) => {
-            const s = net.connect({ host: '127.0.0.1', port: t.port }, () => s.write(connectPacket({ clientId: `idle-${process.pid}-${++seq}` })));
-            s.once('data', () => resolve());
-            s.once('error', reject);
-            into.push(s);
-          }),
-        ),
-      );
-    }
-  };
-  const warm: net.Socket[] = [];
-  await open(50, warm);
-  await delay(1000);
-  const before = rssKiB(t.pid);
-  const socks: net.Socket[] = [];
-  await open(n, socks);
-  await delay(2000);
-  const after = rssKiB(t.pid);
-  for (const s of [...warm, ...socks]) s.destroy();
-  await delay(500);
-  return (after - before) / n; // /proc's kB are KiB
-}
-
 // ------------------------------------------------------------------ the run
 
-interface Row {
-  label: string;
-  unit: string;
-  /** Lower is better (latency, memory). */
-  lower?: boolean;
-  values: Map<string, number>;
+const started: Target[] = [];
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    started.splice(0).map(async (t) => {
+      console.error(`# stopping ${t.name}`);
+      await t.stop().catch((err: unknown) => console.error(`# stopping ${t.name} failed: ${(err as Error).message}`));
+    }),
+  );
 }
 
-export async function runMqttBench(): Promise<void> {
-  const targets: Target[] = [];
-  const skipped: string[] = [];
-  for (const start of [startJunction, startAedes, startMosquitto]) {
-    try {
-      const t = await start();
-      if ('skipped' in t) skipped.push(t.skipped);
-      else targets.push(t);
-    } catch (err) {
-      skipped.push((err as Error).message);
-    }
+/** Stops everything started, then exits; a second signal, or 30 s of stopping, exits at once. */
+function abort(why: string, code: number): void {
+  console.error(`# ${why}: stopping the brokers`);
+  setTimeout(() => process.exit(code), 30_000).unref();
+  void stopAll().finally(() => process.exit(code));
+}
+
+async function measureTarget(t: Target, rows: Row[], log: (s: string) => void): Promise<void> {
+  const put = (i: number, v: number, cpu?: Measured) => {
+    rows[i]!.values.set(t.name, v);
+    if (cpu) rows[i]!.cpu!.set(t.name, cpu);
+  };
+  // Memory first, on the fresh broker: later workloads leave heap behind that would hide the growth.
+  const mem = await idleMemory(t, IDLE, IDLE_WARMUP, log);
+  put(6, mem.perConnection);
+  if (mem.heapPerConnection !== undefined) log(`heap in use after a full GC: +${mem.heapPerConnection.toFixed(1)} KiB per idle connection`);
+  rows[6]!.notes.set(t.name, mem.heapPerConnection);
+  log('idle memory done');
+  if (WARMUP > 0) {
+    await fanIn(t, 0, false, WARMUP);
+    await fanIn(t, 1, false, WARMUP);
+    await fanOut(t, WARMUP);
+    await fanIn(t, 1, true, WARMUP);
+    log('warm-up done');
   }
+  const m0 = await fanIn(t, 0, false, SECONDS);
+  put(0, m0.rate, m0);
+  log('fan-in QoS 0 done');
+  const m1 = await fanIn(t, 1, false, SECONDS);
+  put(1, m1.rate, m1);
+  log('fan-in QoS 1 done');
+  const m2 = await fanOut(t, SECONDS);
+  put(2, m2.rate, m2);
+  log('fan-out done');
+  const m3 = await fanIn(t, 1, true, SECONDS);
+  put(3, m3.rate, m3);
+  log('persistent session done');
+  const lat = await latency(t);
+  put(4, lat.p50);
+  put(5, lat.p99);
+  log('latency done');
+}
+
+export async function runMqttBench(): Promise<number> {
+  const onSignal = (sig: NodeJS.Signals) => abort(sig, 130);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => abort(`overall timeout of ${TIMEOUT_S} s`, 1), TIMEOUT_S * 1000);
+  watchdog.unref();
+  const load0 = os.loadavg()[0]!;
+  const skipped: string[] = [];
+  const failed = new Map<string, string>();
+  const row = (label: string, unit: string, kind: Row['kind']): Row => ({ label, unit, kind, values: new Map(), cpu: new Map(), notes: new Map() });
   const rows: Row[] = [
-    { label: 'QoS 0 fan-in 4 -> 1', unit: 'msg/s', values: new Map() },
-    { label: 'QoS 1 fan-in 4 -> 1', unit: 'msg/s', values: new Map() },
-    { label: 'QoS 0 fan-out 1 -> 16', unit: 'deliveries/s', values: new Map() },
-    { label: 'QoS 1 fan-in into a persistent session', unit: 'msg/s', values: new Map() },
-    { label: `QoS 1 latency p50 at ${RATE} msg/s`, unit: 'ms', lower: true, values: new Map() },
-    { label: `QoS 1 latency p99 at ${RATE} msg/s`, unit: 'ms', lower: true, values: new Map() },
-    { label: `RSS per idle connection (${IDLE})`, unit: 'KiB', lower: true, values: new Map() },
+    row('QoS 0 fan-in 4 -> 1', 'msg/s', 'throughput'),
+    row('QoS 1 fan-in 4 -> 1', 'msg/s', 'throughput'),
+    row('QoS 0 fan-out 1 -> 16', 'deliveries/s', 'throughput'),
+    row('QoS 1 fan-in into a persistent session', 'msg/s', 'persistent'),
+    row(`QoS 1 latency p50 at ${RATE} msg/s`, 'ms', 'latency'),
+    row(`QoS 1 latency p99 at ${RATE} msg/s`, 'ms', 'latency'),
+    row(`RSS per idle connection (${IDLE}, after full GC)`, 'KiB', 'memory'),
   ];
   try {
-    for (const t of targets) {
-      console.error(`# measuring ${t.name} on port ${t.port}`);
-      const step = (s: string) => console.error(`#   ${t.name}: ${s}`);
-      // Memory first, on the fresh broker: later workloads leave heap behind that would hide the growth.
-      rows[6]!.values.set(t.name, await idleMemory(t, IDLE));
-      step('idle');
-      rows[0]!.values.set(t.name, await fanIn(t, 0, false));
-      step('fan-in 0');
-      rows[1]!.values.set(t.name, await fanIn(t, 1, false));
-      step('fan-in 1');
-      rows[2]!.values.set(t.name, await fanOut(t));
-      step('fan-out');
-      rows[3]!.values.set(t.name, await fanIn(t, 1, true));
-      step('persistent');
-      const lat = await latency(t);
-      step('latency');
-      rows[4]!.values.set(t.name, lat.p50);
-      rows[5]!.values.set(t.name, lat.p99);
+    for (const start of STARTERS) {
+      try {
+        const t = await start();
+        if ('skipped' in t) skipped.push(t.skipped);
+        else started.push(t);
+      } catch (err) {
+        skipped.push(`${start.name.replace(/^start/, '')}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    for (const t of [...started]) {
+      console.error(`# measuring ${t.name} on port ${t.port} (pid ${t.pid}; ${t.about})`);
+      try {
+        await measureTarget(t, rows, (s) => console.error(`#   ${t.name}: ${s}`));
+      } catch (err) {
+        failed.set(t.name, (err as Error).message.split('\n')[0]!);
+        console.error(`#   ${t.name} failed: ${(err as Error).stack}`);
+      }
     }
   } finally {
-    for (const t of targets) {
-      console.error(`# stopping ${t.name}`);
-      await t.stop();
-    }
+    const targets = [...started];
+    await stopAll();
+    clearTimeout(watchdog);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    printReport({
+      targets: targets.map((t) => ({ name: t.name, about: t.about })),
+      rows,
+      skipped,
+      failed,
+      conditions: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model.trim() ?? '?',
+        loadBefore: load0,
+        loadAfter: os.loadavg()[0]!,
+        seconds: SECONDS,
+        warmup: WARMUP,
+        leadInMs: LEAD_IN_MS,
+        window: WINDOW,
+        publishers: PUBLISHERS,
+        fanout: FANOUT,
+        idle: IDLE,
+        idleWarmup: IDLE_WARMUP,
+        rate: RATE,
+      },
+    });
   }
-  const names = targets.map((t) => t.name);
-  const refs = names.filter((n) => n !== 'Junction');
-  const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(2));
-  console.log(`MQTT benchmark (${SECONDS} s per workload, 256-byte payloads, MQTT.js load in one process, ${os.cpus().length} CPUs; Junction: journal, sync always)`);
-  const header = ['workload', 'unit', ...names, ...refs.map((r) => `Junction / ${r}`)];
-  const lines = rows.map((r) => {
-    const j = r.values.get('Junction');
-    return [r.label, r.unit, ...names.map((n) => fmt(r.values.get(n))), ...refs.map((n) => (j !== undefined && r.values.get(n) ? `${(j / r.values.get(n)!).toFixed(2)}x` : '-'))];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(row(header));
-  for (const l of lines) console.log(row(l));
-  console.log('Ratios: throughput higher is better; latency and memory lower is better.');
-  for (const s of skipped) console.log(`skipped: ${s}`);
-  console.log('ActiveMQ Classic: not measured by this benchmark.');
+  return rows[0]!.values.has('Junction') && !failed.has('Junction') ? 0 : 1;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runMqttBench();
+  process.exitCode = await runMqttBench();
 }

@@ -1,0 +1,195 @@
+/**
+ * The brokers the MQTT benchmark measures, each started on loopback in a process of its own:
+ * Junction (`bin/junction.js start`, journal with sync `always`), bare aedes (`aedes-server.ts`),
+ * Mosquitto (`/usr/sbin/mosquitto -p PORT`) and ActiveMQ Classic (`activemq.ts` with an MQTT
+ * connector, KahaDB). A broker that is not installed or does not start is skipped with the reason.
+ *
+ * Each target can run a full garbage collection on request (`collectGarbage`), for the idle-memory
+ * row: the Node brokers through `gc-on-signal.ts` (preloaded with `--expose-gc`, triggered by
+ * SIGUSR2), the JVM through `jcmd <pid> GC.run` (System.gc(), a full G1 collection); Mosquitto (C,
+ * malloc) has none.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { BrokerProcess } from '../helpers/broker-process.ts';
+import { activemqMissing, startActiveMQ } from './activemq.ts';
+import { freePort, stopChild } from './processes.ts';
+
+const MOSQUITTO = '/usr/sbin/mosquitto';
+const GC_PRELOAD = path.join(import.meta.dirname, 'gc-on-signal.ts');
+
+export interface Target {
+  name: string;
+  port: number;
+  /** The broker's process (the JVM itself for ActiveMQ): RSS and CPU time are read from /proc/<pid>. */
+  pid: number;
+  /** One line on how it runs (version, settings), for the report. */
+  about: string;
+  /** A full garbage collection in the broker, resolved once it is done; absent when the runtime has none. */
+  collectGarbage?(): Promise<void>;
+  /** Extra facts after the idle-memory run (the JVM's heap after a full GC), or undefined. */
+  heapUsedKiB?(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+export type Started = Target | { skipped: string };
+
+/** NODE_OPTIONS for a Node broker: this process's own, plus the GC hook. */
+function gcNodeOptions(): string {
+  return [process.env.NODE_OPTIONS ?? '', '--expose-gc', '--import', 'tsx', '--import', GC_PRELOAD].join(' ').trim();
+}
+
+/** Sends SIGUSR2 to `pid` and waits until `output()` shows gc-on-signal.ts's answer number `n`. */
+async function signalledGc(pid: number, n: number, output: () => string): Promise<void> {
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 20_000;
+  const mark = `junction-bench-gc ${n} `;
+  for (;;) {
+    const out = output();
+    const at = out.lastIndexOf(mark);
+    if (at >= 0) {
+      if (out.startsWith(`${mark}unavailable`, at)) throw new Error('gc() unavailable in the broker (--expose-gc missing)');
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`no answer to SIGUSR2 (gc) from pid ${pid}`);
+    await delay(10);
+  }
+}
+
+function version(pkg: string): string {
+  const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout ? r.stdout.replace(/\+.*$/, '') : '?';
+}
+
+export async function startJunction(): Promise<Started> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-mqtt-bench-'));
+  let b: BrokerProcess;
+  try {
+    b = await BrokerProcess.start({ dataDir, env: { NODE_OPTIONS: gcNodeOptions() } });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let gcs = 0;
+  return {
+    name: 'Junction',
+    port: b.ports.mqtt,
+    pid: b.child.pid!,
+    about: `bin/junction.js start, journal with sync always, ${process.version}`,
+    collectGarbage: () => signalledGc(b.child.pid!, ++gcs, () => b.output()),
+    async stop() {
+      const stopped = b.stop();
+      const killer = setTimeout(() => void b.kill(), 10_000);
+      await stopped;
+      clearTimeout(killer);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function waitLine(child: ChildProcess, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(t);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(t);
+      reject(new Error(`${what} exited: ${out}`));
+    });
+  });
+}
+
+export async function startAedes(): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'aedes-server.ts')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: gcNodeOptions() },
+  });
+  // Its stderr carries gc-on-signal.ts's answers (and anything aedes reports, kept for errors).
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-100_000)));
+  let port: number;
+  try {
+    ({ port } = JSON.parse(await waitLine(child, 'aedes')) as { port: number });
+  } catch (e) {
+    await stopChild(child, 2000);
+    throw new Error(`${(e as Error).message}${err}`);
+  }
+  let gcs = 0;
+  return {
+    name: 'bare aedes',
+    port,
+    pid: child.pid!,
+    about: `aedes 1.2 alone, in-memory persistence, ${process.version}`,
+    collectGarbage: () => signalledGc(child.pid!, ++gcs, () => err),
+    stop: () => stopChild(child, 5000),
+  };
+}
+
+export async function startMosquitto(): Promise<Started> {
+  if (!existsSync(MOSQUITTO)) return { skipped: `Mosquitto: ${MOSQUITTO} is not installed (apt-get install mosquitto)` };
+  const port = await freePort();
+  // Mosquitto 2 with only -p listens on loopback and allows anonymous clients.
+  // Its log (a line per connection) is not read: discarded, so a full pipe never blocks it.
+  const child = spawn(MOSQUITTO, ['-p', String(port)], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stopChild(child, 1000);
+      return { skipped: 'Mosquitto: did not start' };
+    }
+    await delay(50);
+  }
+  return { name: 'Mosquitto', port, pid: child.pid!, about: `Mosquitto ${version('mosquitto')}, -p PORT (in memory)`, stop: () => stopChild(child, 5000) };
+}
+
+const jcmd = promisify(execFile);
+
+export async function startActiveMQClassic(): Promise<Started> {
+  const missing = activemqMissing({ mqtt: true });
+  if (missing) return { skipped: `ActiveMQ Classic: ${missing}` };
+  let amq;
+  try {
+    amq = await startActiveMQ({ mqtt: true });
+  } catch (err) {
+    return { skipped: `ActiveMQ Classic: did not start: ${(err as Error).message}` };
+  }
+  const pid = amq.pid;
+  return {
+    name: 'ActiveMQ Classic',
+    port: amq.mqttPort!,
+    pid,
+    about: `ActiveMQ ${version('activemq')}, mqtt:// (blocking TCP, a thread per connection), KahaDB (journal disk syncs on), JVM ${amq.javaOpts}`,
+    async collectGarbage() {
+      await jcmd('jcmd', [String(pid), 'GC.run'], { timeout: 60_000 });
+    },
+    async heapUsedKiB() {
+      const { stdout } = await jcmd('jcmd', [String(pid), 'GC.heap_info'], { timeout: 60_000 });
+      const m = /total \d+K, used (\d+)K/.exec(stdout);
+      return m ? Number(m[1]) : undefined;
+    },
+    stop: () => amq.stop(),
+  };
+}
+
+export const STARTERS = [startJunction, startAedes, startMosquitto, startActiveMQClassic];
