@@ -1,5 +1,5 @@
 import { JunctionError } from '../errors.ts';
-import type { Store, StoreOp, StoredQueue } from '../store/store.ts';
+import type { StateValue, Store, StoreOp, StoredQueue, StoredState } from '../store/store.ts';
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
@@ -65,6 +65,11 @@ export interface SendOptions {
   tx?: Transaction;
   /** Also make this the retained message of its topic (an empty body clears it), in the same store batch. */
   retain?: boolean;
+  /**
+   * Also store this protocol state (see `putState`) in the message's own store batch: both survive a
+   * crash or neither does. Stored even when no queue keeps the message.
+   */
+  state?: { key: string; value: StateValue | null };
 }
 
 /** A durable subscription as `durableSubscriptions` lists it. */
@@ -102,6 +107,10 @@ export class Core {
   private unrouted = 0;
   private readonly limits: MemoryLimits;
   private readonly retainedMessages = new RetainedMessages();
+  /** Durable subscriptions by client id, for `durableSubscriptions` (a MQTT CONNECT asks for its own). */
+  private readonly durableByClient = new Map<string, Set<Queue>>();
+  /** Protocol state stored with `putState`, by key. */
+  private readonly stateValues = new Map<string, StateValue>();
 
   private constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -143,6 +152,7 @@ export class Core {
 
   private async recover(): Promise<void> {
     const state = await this.store.open();
+    for (const s of state.states) this.stateValues.set(s.key, s.value);
     for (const sq of state.queues) {
       if (sq.kind === 'subscription' && sq.topic !== undefined) {
         const filter = sq.selector ? this.compile(sq.selector) : null;
@@ -197,14 +207,17 @@ export class Core {
     if (opts.tx) {
       this.route(m); // fail early on an unknown address
       opts.tx.addSend(m);
+      if (opts.state) opts.tx.putState(opts.state.key, opts.state.value);
       return m;
     }
     const targets = await this.limits.admit(messageSize(m), this.route(m));
     const retain = opts.retain === true && m.destination.type === 'topic';
-    if (targets.length === 0 && !retain) return m;
+    const state = opts.state;
+    if (targets.length === 0 && !retain && !state) return m;
     const key = this.nextKey();
     const ops = this.addOps(key, m, targets);
     const undoRetain = retain ? this.retainedMessages.update(key, m, ops) : undefined;
+    if (state) ops.push({ op: 'putState', key: state.key, value: state.value });
     try {
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
@@ -212,6 +225,7 @@ export class Core {
       this.limits.release(messageSize(m), targets);
       throw err;
     }
+    if (state) this.applyState(state.key, state.value);
     this.enqueueAll(key, m, targets);
     return m;
   }
@@ -356,6 +370,11 @@ export class Core {
     });
     this.queues.set(name, q);
     this.subscriptionIndex.add(topic, q);
+    if (durable && spec.clientId !== undefined) {
+      let mine = this.durableByClient.get(spec.clientId);
+      if (!mine) this.durableByClient.set(spec.clientId, (mine = new Set()));
+      mine.add(q);
+    }
     return q;
   }
 
@@ -449,11 +468,41 @@ export class Core {
   /** The durable subscriptions of a client id, with what their protocol keeps with them. */
   durableSubscriptions(clientId: string): DurableSubscriptionInfo[] {
     const out: DurableSubscriptionInfo[] = [];
-    for (const q of this.queues.values()) {
-      if (q.kind !== 'subscription' || !q.durable || q.clientId !== clientId || q.topic === undefined) continue;
+    for (const q of this.durableByClient.get(clientId) ?? []) {
+      if (q.topic === undefined) continue;
       out.push({ name: q.name, subscriptionName: q.subscriptionName, topic: q.topic, consumers: q.consumers.length, meta: q.meta });
     }
     return out;
+  }
+
+  // ---------------------------------------------------------------- protocol state
+
+  /**
+   * Stores a protocol's own state under `key` (`null` deletes it); resolves once the store has it.
+   * Protocol-neutral: the core only keeps, stores and recovers it. Keys are namespaced by the
+   * protocol (MQTT: `mqtt.`). Writes to one key are applied in call order.
+   */
+  async putState(key: string, value: StateValue | null): Promise<void> {
+    this.assertOpen();
+    await this.persist([{ op: 'putState', key, value }]);
+    this.applyState(key, value);
+  }
+
+  /** The stored state of `key`, if any. */
+  getState(key: string): StateValue | undefined {
+    return this.stateValues.get(key);
+  }
+
+  /** Every stored state whose key starts with `prefix` (a scan: for start-up, not per message). */
+  state(prefix: string): StoredState[] {
+    const out: StoredState[] = [];
+    for (const [key, value] of this.stateValues) if (key.startsWith(prefix)) out.push({ key, value });
+    return out;
+  }
+
+  private applyState(key: string, value: StateValue | null): void {
+    if (value === null) this.stateValues.delete(key);
+    else this.stateValues.set(key, value);
   }
 
   /** Retained messages whose topic matches a pattern (`*`, `>` allowed). */
@@ -485,6 +534,10 @@ export class Core {
     }
     this.queues.delete(q.name);
     if (q.kind === 'subscription' && q.topic !== undefined) this.subscriptionIndex.remove(q.topic, q);
+    if (q.clientId !== undefined) {
+      const mine = this.durableByClient.get(q.clientId);
+      if (mine?.delete(q) && mine.size === 0) this.durableByClient.delete(q.clientId);
+    }
     if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);
   }
 
@@ -558,6 +611,7 @@ export class Core {
         // Settled now, so a consumer closing while the batch is stored cannot return these.
         ops.push(...consumer.queue.settle(consumer, entries));
       }
+      for (const [key, value] of tx.states) ops.push({ op: 'putState', key, value });
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
       for (const { m, targets } of sends) this.limits.release(messageSize(m), targets);
@@ -565,6 +619,7 @@ export class Core {
     } finally {
       tx.state = 'done';
     }
+    for (const [key, value] of tx.states) this.applyState(key, value);
     for (const { key, m, targets } of sends) this.enqueueAll(key, m, targets);
   }
 

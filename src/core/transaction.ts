@@ -1,6 +1,7 @@
 import { JunctionError } from '../errors.ts';
 import type { Consumer } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
+import type { StateValue } from '../store/store.ts';
 import type { Message } from './message.ts';
 
 /**
@@ -12,6 +13,8 @@ export class Transaction {
   readonly id: number;
   readonly sends: Message[] = [];
   readonly acks: Array<{ consumer: Consumer; deliveryId: number; cumulative: boolean }> = [];
+  /** Protocol state (`Core.putState`) stored in the commit's batch; the last value of a key wins. */
+  readonly states = new Map<string, StateValue | null>();
   state: 'active' | 'committing' | 'done' = 'active';
 
   constructor(id: number) {
@@ -28,6 +31,12 @@ export class Transaction {
     this.assertActive();
     consumer.take(deliveryId);
     this.acks.push({ consumer, deliveryId, cumulative });
+  }
+
+  /** Records a `Core.putState` to store with the commit. */
+  putState(key: string, value: StateValue | null): void {
+    this.assertActive();
+    this.states.set(key, value);
   }
 
   /** The entries the acks settle, per consumer, skipping deliveries that were returned meanwhile. */

@@ -1,6 +1,6 @@
 import { JunctionError } from '../errors.ts';
 import type { Message } from '../core/message.ts';
-import type { RecoveredState, Store, StoreOp, StoredQueue } from './store.ts';
+import type { RecoveredState, StateValue, Store, StoreOp, StoredQueue } from './store.ts';
 
 interface Held {
   key: string;
@@ -16,6 +16,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   private readonly messages = new Map<string, Held>();
   private readonly queues = new Map<string, StoredQueue>();
+  private readonly states = new Map<string, StateValue>();
   private opened = false;
 
   async open(): Promise<RecoveredState> {
@@ -29,6 +30,7 @@ export class MemoryStore implements Store {
         size: h.message.body.length,
         refs: [...h.refs].map(([queue, deliveryCount]) => ({ queue, deliveryCount })),
       })),
+      states: [...this.states].map(([key, value]) => ({ key, value })),
     };
   }
 
@@ -79,6 +81,10 @@ export class MemoryStore implements Store {
         for (const [id, h] of this.messages) {
           if (h.refs.delete(op.queue) && h.refs.size === 0) this.messages.delete(id);
         }
+        return;
+      case 'putState':
+        if (op.value === null) this.states.delete(op.key);
+        else this.states.set(op.key, structuredClone(op.value));
         return;
     }
   }

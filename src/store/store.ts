@@ -14,6 +14,15 @@ export interface StoredQueue {
   meta?: Record<string, unknown>;
 }
 
+/** A JSON value a protocol keeps with `putState` (no `undefined`, no functions). */
+export type StateValue = string | number | boolean | null | StateValue[] | { [key: string]: StateValue };
+
+/** A live piece of protocol state, as recovery hands it back. */
+export interface StoredState {
+  key: string;
+  value: StateValue;
+}
+
 /**
  * One persistent change. A batch of operations is applied atomically: a transaction commit,
  * a send to several durable queues, or a single ack is one batch.
@@ -24,7 +33,13 @@ export type StoreOp =
   | { op: 'removeRef'; queue: string; key: string }
   | { op: 'deliveryCount'; queue: string; key: string; count: number }
   | { op: 'createQueue'; queue: StoredQueue }
-  | { op: 'deleteQueue'; queue: string };
+  | { op: 'deleteQueue'; queue: string }
+  /**
+   * Protocol-neutral state under a key (e.g. MQTT's inbound QoS 2 packet ids of a persistent
+   * session), written in the same batch as the message it belongs to when it has one. The latest
+   * value of a key wins; `null` deletes it.
+   */
+  | { op: 'putState'; key: string; value: StateValue | null };
 
 export interface RecoveredRef {
   queue: string;
@@ -48,6 +63,8 @@ export interface RecoveredMessage {
 export interface RecoveredState {
   queues: StoredQueue[];
   messages: Iterable<RecoveredMessage>;
+  /** The live `putState` values (deleted keys are absent). */
+  states: StoredState[];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RecoveredMessage, RecoveredRef, RecoveredState, StoredQueue } from '../store.ts';
+import type { RecoveredMessage, RecoveredRef, RecoveredState, StateValue, StoredQueue } from '../store.ts';
 import type { JournalOp } from './op-codec.ts';
 import { SlotTable } from './slot-table.ts';
 
@@ -15,11 +15,18 @@ interface IndexedQueue {
   size: number;
 }
 
-/** Live bytes of one segment, how many live messages it defines, and the queue definitions in it. */
+interface IndexedState {
+  value: StateValue;
+  segment: number;
+  size: number;
+}
+
+/** Live bytes of one segment, how many live messages it defines, and the queue definitions and state keys in it. */
 interface SegmentLive {
   bytes: number;
   messages: number;
   queues: Set<string>;
+  states: Set<string>;
 }
 
 /** Compaction looks at most this many slots per `liveKeys` call, so one call takes well under a millisecond. */
@@ -43,6 +50,8 @@ export class JournalIndex {
   /** References beyond the inline one, by slot. */
   private readonly more = new Map<number, Map<string, number>>();
   private readonly queues = new Map<string, IndexedQueue>();
+  /** Live `putState` values: the latest record of a key, until a `null` one deletes it. */
+  private readonly states = new Map<string, IndexedState>();
   private readonly live = new Map<number, SegmentLive>();
   // Queue names of inline references as small ids, counted so unused ids are reused.
   private readonly queueIds = new Map<string, number>();
@@ -129,6 +138,17 @@ export class JournalIndex {
           if (this.hasRef(slot, op.queue)) keys.push(this.slots.key(slot));
         });
         for (const key of keys) this.removeRef(key, op.queue);
+        return;
+      }
+      case 'putState': {
+        const old = this.states.get(op.key);
+        if (old) {
+          this.states.delete(op.key);
+          this.unmarkState(old.segment, op.key, old.size);
+        }
+        if (op.value === null) return;
+        this.states.set(op.key, { value: op.value, segment, size });
+        this.markState(segment, op.key, size);
         return;
       }
     }
@@ -227,7 +247,7 @@ export class JournalIndex {
 
   private segmentLive(segment: number): SegmentLive {
     let l = this.live.get(segment);
-    if (!l) this.live.set(segment, (l = { bytes: 0, messages: 0, queues: new Set() }));
+    if (!l) this.live.set(segment, (l = { bytes: 0, messages: 0, queues: new Set(), states: new Set() }));
     return l;
   }
 
@@ -258,8 +278,21 @@ export class JournalIndex {
     this.dropIfDead(segment, l);
   }
 
+  private markState(segment: number, key: string, size: number): void {
+    const l = this.segmentLive(segment);
+    l.bytes += size;
+    l.states.add(key);
+  }
+
+  private unmarkState(segment: number, key: string, size: number): void {
+    const l = this.live.get(segment);
+    if (!l || !l.states.delete(key)) return;
+    l.bytes -= size;
+    this.dropIfDead(segment, l);
+  }
+
   private dropIfDead(segment: number, l: SegmentLive): void {
-    if (l.messages === 0 && l.queues.size === 0) this.live.delete(segment);
+    if (l.messages === 0 && l.queues.size === 0 && l.states.size === 0) this.live.delete(segment);
   }
 
   /** Bytes of `segment` still needed. */
@@ -301,6 +334,12 @@ export class JournalIndex {
   liveQueues(segment: number): StoredQueue[] {
     const l = this.live.get(segment);
     return l ? [...l.queues].map((n) => this.queues.get(n)!.def) : [];
+  }
+
+  /** Live state values recorded in `segment` (compaction rewrites them at the head). */
+  liveStates(segment: number): Array<{ key: string; value: StateValue }> {
+    const l = this.live.get(segment);
+    return l ? [...l.states].map((key) => ({ key, value: this.states.get(key)!.value })) : [];
   }
 
   /** Where a live message's defining record is, with its sequence number and current references. */
@@ -345,7 +384,8 @@ export class JournalIndex {
         }
       },
     };
-    return { queues: [...this.queues.values()].map((q) => q.def), messages };
+    const states = [...this.states].map(([key, s]) => ({ key, value: s.value }));
+    return { queues: [...this.queues.values()].map((q) => q.def), messages, states };
   }
 }
 

@@ -334,7 +334,7 @@ export class JournalStore implements Store {
         setImmediate(() => void this.prepareCompactionStep(segment));
         return;
       }
-      if (keys.length === 0 && this.index.liveQueues(segment).length === 0) {
+      if (keys.length === 0 && this.index.liveQueues(segment).length === 0 && this.index.liveStates(segment).length === 0) {
         this.compacting = false;
         this.log.error({ segment, liveBytes: this.index.liveBytes(segment) }, 'journal compaction found nothing live in a segment counted live; compaction stopped');
         return;
@@ -361,6 +361,7 @@ export class JournalStore implements Store {
     this.holding = false;
     if (chunk && !this.closing) {
       const ops: JournalOp[] = this.index.liveQueues(chunk.segment).map((queue) => ({ op: 'createQueue' as const, queue }));
+      for (const { key, value } of this.index.liveStates(chunk.segment)) ops.push({ op: 'putState', key, value });
       for (const [key, message] of chunk.messages) {
         const at = this.index.locate(key);
         if (at && at.segment === chunk.segment && at.refs.length > 0) ops.push({ op: 'restoreMessage', seq: at.seq, key, message, refs: at.refs });

@@ -1,5 +1,5 @@
 import type { Message } from '../../core/message.ts';
-import type { StoredQueue } from '../store.ts';
+import type { StateValue, StoredQueue } from '../store.ts';
 import { HEADER_SIZE, RecordType, sealRecord } from './record.ts';
 
 /**
@@ -14,9 +14,10 @@ export type JournalOp =
   | { op: 'removeRef'; queue: string; key: string }
   | { op: 'deliveryCount'; queue: string; key: string; count: number }
   | { op: 'createQueue'; queue: StoredQueue }
-  | { op: 'deleteQueue'; queue: string };
+  | { op: 'deleteQueue'; queue: string }
+  | { op: 'putState'; key: string; value: StateValue | null };
 
-const CODE = { addMessage: 1, addRef: 2, removeRef: 3, deliveryCount: 4, createQueue: 5, deleteQueue: 6, restoreMessage: 7 } as const;
+const CODE = { addMessage: 1, addRef: 2, removeRef: 3, deliveryCount: 4, createQueue: 5, deleteQueue: 6, restoreMessage: 7, putState: 8 } as const;
 
 /** Encodes the ops of one atomic batch as a record payload. */
 export function encodeBatch(ops: JournalOp[]): Buffer {
@@ -62,6 +63,8 @@ function encodeOp(op: JournalOp): Buffer {
       return Buffer.from(JSON.stringify(op.queue));
     case 'deleteQueue':
       return Buffer.from(JSON.stringify({ q: op.queue }));
+    case 'putState':
+      return Buffer.from(JSON.stringify({ k: op.key, v: op.value }));
   }
 }
 
@@ -96,8 +99,9 @@ export function encodeBatchRecord(ops: JournalOp[]): Buffer {
         size += strSize(op.queue) + strSize(op.key) + 4;
         break;
       case 'createQueue':
-      case 'deleteQueue': {
-        const meta = JSON.stringify(op.op === 'createQueue' ? op.queue : { q: op.queue });
+      case 'deleteQueue':
+      case 'putState': {
+        const meta = JSON.stringify(op.op === 'createQueue' ? op.queue : op.op === 'deleteQueue' ? { q: op.queue } : { k: op.key, v: op.value });
         metas.push(meta);
         size += Buffer.byteLength(meta);
         break;
@@ -133,6 +137,7 @@ export function encodeBatchRecord(ops: JournalOp[]): Buffer {
         break;
       case 'createQueue':
       case 'deleteQueue':
+      case 'putState':
         at += out.write(meta!, at);
         break;
     }
@@ -234,6 +239,10 @@ function decodeOp(code: number, b: Buffer, full: boolean): JournalOp {
       return { op: 'createQueue', queue: JSON.parse(b.toString('utf8')) as StoredQueue };
     case CODE.deleteQueue:
       return { op: 'deleteQueue', queue: String((JSON.parse(b.toString('utf8')) as { q: unknown }).q) };
+    case CODE.putState: {
+      const s = JSON.parse(b.toString('utf8')) as { k: string; v: StateValue | null };
+      return { op: 'putState', key: String(s.k), value: s.v ?? null };
+    }
     default:
       throw new Error(`unknown journal op code ${code}`);
   }
