@@ -2,17 +2,34 @@ import { Duplex } from 'node:stream';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { PacketGuard } from './packet-guard.ts';
 
+/** Bytes gathered for the next write above which `write` asks its caller to wait for 'drain'. */
+const OUTBOX_HIGH_WATER = 64 * 1024;
+
+type WriteCallback = (err?: Error | null) => void;
+
 /**
  * The duplex byte stream aedes's `handle(stream)` wants, over a transport connection (TCP or
  * WebSocket). Inbound bytes pass the {@link PacketGuard} first: a violation destroys the stream with
  * the guard's error, which aedes reports once as a connection error. Reading follows the stream's
- * back-pressure (the transport is paused while aedes has not read what it has), writing the transport's.
+ * back-pressure (the transport is paused while aedes has not read what it has).
+ *
+ * The write side is not a Writable's: everything written in one tick (aedes's packets, written by
+ * mqtt-packet in several pieces each, and the PUBLISHes the adapter encodes itself with
+ * {@link writePublish}) is gathered and handed to the transport as one buffer at the end of the tick.
+ * `write` returns false while the transport is congested or the gathered bytes are over a high-water
+ * mark; 'drain' follows once there is room, as for a Writable. aedes only writes, waits for 'drain'
+ * and destroys (it never ends the stream).
  */
 export class MqttConnectionStream extends Duplex {
   readonly conn: TransportConnection;
   private readonly guard: PacketGuard;
   private paused = false;
-  private waitingDrain: (() => void) | null = null;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private callbacks: WriteCallback[] | null = null;
+  private flushScheduled = false;
+  private needDrain = false;
+  private readonly flushBound = (): void => this.flush();
 
   constructor(conn: TransportConnection, maxPacketSize: number) {
     super({ allowHalfOpen: false });
@@ -31,11 +48,7 @@ export class MqttConnectionStream extends Duplex {
         conn.pause();
       }
     });
-    conn.onDrain(() => {
-      const cb = this.waitingDrain;
-      this.waitingDrain = null;
-      cb?.();
-    });
+    conn.onDrain(() => this.drained());
     conn.onClose((err) => {
       if (this.destroyed) return;
       if (err) this.destroy(err);
@@ -53,27 +66,117 @@ export class MqttConnectionStream extends Duplex {
     }
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.conn.write(chunk)) cb();
-    else this.waitingDrain = () => cb();
+  /** Whether a write now would be asked to wait (the caller should hold back until 'drain'). */
+  get congested(): boolean {
+    return this.outBytes > OUTBOX_HIGH_WATER || this.conn.congested;
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    let ok = true;
-    for (const c of chunks) ok = this.conn.write(c.chunk);
-    if (ok) cb();
-    else this.waitingDrain = () => cb();
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.destroyed) {
+      if (cb) process.nextTick(cb, new Error('write after the connection closed'));
+      return false;
+    }
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding ?? 'utf8');
+    if (cb) (this.callbacks ??= []).push(cb);
+    return this.gather(b);
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
+  /**
+   * Queues a PUBLISH the adapter encodes itself (a core delivery), bypassing aedes's per-message
+   * packet objects, stream writes and macrotask. `topic` is the UTF-8 topic name. Returns false as
+   * `write` does (the packet is queued all the same).
+   */
+  writePublish(topic: Buffer, payload: Buffer, qos: 0 | 1 | 2, dup: boolean, messageId: number): boolean {
+    if (this.destroyed) return false;
+    const variable = 2 + topic.length + (qos > 0 ? 2 : 0);
+    const remaining = variable + payload.length;
+    const lenBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
+    const head = Buffer.allocUnsafe(1 + lenBytes + variable);
+    head[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1);
+    let i = 1;
+    let n = remaining;
+    do {
+      let byte = n % 128;
+      n = Math.floor(n / 128);
+      if (n > 0) byte |= 0x80;
+      head[i++] = byte;
+    } while (n > 0);
+    head[i++] = topic.length >> 8;
+    head[i++] = topic.length & 0xff;
+    topic.copy(head, i);
+    i += topic.length;
+    if (qos > 0) {
+      head[i++] = messageId >> 8;
+      head[i++] = messageId & 0xff;
+    }
+    this.gather(head);
+    return payload.length > 0 ? this.gather(payload) : !this.congested;
+  }
+
+  /** mqtt-packet corks around each packet; everything of a tick leaves in one write anyway. */
+  override cork(): void {}
+
+  override uncork(): void {}
+
+  private gather(b: Buffer): boolean {
+    this.out.push(b);
+    this.outBytes += b.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushBound);
+    }
+    if (this.congested) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const out = this.out;
+    const bytes = this.outBytes;
+    const callbacks = this.callbacks;
+    this.out = [];
+    this.outBytes = 0;
+    this.callbacks = null;
+    if (!this.destroyed && bytes > 0) this.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    if (callbacks) for (const cb of callbacks) cb(this.destroyed ? new Error('the connection closed') : null);
+    if (this.needDrain && !this.conn.congested) this.drained();
+  }
+
+  private drained(): void {
+    if (!this.needDrain || this.outBytes > OUTBOX_HIGH_WATER || this.destroyed) return;
+    this.needDrain = false;
+    this.emit('drain');
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: WriteCallback): void {
+    // Not reached (write is overridden); kept for the Writable contract.
+    this.write(chunk, cb);
+  }
+
+  override _final(cb: WriteCallback): void {
+    this.flush();
     this.conn.end();
     cb();
   }
 
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    const pending = this.waitingDrain;
-    this.waitingDrain = null;
-    pending?.();
+  override _destroy(err: Error | null, cb: WriteCallback): void {
+    const callbacks = this.callbacks;
+    this.out = [];
+    this.outBytes = 0;
+    this.callbacks = null;
+    if (callbacks) for (const c of callbacks) c(new Error('the connection closed'));
+    // aedes waits for 'drain' on a blocked write; it must not wait forever.
+    if (this.needDrain) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
     this.conn.destroy();
     cb(err);
   }

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
+import type { Delivery } from '../../core/consumer.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
+import type { MqttConnectionStream } from './connection.ts';
 import type { BindingOwner, DeliveryRef, SubscriptionBinding } from './subscription-binding.ts';
+import { coreToMqttTopic } from './topic-mapping.ts';
 
 interface Completion {
   done: boolean;
@@ -9,33 +12,102 @@ interface Completion {
 }
 
 interface Inflight {
-  /** The core delivery behind this packet id; null for a retained message sent on SUBSCRIBE. */
-  ref: DeliveryRef | null;
+  /** The binding of the core delivery behind this packet id; null for a retained message sent on SUBSCRIBE. */
+  binding: SubscriptionBinding | null;
+  deliveryId: number;
   /** QoS 2 on a persistent session: settled in the core at PUBREC, the id stays taken until PUBCOMP. */
   settled: boolean;
+}
+
+/** UTF-8 topic names by core topic name, shared by all sessions (deliveries encode them once). */
+const topicBytes = new Map<string, Buffer>();
+const TOPIC_CACHE_MAX = 10_000;
+
+function topicOf(coreName: string): Buffer {
+  let b = topicBytes.get(coreName);
+  if (b === undefined) {
+    if (topicBytes.size >= TOPIC_CACHE_MAX) topicBytes.clear();
+    b = Buffer.from(coreToMqttTopic(coreName), 'utf8');
+    topicBytes.set(coreName, b);
+  }
+  return b;
 }
 
 /**
  * Junction's state for one MQTT connection (aedes keeps the protocol state): its subscriptions
  * bound to core consumers, the outgoing packet ids in flight mapped to core deliveries, and the
- * chain that completes its publishes in arrival order.
+ * completions of its publishes in arrival order. Core deliveries are encoded and written here, not
+ * by aedes (see {@link send}).
  */
 export class MqttSession implements BindingOwner {
   readonly client: AedesClient;
-  readonly log: Logger;
+  readonly stream: MqttConnectionStream;
   readonly bindings = new Map<DeliverFunc, SubscriptionBinding>();
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
+  private readonly parentLog: Logger;
+  private readonly logFields: Record<string, unknown>;
+  private childLog: Logger | null = null;
   private readonly inflight = new Map<number, Inflight>();
   private nextId = 1;
-  /** Publishes waiting for completion, in arrival order. */
-  private readonly completions: Completion[] = [];
+  /** Publishes waiting for completion, in arrival order (created on the first one that has to wait). */
+  private completions: Completion[] | null = null;
   private flushScheduled = false;
   private ended = false;
+  /** QoS 0 bindings owed credit for messages written while the stream was congested. */
+  private owing: Set<SubscriptionBinding> | null = null;
+  private drainListening = false;
 
-  constructor(client: AedesClient, log: Logger) {
+  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, logFields: Record<string, unknown>) {
     this.client = client;
-    this.log = log;
+    this.stream = stream;
+    this.parentLog = log;
+    this.logFields = logFields;
+  }
+
+  /** This connection's logger (a child logger, made when first needed: most connections never log). */
+  get log(): Logger {
+    return (this.childLog ??= this.parentLog.child(this.logFields));
+  }
+
+  /**
+   * Writes a core delivery to the client at `qos`: encoded here, straight into the stream, so a
+   * delivery costs one small buffer and deliveries of one tick leave in one write. QoS 1/2 take a
+   * packet id mapped to the delivery (settled on PUBACK, or PUBREC/PUBCOMP). QoS 0 deliveries are
+   * settled by the core at once; their credit returns at once while the stream has room, else on
+   * 'drain'. Returns false when the delivery was not written (the connection is going).
+   */
+  send(binding: SubscriptionBinding, d: Delivery, qos: 0 | 1 | 2): boolean {
+    const client = this.client;
+    // As aedes's own write: CONNACK goes out (connackSent, credit starts) before `connected` is set.
+    if (this.ended || !(client.connecting || client.connected) || this.stream.destroyed) return false;
+    const m = d.message;
+    const topic = topicOf(m.destination.name);
+    if (qos === 0) {
+      if (this.stream.writePublish(topic, m.body, 0, false, 0)) binding.returnCredit();
+      else this.owe(binding);
+      return true;
+    }
+    const id = this.allocateFor(binding, d.id);
+    if (id === undefined) {
+      binding.returnCredit();
+      return false;
+    }
+    this.stream.writePublish(topic, m.body, qos, d.redelivered, id);
+    return true;
+  }
+
+  private owe(binding: SubscriptionBinding): void {
+    binding.owed++;
+    (this.owing ??= new Set()).add(binding);
+    if (this.drainListening) return;
+    this.drainListening = true;
+    this.stream.once('drain', () => {
+      this.drainListening = false;
+      const owing = this.owing!;
+      this.owing = null;
+      for (const b of owing) b.repay();
+    });
   }
 
   /**
@@ -43,11 +115,15 @@ export class MqttSession implements BindingOwner {
    * counter does not), and maps it to the core delivery. Undefined when all 65,535 are taken.
    */
   allocate(ref: DeliveryRef | null): number | undefined {
+    return ref ? this.allocateFor(ref.binding, ref.id) : this.allocateFor(null, 0);
+  }
+
+  private allocateFor(binding: SubscriptionBinding | null, deliveryId: number): number | undefined {
     if (this.inflight.size >= 65535) return undefined;
     let id = this.nextId;
     while (this.inflight.has(id)) id = id >= 65535 ? 1 : id + 1;
     this.nextId = id >= 65535 ? 1 : id + 1;
-    this.inflight.set(id, { ref, settled: false });
+    this.inflight.set(id, { binding, deliveryId, settled: false });
     return id;
   }
 
@@ -56,17 +132,17 @@ export class MqttSession implements BindingOwner {
     const e = this.inflight.get(id);
     if (!e) return;
     this.inflight.delete(id);
-    if (!e.ref) return;
-    if (e.settled) e.ref.binding.returnCredit();
-    else e.ref.binding.acked(e.ref.id, true);
+    if (!e.binding) return;
+    if (e.settled) e.binding.returnCredit();
+    else e.binding.acked(e.deliveryId, true);
   }
 
   /** PUBREC on a persistent session: the client has the message, so the core may forget it. */
   received(id: number): void {
     const e = this.inflight.get(id);
-    if (!e || !e.ref || e.settled) return;
+    if (!e || !e.binding || e.settled) return;
     e.settled = true;
-    e.ref.binding.acked(e.ref.id, false);
+    e.binding.acked(e.deliveryId, false);
   }
 
   /**
@@ -76,17 +152,27 @@ export class MqttSession implements BindingOwner {
    */
   complete(work: Promise<unknown>, cb: (err: Error | null) => void): void {
     const c: Completion = { done: false, err: null, cb };
-    this.completions.push(c);
+    (this.completions ??= []).push(c);
     work.then(
       () => this.settle(c, null),
       (err: unknown) => this.settle(c, err instanceof Error ? err : new Error(String(err))),
     );
   }
 
+  /**
+   * Completes an `authorizePublish` whose work is already done (routed synchronously): at once when
+   * no earlier publish of this connection is still waiting, else behind it (PUBACKs stay in order).
+   */
+  completeNow(cb: (err: Error | null) => void): void {
+    const q = this.completions;
+    if (q === null || q.length === 0) cb(null);
+    else q.push({ done: true, err: null, cb });
+  }
+
   private settle(c: Completion, err: Error | null): void {
     c.done = true;
     c.err = err;
-    if (this.flushScheduled || this.completions[0] !== c) return;
+    if (this.flushScheduled || this.completions![0] !== c) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
@@ -94,8 +180,10 @@ export class MqttSession implements BindingOwner {
   /** Calls back every completed publish at the head of the line, in order, in one macrotask. */
   private flush(): void {
     this.flushScheduled = false;
-    while (this.completions.length > 0 && this.completions[0]!.done) {
-      const c = this.completions.shift()!;
+    // One at a time off the head: a publish completed meanwhile (completeNow) queues behind these.
+    const q = this.completions!;
+    while (q.length > 0 && q[0]!.done) {
+      const c = q.shift()!;
       c.cb(c.err);
     }
   }
@@ -115,6 +203,7 @@ export class MqttSession implements BindingOwner {
     this.ended = true;
     for (const b of [...this.bindings.values()]) b.close();
     this.inflight.clear();
+    this.owing = null;
   }
 
   reportError(err: unknown, what: string): void {

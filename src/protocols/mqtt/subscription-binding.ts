@@ -1,7 +1,6 @@
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
-import type { DeliverFunc, OutgoingPacket } from './aedes-types.ts';
+import type { DeliverFunc } from './aedes-types.ts';
 import { deliveryQos } from './mapping.ts';
-import { coreToMqttTopic } from './topic-mapping.ts';
 
 /**
  * Rides on the properties object of a PUBLISH handed to aedes, to `authorizeForward`, where the packet
@@ -18,13 +17,16 @@ export interface DeliveryRef {
 /** What a binding needs from its session. */
 export interface BindingOwner {
   reportError(err: unknown, what: string): void;
+  /** Writes a delivery to the client at `qos`; false when it was not written (the connection is going). */
+  send(binding: SubscriptionBinding, d: Delivery, qos: 0 | 1 | 2): boolean;
 }
 
 /**
  * One MQTT subscription of one connection, bound to a core consumer: the core delivers into it and
- * it hands each message to aedes's delivery function for that subscription. Credit is the window:
- * QoS 1/2 subscriptions get `window` messages in flight, returned on PUBACK/PUBCOMP; QoS 0 ones are
- * auto-ack consumers whose credit comes back as aedes writes each message.
+ * its session writes each message to the client (aedes's delivery function `notify` only names the
+ * subscription). Credit is the window: QoS 1/2 subscriptions get `window` messages in flight,
+ * returned on PUBACK/PUBCOMP; QoS 0 ones are auto-ack consumers whose credit comes back as each
+ * message is written while the connection has room, else when it drains.
  */
 export class SubscriptionBinding implements ConsumerSink {
   readonly owner: BindingOwner;
@@ -38,6 +40,8 @@ export class SubscriptionBinding implements ConsumerSink {
   readonly durableName: string | undefined;
   consumer: Consumer | null = null;
   isClosed = false;
+  /** QoS 0 credit held back while the connection was congested (returned on 'drain'). */
+  owed = 0;
   private readonly window: number;
   /** [MQTT-4.7.2-1]: a filter starting with a wildcard does not match `$` topics. */
   private readonly blockDollar: boolean;
@@ -76,25 +80,16 @@ export class SubscriptionBinding implements ConsumerSink {
       return;
     }
     const qos = deliveryQos(m, this.qos);
-    const ref: DeliveryRef = { binding: this, id: d.id };
-    const packet: OutgoingPacket = {
-      cmd: 'publish',
-      topic: coreToMqttTopic(m.destination.name),
-      payload: m.body,
-      qos,
-      retain: false,
-      dup: qos > 0 && d.redelivered,
-      properties: { [DELIVERY]: ref },
-    };
-    if (qos === 0) {
-      this.notify(packet, () => {
-        this.settleQuietly(d.id);
-        if (!this.isClosed) c.grant(1);
-      });
-    } else {
-      // Settled on PUBACK (QoS 1) or PUBREC/PUBCOMP (QoS 2), through the packet id chosen in authorizeForward.
-      this.notify(packet, noop);
-    }
+    // QoS 1/2 are settled on PUBACK (QoS 1) or PUBREC/PUBCOMP (QoS 2), through the packet id the session
+    // chooses; one not written (the connection is going) returns to the queue when the consumer closes.
+    this.owner.send(this, d, qos);
+  }
+
+  /** Returns the credit held back while the connection was congested. */
+  repay(): void {
+    const n = this.owed;
+    this.owed = 0;
+    if (n > 0 && !this.isClosed) this.consumer?.grant(n);
   }
 
   /** The client acknowledged a delivery: settle it and return its credit. */
@@ -103,7 +98,7 @@ export class SubscriptionBinding implements ConsumerSink {
     if (returnCredit && !this.isClosed) this.consumer?.grant(1);
   }
 
-  /** Credit back without settling (a delivery aedes did not send). */
+  /** Credit back without settling (a QoS 0 message written, or a delivery not sent). */
   returnCredit(): void {
     if (!this.isClosed) this.consumer?.grant(1);
   }
@@ -128,5 +123,3 @@ export class SubscriptionBinding implements ConsumerSink {
     this.onClosed?.(this);
   }
 }
-
-function noop(): void {}
