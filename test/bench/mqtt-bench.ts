@@ -20,7 +20,9 @@
  * machine may have only 2 CPUs, so a throughput row can be bounded by the load instead of the broker.
  * Every throughput window records the CPU time of the broker (from /proc/<pid>/stat, all threads)
  * and of this process (process.cpuUsage()), printed as % of one core: a load near 100% means that
- * row measures MQTT.js as much as the broker. Measured the same way for every broker.
+ * row measures MQTT.js as much as the broker. The rest of the machine's busy time in the window
+ * (/proc/stat) is printed too: other work on the machine (other helpers' tests, say) takes CPU
+ * from both, and a row measured while it did is not comparable. The same for every broker.
  *
  * Measurement only: no assertions, and a missed aim never changes the exit code (non-zero only
  * when Junction itself could not be measured). Everything started is stopped on the way out, also
@@ -100,6 +102,13 @@ function flood(c: MqttClient, topic: string, qos: 0 | 1): { stop: () => Promise<
   };
 }
 
+/** CPU seconds all CPUs of the machine have been busy (not idle, not waiting for I/O), from /proc/stat. */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // cpu user nice system idle iowait irq softirq steal ...
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+}
+
 /** CPU seconds (user + system, all threads) the process `pid` has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -115,13 +124,17 @@ async function measure(t: Target, counter: () => number, seconds: number): Promi
   const t0 = performance.now();
   const b0 = cpuSeconds(t.pid);
   const l0 = process.cpuUsage();
+  const m0 = machineBusySeconds();
   await delay(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   const l = process.cpuUsage(l0);
+  const broker = cpuSeconds(t.pid) - b0;
+  const load = (l.user + l.system) / 1e6;
   return {
     rate: (counter() - start) / wall,
-    brokerCpu: ((cpuSeconds(t.pid) - b0) / wall) * 100,
-    loadCpu: ((l.user + l.system) / 1e6 / wall) * 100,
+    brokerCpu: (broker / wall) * 100,
+    loadCpu: (load / wall) * 100,
+    otherCpu: (Math.max(0, machineBusySeconds() - m0 - broker - load) / wall) * 100,
   };
 }
 

@@ -12,6 +12,8 @@ export interface Measured {
   /** % of one core during the measured window: the broker's process (all threads) and the bench's. */
   brokerCpu: number;
   loadCpu: number;
+  /** Everything else the machine was busy with in the window. */
+  otherCpu: number;
 }
 
 export interface Row {
@@ -110,7 +112,7 @@ export function printReport(rep: Report): void {
   }
 
   console.log('');
-  console.log('CPU during each measured window, % of one core: broker / load (this process; near 100 = the load may be the limit)');
+  console.log(`CPU during each measured window, % of one core (${c.cpus} CPUs = ${c.cpus * 100}): broker / load (this process; near 100 = the load may be the limit) / rest of the machine`);
   const tp = rep.rows.filter((r) => r.kind === 'throughput' || r.kind === 'persistent');
   table(
     ['workload', ...names],
@@ -118,7 +120,7 @@ export function printReport(rep: Report): void {
       r.label,
       ...names.map((n) => {
         const m = r.cpu?.get(n);
-        return m ? `${Math.round(m.brokerCpu)} / ${Math.round(m.loadCpu)}` : '-';
+        return m ? `${Math.round(m.brokerCpu)} / ${Math.round(m.loadCpu)} / ${Math.round(m.otherCpu)}` : '-';
       }),
     ]),
     1,
