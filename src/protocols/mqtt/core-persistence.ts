@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Core } from '../../core/core.ts';
 import type { AedesClient, IncomingPacket } from './aedes-types.ts';
 import { retainedQos } from './mapping.ts';
+import type { SessionStore } from './session-store.ts';
 import { coreToMqttTopic, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
 
 /** What the persistence needs from the protocol. */
@@ -13,13 +14,12 @@ export interface PersistenceHost {
   closeDurable(queueName: string): void;
   /** Closes a connection's binding for a filter; returns its durable queue name, if it had one. */
   closeBinding(client: AedesClient, filter: string): void;
-  /** The connection's PUBACK/PUBCOMP and PUBREC bookkeeping. */
+  /** The connection's PUBACK/PUBCOMP bookkeeping. */
   released(client: AedesClient, messageId: number): void;
-  received(client: AedesClient, messageId: number): void;
-  /** Inbound QoS 2 packet ids awaiting PUBREL, per client id. */
-  hasQos2(clientId: string, messageId: number): boolean;
-  releaseQos2(clientId: string, messageId: number): void;
-  dropQos2(clientId: string): void;
+  /** PUBREC on a persistent session: resolves once the ack and the pending PUBREL are stored. */
+  received(client: AedesClient, messageId: number): Promise<void>;
+  /** Sessions, inbound QoS 2 packet ids and pending PUBRELs by client id. */
+  readonly sessions: SessionStore;
   /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
   isDuplicate(packet: object): boolean;
 }
@@ -31,6 +31,18 @@ export interface StoredMqttSubscription {
 }
 
 const empty = (): Readable => Readable.from([]);
+
+/**
+ * What `subscriptionsByClient` answers for a stored session without subscriptions: aedes sets
+ * CONNACK session-present from "any subscriptions restored", so it gets one it restores nothing
+ * from (`authorizeSubscribe` drops it silently, by identity).
+ */
+const sessionMarkers = new WeakSet<object>();
+
+/** Whether a subscription aedes restores is the marker of a stored session without subscriptions. */
+export function isSessionMarker(sub: object): boolean {
+  return sessionMarkers.has(sub);
+}
 
 /**
  * aedes's persistence interface (the promise form that aedes 1.2 and 2.0 call), implemented over the
@@ -94,23 +106,35 @@ export class CorePersistence {
     }
   }
 
-  /** A persistent session's subscriptions, as stored with its durable core subscriptions. */
+  /**
+   * A clean-session-false CONNECT: the session's subscriptions, as stored with its durable core
+   * subscriptions, to restore. The session itself is stored before CONNACK; one stored before has
+   * session-present 1 even without subscriptions (as Mosquitto), through a marker aedes restores nothing from.
+   */
   async subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number; rh: number; rap: boolean; nl: boolean }>> {
     const out = [];
     for (const s of this.host.core.durableSubscriptions(this.host.coreClientId(client.id))) {
       const m = s.meta?.mqtt as StoredMqttSubscription | undefined;
       if (m) out.push({ topic: m.filter, qos: m.qos, rh: 0, rap: false, nl: false });
     }
+    const present = out.length > 0 || this.host.sessions.hasSession(client.id);
+    await this.host.sessions.openSession(client.id);
+    if (out.length === 0 && present) {
+      const marker = { topic: '$junction/session', qos: 0, rh: 0, rap: false, nl: false };
+      sessionMarkers.add(marker);
+      out.push(marker);
+    }
     return out;
   }
 
-  /** A clean CONNECT ends any stored session of that client id. */
+  /** A clean CONNECT ends any stored session of that client id: subscriptions, session record, pending PUBRELs. */
   async cleanSubscriptions(client: AedesClient): Promise<void> {
     const cid = this.host.coreClientId(client.id!);
     for (const s of this.host.core.durableSubscriptions(cid)) {
       this.host.closeDurable(s.name);
       if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
     }
+    await this.host.sessions.endSession(client.id!);
   }
 
   /** The core routes; it never asks aedes who is subscribed. */
@@ -128,9 +152,12 @@ export class CorePersistence {
 
   async outgoingEnqueueCombi(): Promise<void> {}
 
-  /** PUBLISH: nothing to keep (the core holds it until acked). PUBREL: the QoS 2 delivery is received. */
+  /**
+   * PUBLISH: nothing to keep (the core holds it until acked). PUBREL (PUBREC received, persistent
+   * session): aedes writes the PUBREL once the ack and the pending PUBREL are stored together.
+   */
   async outgoingUpdate(client: AedesClient, packet: { cmd: string; messageId?: number }): Promise<void> {
-    if (packet.cmd === 'pubrel' && packet.messageId !== undefined) this.host.received(client, packet.messageId);
+    if (packet.cmd === 'pubrel' && packet.messageId !== undefined) await this.host.received(client, packet.messageId);
   }
 
   /** PUBACK / PUBCOMP: settle the core delivery behind the packet id. */
@@ -139,9 +166,14 @@ export class CorePersistence {
     return packet;
   }
 
-  /** Unacknowledged messages come back from the core (with DUP) when the session's consumers reattach. */
-  outgoingStream(): Readable {
-    return empty();
+  /**
+   * After CONNACK: the PUBRELs an earlier connection of this persistent session owes ([MQTT-4.4.0-1];
+   * their packet ids were taken in `preConnect`). Unacknowledged messages come back from the core
+   * (with DUP) when the session's consumers reattach.
+   */
+  outgoingStream(client: AedesClient): Readable {
+    if (client.clean || !client.id) return empty();
+    return Readable.from(this.host.sessions.pendingPubrel(client.id).map((messageId) => ({ cmd: 'pubrel', messageId })));
   }
 
   // ------------------------------------------------------------- incoming QoS 2
@@ -150,18 +182,20 @@ export class CorePersistence {
 
   /** Found (resolve) = a retransmission: aedes answers PUBREC again without publishing. */
   async incomingGetPacket(client: AedesClient, packet: IncomingPacket): Promise<IncomingPacket> {
-    if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.hasQos2(client.id!, packet.messageId)) {
+    if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.sessions.hasQos2(client.id!, packet.messageId)) {
       return packet;
     }
     throw new Error('no such packet');
   }
 
+  /** PUBREL: aedes writes PUBCOMP once a persistent session's stored packet id is deleted. */
   async incomingDelPacket(client: AedesClient, packet: IncomingPacket): Promise<void> {
-    if (packet.messageId !== undefined) this.host.releaseQos2(client.id!, packet.messageId);
+    if (packet.messageId !== undefined) await this.host.sessions.releaseQos2(client.id!, packet.messageId);
   }
 
+  /** A clean CONNECT: the inbound QoS 2 packet ids of that client id go ([MQTT-3.1.2-6]). */
   async cleanIncoming(client: AedesClient): Promise<void> {
-    if (client.id) this.host.dropQos2(client.id);
+    if (client.id) await this.host.sessions.dropQos2(client.id);
   }
 
   // ------------------------------------------------------------- wills

@@ -2,14 +2,16 @@ import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
 import { JunctionError } from '../../errors.ts';
+import type { StateValue } from '../../store/store.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import type { AedesClient, ConnectPacket, DeliverFunc, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';
 import { CoreEmitter } from './core-emitter.ts';
-import { CorePersistence, type StoredMqttSubscription } from './core-persistence.ts';
+import { CorePersistence, isSessionMarker, type StoredMqttSubscription } from './core-persistence.ts';
 import { publishToCore } from './mapping.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttSession } from './mqtt-session.ts';
+import { SessionStore } from './session-store.ts';
 import { DELIVERY, SubscriptionBinding, type DeliveryRef } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
 
@@ -49,21 +51,24 @@ export class MqttProtocol implements ProtocolAcceptor {
   /** Every client subscription's delivery function ever attached, and its live binding. */
   private readonly clientFuncs = new WeakSet<DeliverFunc>();
   private readonly bindingOf = new Map<DeliverFunc, SubscriptionBinding>();
-  private readonly qos2Records = new Map<string, Set<number>>();
+  /** Sessions, inbound QoS 2 packet ids and pending PUBRELs, by client id (durable for persistent sessions). */
+  private readonly state: SessionStore;
   private readonly duplicates = new WeakSet<object>();
   private closing = false;
 
-  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes) {
+  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore) {
     this.core = core;
     this.cfg = cfg;
     this.log = log;
     this.aedes = aedes;
+    this.state = state;
   }
 
   static async create(core: Core, cfg: MqttConfig, log: Logger): Promise<MqttProtocol> {
     const mqLog = log.child({ protocol: 'mqtt' });
     let self: MqttProtocol | undefined;
     const me = (): MqttProtocol => self!;
+    const state = new SessionStore(core);
     const aedes = new Aedes({
       mq: new CoreEmitter({
         isClientSubscription: (f, n) => me().isClientSubscription(f, n),
@@ -75,11 +80,9 @@ export class MqttProtocol implements ProtocolAcceptor {
         coreClientId: (id) => `mqtt.${encodeSegment(id)}`,
         closeDurable: (name) => me().durable.get(name)?.close(),
         closeBinding: (client, filter) => me().closeBinding(client, filter),
-        released: (client, id) => me().sessions.get(client)?.released(id),
-        received: (client, id) => me().sessions.get(client)?.received(id),
-        hasQos2: (id, messageId) => me().qos2Records.get(id)?.has(messageId) === true,
-        releaseQos2: (id, messageId) => me().releaseQos2(id, messageId),
-        dropQos2: (id) => me().qos2Records.delete(id),
+        released: (client, id) => me().released(client, id),
+        received: (client, id) => me().received(client, id),
+        sessions: state,
         isDuplicate: (p) => me().duplicates.has(p),
       }),
       connectTimeout: cfg.connectTimeout,
@@ -95,7 +98,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
       authorizeForward: (client, packet) => me().authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
     });
-    self = new MqttProtocol(core, cfg, mqLog, aedes);
+    self = new MqttProtocol(core, cfg, mqLog, aedes, state);
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
     aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
@@ -126,7 +129,7 @@ export class MqttProtocol implements ProtocolAcceptor {
 
   /** Client ids with inbound QoS 2 packet ids awaiting PUBREL. */
   get inboundQos2Clients(): number {
-    return this.qos2Records.size;
+    return this.state.inboundQos2Clients;
   }
 
   /** From now on no will is published: a broker shutdown is not the client's failure. */
@@ -149,6 +152,10 @@ export class MqttProtocol implements ProtocolAcceptor {
       client.conn.write(CONNACK_V5_UNSUPPORTED, () => setImmediate(cb, err, false));
       return;
     }
+    // [MQTT-4.4.0-1]: PUBRELs an earlier connection owes are resent after CONNACK; their packet ids
+    // are taken now, before the session's consumers start delivering at CONNACK.
+    const session = this.sessions.get(client);
+    if (session && !packet.clean && packet.clientId) for (const id of this.state.pendingPubrel(packet.clientId)) session.reserve(id);
     cb(null, true);
   }
 
@@ -169,20 +176,23 @@ export class MqttProtocol implements ProtocolAcceptor {
       const input = publishToCore(packet, client?.id ?? null);
       // [MQTT-4.3.3-2]: aedes checks QoS 2 duplicates only after this hook, so a retransmission must
       // be recognised here, synchronously (packets of one read chunk are handled concurrently).
-      let record: Set<number> | undefined;
-      if (packet.qos === 2 && packet.cmd === 'publish' && client?.id && packet.messageId !== undefined) {
-        record = this.qos2(client.id);
-        if (record.has(packet.messageId)) {
+      // A persistent session's packet id is stored in the message's own batch: after a crash, a
+      // retransmission (DUP) of a PUBLISH whose PUBREC the client never saw is still recognised.
+      let qos2: { key: string; value: StateValue } | undefined;
+      const inbound = packet.qos === 2 && packet.cmd === 'publish' && client?.id && packet.messageId !== undefined;
+      if (inbound) {
+        if (this.state.hasQos2(client.id!, packet.messageId!)) {
           this.duplicates.add(packet);
           send = Promise.resolve();
           return session ? session.complete(send, cb) : cb(null);
         }
-        record.add(packet.messageId);
+        qos2 = this.state.addQos2(client.id!, packet.messageId!, !client.clean);
       }
-      send = this.core.send(input, packet.retain ? { retain: true } : {});
-      if (record) {
+      send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
+      if (inbound) {
         const id = packet.messageId!;
-        send.catch(() => this.releaseQos2(client!.id!, id));
+        // The batch that failed held the stored record too.
+        send.catch(() => this.state.releaseQos2(client!.id!, id, { stored: false }));
       }
     } catch (err) {
       send = Promise.reject(err);
@@ -192,6 +202,10 @@ export class MqttProtocol implements ProtocolAcceptor {
   }
 
   private authorizeSubscribe(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
+    if (isSessionMarker(sub)) {
+      cb(null, null); // restored for CONNACK session-present only
+      return;
+    }
     try {
       const shared = parseShared(sub.topic);
       mqttFilterToCore(shared ? shared.filter : sub.topic);
@@ -348,18 +362,31 @@ export class MqttProtocol implements ProtocolAcceptor {
     }
   }
 
-  private qos2(clientId: string): Set<number> {
-    let s = this.qos2Records.get(clientId);
-    if (!s) this.qos2Records.set(clientId, (s = new Set()));
-    return s;
+  /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */
+  private released(client: AedesClient, messageId: number): void {
+    this.sessions.get(client)?.released(messageId);
+    if (client.clean || !client.id) return;
+    this.state.releasePubrel(client.id, messageId).catch((err) => this.sessions.get(client)?.reportError(err, 'pubrel record delete'));
   }
 
-  /** PUBREL (or a failed store): the packet id is free; a client with none left has no entry. */
-  private releaseQos2(clientId: string, messageId: number): void {
-    const s = this.qos2Records.get(clientId);
-    if (!s) return;
-    s.delete(messageId);
-    if (s.size === 0) this.qos2Records.delete(clientId);
+  /**
+   * PUBREC on a persistent session: the core delivery is acked in the same store batch that records
+   * the pending PUBREL, so after a crash either the message comes again or its PUBREL does, never
+   * both, never neither. aedes writes the PUBREL once that batch is stored.
+   */
+  private async received(client: AedesClient, messageId: number): Promise<void> {
+    const d = this.sessions.get(client)?.received(messageId);
+    if (!d || !client.id) return;
+    const tx = this.core.createTransaction();
+    const c = d.binding.consumer;
+    if (c && !c.closed && c.unacked.has(d.deliveryId)) tx.addAck(c, d.deliveryId, false);
+    this.state.addPubrel(tx, client.id, messageId);
+    try {
+      await this.core.commit(tx);
+    } catch (err) {
+      this.state.forgetPubrel(client.id, messageId);
+      throw err;
+    }
   }
 
   /** Each connection's first error is logged once; routine disconnects at debug. */

@@ -137,12 +137,21 @@ export class MqttSession implements BindingOwner {
     else e.binding.acked(e.deliveryId, true);
   }
 
-  /** PUBREC on a persistent session: the client has the message, so the core may forget it. */
-  received(id: number): void {
+  /**
+   * PUBREC on a persistent session: the client has the message. Marks the packet id settled (taken
+   * until PUBCOMP) and returns the core delivery behind it, which the caller acks in the store batch
+   * that records the pending PUBREL; null when there is none (unknown, retained, already received).
+   */
+  received(id: number): { binding: SubscriptionBinding; deliveryId: number } | null {
     const e = this.inflight.get(id);
-    if (!e || !e.binding || e.settled) return;
+    if (!e || !e.binding || e.settled) return null;
     e.settled = true;
-    e.binding.acked(e.deliveryId, false);
+    return { binding: e.binding, deliveryId: e.deliveryId };
+  }
+
+  /** Takes a packet id whose PUBREL an earlier connection of this session owes (resent after CONNACK; freed by PUBCOMP). */
+  reserve(id: number): void {
+    if (!this.inflight.has(id)) this.inflight.set(id, { binding: null, deliveryId: 0, settled: true });
   }
 
   /**

@@ -1,0 +1,187 @@
+import type { Core } from '../../core/core.ts';
+import type { Transaction } from '../../core/transaction.ts';
+import type { StateValue } from '../../store/store.ts';
+import { encodeSegment } from './topic-mapping.ts';
+
+/** What one client id has: a persistent session, inbound QoS 2 packet ids awaiting PUBREL, outbound ones awaiting PUBCOMP. */
+interface ClientState {
+  session: boolean;
+  /** Inbound QoS 2 packet ids awaiting PUBREL ([MQTT-4.3.3-2]); those of a persistent session are stored. */
+  qos2In: Set<number>;
+  stored: Set<number>;
+  /** Outbound QoS 2 packet ids PUBRECed and not PUBCOMPed, of a persistent session (stored). */
+  pubrel: Set<number>;
+}
+
+/** The value of every record: the client id (keys hold it encoded) and, per packet id, the id. */
+interface Record {
+  c: string;
+  p?: number;
+}
+
+const SESSION = 'mqtt.session.';
+const QOS2_IN = 'mqtt.qos2in.';
+const PUBREL = 'mqtt.pubrel.';
+
+/**
+ * The MQTT session state that is not a subscription, kept as core state (`Core.putState`, keys under
+ * `mqtt.`) so that it survives a broker crash, and indexed in memory by client id so that nothing
+ * scans: a persistent session's existence (CONNACK session-present), its inbound QoS 2 packet ids
+ * awaiting PUBREL (stored in the batch of the message itself, so a retransmission after a crash is
+ * still recognised), and its outbound QoS 2 packet ids awaiting PUBCOMP (stored in the batch of the
+ * core ack at PUBREC, so the PUBREL is resent after a reconnect or a restart, [MQTT-4.4.0-1]).
+ * A clean session's inbound QoS 2 ids are kept in memory only: its state ends with its connection
+ * ([MQTT-3.1.2-6]).
+ */
+export class SessionStore {
+  private readonly core: Core;
+  private readonly clients = new Map<string, ClientState>();
+
+  constructor(core: Core) {
+    this.core = core;
+    for (const { key, value } of core.state('mqtt.')) {
+      const r = value as unknown as Record;
+      if (typeof r?.c !== 'string') continue;
+      if (key.startsWith(SESSION)) this.of(r.c).session = true;
+      else if (typeof r.p !== 'number') continue;
+      else if (key.startsWith(QOS2_IN)) {
+        const s = this.of(r.c);
+        s.qos2In.add(r.p);
+        s.stored.add(r.p);
+      } else if (key.startsWith(PUBREL)) this.of(r.c).pubrel.add(r.p);
+    }
+  }
+
+  /** Client ids with inbound QoS 2 packet ids awaiting PUBREL. */
+  get inboundQos2Clients(): number {
+    let n = 0;
+    for (const s of this.clients.values()) if (s.qos2In.size > 0) n++;
+    return n;
+  }
+
+  // ------------------------------------------------------------- sessions
+
+  /** Whether a persistent session of this client id is stored. */
+  hasSession(clientId: string): boolean {
+    return this.clients.get(clientId)?.session === true;
+  }
+
+  /** A clean-session-false CONNECT: the session is stored (once; later CONNECTs find it). */
+  async openSession(clientId: string): Promise<void> {
+    const s = this.of(clientId);
+    if (s.session) return;
+    s.session = true;
+    try {
+      await this.core.putState(SESSION + encodeSegment(clientId), { c: clientId });
+    } catch (err) {
+      s.session = false;
+      throw err;
+    }
+  }
+
+  /** A clean CONNECT ends the stored session: its record and its pending PUBRELs go ([MQTT-3.1.2-6]). */
+  async endSession(clientId: string): Promise<void> {
+    const s = this.clients.get(clientId);
+    if (!s) return;
+    const enc = encodeSegment(clientId);
+    const writes: Array<Promise<void>> = [];
+    if (s.session) writes.push(this.core.putState(SESSION + enc, null));
+    for (const p of s.pubrel) writes.push(this.core.putState(`${PUBREL}${enc}.${p}`, null));
+    s.session = false;
+    s.pubrel.clear();
+    this.drop(clientId, s);
+    await Promise.all(writes);
+  }
+
+  // ------------------------------------------------------------- inbound QoS 2
+
+  hasQos2(clientId: string, messageId: number): boolean {
+    return this.clients.get(clientId)?.qos2In.has(messageId) === true;
+  }
+
+  /**
+   * Records an inbound QoS 2 packet id at once (a retransmission in the same read is then seen).
+   * For a persistent session, returns the state to store in the message's own batch.
+   */
+  addQos2(clientId: string, messageId: number, durable: boolean): { key: string; value: StateValue } | undefined {
+    const s = this.of(clientId);
+    s.qos2In.add(messageId);
+    if (!durable) return undefined;
+    s.stored.add(messageId);
+    return { key: this.qos2Key(clientId, messageId), value: { c: clientId, p: messageId } };
+  }
+
+  /**
+   * PUBREL: the packet id is free. A stored one is deleted first (resolves once the store has that):
+   * a PUBCOMP before it would let a crash keep the id, and the client's next message with it would
+   * be taken for a retransmission. `stored: false` after a failed send, whose batch held the record.
+   */
+  async releaseQos2(clientId: string, messageId: number, opts: { stored?: boolean } = {}): Promise<void> {
+    const s = this.clients.get(clientId);
+    if (!s?.qos2In.has(messageId)) return;
+    const stored = s.stored.delete(messageId);
+    s.qos2In.delete(messageId);
+    this.drop(clientId, s);
+    if (stored && opts.stored !== false) await this.core.putState(this.qos2Key(clientId, messageId), null);
+  }
+
+  /** A clean CONNECT: every inbound QoS 2 id of this client id goes, stored ones from the store too. */
+  async dropQos2(clientId: string): Promise<void> {
+    const s = this.clients.get(clientId);
+    if (!s) return;
+    const stored = [...s.stored];
+    s.qos2In.clear();
+    s.stored.clear();
+    this.drop(clientId, s);
+    await Promise.all(stored.map((p) => this.core.putState(this.qos2Key(clientId, p), null)));
+  }
+
+  private qos2Key(clientId: string, messageId: number): string {
+    return `${QOS2_IN}${encodeSegment(clientId)}.${messageId}`;
+  }
+
+  // ------------------------------------------------------------- outbound QoS 2
+
+  /** Outbound packet ids of this client id awaiting PUBCOMP (their PUBREL is resent on reconnect). */
+  pendingPubrel(clientId: string): number[] {
+    return [...(this.clients.get(clientId)?.pubrel ?? [])];
+  }
+
+  /** PUBREC on a persistent session: records the pending PUBREL in `tx` (the one that acks the delivery). */
+  addPubrel(tx: Transaction, clientId: string, messageId: number): void {
+    this.of(clientId).pubrel.add(messageId);
+    tx.putState(this.pubrelKey(clientId, messageId), { c: clientId, p: messageId });
+  }
+
+  /** The commit of `addPubrel` failed: the id is not pending. */
+  forgetPubrel(clientId: string, messageId: number): void {
+    const s = this.clients.get(clientId);
+    if (!s?.pubrel.delete(messageId)) return;
+    this.drop(clientId, s);
+  }
+
+  /** PUBCOMP: the pending PUBREL is done (a no-op for an id that had none). */
+  async releasePubrel(clientId: string, messageId: number): Promise<void> {
+    const s = this.clients.get(clientId);
+    if (!s?.pubrel.delete(messageId)) return;
+    this.drop(clientId, s);
+    await this.core.putState(this.pubrelKey(clientId, messageId), null);
+  }
+
+  private pubrelKey(clientId: string, messageId: number): string {
+    return `${PUBREL}${encodeSegment(clientId)}.${messageId}`;
+  }
+
+  // ------------------------------------------------------------- index
+
+  private of(clientId: string): ClientState {
+    let s = this.clients.get(clientId);
+    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set() }));
+    return s;
+  }
+
+  /** A client id with nothing left has no entry (every persistent client id would otherwise stay). */
+  private drop(clientId: string, s: ClientState): void {
+    if (!s.session && s.qos2In.size === 0 && s.pubrel.size === 0) this.clients.delete(clientId);
+  }
+}
