@@ -230,6 +230,26 @@ export class Core {
     return m;
   }
 
+  /**
+   * As {@link send}, but synchronous when nothing has to wait: no transaction, retain or state, no
+   * queue that stores the message (non-durable, or no durable subscription), and room in every
+   * target under its memory limits (DROP leaves a full one out). Then the message is routed and
+   * enqueued (delivered to consumers with credit) before this returns, and is returned; otherwise
+   * the promise of `send` (a store write, a BLOCK wait, paging, FAIL). A bad or unknown address
+   * throws here, synchronously. For a protocol's producer fast path (MQTT QoS 0).
+   */
+  sendNow(input: MessageInput, opts: SendOptions = {}): Message | Promise<Message> {
+    if (opts.tx !== undefined || opts.retain === true || opts.state !== undefined) return this.send(input, opts);
+    this.assertOpen();
+    const m = this.normalise(input);
+    const queues = this.route(m);
+    if (m.durable) for (const q of queues) if (q.stores(m)) return this.send(input, opts);
+    const targets = this.limits.admitNow(messageSize(m), queues);
+    if (targets === undefined) return this.send(input, opts);
+    if (targets.length > 0) this.enqueueAll(this.nextKey(), m, targets);
+    return m;
+  }
+
   private normalise(input: MessageInput): Message {
     validateAddress(input.destination.name, 'send');
     const settings = this.settings.resolve(input.destination.name);

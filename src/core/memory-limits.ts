@@ -84,6 +84,28 @@ export class MemoryLimits {
     return out;
   }
 
+  /**
+   * As {@link admit} when no target has to wait or be paged: each has room now (reserved) or is left
+   * out under DROP. Undefined, with nothing reserved or counted, when any other policy would apply.
+   */
+  admitNow(size: number, targets: Queue[]): Target[] | undefined {
+    const out: Target[] = [];
+    let drops = 0;
+    for (const q of targets) {
+      if (!q.paging && !this.waiters.has(q) && !this.isFull(q, size)) {
+        this.reserve(q, size);
+        out.push({ q, paged: false });
+      } else if (q.settings.addressFullPolicy === 'DROP') {
+        drops++;
+      } else {
+        if (out.length > 0) this.release(size, out);
+        return undefined;
+      }
+    }
+    this.dropped += drops;
+    return out;
+  }
+
   /** Whether sends to `q` are waiting for room under BLOCK. */
   isBlocking(q: Queue): boolean {
     return this.waiters.has(q);

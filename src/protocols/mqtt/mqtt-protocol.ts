@@ -188,7 +188,17 @@ export class MqttProtocol implements ProtocolAcceptor {
         }
         qos2 = this.state.addQos2(client.id!, packet.messageId!, !client.clean);
       }
-      send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
+      if (!inbound && !packet.retain) {
+        // Nothing to store (QoS 0, or QoS 1 with no durable subscriber) and room everywhere: routed and
+        // delivered now, completed without a Promise or a macrotask. Else (stored, blocked, paged) later.
+        const sent = this.core.sendNow(input);
+        if (!(sent instanceof Promise)) {
+          if (session) session.completeNow(cb);
+          else cb(null);
+          return;
+        }
+        send = sent;
+      } else send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
       if (inbound) {
         const id = packet.messageId!;
         // The batch that failed held the stored record too.
