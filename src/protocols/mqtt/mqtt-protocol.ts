@@ -1,18 +1,19 @@
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
-import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { Core } from '../../core/core.ts';
 import { JunctionError } from '../../errors.ts';
 import type { StateValue } from '../../store/store.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
-import type { AedesClient, ConnectPacket, DeliverFunc, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
+import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';
 import { CoreEmitter } from './core-emitter.ts';
-import { CorePersistence, isSessionMarker, type StoredMqttSubscription } from './core-persistence.ts';
+import { CorePersistence, isSessionMarker } from './core-persistence.ts';
 import { publishToCore } from './mapping.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
-import { DELIVERY, SubscriptionBinding, type DeliveryRef } from './subscription-binding.ts';
+import { SubscriptionAttacher } from './subscription-attacher.ts';
+import { DELIVERY, type DeliveryRef } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
@@ -46,18 +47,15 @@ export class MqttProtocol implements ProtocolAcceptor {
   private readonly log: Logger;
   private readonly aedes: Aedes;
   private readonly sessions = new Map<AedesClient, MqttSession>();
-  /** Live bindings of durable subscriptions by queue name: a session taken over hands its queue on. */
-  private readonly durable = new Map<string, SubscriptionBinding>();
-  /** Every client subscription's delivery function ever attached, and its live binding. */
-  private readonly clientFuncs = new WeakSet<DeliverFunc>();
-  private readonly bindingOf = new Map<DeliverFunc, SubscriptionBinding>();
+  private readonly subs: SubscriptionAttacher;
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs, by client id (durable for persistent sessions). */
   private readonly state: SessionStore;
   private readonly duplicates = new WeakSet<object>();
   private closing = false;
 
-  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore) {
+  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher) {
     this.core = core;
+    this.subs = subs;
     this.cfg = cfg;
     this.log = log;
     this.aedes = aedes;
@@ -69,17 +67,21 @@ export class MqttProtocol implements ProtocolAcceptor {
     let self: MqttProtocol | undefined;
     const me = (): MqttProtocol => self!;
     const state = new SessionStore(core);
+    const subs = new SubscriptionAttacher(core, cfg);
     const aedes = new Aedes({
       mq: new CoreEmitter({
-        isClientSubscription: (f, n) => me().isClientSubscription(f, n),
-        attach: (f, n) => me().attach(f, n),
-        detach: (n) => me().detach(n),
+        isClientSubscription: (f, n) => subs.isClientSubscription(f, n),
+        attach: (f, n) => subs.attach(f, n),
+        detach: (n) => subs.detach(n),
       }),
       persistence: new CorePersistence({
         core,
         coreClientId: (id) => `mqtt.${encodeSegment(id)}`,
-        closeDurable: (name) => me().durable.get(name)?.close(),
-        closeBinding: (client, filter) => me().closeBinding(client, filter),
+        closeDurable: (name) => subs.closeDurable(name),
+        closeBinding: (client, filter) => {
+          const session = me().sessions.get(client);
+          if (session) subs.closeBinding(session, filter);
+        },
         released: (client, id) => me().released(client, id),
         received: (client, id) => me().received(client, id),
         sessions: state,
@@ -98,7 +100,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
       authorizeForward: (client, packet) => me().authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
     });
-    self = new MqttProtocol(core, cfg, mqLog, aedes, state);
+    self = new MqttProtocol(core, cfg, mqLog, aedes, state, subs);
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
     aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
@@ -225,6 +227,8 @@ export class MqttProtocol implements ProtocolAcceptor {
       cb(null, null);
       return;
     }
+    const session = this.sessions.get(client);
+    if (session) this.subs.expect(session, sub.topic);
     cb(null, sub);
   }
 
@@ -259,117 +263,6 @@ export class MqttProtocol implements ProtocolAcceptor {
       if (s && s.qos > best && !filter.startsWith('$share/') && mqttMatches(filter, topic)) best = s.qos;
     }
     return best;
-  }
-
-  // ------------------------------------------------------------- subscriptions <-> core consumers
-
-  private isClientSubscription(filter: string, notify: DeliverFunc): boolean {
-    return this.sessionOf(filter, notify) !== undefined;
-  }
-
-  private sessionOf(filter: string, notify: DeliverFunc): MqttSession | undefined {
-    for (const s of this.sessions.values()) if (s.client.subscriptions[filter]?.func === notify) return s;
-    return undefined;
-  }
-
-  private async attach(filter: string, notify: DeliverFunc): Promise<void> {
-    const session = this.sessionOf(filter, notify);
-    if (!session || session.isEnded) return;
-    const client = session.client;
-    const qos = Math.max(0, Math.min(2, client.subscriptions[filter]?.qos ?? 0)) as 0 | 1 | 2;
-    const shared = parseShared(filter);
-    const replaced = this.replacedBinding(session, filter);
-    if (replaced && qos > 0) {
-      // [MQTT-3.8.4-3]: a SUBSCRIBE to an existing filter with another QoS (1 <-> 2) replaces it
-      // without interrupting its flow: the same consumer, its queue and deliveries in flight carry on.
-      replaced.replacing = false;
-      this.bindingOf.delete(replaced.notify);
-      session.bindings.delete(replaced.notify);
-      replaced.notify = notify;
-      replaced.qos = qos;
-      this.clientFuncs.add(notify);
-      this.bindingOf.set(notify, replaced);
-      session.bindings.set(notify, replaced);
-      return;
-    }
-    const matchFilter = shared ? shared.filter : filter;
-    const destination = { type: 'topic' as const, name: mqttFilterToCore(matchFilter) };
-    let subscription: SubscriptionSpec | undefined;
-    let durableName: string | undefined;
-    if (shared) {
-      // Junction's shared subscriptions, for every MQTT version: one shared core subscription per group and filter.
-      subscription = { name: `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`, durable: false, shared: true };
-    } else if (!client.clean) {
-      const clientId = `mqtt.${encodeSegment(client.id!)}`;
-      const name = encodeSegment(filter);
-      durableName = `${clientId}.${name}`;
-      const meta: { mqtt: StoredMqttSubscription } = { mqtt: { filter, qos } };
-      subscription = { clientId, name, durable: true, meta };
-      // [MQTT-3.1.4-2] takeover: the new connection restores the session before aedes closes the old one.
-      this.durable.get(durableName)?.close();
-    }
-    const binding = new SubscriptionBinding({
-      owner: session,
-      filter,
-      matchFilter,
-      qos,
-      notify,
-      window: qos === 0 ? this.cfg.qos0Window : this.cfg.maxInflight,
-      ...(durableName !== undefined ? { durableName } : {}),
-    });
-    this.clientFuncs.add(notify);
-    this.bindingOf.set(notify, binding);
-    session.bindings.set(notify, binding);
-    if (durableName !== undefined) this.durable.set(durableName, binding);
-    binding.whenClosed((b) => {
-      if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
-      if (this.bindingOf.get(b.notify) === b) this.bindingOf.delete(b.notify);
-      if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
-    });
-    try {
-      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, ...(subscription ? { subscription } : {}) });
-    } catch (err) {
-      binding.close();
-      throw err;
-    }
-    if (binding.isClosed || session.isEnded) {
-      binding.consumer.close();
-      return;
-    }
-    if (client.connackSent) binding.start();
-  }
-
-  private detach(notify: DeliverFunc): boolean {
-    if (!this.clientFuncs.has(notify)) return false;
-    const b = this.bindingOf.get(notify);
-    if (b && b.qos > 0 && b.durableName === undefined && !b.isClosed) {
-      // A non-durable subscription's queue goes with its consumer; aedes removes a subscription it
-      // replaces just before adding the new one, in the same tick, so the close waits for that.
-      b.replacing = true;
-      queueMicrotask(() => {
-        if (b.replacing) b.close();
-      });
-      return true;
-    }
-    b?.close();
-    return true;
-  }
-
-  /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet. */
-  private replacedBinding(session: MqttSession, filter: string): SubscriptionBinding | undefined {
-    for (const b of session.bindings.values()) if (b.replacing && !b.isClosed && b.filter === filter) return b;
-    return undefined;
-  }
-
-  private closeBinding(client: AedesClient, filter: string): void {
-    const session = this.sessions.get(client);
-    if (!session) return;
-    for (const b of session.bindings.values()) {
-      if (b.filter === filter) {
-        b.close();
-        return;
-      }
-    }
   }
 
   /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */

@@ -1,0 +1,188 @@
+import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { DeliverFunc } from './aedes-types.ts';
+import type { StoredMqttSubscription } from './core-persistence.ts';
+import type { MqttSession } from './mqtt-session.ts';
+import { SubscriptionBinding } from './subscription-binding.ts';
+import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
+
+/** The windows a binding gets (from the MQTT config). */
+export interface AttachConfig {
+  maxInflight: number;
+  qos0Window: number;
+}
+
+/**
+ * Binds MQTT client subscriptions to core consumers, as aedes adds and removes them through the
+ * emitter (`on` / `removeListener` with the subscription's delivery function). aedes hands over only
+ * the filter and a delivery function made for that subscription, so the connection it belongs to is
+ * found through the SUBSCRIBE that `authorizeSubscribe` just let through for that filter (`expect`),
+ * not by looking at every connection.
+ */
+export class SubscriptionAttacher {
+  private readonly core: Core;
+  private readonly cfg: AttachConfig;
+  /** Live bindings of durable subscriptions by queue name: a session taken over hands its queue on. */
+  private readonly durable = new Map<string, SubscriptionBinding>();
+  /** Every client subscription's delivery function ever attached, and its live binding. */
+  private readonly clientFuncs = new WeakSet<DeliverFunc>();
+  private readonly bindingOf = new Map<DeliverFunc, SubscriptionBinding>();
+  /** Connections with an authorised subscription to a filter that aedes has not added yet, by filter. */
+  private readonly expected = new Map<string, Set<MqttSession>>();
+  private readonly expectedBy = new WeakMap<MqttSession, Set<string>>();
+  /** The connection of each client subscription's delivery function, once found. */
+  private readonly sessionOfFunc = new WeakMap<DeliverFunc, MqttSession>();
+
+  constructor(core: Core, cfg: AttachConfig) {
+    this.core = core;
+    this.cfg = cfg;
+  }
+
+  /** `authorizeSubscribe` let `filter` through for `session`: aedes adds it next (unless it has it at that QoS). */
+  expect(session: MqttSession, filter: string): void {
+    if (session.isEnded) return;
+    let sessions = this.expected.get(filter);
+    if (!sessions) this.expected.set(filter, (sessions = new Set()));
+    sessions.add(session);
+    let filters = this.expectedBy.get(session);
+    if (!filters) {
+      this.expectedBy.set(session, (filters = new Set()));
+      // A SUBSCRIBE aedes already had at that QoS adds nothing: what it left expected goes with the connection.
+      session.stream.once('close', () => this.forget(session));
+    }
+    filters.add(filter);
+  }
+
+  private forget(session: MqttSession): void {
+    for (const filter of this.expectedBy.get(session) ?? []) this.unexpect(session, filter);
+    this.expectedBy.delete(session);
+  }
+
+  private unexpect(session: MqttSession, filter: string): void {
+    const sessions = this.expected.get(filter);
+    if (sessions?.delete(session) && sessions.size === 0) this.expected.delete(filter);
+    this.expectedBy.get(session)?.delete(filter);
+  }
+
+  /** Whether `notify` is a client subscription's delivery function (aedes's own `$SYS` listeners are not). */
+  isClientSubscription(filter: string, notify: DeliverFunc): boolean {
+    return this.sessionOf(filter, notify) !== undefined;
+  }
+
+  private sessionOf(filter: string, notify: DeliverFunc): MqttSession | undefined {
+    const known = this.sessionOfFunc.get(notify);
+    if (known) return known;
+    for (const s of this.expected.get(filter) ?? []) {
+      if (s.client.subscriptions[filter]?.func !== notify) continue;
+      this.unexpect(s, filter);
+      this.sessionOfFunc.set(notify, s);
+      return s;
+    }
+    return undefined;
+  }
+
+  /** Closes the live binding of a durable subscription, if any (a session taken over or cleaned). */
+  closeDurable(queueName: string): void {
+    this.durable.get(queueName)?.close();
+  }
+
+  /** `on` for a client subscription: binds it to a core consumer (resolves once that exists: a durable one is stored). */
+  async attach(filter: string, notify: DeliverFunc): Promise<void> {
+    const session = this.sessionOf(filter, notify);
+    if (!session || session.isEnded) return;
+    const client = session.client;
+    const qos = Math.max(0, Math.min(2, client.subscriptions[filter]?.qos ?? 0)) as 0 | 1 | 2;
+    const shared = parseShared(filter);
+    const replaced = this.replacedBinding(session, filter);
+    if (replaced && qos > 0) {
+      // [MQTT-3.8.4-3]: a SUBSCRIBE to an existing filter with another QoS (1 <-> 2) replaces it
+      // without interrupting its flow: the same consumer, its queue and deliveries in flight carry on.
+      replaced.replacing = false;
+      this.bindingOf.delete(replaced.notify);
+      session.bindings.delete(replaced.notify);
+      replaced.notify = notify;
+      replaced.qos = qos;
+      this.clientFuncs.add(notify);
+      this.bindingOf.set(notify, replaced);
+      session.bindings.set(notify, replaced);
+      return;
+    }
+    const matchFilter = shared ? shared.filter : filter;
+    const destination = { type: 'topic' as const, name: mqttFilterToCore(matchFilter) };
+    let subscription: SubscriptionSpec | undefined;
+    let durableName: string | undefined;
+    if (shared) {
+      // Junction's shared subscriptions, for every MQTT version: one shared core subscription per group and filter.
+      subscription = { name: `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`, durable: false, shared: true };
+    } else if (!client.clean) {
+      const clientId = `mqtt.${encodeSegment(client.id!)}`;
+      const name = encodeSegment(filter);
+      durableName = `${clientId}.${name}`;
+      const meta: { mqtt: StoredMqttSubscription } = { mqtt: { filter, qos } };
+      subscription = { clientId, name, durable: true, meta };
+      // [MQTT-3.1.4-2] takeover: the new connection restores the session before aedes closes the old one.
+      this.durable.get(durableName)?.close();
+    }
+    const binding = new SubscriptionBinding({
+      owner: session,
+      filter,
+      matchFilter,
+      qos,
+      notify,
+      window: qos === 0 ? this.cfg.qos0Window : this.cfg.maxInflight,
+      ...(durableName !== undefined ? { durableName } : {}),
+    });
+    this.clientFuncs.add(notify);
+    this.bindingOf.set(notify, binding);
+    session.bindings.set(notify, binding);
+    if (durableName !== undefined) this.durable.set(durableName, binding);
+    binding.whenClosed((b) => {
+      if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
+      if (this.bindingOf.get(b.notify) === b) this.bindingOf.delete(b.notify);
+      if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
+    });
+    try {
+      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, ...(subscription ? { subscription } : {}) });
+    } catch (err) {
+      binding.close();
+      throw err;
+    }
+    if (binding.isClosed || session.isEnded) {
+      binding.consumer.close();
+      return;
+    }
+    if (client.connackSent) binding.start();
+  }
+
+  /** `removeListener` for a client subscription; false when `notify` was never one. */
+  detach(notify: DeliverFunc): boolean {
+    if (!this.clientFuncs.has(notify)) return false;
+    const b = this.bindingOf.get(notify);
+    if (b && b.qos > 0 && b.durableName === undefined && !b.isClosed) {
+      // A non-durable subscription's queue goes with its consumer; aedes removes a subscription it
+      // replaces just before adding the new one, in the same tick, so the close waits for that.
+      b.replacing = true;
+      queueMicrotask(() => {
+        if (b.replacing) b.close();
+      });
+      return true;
+    }
+    b?.close();
+    return true;
+  }
+
+  /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet. */
+  private replacedBinding(session: MqttSession, filter: string): SubscriptionBinding | undefined {
+    for (const b of session.bindings.values()) if (b.replacing && !b.isClosed && b.filter === filter) return b;
+    return undefined;
+  }
+
+  /** UNSUBSCRIBE: closes the connection's binding of `filter`. */
+  closeBinding(session: MqttSession, filter: string): void {
+    for (const b of session.bindings.values()) {
+      if (b.filter === filter) {
+        b.close();
+        return;
+      }
+    }
+  }
+}
