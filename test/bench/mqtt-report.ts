@@ -94,7 +94,7 @@ export function printReport(rep: Report): void {
     `  Throughput: ${c.warmup > 0 ? `a ${c.warmup} s unmeasured warm-up of each throughput workload per broker, then ` : ''}each workload ${c.leadInMs} ms lead-in + ${c.seconds} s measured; ` +
       `256-byte payloads; ${c.window} publishes outstanding per publisher (QoS 0: unwritten, QoS 1: un-PUBACKed); fan-in ${c.publishers} -> 1, fan-out 1 -> ${c.fanout}.`,
   );
-  console.log(`  Latency: QoS 1 at ${c.rate} msg/s for ${c.seconds} s. Idle memory: ${c.idleWarmup} warm-up connections, then ${c.idle} in 10 steps, full GC + settled RSS at each; slope.`);
+  console.log(`  Latency: QoS 1 at ${c.rate} msg/s for ${c.seconds} s. Idle memory: ${c.idleWarmup} warm-up connections, then ${c.idle} in 10 steps, full GC + settled RSS at each; Theil-Sen slope.`);
   for (const t of rep.targets) console.log(`  ${t.name}: ${t.about}`);
   console.log('');
 
