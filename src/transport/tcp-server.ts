@@ -2,17 +2,45 @@ import net from 'node:net';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 
+function uncork(c: TcpConnection): void {
+  c.uncork();
+}
+
 class TcpConnection implements TransportConnection {
   readonly id = nextConnectionId();
   readonly kind = 'tcp' as const;
-  readonly remoteAddress: string;
   private readonly socket: net.Socket;
   private corked = false;
+  private remote: string | undefined;
+  private error: Error | undefined;
+  private closeListeners: Array<(err?: Error) => void> | null = null;
 
-  constructor(socket: net.Socket) {
+  /** `sockets`: the server's set of open sockets, which this connection leaves when it closes. */
+  constructor(socket: net.Socket, sockets: Set<net.Socket>) {
     this.socket = socket;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    // One 'error' and one 'close' listener per socket, whoever registers with onClose (an idle
+    // connection's memory is mostly such small objects).
+    socket.on('error', (err) => {
+      this.error = err;
+      void this.remoteAddress; // while the socket still knows its peer
+    });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      const listeners = this.closeListeners;
+      this.closeListeners = null;
+      if (listeners) for (const cb of listeners) cb(this.error);
+    });
+  }
+
+  /** `host:port` of the peer, read when first asked for (most connections never log it). */
+  get remoteAddress(): string {
+    if (this.remote === undefined) {
+      const host = this.socket.remoteAddress;
+      if (host === undefined) return '(closed)';
+      this.remote = `${host}:${this.socket.remotePort}`;
+    }
+    return this.remote;
   }
 
   get congested(): boolean {
@@ -25,12 +53,14 @@ class TcpConnection implements TransportConnection {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      process.nextTick(uncork, this);
     }
     return this.socket.write(data);
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
   }
 
   onData(cb: (chunk: Buffer) => void): void {
@@ -42,9 +72,7 @@ class TcpConnection implements TransportConnection {
   }
 
   onClose(cb: (err?: Error) => void): void {
-    let error: Error | undefined;
-    this.socket.on('error', (err) => (error = err));
-    this.socket.on('close', () => cb(error));
+    (this.closeListeners ??= []).push(cb);
   }
 
   pause(): void {
@@ -74,8 +102,7 @@ export class TcpServer {
   constructor(acceptor: ProtocolAcceptor) {
     this.server = net.createServer((socket) => {
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      acceptor.accept(new TcpConnection(socket));
+      acceptor.accept(new TcpConnection(socket, this.sockets));
     });
   }
 

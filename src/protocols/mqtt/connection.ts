@@ -7,6 +7,10 @@ const OUTBOX_HIGH_WATER = 64 * 1024;
 
 type WriteCallback = (err?: Error | null) => void;
 
+function flushStream(s: MqttConnectionStream): void {
+  s.flush();
+}
+
 /**
  * The duplex byte stream aedes's `handle(stream)` wants, over a transport connection (TCP or
  * WebSocket). Inbound bytes pass the {@link PacketGuard} first: a violation destroys the stream with
@@ -24,12 +28,11 @@ export class MqttConnectionStream extends Duplex {
   readonly conn: TransportConnection;
   private readonly guard: PacketGuard;
   private paused = false;
-  private out: Buffer[] = [];
+  private out: Buffer[] | null = null;
   private outBytes = 0;
   private callbacks: WriteCallback[] | null = null;
   private flushScheduled = false;
   private needDrain = false;
-  private readonly flushBound = (): void => this.flush();
 
   constructor(conn: TransportConnection, maxPacketSize: number) {
     super({ allowHalfOpen: false });
@@ -123,11 +126,11 @@ export class MqttConnectionStream extends Duplex {
   override uncork(): void {}
 
   private gather(b: Buffer): boolean {
-    this.out.push(b);
+    (this.out ??= []).push(b);
     this.outBytes += b.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(this.flushBound);
+      process.nextTick(flushStream, this);
     }
     if (this.congested) {
       this.needDrain = true;
@@ -136,15 +139,16 @@ export class MqttConnectionStream extends Duplex {
     return true;
   }
 
-  private flush(): void {
+  /** Hands what was gathered to the transport (at the end of the tick it was written in). */
+  flush(): void {
     this.flushScheduled = false;
     const out = this.out;
     const bytes = this.outBytes;
     const callbacks = this.callbacks;
-    this.out = [];
+    this.out = null;
     this.outBytes = 0;
     this.callbacks = null;
-    if (!this.destroyed && bytes > 0) this.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    if (!this.destroyed && out !== null && bytes > 0) this.conn.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
     if (callbacks) for (const cb of callbacks) cb(this.destroyed ? new Error('the connection closed') : null);
     if (this.needDrain && !this.conn.congested) this.drained();
   }
@@ -168,7 +172,7 @@ export class MqttConnectionStream extends Duplex {
 
   override _destroy(err: Error | null, cb: WriteCallback): void {
     const callbacks = this.callbacks;
-    this.out = [];
+    this.out = null;
     this.outBytes = 0;
     this.callbacks = null;
     if (callbacks) for (const c of callbacks) c(new Error('the connection closed'));

@@ -114,7 +114,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     const client = this.aedes.handle(stream) as unknown as AedesClient;
     // aedes waits for 'drain' with one listener per blocked write; core credit bounds how many.
     stream.setMaxListeners(0);
-    const session = new MqttSession(client, stream, this.log, { conn: conn.id, transport: conn.kind, remote: conn.remoteAddress });
+    const session = new MqttSession(client, stream, this.log);
     this.sessions.set(client, session);
     stream.once('close', () => {
       // After aedes's own close handling (its listener came first), which detaches the subscriptions.

@@ -46,9 +46,9 @@ export class MqttSession implements BindingOwner {
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
   private readonly parentLog: Logger;
-  private readonly logFields: Record<string, unknown>;
   private childLog: Logger | null = null;
-  private readonly inflight = new Map<number, Inflight>();
+  /** Outgoing QoS 1/2 packet ids in flight (made on the first). */
+  private inflightIds: Map<number, Inflight> | null = null;
   private nextId = 1;
   /** Publishes waiting for completion, in arrival order (created on the first one that has to wait). */
   private completions: Completion[] | null = null;
@@ -58,16 +58,23 @@ export class MqttSession implements BindingOwner {
   private owing: Set<SubscriptionBinding> | null = null;
   private drainListening = false;
 
-  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, logFields: Record<string, unknown>) {
+  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger) {
     this.client = client;
     this.stream = stream;
     this.parentLog = log;
-    this.logFields = logFields;
   }
 
   /** This connection's logger (a child logger, made when first needed: most connections never log). */
   get log(): Logger {
-    return (this.childLog ??= this.parentLog.child(this.logFields));
+    if (this.childLog === null) {
+      const conn = this.stream.conn;
+      this.childLog = this.parentLog.child({ conn: conn.id, transport: conn.kind, remote: conn.remoteAddress });
+    }
+    return this.childLog;
+  }
+
+  private get inflight(): Map<number, Inflight> {
+    return (this.inflightIds ??= new Map());
   }
 
   /**
@@ -211,7 +218,7 @@ export class MqttSession implements BindingOwner {
     if (this.ended) return;
     this.ended = true;
     for (const b of [...this.bindings.values()]) b.close();
-    this.inflight.clear();
+    this.inflightIds = null;
     this.owing = null;
   }
 

@@ -44,9 +44,9 @@ function parseAll(bytes: Buffer): Array<Record<string, unknown>> {
 test('everything written in one tick reaches the transport as one write, in order', async () => {
   const conn = new FakeConnection();
   const s = new MqttConnectionStream(conn, 1024);
-  mqttPacket.writeToStream({ cmd: 'puback', messageId: 7 }, s);
+  mqttPacket.writeToStream({ cmd: 'puback', messageId: 7 }, s as unknown as NodeJS.WritableStream);
   s.writePublish(Buffer.from('a/b'), Buffer.from('hello'), 0, false, 0);
-  mqttPacket.writeToStream({ cmd: 'puback', messageId: 8 }, s);
+  mqttPacket.writeToStream({ cmd: 'puback', messageId: 8 }, s as unknown as NodeJS.WritableStream);
   assert.equal(conn.writes.length, 0);
   await new Promise((r) => process.nextTick(r));
   assert.equal(conn.writes.length, 1);
