@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Core } from '../../core/core.ts';
 import type { AedesClient, IncomingPacket } from './aedes-types.ts';
 import { retainedQos } from './mapping.ts';
+import type { RetainedWindow } from './retained-window.ts';
 import type { SessionStore } from './session-store.ts';
 import { coreToMqttTopic, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
 
@@ -20,6 +21,8 @@ export interface PersistenceHost {
   received(client: AedesClient, messageId: number): Promise<void>;
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs by client id. */
   readonly sessions: SessionStore;
+  /** The retained-message window of the connection whose SUBSCRIBE aedes is answering now, if any. */
+  retainedWindow(): RetainedWindow | undefined;
   /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
   isDuplicate(packet: object): boolean;
 }
@@ -68,10 +71,14 @@ export class CorePersistence {
     return this.createRetainedStreamCombi([pattern]);
   }
 
-  /** The retained messages matching any of the filters of a SUBSCRIBE (none for `$share`). */
+  /**
+   * The retained messages matching any of the filters of a SUBSCRIBE (none for `$share`), released
+   * into the subscribing connection's retained window (QoS 1/2 in flight up to `mqtt.maxInflight`).
+   */
   createRetainedStreamCombi(patterns: string[]): Readable {
+    const window = this.host.retainedWindow();
     const seen = new Set<string>();
-    const out: object[] = [];
+    const out: Array<{ qos: number }> = [];
     for (const pattern of patterns) {
       if (pattern.startsWith('$share/')) continue;
       let core: string;
@@ -84,10 +91,10 @@ export class CorePersistence {
         const topic = coreToMqttTopic(m.destination.name);
         if (seen.has(topic) || !mqttMatches(pattern, topic)) continue;
         seen.add(topic);
-        out.push({ cmd: 'publish', topic, payload: m.body, qos: retainedQos(m), retain: true });
+        out.push({ cmd: 'publish', topic, payload: m.body, qos: retainedQos(m), retain: true } as { qos: number });
       }
     }
-    return Readable.from(out);
+    return window ? window.stream(out) : Readable.from(out);
   }
 
   // ------------------------------------------------------------- subscriptions

@@ -12,8 +12,8 @@ import { publishToCore } from './mapping.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
+import { RetainedWindow } from './retained-window.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
-import { DELIVERY, type DeliveryRef } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
@@ -48,6 +48,10 @@ export class MqttProtocol implements ProtocolAcceptor {
   private readonly aedes: Aedes;
   private readonly sessions = new Map<AedesClient, MqttSession>();
   private readonly subs: SubscriptionAttacher;
+  /** Per connection: its retained messages sent on SUBSCRIBE in flight, bounded as a subscription's. */
+  private readonly retainedWindows = new WeakMap<AedesClient, RetainedWindow>();
+  /** The connection whose SUBSCRIBE aedes answers now (between its 'subscribe' event and the retained stream). */
+  private subscribing: AedesClient | null = null;
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs, by client id (durable for persistent sessions). */
   private readonly state: SessionStore;
   private readonly duplicates = new WeakSet<object>();
@@ -85,6 +89,7 @@ export class MqttProtocol implements ProtocolAcceptor {
         released: (client, id) => me().released(client, id),
         received: (client, id) => me().received(client, id),
         sessions: state,
+        retainedWindow: () => me().takeRetainedWindow(),
         isDuplicate: (p) => me().duplicates.has(p),
       }),
       connectTimeout: cfg.connectTimeout,
@@ -102,6 +107,8 @@ export class MqttProtocol implements ProtocolAcceptor {
     });
     self = new MqttProtocol(core, cfg, mqLog, aedes, state, subs);
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
+    // aedes emits 'subscribe' right before it asks for the SUBSCRIBE's retained messages (synchronously).
+    aedes.on('subscribe', (_subs, client) => (self.subscribing = client as unknown as AedesClient));
     aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('client', (client) => mqLog.debug({ clientId: client.id }, 'mqtt client connected'));
@@ -232,28 +239,46 @@ export class MqttProtocol implements ProtocolAcceptor {
     cb(null, sub);
   }
 
-  /** Chooses the packet id of an outgoing QoS 1/2 PUBLISH and maps it to its core delivery. */
+  /**
+   * Chooses the packet id of an outgoing QoS 1/2 PUBLISH that aedes sends: only retained messages
+   * sent on SUBSCRIBE (core deliveries are written by their session, each at its own subscription's
+   * QoS). A retained one goes at the best matching subscription's QoS (aedes does not know the filter
+   * it answers, and caps again at a subscription equal to the topic), inside the connection's window.
+   */
   private authorizeForward(client: AedesClient, packet: OutgoingPacket): OutgoingPacket | null {
     const session = this.sessions.get(client);
     if (!session) return packet;
-    const ref = packet.properties?.[DELIVERY] as DeliveryRef | undefined;
     if (packet.qos === 0) return packet;
-    // aedes caps at the QoS of a subscription equal to the topic; a retained message at the best
-    // matching subscription (aedes does not know the filter it answers).
-    let cap = client.subscriptions[packet.topic]?.qos ?? 2;
-    if (!ref) cap = Math.min(cap, this.bestQos(client, packet.topic));
+    const window = this.retainedWindows.get(client);
+    const cap = Math.min(client.subscriptions[packet.topic]?.qos ?? 2, this.bestQos(client, packet.topic));
     if (cap < packet.qos) packet.qos = cap as 0 | 1;
     if (packet.qos === 0) {
-      ref?.binding.acked(ref.id, true);
+      window?.settled();
       return packet;
     }
-    const id = session.allocate(ref ?? null);
+    const id = session.allocate(null);
     if (id === undefined) {
-      ref?.binding.returnCredit();
+      window?.settled();
       return null;
     }
+    window?.taken(id);
     packet.messageId = id;
     return packet;
+  }
+
+  /** The retained window of the connection whose SUBSCRIBE aedes answers now (made on its first SUBSCRIBE). */
+  private takeRetainedWindow(): RetainedWindow | undefined {
+    const client = this.subscribing;
+    this.subscribing = null;
+    const session = client ? this.sessions.get(client) : undefined;
+    if (!client || !session) return undefined;
+    let w = this.retainedWindows.get(client);
+    if (!w) {
+      const made = (w = new RetainedWindow(this.cfg.maxInflight));
+      this.retainedWindows.set(client, made);
+      session.stream.once('close', () => made.close());
+    }
+    return w;
   }
 
   private bestQos(client: AedesClient, topic: string): number {
@@ -268,6 +293,7 @@ export class MqttProtocol implements ProtocolAcceptor {
   /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */
   private released(client: AedesClient, messageId: number): void {
     this.sessions.get(client)?.released(messageId);
+    this.retainedWindows.get(client)?.released(messageId);
     if (client.clean || !client.id) return;
     this.state.releasePubrel(client.id, messageId).catch((err) => this.sessions.get(client)?.reportError(err, 'pubrel record delete'));
   }
