@@ -110,7 +110,16 @@ export class CorePersistence {
       this.host.closeBinding(client, filter);
       const s = mine.get(filter);
       if (s?.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+      await this.leaveShare(client.id!, filter);
     }
+  }
+
+  /** A persistent session leaves a durable `$share` group; the group's queue goes with its last persistent member. */
+  private async leaveShare(clientId: string, filter: string): Promise<void> {
+    const queue = await this.host.sessions.leaveShare(clientId, filter);
+    const q = queue !== undefined ? this.host.core.getQueue(queue) : undefined;
+    // A clean member still attached keeps it; it is deleted when that member leaves (subscription-attacher.ts).
+    if (q && q.consumers.length === 0) await this.host.core.deleteQueue(q);
   }
 
   /**
@@ -124,6 +133,7 @@ export class CorePersistence {
       const m = s.meta?.mqtt as StoredMqttSubscription | undefined;
       if (m) out.push({ topic: m.filter, qos: m.qos, rh: 0, rap: false, nl: false });
     }
+    for (const { filter, qos } of this.host.sessions.shareFilters(client.id)) out.push({ topic: filter, qos, rh: 0, rap: false, nl: false });
     const present = out.length > 0 || this.host.sessions.hasSession(client.id);
     await this.host.sessions.openSession(client.id);
     if (out.length === 0 && present) {
@@ -140,6 +150,10 @@ export class CorePersistence {
     for (const s of this.host.core.durableSubscriptions(cid)) {
       this.host.closeDurable(s.name);
       if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+    }
+    for (const { filter } of this.host.sessions.shareFilters(client.id!)) {
+      this.host.closeBinding(client, filter);
+      await this.leaveShare(client.id!, filter);
     }
     await this.host.sessions.endSession(client.id!);
   }

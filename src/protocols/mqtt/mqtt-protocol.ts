@@ -71,7 +71,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     let self: MqttProtocol | undefined;
     const me = (): MqttProtocol => self!;
     const state = new SessionStore(core);
-    const subs = new SubscriptionAttacher(core, cfg);
+    const subs = new SubscriptionAttacher(core, cfg, state);
     const aedes = new Aedes({
       mq: new CoreEmitter({
         isClientSubscription: (f, n) => subs.isClientSubscription(f, n),

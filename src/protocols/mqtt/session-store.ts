@@ -11,17 +11,24 @@ interface ClientState {
   stored: Set<number>;
   /** Outbound QoS 2 packet ids PUBRECed and not PUBCOMPed, of a persistent session (stored). */
   pubrel: Set<number>;
+  /** `$share` filters of a persistent session whose group queue is durable: filter -> granted QoS and queue (stored). */
+  shares: Map<string, { qos: number; queue: string }>;
 }
 
 /** The value of every record: the client id (keys hold it encoded) and, per packet id, the id. */
 interface Record {
   c: string;
   p?: number;
+  /** `$share` membership: the filter, its QoS and the group's core queue. */
+  f?: string;
+  q?: number;
+  n?: string;
 }
 
 const SESSION = 'mqtt.session.';
 const QOS2_IN = 'mqtt.qos2in.';
 const PUBREL = 'mqtt.pubrel.';
+const SHARE = 'mqtt.share.';
 
 /**
  * The MQTT session state that is not a subscription, kept as core state (`Core.putState`, keys under
@@ -36,6 +43,8 @@ const PUBREL = 'mqtt.pubrel.';
 export class SessionStore {
   private readonly core: Core;
   private readonly clients = new Map<string, ClientState>();
+  /** Persistent members (client ids) of each durable `$share` group queue. */
+  private readonly members = new Map<string, Set<string>>();
 
   constructor(core: Core) {
     this.core = core;
@@ -43,6 +52,9 @@ export class SessionStore {
       const r = value as unknown as Record;
       if (typeof r?.c !== 'string') continue;
       if (key.startsWith(SESSION)) this.of(r.c).session = true;
+      else if (key.startsWith(SHARE)) {
+        if (typeof r.f === 'string' && typeof r.n === 'string') this.addShare(r.c, r.f, r.q ?? 1, r.n);
+      }
       else if (typeof r.p !== 'number') continue;
       else if (key.startsWith(QOS2_IN)) {
         const s = this.of(r.c);
@@ -172,16 +184,65 @@ export class SessionStore {
     return `${PUBREL}${encodeSegment(clientId)}.${messageId}`;
   }
 
+  // ------------------------------------------------------------- durable $share membership
+
+  /** The `$share` filters a persistent session restores (those whose group queue is durable). */
+  shareFilters(clientId: string): Array<{ filter: string; qos: number }> {
+    return [...(this.clients.get(clientId)?.shares ?? [])].map(([filter, { qos }]) => ({ filter, qos }));
+  }
+
+  /** A persistent session subscribed `filter`, whose group queue `queue` is durable: stored before SUBACK. */
+  async joinShare(clientId: string, filter: string, qos: number, queue: string): Promise<void> {
+    const old = this.clients.get(clientId)?.shares.get(filter);
+    if (old && old.qos === qos && old.queue === queue) return;
+    this.addShare(clientId, filter, qos, queue);
+    await this.core.putState(this.shareKey(clientId, filter), { c: clientId, f: filter, q: qos, n: queue });
+  }
+
+  /**
+   * UNSUBSCRIBE or a clean CONNECT: the session leaves the group. Returns the group's queue when no
+   * persistent member is left (the caller deletes it), else undefined.
+   */
+  async leaveShare(clientId: string, filter: string): Promise<string | undefined> {
+    const s = this.clients.get(clientId);
+    const share = s?.shares.get(filter);
+    if (!s || !share) return undefined;
+    s.shares.delete(filter);
+    const left = this.members.get(share.queue);
+    left?.delete(clientId);
+    const empty = left === undefined || left.size === 0;
+    if (empty) this.members.delete(share.queue);
+    this.drop(clientId, s);
+    await this.core.putState(this.shareKey(clientId, filter), null);
+    return empty ? share.queue : undefined;
+  }
+
+  /** Whether a durable `$share` group queue has a persistent member. */
+  hasShareMembers(queue: string): boolean {
+    return (this.members.get(queue)?.size ?? 0) > 0;
+  }
+
+  private addShare(clientId: string, filter: string, qos: number, queue: string): void {
+    this.of(clientId).shares.set(filter, { qos, queue });
+    let m = this.members.get(queue);
+    if (!m) this.members.set(queue, (m = new Set()));
+    m.add(clientId);
+  }
+
+  private shareKey(clientId: string, filter: string): string {
+    return `${SHARE}${encodeSegment(clientId)}.${encodeSegment(filter)}`;
+  }
+
   // ------------------------------------------------------------- index
 
   private of(clientId: string): ClientState {
     let s = this.clients.get(clientId);
-    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set() }));
+    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map() }));
     return s;
   }
 
   /** A client id with nothing left has no entry (every persistent client id would otherwise stay). */
   private drop(clientId: string, s: ClientState): void {
-    if (!s.session && s.qos2In.size === 0 && s.pubrel.size === 0) this.clients.delete(clientId);
+    if (!s.session && s.qos2In.size === 0 && s.pubrel.size === 0 && s.shares.size === 0) this.clients.delete(clientId);
   }
 }

@@ -2,6 +2,7 @@ import type { Core, SubscriptionSpec } from '../../core/core.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import type { StoredMqttSubscription } from './core-persistence.ts';
 import type { MqttSession } from './mqtt-session.ts';
+import type { SessionStore } from './session-store.ts';
 import { SubscriptionBinding } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
 
@@ -32,9 +33,12 @@ export class SubscriptionAttacher {
   /** The connection of each client subscription's delivery function, once found. */
   private readonly sessionOfFunc = new WeakMap<DeliverFunc, MqttSession>();
 
-  constructor(core: Core, cfg: AttachConfig) {
+  private readonly state: SessionStore;
+
+  constructor(core: Core, cfg: AttachConfig, state: SessionStore) {
     this.core = core;
     this.cfg = cfg;
+    this.state = state;
   }
 
   /** `authorizeSubscribe` let `filter` through for `session`: aedes adds it next (unless it has it at that QoS). */
@@ -112,7 +116,13 @@ export class SubscriptionAttacher {
     let durableName: string | undefined;
     if (shared) {
       // Junction's shared subscriptions, for every MQTT version: one shared core subscription per group and filter.
-      subscription = { name: `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`, durable: false, shared: true };
+      // A group of persistent sessions at QoS 1/2 is a durable shared subscription (Artemis: shared durable):
+      // messages wait while every member is offline. A group's first member decides; later ones join it.
+      const name = `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`;
+      const existing = this.core.getQueue(name);
+      const durable = existing ? existing.durable : !client.clean && qos > 0;
+      subscription = { name, durable, shared: true };
+      if (durable && !client.clean) await this.state.joinShare(client.id!, filter, qos, name);
     } else if (!client.clean) {
       const clientId = `mqtt.${encodeSegment(client.id!)}`;
       const name = encodeSegment(filter);
@@ -135,10 +145,12 @@ export class SubscriptionAttacher {
     this.bindingOf.set(notify, binding);
     session.bindings.set(notify, binding);
     if (durableName !== undefined) this.durable.set(durableName, binding);
+    const group = shared && subscription?.durable ? subscription.name : undefined;
     binding.whenClosed((b) => {
       if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
       if (this.bindingOf.get(b.notify) === b) this.bindingOf.delete(b.notify);
       if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
+      if (group !== undefined) this.dropOrphanGroup(group, session);
     });
     try {
       binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, ...(subscription ? { subscription } : {}) });
@@ -168,6 +180,13 @@ export class SubscriptionAttacher {
     }
     b?.close();
     return true;
+  }
+
+  /** A durable `$share` group queue that no persistent session is a member of any more goes with its last consumer. */
+  private dropOrphanGroup(queue: string, session: MqttSession): void {
+    const q = this.core.getQueue(queue);
+    if (!q || q.consumers.length > 0 || this.state.hasShareMembers(queue)) return;
+    this.core.deleteQueue(q).catch((err) => session.reportError(err, 'share group delete'));
   }
 
   /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet. */
