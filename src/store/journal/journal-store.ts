@@ -5,7 +5,7 @@ import type { CoreLog } from '../../core/core.ts';
 import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../store.ts';
 import { flatKey, JournalIndex } from './journal-index.ts';
-import { decodeBatch, encodeBatchRecord, type JournalOp } from './op-codec.ts';
+import { decodeBatch, measureBatch, writeBatchRecord, type JournalOp, type MeasuredBatch } from './op-codec.ts';
 import { findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
 import { readSegmentRecords, REPLAY_WINDOW, type ReadWindow } from './segment-reader.ts';
 
@@ -27,8 +27,8 @@ export interface JournalOptions {
 }
 
 interface Pending {
-  record: Buffer;
-  ops: JournalOp[];
+  /** Measured at commit; written into the group's buffer when its group is flushed. */
+  batch: MeasuredBatch;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -55,6 +55,8 @@ const SEGMENT_RE = /^journal-(\d{8})\.seg$/;
 const COMPACT_CHUNK = 1024 * 1024;
 /** Group commit writes at most this many bytes at once. */
 const MAX_GROUP = 16 * 1024 * 1024;
+/** Groups up to this size are written from one buffer the journal keeps. */
+const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * The embedded append-only journal. Each `commit` is one CRC-framed record; every record produced
@@ -91,6 +93,7 @@ export class JournalStore implements Store {
   private truncateTo: number | null = null;
   private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0 };
   private idleWaiters: Array<() => void> = [];
+  private writeBuf: Buffer | null = null;
 
   constructor(opts: JournalOptions) {
     this.dir = opts.dir;
@@ -190,7 +193,8 @@ export class JournalStore implements Store {
 
   commit(batch: StoreOp[]): Promise<void> {
     if (!this.opened || this.closing) return Promise.reject(new JunctionError('ERR_STORE_CLOSED'));
-    const ops: JournalOp[] = batch.map((op) => (op.op === 'addMessage' ? { ...op, key: flatKey(op.key), seq: ++this.seq } : op));
+    const ops: JournalOp[] = [];
+    for (const op of batch) ops.push(op.op === 'addMessage' ? { op: 'addMessage', key: flatKey(op.key), message: op.message, seq: ++this.seq } : op);
     return new Promise<void>((resolve, reject) => {
       const item = this.item(ops, resolve, reject);
       if (this.holding) this.held.push(item);
@@ -199,7 +203,7 @@ export class JournalStore implements Store {
   }
 
   private item(ops: JournalOp[], resolve: () => void, reject: (err: Error) => void): Pending {
-    return { record: encodeBatchRecord(ops), ops, resolve, reject };
+    return { batch: measureBatch(ops), resolve, reject };
   }
 
   private enqueue(item: Pending): void {
@@ -219,7 +223,7 @@ export class JournalStore implements Store {
     this.writing = true;
     let bytes = 0;
     let n = 0;
-    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.record.length <= MAX_GROUP)) bytes += this.pending[n++]!.record.length;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.batch.size <= MAX_GROUP)) bytes += this.pending[n++]!.batch.size;
     const group = this.pending.splice(0, n);
     let seg = this.segments.at(-1)!;
     let goodSize = -1;
@@ -230,7 +234,13 @@ export class JournalStore implements Store {
         seg = this.segments.at(-1)!;
       }
       goodSize = seg.size;
-      const { bytesWritten } = await this.head!.writev(group.map((p) => p.record));
+      const buf = this.groupBuffer(bytes);
+      let at = 0;
+      for (const p of group) {
+        writeBatchRecord(buf, at, p.batch);
+        at += p.batch.size;
+      }
+      const { bytesWritten } = await this.head!.write(buf, 0, bytes);
       this.stats.writes++;
       if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
       seg.size += bytes;
@@ -240,8 +250,8 @@ export class JournalStore implements Store {
       } else this.dirty = true;
       let offset = goodSize;
       for (const p of group) {
-        this.index.applyBatch(p.ops, { segment: seg.id, offset, length: p.record.length });
-        offset += p.record.length;
+        this.index.applyBatch(p.batch.ops, { segment: seg.id, offset, length: p.batch.size });
+        offset += p.batch.size;
       }
       for (const p of group) p.resolve();
     } catch (err) {
@@ -258,6 +268,16 @@ export class JournalStore implements Store {
       this.writing = false;
     }
     this.afterFlush();
+  }
+
+  /**
+   * The buffer one group's records are written into: reused from write to write (writes never
+   * overlap), unpooled, so no body kept in memory shares a slab with it; a group larger than
+   * WRITE_BUFFER gets a buffer of its own that is not kept.
+   */
+  private groupBuffer(bytes: number): Buffer {
+    if (bytes > WRITE_BUFFER) return Buffer.allocUnsafeSlow(bytes);
+    return (this.writeBuf ??= Buffer.allocUnsafeSlow(WRITE_BUFFER));
   }
 
   /** Cuts partial bytes of a failed write off the head segment, so no record follows garbage. */

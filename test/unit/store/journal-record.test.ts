@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
-import { decodeBatch, encodeBatch, encodeBatchRecord, type JournalOp } from '../../../src/store/journal/op-codec.ts';
+import { decodeBatch, encodeBatch, encodeBatchRecord, measureBatch, writeBatchRecord, type JournalOp } from '../../../src/store/journal/op-codec.ts';
 import { encodeRecord, findNextValidRecord, HEADER_SIZE, readRecord, RecordType } from '../../../src/store/journal/record.ts';
 
 const message: Message = {
@@ -128,4 +128,39 @@ test('the one-buffer record encoder matches for multi-byte names and empty bodie
   assert.deepEqual(encodeBatchRecord(ops), encodeRecord(RecordType.BATCH, encodeBatch(ops)));
   assert.deepEqual(encodeBatchRecord([]), encodeRecord(RecordType.BATCH, encodeBatch([])));
   assert.throws(() => encodeBatchRecord([{ op: 'addRef', queue: 'x'.repeat(70_000), key: 'k' }]), /too long/);
+});
+
+test('records written one after another into a shared buffer (a group commit) are each the record encodeBatchRecord gives', () => {
+  const full: Message = {
+    ...message,
+    type: 't',
+    contentType: 'text/plain',
+    groupSeq: 3,
+    userId: 'u',
+    deliveryTime: 1700000001000,
+    originalDestination: { type: 'topic', name: 'a.b' },
+  };
+  const batches: JournalOp[][] = [
+    [{ op: 'addMessage', seq: 1, key: 'k1', message: full }, { op: 'addRef', queue: 'q', key: 'k1' }],
+    [{ op: 'removeRef', queue: 'q', key: 'k0' }],
+    [{ op: 'restoreMessage', seq: 2, key: 'k2', message, refs: [['q', 2]] }, { op: 'putState', key: 's', value: { a: 1 } }],
+  ];
+  const measured = batches.map(measureBatch);
+  const buf = Buffer.alloc(measured.reduce((n, b) => n + b.size, 0) + 7, 0xee);
+  let at = 3;
+  for (const b of measured) {
+    writeBatchRecord(buf, at, b);
+    at += b.size;
+  }
+  at = 3;
+  for (const ops of batches) {
+    const one = encodeBatchRecord(ops);
+    assert.deepEqual(buf.subarray(at, at + one.length), one);
+    const r = readRecord(buf, at);
+    assert.ok(r.ok);
+    assert.deepEqual(decodeBatch(r.record.payload), ops);
+    at += one.length;
+  }
+  // Nothing written outside the records.
+  assert.deepEqual([...buf.subarray(0, 3), ...buf.subarray(at)], Array(7).fill(0xee));
 });

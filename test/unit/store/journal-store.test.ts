@@ -224,11 +224,11 @@ test('a failed write rejects its commits and later commits succeed once writes w
   await j.open();
   await j.commit(send(1));
   // Break the head file handle's writes by closing its descriptor underneath the store.
-  const head = (j as unknown as { head: { writev: (...a: unknown[]) => Promise<unknown> } }).head;
-  const real = head.writev.bind(head);
-  head.writev = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+  const head = (j as unknown as { head: { write: (...a: unknown[]) => Promise<unknown> } }).head;
+  const real = head.write.bind(head);
+  head.write = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
   await assert.rejects(j.commit(send(2)), (err: Error & { code?: string }) => err.code === 'ERR_STORE_FAILED');
-  head.writev = real;
+  head.write = real;
   await j.commit(send(3));
   await j.close();
   const state = materialised(await journal().open());
