@@ -33,6 +33,8 @@ export class MqttConnectionStream extends Duplex {
   private callbacks: WriteCallback[] | null = null;
   private flushScheduled = false;
   private needDrain = false;
+  /** Told once when the stream is destroyed (a field, not a 'close' listener: no closure per connection). */
+  closeListener: { streamClosed(): void } | null = null;
 
   constructor(conn: TransportConnection, maxPacketSize: number) {
     super({ allowHalfOpen: false });
@@ -182,6 +184,9 @@ export class MqttConnectionStream extends Duplex {
       this.emit('drain');
     }
     this.conn.destroy();
+    const l = this.closeListener;
+    this.closeListener = null;
+    l?.streamClosed();
     cb(err);
   }
 }

@@ -121,15 +121,10 @@ export class MqttProtocol implements ProtocolAcceptor {
     const client = this.aedes.handle(stream) as unknown as AedesClient;
     // aedes waits for 'drain' with one listener per blocked write; core credit bounds how many.
     stream.setMaxListeners(0);
-    const session = new MqttSession(client, stream, this.log);
+    const session = new MqttSession(client, stream, this.log, this.sessions);
     this.sessions.set(client, session);
-    stream.once('close', () => {
-      // After aedes's own close handling (its listener came first), which detaches the subscriptions.
-      setImmediate(() => {
-        session.end();
-        this.sessions.delete(client);
-      });
-    });
+    // The session ends, and leaves `sessions`, after aedes's own close handling (no closure per connection).
+    stream.closeListener = session;
   }
 
   get connections(): number {

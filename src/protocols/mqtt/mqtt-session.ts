@@ -33,6 +33,11 @@ function topicOf(coreName: string): Buffer {
   return b;
 }
 
+function sessionClosed(s: MqttSession): void {
+  s.end();
+  if (s.registry.get(s.client) === s) s.registry.delete(s.client);
+}
+
 /**
  * Junction's state for one MQTT connection (aedes keeps the protocol state): its subscriptions
  * bound to core consumers, the outgoing packet ids in flight mapped to core deliveries, and the
@@ -42,6 +47,8 @@ function topicOf(coreName: string): Buffer {
 export class MqttSession implements BindingOwner {
   readonly client: AedesClient;
   readonly stream: MqttConnectionStream;
+  /** The protocol's sessions by client, which this one leaves when its connection has closed. */
+  readonly registry: Map<AedesClient, MqttSession>;
   readonly bindings = new Map<DeliverFunc, SubscriptionBinding>();
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
@@ -58,10 +65,19 @@ export class MqttSession implements BindingOwner {
   private owing: Set<SubscriptionBinding> | null = null;
   private drainListening = false;
 
-  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger) {
+  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, registry: Map<AedesClient, MqttSession>) {
     this.client = client;
     this.stream = stream;
     this.parentLog = log;
+    this.registry = registry;
+  }
+
+  /**
+   * The stream was destroyed: end the session in the next macrotask, after aedes's own close
+   * handling (on the stream's 'close', which follows), which detaches the subscriptions.
+   */
+  streamClosed(): void {
+    setImmediate(sessionClosed, this);
   }
 
   /** This connection's logger (a child logger, made when first needed: most connections never log). */
