@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
-import { decodeBatch, encodeBatch, encodeBatchRecord, measureBatch, writeBatchRecord, type JournalOp } from '../../../src/store/journal/op-codec.ts';
+import { decodeBatch, encodeBatch, encodeBatchRecord, headerJson, measureBatch, writeBatchRecord, type JournalOp } from '../../../src/store/journal/op-codec.ts';
 import { encodeRecord, findNextValidRecord, HEADER_SIZE, readRecord, RecordType } from '../../../src/store/journal/record.ts';
 
 const message: Message = {
@@ -163,4 +163,22 @@ test('records written one after another into a shared buffer (a group commit) ar
   }
   // Nothing written outside the records.
   assert.deepEqual([...buf.subarray(0, 3), ...buf.subarray(at)], Array(7).fill(0xee));
+});
+
+test('headerJson is the JSON of the message without its body, for every optional header and for none', () => {
+  const full: Message = {
+    ...message,
+    type: 't"q',
+    contentType: 'text/plain',
+    groupSeq: 3,
+    userId: 'ü',
+    deliveryTime: 1700000001000,
+    originalDestination: { type: 'topic', name: 'a.b' },
+  };
+  const bare: Message = { id: 'i', destination: { type: 'topic', name: 't' }, body: Buffer.alloc(1), bodyType: 'text', durable: false, priority: 0, expiration: Number.NaN, timestamp: 1, properties: {} };
+  for (const m of [message, full, bare]) {
+    const { body: _body, ...headers } = m;
+    // The same JSON value (key order aside: readers parse it).
+    assert.deepEqual(JSON.parse(headerJson(m)), JSON.parse(JSON.stringify(headers)));
+  }
 });
