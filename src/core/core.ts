@@ -210,7 +210,14 @@ export class Core {
       if (opts.state) opts.tx.putState(opts.state.key, opts.state.value);
       return m;
     }
-    const targets = await this.limits.admit(messageSize(m), this.route(m));
+    return this.sendRouted(m, this.route(m), opts);
+  }
+
+  /** `send` after the message is normalised and routed (not in a transaction). */
+  private async sendRouted(m: Message, queues: Queue[], opts: SendOptions): Promise<Message> {
+    const size = messageSize(m);
+    // Room now (the usual case) costs no Promise; else BLOCK, PAGE, FAIL and DROP decide as they wait.
+    const targets = this.limits.admitNow(size, queues) ?? (await this.limits.admit(size, queues));
     const retain = opts.retain === true && m.destination.type === 'topic';
     const state = opts.state;
     if (targets.length === 0 && !retain && !state) return m;
@@ -243,9 +250,10 @@ export class Core {
     this.assertOpen();
     const m = this.normalise(input);
     const queues = this.route(m);
-    if (m.durable) for (const q of queues) if (q.stores(m)) return this.send(input, opts);
+    // Normalised and routed once: a message that must wait goes on from here, not through send again.
+    if (m.durable) for (const q of queues) if (q.stores(m)) return this.sendRouted(m, queues, opts);
     const targets = this.limits.admitNow(messageSize(m), queues);
-    if (targets === undefined) return this.send(input, opts);
+    if (targets === undefined) return this.sendRouted(m, queues, opts);
     if (targets.length > 0) this.enqueueAll(this.nextKey(), m, targets);
     return m;
   }
@@ -315,8 +323,8 @@ export class Core {
   }
 
   private enqueueAll(key: string, m: Message, targets: Target[]): void {
-    this.limits.release(messageSize(m), targets);
     const size = messageSize(m);
+    this.limits.release(size, targets);
     for (const { q, paged } of targets) {
       if (q.deleted) continue;
       if (paged) q.page(key, size, 0);
