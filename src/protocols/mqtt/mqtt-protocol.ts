@@ -187,8 +187,11 @@ export class MqttProtocol implements ProtocolAcceptor {
       if (inbound) {
         if (this.state.hasQos2(client.id!, packet.messageId!)) {
           this.duplicates.add(packet);
-          send = Promise.resolve();
-          return session ? session.complete(send, cb) : cb(null);
+          // Its PUBREC waits for the first one's store write, which may be another connection's.
+          send = this.state.sendOf(client.id!, packet.messageId!) ?? Promise.resolve();
+          if (session) session.complete(send, cb);
+          else send.then(() => cb(null), (err: Error) => cb(err));
+          return;
         }
         qos2 = this.state.addQos2(client.id!, packet.messageId!, !client.clean);
       }
@@ -205,6 +208,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       } else send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
       if (inbound) {
         const id = packet.messageId!;
+        this.state.sendingQos2(client!.id!, id, send);
         // The batch that failed held the stored record too.
         send.catch(() => this.state.releaseQos2(client!.id!, id, { stored: false }));
       }

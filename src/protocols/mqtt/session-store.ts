@@ -13,6 +13,8 @@ interface ClientState {
   pubrel: Set<number>;
   /** `$share` filters of a persistent session whose group queue is durable: filter -> granted QoS and queue (stored). */
   shares: Map<string, { qos: number; queue: string }>;
+  /** Inbound QoS 2 sends not settled yet, by packet id (made on the first). */
+  sending: Map<number, Promise<unknown>> | null;
 }
 
 /** The value of every record: the client id (keys hold it encoded) and, per packet id, the id. */
@@ -109,6 +111,27 @@ export class SessionStore {
 
   hasQos2(clientId: string, messageId: number): boolean {
     return this.clients.get(clientId)?.qos2In.has(messageId) === true;
+  }
+
+  /**
+   * The send of an inbound QoS 2 PUBLISH recorded with `addQos2` is `send` until it settles. A
+   * retransmission of it (another connection of the client id: a reconnect or a takeover while the
+   * first is being stored) is acknowledged through `sendOf`, so its PUBREC waits for the store too.
+   */
+  sendingQos2(clientId: string, messageId: number, send: Promise<unknown>): void {
+    const s = this.clients.get(clientId);
+    if (!s?.qos2In.has(messageId)) return;
+    const sending = (s.sending ??= new Map());
+    sending.set(messageId, send);
+    const done = (): void => {
+      if (sending.get(messageId) === send) sending.delete(messageId);
+    };
+    send.then(done, done);
+  }
+
+  /** The unsettled send of an inbound QoS 2 packet id, if any (see `sendingQos2`). */
+  sendOf(clientId: string, messageId: number): Promise<unknown> | undefined {
+    return this.clients.get(clientId)?.sending?.get(messageId);
   }
 
   /**
@@ -237,7 +260,7 @@ export class SessionStore {
 
   private of(clientId: string): ClientState {
     let s = this.clients.get(clientId);
-    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map() }));
+    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map(), sending: null }));
     return s;
   }
 

@@ -4,6 +4,8 @@ import pino from 'pino';
 import { MqttProtocol } from '../../../../src/protocols/mqtt/mqtt-protocol.ts';
 import { TcpServer } from '../../../../src/transport/tcp-server.ts';
 import { DISCONNECT, publishPacket, pubrel, RawMqtt } from '../../../helpers/raw-mqtt.ts';
+import { MemoryStore } from '../../../../src/store/memory-store.ts';
+import type { Store, StoreOp } from '../../../../src/store/store.ts';
 import { closeCores, openCore } from '../../core/core-fixture.ts';
 
 // MqttProtocol's own tables: what a connection leaves behind once it is gone.
@@ -14,8 +16,8 @@ afterEach(async () => {
   await closeCores();
 });
 
-async function start(): Promise<{ mqtt: MqttProtocol; port: number }> {
-  const core = await openCore();
+async function start(store?: Store): Promise<{ mqtt: MqttProtocol; port: number }> {
+  const core = await openCore(store ? { store } : {});
   const mqtt = await MqttProtocol.create(core, { maxPacketSize: 1 << 20, maxInflight: 10, qos0Window: 10, connectTimeout: 5000, keepaliveLimit: 0 }, pino({ level: 'silent' }));
   const tcp = new TcpServer(mqtt);
   const port = await tcp.listen(0, '127.0.0.1');
@@ -52,4 +54,59 @@ test('a persistent client that left a QoS 2 PUBLISH without PUBREL keeps that id
   again.send(DISCONNECT);
   await again.waitClosed();
   assert.equal(mqtt.inboundQos2Clients, 0);
+});
+
+/** A MemoryStore whose commits can be held while `hold` is set, then failed. */
+class HeldStore extends MemoryStore {
+  hold = false;
+  private readonly held: Array<(err: Error) => void> = [];
+  private onHeld: (() => void) | null = null;
+  override commit(batch: StoreOp[]): Promise<void> {
+    if (!this.hold) return super.commit(batch);
+    return new Promise((_resolve, reject) => {
+      this.held.push(reject);
+      this.onHeld?.();
+    });
+  }
+  /** Resolves once a commit is held. */
+  async heldOne(): Promise<void> {
+    if (this.held.length === 0) await new Promise<void>((r) => (this.onHeld = r));
+  }
+  failHeld(): void {
+    this.hold = false;
+    for (const reject of this.held.splice(0)) reject(new Error('disk full'));
+  }
+}
+
+const PINGREQ = Buffer.from([0xc0, 0x00]);
+
+/** Packets up to the PINGRESP answering a PINGREQ sent now, or up to the close. */
+async function upToPing(c: RawMqtt): Promise<number[]> {
+  c.send(PINGREQ);
+  const types: number[] = [];
+  for (;;) {
+    if (c.closed && c.packets.length === 0) return types;
+    const p = await c.next().catch(() => undefined);
+    if (!p || p.type === 13) return types;
+    types.push(p.type);
+  }
+}
+
+test('a QoS 2 retransmission on a new connection is PUBRECed only once the first PUBLISH is stored (its store write failing: no PUBREC)', async () => {
+  const store = new HeldStore();
+  const { port } = await start(store);
+  const a = await RawMqtt.session(port, { clientId: 'dup-takeover', clean: false });
+  store.hold = true;
+  a.send(publishPacket('q2/t', 'x', { qos: 2, id: 7 }));
+  await store.heldOne();
+  // The client reconnects (taking the session over) and retransmits while the first is being stored.
+  const b = await RawMqtt.session(port, { clientId: 'dup-takeover', clean: false });
+  b.send(publishPacket('q2/t', 'x', { qos: 2, id: 7, dup: true }));
+  const before = await upToPing(b);
+  assert.equal(before.includes(5), false, 'no PUBREC while the first PUBLISH is not stored');
+  store.failHeld();
+  const after = await upToPing(b);
+  assert.equal(after.includes(5), false, 'no PUBREC for a message the store never had');
+  await b.waitClosed();
+  a.close();
 });
