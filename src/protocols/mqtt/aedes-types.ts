@@ -16,6 +16,8 @@ export interface AedesClient {
   conn: Duplex;
   /** Filter -> the subscription aedes made, whose `func` it hands to `mq.on`. */
   subscriptions: Record<string, { qos: number; func: DeliverFunc } | undefined>;
+  /** Closes the connection (publishing the will, as on any abrupt close). */
+  close(done?: () => void): void;
 }
 
 /** aedes's per-subscription delivery function (`notify` in mqemitter terms); `cb` = written. */

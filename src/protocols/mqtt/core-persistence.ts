@@ -201,17 +201,39 @@ export class CorePersistence {
 
   async incomingStorePacket(): Promise<void> {}
 
-  /** Found (resolve) = a retransmission: aedes answers PUBREC again without publishing. */
+  /**
+   * Found (resolve) = a retransmission: aedes answers PUBREC again without publishing. A PUBREL sent
+   * again (on a new connection) while the first one's delete is being stored is answered after it.
+   */
   async incomingGetPacket(client: AedesClient, packet: IncomingPacket): Promise<IncomingPacket> {
+    const deleting = packet.cmd === 'pubrel' && packet.messageId !== undefined ? this.host.sessions.releasing(client.id!, packet.messageId) : undefined;
+    if (deleting) {
+      try {
+        await deleting;
+      } catch (err) {
+        client.close(); // no PUBCOMP: the id is still stored
+        throw err;
+      }
+    }
     if (packet.cmd === 'publish' ? this.host.isDuplicate(packet) : packet.messageId !== undefined && this.host.sessions.hasQos2(client.id!, packet.messageId)) {
       return packet;
     }
     throw new Error('no such packet');
   }
 
-  /** PUBREL: aedes writes PUBCOMP once a persistent session's stored packet id is deleted. */
+  /**
+   * PUBREL: aedes writes PUBCOMP once a persistent session's stored packet id is deleted. aedes
+   * writes it even when this rejects, so a failed delete closes the connection first: the client,
+   * without PUBCOMP, sends PUBREL again on its next connection (the id is still taken until then).
+   */
   async incomingDelPacket(client: AedesClient, packet: IncomingPacket): Promise<void> {
-    if (packet.messageId !== undefined) await this.host.sessions.releaseQos2(client.id!, packet.messageId);
+    if (packet.messageId === undefined) return;
+    try {
+      await this.host.sessions.releaseQos2(client.id!, packet.messageId);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
   }
 
   /** A clean CONNECT: the inbound QoS 2 packet ids of that client id go ([MQTT-3.1.2-6]). */

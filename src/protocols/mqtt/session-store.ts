@@ -15,6 +15,8 @@ interface ClientState {
   shares: Map<string, { qos: number; queue: string }>;
   /** Inbound QoS 2 sends not settled yet, by packet id (made on the first). */
   sending: Map<number, Promise<unknown>> | null;
+  /** Stored inbound QoS 2 ids whose delete (at PUBREL) is being stored (made on the first). */
+  releasing: Map<number, Promise<void>> | null;
 }
 
 /** The value of every record: the client id (keys hold it encoded) and, per packet id, the id. */
@@ -156,8 +158,29 @@ export class SessionStore {
     if (!s?.qos2In.has(messageId)) return;
     const stored = s.stored.delete(messageId);
     s.qos2In.delete(messageId);
-    this.drop(clientId, s);
-    if (stored && opts.stored !== false) await this.core.putState(this.qos2Key(clientId, messageId), null);
+    if (!stored || opts.stored === false) {
+      this.drop(clientId, s);
+      return;
+    }
+    const del = this.core.putState(this.qos2Key(clientId, messageId), null);
+    const releasing = (s.releasing ??= new Map());
+    releasing.set(messageId, del);
+    try {
+      await del;
+    } catch (err) {
+      // Still stored: still taken (the client sends PUBREL again, not a new PUBLISH with this id).
+      s.qos2In.add(messageId);
+      s.stored.add(messageId);
+      throw err;
+    } finally {
+      releasing.delete(messageId);
+      this.drop(clientId, s);
+    }
+  }
+
+  /** The delete of a stored inbound QoS 2 id that a PUBREL started and the store does not have yet. */
+  releasing(clientId: string, messageId: number): Promise<void> | undefined {
+    return this.clients.get(clientId)?.releasing?.get(messageId);
   }
 
   /** A clean CONNECT: every inbound QoS 2 id of this client id goes, stored ones from the store too. */
@@ -260,12 +283,12 @@ export class SessionStore {
 
   private of(clientId: string): ClientState {
     let s = this.clients.get(clientId);
-    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map(), sending: null }));
+    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map(), sending: null, releasing: null }));
     return s;
   }
 
   /** A client id with nothing left has no entry (every persistent client id would otherwise stay). */
   private drop(clientId: string, s: ClientState): void {
-    if (!s.session && s.qos2In.size === 0 && s.pubrel.size === 0 && s.shares.size === 0) this.clients.delete(clientId);
+    if (!s.session && s.qos2In.size === 0 && s.pubrel.size === 0 && s.shares.size === 0 && !s.releasing?.size) this.clients.delete(clientId);
   }
 }

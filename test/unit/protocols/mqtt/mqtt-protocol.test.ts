@@ -110,3 +110,52 @@ test('a QoS 2 retransmission on a new connection is PUBRECed only once the first
   await b.waitClosed();
   a.close();
 });
+
+/** A MemoryStore whose next commit fails when told to. */
+class FailingStore extends MemoryStore {
+  failNext = false;
+  override commit(batch: StoreOp[]): Promise<void> {
+    if (!this.failNext) return super.commit(batch);
+    this.failNext = false;
+    return Promise.reject(new Error('disk full'));
+  }
+}
+
+test('a PUBREL whose stored packet id cannot be deleted gets no PUBCOMP (the connection closes); the PUBREL sent again on reconnect completes it', async () => {
+  const store = new FailingStore();
+  const { mqtt, port } = await start(store);
+  const c = await RawMqtt.session(port, { clientId: 'rel-fail', clean: false });
+  c.send(publishPacket('q2/t', 'x', { qos: 2, id: 9 }));
+  assert.equal((await c.next()).type, 5); // PUBREC
+  store.failNext = true;
+  c.send(pubrel(9));
+  const types = await upToPing(c);
+  assert.equal(types.includes(7), false, 'no PUBCOMP while the packet id is still stored');
+  await c.waitClosed();
+  assert.equal(mqtt.inboundQos2Clients, 1, 'the id is still taken');
+  const again = await RawMqtt.session(port, { clientId: 'rel-fail', clean: false });
+  again.send(pubrel(9));
+  assert.equal((await again.next()).type, 7); // PUBCOMP
+  assert.equal(mqtt.inboundQos2Clients, 0);
+  again.send(DISCONNECT);
+  await again.waitClosed();
+});
+
+test('a PUBREL sent again on a new connection while the first one\'s delete is being stored is PUBCOMPed only after it (not at all if it fails)', async () => {
+  const store = new HeldStore();
+  const { mqtt, port } = await start(store);
+  const a = await RawMqtt.session(port, { clientId: 'rel-again', clean: false });
+  a.send(publishPacket('q2/t', 'x', { qos: 2, id: 3 }));
+  assert.equal((await a.next()).type, 5); // PUBREC
+  store.hold = true;
+  a.send(pubrel(3));
+  await store.heldOne();
+  const b = await RawMqtt.session(port, { clientId: 'rel-again', clean: false });
+  b.send(pubrel(3));
+  assert.equal((await upToPing(b)).includes(7), false, 'no PUBCOMP while the delete is not stored');
+  store.failHeld();
+  assert.equal((await upToPing(b)).includes(7), false, 'no PUBCOMP: the id is still stored');
+  await b.waitClosed();
+  assert.equal(mqtt.inboundQos2Clients, 1, 'the id is still taken');
+  a.close();
+});
