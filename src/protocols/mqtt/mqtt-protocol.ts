@@ -305,9 +305,14 @@ export class MqttProtocol implements ProtocolAcceptor {
   private async received(client: AedesClient, messageId: number): Promise<void> {
     const d = this.sessions.get(client)?.received(messageId);
     if (!d || !client.id) return;
-    const tx = this.core.createTransaction();
     const c = d.binding.consumer;
-    if (c && !c.closed && c.unacked.has(d.deliveryId)) tx.addAck(c, d.deliveryId, false);
+    const ours = c !== null && !c.closed && c.unacked.has(d.deliveryId);
+    // Returned to a queue that still exists (a takeover's new connection restored the session and
+    // closed this one's consumer): the message is sent again there, so this PUBREC owes no PUBREL
+    // (recording one would have it resent as well: the client would get the message twice).
+    if (!ours && c !== null && this.core.getQueue(c.queue.name) === c.queue) return;
+    const tx = this.core.createTransaction();
+    if (ours) tx.addAck(c!, d.deliveryId, false);
     this.state.addPubrel(tx, client.id, messageId);
     try {
       await this.core.commit(tx);

@@ -3,7 +3,8 @@ import { afterEach, test } from 'node:test';
 import pino from 'pino';
 import { MqttProtocol } from '../../../../src/protocols/mqtt/mqtt-protocol.ts';
 import { TcpServer } from '../../../../src/transport/tcp-server.ts';
-import { DISCONNECT, publishPacket, pubrel, RawMqtt } from '../../../helpers/raw-mqtt.ts';
+import { encodeSegment } from '../../../../src/protocols/mqtt/topic-mapping.ts';
+import { DISCONNECT, parsePublish, publishPacket, pubrel, RawMqtt, subscribePacket } from '../../../helpers/raw-mqtt.ts';
 import { MemoryStore } from '../../../../src/store/memory-store.ts';
 import type { Store, StoreOp } from '../../../../src/store/store.ts';
 import { closeCores, openCore } from '../../core/core-fixture.ts';
@@ -79,6 +80,7 @@ class HeldStore extends MemoryStore {
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00]);
+const idPacket = (type: number, id: number): Buffer => Buffer.from([type, 2, id >> 8, id & 0xff]);
 
 /** Packets up to the PINGRESP answering a PINGREQ sent now, or up to the close. */
 async function upToPing(c: RawMqtt): Promise<number[]> {
@@ -158,4 +160,29 @@ test('a PUBREL sent again on a new connection while the first one\'s delete is b
   await b.waitClosed();
   assert.equal(mqtt.inboundQos2Clients, 1, 'the id is still taken');
   a.close();
+});
+
+test('a PUBREC reaching a connection whose session a takeover has restored elsewhere owes no PUBREL: the message is sent again, not both', async () => {
+  const { mqtt, port } = await start();
+  const a = await RawMqtt.session(port, { clientId: 'tk-gap', clean: false });
+  a.send(subscribePacket(1, 'tk/x', 2));
+  assert.equal((await a.next()).type, 9); // SUBACK
+  const pub = await RawMqtt.session(port, { clientId: 'tk-pub' });
+  pub.send(publishPacket('tk/x', 'one', { qos: 1, id: 1 }));
+  const first = parsePublish(await a.next());
+  assert.equal(first.payload.toString(), 'one');
+  // What a takeover's new connection does when it restores the session, before the old one is closed.
+  (mqtt as unknown as { subs: { closeDurable(name: string): void } }).subs.closeDurable(`mqtt.tk-gap.${encodeSegment('tk/x')}`);
+  a.send(idPacket(0x50, first.id!)); // PUBREC in that gap
+  assert.equal((await a.next()).type, 6); // aedes answers PUBREL on this connection
+  assert.deepEqual(mqtt.core.state('mqtt.pubrel.'), [], 'no PUBREL recorded for a message back in its queue');
+  a.close();
+  await a.waitClosed();
+  const b = await RawMqtt.session(port, { clientId: 'tk-gap', clean: false });
+  const again = parsePublish(await b.next());
+  assert.equal(again.payload.toString(), 'one');
+  assert.equal(again.dup, true);
+  assert.equal((await upToPing(b)).includes(6), false, 'no PUBREL resent for it');
+  b.close();
+  pub.close();
 });
