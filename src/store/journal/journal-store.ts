@@ -483,7 +483,10 @@ export class JournalStore implements Store {
 
   async close(): Promise<void> {
     if (!this.opened || this.closing) return;
-    await this.idle();
+    // A commit made between idle resolving and this continuation (an ack in a microtask) is waited
+    // for too: `closing` is set only in the same synchronous step that saw the writer idle.
+    do await this.idle();
+    while (this.writing || this.pending.length > 0 || this.held.length > 0);
     this.closing = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
     for (const h of this.readers.values()) await h.then((fh) => fh.close()).catch(() => undefined /* never opened */);

@@ -235,6 +235,22 @@ test('a failed write rejects its commits and later commits succeed once writes w
   assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k3']);
 });
 
+test('a commit made while close waits for the writer to be idle is stored, not written to a closed file', async () => {
+  const j = journal();
+  await j.open();
+  await j.commit(send(1));
+  let late: Promise<void> | undefined;
+  // Runs in the microtask before close's own continuation after idle.
+  void j.idle().then(() => {
+    late = j.commit(send(2));
+  });
+  await j.close();
+  assert.ok(late);
+  await late;
+  const state = materialised(await journal().open());
+  assert.deepEqual(state.messages.map((m) => m.key), ['k1', 'k2']);
+});
+
 test('commit after close is refused', async () => {
   const j = journal();
   await j.open();
