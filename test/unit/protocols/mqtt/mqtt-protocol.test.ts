@@ -9,7 +9,8 @@ import { MemoryStore } from '../../../../src/store/memory-store.ts';
 import type { Store, StoreOp } from '../../../../src/store/store.ts';
 import { closeCores, openCore } from '../../core/core-fixture.ts';
 
-// MqttProtocol's own tables: what a connection leaves behind once it is gone.
+// MqttProtocol's own tables: what a connection leaves behind once it is gone; QoS 2 acknowledgements
+// that must wait for (or not be sent after a failure of) the store write they stand for, across connections.
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
