@@ -12,20 +12,40 @@ import { Readable } from 'node:stream';
  */
 export class RetainedWindow {
   private readonly max: number;
+  private readonly maxWaiting: number;
   private readonly ids = new Set<number>();
   /** QoS 1/2 retained messages pushed and not yet released (or settled). */
   private outstanding = 0;
+  /** Retained PUBLISHes of this connection's streams not pushed yet (held while the window is full). */
+  waiting = 0;
+  /** SUBSCRIBEs whose retained messages were not sent because `maxWaiting` were waiting already. */
+  dropped = 0;
   private readonly streams = new Set<WindowedStream>();
 
-  constructor(max: number) {
+  /**
+   * `maxWaiting` bounds what a client that SUBSCRIBEs again and again without acknowledging can make
+   * the broker hold: once that many retained PUBLISHes wait, a further SUBSCRIBE gets none (its
+   * subscription is made as usual). The default is the packet id space, what aedes alone could have
+   * in flight before; one SUBSCRIBE is never cut short.
+   */
+  constructor(max: number, maxWaiting = 65535) {
     this.max = Math.max(1, max);
+    this.maxWaiting = maxWaiting;
   }
 
   /** The retained PUBLISHes of one SUBSCRIBE, released into the window as it has room. */
   stream(packets: Array<{ qos: number }>): Readable {
+    if (this.waiting >= this.maxWaiting && packets.length > 0) {
+      this.dropped++;
+      packets = [];
+    }
     const s = new WindowedStream(this, packets);
+    this.waiting += packets.length;
     this.streams.add(s);
-    s.once('close', () => this.streams.delete(s));
+    s.once('close', () => {
+      this.streams.delete(s);
+      this.waiting -= s.left;
+    });
     return s;
   }
 
@@ -77,6 +97,11 @@ class WindowedStream extends Readable {
     this.packets = packets;
   }
 
+  /** Packets not pushed yet. */
+  get left(): number {
+    return this.packets.length - this.next;
+  }
+
   /** There may be room again. */
   poke(): void {
     if (!this.waiting || this.destroyed) return;
@@ -99,6 +124,7 @@ class WindowedStream extends Readable {
         this.window.pushed();
       }
       this.next++;
+      this.window.waiting--;
       if (!this.push(p)) return;
     }
   }
