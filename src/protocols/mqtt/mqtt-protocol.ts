@@ -208,7 +208,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       } else send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
       if (inbound) {
         const id = packet.messageId!;
-        this.state.sendingQos2(client!.id!, id, send);
+        this.state.sendingQos2(client!.id!, id, send, qos2 !== undefined);
         // The batch that failed held the stored record too.
         send.catch(() => this.state.releaseQos2(client!.id!, id, { stored: false }));
       }

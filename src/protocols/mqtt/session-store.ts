@@ -120,7 +120,7 @@ export class SessionStore {
    * retransmission of it (another connection of the client id: a reconnect or a takeover while the
    * first is being stored) is acknowledged through `sendOf`, so its PUBREC waits for the store too.
    */
-  sendingQos2(clientId: string, messageId: number, send: Promise<unknown>): void {
+  sendingQos2(clientId: string, messageId: number, send: Promise<unknown>, stored: boolean): void {
     const s = this.clients.get(clientId);
     if (!s?.qos2In.has(messageId)) return;
     const sending = (s.sending ??= new Map());
@@ -128,7 +128,13 @@ export class SessionStore {
     const done = (): void => {
       if (sending.get(messageId) === send) sending.delete(messageId);
     };
-    send.then(done, done);
+    send.then(() => {
+      done();
+      // A send that waited (BLOCK) stored its record after the id was dropped (a clean CONNECT) or
+      // released meanwhile, whose delete went first: delete it again, or it would come back at a
+      // restart and the client's next message with this id would be taken for a retransmission.
+      if (stored && !this.clients.get(clientId)?.stored.has(messageId)) this.core.putState(this.qos2Key(clientId, messageId), null).catch(() => {});
+    }, done);
   }
 
   /** The unsettled send of an inbound QoS 2 packet id, if any (see `sendingQos2`). */

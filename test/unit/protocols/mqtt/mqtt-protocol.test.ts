@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import pino from 'pino';
+import type { CoreOptions } from '../../../../src/core/core.ts';
 import { MqttProtocol } from '../../../../src/protocols/mqtt/mqtt-protocol.ts';
 import { TcpServer } from '../../../../src/transport/tcp-server.ts';
 import { encodeSegment } from '../../../../src/protocols/mqtt/topic-mapping.ts';
@@ -18,8 +19,8 @@ afterEach(async () => {
   await closeCores();
 });
 
-async function start(store?: Store): Promise<{ mqtt: MqttProtocol; port: number }> {
-  const core = await openCore(store ? { store } : {});
+async function start(store?: Store, opts: Partial<CoreOptions> = {}): Promise<{ mqtt: MqttProtocol; port: number }> {
+  const core = await openCore({ ...opts, ...(store ? { store } : {}) });
   const mqtt = await MqttProtocol.create(core, { maxPacketSize: 1 << 20, maxInflight: 10, qos0Window: 10, connectTimeout: 5000, keepaliveLimit: 0 }, pino({ level: 'silent' }));
   const tcp = new TcpServer(mqtt);
   const port = await tcp.listen(0, '127.0.0.1');
@@ -185,5 +186,30 @@ test('a PUBREC reaching a connection whose session a takeover has restored elsew
   assert.equal(again.dup, true);
   assert.equal((await upToPing(b)).includes(6), false, 'no PUBREL resent for it');
   b.close();
+  pub.close();
+});
+
+test('a QoS 2 PUBLISH whose send waited (BLOCK) while a clean CONNECT dropped its packet id leaves no stored id behind', async () => {
+  const { mqtt, port } = await start(undefined, { addressSettings: { 'blk.x': { maxSizeBytes: 1000, addressFullPolicy: 'BLOCK' } } });
+  const sub = await RawMqtt.session(port, { clientId: 'blk-sub', clean: false });
+  sub.send(subscribePacket(1, 'blk/x', 1));
+  assert.equal((await sub.next()).type, 9);
+  sub.send(DISCONNECT);
+  await sub.waitClosed();
+  const pub = await RawMqtt.session(port, { clientId: 'blk-pub', clean: false });
+  pub.send(publishPacket('blk/x', 'x'.repeat(700), { qos: 1, id: 1 }));
+  assert.equal((await pub.next()).type, 4); // PUBACK: the subscription queue is nearly full now
+  pub.send(publishPacket('blk/x', 'two'.padEnd(200, '.'), { qos: 2, id: 5 }));
+  assert.deepEqual(await upToPing(pub), [], 'no PUBREC: the send waits for room');
+  assert.equal(mqtt.core.isBlocked({ type: 'topic', name: 'blk.x' }), true);
+  // The client comes back with a clean session: its packet ids go, while the send still waits.
+  const clean = await RawMqtt.session(port, { clientId: 'blk-pub', clean: true });
+  await mqtt.core.purge(`mqtt.blk-sub.${encodeSegment('blk/x')}`);
+  const back = await RawMqtt.session(port, { clientId: 'blk-sub', clean: false });
+  assert.equal(parsePublish(await back.next()).payload.toString(), 'two'.padEnd(200, '.'), 'the waiting send went through');
+  await mqtt.core.putState('probe', 1); // stored after anything the send's completion started
+  assert.deepEqual(mqtt.core.state('mqtt.qos2in.'), [], 'no packet id stored for the clean session');
+  back.close();
+  clean.close();
   pub.close();
 });
