@@ -98,4 +98,28 @@ describe('publish completion', () => {
     await marker.end();
     await watcher.end();
   });
+
+  test('a retained publish being stored is not overtaken by the same publisher\'s later live ones to its topic (one chunk, QoS 0 and 1)', async () => {
+    const sub = await TestMqttClient.connect(broker, { clientId: 'rord-sub' });
+    await sub.subscribe('rord/#', 1);
+    const pub = await RawMqtt.session(broker.ports.mqtt!, { clientId: 'rord-pub' });
+    pub.send(
+      Buffer.concat([
+        publishPacket('rord/a', 'a1-retained', { qos: 1, id: 1, retain: true }),
+        publishPacket('rord/a', 'a2', { qos: 1, id: 2 }),
+        publishPacket('rord/a', 'a3', { qos: 1, id: 3 }),
+        publishPacket('rord/b', 'b1-retained', { qos: 0, retain: true }),
+        publishPacket('rord/b', 'b2', { qos: 0 }),
+      ]),
+    );
+    const got = await sub.count(5);
+    const on = (t: string) => got.filter((m) => m.topic === t).map((m) => m.payload.toString());
+    assert.deepEqual(on('rord/a'), ['a1-retained', 'a2', 'a3']);
+    assert.deepEqual(on('rord/b'), ['b1-retained', 'b2']);
+    const acks: number[] = [];
+    while (acks.length < 3) acks.push((await pub.next()).body.readUInt16BE(0));
+    assert.deepEqual(acks, [1, 2, 3]);
+    pub.close();
+    await sub.end();
+  });
 });

@@ -195,7 +195,9 @@ export class MqttProtocol implements ProtocolAcceptor {
         }
         qos2 = this.state.addQos2(client.id!, packet.messageId!, !client.clean);
       }
-      if (!inbound && !packet.retain) {
+      // A retained publish of this connection to the same topic still being stored goes first.
+      const earlier = packet.retain ? undefined : session?.afterRetained(packet.topic);
+      if (!inbound && !packet.retain && !earlier) {
         // Nothing to store (QoS 0, or QoS 1 with no durable subscriber) and room everywhere: routed and
         // delivered now, completed without a Promise or a macrotask. Else (stored, blocked, paged) later.
         const sent = this.core.sendNow(input);
@@ -205,7 +207,12 @@ export class MqttProtocol implements ProtocolAcceptor {
           return;
         }
         send = sent;
-      } else send = this.core.send(input, { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) });
+      } else {
+        const opts = { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) };
+        const go = (): Promise<unknown> => this.core.send(input, opts);
+        send = earlier ? earlier.then(go, go) : go();
+        if (packet.retain && session) session.retainingTo(packet.topic, send);
+      }
       if (inbound) {
         const id = packet.messageId!;
         this.state.sendingQos2(client!.id!, id, send, qos2 !== undefined);

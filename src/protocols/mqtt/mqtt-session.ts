@@ -64,6 +64,8 @@ export class MqttSession implements BindingOwner {
   /** QoS 0 bindings owed credit for messages written while the stream was congested. */
   private owing: Set<SubscriptionBinding> | null = null;
   private drainListening = false;
+  /** Retained publishes of this connection still being stored, by MQTT topic (made on the first). */
+  private retaining: Map<string, Promise<unknown>> | null = null;
 
   constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, registry: Map<AedesClient, MqttSession>) {
     this.client = client;
@@ -199,6 +201,25 @@ export class MqttSession implements BindingOwner {
     const q = this.completions;
     if (q === null || q.length === 0) cb(null);
     else q.push({ done: true, err: null, cb });
+  }
+
+  /**
+   * A retained publish to `topic` is being stored: a later publish of this connection to the same
+   * topic must wait for it ({@link afterRetained}), else one routed at once (not stored) would reach
+   * subscribers first ([MQTT-4.6.0-6]: a topic is ordered, per publisher).
+   */
+  retainingTo(topic: string, send: Promise<unknown>): void {
+    const m = (this.retaining ??= new Map());
+    m.set(topic, send);
+    const forget = (): void => {
+      if (m.get(topic) === send) m.delete(topic);
+    };
+    send.then(forget, forget);
+  }
+
+  /** The retained publish to `topic` this connection is still storing, if any. */
+  afterRetained(topic: string): Promise<unknown> | undefined {
+    return this.retaining?.get(topic);
   }
 
   private settle(c: Completion, err: Error | null): void {
