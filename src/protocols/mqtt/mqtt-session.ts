@@ -19,6 +19,9 @@ interface Inflight {
   settled: boolean;
 }
 
+/** The largest remaining length of an MQTT 3.1.1 packet (four length bytes). */
+const MAX_REMAINING_LENGTH = 268_435_455;
+
 /** UTF-8 topic names by core topic name, shared by all sessions (deliveries encode them once). */
 const topicBytes = new Map<string, Buffer>();
 const TOPIC_CACHE_MAX = 10_000;
@@ -108,6 +111,13 @@ export class MqttSession implements BindingOwner {
     if (this.ended || !(client.connecting || client.connected) || this.stream.destroyed) return false;
     const m = d.message;
     const topic = topicOf(m.destination.name);
+    if (2 + topic.length + 2 + m.body.length > MAX_REMAINING_LENGTH) {
+      // No MQTT packet can carry it (a message from STOMP/AMQP under larger limits): a PUBLISH with
+      // a 5-byte length would corrupt the stream, and sent again it would come back at every reconnect.
+      this.log.warn({ clientId: client.id, topic: m.destination.name, bytes: m.body.length }, 'mqtt delivery dropped: larger than an MQTT packet can be');
+      binding.acked(d.id, true);
+      return true;
+    }
     if (qos === 0) {
       if (this.stream.writePublish(topic, m.body, 0, false, 0)) binding.returnCredit();
       else this.owe(binding);
