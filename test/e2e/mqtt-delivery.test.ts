@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { StoreOp } from '../../src/store/store.ts';
+import { eventually } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { flush, TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';
 import { parsePublish, puback, publishPacket, pubrel, RawMqtt, subscribePacket } from '../helpers/raw-mqtt.ts';
@@ -196,6 +197,28 @@ describe('acknowledgements', () => {
       assert.deepEqual([...inFlight, ...rest].map((p) => p.payload.toString()), ['a', 'b', 'c', 'd', 'e']);
     } finally {
       raw.close();
+      await pub.end();
+    }
+  });
+
+  test('QoS 0 messages sent to a QoS 1 subscription are settled in the core as they are written (none left in delivery)', async () => {
+    const t = `q0q1/${uid('t')}`;
+    const sub = await TestMqttClient.connect(broker, { clientId: uid('sub') });
+    const pub = await TestMqttClient.connect(broker, { clientId: uid('pub') });
+    try {
+      await sub.subscribe(t, 1);
+      for (let i = 0; i < 5; i++) await pub.publish(t, `m${i}`, { qos: 0 });
+      const got = await sub.count(5);
+      assert.deepEqual(got.map((m) => m.qos), [0, 0, 0, 0, 0]);
+      await flush(pub, sub, t);
+      const stats = () => broker.core.queueStats().filter((s) => s.kind === 'subscription' && s.topic?.includes(t.split('/')[1]!));
+      assert.equal(stats().length, 1);
+      // The flush marker (QoS 1) is settled by its PUBACK, which may still be on its way.
+      await eventually(() => stats()[0]!.inDelivery === 0, 'no delivery left unsettled');
+      assert.equal(stats()[0]!.messages, 0);
+      assert.equal(stats()[0]!.acked, 6);
+    } finally {
+      await sub.end();
       await pub.end();
     }
   });

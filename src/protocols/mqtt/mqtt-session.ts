@@ -119,8 +119,13 @@ export class MqttSession implements BindingOwner {
       return true;
     }
     if (qos === 0) {
-      if (this.stream.writePublish(topic, m.body, 0, false, 0)) binding.returnCredit();
-      else this.owe(binding);
+      // Settled as it is written (at most once): a no-op for a QoS 0 subscription's auto-ack consumer,
+      // and a QoS 1/2 subscription's copy of a QoS 0 message would otherwise stay in delivery for good.
+      if (this.stream.writePublish(topic, m.body, 0, false, 0)) binding.acked(d.id, true);
+      else {
+        binding.acked(d.id, false);
+        this.owe(binding);
+      }
       return true;
     }
     const id = this.allocateFor(binding, d.id);
