@@ -137,16 +137,23 @@ export class MqttSession implements BindingOwner {
     return true;
   }
 
+  /**
+   * The stream is over its high-water mark: this delivery's credit, and what the subscription has
+   * left, come back on 'drain'. Without taking the rest back, a subscriber that stopped reading got
+   * a whole window more (qos0Window messages of any size) gathered in the outbox.
+   */
   private owe(binding: SubscriptionBinding): void {
-    binding.owed++;
+    const c = binding.consumer;
+    binding.owed += 1 + (c !== null && c.credit > 0 ? c.credit : 0);
+    c?.setCredit(0);
     (this.owing ??= new Set()).add(binding);
     if (this.drainListening) return;
     this.drainListening = true;
     this.stream.once('drain', () => {
       this.drainListening = false;
-      const owing = this.owing!;
+      const owing = this.owing;
       this.owing = null;
-      for (const b of owing) b.repay();
+      if (owing) for (const b of owing) b.repay();
     });
   }
 

@@ -8,22 +8,26 @@ import { MqttConnectionStream } from '../../../../src/protocols/mqtt/connection.
 import { MqttSession } from '../../../../src/protocols/mqtt/mqtt-session.ts';
 import { SubscriptionBinding } from '../../../../src/protocols/mqtt/subscription-binding.ts';
 
-/** A transport that records what is written. */
-function fakeConnection(writes: Buffer[]): TransportConnection {
-  return {
+/** A transport that records what is written; `drain` is set to what the stream listens with. */
+function fakeConnection(writes: Buffer[], congested = false): TransportConnection & { congested: boolean; drain?: () => void } {
+  const conn = {
     id: 1,
     kind: 'tcp',
     remoteAddress: 'test',
-    congested: false,
-    write: (b: Buffer) => (writes.push(b), true),
+    congested,
+    drain: undefined as (() => void) | undefined,
+    write: (b: Buffer) => (writes.push(b), !conn.congested),
     onData() {},
-    onDrain() {},
+    onDrain(cb: () => void) {
+      conn.drain = cb;
+    },
     onClose() {},
     pause() {},
     resume() {},
     end() {},
     destroy() {},
-  } as TransportConnection;
+  };
+  return conn as TransportConnection & { congested: boolean; drain?: () => void };
 }
 
 test('a delivery too large for any MQTT packet (remaining length > 268,435,455) is not written; it is settled and its credit returns', async () => {
@@ -52,4 +56,37 @@ test('a delivery too large for any MQTT packet (remaining length > 268,435,455) 
   assert.equal(writes.length, 1);
   assert.ok(writes[0]!.length < 100, 'only the small PUBLISH was written');
   assert.equal(writes[0]![0], 0x32);
+});
+
+test('a QoS 0 delivery written while the stream is congested takes back the rest of its subscription\'s credit until drain', async () => {
+  const writes: Buffer[] = [];
+  const conn = fakeConnection(writes, true);
+  const stream = new MqttConnectionStream(conn, 1024);
+  const client = { id: 'c', connected: true, connecting: false } as unknown as AedesClient;
+  const session = new MqttSession(client, stream, pino({ level: 'silent' }), new Map());
+  const binding = new SubscriptionBinding({ owner: session, filter: 't', matchFilter: 't', qos: 0, notify: (() => {}) as never, window: 10 });
+  // The core took one credit of the window of 10 for this delivery.
+  const consumer = {
+    autoAck: true,
+    closed: false,
+    credit: 9,
+    unacked: new Map(),
+    setCredit(n: number) {
+      consumer.credit = n;
+    },
+    grant(n: number) {
+      consumer.credit += n;
+    },
+  };
+  binding.consumer = consumer as never;
+  const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
+  session.send(binding, d, 0);
+  assert.equal(consumer.credit, 0, 'nothing more is delivered into a congested stream');
+  assert.equal(binding.owed, 10);
+  await new Promise((r) => process.nextTick(r));
+  assert.equal(writes.length, 1, 'the delivery itself was written');
+  conn.congested = false;
+  conn.drain!();
+  assert.equal(consumer.credit, 10, 'the whole window is back after drain');
+  assert.equal(binding.owed, 0);
 });
