@@ -67,6 +67,8 @@ export class MqttSession implements BindingOwner {
   /** QoS 0 bindings owed credit for messages written while the stream was congested. */
   private owing: Set<SubscriptionBinding> | null = null;
   private drainListening = false;
+  /** QoS 1/2 deliveries waiting for a free packet id, oldest first (null while none wait). */
+  private waitingForId: Array<{ binding: SubscriptionBinding; d: Delivery; qos: 0 | 1 | 2 }> | null = null;
   /** Retained publishes of this connection still being stored, by MQTT topic (made on the first). */
   private retaining: Map<string, Promise<unknown>> | null = null;
 
@@ -128,13 +130,29 @@ export class MqttSession implements BindingOwner {
       }
       return true;
     }
-    const id = this.allocateFor(binding, d.id);
+    const id = this.waitingForId === null ? this.allocateFor(binding, d.id) : undefined;
     if (id === undefined) {
-      binding.returnCredit();
-      return false;
+      // Every packet id is taken (65,535 in flight over this connection's subscriptions): the delivery
+      // keeps its credit and waits for a PUBACK/PUBCOMP to free one. Handed back with its credit
+      // instead, it stayed in delivery unsent and the next one came at once: the queue emptied into it.
+      (this.waitingForId ??= []).push({ binding, d, qos });
+      return true;
     }
     this.stream.writePublish(topic, m.body, qos, d.redelivered, id);
     return true;
+  }
+
+  /** Sends the deliveries that waited for a packet id, oldest first, while ids are free. */
+  private sendWaiting(): void {
+    const w = this.waitingForId!;
+    this.waitingForId = null;
+    let i = 0;
+    for (; i < w.length && this.inflight.size < 65535; i++) {
+      const x = w[i]!;
+      // A closed subscription's deliveries went back to its queue.
+      if (!x.binding.isClosed) this.send(x.binding, x.d, x.qos);
+    }
+    if (i < w.length) this.waitingForId = this.waitingForId === null ? w.slice(i) : [...w.slice(i), ...this.waitingForId];
   }
 
   /**
@@ -179,6 +197,8 @@ export class MqttSession implements BindingOwner {
     const e = this.inflight.get(id);
     if (!e) return;
     this.inflight.delete(id);
+    // Before the credit comes back: a delivery that waited for an id goes ahead of new ones.
+    if (this.waitingForId !== null) this.sendWaiting();
     if (!e.binding) return;
     if (e.settled) e.binding.returnCredit();
     else e.binding.acked(e.deliveryId, true);
@@ -279,6 +299,7 @@ export class MqttSession implements BindingOwner {
     for (const b of [...this.bindings.values()]) b.close();
     this.inflightIds = null;
     this.owing = null;
+    this.waitingForId = null;
   }
 
   reportError(err: unknown, what: string): void {

@@ -90,3 +90,29 @@ test('a QoS 0 delivery written while the stream is congested takes back the rest
   assert.equal(consumer.credit, 10, 'the whole window is back after drain');
   assert.equal(binding.owed, 0);
 });
+
+test('with all 65,535 packet ids in flight a QoS 1 delivery waits, keeping its credit, and goes out on the id the next PUBACK frees', async () => {
+  const writes: Buffer[] = [];
+  const stream = new MqttConnectionStream(fakeConnection(writes), 1024);
+  const client = { id: 'c', connected: true, connecting: false } as unknown as AedesClient;
+  const session = new MqttSession(client, stream, pino({ level: 'silent' }), new Map());
+  const binding = new SubscriptionBinding({ owner: session, filter: 't', matchFilter: 't', qos: 1, notify: (() => {}) as never, window: 10 });
+  let granted = 0;
+  binding.consumer = { autoAck: false, closed: false, unacked: new Set([1, 2]), ack: async () => {}, grant: (n: number) => void (granted += n) } as never;
+  for (let i = 0; i < 65535; i++) assert.notEqual(session.allocate(null), undefined);
+  assert.equal(session.allocate(null), undefined);
+  const d = (id: number) => ({ id, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from(`m${id}`) } }) as unknown as Delivery;
+  session.send(binding, d(1), 1);
+  session.send(binding, d(2), 1);
+  await new Promise((r) => process.nextTick(r));
+  assert.equal(writes.length, 0);
+  assert.equal(granted, 0, 'no credit back for deliveries not sent');
+  session.released(300);
+  session.released(301);
+  await new Promise((r) => process.nextTick(r));
+  const sent = Buffer.concat(writes);
+  // Two QoS 1 PUBLISHes, in delivery order, on the freed ids.
+  assert.equal(sent.length, 2 * (2 + 2 + 1 + 2 + 2));
+  assert.deepEqual([sent.readUInt16BE(5), sent.readUInt16BE(14)], [300, 301]);
+  assert.deepEqual([sent.subarray(7, 9).toString(), sent.subarray(16, 18).toString()], ['m1', 'm2']);
+});
