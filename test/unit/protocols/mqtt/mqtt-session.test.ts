@@ -30,12 +30,18 @@ function fakeConnection(writes: Buffer[], congested = false): TransportConnectio
   return conn as TransportConnection & { congested: boolean; drain?: () => void };
 }
 
-test('a delivery too large for any MQTT packet (remaining length > 268,435,455) is not written; it is settled and its credit returns', async () => {
-  const writes: Buffer[] = [];
-  const stream = new MqttConnectionStream(fakeConnection(writes), 1024);
+/** A session of a connected client over `conn`, and one subscription of it at `qos` with a window of 10. */
+function sessionOver(conn: TransportConnection, qos: 0 | 1): { session: MqttSession; binding: SubscriptionBinding } {
+  const stream = new MqttConnectionStream(conn, 1024);
   const client = { id: 'c', connected: true, connecting: false } as unknown as AedesClient;
   const session = new MqttSession(client, stream, pino({ level: 'silent' }), new Map());
-  const binding = new SubscriptionBinding({ owner: session, filter: 'big', matchFilter: 'big', qos: 1, notify: (() => {}) as never, window: 10 });
+  const binding = new SubscriptionBinding({ owner: session, filter: 't', matchFilter: 't', qos, notify: (() => {}) as never, window: 10 });
+  return { session, binding };
+}
+
+test('a delivery too large for any MQTT packet (remaining length > 268,435,455) is not written; it is settled and its credit returns', async () => {
+  const writes: Buffer[] = [];
+  const { session, binding } = sessionOver(fakeConnection(writes), 1);
   const acked: number[] = [];
   let granted = 0;
   binding.consumer = {
@@ -46,8 +52,8 @@ test('a delivery too large for any MQTT packet (remaining length > 268,435,455) 
     grant: (n: number) => void (granted += n),
   } as never;
   // Not filled: the pages of an unsafe buffer are never touched.
-  const huge = Buffer.allocUnsafe(268_435_455 - 2 - 3 - 2 + 1);
-  const d = (id: number, body: Buffer) => ({ id, redelivered: false, message: { destination: { type: 'topic', name: 'big' }, body } }) as unknown as Delivery;
+  const huge = Buffer.allocUnsafe(268_435_455 - 2 - 1 - 2 + 1);
+  const d = (id: number, body: Buffer) => ({ id, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body } }) as unknown as Delivery;
   assert.equal(session.send(binding, d(7, huge), 1), true);
   session.send(binding, d(8, Buffer.from('small')), 1);
   await new Promise((r) => process.nextTick(r));
@@ -61,10 +67,7 @@ test('a delivery too large for any MQTT packet (remaining length > 268,435,455) 
 test('a QoS 0 delivery written while the stream is congested takes back the rest of its subscription\'s credit until drain', async () => {
   const writes: Buffer[] = [];
   const conn = fakeConnection(writes, true);
-  const stream = new MqttConnectionStream(conn, 1024);
-  const client = { id: 'c', connected: true, connecting: false } as unknown as AedesClient;
-  const session = new MqttSession(client, stream, pino({ level: 'silent' }), new Map());
-  const binding = new SubscriptionBinding({ owner: session, filter: 't', matchFilter: 't', qos: 0, notify: (() => {}) as never, window: 10 });
+  const { session, binding } = sessionOver(conn, 0);
   // The core took one credit of the window of 10 for this delivery.
   const consumer = {
     autoAck: true,
@@ -93,10 +96,7 @@ test('a QoS 0 delivery written while the stream is congested takes back the rest
 
 test('with all 65,535 packet ids in flight a QoS 1 delivery waits, keeping its credit, and goes out on the id the next PUBACK frees', async () => {
   const writes: Buffer[] = [];
-  const stream = new MqttConnectionStream(fakeConnection(writes), 1024);
-  const client = { id: 'c', connected: true, connecting: false } as unknown as AedesClient;
-  const session = new MqttSession(client, stream, pino({ level: 'silent' }), new Map());
-  const binding = new SubscriptionBinding({ owner: session, filter: 't', matchFilter: 't', qos: 1, notify: (() => {}) as never, window: 10 });
+  const { session, binding } = sessionOver(fakeConnection(writes), 1);
   let granted = 0;
   binding.consumer = { autoAck: false, closed: false, unacked: new Set([1, 2]), ack: async () => {}, grant: (n: number) => void (granted += n) } as never;
   for (let i = 0; i < 65535; i++) assert.notEqual(session.allocate(null), undefined);
