@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import rhea from 'rhea';
-import { AmqpTestClient } from '../helpers/amqp-client.ts';
+import { AmqpTestClient, eventually } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
@@ -94,6 +94,29 @@ describe('STOMP -> MQTT', () => {
     assert.equal(m!.topic, 'orders/eu');
     assert.equal(m!.payload.toString(), 'order-1');
     await back.end();
+  });
+});
+
+describe('STOMP names no MQTT topic can be', () => {
+  test('a STOMP SEND to a name with + or # inside a level is not sent to an MQTT wildcard subscriber (no invalid topic name); it is settled, later ones arrive', async () => {
+    const stomp = await RawStomp.connect(broker.ports.stomp!);
+    const m = await TestMqttClient.connect(broker, { clientId: 'wild-names' });
+    try {
+      await m.subscribe('wn/#', 1);
+      await stomp.request('SEND', { destination: '/topic/wn.a+b', persistent: 'true' }, 'plus');
+      await stomp.request('SEND', { destination: '/topic/wn.c#d' }, 'hash');
+      await stomp.request('SEND', { destination: '/topic/wn.ok', persistent: 'true' }, 'fine');
+      const [first] = await m.count(1);
+      assert.equal(first!.topic, 'wn/ok');
+      assert.equal(first!.payload.toString(), 'fine');
+      assert.deepEqual(m.received.map((r) => r.topic), ['wn/ok']);
+      const q = () => broker.core.queueStats().filter((s) => s.kind === 'subscription' && s.topic?.startsWith('wn.'));
+      assert.equal(q().length, 1);
+      await eventually(() => q()[0]!.acked === 3 && q()[0]!.inDelivery === 0, 'all three settled, the two it could not send too');
+    } finally {
+      await m.end();
+      stomp.destroy();
+    }
   });
 });
 

@@ -22,15 +22,19 @@ interface Inflight {
 /** The largest remaining length of an MQTT 3.1.1 packet (four length bytes). */
 const MAX_REMAINING_LENGTH = 268_435_455;
 
-/** UTF-8 topic names by core topic name, shared by all sessions (deliveries encode them once). */
-const topicBytes = new Map<string, Buffer>();
+/**
+ * UTF-8 topic names by core topic name, shared by all sessions (deliveries encode them once); null for
+ * a name no MQTT topic can be: `+` or `#` inside a level (a STOMP/AMQP name; [MQTT-3.3.2-2]).
+ */
+const topicBytes = new Map<string, Buffer | null>();
 const TOPIC_CACHE_MAX = 10_000;
 
-function topicOf(coreName: string): Buffer {
+function topicOf(coreName: string): Buffer | null {
   let b = topicBytes.get(coreName);
   if (b === undefined) {
     if (topicBytes.size >= TOPIC_CACHE_MAX) topicBytes.clear();
-    b = Buffer.from(coreToMqttTopic(coreName), 'utf8');
+    const t = coreToMqttTopic(coreName);
+    b = t.includes('+') || t.includes('#') ? null : Buffer.from(t, 'utf8');
     topicBytes.set(coreName, b);
   }
   return b;
@@ -55,6 +59,8 @@ export class MqttSession implements BindingOwner {
   readonly bindings = new Map<DeliverFunc, SubscriptionBinding>();
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
+  /** Set once a delivery no MQTT packet can carry has been logged at warn. */
+  private dropWarned = false;
   private readonly parentLog: Logger;
   private childLog: Logger | null = null;
   /** Outgoing QoS 1/2 packet ids in flight (made on the first). */
@@ -113,10 +119,16 @@ export class MqttSession implements BindingOwner {
     if (this.ended || !(client.connecting || client.connected) || this.stream.destroyed) return false;
     const m = d.message;
     const topic = topicOf(m.destination.name);
-    if (2 + topic.length + 2 + m.body.length > MAX_REMAINING_LENGTH) {
-      // No MQTT packet can carry it (a message from STOMP/AMQP under larger limits): a PUBLISH with
-      // a 5-byte length would corrupt the stream, and sent again it would come back at every reconnect.
-      this.log.warn({ clientId: client.id, topic: m.destination.name, bytes: m.body.length }, 'mqtt delivery dropped: larger than an MQTT packet can be');
+    if (topic === null || 2 + topic.length + 2 + m.body.length > MAX_REMAINING_LENGTH) {
+      // No MQTT PUBLISH can carry it (from STOMP/AMQP: a wildcard character in a topic name, or a body
+      // over the largest packet): written anyway it would break the client's stream or be refused by
+      // it, and sent again it would come back at every reconnect. Settled, and logged.
+      const why = topic === null ? 'its topic name has + or # in a level' : 'larger than an MQTT packet can be';
+      const fields = { clientId: client.id, topic: m.destination.name, bytes: m.body.length };
+      // Once per connection at warn: a producer sending many must not flood the log.
+      if (this.dropWarned) this.log.debug(fields, `mqtt delivery dropped: ${why}`);
+      else this.log.warn(fields, `mqtt delivery dropped: ${why} (further ones at debug)`);
+      this.dropWarned = true;
       binding.acked(d.id, true);
       return true;
     }
