@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import net, { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import rhea, { type EventContext, type Sender } from 'rhea';
@@ -32,7 +32,25 @@ before(async () => {
   broker = await startBroker({ store: { type: 'memory' } });
   mosquittoPort = await freePort();
   mosquitto = spawn('/usr/sbin/mosquitto', ['-p', String(mosquittoPort)], { stdio: 'ignore' });
+  await listening(mosquittoPort);
 });
+
+/** Resolves once something accepts TCP connections on `port` (mosquitto takes a moment to bind). */
+async function listening(port: number, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 after(async () => {
   await broker.stop();
   mosquitto?.kill('SIGKILL');
