@@ -12,12 +12,12 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BrokerProcess } from '../helpers/broker-process.ts';
+import { listening } from '../helpers/ports.ts';
 import { activemqMissing, startActiveMQ } from './activemq.ts';
 import { freePort, stopChild } from './processes.ts';
 
@@ -144,21 +144,9 @@ export async function startMosquitto(): Promise<Started> {
   // Mosquitto 2 with only -p listens on loopback and allows anonymous clients.
   // Its log (a line per connection) is not read: discarded, so a full pipe never blocks it.
   const child = spawn(MOSQUITTO, ['-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) {
-      await stopChild(child, 1000);
-      return { skipped: 'Mosquitto: did not start' };
-    }
-    await delay(50);
+  if (!(await listening(port, 10_000, () => child.exitCode === null))) {
+    await stopChild(child, 1000);
+    return { skipped: 'Mosquitto: did not start' };
   }
   return { name: 'Mosquitto', port, pid: child.pid!, about: `Mosquitto ${version('mosquitto')}, -p PORT (in memory)`, stop: () => stopChild(child, 5000) };
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net, { createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import rhea, { type EventContext, type Sender } from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { listening } from '../helpers/ports.ts';
 import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
 
 /*
@@ -32,25 +33,8 @@ before(async () => {
   broker = await startBroker({ store: { type: 'memory' } });
   mosquittoPort = await freePort();
   mosquitto = spawn('/usr/sbin/mosquitto', ['-p', String(mosquittoPort)], { stdio: 'ignore' });
-  await listening(mosquittoPort);
+  assert.ok(await listening(mosquittoPort), 'mosquitto did not start listening');
 });
-
-/** Resolves once something accepts TCP connections on `port` (mosquitto takes a moment to bind). */
-async function listening(port: number, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 after(async () => {
   await broker.stop();
   mosquitto?.kill('SIGKILL');
