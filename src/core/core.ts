@@ -229,7 +229,7 @@ export class Core {
       if (ops.length > 0) await this.persist(ops);
     } catch (err) {
       undoRetain?.();
-      this.limits.release(messageSize(m), targets);
+      this.limits.release(size, targets);
       throw err;
     }
     if (state) this.applyState(state.key, state.value);

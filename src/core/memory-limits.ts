@@ -57,8 +57,7 @@ export class MemoryLimits {
   async admit(size: number, targets: Queue[]): Promise<Target[]> {
     const out: Target[] = [];
     for (const q of targets) {
-      // Under BLOCK a send never overtakes one already waiting for the same queue.
-      if (!q.paging && !this.waiters.has(q) && !this.isFull(q, size)) {
+      if (this.roomNow(q, size)) {
         this.reserve(q, size);
         out.push({ q, paged: false });
         continue;
@@ -92,7 +91,7 @@ export class MemoryLimits {
     const out: Target[] = [];
     let drops = 0;
     for (const q of targets) {
-      if (!q.paging && !this.waiters.has(q) && !this.isFull(q, size)) {
+      if (this.roomNow(q, size)) {
         this.reserve(q, size);
         out.push({ q, paged: false });
       } else if (q.settings.addressFullPolicy === 'DROP') {
@@ -130,6 +129,11 @@ export class MemoryLimits {
   close(): void {
     for (const list of this.waiters.values()) for (const w of list) w.resolve();
     this.waiters.clear();
+  }
+
+  /** Whether `q` takes `size` bytes now: not paging, under its limits, and (BLOCK order) no send waiting for it. */
+  private roomNow(q: Queue, size: number): boolean {
+    return !q.paging && !this.waiters.has(q) && !this.isFull(q, size);
   }
 
   private isFull(q: Queue, size: number): boolean {

@@ -188,9 +188,7 @@ export class MqttProtocol implements ProtocolAcceptor {
         if (this.state.hasQos2(client.id!, packet.messageId!)) {
           this.duplicates.add(packet);
           // Its PUBREC waits for the first one's store write, which may be another connection's.
-          send = this.state.sendOf(client.id!, packet.messageId!) ?? Promise.resolve();
-          if (session) session.complete(send, cb);
-          else send.then(() => cb(null), (err: Error) => cb(err));
+          this.completeWhen(session, this.state.sendOf(client.id!, packet.messageId!) ?? Promise.resolve(), cb);
           return;
         }
         qos2 = this.state.addQos2(client.id!, packet.messageId!, !client.clean);
@@ -222,6 +220,11 @@ export class MqttProtocol implements ProtocolAcceptor {
     } catch (err) {
       send = Promise.reject(err);
     }
+    this.completeWhen(session, send, cb);
+  }
+
+  /** Calls back a publish once `send` is done: in the connection's order, or directly for a will (no session). */
+  private completeWhen(session: MqttSession | undefined, send: Promise<unknown>, cb: (err?: Error | null) => void): void {
     if (session) session.complete(send, cb);
     else send.then(() => cb(null), (err: Error) => cb(err));
   }
@@ -262,7 +265,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       window?.settled();
       return packet;
     }
-    const id = session.allocate(null);
+    const id = session.allocate();
     if (id === undefined) {
       window?.settled();
       return null;

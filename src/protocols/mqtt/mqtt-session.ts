@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Delivery } from '../../core/consumer.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';
-import type { BindingOwner, DeliveryRef, SubscriptionBinding } from './subscription-binding.ts';
+import type { BindingOwner, SubscriptionBinding } from './subscription-binding.ts';
 import { coreToMqttTopic } from './topic-mapping.ts';
 
 interface Completion {
@@ -188,13 +188,17 @@ export class MqttSession implements BindingOwner {
   }
 
   /**
+   * Chooses the packet id of a QoS 1/2 PUBLISH aedes sends (a retained message on SUBSCRIBE, no core
+   * delivery behind it). Undefined when all 65,535 are taken.
+   */
+  allocate(): number | undefined {
+    return this.allocateFor(null, 0);
+  }
+
+  /**
    * Chooses the packet id of an outgoing QoS 1/2 PUBLISH, skipping ids still in flight (aedes's own
    * counter does not), and maps it to the core delivery. Undefined when all 65,535 are taken.
    */
-  allocate(ref: DeliveryRef | null): number | undefined {
-    return ref ? this.allocateFor(ref.binding, ref.id) : this.allocateFor(null, 0);
-  }
-
   private allocateFor(binding: SubscriptionBinding | null, deliveryId: number): number | undefined {
     if (this.inflight.size >= 65535) return undefined;
     let id = this.nextId;

@@ -2,18 +2,6 @@ import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import { deliveryQos } from './mapping.ts';
 
-/**
- * Rides on the properties object of a PUBLISH handed to aedes, to `authorizeForward`, where the packet
- * id is chosen. A symbol, because mqtt-packet encodes properties with `for...in`, which skips symbols,
- * and aedes copies the properties object by reference through its packet wrappers.
- */
-export const DELIVERY = Symbol('junction.delivery');
-
-export interface DeliveryRef {
-  binding: SubscriptionBinding;
-  id: number;
-}
-
 /** What a binding needs from its session. */
 export interface BindingOwner {
   reportError(err: unknown, what: string): void;

@@ -99,8 +99,8 @@ test('with all 65,535 packet ids in flight a QoS 1 delivery waits, keeping its c
   const { session, binding } = sessionOver(fakeConnection(writes), 1);
   let granted = 0;
   binding.consumer = { autoAck: false, closed: false, unacked: new Set([1, 2]), ack: async () => {}, grant: (n: number) => void (granted += n) } as never;
-  for (let i = 0; i < 65535; i++) assert.notEqual(session.allocate(null), undefined);
-  assert.equal(session.allocate(null), undefined);
+  for (let i = 0; i < 65535; i++) assert.notEqual(session.allocate(), undefined);
+  assert.equal(session.allocate(), undefined);
   const d = (id: number) => ({ id, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from(`m${id}`) } }) as unknown as Delivery;
   session.send(binding, d(1), 1);
   session.send(binding, d(2), 1);
