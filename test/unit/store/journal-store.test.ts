@@ -6,6 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
 import { JournalStore, type JournalOptions } from '../../../src/store/journal/journal-store.ts';
 import { HEADER_SIZE } from '../../../src/store/journal/record.ts';
+import { storedMessage } from '../../helpers/store-fixtures.ts';
 import type { RecoveredMessage, RecoveredState, StoreOp } from '../../../src/store/store.ts';
 
 let dir: string;
@@ -30,17 +31,7 @@ function journal(opts: Partial<JournalOptions> = {}): JournalStore {
 }
 
 function msg(n: number, size = 16): Message {
-  return {
-    id: `ID:t-${n}`,
-    destination: { type: 'queue', name: 'q' },
-    body: Buffer.alloc(size, n % 256),
-    bodyType: 'bytes',
-    durable: true,
-    priority: 4,
-    expiration: 0,
-    timestamp: n,
-    properties: { n },
-  };
+  return storedMessage(n, size, { type: 'queue', name: 'q' }, { n });
 }
 
 function send(n: number, queues = ['q'], size = 16): StoreOp[] {

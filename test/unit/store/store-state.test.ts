@@ -6,6 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import type { Message } from '../../../src/core/message.ts';
 import { JournalStore, type JournalOptions } from '../../../src/store/journal/journal-store.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
+import { storedMessage } from '../../helpers/store-fixtures.ts';
 import type { StoredState, StoreOp } from '../../../src/store/store.ts';
 
 /* The protocol-neutral `putState` op: the journal writes it as part of a batch record, recovery returns the live values, compaction keeps them; the memory store keeps them across close/open. */
@@ -25,17 +26,7 @@ function journal(opts: Partial<JournalOptions> = {}): JournalStore {
 }
 
 function msg(n: number, size = 16): Message {
-  return {
-    id: `ID:t-${n}`,
-    destination: { type: 'topic', name: 't' },
-    body: Buffer.alloc(size, n % 256),
-    bodyType: 'bytes',
-    durable: true,
-    priority: 4,
-    expiration: 0,
-    timestamp: n,
-    properties: {},
-  };
+  return storedMessage(n, size, { type: 'topic', name: 't' });
 }
 
 function send(n: number, queue = 'q', size = 16): StoreOp[] {
