@@ -82,6 +82,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     queues: config.queues,
     topics: config.topics,
     expiryScanPeriod: config.expiryScanPeriod,
+    maxScheduledDelay: config.scheduler.maxScheduledDelay,
     globalMaxSizeBytes: config.globalMaxSizeBytes,
   });
   const closers: Array<() => Promise<void>> = [];

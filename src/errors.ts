@@ -10,6 +10,8 @@ export const ErrorCodes = {
   ERR_ADDRESS_INVALID: 'Invalid address',
   ERR_ADDRESS_NOT_FOUND: 'Address does not exist',
   ERR_ADDRESS_FULL: 'Address is full',
+  ERR_ADDRESS_RESERVED: 'Address is reserved for another part of the broker',
+  ERR_SCHEDULE_TOO_FAR: 'Scheduled delivery is further ahead than allowed',
   ERR_CONSUMER_UNKNOWN: 'Unknown consumer',
   ERR_DELIVERY_UNKNOWN: 'Unknown delivery',
   ERR_SUBSCRIPTION_IN_USE: 'Subscription already has an active consumer',

@@ -107,6 +107,19 @@ export const ConfigSchema = z.strictObject({
   addressSettings: z.record(z.string(), addressSettings).default({}),
   /** Sweep period for expired messages, ms. */
   expiryScanPeriod: z.number().int().min(10).default(1000),
+  scheduler: z
+    .strictObject({
+      /**
+       * Furthest ahead a message may be scheduled (STOMP `AMQ_SCHEDULED_DELAY`/`_AMQ_SCHED_DELIVERY`,
+       * AMQP `x-opt-delivery-time`/`-delay`), ms; a send beyond it is refused (STOMP ERROR, AMQP
+       * rejected `amqp:invalid-field`). Default one year (31,536,000,000 ms): ActiveMQ has no cap, but
+       * a delay beyond a year is almost always a unit mistake (s for ms) or a hostile value, and a
+       * year still covers yearly reminders. Longer delays than the 2^31-1 ms a Node timer takes are
+       * waited for in steps. 0 refuses scheduled delivery altogether.
+       */
+      maxScheduledDelay: z.number().int().min(0).default(365 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
 });
 
 export type JunctionConfig = z.output<typeof ConfigSchema>;

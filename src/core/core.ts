@@ -14,6 +14,9 @@ import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
 import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
 
+/** One year: see `scheduler.maxScheduledDelay` in the config schema. */
+export const DEFAULT_MAX_SCHEDULED_DELAY = 365 * 24 * 3600 * 1000;
+
 /** Names of temporary queues (AMQP dynamic nodes) start with this. */
 export const TEMPORARY_PREFIX = '$tmp.';
 
@@ -38,6 +41,8 @@ export interface CoreOptions {
   globalMaxSizeBytes?: number;
   /** How often expired messages are swept out of queues, in ms. */
   expiryScanPeriod?: number;
+  /** Furthest ahead a message may be scheduled, ms (default one year); beyond it the send is refused. */
+  maxScheduledDelay?: number;
   selectorLimits?: SelectorLimits;
   now?: () => number;
 }
@@ -94,6 +99,7 @@ export class Core {
   private readonly topics = new Set<string>();
   private readonly subscriptionIndex = new WildcardIndex<Queue>();
   private readonly selectorLimits: SelectorLimits | undefined;
+  private readonly maxScheduledDelay: number;
   private readonly now: () => number;
   private readonly bootId: string;
   private readonly host: QueueHost;
@@ -120,6 +126,7 @@ export class Core {
     this.selectorLimits = opts.selectorLimits;
     this.limits = new MemoryLimits(opts.globalMaxSizeBytes ?? -1);
     this.now = opts.now ?? Date.now;
+    this.maxScheduledDelay = opts.maxScheduledDelay ?? DEFAULT_MAX_SCHEDULED_DELAY;
     this.bootId = this.now().toString(36);
     this.host = {
       now: this.now,
@@ -281,9 +288,18 @@ export class Core {
     if (input.groupId !== undefined) m.groupId = input.groupId;
     if (input.groupSeq !== undefined) m.groupSeq = input.groupSeq;
     if (input.userId !== undefined) m.userId = input.userId;
-    if (input.deliveryTime !== undefined) m.deliveryTime = input.deliveryTime;
+    if (input.deliveryTime !== undefined) {
+      // Checked here, for every protocol: NaN or a time beyond the cap is refused, not scheduled for ever.
+      const ahead = input.deliveryTime - this.now();
+      if (!(ahead <= this.maxScheduledDelay)) throw this.tooFar(ahead);
+      m.deliveryTime = input.deliveryTime;
+    }
     if (input.originalDestination !== undefined) m.originalDestination = input.originalDestination;
     return m;
+  }
+
+  private tooFar(delay: number): JunctionError {
+    return new JunctionError('ERR_SCHEDULE_TOO_FAR', `Scheduled delivery ${Number.isFinite(delay) ? `${Math.round(delay)} ms` : String(delay)} ahead exceeds the maximum of ${this.maxScheduledDelay} ms`);
   }
 
   private nextKey(): string {

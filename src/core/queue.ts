@@ -69,6 +69,8 @@ const PRIORITIES = 10;
 /** Paged queues keep about this many messages ready in memory, read back ahead of delivery. */
 const DEPAGE_WINDOW = 1000;
 const DEPAGE_BATCH = 200;
+/** The longest delay a Node timer takes (a signed 32-bit ms count). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A queue holds entries in priority order (higher first, FIFO within a priority) and dispatches
@@ -422,8 +424,12 @@ export class Queue {
     if (!first || this.deleted) return;
     if (this.scheduleTimer && this.scheduleTimerAt <= first.readyAt) return;
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
-    this.scheduleTimerAt = first.readyAt;
-    this.scheduleTimer = setTimeout(() => this.fireScheduled(), Math.max(0, first.readyAt - this.host.now()));
+    // Node fires a timer of more than 2^31-1 ms after 1 ms (with a TimeoutOverflowWarning): a longer
+    // wait is taken in steps of at most that, fireScheduled re-arming when nothing is due yet.
+    const now = this.host.now();
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, first.readyAt - now));
+    this.scheduleTimerAt = now + wait;
+    this.scheduleTimer = setTimeout(() => this.fireScheduled(), wait);
     this.scheduleTimer.unref();
   }
 

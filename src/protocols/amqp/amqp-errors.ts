@@ -15,6 +15,8 @@ export const AMQP_CONDITIONS: Partial<Record<ErrorCode, string>> = {
   ERR_SELECTOR_SYNTAX: 'amqp:invalid-field',
   ERR_SELECTOR_TOO_COMPLEX: 'amqp:invalid-field',
   ERR_ADDRESS_FULL: 'amqp:resource-limit-exceeded',
+  ERR_ADDRESS_RESERVED: 'amqp:unauthorized-access',
+  ERR_SCHEDULE_TOO_FAR: 'amqp:invalid-field',
   ERR_SUBSCRIPTION_IN_USE: 'amqp:resource-locked',
   ERR_DELIVERY_UNKNOWN: 'amqp:illegal-state',
   ERR_TX_UNKNOWN: 'amqp:transaction:unknown-id',

@@ -14,6 +14,8 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_ADDRESS_INVALID: 'Invalid destination',
   ERR_ADDRESS_NOT_FOUND: 'Destination does not exist',
   ERR_ADDRESS_FULL: 'Destination is full',
+  ERR_ADDRESS_RESERVED: 'Destination is reserved',
+  ERR_SCHEDULE_TOO_FAR: 'Scheduled delay too long',
   ERR_DELIVERY_UNKNOWN: 'Unknown ack id',
   ERR_SUBSCRIPTION_IN_USE: 'Subscription in use',
   ERR_SUBSCRIPTION_NOT_FOUND: 'No such subscription',
