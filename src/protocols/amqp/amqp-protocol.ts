@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';
+import { installDecodeBounds } from './decode-bounds.ts';
 import type { RheaContainer } from './rhea-shapes.ts';
 
 /** WebSocket subprotocols that select AMQP 1.0 (OASIS AMQP over WebSocket binding). */
@@ -28,6 +29,8 @@ export class AmqpProtocol implements ProtocolAcceptor {
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ protocol: 'amqp' });
+    // Every AMQP byte the broker decodes goes through rhea's decoder: bound it before the first connection.
+    installDecodeBounds();
     this.container = rhea.create_container({
       id: `${core.brokerName}`,
       // The adapter settles and grants credit itself.

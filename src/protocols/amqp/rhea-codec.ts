@@ -1,4 +1,5 @@
 import rhea from 'rhea';
+import './decode-bounds.ts';
 
 /* The parts of rhea's codec the adapter uses that rhea's typings leave out (types.Writer, the section composites). */
 
