@@ -83,6 +83,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     topics: config.topics,
     expiryScanPeriod: config.expiryScanPeriod,
     maxScheduledDelay: config.scheduler.maxScheduledDelay,
+    selectorLimits: config.selectors,
     globalMaxSizeBytes: config.globalMaxSizeBytes,
   });
   const closers: Array<() => Promise<void>> = [];

@@ -120,6 +120,43 @@ export const ConfigSchema = z.strictObject({
       maxScheduledDelay: z.number().int().min(0).default(365 * 24 * 3600 * 1000),
     })
     .prefault({}),
+  /**
+   * JMS selectors (STOMP `selector`, AMQP `apache.org:selector-filter:string`). A selector is a
+   * small program a client hands the broker, run on every message it might receive: these bound
+   * what one can cost. A selector over a limit is refused like a malformed one (STOMP ERROR
+   * "Invalid selector" naming the position, AMQP attach refused with `amqp:invalid-field`).
+   * ActiveMQ has none of these limits (and its LIKE, a java.util.regex, has the same worst cases).
+   */
+  selectors: z
+    .strictObject({
+      /**
+       * Longest selector, characters (default 4096). It bounds the parse and what the compiled
+       * selector holds (an IN list of at most ~1,300 strings, every LIKE pattern's length); real
+       * selectors are well under 1 KiB. A 100,000-deep parenthesis nest is refused on length alone.
+       */
+      maxLength: z.number().int().min(1).default(4096),
+      /**
+       * Deepest nesting of parentheses, NOT and unary signs (default 64, at most 256): the parser
+       * and the evaluator recurse per level, so this is what keeps the stack safe.
+       */
+      maxDepth: z.number().int().min(1).max(256).default(64),
+      /**
+       * Longest stretch of a LIKE pattern between two `%` that holds a `_`, characters (default
+       * 256). Matching such a stretch of s characters costs ⌈s/32⌉ word operations per character
+       * of the value (bit-parallel Shift-And; literal stretches are searched in linear time and are
+       * not limited). Measured against 1,000,000 characters: 6 ms up to 32, 42 ms at 256, 979 ms
+       * at 4,000 (issue 11's pattern). A UUID shape is 36.
+       */
+      maxLikeSegment: z.number().int().min(1).default(256),
+      /**
+       * LIKE against a string property longer than this (UTF-16 units) is UNKNOWN: neither `LIKE`
+       * nor `NOT LIKE` matches it (default 1,048,576). With maxLikeSegment, one LIKE then costs at
+       * most ~45 ms whatever the message size (an AMQP message may carry multi-megabyte
+       * properties); STOMP headers never come near it.
+       */
+      maxLikeValueLength: z.number().int().min(1).default(1024 * 1024),
+    })
+    .prefault({}),
 });
 
 export type JunctionConfig = z.output<typeof ConfigSchema>;

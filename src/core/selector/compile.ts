@@ -1,12 +1,15 @@
 import { JunctionError, SelectorError } from '../../errors.ts';
 import { buildEvaluator } from './evaluate.ts';
+import { DEFAULT_MAX_LIKE_SEGMENT } from './like.ts';
 import { parseSelector } from './parser.ts';
 import type { Selector, SelectorLimits } from './types.ts';
 
-/** Limits applied when {@link compileSelector} is given none. */
+/** Limits applied when {@link compileSelector} is given none (the config schema's defaults). */
 export const DEFAULT_SELECTOR_LIMITS: Readonly<Required<SelectorLimits>> = Object.freeze({
   maxLength: 4096,
   maxDepth: 64,
+  maxLikeSegment: DEFAULT_MAX_LIKE_SEGMENT,
+  maxLikeValueLength: 1_048_576,
 });
 
 /**
@@ -41,8 +44,10 @@ function limit(name: keyof SelectorLimits, value: number | undefined): number {
  *   precision, and division by zero is UNKNOWN.
  *
  * @param text The selector, at most `limits.maxLength` characters.
- * @param limits `maxLength` (default 4096) and `maxDepth` (default 64: nesting of parentheses,
- *   NOT and unary signs; values above {@link MAX_SELECTOR_DEPTH} are clamped to it).
+ * @param limits `maxLength` (default 4096), `maxDepth` (default 64: nesting of parentheses,
+ *   NOT and unary signs; values above {@link MAX_SELECTOR_DEPTH} are clamped to it),
+ *   `maxLikeSegment` (default 256: a longer stretch with `_` between two `%` of a LIKE pattern is
+ *   refused) and `maxLikeValueLength` (default 1,048,576: LIKE against a longer string is UNKNOWN).
  * @throws SelectorError `ERR_SELECTOR_SYNTAX` with the 0-based `position` of the offending token,
  *   or `ERR_SELECTOR_TOO_COMPLEX` when a limit is exceeded.
  * @throws JunctionError `ERR_CONFIG_INVALID` when a limit is not a positive integer.
@@ -58,9 +63,11 @@ export function compileSelector(text: string, limits: SelectorLimits = {}): Sele
   if (text.length > maxLength) {
     throw new SelectorError(`Selector is longer than the maximum of ${maxLength} characters`, maxLength, 'ERR_SELECTOR_TOO_COMPLEX');
   }
-  const ast = parseSelector(text, { maxDepth });
+  const maxLikeSegment = limit('maxLikeSegment', limits.maxLikeSegment);
+  const maxLikeValueLength = limit('maxLikeValueLength', limits.maxLikeValueLength);
+  const ast = parseSelector(text, { maxDepth, maxLikeSegment });
   if (ast === undefined) return Object.freeze({ text, matches: MATCH_ALL });
-  const evaluate = buildEvaluator(ast);
+  const evaluate = buildEvaluator(ast, { maxLikeValueLength });
   const selector: Selector = { text, matches: (resolve) => evaluate(resolve) === true };
   return Object.freeze(selector);
 }

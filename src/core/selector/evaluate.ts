@@ -100,11 +100,20 @@ function arithmetic(op: ArithmeticOperator, x: number, y: number): number | null
   }
 }
 
+export interface EvaluatorOptions {
+  /**
+   * LIKE against a longer string is UNKNOWN (neither LIKE nor NOT LIKE matches): the bound on what
+   * one evaluation may cost whatever the message size (see `selectors.maxLikeValueLength`).
+   */
+  readonly maxLikeValueLength: number;
+}
+
 /**
  * Turns an AST into a tree of closures, once per selector, so evaluating a message never looks
  * at the text or the AST again. Recursion depth equals the AST depth, which the parser bounds.
  */
-export function buildEvaluator(e: Expr): Evaluator {
+export function buildEvaluator(e: Expr, opts: EvaluatorOptions): Evaluator {
+  const build = (x: Expr): Evaluator => buildEvaluator(x, opts);
   switch (e.type) {
     case 'literal': {
       const value = e.value;
@@ -118,7 +127,7 @@ export function buildEvaluator(e: Expr): Evaluator {
       };
     }
     case 'unary': {
-      const operand = buildEvaluator(e.operand);
+      const operand = build(e.operand);
       const negate = e.op === '-';
       return (resolve) => {
         const x = toNumber(operand(resolve));
@@ -127,18 +136,18 @@ export function buildEvaluator(e: Expr): Evaluator {
       };
     }
     case 'arithmetic':
-      return arithmeticEvaluator(e.operands.map(buildEvaluator), e.ops);
+      return arithmeticEvaluator(e.operands.map(build), e.ops);
     case 'comparison': {
       const { op } = e;
-      const left = buildEvaluator(e.left);
-      const right = buildEvaluator(e.right);
+      const left = build(e.left);
+      const right = build(e.right);
       return (resolve) => compareValues(op, left(resolve), right(resolve));
     }
     case 'between': {
       const { negated } = e;
-      const operand = buildEvaluator(e.operand);
-      const low = buildEvaluator(e.low);
-      const high = buildEvaluator(e.high);
+      const operand = build(e.operand);
+      const low = build(e.low);
+      const high = build(e.high);
       return (resolve) => {
         const v = operand(resolve);
         if (v === null || v === undefined) return null;
@@ -149,7 +158,7 @@ export function buildEvaluator(e: Expr): Evaluator {
     }
     case 'in': {
       const { negated } = e;
-      const operand = buildEvaluator(e.operand);
+      const operand = build(e.operand);
       const member = membership(e.values);
       return (resolve) => {
         const t = member(operand(resolve));
@@ -158,17 +167,18 @@ export function buildEvaluator(e: Expr): Evaluator {
     }
     case 'like': {
       const { negated, pattern } = e;
-      const operand = buildEvaluator(e.operand);
+      const operand = build(e.operand);
+      const maxLength = opts.maxLikeValueLength;
       return (resolve) => {
         const v = operand(resolve);
         // LIKE applies to strings only: NULL and other types are UNKNOWN (so NOT LIKE is too).
-        if (typeof v !== 'string') return null;
+        if (typeof v !== 'string' || v.length > maxLength) return null;
         return pattern.test(v) !== negated;
       };
     }
     case 'isNull': {
       const { negated } = e;
-      const operand = buildEvaluator(e.operand);
+      const operand = build(e.operand);
       // Never UNKNOWN.
       return (resolve) => {
         const v = operand(resolve);
@@ -176,11 +186,11 @@ export function buildEvaluator(e: Expr): Evaluator {
       };
     }
     case 'not': {
-      const operand = buildEvaluator(e.operand);
+      const operand = build(e.operand);
       return (resolve) => not3(truth(operand(resolve)));
     }
     case 'and': {
-      const operands = e.operands.map(buildEvaluator);
+      const operands = e.operands.map(build);
       return (resolve) => {
         let unknown = false;
         for (const operand of operands) {
@@ -192,7 +202,7 @@ export function buildEvaluator(e: Expr): Evaluator {
       };
     }
     case 'or': {
-      const operands = e.operands.map(buildEvaluator);
+      const operands = e.operands.map(build);
       return (resolve) => {
         let unknown = false;
         for (const operand of operands) {

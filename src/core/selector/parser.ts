@@ -32,6 +32,8 @@ export type Expr =
 export interface ParseOptions {
   /** Maximum nesting of parentheses, NOT and unary signs. */
   readonly maxDepth: number;
+  /** Longest stretch of a LIKE pattern between two `%` that may hold `_` (see like.ts). */
+  readonly maxLikeSegment?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface ParseOptions {
 export function parseSelector(text: string, options: ParseOptions): Expr | undefined {
   const tokens = tokenize(text);
   if (tokens.length === 1) return undefined;
-  return new Parser(text, tokens, options.maxDepth).parse();
+  return new Parser(text, tokens, options.maxDepth, options.maxLikeSegment).parse();
 }
 
 /** What an expression is known to produce before any message is seen ('any': identifiers, NULL). */
@@ -72,13 +74,15 @@ class Parser {
   readonly #text: string;
   readonly #tokens: readonly Token[];
   readonly #maxDepth: number;
+  readonly #maxLikeSegment: number | undefined;
   #index = 0;
   #depth = 0;
 
-  constructor(text: string, tokens: readonly Token[], maxDepth: number) {
+  constructor(text: string, tokens: readonly Token[], maxDepth: number, maxLikeSegment: number | undefined) {
     this.#text = text;
     this.#tokens = tokens;
     this.#maxDepth = maxDepth;
+    this.#maxLikeSegment = maxLikeSegment;
   }
 
   parse(): Expr {
@@ -288,9 +292,11 @@ class Parser {
       escape = e.value;
     }
     try {
-      return compileLikePattern(p.value, escape);
+      return compileLikePattern(p.value, escape, this.#maxLikeSegment);
     } catch (err) {
-      if (err instanceof LikePatternError) throw this.#error(err.message, p.pos);
+      if (err instanceof LikePatternError) {
+        throw new SelectorError(err.message, p.pos, err.kind === 'tooComplex' ? 'ERR_SELECTOR_TOO_COMPLEX' : 'ERR_SELECTOR_SYNTAX');
+      }
       throw err;
     }
   }

@@ -12,9 +12,14 @@ export interface Selector {
   matches(resolve: SelectorResolver): boolean;
 }
 
+/** Limits on a selector, from the config's `selectors` section (see the schema for the why of each default). */
 export interface SelectorLimits {
   /** Maximum selector length in characters (default 4096). */
   maxLength?: number;
   /** Maximum nesting depth of the expression tree (default 64). */
   maxDepth?: number;
+  /** Longest stretch of a LIKE pattern between two `%` that may hold `_`, in characters (default 256). */
+  maxLikeSegment?: number;
+  /** LIKE against a longer string is UNKNOWN, in UTF-16 units (default 1,048,576). */
+  maxLikeValueLength?: number;
 }

@@ -542,8 +542,36 @@ describe('limits', () => {
     assert.equal(compileSelector(text, { maxLength: 1_000_000 }).matches(resolve), true);
   });
 
+  test('a LIKE stretch with _ longer than maxLikeSegment (default 256) is refused at the pattern', () => {
+    const text = `color = 'red' AND s LIKE '%${'a'.repeat(300)}_b%'`;
+    assert.throws(() => compileSelector(text), tooComplex(text.indexOf("'%")));
+    assert.throws(() => compileSelector("s LIKE 'abc_'", { maxLikeSegment: 3 }), tooComplex(7));
+    assert.equal(compileSelector("s LIKE 'ab_'", { maxLikeSegment: 3 }).matches(() => 'abc'), true);
+    // Literal stretches are not limited: they are searched in linear time.
+    assert.equal(compileSelector(`s LIKE '%${'a'.repeat(3000)}%'`).matches(() => 'a'.repeat(3001)), true);
+  });
+
+  test('LIKE against a string longer than maxLikeValueLength is UNKNOWN: neither LIKE nor NOT LIKE matches', () => {
+    const long = 'x'.repeat(101);
+    const like = compileSelector("s LIKE 'x%'", { maxLikeValueLength: 100 });
+    const notLike = compileSelector("s NOT LIKE 'y%'", { maxLikeValueLength: 100 });
+    assert.equal(like.matches(() => long), false);
+    assert.equal(notLike.matches(() => long), false);
+    assert.equal(like.matches(() => long.slice(1)), true);
+    assert.equal(notLike.matches(() => long.slice(1)), true);
+    // The default reads values up to 1 MiB.
+    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(1_048_575)}y`), true);
+    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(1_048_576)}y`), false);
+  });
+
+  test('a huge IN list is refused on length; one within it compiles', () => {
+    const list = (n: number): string => `color IN (${Array.from({ length: n }, (_, i) => `'v${i}'`).join(',')})`;
+    assert.throws(() => compileSelector(list(50_000)), tooComplex(4096));
+    assert.equal(compileSelector(list(500)).matches(() => 'v499'), true);
+  });
+
   test('rejects a limit that is not a positive integer', () => {
-    for (const limits of [{ maxDepth: 0 }, { maxLength: -1 }, { maxLength: 1.5 }, { maxDepth: Number.NaN }]) {
+    for (const limits of [{ maxDepth: 0 }, { maxLength: -1 }, { maxLength: 1.5 }, { maxDepth: Number.NaN }, { maxLikeSegment: 0 }, { maxLikeValueLength: -1 }]) {
       assert.throws(() => compileSelector('a = 1', limits), (err: unknown) => err instanceof JunctionError && err.code === 'ERR_CONFIG_INVALID');
     }
   });
