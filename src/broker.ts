@@ -15,6 +15,7 @@ import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
 import type { Store } from './store/store.ts';
 import { TcpServer } from './transport/tcp-server.ts';
+import { createTransportGuards } from './transport/transport-guards.ts';
 import { WsServer } from './transport/ws-server.ts';
 
 export const VERSION = '0.1.0';
@@ -89,24 +90,33 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
   const closers: Array<() => Promise<void>> = [];
   const ports: BoundPorts = {};
   try {
+    // One set of connection limits over every listener.
+    const guards = createTransportGuards(config.connections, log);
+    closers.push(async () => guards.gate.close());
     const stomp = new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log);
-    const tcp = new TcpServer(stomp);
+    const tcp = new TcpServer(stomp, guards, 'stomp');
     ports.stomp = await tcp.listen(config.ports.stomp, config.host);
     closers.push(() => tcp.close());
     const mqtt = await MqttProtocol.create(core, config.mqtt, log);
-    const mqttTcp = new TcpServer(mqtt);
+    const mqttTcp = new TcpServer(mqtt, guards, 'mqtt');
     closers.push(() => mqttTcp.close());
     closers.push(() => mqtt.close());
     ports.mqtt = await mqttTcp.listen(config.ports.mqtt, config.host);
     const amqp = new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log);
-    const amqpTcp = new TcpServer(amqp);
+    const amqpTcp = new TcpServer(amqp, guards, 'amqp');
     ports.amqp = await amqpTcp.listen(config.ports.amqp, config.host);
     closers.push(() => amqpTcp.close());
-    const ws = new WsServer();
-    ws.register(STOMP_WS_SUBPROTOCOLS, stomp, true);
-    ws.register(AMQP_WS_SUBPROTOCOLS, amqp, false, { binary: true });
-    // A WebSocket message over the MQTT packet limit is refused before ws has read it whole.
-    ws.register(MQTT_WS_SUBPROTOCOLS, mqtt, false, { binary: true, maxPayload: config.mqtt.maxPacketSize });
+    // Each protocol's WebSocket messages are limited to its own largest message, so ws closes a bigger
+    // one (1009) before buffering it. STOMP (also for clients offering no subprotocol): one frame per
+    // message, headers and body plus the command line (<= 256), blank line, NUL and trailing EOLs.
+    // AMQP: a WebSocket message is any slice of the byte stream (AMQP WSB 1.0 2.4: one frame may span
+    // messages, one message may hold several frames), and clients write all the frames of a message at
+    // once (one WebSocket message), so one maximum message plus a frame; each frame is still checked
+    // against maxFrameSize as it arrives. MQTT: one packet.
+    const ws = new WsServer(guards);
+    ws.register('stomp', STOMP_WS_SUBPROTOCOLS, stomp, { isDefault: true, maxPayload: config.stomp.maxHeaderBytes + config.stomp.maxBodyBytes + 1024 });
+    ws.register('amqp', AMQP_WS_SUBPROTOCOLS, amqp, { binary: true, maxPayload: config.amqp.maxMessageSize + config.amqp.maxFrameSize });
+    ws.register('mqtt', MQTT_WS_SUBPROTOCOLS, mqtt, { binary: true, maxPayload: config.mqtt.maxPacketSize });
     ports.ws = await ws.listen(config.ports.ws, config.host);
     closers.push(() => ws.close());
     // Runs first: connections the shutdown closes publish no MQTT wills.

@@ -1,32 +1,41 @@
 import net from 'node:net';
+import type { JunctionError } from '../errors.ts';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
+import { OutboundPolicy, type Watched } from './outbound-policy.ts';
+import { defaultTransportGuards, type TransportGuards } from './transport-guards.ts';
 
 function uncork(c: TcpConnection): void {
   c.uncork();
 }
 
-class TcpConnection implements TransportConnection {
+class TcpConnection implements TransportConnection, Watched {
   readonly id = nextConnectionId();
   readonly kind = 'tcp' as const;
   private readonly socket: net.Socket;
+  private readonly server: TcpServer;
   private corked = false;
   private remote: string | undefined;
   private error: Error | undefined;
   private closeListeners: Array<(err?: Error) => void> | null = null;
+  congestedSince = 0;
+  slowTimer: NodeJS.Timeout | undefined = undefined;
+  /** Whether the 'drain' listener that ends a congestion is on (added at the first congestion only). */
+  private drainWatched = false;
 
-  /** `sockets`: the server's set of open sockets, which this connection leaves when it closes. */
-  constructor(socket: net.Socket, sockets: Set<net.Socket>) {
+  constructor(socket: net.Socket, server: TcpServer) {
     this.socket = socket;
+    this.server = server;
     socket.setNoDelay(true);
     // One 'error' and one 'close' listener per socket, whoever registers with onClose (an idle
     // connection's memory is mostly such small objects).
     socket.on('error', (err) => {
-      this.error = err;
+      this.error ??= err;
       void this.remoteAddress; // while the socket still knows its peer
     });
     socket.on('close', () => {
-      sockets.delete(socket);
+      OutboundPolicy.stopWatching(this);
+      server.closed(socket);
       const listeners = this.closeListeners;
       this.closeListeners = null;
       if (listeners) for (const cb of listeners) cb(this.error);
@@ -43,8 +52,20 @@ class TcpConnection implements TransportConnection {
     return this.remote;
   }
 
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  get protocol(): string {
+    return this.server.protocol;
+  }
+
   get congested(): boolean {
     return this.socket.writableNeedDrain;
+  }
+
+  get outboundBytes(): number {
+    return this.socket.writableLength;
   }
 
   write(data: Buffer): boolean {
@@ -55,7 +76,14 @@ class TcpConnection implements TransportConnection {
       this.socket.cork();
       process.nextTick(uncork, this);
     }
-    return this.socket.write(data);
+    if (this.socket.write(data)) return true;
+    // Over the high-water mark: the only path that pays for the slow-consumer and outbound checks.
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      this.socket.on('drain', () => (this.congestedSince = 0));
+    }
+    this.server.guards.outbound.overWater(this);
+    return false;
   }
 
   uncork(): void {
@@ -92,23 +120,47 @@ class TcpConnection implements TransportConnection {
   destroy(): void {
     this.socket.destroy();
   }
+
+  abort(err: JunctionError): void {
+    this.error = err;
+    this.socket.destroy();
+  }
 }
 
-/** A TCP listener that hands every connection to one protocol. */
+/** A TCP listener that hands every connection to one protocol, within the connection limits. */
 export class TcpServer {
+  readonly guards: TransportGuards;
+  /** The protocol this listener carries (`stomp`, `mqtt`, `amqp`), for log lines. */
+  readonly protocol: string;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(acceptor: ProtocolAcceptor) {
+  /** `guards`: the broker's connection limits (default: the configured defaults, logging nowhere). */
+  constructor(acceptor: ProtocolAcceptor, guards: TransportGuards = defaultTransportGuards(), protocol = 'tcp') {
+    this.guards = guards;
+    this.protocol = protocol;
     this.server = net.createServer((socket) => {
+      // Refused before anything is allocated for it: no protocol state, no listeners.
+      const host = socket.remoteAddress; // also kept by the socket for `closed` to read after the close
+      if (host === undefined || !guards.gate.admit(host, protocol)) {
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
-      acceptor.accept(new TcpConnection(socket, this.sockets));
+      acceptor.accept(new TcpConnection(socket, this));
     });
+  }
+
+  /** An admitted socket closed. */
+  closed(socket: net.Socket): void {
+    this.sockets.delete(socket);
+    this.guards.gate.release(socket.remoteAddress!);
   }
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return listen(this.server, port, host);
+    // Accept errors that reach Node (libuv handles EMFILE itself, see ConnectionGate) are logged.
+    return listen(this.server, port, host, (err) => this.guards.log.error({ err, listener: this.protocol }, 'listener error'));
   }
 
   async close(): Promise<void> {

@@ -3,30 +3,46 @@ import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
+import type { JunctionError } from '../errors.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
+import type { OutboundPolicy, Watched } from './outbound-policy.ts';
+import type { TransportGuards } from './transport-guards.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
-/** Largest WebSocket message for a protocol that sets no limit of its own. */
-const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
-class WsConnection implements TransportConnection {
+class WsConnection implements TransportConnection, Watched {
   readonly id = nextConnectionId();
   readonly kind = 'ws' as const;
   readonly remoteAddress: string;
+  readonly protocol: string;
   private readonly ws: WebSocket;
+  private readonly policy: OutboundPolicy;
   private pending = 0;
   private readonly drainListeners: Array<() => void> = [];
   private readonly binary: boolean;
+  private reason: Error | undefined;
+  congestedSince = 0;
+  slowTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(ws: WebSocket, remote: string, binary: boolean) {
+  constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy) {
     this.ws = ws;
     this.remoteAddress = remote;
+    this.protocol = protocol;
     this.binary = binary;
+    this.policy = policy;
+  }
+
+  get closed(): boolean {
+    return this.ws.readyState === this.ws.CLOSED;
   }
 
   get congested(): boolean {
     return this.pending > HIGH_WATER;
+  }
+
+  get outboundBytes(): number {
+    return this.pending;
   }
 
   write(data: Buffer): boolean {
@@ -36,9 +52,15 @@ class WsConnection implements TransportConnection {
     this.ws.send(data, { binary: this.binary || !isUtf8(data) }, () => {
       const was = this.congested;
       this.pending -= data.length;
-      if (was && !this.congested) for (const cb of this.drainListeners) cb();
+      if (was && !this.congested) {
+        this.congestedSince = 0;
+        for (const cb of this.drainListeners) cb();
+      }
     });
-    return !this.congested;
+    if (!this.congested) return true;
+    // Over the high-water mark: the only path that pays for the slow-consumer and outbound checks.
+    this.policy.overWater(this);
+    return false;
   }
 
   onData(cb: (chunk: Buffer) => void): void {
@@ -57,7 +79,7 @@ class WsConnection implements TransportConnection {
   onClose(cb: (err?: Error) => void): void {
     let error: Error | undefined;
     this.ws.on('error', (err) => (error = err));
-    this.ws.on('close', () => cb(error));
+    this.ws.on('close', () => cb(this.reason ?? error));
   }
 
   pause(): void {
@@ -76,41 +98,70 @@ class WsConnection implements TransportConnection {
   destroy(): void {
     this.ws.terminate();
   }
+
+  abort(err: JunctionError): void {
+    this.reason = err;
+    this.ws.terminate();
+  }
+}
+
+/** A protocol registered on the WebSocket port, with the ws server that reads its messages. */
+interface WsProtocol {
+  name: string;
+  acceptor: ProtocolAcceptor;
+  wss: WebSocketServer;
+  binary: boolean;
 }
 
 /**
  * One WebSocket listener for every protocol, chosen by subprotocol (`v12.stomp`, `mqtt`, ...).
- * A client that offers no subprotocol gets the default protocol.
+ * A client that offers none of them gets the default protocol.
+ *
+ * ws reads a whole message before any protocol code sees it, buffering its fragments up to the
+ * server's `maxPayload` (checked against each frame's declared length, before its payload is read).
+ * So each protocol has its own `WebSocketServer` whose `maxPayload` is that protocol's largest
+ * message: a bigger one is closed with 1009 before it is buffered, and what a connection holds of an
+ * unfinished message is bounded by its protocol's limit (ws's own default was 100 MiB, ours 64 MiB).
  */
 export class WsServer {
   private readonly http: http.Server;
-  private readonly wss: WebSocketServer;
-  /** Servers for subprotocols with their own message size limit (ws reads a whole message before the protocol sees it). */
-  private readonly limited = new Map<string, WebSocketServer>();
-  private readonly protocols = new Map<string, ProtocolAcceptor>();
-  /** Subprotocols whose frames always go out binary (MQTT: [MQTT-6.0.0-1]). */
-  private readonly binaryProtocols = new Set<string>();
-  private defaultProtocol: ProtocolAcceptor | undefined;
+  private readonly guards: TransportGuards;
+  private readonly protocols = new Map<string, WsProtocol>();
+  private defaultProtocol: WsProtocol | undefined;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor() {
-    this.http = http.createServer((_req, res) => {
+  constructor(guards: TransportGuards) {
+    this.guards = guards;
+    const t = guards.upgradeTimeout;
+    // The upgrade request must be complete within `upgradeTimeout`, whether the client sends nothing
+    // or trickles header bytes (Node answers 408 and closes); Node checks every
+    // connectionsCheckingInterval (default 30 s), so check more often for a short timeout.
+    this.http = http.createServer({ headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(1000, t) }, (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
     });
-    this.http.on('connection', (s) => {
+    // First, before the HTTP server sets up its parser for the socket.
+    this.http.prependListener('connection', (s: net.Socket) => {
+      const host = s.remoteAddress; // also kept by the socket, for the release after the close
+      if (host === undefined || !guards.gate.admit(host, 'ws')) {
+        s.destroy();
+        return;
+      }
       this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
+      s.once('close', () => {
+        this.sockets.delete(s);
+        guards.gate.release(host);
+      });
     });
-    this.wss = this.server(DEFAULT_MAX_PAYLOAD);
     this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      if (socket.destroyed) return; // refused at 'connection'
       const chosen = this.choose(String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()));
-      const wss = (chosen && this.limited.get(chosen)) || this.wss;
-      wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req));
+      const p = (chosen && this.protocols.get(chosen)) || this.defaultProtocol;
+      if (!p) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      p.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, p));
     });
-  }
-
-  private server(maxPayload: number): WebSocketServer {
-    return new WebSocketServer({ noServer: true, maxPayload, handleProtocols: (offered) => this.choose(offered) });
   }
 
   private choose(offered: Iterable<string>): string | false {
@@ -118,37 +169,31 @@ export class WsServer {
     return false;
   }
 
-  private connected(ws: WebSocket, req: http.IncomingMessage): void {
-    const acceptor = (ws.protocol && this.protocols.get(ws.protocol)) || this.defaultProtocol;
-    if (!acceptor) {
-      ws.close(1002, 'Unsupported subprotocol');
-      return;
-    }
-    acceptor.accept(new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.binaryProtocols.has(ws.protocol)));
+  private connected(ws: WebSocket, req: http.IncomingMessage, p: WsProtocol): void {
+    const conn = new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound);
+    p.acceptor.accept(conn);
   }
 
   /**
-   * Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none.
-   * `binary`: every frame sent is a binary frame (otherwise text when the bytes are UTF-8).
-   * `maxPayload`: a bigger WebSocket message closes the connection (1009) before it is buffered whole.
+   * Registers a protocol under its subprotocol names; `isDefault` also takes clients that offer none
+   * (or none registered). `maxPayload`: the protocol's largest message, bytes; a bigger WebSocket
+   * message closes the connection (1009) before it is buffered. `binary`: every frame sent is a
+   * binary frame (otherwise text when the bytes are UTF-8).
    */
-  register(subprotocols: string[], acceptor: ProtocolAcceptor, isDefault = false, opts: { binary?: boolean; maxPayload?: number } = {}): void {
-    const wss = opts.maxPayload !== undefined ? this.server(opts.maxPayload) : undefined;
-    for (const p of subprotocols) {
-      this.protocols.set(p, acceptor);
-      if (opts.binary) this.binaryProtocols.add(p);
-      if (wss) this.limited.set(p, wss);
-    }
-    if (isDefault) this.defaultProtocol = acceptor;
+  register(name: string, subprotocols: string[], acceptor: ProtocolAcceptor, opts: { maxPayload: number; binary?: boolean; isDefault?: boolean }): void {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, handleProtocols: (offered) => this.choose(offered) });
+    const p: WsProtocol = { name, acceptor, wss, binary: opts.binary ?? false };
+    for (const sp of subprotocols) this.protocols.set(sp, p);
+    if (opts.isDefault) this.defaultProtocol = p;
   }
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return listen(this.http, port, host);
+    return listen(this.http, port, host, (err) => this.guards.log.error({ err, listener: 'ws' }, 'listener error'));
   }
 
   async close(): Promise<void> {
-    const servers = new Set([this.wss, ...this.limited.values()]);
+    const servers = new Set([...this.protocols.values()].map((p) => p.wss));
     for (const wss of servers) for (const ws of wss.clients) ws.terminate();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const wss of servers) wss.close();

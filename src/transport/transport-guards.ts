@@ -1,0 +1,30 @@
+import pino, { type Logger } from 'pino';
+import { ConfigSchema, type JunctionConfig } from '../config/schema.ts';
+import { ConnectionGate } from './connection-gate.ts';
+import { OutboundPolicy } from './outbound-policy.ts';
+
+/** What every listener applies to its connections (`connections` in the config); one set per broker. */
+export interface TransportGuards {
+  /** Connection caps over all listeners and per remote address. */
+  readonly gate: ConnectionGate;
+  /** Slow-consumer timeout and the outbound byte cap. */
+  readonly outbound: OutboundPolicy;
+  /** How long the WebSocket HTTP upgrade may take, ms. */
+  readonly upgradeTimeout: number;
+  readonly log: Logger;
+}
+
+export function createTransportGuards(cfg: JunctionConfig['connections'], parent: Logger): TransportGuards {
+  const log = parent.child({ component: 'transport' });
+  return {
+    gate: new ConnectionGate(cfg, log),
+    outbound: new OutboundPolicy(cfg, log),
+    upgradeTimeout: cfg.upgradeTimeout,
+    log,
+  };
+}
+
+/** The default limits with a silent log, for a listener built outside a broker (protocol unit tests). */
+export function defaultTransportGuards(): TransportGuards {
+  return createTransportGuards(ConfigSchema.parse({}).connections, pino({ level: 'silent' }));
+}
