@@ -79,6 +79,26 @@ export const ConfigSchema = z.strictObject({
       producerCredit: z.number().int().min(1).default(1000),
       /** SASL mechanisms offered. PLAIN accepts any user until security is configured. */
       saslMechanisms: z.array(z.enum(['ANONYMOUS', 'PLAIN'])).min(1).default(['ANONYMOUS', 'PLAIN']),
+      /**
+       * How long a connection may take to send its protocol header, finish SASL and send its open, ms;
+       * then the socket is closed and logged once. Default 10000, as STOMP's connect timeout (ActiveMQ's
+       * AMQP connector waits 30 s, AMQ-5587): a real client opens in one or two round trips.
+       */
+      connectTimeout: z.number().int().min(100).default(10000),
+      /**
+       * Shortest idle-time-out a peer may ask for in its open, ms: the broker must send a frame at
+       * least that often, and rhea sends an empty one every half of it. A shorter one is refused with a
+       * close (amqp:invalid-field), as AMQP 1.0 section 2.4.5 lets a peer that cannot support a proposed
+       * idle timeout do. Default 1000: a frame every 500 ms at most; real clients ask 30-120 s.
+       */
+      minIdleTimeout: z.number().int().min(1).default(1000),
+      /**
+       * Most deliveries one consumer link may have unsettled (or not yet written) at once, whatever
+       * link credit its peer grants: the broker's prefetch cap (ActiveMQ caps a consumer's prefetch by
+       * its policy the same way). AMQP lets a sender send less than the credit. Default 4096, the
+       * session's outgoing window, so a single link per session is never held back below it.
+       */
+      maxConsumerCredit: z.number().int().min(1).default(4096),
     })
     .prefault({}),
   mqtt: z

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
+import { isJunctionError, JunctionError } from '../../errors.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
@@ -17,7 +18,21 @@ export interface AmqpSessionConfig {
   producerCredit: number;
   saslMechanisms: Array<'ANONYMOUS' | 'PLAIN'>;
   serverName: string;
+  /** ms a connection has to complete its protocol header, SASL and open. */
+  connectTimeout: number;
+  /** Shortest idle-time-out a peer may ask of the broker, ms. */
+  minIdleTimeout: number;
+  /** Most deliveries one consumer link may have unsettled or unwritten. */
+  maxConsumerCredit: number;
 }
+
+/**
+ * Bytes of deliveries one connection hands rhea in one event-loop turn before its links stop taking
+ * credit until the next turn. rhea writes on the next tick, so within a turn the transport's
+ * high-water mark cannot be seen yet: this bounds what one dispatch burst can put into memory (a
+ * link with 1,000,000 credit and a full queue) to about 1 MiB plus one message per link.
+ */
+const TURN_BYTES = 1024 * 1024;
 
 /** Capabilities the broker offers in its open (Artemis offers the same). */
 const OFFERED = ['ANONYMOUS-RELAY', 'DELAYED_DELIVERY', 'SHARED-SUBS'];
@@ -39,6 +54,30 @@ export function clampDisposition(p: { first?: unknown; last?: unknown }, deliver
   const from = Math.max(first, head.id);
   const to = Math.min(last, tail.id);
   return from <= to ? { first: from, last: to } : undefined;
+}
+
+/**
+ * A frame that breaks a rule of the connection or session: the connection is closed with
+ * `condition` (raised inside rhea's frame dispatch, which hands it to the 'error' event).
+ */
+class FrameRuleError extends JunctionError {
+  readonly condition: string;
+  constructor(condition: string, message: string) {
+    super('ERR_AMQP_PROTOCOL', message);
+    this.condition = condition;
+  }
+}
+
+const UINT_MAX = 0xffffffff;
+
+/** What checkAttach reads of a link rhea already keeps. */
+interface AttachedLink {
+  name: string;
+  remote: { attach?: unknown; detach?: unknown };
+}
+
+function isUint(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT_MAX;
 }
 
 /** The sending side's protocol header the broker answers an unsupported header with (SASL, as it prefers). */
@@ -64,6 +103,11 @@ export class AmqpConnection {
   private readonly transactions: Transactions;
   private failed = false;
   private ended = false;
+  /** Delivery bytes handed to rhea in this turn (see TURN_BYTES); a setImmediate resets it. */
+  private turnBytes = 0;
+  private turnPending = false;
+  /** Closes a connection that has not completed header, SASL and open in time; cleared at open. */
+  private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(conn: TransportConnection, container: RheaContainer, core: Core, cfg: AmqpSessionConfig, log: Logger) {
     this.conn = conn;
@@ -85,7 +129,14 @@ export class AmqpConnection {
     });
     this.intercept();
     const rc = this.rc;
-    rc.on('connection_open', () => this.log.debug({ containerId: this.containerId() }, 'amqp connection open'));
+    rc.on('connection_open', () => {
+      clearTimeout(this.connectTimer);
+      this.log.debug({ containerId: this.containerId() }, 'amqp connection open');
+    });
+    // A peer that connects and never completes its open holds a socket forever (issue 11, item 10).
+    this.connectTimer = setTimeout(() => this.onConnectTimeout(), cfg.connectTimeout);
+    this.connectTimer.unref();
+    conn.onDrain(() => this.resumeConsumers());
     rc.on('session_open', (ctx: { session: RheaSession }) => this.onSessionOpen(ctx.session));
     rc.on('session_close', (ctx: { session: RheaSession }) => setImmediate(() => this.closeLinks(ctx.session)));
     rc.on('session_error', () => undefined);
@@ -96,10 +147,17 @@ export class AmqpConnection {
     rc.on('connection_close', () => setImmediate(() => this.cleanup()));
     rc.on('connection_error', () => undefined);
     rc.on('disconnected', () => setImmediate(() => this.cleanup()));
-    conn.onClose(() => setImmediate(() => this.cleanup()));
+    conn.onClose(() => {
+      clearTimeout(this.connectTimer);
+      setImmediate(() => this.cleanup());
+    });
     rc.on('protocol_error', (err: Error) => this.onRheaError(err, 'amqp:decode-error'));
-    // rhea raises plain errors for frames it cannot decode or that break the session's rules.
-    rc.on('error', (err: Error) => this.onRheaError(err, /Invalid handle/.test(err.message) ? 'amqp:session:unattached-handle' : 'amqp:decode-error'));
+    // rhea raises plain errors for frames it cannot decode or that break the session's rules; the
+    // adapter's own checks raise errors that carry their condition.
+    rc.on('error', (err: Error) => {
+      const condition = err instanceof FrameRuleError ? err.condition : isJunctionError(err) && err.code === 'ERR_AMQP_DECODE' ? 'amqp:decode-error' : /Invalid handle/.test(err.message) ? 'amqp:session:unattached-handle' : 'amqp:decode-error';
+      this.onRheaError(err, condition);
+    });
     rc.accept(this.socket);
   }
 
@@ -113,7 +171,20 @@ export class AmqpConnection {
   private intercept(): void {
     const rc = this.rc;
     const proto = Object.getPrototypeOf(rc) as RheaConnection;
+    this.keyByClientInputSafely();
+    rc.on_open = (frame: Frame) => {
+      const idle = (frame.performative as { idle_time_out?: unknown }).idle_time_out;
+      proto.on_open.call(rc, frame);
+      // AMQP 1.0 §2.4.5: "If a peer can not, for any reason support a proposed idle timeout, then it
+      // SHOULD close the connection using a close frame with an error explaining why." rhea would send
+      // an empty frame every idle/2 ms; below minIdleTimeout the open is answered, then closed.
+      if (typeof idle === 'number' && idle > 0 && idle < this.cfg.minIdleTimeout) {
+        (rc.remote.open as { idle_time_out?: number }).idle_time_out = 0;
+        this.fail({ condition: 'amqp:invalid-field', description: `idle-time-out ${idle} ms is below the broker's minimum of ${this.cfg.minIdleTimeout} ms` });
+      }
+    };
     rc.on_attach = (frame: Frame) => {
+      this.checkAttach(frame);
       // rhea decodes only source and target termini: keep a coordinator target for the adapter.
       const t = frame.performative.target;
       if (isDescribed(t)) {
@@ -158,6 +229,62 @@ export class AmqpConnection {
       }
       proto.on_disposition.call(rc, frame);
     };
+    // AMQP 1.0 §2.4.1: "each peer MUST send an open frame before sending any other frames"; rhea
+    // would create sessions and links for a peer that never opened. amqp:not-allowed (§2.8.15: a
+    // frame used in a manner inconsistent with the specification) and a close.
+    const handlers = rc as unknown as Record<string, (frame: Frame) => void>;
+    for (const name of ['begin', 'end', 'attach', 'detach', 'flow', 'transfer', 'disposition']) {
+      const handler = handlers[`on_${name}`]!;
+      handlers[`on_${name}`] = (frame: Frame) => {
+        if (!rc.remote.open) throw new FrameRuleError('amqp:not-allowed', `${name} received before open`);
+        handler.call(rc, frame);
+      };
+    }
+  }
+
+  /**
+   * rhea keeps sessions by channel and links by name and by handle in plain objects, all keyed by
+   * what the peer sent: a link named `__proto__` or `constructor` found Object.prototype members
+   * there (rhea threw on them). This connection's maps, and its sessions', get no prototype.
+   */
+  private keyByClientInputSafely(): void {
+    const rc = this.rc as unknown as {
+      local_channel_map: Record<string, unknown>;
+      remote_channel_map: Record<string, unknown>;
+      create_session(size: number): RheaSession;
+    };
+    rc.local_channel_map = Object.create(null) as Record<string, unknown>;
+    rc.remote_channel_map = Object.create(null) as Record<string, unknown>;
+    const create = rc.create_session;
+    rc.create_session = function (this: unknown, size: number): RheaSession {
+      const session = create.call(this, size) as unknown as { links: object; local: { handles: object }; remote: { handles: object } };
+      session.links = Object.create(null) as object;
+      session.local.handles = Object.create(null) as object;
+      session.remote.handles = Object.create(null) as object;
+      return session as unknown as RheaSession;
+    };
+  }
+
+  /**
+   * An attach's name and handle before rhea files the link under them (AMQP 1.0 §2.7.3): the name
+   * a string, the handle a uint (else amqp:invalid-field); a handle already in use for an attached
+   * link: "MUST be responded to with an immediate close carrying a handle-in-use session-error";
+   * a second attach of a link already attached under that name in this session (rhea keeps one
+   * link per name): amqp:not-allowed.
+   */
+  private checkAttach(frame: Frame): void {
+    const p = frame.performative as { name?: unknown; handle?: unknown; role?: unknown };
+    if (typeof p.name !== 'string') throw new FrameRuleError('amqp:invalid-field', 'attach without a string link name');
+    if (!isUint(p.handle)) throw new FrameRuleError('amqp:invalid-field', `attach handle ${String(p.handle)} is not a uint`);
+    if (typeof p.role !== 'boolean') throw new FrameRuleError('amqp:invalid-field', 'attach without a boolean role');
+    const session = this.rc.remote_channel_map[frame.channel] as unknown as
+      | { remote: { handles: Record<number, AttachedLink | undefined> }; links: Record<string, AttachedLink | undefined> }
+      | undefined;
+    if (!session) return; // rhea refuses a frame on a channel without a session
+    const onHandle = session.remote.handles[p.handle];
+    if (onHandle && !onHandle.remote.detach) throw new FrameRuleError('amqp:session:handle-in-use', `Handle ${p.handle} is already in use by link ${JSON.stringify(onHandle.name)}`);
+    const byName = session.links[p.name];
+    if (byName && byName.remote.attach && !byName.remote.detach) throw new FrameRuleError('amqp:not-allowed', `Link ${JSON.stringify(p.name)} is already attached on this session`);
   }
 
   // ---------------------------------------------------------------- sessions and links
@@ -205,6 +332,9 @@ export class AmqpConnection {
           this.links.delete(l);
           this.consumers.delete(l.link);
         },
+        maxCredit: this.cfg.maxConsumerCredit,
+        outboundFull: () => this.conn.congested || this.turnBytes >= TURN_BYTES,
+        countOutbound: (bytes) => this.countOutbound(bytes),
       },
       link,
     );
@@ -212,6 +342,33 @@ export class AmqpConnection {
       this.links.add(c);
       this.consumers.set(link, c);
     }
+  }
+
+  /**
+   * Counts delivery bytes of this turn; once per turn with deliveries, after rhea has written them
+   * (next tick), the consumer links take credit again unless the transport is congested (then on drain).
+   */
+  private countOutbound(bytes: number): void {
+    this.turnBytes += bytes;
+    if (this.turnPending) return;
+    this.turnPending = true;
+    setImmediate(() => {
+      this.turnPending = false;
+      this.turnBytes = 0;
+      if (!this.conn.congested) this.resumeConsumers();
+    });
+  }
+
+  private resumeConsumers(): void {
+    if (this.ended) return;
+    for (const c of this.consumers.values()) c.resume();
+  }
+
+  private onConnectTimeout(): void {
+    if (this.failed || this.ended || this.rc.remote.open) return;
+    this.failed = true;
+    this.log.warn({ connectTimeout: this.cfg.connectTimeout }, 'amqp connection closed: no open within the connect timeout');
+    this.conn.destroy();
   }
 
   private closeLinks(session: RheaSession): void {
@@ -251,7 +408,14 @@ export class AmqpConnection {
   /** Writes a close frame with `error` at once (rhea is about to end the socket) and ends the connection. */
   private writeClose(error: AmqpErrorField): void {
     try {
+      const amqpHeader = (this.rc as unknown as { amqp_transport: { header_received?: unknown } }).amqp_transport.header_received;
       if (this.rc.is_open() || this.rc.remote.open) {
+        this.rc.local.close.error = error;
+        this.rc._write_frame(0, this.rc.local.close);
+      } else if (amqpHeader) {
+        // Before the peer's open (its open did not decode, or another frame came first): our open
+        // and at once a close with the error, so the peer learns why (AMQP 1.0 §2.4.1: open first).
+        this.rc._write_frame(0, this.rc.local.open);
         this.rc.local.close.error = error;
         this.rc._write_frame(0, this.rc.local.close);
       }

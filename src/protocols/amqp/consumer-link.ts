@@ -24,6 +24,16 @@ export interface ConsumerLinkHost {
   transactions: Transactions;
   newTemporaryName(): string;
   closed(link: ConsumerLink): void;
+  /** Most deliveries this link may have unsettled or not yet written (`amqp.maxConsumerCredit`). */
+  maxCredit: number;
+  /**
+   * True while the connection's outgoing bytes are over the transport's high-water mark, or this
+   * turn's deliveries (which rhea writes on the next tick) add up to more than a turn's share: no
+   * credit reaches the core until the connection calls `resume`.
+   */
+  outboundFull(): boolean;
+  /** Counts the bytes of a delivery handed to rhea in this event-loop turn. */
+  countOutbound(bytes: number): void;
 }
 
 /** A terminus filter map's selector, if it has one (by descriptor, whatever key the client used). */
@@ -61,12 +71,12 @@ export class ConsumerLink implements ConsumerSink {
   /** Deliveries handed to rhea; rhea's own delivery_count counts those already transferred. */
   private sent = 0;
   private closing = false;
-  private readonly presettled: boolean;
   /**
-   * Pre-settled deliveries the session had no room for: the core let them go as it delivered
-   * them (auto-ack), so they wait here and go out first once the session has room.
+   * Pre-settled (at-most-once) link. Its core consumer still settles each delivery only once rhea
+   * has it (not as the core hands it over, auto-ack), so that a delivery the session has no room
+   * for goes back to the queue, and one that cannot be mapped is dead-lettered, not lost.
    */
-  private backlog: Delivery[] = [];
+  private readonly presettled: boolean;
   /** Set for a queue browser: what is left of its snapshot. */
   private browsing: Message[] | null = null;
 
@@ -146,7 +156,7 @@ export class ConsumerLink implements ConsumerSink {
     this.link.local.attach.offered_capabilities = undefined;
     const release = holdAttach(this.link);
     this.host.core
-      .createConsumer({ destination: spec.destination, sink: this, autoAck: this.presettled, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
+      .createConsumer({ destination: spec.destination, sink: this, autoAck: false, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
       .then((c) => {
         release();
         // Deliveries start after rhea has written the attach (it writes transfers before attaches in a pass).
@@ -197,8 +207,7 @@ export class ConsumerLink implements ConsumerSink {
       // The session's unsettled window is full (its links share it): stop, give this one back, resume on 'sendable'.
       const c = this.consumer;
       c.setCredit(0);
-      if (this.presettled) this.backlog.push(d);
-      else c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
+      c.nack(d.id, { undelivered: true }).catch((err: unknown) => this.host.log.warn({ err }, 'amqp return failed'));
       return;
     }
     this.transfer(d);
@@ -206,22 +215,56 @@ export class ConsumerLink implements ConsumerSink {
 
   /** Hands one delivery to rhea; a failure stops this consumer, never the core's dispatch. */
   private transfer(d: Delivery): void {
+    let payload: Buffer;
+    try {
+      payload = amqpFromDelivery(d, Date.now());
+    } catch (err) {
+      this.unmappable(d, err);
+      return;
+    }
     let rd: RheaDelivery;
     try {
-      rd = this.link.send(amqpFromDelivery(d, Date.now()), Buffer.from(String(d.id)), 0);
+      rd = this.link.send(payload, Buffer.from(String(d.id)), 0);
     } catch (err) {
       // Never let one link's failure reach the core's dispatch (and whoever caused it): stop this consumer.
       this.host.log.warn({ err, link: this.link.name }, 'amqp delivery failed; consumer stopped');
       const c = this.consumer;
       if (c) {
         c.setCredit(0);
-        if (!this.presettled) c.nack(d.id, { undelivered: true }).catch((e: unknown) => this.host.log.warn({ err: e }, 'amqp return failed'));
+        c.nack(d.id, { undelivered: true }).catch((e: unknown) => this.host.log.warn({ err: e }, 'amqp return failed'));
       }
       setImmediate(() => this.close({ condition: 'amqp:internal-error', description: 'delivery failed' }));
       return;
     }
     rd.junctionId = d.id;
     this.sent++;
+    this.host.countOutbound(payload.length);
+    const c = this.consumer;
+    if (!c) return;
+    // At-most-once: settled in the core as rhea takes it (its removal stored, as an auto-ack would).
+    if (this.presettled) c.ack(d.id).catch((err: unknown) => this.host.log.error({ err, link: this.link.name }, 'amqp settle not stored'));
+    // Credit stops at the high-water mark whatever the settle mode; `resume` grants it again.
+    if (this.host.outboundFull()) c.setCredit(0);
+  }
+
+  /**
+   * A stored message that cannot become an AMQP message (an `x-amqp-*` marker that is not the
+   * encoding it names): dead-lettered with the reason, through the core's dead-letter path (the
+   * copy's dlqDeliveryFailureCause), and the link goes on with the next message. Never sent, so the
+   * link's credit is untouched: the core's is recomputed once the dispatch that delivered it is over.
+   */
+  private unmappable(d: Delivery, err: unknown): void {
+    const cause = err instanceof Error ? err.message : String(err);
+    this.host.log.warn({ link: this.link.name, messageId: d.message.id, queue: d.queue, cause }, 'amqp delivery cannot be mapped; message dead-lettered');
+    const c = this.consumer;
+    if (!c) return;
+    c.nack(d.id, { deadLetter: true, cause }).catch((e: unknown) => this.host.log.error({ err: e, link: this.link.name }, 'amqp dead-letter not stored'));
+    setImmediate(() => this.onFlow());
+  }
+
+  /** The connection's outgoing bytes went under the high-water mark: grant credit again. */
+  resume(): void {
+    this.onFlow();
   }
 
   closed(reason: string): void {
@@ -262,11 +305,12 @@ export class ConsumerLink implements ConsumerSink {
     const c = this.consumer;
     if (!c || this.closing) return;
     const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
-    while (this.backlog.length > 0 && outgoing.available() > 0) this.transfer(this.backlog.shift()!);
-    // Backlogged deliveries used core credit already: none more until they are out.
-    if (this.backlog.length > 0) return;
     const inFlight = this.sent - this.link.delivery_count;
-    const credit = Math.max(0, Math.min(this.link.credit - inFlight, outgoing.available()));
+    // The client's credit, within the session's window, within maxCredit unsettled or unwritten
+    // deliveries (c.unacked: sent, not settled; inFlight: handed to rhea, not yet transferred), and
+    // none while the connection's outgoing bytes are over the high-water mark.
+    const held = this.presettled ? inFlight : c.unacked.size;
+    const credit = this.host.outboundFull() ? 0 : Math.max(0, Math.min(this.link.credit - inFlight, outgoing.available(), this.host.maxCredit - held));
     c.setCredit(credit);
     if (this.link._draining && c.credit > 0) {
       c.setCredit(0);
@@ -310,6 +354,8 @@ export class ConsumerLink implements ConsumerSink {
     }
     if (!rd.remote_settled) rd.update(true);
     done.catch((err: unknown) => this.host.log.error({ err, link: this.link.name }, 'amqp settle not stored'));
+    // Credit held back by maxCredit comes back as deliveries settle.
+    if (c.credit === 0 && !c.closed) this.onFlow();
   }
 
   /** An outcome inside a transactional-state: the ack joins the transaction (applied at discharge). */
@@ -348,7 +394,6 @@ export class ConsumerLink implements ConsumerSink {
     this.closing = true;
     const c = this.consumer;
     this.consumer = null;
-    this.backlog = []; // pre-settled: at-most-once, and the link that would take them is gone
     c?.close();
     if (this.temporary) {
       const q = this.temporary;

@@ -1,11 +1,12 @@
 import rhea from 'rhea';
 import { JunctionError } from '../../errors.ts';
+import { isReservedProperty } from '../../core/reserved.ts';
 import type { Delivery } from '../../core/consumer.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import { formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
-import { messageCodec, types } from './rhea-codec.ts';
+import { encode, messageCodec, types } from './rhea-codec.ts';
 import { encodeData, encodeHeader, encodeProperties, encodeStringValue, type PropertiesFields } from './section-encoder.ts';
-import { SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
+import { readDescribed, SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 
 /**
  * AMQP 1.0 message <-> core message (Artemis conventions, see docs/amqp.md):
@@ -111,6 +112,22 @@ function section(raw: Buffer, sections: RawSection[], code: number): Buffer | un
   return s ? raw.subarray(s.start, s.end) : undefined;
 }
 
+/** Sets a property named by a client: `__proto__` is an own property like any other, never the prototype. */
+function setProperty(props: Record<string, PropertyValue>, k: string, v: PropertyValue): void {
+  if (k === '__proto__') Object.defineProperty(props, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else props[k] = v;
+}
+
+/** An encoded application-properties section without its reserved (x-amqp-*) entries, other values as encoded. */
+function withoutReservedEntries(app: Buffer): Buffer {
+  const section = new types.Reader(app).read() as { value: Array<{ value: unknown }> };
+  const kept: unknown[] = [];
+  for (let i = 0; i + 1 < section.value.length; i += 2) {
+    if (!isReservedProperty(String(section.value[i]!.value))) kept.push(section.value[i], section.value[i + 1]);
+  }
+  return encode(types.described(types.wrap_ulong(SECTION.applicationProperties), types.Map32(kept)));
+}
+
 /** Builds the core message of an incoming AMQP transfer (`raw` is the encoded message, `msg` rhea's decoding of it). */
 export function messageFromAmqp(msg: DecodedMessage, raw: Buffer, opts: InboundOptions): MessageInput {
   let sections: RawSection[];
@@ -126,14 +143,23 @@ export function messageFromAmqp(msg: DecodedMessage, raw: Buffer, opts: InboundO
   }
   const properties: Record<string, PropertyValue> = {};
   let typedProps = false;
+  let reserved = false;
   if (msg.application_properties) {
     for (const [k, v] of Object.entries(msg.application_properties)) {
+      // The adapters' own marker names (x-amqp-*) are never taken from a client (core/reserved.ts).
+      if (isReservedProperty(k)) {
+        reserved = true;
+        continue;
+      }
       const s = simpleValue(v);
       if (s === undefined || v instanceof Date || Buffer.isBuffer(v) || (typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v))) typedProps = true;
-      if (s !== undefined) properties[k] = s;
+      if (s !== undefined) setProperty(properties, k, s);
     }
   }
-  if (typedProps) properties[PROP_APP_PROPERTIES] = section(raw, sections, SECTION.applicationProperties)!.toString('base64');
+  if (typedProps) {
+    const app = section(raw, sections, SECTION.applicationProperties)!;
+    properties[PROP_APP_PROPERTIES] = (reserved ? withoutReservedEntries(app) : app).toString('base64');
+  }
   const annotations = section(raw, sections, SECTION.messageAnnotations);
   if (annotations) properties[PROP_ANNOTATIONS] = annotations.toString('base64');
   if (msg.content_encoding !== undefined) properties[PROP_CONTENT_ENCODING] = String(msg.content_encoding);
@@ -244,7 +270,8 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   const ttl = m.expiration > 0 ? Math.max(1, m.expiration - now) : undefined;
   w.write_bytes(encodeHeader({ durable: m.durable, priority: m.priority, ...(ttl !== undefined ? { ttl } : {}), firstAcquirer: d.deliveryCount <= 1 && !d.redelivered, deliveryCount: Math.max(0, d.deliveryCount - 1) }));
 
-  if (typeof props[PROP_ANNOTATIONS] === 'string') w.write_bytes(Buffer.from(props[PROP_ANNOTATIONS] as string, 'base64'));
+  const annotations = markerSection(m, PROP_ANNOTATIONS, SECTION.messageAnnotations);
+  if (annotations) w.write_bytes(annotations);
   // Without annotations of its own, a message goes without any: Qpid JMS infers the JMS type from the
   // body (data = BytesMessage, string = TextMessage) and the destination from its consumer, and every
   // AMQP consumer decodes a section less.
@@ -283,8 +310,8 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   }
 
   // Application properties: the original section when there was one with typed values, plus what the core added.
-  const rawApp = typeof props[PROP_APP_PROPERTIES] === 'string' ? Buffer.from(props[PROP_APP_PROPERTIES] as string, 'base64') : undefined;
-  const originalKeys = rawApp ? new Set(Object.keys(decodeMap(rawApp))) : undefined;
+  const rawApp = markerSection(m, PROP_APP_PROPERTIES, SECTION.applicationProperties);
+  const originalKeys = rawApp ? new Set(Object.keys(decodeMap(m, rawApp))) : undefined;
   const entries: Array<[string, PropertyValue]> = [];
   for (const k in props) {
     if (HIDDEN.has(k) || k === PROP_CONTENT_ENCODING || k === PROP_REPLY_TO_GROUP_ID || k === 'JMS_AMQP_REPLY_TO') continue;
@@ -301,7 +328,7 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
 
   // Body.
   const kind = props[PROP_BODY];
-  if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(m.body);
+  if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(encodedBody(m, kind));
   else if (kind !== 'none') {
     if (m.bodyType === 'bytes') w.write_bytes(encodeData(m.body));
     else w.write_bytes(encodeStringValue(m.body.toString('utf8')));
@@ -313,11 +340,60 @@ function isTypedId(s: string): boolean {
   return s.startsWith('AMQP_ULONG:') || s.startsWith('AMQP_UUID:') || s.startsWith('AMQP_BINARY:');
 }
 
-function decodeMap(encodedSection: Buffer): Record<string, unknown> {
+function decodeMap(m: Message, encodedSection: Buffer): Record<string, unknown> {
   try {
-    const m = messageCodec.decode(encodedSection) as DecodedMessage;
-    return m.application_properties ?? {};
-  } catch {
-    return {};
+    const decoded = messageCodec.decode(encodedSection) as DecodedMessage;
+    return decoded.application_properties ?? {};
+  } catch (err) {
+    throw unmappable(m, `${PROP_APP_PROPERTIES}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Why a stored message cannot go to an AMQP consumer. The adapter's markers hold AMQP encodings it
+ * wrote itself; one that is not what its name says (stored before ingress stripped client-set
+ * markers, or damaged) is never written to a consumer: the consumer link dead-letters the message.
+ */
+function unmappable(m: Message, why: string): JunctionError {
+  return new JunctionError('ERR_AMQP_DECODE', `Message ${m.id} cannot be sent over AMQP: ${why}`);
+}
+
+const MAP8 = 0xc1;
+const MAP32 = 0xd1;
+
+/**
+ * The encoded section a marker property holds (base64), checked to be exactly one section of `code`
+ * whose value is a map, with every size inside the bytes (sections.ts bounds each one): the bytes
+ * are written into the consumer's message as they are, and appendToMap reads the map's header.
+ */
+function markerSection(m: Message, name: string, code: number): Buffer | undefined {
+  const v = m.properties[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw unmappable(m, `${name} is not base64 text`);
+  const b = Buffer.from(v, 'base64');
+  let parts: RawSection[];
+  try {
+    parts = splitSections(b);
+  } catch (err) {
+    throw unmappable(m, `${name}: ${(err as Error).message}`);
+  }
+  if (parts.length !== 1 || parts[0]!.code !== code) throw unmappable(m, `${name} is not one section 0x${code.toString(16)}`);
+  const value = readDescribed(b, 0)!.valueStart;
+  if (b[value] !== MAP8 && b[value] !== MAP32) throw unmappable(m, `${name} does not hold a map`);
+  return b;
+}
+
+/** The body sections an `x-amqp-body` message keeps encoded, checked to be of its kind. */
+function encodedBody(m: Message, kind: 'value' | 'sequence' | 'data'): Buffer {
+  let parts: RawSection[];
+  try {
+    parts = splitSections(m.body);
+  } catch (err) {
+    throw unmappable(m, `${PROP_BODY} ${kind}: ${(err as Error).message}`);
+  }
+  const want = kind === 'value' ? SECTION.amqpValue : kind === 'sequence' ? SECTION.amqpSequence : SECTION.data;
+  if (parts.length === 0 || (kind === 'value' && parts.length !== 1) || parts.some((p) => p.code !== want)) {
+    throw unmappable(m, `${PROP_BODY} ${kind}: the body is not ${kind} sections`);
+  }
+  return m.body;
 }

@@ -29,6 +29,8 @@ export interface RheaTypes {
   wrap_boolean(b: boolean): Typed;
   wrap_list(l: unknown[]): Typed;
   wrap_map(m: Record<string, unknown>): Typed;
+  /** A map32 of already encoded (Typed) keys and values, alternating. */
+  Map32(entries: unknown[]): Typed;
   wrap_symbolic_map(m: Record<string, unknown>): Typed;
   described(descriptor: Typed, value: Typed): Typed;
 }

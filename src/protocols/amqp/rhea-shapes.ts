@@ -120,6 +120,7 @@ export interface RheaConnection extends EventEmitter {
   on_transfer(frame: Frame): void;
   on_disposition(frame: Frame): void;
   on_begin(frame: Frame): void;
+  on_open(frame: Frame): void;
   _register(): void;
 }
 
