@@ -135,6 +135,11 @@ export const ConfigSchema = z.strictObject({
        * rejected `amqp:invalid-field`). Default one year (31,536,000,000 ms): ActiveMQ has no cap, but
        * a delay beyond a year is almost always a unit mistake (s for ms) or a hostile value, and a
        * year still covers yearly reminders. Longer delays than the 2^31-1 ms a Node timer takes are
+       * waited for in steps. 0 refuses scheduled delivery altogether.
+       */
+      maxScheduledDelay: z.number().int().min(0).default(365 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
   /**
    * Limits every listener (STOMP, MQTT and AMQP over TCP, and the WebSocket port) applies to the
    * connections it accepts, before any protocol sees them (src/transport).
@@ -177,11 +182,6 @@ export const ConfigSchema = z.strictObject({
        * buffer have left.
        */
       maxOutboundBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
-    })
-    .prefault({}),
-       * waited for in steps. 0 refuses scheduled delivery altogether.
-       */
-      maxScheduledDelay: z.number().int().min(0).default(365 * 24 * 3600 * 1000),
     })
     .prefault({}),
   /**

@@ -3,7 +3,7 @@ import type { StateValue, Store, StoreOp, StoredQueue, StoredState } from '../st
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
-import { Queue, type QueueHost, type QueueStats } from './queue.ts';
+import { Queue, type QueueBrowser, type QueueHost, type QueueStats } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import { compileSelector } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
@@ -13,12 +13,20 @@ import { isWildcard, WildcardIndex } from './wildcard.ts';
 import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
 import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
+import { BROKER_ORIGIN, reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
 
 /** One year: see `scheduler.maxScheduledDelay` in the config schema. */
 export const DEFAULT_MAX_SCHEDULED_DELAY = 365 * 24 * 3600 * 1000;
 
 /** Names of temporary queues (AMQP dynamic nodes) start with this. */
 export const TEMPORARY_PREFIX = '$tmp.';
+
+function reserved(name: string, owner: ReservedOwner | 'temporary', what: string): JunctionError {
+  const whose = owner === 'temporary' ? 'the connection that created this temporary queue' : owner === 'core' ? 'the broker' : owner === 'mqtt' ? 'MQTT sessions' : 'routes';
+  return new JunctionError('ERR_ADDRESS_RESERVED', `${what} ${name.slice(0, 200)} refused: the name is reserved for ${whose}`);
+}
+
+const EMPTY_BROWSER: QueueBrowser = { next: () => [] };
 
 /** The logging surface the core needs (pino's Logger satisfies it). */
 export interface CoreLog {
@@ -64,6 +72,8 @@ export interface ConsumerSpec {
   exclusive?: boolean;
   autoAck?: boolean;
   subscription?: SubscriptionSpec;
+  /** Who asks (reserved names are refused to others, see reserved.ts); omitted: the broker itself. */
+  origin?: Origin;
 }
 
 export interface SendOptions {
@@ -310,7 +320,7 @@ export class Core {
   private route(m: Message): Queue[] {
     const { type, name } = m.destination;
     if (type === 'queue') {
-      const q = this.queues.get(name) ?? this.autoCreateQueue(name);
+      const q = this.queues.get(name) ?? this.autoCreateQueue(name, undefined);
       // Subscription queues share the name map; only the topic may feed them.
       if (q.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
       return [q];
@@ -372,17 +382,28 @@ export class Core {
    * A temporary queue (an AMQP dynamic node), named `$tmp.<suffix>`: nothing it holds is stored or
    * recovered, auto-create settings do not apply, and its owner deletes it with `deleteQueue`.
    */
-  createTemporaryQueue(suffix: string): Queue {
+  createTemporaryQueue(suffix: string, origin: Origin = BROKER_ORIGIN): Queue {
     this.assertOpen();
     const name = `${TEMPORARY_PREFIX}${suffix}`;
     validateAddress(name, 'queue');
     if (this.queues.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Queue ${name} already exists`);
-    const q = new Queue({ name, kind: 'anycast', persistent: false, durable: false, settings: this.settings.resolve(name), host: this.host });
+    const q = new Queue({ name, kind: 'anycast', persistent: false, durable: false, settings: this.settings.resolve(name), host: this.host, owner: origin });
     this.queues.set(name, q);
     return q;
   }
 
-  private autoCreateQueue(name: string): Queue {
+  /**
+   * Creates a queue on first use. `origin` is the consumer asking, undefined for a send: a send never
+   * creates a reserved name (each is made by its owner's own call: temporary queues by
+   * createTemporaryQueue, MQTT and route subscriptions by subscribing), so a send to a temporary
+   * queue that is gone is refused instead of being confirmed into a queue no restart recovers.
+   */
+  private autoCreateQueue(name: string, origin: Origin | undefined): Queue {
+    const owner = reservedOwner(name);
+    if (owner !== undefined && (origin === undefined || owner === 'core')) {
+      if (name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary queue ${name} does not exist (any more)`);
+      throw reserved(name, owner, 'Create');
+    }
     if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
     return this.createQueue(name, true);
   }
@@ -434,7 +455,9 @@ export class Core {
     let consumerSelector = selector;
     if (type === 'queue') {
       if (isWildcard(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcard queue consumers are not supported: ${name}`);
-      queue = this.queues.get(name) ?? this.autoCreateQueue(name);
+      const existing = this.queues.get(name);
+      this.assertMayUse(name, existing, spec.origin, 'Consume from');
+      queue = existing ?? this.autoCreateQueue(name, spec.origin ?? BROKER_ORIGIN);
       if (queue.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
     } else {
       validateAddress(name, 'subscribe');
@@ -442,7 +465,7 @@ export class Core {
         if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
         this.topics.add(name);
       }
-      queue = await this.subscriptionFor(name, selector, spec.subscription);
+      queue = await this.subscriptionFor(name, selector, spec.subscription, spec.origin);
       consumerSelector = null; // the subscription filters before storing
     }
     const consumer = new Consumer({
@@ -458,11 +481,26 @@ export class Core {
     return consumer;
   }
 
-  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined): Promise<Queue> {
+  /**
+   * Throws the ERR_ADDRESS_RESERVED that `createConsumer` would for this spec, synchronously: for a
+   * protocol that answers an attach before its consumer exists (AMQP).
+   */
+  assertMayConsume(spec: Pick<ConsumerSpec, 'destination' | 'subscription' | 'origin'>): void {
+    const { destination: d, subscription: sub, origin } = spec;
+    if (d.type === 'queue') this.assertMayUse(d.name, this.queues.get(d.name), origin, 'Consume from');
+    else if (sub) {
+      const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
+      this.assertMayUse(name, this.queues.get(name), origin, 'Subscribe as');
+    }
+  }
+
+  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined): Promise<Queue> {
     if (!sub) return this.createSubscriptionQueue(`$sub.${this.bootId}.${++this.subSeq}`, topic, filter, {}, false);
     const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
     validateAddress(name, 'subscription');
     const existing = this.queues.get(name);
+    // A client id or subscription name that makes a reserved name (STOMP client-id `mqtt.<victim>`) is refused.
+    this.assertMayUse(name, existing, origin, 'Subscribe as');
     if (existing) {
       if (existing.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `${name} is already a queue`);
       const same = existing.topic === topic && (existing.filter?.text ?? '') === (filter?.text ?? '') && existing.durable === sub.durable;
@@ -488,7 +526,7 @@ export class Core {
       ...(sub.meta !== undefined ? { meta: sub.meta } : {}),
     };
     if (sub.durable) await this.persist([{ op: 'createQueue', queue: stored }]);
-    if (this.queues.has(name)) return this.subscriptionFor(topic, filter, sub); // created meanwhile
+    if (this.queues.has(name)) return this.subscriptionFor(topic, filter, sub, origin); // created meanwhile
     return this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
   }
 
@@ -560,9 +598,10 @@ export class Core {
   }
 
   /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */
-  async deleteSubscription(name: string, clientId?: string): Promise<void> {
+  async deleteSubscription(name: string, clientId?: string, origin?: Origin): Promise<void> {
     const qname = clientId !== undefined ? `${clientId}.${name}` : name;
     const q = this.queues.get(qname) ?? this.queues.get(name);
+    if (q) this.assertMayUse(q.name, q, origin, 'Delete subscription');
     if (!q || q.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${qname}`);
     if (q.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${qname} has an active consumer`);
     await this.deleteQueue(q);
@@ -677,14 +716,27 @@ export class Core {
     return this.queues.get(name);
   }
 
-  browse(name: string): Message[] {
+  browse(name: string, origin?: Origin): Message[] {
     const q = this.queues.get(name);
+    this.assertMayUse(name, q, origin, 'Browse');
     if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
     return q.browse();
   }
 
-  async purge(name: string): Promise<number> {
+  /**
+   * A cursor over a queue's messages, read a batch at a time (see {@link Queue.browser}): what a
+   * protocol's queue browser uses, so browsing a large queue never holds the event loop. A queue that
+   * does not exist browses empty (ActiveMQ); a reserved name of someone else is refused.
+   */
+  browser(name: string, origin?: Origin): QueueBrowser {
     const q = this.queues.get(name);
+    this.assertMayUse(name, q, origin, 'Browse');
+    return q ? q.browser() : EMPTY_BROWSER;
+  }
+
+  async purge(name: string, origin?: Origin): Promise<number> {
+    const q = this.queues.get(name);
+    this.assertMayUse(name, q, origin, 'Purge');
     if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
     return q.purge();
   }
@@ -719,6 +771,22 @@ export class Core {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Refuses a reserved queue name (see reserved.ts) to a caller it does not belong to: a temporary
+   * queue to every connection but its own, `mqtt.`/`route.` names to other components, other `$`
+   * names to every client. The broker itself (no origin) may use any. One character test for an
+   * ordinary name.
+   */
+  private assertMayUse(name: string, q: Queue | undefined, origin: Origin | undefined, what: string): void {
+    const owner = reservedOwner(name);
+    if (owner === undefined || origin === undefined || origin.component === 'broker') return;
+    if (owner === 'core') {
+      const o = q?.owner;
+      if (o !== undefined && o.component === origin.component && o.connectionId === origin.connectionId) return;
+    } else if (owner === origin.component) return;
+    throw reserved(name, q?.owner !== undefined ? 'temporary' : owner, what);
+  }
 
   private compile(text: string): Selector {
     return compileSelector(text, this.selectorLimits);

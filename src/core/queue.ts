@@ -7,6 +7,8 @@ import { PagedList } from './paged-list.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import { ScheduleHeap } from './schedule-heap.ts';
 import type { Selector } from './selector/types.ts';
+import { SelectorCursors } from './selector/selector-cursors.ts';
+import type { Origin } from './reserved.ts';
 
 /** What a queue needs from the core around it. */
 export interface QueueHost {
@@ -43,6 +45,14 @@ export interface QueueInit {
   shared?: boolean;
   durable?: boolean;
   meta?: Record<string, unknown>;
+  /** The connection a temporary queue belongs to (only it may consume from the queue). */
+  owner?: Origin;
+}
+
+/** A cursor over a queue's messages; see {@link Queue.browser}. */
+export interface QueueBrowser {
+  /** Up to `max` more messages; an empty array once every message has been shown. */
+  next(max: number): Message[];
 }
 
 /** Per-queue counters, as the management API and metrics show them. */
@@ -69,6 +79,19 @@ const PRIORITIES = 10;
 /** Paged queues keep about this many messages ready in memory, read back ahead of delivery. */
 const DEPAGE_WINDOW = 1000;
 const DEPAGE_BATCH = 200;
+/**
+ * One dispatch call looks at most this many entries that go to nobody (turned down by every
+ * consumer's selector, held for a busy group owner, ...), then continues on the next turn, so a
+ * consumer whose selector matches nothing of a 100,000-message queue never holds the event loop.
+ * Entries delivered do not count: credit bounds those.
+ */
+const DISPATCH_SCAN_LIMIT = 1000;
+/**
+ * With selector consumers, a dispatch call also yields after this much time: one evaluation may cost
+ * up to ~45 ms under the default `selectors` limits (a 1 MiB property against a 256-character LIKE
+ * stretch with `_`), so counting entries alone would not bound the turn.
+ */
+const DISPATCH_SLICE_MS = 10;
 /** The longest delay a Node timer takes (a signed 32-bit ms count). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -92,6 +115,8 @@ export class Queue {
   readonly durable: boolean;
   /** What the protocol that created this subscription keeps with it (stored with a durable one). */
   meta: Record<string, unknown> | undefined;
+  /** The connection a temporary queue belongs to; undefined for every other queue. */
+  readonly owner: Origin | undefined;
   readonly consumers: Consumer[] = [];
   deleted = false;
   /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */
@@ -108,6 +133,12 @@ export class Queue {
   private rr = 0;
   private dispatching = false;
   private redispatch = false;
+  /** Selector consumers' progress over the ready entries: each message is evaluated once per consumer. */
+  private readonly cursors = new SelectorCursors(PRIORITIES);
+  /** A dispatch that ran out of its scan budget continues here on the next turn (level, entry). */
+  private resumeLevel = -1;
+  private resumeAt: Entry | null = null;
+  private continuation: NodeJS.Immediate | null = null;
   private readyCount = 0;
   private scheduledCount = 0;
   private deliveringCount = 0;
@@ -134,6 +165,7 @@ export class Queue {
     this.shared = init.shared ?? false;
     this.durable = init.durable ?? init.kind === 'anycast';
     this.meta = init.meta;
+    this.owner = init.owner;
   }
 
   get messageCount(): number {
@@ -184,6 +216,7 @@ export class Queue {
 
   addConsumer(c: Consumer): void {
     this.consumers.push(c);
+    this.cursors.add(c);
     this.dispatch();
   }
 
@@ -192,7 +225,16 @@ export class Queue {
     if (i >= 0) this.consumers.splice(i, 1);
     c.closed = true;
     c.credit = 0;
-    for (const [gid, owner] of this.groups) if (owner === c) this.groups.delete(gid);
+    this.cursors.remove(c);
+    let heldGroups = false;
+    for (const [gid, owner] of this.groups) {
+      if (owner === c) {
+        this.groups.delete(gid);
+        heldGroups = true;
+      }
+    }
+    // Entries the others passed over because this consumer held their group or the whole queue are open to them now.
+    if (this.cursors.size > 0 && (heldGroups || c.exclusive)) this.cursors.resetAll();
     // Unsettled deliveries go back with the count they were delivered with (raised at delivery).
     const held = [...c.unacked.values()];
     c.unacked.clear();
@@ -201,18 +243,36 @@ export class Queue {
     this.dispatch();
   }
 
-  /** Delivers ready messages to consumers with credit until either runs out. Re-entrant calls are folded. */
+  /**
+   * Delivers ready messages to consumers with credit until either runs out. Re-entrant calls are
+   * folded. A call that has looked at {@link DISPATCH_SCAN_LIMIT} entries nobody takes (or spent
+   * {@link DISPATCH_SLICE_MS} on selectors) stops there and continues on the next turn; calls in
+   * between only ask for another pass, so the continuation always makes progress.
+   */
   dispatch(): void {
-    if (this.dispatching) {
+    if (this.dispatching || this.continuation !== null) {
       this.redispatch = true;
       return;
     }
     this.dispatching = true;
+    // Calls made while a continuation waited are owed a full pass once the resumed one is done.
+    let owed = this.redispatch;
+    const budget = { entries: DISPATCH_SCAN_LIMIT, until: this.cursors.size > 0 ? performance.now() + DISPATCH_SLICE_MS : Infinity };
     try {
-      do {
+      for (;;) {
+        const resuming = this.resumeLevel >= 0;
         this.redispatch = false;
-        this.dispatchPass();
-      } while (this.redispatch);
+        if (!this.dispatchPass(budget)) {
+          this.redispatch ||= owed;
+          this.continuation = setImmediate(() => {
+            this.continuation = null;
+            if (!this.deleted) this.dispatch();
+          });
+          break;
+        }
+        if (resuming && owed) owed = false;
+        else if (!this.redispatch) break;
+      }
     } finally {
       this.dispatching = false;
     }
@@ -253,29 +313,49 @@ export class Queue {
     );
   }
 
-  private dispatchPass(): void {
-    if (this.readyCount === 0 || this.consumers.length === 0) return;
+  /**
+   * One pass over the ready entries, highest priority first. Returns false when the budget ran out
+   * (the place is kept in resumeLevel/resumeAt for the continuation), true otherwise. Selector
+   * consumers' cursors let the pass skip what every consumer with credit has already turned down.
+   */
+  private dispatchPass(budget: { entries: number; until: number }): boolean {
+    const resumeLevel = this.resumeLevel;
+    const resumeAt = this.resumeAt;
+    this.resumeLevel = -1;
+    this.resumeAt = null;
+    if (this.readyCount === 0 || this.consumers.length === 0) return true;
     const now = this.host.now();
-    for (let p = PRIORITIES - 1; p >= 0; p--) {
+    for (let p = resumeLevel >= 0 ? resumeLevel : PRIORITIES - 1; p >= 0; p--) {
       const list = this.levels[p]!;
-      let e = list.head;
+      let e = p === resumeLevel && resumeAt !== null && resumeAt.list === list ? resumeAt : this.cursors.size > 0 ? this.cursors.start(list.head, p, this.consumers) : list.head;
       while (e) {
-        if (!this.hasCredit()) return;
+        if (!this.hasCredit()) return true;
         const next = e.next;
         if (e.message.expiration > 0 && e.message.expiration <= now) {
           this.expireEntry(e);
         } else {
           const c = this.pickConsumer(e);
           if (c) this.deliver(e, c);
+          else {
+            if (this.cursors.size > 0) this.cursors.rejected(e, p);
+            if (--budget.entries <= 0 || (budget.until !== Infinity && performance.now() > budget.until)) {
+              if (next !== null && next.list === list) {
+                this.resumeLevel = p;
+                this.resumeAt = next;
+              } else if (p > 0) this.resumeLevel = p - 1;
+              return false;
+            }
+          }
         }
         // A consumer callback may have changed the list (returned or purged messages): start over.
         if (next && next.list !== list) {
           this.redispatch = true;
-          return;
+          return true;
         }
         e = next;
       }
     }
+    return true;
   }
 
   private hasCredit(): boolean {
@@ -310,11 +390,20 @@ export class Queue {
 
   private accepts(c: Consumer, e: Entry): boolean {
     if (e.refusedBy !== null && e.refusedBy.has(c.id)) return false;
-    return c.selector === null || c.selector.matches(selectorResolver(e.message));
+    if (c.selector === null) return true;
+    // Turned down before (and not returned since): the selector is not run again.
+    if (this.cursors.passed(c, e, e.message.priority)) return false;
+    return c.selector.matches(selectorResolver(e.message));
+  }
+
+  /** Takes a ready entry out of its level's list. */
+  private unlink(e: Entry): void {
+    if (this.cursors.size > 0) this.cursors.leaving(e, e.message.priority);
+    this.levels[e.message.priority]!.remove(e);
   }
 
   private deliver(e: Entry, c: Consumer): void {
-    this.levels[e.message.priority]!.remove(e);
+    this.unlink(e);
     if (this.settings.lastValueKey !== undefined) this.forgetLastValue(this.settings.lastValueKey, e);
     this.readyCount--;
     e.deliveryCount++;
@@ -405,8 +494,11 @@ export class Queue {
   private makeReady(e: Entry, ordered: boolean): void {
     e.state = 'ready';
     const list = this.levels[e.message.priority]!;
-    if (ordered) list.insertOrdered(e);
-    else list.push(e);
+    if (ordered) {
+      list.insertOrdered(e);
+      // Back in its old place: new for every selector consumer again.
+      if (this.cursors.size > 0) this.cursors.returned(e, e.message.priority);
+    } else list.push(e);
     this.readyCount++;
     if (this.consumers.length > 0) this.dispatch();
   }
@@ -462,7 +554,7 @@ export class Queue {
 
   private expireEntry(e: Entry): void {
     if (e.state === 'ready') {
-      this.levels[e.message.priority]!.remove(e);
+      this.unlink(e);
       this.readyCount--;
       if (this.settings.lastValueKey !== undefined) this.forgetLastValue(this.settings.lastValueKey, e);
     } else if (e.state === 'scheduled') {
@@ -479,7 +571,7 @@ export class Queue {
     const k = String(v);
     const old = this.lastValues.get(k);
     if (old && old.state === 'ready') {
-      this.levels[old.message.priority]!.remove(old);
+      this.unlink(old);
       this.readyCount--;
       this.stats.acked++;
       this.drop(old);
@@ -494,7 +586,60 @@ export class Queue {
     if (v !== undefined && v !== null && this.lastValues.get(String(v)) === e) this.lastValues.delete(String(v));
   }
 
-  /** Messages held, highest priority first, in arrival order within a priority (ready, scheduled, in delivery). */
+  /**
+   * A cursor over the messages held in memory: ready ones highest priority first (arrival order
+   * within a priority), then scheduled ones, then those in delivery. `next(max)` returns at most `max`
+   * (an empty array at the end), so a protocol browses a queue of any size a batch per event-loop
+   * turn. Not a snapshot (JMS 2.0 section 4.1.2: a browser's view may change as messages arrive and
+   * leave): a message that leaves before the cursor reaches it is not shown. Each call costs O(max),
+   * apart from one copy of the scheduled and in-delivery lists (pointers) when the ready ones are done.
+   */
+  browser(): QueueBrowser {
+    let level = PRIORITIES - 1;
+    let last: Entry | null = null;
+    let lastSeq = -1;
+    let rest: Entry[] | null = null;
+    let i = 0;
+    return {
+      next: (max: number): Message[] => {
+        const out: Message[] = [];
+        while (out.length < max && level >= 0) {
+          const list = this.levels[level]!;
+          let e: Entry | null;
+          if (last !== null && last.list === list) e = last.next;
+          else {
+            // The last one shown left the list (delivered, expired): resume after its place by seq.
+            e = list.head;
+            while (e && e.seq <= lastSeq) e = e.next;
+          }
+          if (!e) {
+            level--;
+            last = null;
+            lastSeq = -1;
+            continue;
+          }
+          out.push(e.message);
+          last = e;
+          lastSeq = e.seq;
+        }
+        if (out.length < max && level < 0 && rest === null) {
+          rest = [];
+          for (const e of this.scheduledHeap.items()) if (e.state === 'scheduled') rest.push(e);
+          for (const c of this.consumers) for (const e of c.unacked.values()) rest.push(e);
+        }
+        while (rest !== null && out.length < max && i < rest.length) {
+          const e = rest[i++]!;
+          if (e.state === 'scheduled' || e.state === 'delivering') out.push(e.message);
+        }
+        return out;
+      },
+    };
+  }
+
+  /**
+   * Messages held, highest priority first, in arrival order within a priority (ready, scheduled, in
+   * delivery), as one array: for management and tests. Protocols browse with {@link browser}.
+   */
   browse(): Message[] {
     return this.entries()
       .sort((a, b) => b.message.priority - a.message.priority || a.seq - b.seq)
@@ -523,6 +668,7 @@ export class Queue {
     this.readyCount = 0;
     this.scheduledCount = 0;
     this.lastValues.clear();
+    this.cursors.resetAll();
     for (const e of removed) {
       this.stats.acked++;
       this.drop(e);
@@ -542,6 +688,8 @@ export class Queue {
     this.deleted = true;
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
     this.scheduleTimer = null;
+    if (this.continuation) clearImmediate(this.continuation);
+    this.continuation = null;
   }
 
   statistics(): QueueStats {

@@ -32,3 +32,57 @@ export function withoutReservedProperties<T extends Record<string, PropertyValue
   }
   return clean ?? props;
 }
+
+/**
+ * Who asks the core for something: a protocol connection, a route, or the broker itself (the
+ * embedded API, management, tests), which may do anything. Adapters pass one constant object per
+ * connection (or per component), so passing it costs nothing per message.
+ */
+export interface Origin {
+  readonly component: 'stomp' | 'amqp' | 'mqtt' | 'route' | 'broker';
+  /** The connection asking: a temporary queue belongs to the connection that created it. */
+  readonly connectionId?: string;
+}
+
+/** The broker itself: what the core assumes when a caller names no origin. */
+export const BROKER_ORIGIN: Origin = Object.freeze({ component: 'broker' });
+
+/** The part of the broker a reserved queue name belongs to (see {@link reservedOwner}). */
+export type ReservedOwner = 'core' | 'mqtt' | 'route';
+
+/**
+ * Queue names (anycast queues and subscription queues share one name space) that belong to one part
+ * of the broker (issue 11, item 11). A client of another protocol may neither create, consume,
+ * browse, purge nor delete them, nor create a subscription under such a name (a STOMP client id
+ * `mqtt.<victim>` would otherwise reach an MQTT session's durable subscription `mqtt.<victim>.<filter>`):
+ *
+ * | prefix | owner | what |
+ * |---|---|---|
+ * | `$` | core | `$tmp.` temporary queues (only the connection that made one consumes it; anyone may send to a live one, as a reply-to), `$sub.` temporary subscriptions, `$retained` |
+ * | `mqtt.`, `mqtt-share.` | mqtt | an MQTT session's durable subscriptions (client id `mqtt.<id>`) and `$share` groups |
+ * | `route.` | route | a route's topic subscription `route.<id>` and request-reply queues `route.<id>.replies.*` |
+ *
+ * A send never auto-creates a reserved name (each is created by its owner's own call), so a
+ * persistent SEND to a `$tmp.` name that is not a live temporary queue is refused rather than
+ * confirmed and dropped at the next start. Topic names are not reserved.
+ */
+export const RESERVED_NAME_PREFIXES: ReadonlyArray<readonly [string, ReservedOwner]> = [
+  ['$', 'core'],
+  ['mqtt.', 'mqtt'],
+  ['mqtt-share.', 'mqtt'],
+  ['route.', 'route'],
+];
+
+/** The owner of a reserved queue name, or undefined. One character test for most names. */
+export function reservedOwner(name: string): ReservedOwner | undefined {
+  switch (name.charCodeAt(0)) {
+    case 0x24: // $
+      return 'core';
+    case 0x6d: // m
+      return name.startsWith('mqtt.') || name.startsWith('mqtt-share.') ? 'mqtt' : undefined;
+    case 0x72: // r
+      return name.startsWith('route.') ? 'route' : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import { isJunctionError, JunctionError } from '../../errors.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
@@ -92,6 +93,8 @@ const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]
  */
 export class AmqpConnection {
   private readonly conn: TransportConnection;
+  /** This connection, for the core's reserved names: its temporary queues are its own. */
+  private readonly origin: Origin;
   private readonly core: Core;
   private readonly cfg: AmqpSessionConfig;
   private readonly log: Logger;
@@ -111,6 +114,7 @@ export class AmqpConnection {
 
   constructor(conn: TransportConnection, container: RheaContainer, core: Core, cfg: AmqpSessionConfig, log: Logger) {
     this.conn = conn;
+    this.origin = { component: 'amqp', connectionId: String(conn.id) };
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
@@ -302,6 +306,7 @@ export class AmqpConnection {
       {
         core: this.core,
         log: this.log,
+        origin: this.origin,
         transactions: this.transactions,
         maxMessageSize: this.cfg.maxMessageSize,
         credit: this.cfg.producerCredit,
@@ -325,6 +330,7 @@ export class AmqpConnection {
       {
         core: this.core,
         log: this.log,
+        origin: this.origin,
         transactions: this.transactions,
         containerId: () => this.containerId(),
         newTemporaryName: () => `amqp.${randomUUID()}`,

@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import { JunctionError } from '../../errors.ts';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { Destination, Message } from '../../core/message.ts';
 import { selectorResolver } from '../../core/selector-resolver.ts';
-import type { Queue } from '../../core/queue.ts';
+import type { Queue, QueueBrowser } from '../../core/queue.ts';
+import type { Selector } from '../../core/selector/types.ts';
 import { validateAddress } from '../../core/address.ts';
 import { compileSelector } from '../../core/selector/index.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
@@ -14,12 +16,17 @@ import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type Rhe
 import type { Transactions } from './transactions.ts';
 
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
+/** A queue browser reads the queue this many messages at a time, at most BROWSE_READS_PER_TURN times per turn. */
+const BROWSE_BATCH = 256;
+const BROWSE_READS_PER_TURN = 8;
 const SELECTOR_FILTER_CODE = 0x0000468c00000004;
 
 /** What a consumer link needs from its connection. */
 export interface ConsumerLinkHost {
   core: Core;
   log: Logger;
+  /** The connection, for the core's reserved names (its temporary queues, others' refused). */
+  origin: Origin;
   containerId(): string | undefined;
   transactions: Transactions;
   newTemporaryName(): string;
@@ -77,8 +84,8 @@ export class ConsumerLink implements ConsumerSink {
    * for goes back to the queue, and one that cannot be mapped is dead-lettered, not lost.
    */
   private readonly presettled: boolean;
-  /** Set for a queue browser: what is left of its snapshot. */
-  private browsing: Message[] | null = null;
+  /** Set for a queue browser: its cursor over the queue, and matching messages read ahead of credit. */
+  private browsing: { cursor: QueueBrowser; selector: Selector | null; ahead: Message[]; end: boolean } | null = null;
 
   constructor(host: ConsumerLinkHost, link: RheaSender) {
     this.host = host;
@@ -115,7 +122,7 @@ export class ConsumerLink implements ConsumerSink {
         reply = found.reply;
       } else if (source.dynamic) {
         const name = this.host.newTemporaryName();
-        this.temporary = this.host.core.createTemporaryQueue(name);
+        this.temporary = this.host.core.createTemporaryQueue(name, this.host.origin);
         spec = { destination: { type: 'queue', name: this.temporary.name } };
         reply = { ...terminusFields(source), address: this.temporary.name, dynamic: true, filter: undefined };
       } else {
@@ -148,6 +155,8 @@ export class ConsumerLink implements ConsumerSink {
           return;
         }
       }
+      // A reserved name (another connection's temporary queue, an MQTT session's subscription) is refused at attach.
+      this.host.core.assertMayConsume({ ...spec, origin: this.host.origin });
     } catch (err) {
       this.refuse(err);
       return;
@@ -156,7 +165,7 @@ export class ConsumerLink implements ConsumerSink {
     this.link.local.attach.offered_capabilities = undefined;
     const release = holdAttach(this.link);
     this.host.core
-      .createConsumer({ destination: spec.destination, sink: this, autoAck: false, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
+      .createConsumer({ destination: spec.destination, sink: this, autoAck: false, origin: this.host.origin, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
       .then((c) => {
         release();
         // Deliveries start after rhea has written the attach (it writes transfers before attaches in a pass).
@@ -272,28 +281,41 @@ export class ConsumerLink implements ConsumerSink {
     this.close({ condition: 'amqp:resource-deleted', description: reason });
   }
 
-  /** Browses a snapshot of the queue: its messages go out pre-settled as credit allows, then drain ends it. */
+  /**
+   * Browses the queue through a core cursor: its messages go out pre-settled as credit allows, then
+   * drain ends it. Read a batch at a time, a few batches per event-loop turn, so a large queue (or a
+   * selector that matches little of it) never holds the loop. A reserved name is refused at attach.
+   */
   private startBrowsing(queue: string, selector: string | undefined): void {
-    let messages = this.host.core.getQueue(queue)?.browse() ?? [];
-    if (selector !== undefined) {
-      const compiled = compileSelector(selector);
-      messages = messages.filter((m) => compiled.matches(selectorResolver(m)));
-    }
-    this.browsing = messages;
+    const cursor = this.host.core.browser(queue, this.host.origin);
+    this.browsing = { cursor, selector: selector !== undefined ? compileSelector(selector) : null, ahead: [], end: false };
     this.link.local.attach.snd_settle_mode = 1;
     setImmediate(() => this.onFlow());
   }
 
   private browseFlow(): void {
-    const list = this.browsing!;
+    const b = this.browsing!;
     const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
-    while (list.length > 0 && this.link.credit - (this.sent - this.link.delivery_count) > 0 && outgoing.available() > 0) {
-      const m = list.shift()!;
+    let reads = 0;
+    while (this.link.credit - (this.sent - this.link.delivery_count) > 0 && outgoing.available() > 0) {
+      if (b.ahead.length === 0) {
+        if (b.end) break;
+        if (reads++ === BROWSE_READS_PER_TURN) {
+          setImmediate(() => this.onFlow());
+          return;
+        }
+        const batch = b.cursor.next(BROWSE_BATCH);
+        if (batch.length === 0) b.end = true;
+        const sel = b.selector;
+        b.ahead = sel ? batch.filter((m) => sel.matches(selectorResolver(m))) : batch;
+        continue;
+      }
+      const m = b.ahead.shift()!;
       const rd = this.link.send(amqpFromDelivery({ id: 0, message: m, deliveryCount: 1, redelivered: false, queue: m.destination.name }, Date.now()), Buffer.from(`b${this.sent}`), 0);
       rd.update(true);
       this.sent++;
     }
-    if (this.link._draining && list.length === 0) this.link.set_drained(true);
+    if (this.link._draining && b.end && b.ahead.length === 0) this.link.set_drained(true);
   }
 
   /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
@@ -384,7 +406,7 @@ export class ConsumerLink implements ConsumerSink {
     this.release();
     if (closed && this.durableSubscription) {
       const { name, clientId } = this.durableSubscription;
-      this.host.core.deleteSubscription(name, clientId).catch((err: unknown) => this.host.log.warn({ err, subscription: name }, 'amqp unsubscribe failed'));
+      this.host.core.deleteSubscription(name, clientId, this.host.origin).catch((err: unknown) => this.host.log.warn({ err, subscription: name }, 'amqp unsubscribe failed'));
     }
   }
 

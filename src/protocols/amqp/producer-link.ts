@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { JunctionError } from '../../errors.ts';
 import type { Core } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
 import { validateAddress } from '../../core/address.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
@@ -22,6 +23,8 @@ const TRANSFER_STATE_FIELD = 7;
 export interface ProducerLinkHost {
   core: Core;
   log: Logger;
+  /** The connection: a dynamic target's temporary queue belongs to it. */
+  origin: Origin;
   transactions: Transactions;
   maxMessageSize: number;
   credit: number;
@@ -107,7 +110,7 @@ export class ProducerLink {
         if (caps.includes('temporary-topic')) {
           this.destination = { type: 'topic', name: `$tmp.${host.newTemporaryName()}` };
         } else {
-          this.temporary = host.core.createTemporaryQueue(host.newTemporaryName());
+          this.temporary = host.core.createTemporaryQueue(host.newTemporaryName(), host.origin);
           this.destination = { type: 'queue', name: this.temporary.name };
         }
         link.set_target({ ...terminusFields(target), address: formatAmqpAddress(this.destination), dynamic: true });

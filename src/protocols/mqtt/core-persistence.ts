@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import type { Core } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { AedesClient, IncomingPacket } from './aedes-types.ts';
 import { retainedQos } from './mapping.ts';
 import type { RetainedWindow } from './retained-window.ts';
 import type { SessionStore } from './session-store.ts';
 import { coreToMqttTopic, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
+
+/** MQTT sessions' subscriptions (`mqtt.<client id>.*`) are reserved to MQTT in the core. */
+const ORIGIN: Origin = { component: 'mqtt' };
 
 /** What the persistence needs from the protocol. */
 export interface PersistenceHost {
@@ -109,7 +113,7 @@ export class CorePersistence {
     for (const filter of topics) {
       this.host.closeBinding(client, filter);
       const s = mine.get(filter);
-      if (s?.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+      if (s?.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN);
       await this.leaveShare(client.id!, filter);
     }
   }
@@ -149,7 +153,7 @@ export class CorePersistence {
     const cid = this.host.coreClientId(client.id!);
     for (const s of this.host.core.durableSubscriptions(cid)) {
       this.host.closeDurable(s.name);
-      if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid);
+      if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN);
     }
     for (const { filter } of this.host.sessions.shareFilters(client.id!)) {
       this.host.closeBinding(client, filter);

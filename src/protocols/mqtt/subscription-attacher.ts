@@ -1,10 +1,14 @@
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import type { StoredMqttSubscription } from './core-persistence.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import type { SessionStore } from './session-store.ts';
 import { SubscriptionBinding } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
+
+/** MQTT's own names (`mqtt.<client id>.*`, `mqtt-share.*`) are reserved to it in the core. */
+const ORIGIN: Origin = { component: 'mqtt' };
 
 /** The windows a binding gets (from the MQTT config). */
 export interface AttachConfig {
@@ -153,7 +157,7 @@ export class SubscriptionAttacher {
       if (group !== undefined) this.dropOrphanGroup(group, session);
     });
     try {
-      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, ...(subscription ? { subscription } : {}) });
+      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, origin: ORIGIN, ...(subscription ? { subscription } : {}) });
     } catch (err) {
       binding.close();
       throw err;

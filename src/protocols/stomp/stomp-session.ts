@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { JunctionError, StompFrameError, isJunctionError } from '../../errors.ts';
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
+import type { QueueBrowser } from '../../core/queue.ts';
 import type { Transaction } from '../../core/transaction.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
@@ -42,6 +44,8 @@ const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUB
 let sessionSeq = 0;
 /** Frames awaiting the store, per connection, before the connection stops reading. */
 const MAX_INFLIGHT = 1024;
+/** Messages a queue browser writes per event-loop turn. */
+const BROWSE_BATCH = 256;
 
 /**
  * One STOMP connection: frames in, core calls out, MESSAGE frames back. Frames are handled in
@@ -55,6 +59,8 @@ export class StompSession {
   private readonly log: Logger;
   private readonly parser: StompParser;
   private readonly sessionId = `junction-session-${++sessionSeq}`;
+  /** This connection, for the core's reserved names (a client id `mqtt.<id>` cannot reach an MQTT session). */
+  private readonly origin: Origin;
   private version: StompVersion = '1.0';
   private connected = false;
   private closing = false;
@@ -71,12 +77,15 @@ export class StompSession {
   private lastRead = Date.now();
   private lastWrite = Date.now();
   private timers: NodeJS.Timeout[] = [];
+  /** Queue browsers waiting for the socket to drain. */
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger) {
     this.conn = conn;
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
+    this.origin = { component: 'stomp', connectionId: String(conn.id) };
     this.parser = new StompParser({ maxHeaderBytes: cfg.maxHeaderBytes, maxHeaders: cfg.maxHeaders, maxBodyBytes: cfg.maxBodyBytes });
     conn.onData((chunk) => this.onData(chunk));
     conn.onDrain(() => this.onDrain());
@@ -280,7 +289,11 @@ export class StompSession {
     const selector = header(frame, 'selector');
     const sub: Subscription = { id, destination: destination!, ackMode: ackRaw, consumer: null, unacked: new Map(), byMessageId: new Map(), owed: 0 };
     this.subscriptions.set(id, sub);
-    if (header(frame, 'browser') === 'true') return () => this.browse(sub, dest.name);
+    if (header(frame, 'browser') === 'true') {
+      // Refused here: a reserved name gets its ERROR in place of the RECEIPT.
+      const browser = this.core.browser(dest.name, this.origin);
+      return () => void this.browse(sub, browser);
+    }
     try {
       const subscription =
         dest.type === 'topic' && subName !== undefined
@@ -294,6 +307,7 @@ export class StompSession {
         exclusive: header(frame, 'activemq.exclusive') === 'true',
         autoAck: ackRaw === 'auto',
         ...(subscription ? { subscription } : {}),
+        origin: this.origin,
         sink: {
           deliver: (d) => this.deliver(sub, d),
           closed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription closed by broker'),
@@ -310,11 +324,18 @@ export class StompSession {
     };
   }
 
-  /** ActiveMQ queue browsing: the queue's messages, then an empty MESSAGE with `browser:end`. */
-  private browse(sub: Subscription, queue: string): void {
-    const messages = this.core.getQueue(queue) ? this.core.browse(queue) : [];
-    for (const m of messages) {
-      this.write(messageFrame({ id: 0, message: m, deliveryCount: 0, redelivered: false, queue }, sub.id, undefined, this.version));
+  /**
+   * ActiveMQ queue browsing: the queue's messages, then an empty MESSAGE with `browser:end`. Written a
+   * batch per event-loop turn and only while the socket takes them (a queue of a million messages
+   * neither holds the loop nor piles up in the outgoing buffer); stops when the subscription goes.
+   */
+  private async browse(sub: Subscription, browser: QueueBrowser): Promise<void> {
+    for (;;) {
+      if (this.closing || this.subscriptions.get(sub.id) !== sub) return;
+      const batch = browser.next(BROWSE_BATCH);
+      if (batch.length === 0) break;
+      for (const m of batch) this.write(messageFrame({ id: 0, message: m, deliveryCount: 0, redelivered: false, queue: m.destination.name }, sub.id, undefined, this.version));
+      await new Promise<void>((resolve) => (this.conn.congested ? this.drainWaiters.push(resolve) : setImmediate(resolve)));
     }
     this.write({ command: 'MESSAGE', headers: [['subscription', sub.id], ['message-id', 'BrowseDone'], ['destination', sub.destination], ['browser', 'end']], body: Buffer.alloc(0) });
   }
@@ -336,6 +357,7 @@ export class StompSession {
   }
 
   private onDrain(): void {
+    for (const w of this.drainWaiters.splice(0)) w();
     for (const sub of this.subscriptions.values()) {
       if (sub.owed > 0 && sub.consumer) {
         const n = sub.owed;
@@ -353,7 +375,7 @@ export class StompSession {
     if (!sub && durableName === undefined) throw new JunctionError('ERR_STOMP_PROTOCOL', `No subscription with id '${id}'`);
     if (sub) this.closeSubscription(sub);
     // ActiveMQ: UNSUBSCRIBE naming the durable subscription deletes it; otherwise it only goes inactive.
-    if (durableName !== undefined) await this.core.deleteSubscription(durableName, this.clientId);
+    if (durableName !== undefined) await this.core.deleteSubscription(durableName, this.clientId, this.origin);
   }
 
   private closeSubscription(sub: Subscription): void {
@@ -522,6 +544,7 @@ export class StompSession {
     for (const tx of this.transactions.values()) this.core.rollback(tx);
     this.transactions.clear();
     for (const sub of [...this.subscriptions.values()]) this.closeSubscription(sub);
+    for (const w of this.drainWaiters.splice(0)) w();
     this.log.debug({ err: err?.message }, 'stomp connection closed');
   }
 }

@@ -1,10 +1,14 @@
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
+import type { Origin } from '../../core/reserved.ts';
 import { formatDestination, type Destination, type Message, type MessageInput } from '../../core/message.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Exchange, ExchangeMessage, Outcome, Producer, RouteLog } from '../types.ts';
 import type { Source } from './source.ts';
+
+/** Routes' own names (`route.<id>`, `route.<id>.replies.*`) are reserved to routes in the core. */
+const ORIGIN: Origin = { component: 'route' };
 
 /** `queue:a` / `topic:a.b` (or a bare name, a queue) as a core destination. */
 export function destinationOf(uri: string): Destination {
@@ -86,6 +90,7 @@ export class CoreSource implements Source {
         closed: (reason) => this.log.warn({ route: this.routeId, reason }, 'route source closed by the broker'),
       },
       ...(this.destination.type === 'topic' ? { subscription: { name: routeSubscriptionName(this.routeId), durable: true } } : {}),
+      origin: ORIGIN,
     });
     this.topUp();
   }
@@ -141,7 +146,7 @@ export class CoreSource implements Source {
   async remove(): Promise<void> {
     if (this.destination.type !== 'topic') return;
     try {
-      await this.core.deleteSubscription(routeSubscriptionName(this.routeId));
+      await this.core.deleteSubscription(routeSubscriptionName(this.routeId), undefined, ORIGIN);
     } catch (err) {
       if ((err as JunctionError).code !== 'ERR_SUBSCRIPTION_NOT_FOUND') throw err;
     }
@@ -226,6 +231,7 @@ export class CoreProducer implements Producer {
     const consumer = await this.core.createConsumer({
       destination: { type: 'queue', name: queue },
       autoAck: true,
+      origin: ORIGIN,
       sink: {
         deliver: (d) => {
           const id = d.message.correlationId;
