@@ -39,7 +39,9 @@ class CountingSelector implements Selector {
   readonly text: string;
   readonly evaluations = new Map<string, number>();
   total = 0;
-  constructor(private readonly want: string) {
+  private readonly want: string;
+  constructor(want: string) {
+    this.want = want;
     this.text = `k = '${want}'`;
   }
   matches(resolve: (id: string) => unknown): boolean {
