@@ -55,8 +55,10 @@ interface Received {
 class RawAmqp {
   readonly received: Received[] = [];
   readonly closed: Promise<void>;
+  readonly socket: net.Socket;
   private buf = Buffer.alloc(0);
-  private constructor(readonly socket: net.Socket) {
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
