@@ -86,6 +86,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     maxScheduledDelay: config.scheduler.maxScheduledDelay,
     selectorLimits: config.selectors,
     globalMaxSizeBytes: config.globalMaxSizeBytes,
+    transactionLimits: { maxBytes: config.transactions.maxBytes, maxPerOwner: config.transactions.maxPerConnection },
   });
   const closers: Array<() => Promise<void>> = [];
   const ports: BoundPorts = {};

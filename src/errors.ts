@@ -18,6 +18,7 @@ export const ErrorCodes = {
   ERR_SUBSCRIPTION_NOT_FOUND: 'Subscription does not exist',
   ERR_TX_UNKNOWN: 'Unknown transaction',
   ERR_TX_EXISTS: 'Transaction already exists',
+  ERR_TX_LIMIT: 'Transaction exceeds a limit',
   ERR_STORE_FAILED: 'Store operation failed',
   ERR_STORE_CLOSED: 'Store is closed',
   ERR_STORE_CORRUPT: 'Journal is corrupt',

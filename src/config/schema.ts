@@ -61,6 +61,13 @@ export const ConfigSchema = z.strictObject({
       heartBeat: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([10000, 10000]),
       /** Default prefetch of a subscription without `activemq.prefetchSize`. */
       defaultPrefetch: z.number().int().min(1).default(1000),
+      /**
+       * Largest prefetch a subscription gets: a larger `activemq.prefetchSize` is reset to it, as ActiveMQ
+       * Classic's prefetch policy resets any prefetch above its MAX_PREFETCH_SIZE (Short.MAX_VALUE - 1 =
+       * 32766, the default here). It bounds a subscription's unacknowledged messages; what is written into
+       * a socket nobody reads is bounded by the socket's high-water mark, whatever the prefetch.
+       */
+      maxPrefetch: z.number().int().min(1).default(32766),
       /** How long a connection may take to send CONNECT, in ms. */
       connectTimeout: z.number().int().min(100).default(10000),
     })
@@ -138,6 +145,28 @@ export const ConfigSchema = z.strictObject({
        * waited for in steps. 0 refuses scheduled delivery altogether.
        */
       maxScheduledDelay: z.number().int().min(0).default(365 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
+  /**
+   * Local transactions (STOMP BEGIN/COMMIT, AMQP coordinator): their sends are buffered in memory
+   * until commit. The buffered bytes count against `globalMaxSizeBytes` (queues page or block sooner
+   * while transactions are open) and all transactions together may hold at most `globalMaxSizeBytes`.
+   * A send over a limit is refused with ERR_TX_LIMIT (STOMP ERROR "Transaction limit exceeded", then
+   * close, which rolls back) and the transaction's memory is released at commit, rollback or close.
+   */
+  transactions: z
+    .strictObject({
+      /**
+       * Bytes one transaction may buffer: its messages' sizes plus 64 bytes per transacted ack
+       * (default 32 MiB: half the default broker memory limit, so two full-size transactions fit; a
+       * thousand 4 KiB messages take 4 MiB). ActiveMQ has no such cap (it spools to disk).
+       */
+      maxBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+      /**
+       * Transactions one connection may have open at once (default 100). A STOMP or JMS client has one
+       * per session; the byte limits bound their memory, this bounds their bookkeeping.
+       */
+      maxPerConnection: z.number().int().min(1).default(100),
     })
     .prefault({}),
   /**

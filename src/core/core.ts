@@ -8,7 +8,7 @@ import { selectorResolver } from './selector-resolver.ts';
 import { compileSelector } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
 import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
-import { Transaction } from './transaction.ts';
+import { DEFAULT_TRANSACTION_LIMITS, Transaction, TransactionBudget, type TransactionLimits } from './transaction.ts';
 import { isWildcard, WildcardIndex } from './wildcard.ts';
 import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
@@ -52,6 +52,8 @@ export interface CoreOptions {
   /** Furthest ahead a message may be scheduled, ms (default one year); beyond it the send is refused. */
   maxScheduledDelay?: number;
   selectorLimits?: SelectorLimits;
+  /** What open transactions may hold (config `transactions`); their bytes count against `globalMaxSizeBytes`. */
+  transactionLimits?: Partial<TransactionLimits>;
   now?: () => number;
 }
 
@@ -118,6 +120,7 @@ export class Core {
   private idSeq = 0;
   private deliverySeq = 0;
   private txSeq = 0;
+  private readonly txBudget: TransactionBudget;
   private subSeq = 0;
   private closed = false;
   private unrouted = 0;
@@ -135,6 +138,7 @@ export class Core {
     this.settings = new SettingsResolver(opts.addressSettings ?? {}, DEFAULT_ADDRESS_SETTINGS);
     this.selectorLimits = opts.selectorLimits;
     this.limits = new MemoryLimits(opts.globalMaxSizeBytes ?? -1);
+    this.txBudget = new TransactionBudget({ ...DEFAULT_TRANSACTION_LIMITS, ...opts.transactionLimits }, opts.globalMaxSizeBytes ?? -1, (delta) => this.limits.changed(delta));
     this.now = opts.now ?? Date.now;
     this.maxScheduledDelay = opts.maxScheduledDelay ?? DEFAULT_MAX_SCHEDULED_DELAY;
     this.bootId = this.now().toString(36);
@@ -672,15 +676,28 @@ export class Core {
 
   // ---------------------------------------------------------------- transactions
 
-  createTransaction(): Transaction {
+  /**
+   * A new local transaction. `owner` (the adapter's connection object) counts it among that
+   * connection's open transactions: over `transactions.maxPerConnection` this throws ERR_TX_LIMIT.
+   * What it buffers counts against the transaction limits until commit or rollback.
+   */
+  createTransaction(owner?: object): Transaction {
     this.assertOpen();
-    return new Transaction(++this.txSeq);
+    return new Transaction(++this.txSeq, this.txBudget, owner);
+  }
+
+  /** Bytes all open transactions hold (counted in `brokerStats().memoryBytes` too). */
+  get transactionBytes(): number {
+    return this.txBudget.bytes;
   }
 
   /** Applies a transaction's sends and acks with one store batch. */
   async commit(tx: Transaction): Promise<void> {
     if (tx.state !== 'active') throw new JunctionError('ERR_TX_UNKNOWN', `Transaction ${tx.id} is not active`);
     tx.state = 'committing';
+    // Its messages are admitted to their queues below like any send: the transaction's hold ends here
+    // (kept, it would count them twice and a BLOCK queue could wait on the transaction itself).
+    tx.release();
     const ops: StoreOp[] = [];
     const sends: Array<{ key: string; m: Message; targets: Target[] }> = [];
     try {
@@ -708,6 +725,7 @@ export class Core {
 
   rollback(tx: Transaction): void {
     tx.state = 'done';
+    tx.release();
   }
 
   // ---------------------------------------------------------------- management

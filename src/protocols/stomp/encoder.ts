@@ -13,11 +13,22 @@ export interface EncodeOptions {
 // or colon octets"; STOMP is the 1.2 alias of CONNECT.
 const UNESCAPED_COMMANDS: ReadonlySet<string> = new Set(['CONNECT', 'STOMP', 'CONNECTED']);
 
-const NEEDS_ESCAPE = /[\\\n\r:]/;
-const ESCAPE_12 = /[\\\n\r:]/g;
-const ESCAPE_11 = /[\\\n:]/g;
-const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', ':': '\\c' };
-const escapeChar = (c: string): string => ESCAPES[c] ?? c;
+/** Any character that needs work in some mode: escaped, replaced, or (a value's ':' without escaping) kept. */
+const SPECIAL = /[\\\n\r:\0]/;
+const SPECIAL_ALL = /[\\\n\r:\0]/g;
+const RAW_VALUE = /[\n\r\0]/g;
+const RAW_NAME = /[\n\r:\0]/g;
+/** U+FFFD REPLACEMENT CHARACTER: what a NUL becomes, in every version. */
+const REPLACEMENT = '\uFFFD';
+// STOMP 1.2 "Value Encoding": \r \n \c \\ for CR, LF, ':' and '\'.
+const ESCAPES_12: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', ':': '\\c', '\0': REPLACEMENT };
+// STOMP 1.1 defines \n \c \\ only: a CR cannot be escaped, and before the EOL a reader takes it for a CRLF.
+const ESCAPES_11: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': ' ', ':': '\\c', '\0': REPLACEMENT };
+// No escaping (1.0, CONNECT, CONNECTED): line breaks and a name's ':' become spaces.
+const RAW: Readonly<Record<string, string>> = { '\n': ' ', '\r': ' ', ':': ' ', '\0': REPLACEMENT };
+const escape12 = (c: string): string => ESCAPES_12[c]!;
+const escape11 = (c: string): string => ESCAPES_11[c]!;
+const raw = (c: string): string => RAW[c]!;
 const EOL_IN_COMMAND = /[\r\n]/;
 
 /**
@@ -25,11 +36,11 @@ const EOL_IN_COMMAND = /[\r\n]/;
  * valid in every version.
  *
  * Header names and values are escaped for 1.1 (`\\ \n \c`) and 1.2 (also `\r`), except in
- * CONNECT, STOMP and CONNECTED frames and in 1.0, which have no escaping. Rather than corrupt
- * the peer's stream it throws {@link StompFrameError} for: a header that cannot be written
- * (without escaping: LF, or ':' in a name; wherever `\r` cannot be escaped, i.e. all but 1.2:
- * a value ending in CR, which a reader would take for a CRLF); an existing `content-length`
- * that does not match the body; a NUL in a body sent without `content-length`.
+ * CONNECT, STOMP and CONNECTED frames and in 1.0, which have no escaping. Whatever the header text,
+ * what it writes reads back as exactly one frame with the headers given, except that characters the
+ * mode cannot carry are replaced (see `encodeText`) and a header with an empty name is left out. It throws
+ * {@link StompFrameError} only for what its caller built wrong: an EOL in the command, an existing
+ * `content-length` that does not match the body, a NUL in a body sent without `content-length`.
  *
  * @example
  * socket.write(encodeFrame({ command: 'RECEIPT', headers: [['receipt-id', '7']], body: Buffer.alloc(0) }, '1.2'));
@@ -41,6 +52,8 @@ export function encodeFrame(frame: StompFrame, version: StompVersion, opts?: Enc
   let head = command + '\n';
   let hasLength = false;
   for (const [name, value] of headers) {
+    // STOMP 1.2 BNF: header-name = 1*<any OCTET except CR or LF or ":">; a line ":v" is not a header.
+    if (name.length === 0) continue;
     if (name === 'content-length') {
       if (value !== String(body.length)) {
         throw malformed(`STOMP content-length ${JSON.stringify(value)} does not match the body length ${body.length}`);
@@ -65,20 +78,21 @@ export function encodeFrame(frame: StompFrame, version: StompVersion, opts?: Enc
   return out;
 }
 
+/**
+ * Header text as the mode can carry it, so that no content (a STOMP client's escaped header, an AMQP
+ * application property, an MQTT topic) can end a line or the frame early. Escaped where the version
+ * defines an escape; otherwise replaced, never refused: a delivery must reach its consumer (refusing
+ * would make the message undeliverable to that one subscriber, and dropping the header loses the
+ * whole value where only a character cannot be said). NUL becomes U+FFFD in every version: no
+ * version has an escape for it and a NUL ends the frame for NUL-delimited readers. One regex scan
+ * when there is nothing to do, the usual case.
+ */
 function encodeText(s: string, mode: 'raw' | '1.1' | '1.2', isName: boolean): string {
-  if (!NEEDS_ESCAPE.test(s)) return s;
-  if (mode === '1.2') return s.replace(ESCAPE_12, escapeChar);
-  // Raw and 1.1 cannot express a CR before the EOL: a CRLF-aware reader would take it as EOL.
-  if (!isName && s.endsWith('\r')) throw unwritable(s, mode, 'ends in CR');
-  if (mode === '1.1') return s.replace(ESCAPE_11, escapeChar);
-  if (s.includes('\n')) throw unwritable(s, mode, 'contains LF');
-  if (isName && s.includes(':')) throw unwritable(s, mode, 'is a name containing ":"');
-  return s;
-}
-
-function unwritable(s: string, mode: 'raw' | '1.1', why: string): StompFrameError {
-  const where = mode === 'raw' ? 'unescaped (STOMP 1.0, CONNECT or CONNECTED)' : 'in STOMP 1.1';
-  return malformed(`STOMP header text ${JSON.stringify(s.slice(0, 64))} ${why} and cannot be written ${where}`);
+  if (!SPECIAL.test(s)) return s;
+  if (mode === '1.2') return s.replace(SPECIAL_ALL, escape12);
+  if (mode === '1.1') return s.replace(SPECIAL_ALL, escape11);
+  // Without escaping a value may keep its ':' (only the first colon of a line separates).
+  return s.replace(isName ? RAW_NAME : RAW_VALUE, raw);
 }
 
 function malformed(message: string): StompFrameError {

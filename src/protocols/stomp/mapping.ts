@@ -1,5 +1,6 @@
 import { JunctionError } from '../../errors.ts';
 import type { Delivery } from '../../core/consumer.ts';
+import { isReservedProperty } from '../../core/reserved.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import type { StompFrame, StompVersion } from './frame.ts';
 
@@ -40,8 +41,12 @@ export function messageFromSend(frame: StompFrame, now: number): MessageInput {
   const h = new Map<string, string>();
   for (const [k, v] of frame.headers) if (!h.has(k)) h.set(k, v);
   const destination = parseDestination(h.get('destination'));
-  const properties: Record<string, PropertyValue> = {};
-  for (const [k, v] of h) if (!RESERVED.has(k)) properties[k] = v;
+  // Keyed by client input: no prototype, so `__proto__` or `constructor` are plain names.
+  const properties: Record<string, PropertyValue> = Object.create(null);
+  // Adapter markers (x-amqp-*: the AMQP adapter decodes them for its consumers) are dropped, not refused:
+  // a STOMP client relaying a MESSAGE it got from an AMQP producer sends them back as headers, and must
+  // keep working; its message then reaches AMQP consumers as the plain bytes it carries.
+  for (const [k, v] of h) if (!RESERVED.has(k) && !isReservedProperty(k)) properties[k] = v;
   const m: MessageInput = {
     destination,
     body: frame.body,
@@ -106,12 +111,7 @@ export function messageFrame(d: Delivery, subscription: string, ackId: string | 
     if (v === null || RESERVED.has(k)) continue;
     headers.push([k, String(v)]);
   }
-  if (version === '1.0') {
-    // STOMP 1.0 has no header escaping: a line break cannot be sent, so it becomes a space.
-    for (const h of headers) {
-      h[0] = h[0].replace(/[\r\n:]/g, ' ');
-      h[1] = h[1].replace(/[\r\n]/g, ' ');
-    }
-  }
+  // Header text that the version cannot carry (a line break in 1.0, a NUL anywhere) is the encoder's
+  // business: it writes every frame, so nothing can bypass it.
   return { command: 'MESSAGE', headers, body: m.body };
 }

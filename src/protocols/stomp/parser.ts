@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { StompFrameError } from '../../errors.ts';
 import type { StompFrame, StompVersion } from './frame.ts';
 
@@ -296,6 +297,9 @@ export class StompParser {
     if (colon === start) throw malformed('STOMP header line with an empty name');
     let name = line.toString('utf8', start, colon);
     let value = line.toString('utf8', colon + 1, end);
+    // One scan per string; the rare hit (NUL, or U+FFFD: a replaced invalid byte or a genuine one) is checked on the bytes.
+    if (SUSPECT.test(name)) checkText(name, line, start, colon, 'name');
+    if (SUSPECT.test(value)) checkText(value, line, colon + 1, end, 'value');
     if (this.#unescape) {
       name = unescapeHeader(name, this.version);
       value = unescapeHeader(value, this.version);
@@ -349,6 +353,26 @@ export class StompParser {
     this.#body = undefined;
     this.#headers = [];
   }
+}
+
+/** A character that makes header text suspect: NUL, or U+FFFD (what a failed UTF-8 decode yields). */
+const SUSPECT = /[\0\uFFFD]/;
+
+/**
+ * Refuses header text that no STOMP frame may carry.
+ *
+ * NUL: STOMP ends every frame with NUL ("NULL" in the 1.2 BNF) and 1.0/1.1 readers, and many 1.2
+ * ones (stomp.py, older stomp.js), find frames by it; no version defines an escape for it. Accepted,
+ * it would be forwarded into other clients' streams, where it ends a MESSAGE early and the rest
+ * reads as frames the sender chose (a forged RECEIPT, ERROR or MESSAGE).
+ *
+ * Invalid UTF-8: STOMP 1.2 "Value Encoding": "The commands and headers are encoded in UTF-8"
+ * (1.1 says the same). Decoded leniently, the bytes would become U+FFFD and reach consumers, selectors
+ * and other protocols as text the client never sent.
+ */
+function checkText(s: string, line: Buffer, start: number, end: number, what: 'name' | 'value'): void {
+  if (s.includes('\0')) throw malformed(`STOMP header ${what} contains NUL, which ends a frame`);
+  if (!isUtf8(line.subarray(start, end))) throw malformed(`STOMP header ${what} is not valid UTF-8`);
 }
 
 /** A fresh copy of `src[start, end)`. */

@@ -21,6 +21,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_SUBSCRIPTION_NOT_FOUND: 'No such subscription',
   ERR_TX_UNKNOWN: 'Unknown transaction',
   ERR_TX_EXISTS: 'Transaction already started',
+  ERR_TX_LIMIT: 'Transaction limit exceeded',
   ERR_STORE_FAILED: 'Message not stored',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STORE_CLOSED: 'Broker is shutting down',

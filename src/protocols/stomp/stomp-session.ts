@@ -19,6 +19,8 @@ export interface StompSessionConfig {
   nackPolicy: 'deadLetter' | 'redeliver';
   heartBeat: [number, number];
   defaultPrefetch: number;
+  /** Largest prefetch a subscription gets, whatever `activemq.prefetchSize` asks for. */
+  maxPrefetch: number;
   connectTimeout: number;
   serverName: string;
 }
@@ -33,8 +35,11 @@ interface Subscription {
   /** Unsettled deliveries, in delivery order: delivery id -> message id. */
   unacked: Map<number, string>;
   byMessageId: Map<string, number>;
-  /** Auto-ack credit not yet returned because the connection was congested. */
-  owed: number;
+  /**
+   * Credit held back while the connection is congested (taken from the consumer, or returned by acks
+   * meanwhile); given back on drain.
+   */
+  held: number;
 }
 
 const SUPPORTED: StompVersion[] = ['1.0', '1.1', '1.2'];
@@ -279,15 +284,17 @@ export class StompSession {
       throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid ack mode '${ackRaw.slice(0, 40)}'`);
     }
     const prefetchRaw = header(frame, 'activemq.prefetchSize');
-    const prefetch = prefetchRaw !== undefined ? Number(prefetchRaw) : this.cfg.defaultPrefetch;
-    if (!Number.isInteger(prefetch) || prefetch < 0) throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid activemq.prefetchSize '${prefetchRaw}'`);
+    const requested = prefetchRaw !== undefined ? Number(prefetchRaw) : this.cfg.defaultPrefetch;
+    if (!Number.isInteger(requested) || requested < 0) throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid activemq.prefetchSize '${prefetchRaw?.slice(0, 40)}'`);
+    // Capped as ActiveMQ's prefetch policy caps it (reset to the maximum, not refused).
+    const prefetch = Math.min(requested, this.cfg.maxPrefetch);
     const subName = header(frame, 'activemq.subscriptionName') ?? header(frame, 'durable-subscription-name');
     const sharedName = header(frame, 'shared-subscription-name');
     if (subName !== undefined && dest.type === 'topic' && !this.clientId) {
       throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'A durable subscription needs a client-id header on CONNECT');
     }
     const selector = header(frame, 'selector');
-    const sub: Subscription = { id, destination: destination!, ackMode: ackRaw, consumer: null, unacked: new Map(), byMessageId: new Map(), owed: 0 };
+    const sub: Subscription = { id, destination: destination!, ackMode: ackRaw, consumer: null, unacked: new Map(), byMessageId: new Map(), held: 0 };
     this.subscriptions.set(id, sub);
     if (header(frame, 'browser') === 'true') {
       // Refused here: a reserved name gets its ERROR in place of the RECEIPT.
@@ -320,7 +327,7 @@ export class StompSession {
     const consumer = sub.consumer;
     return () => {
       if (this.closing) consumer.close();
-      else consumer.grant(Math.max(1, prefetch));
+      else this.giveCredit(sub, Math.max(1, prefetch));
     };
   }
 
@@ -349,20 +356,32 @@ export class StompSession {
       this.ackIndex.set(d.id, sub);
     }
     this.write(messageFrame(d, sub.id, ackId, this.version));
-    if (sub.ackMode === 'auto') {
-      // Auto-ack credit comes back as soon as the socket can take more.
-      if (this.conn.congested) sub.owed++;
-      else sub.consumer?.grant(1);
+    // Auto-ack credit comes back as soon as the socket can take more.
+    if (sub.ackMode === 'auto') this.giveCredit(sub, 1);
+    const consumer = sub.consumer;
+    if (consumer !== null && consumer.credit > 0 && this.conn.congested) {
+      // Nothing more is written into a socket over its high-water mark, whatever the prefetch and the
+      // ack mode (an auto-acked message written there has already left its queue, so the queue's
+      // memory limits no longer hold it back). The rest of the credit waits for the drain.
+      sub.held += consumer.credit;
+      consumer.setCredit(0);
     }
+  }
+
+  /** Returns credit to a subscription's consumer, or holds it while the connection is congested. */
+  private giveCredit(sub: Subscription, n: number): void {
+    if (this.conn.congested) sub.held += n;
+    else sub.consumer?.grant(n);
   }
 
   private onDrain(): void {
     for (const w of this.drainWaiters.splice(0)) w();
     for (const sub of this.subscriptions.values()) {
-      if (sub.owed > 0 && sub.consumer) {
-        const n = sub.owed;
-        sub.owed = 0;
-        sub.consumer.grant(n);
+      if (sub.held > 0 && sub.consumer) {
+        const n = sub.held;
+        sub.held = 0;
+        // Granting writes, which may congest the socket again: deliver then holds what is left anew.
+        this.giveCredit(sub, n);
       }
     }
   }
@@ -395,7 +414,7 @@ export class StompSession {
       if (nack) throw new JunctionError('ERR_STOMP_PROTOCOL', 'NACK in a transaction is not supported');
       this.getTx(txName).addAck(consumer, deliveryId, cumulative);
       // ActiveMQ extends the prefetch for acks in a transaction, so the client can go on consuming.
-      consumer.grant(cumulative ? this.countUpTo(sub, deliveryId) : 1);
+      this.giveCredit(sub, cumulative ? this.countUpTo(sub, deliveryId) : 1);
       return;
     }
     const settled = cumulative ? this.forgetUpTo(sub, deliveryId) : (this.forget(sub, deliveryId), 1);
@@ -404,7 +423,7 @@ export class StompSession {
       : cumulative
         ? consumer.ackCumulative(deliveryId)
         : consumer.ack(deliveryId);
-    consumer.grant(settled);
+    this.giveCredit(sub, settled);
     await done;
   }
 
@@ -460,7 +479,8 @@ export class StompSession {
     const name = header(frame, 'transaction');
     if (name === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'BEGIN requires a transaction header');
     if (this.transactions.has(name)) throw new JunctionError('ERR_TX_EXISTS', `Transaction '${name}' is already started`);
-    this.transactions.set(name, this.core.createTransaction());
+    // This session owns it: at most transactions.maxPerConnection open at once (ERR_TX_LIMIT beyond).
+    this.transactions.set(name, this.core.createTransaction(this));
   }
 
   private getTx(name: string): Transaction {

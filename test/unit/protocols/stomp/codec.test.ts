@@ -103,12 +103,22 @@ describe('encodeFrame', () => {
     assert.equal(wire.toString(), 'MESSAGE\na\\b:c:d\\n\n\n\0');
   });
 
-  test('1.0 rejects a header value containing LF', () => {
-    expectError(() => encodeFrame(frame('MESSAGE', [['a', 'b\nc']]), '1.0'), 'ERR_STOMP_MALFORMED', /LF/);
+  test('1.0 writes line breaks in names and values, and a colon in a name, as spaces', () => {
+    const wire = encodeFrame(frame('MESSAGE', [['a:b\n', 'b\nc\r\nd:e\r']]), '1.0');
+    assert.equal(wire.toString(), 'MESSAGE\na b :b c  d:e \n\n\0');
   });
 
-  test('1.0 rejects a header name containing a colon', () => {
-    expectError(() => encodeFrame(frame('MESSAGE', [['a:b', 'c']]), '1.0'), 'ERR_STOMP_MALFORMED', /":"/);
+  test('every version writes a NUL in header text as U+FFFD (no version can carry it)', () => {
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      const wire = encodeFrame(frame('MESSAGE', [['n\0', 'v\0RECEIPT']]), version);
+      assert.equal(wire.toString(), 'MESSAGE\nn\uFFFD:v\uFFFDRECEIPT\n\n\0', version);
+      assert.equal(wire.indexOf(0), wire.length - 1, `${version}: the frame's NUL is its only one`);
+    }
+  });
+
+  test('leaves out a header with an empty name', () => {
+    const wire = encodeFrame(frame('MESSAGE', [['', 'v'], ['k', 'w']]), '1.2');
+    assert.equal(wire.toString(), 'MESSAGE\nk:w\n\n\0');
   });
 
   test('1.1 escapes backslash, LF and colon in names and values', () => {
@@ -116,8 +126,9 @@ describe('encodeFrame', () => {
     assert.equal(wire.toString(), 'MESSAGE\nk\\c\\\\:v\\n\\c\\\\\n\n\0');
   });
 
-  test('1.1 rejects a header value ending in CR, which it cannot escape', () => {
-    expectError(() => encodeFrame(frame('MESSAGE', [['a', 'b\r']]), '1.1'), 'ERR_STOMP_MALFORMED', /CR/);
+  test('1.1 writes a CR, which it cannot escape, as a space', () => {
+    const wire = encodeFrame(frame('MESSAGE', [['a\r', 'b\rc\r']]), '1.1');
+    assert.equal(wire.toString(), 'MESSAGE\na :b c \n\n\0');
   });
 
   test('1.2 also escapes CR', () => {
@@ -363,6 +374,25 @@ describe('StompParser: malformed frames', () => {
     for (const bad of ['-1', 'abc', '1.5', '', ' 1', '0x10', '1e3']) {
       expectError(() => parse(`SEND\ncontent-length:${bad}\n\n\0`), 'ERR_STOMP_MALFORMED', /content-length/);
     }
+  });
+
+  test('rejects a NUL in a header name or value, in every version and split anywhere', () => {
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      for (const wire of ['SEND\nk:a\0RECEIPT\n\nx\0', 'SEND\nk\0RECEIPT:v\n\nx\0', 'CONNECT\nlogin:a\0b\n\n\0']) {
+        expectError(() => parse(wire, version), 'ERR_STOMP_MALFORMED', /NUL/);
+        expectError(() => parseChunks(bytewise(Buffer.from(wire)), version), 'ERR_STOMP_MALFORMED', /NUL/);
+      }
+    }
+  });
+
+  test('rejects header text that is not UTF-8, and accepts a genuine U+FFFD', () => {
+    for (const bad of ['k:\xff', 'k\xc3\x28:v', 'k:\xed\xa0\x80', 'k:\xe2\x82', 'destination:/queue/\xc0\xaf']) {
+      const wire = Buffer.from(`SEND\n${bad}\n\nx\0`, 'latin1');
+      expectError(() => parse(wire), 'ERR_STOMP_MALFORMED', /not valid UTF-8/);
+      expectError(() => parseChunks(bytewise(wire)), 'ERR_STOMP_MALFORMED', /not valid UTF-8/);
+    }
+    const ok = parseOne(Buffer.from('SEND\nk\uFFFD:\uFFFDv\n\nx\0'));
+    assert.deepEqual(ok.headers, [['k\uFFFD', '\uFFFDv']]);
   });
 
   test('rejects a content-length body not followed by NUL', () => {
