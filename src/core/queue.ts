@@ -139,6 +139,9 @@ export class Queue {
   private resumeLevel = -1;
   private resumeAt: Entry | null = null;
   private continuation: NodeJS.Immediate | null = null;
+  /** What the current dispatch call may still spend: entries nobody takes, and time (with selector consumers). */
+  private scanLeft = 0;
+  private scanUntil = Infinity;
   private readyCount = 0;
   private scheduledCount = 0;
   private deliveringCount = 0;
@@ -257,12 +260,13 @@ export class Queue {
     this.dispatching = true;
     // Calls made while a continuation waited are owed a full pass once the resumed one is done.
     let owed = this.redispatch;
-    const budget = { entries: DISPATCH_SCAN_LIMIT, until: this.cursors.size > 0 ? performance.now() + DISPATCH_SLICE_MS : Infinity };
+    this.scanLeft = DISPATCH_SCAN_LIMIT;
+    this.scanUntil = this.cursors.size > 0 ? performance.now() + DISPATCH_SLICE_MS : Infinity;
     try {
       for (;;) {
         const resuming = this.resumeLevel >= 0;
         this.redispatch = false;
-        if (!this.dispatchPass(budget)) {
+        if (!this.dispatchPass()) {
           this.redispatch ||= owed;
           this.continuation = setImmediate(() => {
             this.continuation = null;
@@ -318,7 +322,7 @@ export class Queue {
    * (the place is kept in resumeLevel/resumeAt for the continuation), true otherwise. Selector
    * consumers' cursors let the pass skip what every consumer with credit has already turned down.
    */
-  private dispatchPass(budget: { entries: number; until: number }): boolean {
+  private dispatchPass(): boolean {
     const resumeLevel = this.resumeLevel;
     const resumeAt = this.resumeAt;
     this.resumeLevel = -1;
@@ -338,7 +342,7 @@ export class Queue {
           if (c) this.deliver(e, c);
           else {
             if (this.cursors.size > 0) this.cursors.rejected(e, p);
-            if (--budget.entries <= 0 || (budget.until !== Infinity && performance.now() > budget.until)) {
+            if (--this.scanLeft <= 0 || (this.scanUntil !== Infinity && performance.now() > this.scanUntil)) {
               if (next !== null && next.list === list) {
                 this.resumeLevel = p;
                 this.resumeAt = next;

@@ -3,7 +3,7 @@
  * not compete for the two cores. Each prints its own table with ratios against the references it
  * measures in the same run (ActiveMQ Classic, bare aedes, Mosquitto, a bare core forwarder, ...).
  *
- * Names: stomp, mqtt, amqp, routes (default: all of them). `npm run bench:journal` (1M messages)
+ * Names: stomp, mqtt, amqp, routes, selector (default: all of them). `npm run bench:journal` (1M messages)
  * stays apart: it takes minutes.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   mqtt: 'mqtt-bench.ts',
   amqp: 'amqp-bench.ts',
   routes: 'routes-bench.ts',
+  selector: 'selector-bench.ts',
 };
 
 const asked = process.argv.slice(2);
