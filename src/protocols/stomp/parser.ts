@@ -25,7 +25,6 @@ export const DEFAULT_STOMP_LIMITS: Readonly<Required<StompLimits>> = {
 const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
-const COLON = 0x3a;
 const CR_BUF = Buffer.from([CR]);
 const DIGITS = /^[0-9]+$/;
 
@@ -194,6 +193,7 @@ export class StompParser {
           if (end > start && line[end - 1] === CR) end--;
           if (end - start > this.#maxCommandLength) throw this.#commandTooLong();
           this.#command = line.toString('utf8', start, end);
+          if (SUSPECT.test(this.#command)) checkText(this.#command, line, start, end, 'command');
           this.#unescape = this.version !== '1.0' && !UNESCAPED_COMMANDS.has(this.#command);
           this.#state = State.Headers;
           break;
@@ -291,15 +291,17 @@ export class StompParser {
   /** Parses `name:value` from `line[start, end)`. */
   #addHeader(line: Buffer, start: number, end: number): void {
     if (this.#headers.length >= this.#maxHeaders) throw limit(`STOMP frame has more than ${this.#maxHeaders} headers`);
-    // Only the first colon separates: a 1.0 value may contain ':' (1.1+ should escape it).
-    const colon = line.indexOf(COLON, start);
-    if (colon === -1 || colon >= end) throw malformed('STOMP header line without ":"');
-    if (colon === start) throw malformed('STOMP header line with an empty name');
-    let name = line.toString('utf8', start, colon);
-    let value = line.toString('utf8', colon + 1, end);
-    // One scan per string; the rare hit (NUL, or U+FFFD: a replaced invalid byte or a genuine one) is checked on the bytes.
-    if (SUSPECT.test(name)) checkText(name, line, start, colon, 'name');
-    if (SUSPECT.test(value)) checkText(value, line, colon + 1, end, 'value');
+    // One decode and one scan per line; the rare hit (NUL, or U+FFFD: a replaced invalid byte or a
+    // genuine one) is checked on the bytes.
+    const text = line.toString('utf8', start, end);
+    if (SUSPECT.test(text)) checkText(text, line, start, end, 'header');
+    // Only the first colon separates: a 1.0 value may contain ':' (1.1+ should escape it). A ':' byte
+    // is never part of a multi-byte UTF-8 sequence, so the first ':' of the text is the first of the bytes.
+    const colon = text.indexOf(':');
+    if (colon === -1) throw malformed('STOMP header line without ":"');
+    if (colon === 0) throw malformed('STOMP header line with an empty name');
+    let name = text.slice(0, colon);
+    let value = text.slice(colon + 1);
     if (this.#unescape) {
       name = unescapeHeader(name, this.version);
       value = unescapeHeader(value, this.version);
@@ -359,7 +361,7 @@ export class StompParser {
 const SUSPECT = /[\0\uFFFD]/;
 
 /**
- * Refuses header text that no STOMP frame may carry.
+ * Refuses command or header text that no STOMP frame may carry.
  *
  * NUL: STOMP ends every frame with NUL ("NULL" in the 1.2 BNF) and 1.0/1.1 readers, and many 1.2
  * ones (stomp.py, older stomp.js), find frames by it; no version defines an escape for it. Accepted,
@@ -370,9 +372,9 @@ const SUSPECT = /[\0\uFFFD]/;
  * (1.1 says the same). Decoded leniently, the bytes would become U+FFFD and reach consumers, selectors
  * and other protocols as text the client never sent.
  */
-function checkText(s: string, line: Buffer, start: number, end: number, what: 'name' | 'value'): void {
-  if (s.includes('\0')) throw malformed(`STOMP header ${what} contains NUL, which ends a frame`);
-  if (!isUtf8(line.subarray(start, end))) throw malformed(`STOMP header ${what} is not valid UTF-8`);
+function checkText(s: string, line: Buffer, start: number, end: number, what: 'command' | 'header'): void {
+  if (s.includes('\0')) throw malformed(`STOMP ${what} contains NUL, which ends a frame`);
+  if (!isUtf8(line.subarray(start, end))) throw malformed(`STOMP ${what} is not valid UTF-8`);
 }
 
 /** A fresh copy of `src[start, end)`. */

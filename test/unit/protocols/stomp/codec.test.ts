@@ -222,9 +222,14 @@ describe('StompParser: frames', () => {
     assert.deepEqual(parseOne('SEND\nnäme:€ü\n\n\0').headers, [['näme', '€ü']]);
   });
 
-  test('passes a junk command line through as a string', () => {
-    const f = parseOne(Buffer.from([0xff, 0x01, 0x41, 0x0a, 0x0a, 0x00]));
-    assert.equal(f.command, '\ufffd\u0001A');
+  test('passes a junk UTF-8 command line through as a string (the session answers Unknown command)', () => {
+    const f = parseOne(Buffer.from([0xc3, 0xbf, 0x01, 0x41, 0x0a, 0x0a, 0x00]));
+    assert.equal(f.command, '\u00ff\u0001A');
+  });
+
+  test('rejects a command line that is not UTF-8 or holds a NUL', () => {
+    expectError(() => parse(Buffer.from([0xff, 0x01, 0x41, 0x0a, 0x0a, 0x00])), 'ERR_STOMP_MALFORMED', /command is not valid UTF-8/);
+    expectError(() => parse(Buffer.from('SE\0ND\n\n\0')), 'ERR_STOMP_MALFORMED', /command contains NUL/);
   });
 
   test('parses several frames from one chunk', () => {
