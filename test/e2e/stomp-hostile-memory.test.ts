@@ -41,6 +41,8 @@ async function watched(b: TestBroker, bounds: ServedBounds, fn: () => Promise<vo
   } finally {
     report = await watch.stop();
   }
+  const mib = (n: number) => Math.round(n / 1048576);
+  console.log(`attack report: RSS ${mib(report.rssStart)} -> ${mib(report.rssMax)} MiB, lag ${Math.round(report.maxLagMs)} ms, bystander ${report.roundTrips} round trips (slowest ${report.maxRoundTripMs} ms)`);
   assertServed(report, bounds);
   return report;
 }
