@@ -45,6 +45,8 @@ export interface QueueInit {
   shared?: boolean;
   durable?: boolean;
   meta?: Record<string, unknown>;
+  /** Entries nobody takes that one dispatch call looks at before it continues on the next turn (default 1,000; tests set it low). */
+  dispatchScanLimit?: number;
   /** The connection a temporary queue belongs to (only it may consume from the queue). */
   owner?: Origin;
 }
@@ -140,6 +142,7 @@ export class Queue {
   private resumeAt: Entry | null = null;
   private continuation: NodeJS.Immediate | null = null;
   /** What the current dispatch call may still spend: entries nobody takes, and time (with selector consumers). */
+  private readonly scanLimit: number;
   private scanLeft = 0;
   private scanUntil = Infinity;
   private readyCount = 0;
@@ -169,6 +172,7 @@ export class Queue {
     this.durable = init.durable ?? init.kind === 'anycast';
     this.meta = init.meta;
     this.owner = init.owner;
+    this.scanLimit = init.dispatchScanLimit ?? DISPATCH_SCAN_LIMIT;
   }
 
   get messageCount(): number {
@@ -260,7 +264,7 @@ export class Queue {
     this.dispatching = true;
     // Calls made while a continuation waited are owed a full pass once the resumed one is done.
     let owed = this.redispatch;
-    this.scanLeft = DISPATCH_SCAN_LIMIT;
+    this.scanLeft = this.scanLimit;
     this.scanUntil = this.cursors.size > 0 ? performance.now() + DISPATCH_SLICE_MS : Infinity;
     try {
       for (;;) {
