@@ -17,7 +17,7 @@ import { fuzzCases, fuzzSeed, Rng } from '../../helpers/fuzz.ts';
  * (or the queue's group and exclusive holders changed) since the consumer arrived.
  */
 
-const KEYS = ['a', 'b', 'c', 'd'] as const;
+const KEYS: readonly string[] = ['a', 'b', 'c', 'd'];
 
 function host(): QueueHost {
   let ids = 0;
