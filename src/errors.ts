@@ -30,6 +30,7 @@ export const ErrorCodes = {
   ERR_STOMP_BAD_HEADER: 'Invalid STOMP header value',
   ERR_STOMP_VERSION: 'Unsupported STOMP version',
   ERR_STOMP_PROTOCOL: 'STOMP protocol violation',
+  ERR_STOMP_SUBSCRIPTION_LIMIT: 'STOMP connection has too many subscriptions',
   ERR_TRANSPORT_LISTEN: 'Cannot listen on port',
   ERR_TRANSPORT_CONNECTION_LIMIT: 'Connection refused: too many connections',
   ERR_TRANSPORT_SLOW_CONSUMER: 'Connection closed: it did not read what was sent to it',

@@ -68,6 +68,12 @@ export const ConfigSchema = z.strictObject({
        * a socket nobody reads is bounded by the socket's high-water mark, whatever the prefetch.
        */
       maxPrefetch: z.number().int().min(1).default(32766),
+      /**
+       * Subscriptions one connection may hold at once; a SUBSCRIBE beyond it gets an ERROR "Too many
+       * subscriptions" (ERR_STOMP_SUBSCRIPTION_LIMIT) and the connection is closed. Default 10,000, as
+       * MQTT's maxSubscriptionsPerSession: each is a core consumer (and for a topic a queue of its own).
+       */
+      maxSubscriptions: z.number().int().min(1).default(10_000),
       /** How long a connection may take to send CONNECT, in ms. */
       connectTimeout: z.number().int().min(100).default(10000),
     })

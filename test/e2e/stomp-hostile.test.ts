@@ -262,3 +262,37 @@ describe('invalid UTF-8 in STOMP headers (issue 11 item 12)', () => {
     assert.equal(m.header('k'), '\uFFFD');
   });
 });
+
+describe('subscriptions per connection', () => {
+  test('a SUBSCRIBE beyond stomp.maxSubscriptions gets an ERROR and the connection closes; its subscriptions go with it', async () => {
+    const limited = await startBroker({ store: { type: 'memory' }, stomp: { maxSubscriptions: 100 } });
+    try {
+      const w = await watchAttack({ stompPort: limited.ports.stomp! });
+      let report: AttackReport;
+      try {
+        await w.roundTrips(1);
+        const attacker = await RawStomp.connect(limited.ports.stomp!);
+        clients.push(attacker);
+        for (let i = 0; i < 99; i++) attacker.send('SUBSCRIBE', { id: `s${i}`, destination: `/topic/hostile.many.${i}` });
+        await attacker.request('SUBSCRIBE', { id: 's99', destination: '/topic/hostile.many.99' });
+        attacker.send('SUBSCRIBE', { id: 's100', destination: '/topic/hostile.many.100', receipt: 'r' });
+        const error = await attacker.nextFrame();
+        assert.equal(error.command, 'ERROR');
+        assert.match(error.header('message') ?? '', /^Too many subscriptions: .*100/);
+        await attacker.closed();
+        await w.roundTrips(2);
+      } finally {
+        report = await w.stop();
+      }
+      assertServed(report);
+      // The bystander's own subscription queue is all that is left.
+      const deadline = Date.now() + 10_000;
+      while (limited.core.queueStats().filter((q) => q.topic?.startsWith('hostile.many.')).length > 0) {
+        assert.ok(Date.now() < deadline, 'the closed connection left subscriptions behind');
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      await limited.stop();
+    }
+  });
+});

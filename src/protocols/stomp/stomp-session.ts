@@ -21,6 +21,8 @@ export interface StompSessionConfig {
   defaultPrefetch: number;
   /** Largest prefetch a subscription gets, whatever `activemq.prefetchSize` asks for. */
   maxPrefetch: number;
+  /** Subscriptions one connection may hold at once. */
+  maxSubscriptions: number;
   connectTimeout: number;
   serverName: string;
 }
@@ -278,7 +280,10 @@ export class StompSession {
       if (this.version !== '1.0') throw new JunctionError('ERR_STOMP_MISSING_HEADER', 'SUBSCRIBE requires an id header');
       id = destination!;
     }
-    if (this.subscriptions.has(id)) throw new JunctionError('ERR_STOMP_PROTOCOL', `Subscription id '${id}' is already in use`);
+    if (this.subscriptions.has(id)) throw new JunctionError('ERR_STOMP_PROTOCOL', `Subscription id '${id.slice(0, 60)}' is already in use`);
+    if (this.subscriptions.size >= this.cfg.maxSubscriptions) {
+      throw new JunctionError('ERR_STOMP_SUBSCRIPTION_LIMIT', `A connection may hold at most ${this.cfg.maxSubscriptions} subscriptions (stomp.maxSubscriptions)`);
+    }
     const ackRaw = header(frame, 'ack') ?? 'auto';
     if (ackRaw !== 'auto' && ackRaw !== 'client' && ackRaw !== 'client-individual') {
       throw new JunctionError('ERR_STOMP_BAD_HEADER', `Invalid ack mode '${ackRaw.slice(0, 40)}'`);
