@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, afterEach, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { assertServed, watchAttack, type AttackReport, type ServedBounds } from '../helpers/attack.ts';
@@ -221,6 +222,73 @@ describe('open transactions (issue 11 item 8)', () => {
       assert.equal(error.command, 'ERROR');
       assert.match(error.header('message') ?? '', /^Transaction limit exceeded: .*4 open transactions/);
       await attacker.closed();
+    });
+  });
+});
+
+/**
+ * Writes `frames` as fast as the broker reads them, honouring the socket's backpressure; stops when
+ * they are all written or when the broker has not read for `stallMs` (it stopped reading this
+ * connection). Resolves with the bytes written.
+ */
+async function writeUntilStalled(c: RawStomp, frames: Iterable<Buffer>, stallMs = 1500): Promise<number> {
+  let written = 0;
+  for (const f of frames) {
+    written += f.length;
+    if (c.socket.write(f)) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      once(c.socket, 'drain').then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stallMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) return written;
+  }
+  return written;
+}
+
+describe('frames waiting to be handled (pipelined behind a blocked one)', () => {
+  // A queue that is full under BLOCK once the filler's 2 KB are in: a SEND of 1 KB more waits for room that never comes.
+  const config: JunctionConfigInput = { store: { type: 'memory' }, addressSettings: { 'hostile.full': { maxSizeBytes: 3000, addressFullPolicy: 'BLOCK' } } };
+
+  async function blockedConnection(b: TestBroker): Promise<RawStomp> {
+    const filler = await client(b);
+    await filler.request('SEND', { destination: '/queue/hostile.full' }, 'x'.repeat(2000));
+    const attacker = await client(b);
+    // A SEND that waits for room, and a COMMIT that waits for it (earlier SENDs are confirmed first).
+    attacker.send('SEND', { destination: '/queue/hostile.full' }, 'b'.repeat(1000));
+    attacker.send('BEGIN', { transaction: 't' });
+    attacker.send('COMMIT', { transaction: 't' });
+    return attacker;
+  }
+
+  test('frames behind a COMMIT that waits are not read without bound: the connection stops being read', async () => {
+    const b = await broker(config);
+    const pad = 'p'.repeat(8000);
+    const total = 20_000;
+    await watched(b, { maxRssGrowthMiB: 96 }, async () => {
+      const attacker = await blockedConnection(b);
+      // 20,000 small frames with 8 KB of headers each (160 MB), all waiting behind the COMMIT.
+      function* frames() {
+        for (let i = 0; i < total; i++) yield RawStomp.frame('BEGIN', { transaction: `x${i}`, pad });
+      }
+      const written = await writeUntilStalled(attacker, frames());
+      assert.ok(written < total * 8000 / 4, `the broker read ${Math.round(written / 1048576)} MiB of frames it cannot handle yet`);
+      attacker.destroy();
+    });
+  });
+
+  test('SENDs waiting for room are held up to stomp.maxInflightBytes, then the connection stops being read', async () => {
+    const b = await broker({ ...config, stomp: { maxInflightBytes: 8 * MiB } });
+    const body = Buffer.alloc(MiB, 's');
+    await watched(b, { maxRssGrowthMiB: 96 }, async () => {
+      const attacker = await blockedConnection(b);
+      function* frames() {
+        for (let i = 0; i < 200; i++) yield RawStomp.frame('SEND', { destination: '/queue/hostile.full', 'content-length': String(body.length) }, body);
+      }
+      const written = await writeUntilStalled(attacker, frames());
+      assert.ok(written < 64 * MiB, `the broker read ${Math.round(written / 1048576)} MiB of SENDs it cannot store`);
+      attacker.destroy();
     });
   });
 });

@@ -23,6 +23,8 @@ export interface StompSessionConfig {
   maxPrefetch: number;
   /** Subscriptions one connection may hold at once. */
   maxSubscriptions: number;
+  /** Bytes of frame bodies read but not yet handled before the connection stops being read. */
+  maxInflightBytes: number;
   connectTimeout: number;
   serverName: string;
 }
@@ -49,8 +51,11 @@ const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUB
 
 
 let sessionSeq = 0;
-/** Frames awaiting the store, per connection, before the connection stops reading. */
-const MAX_INFLIGHT = 1024;
+/**
+ * Frames read but not yet handled, per connection (queued behind one that waits, or awaiting the
+ * store), before the connection stops being read; `maxInflightBytes` bounds their bodies' bytes.
+ */
+const MAX_PENDING_FRAMES = 1024;
 /** Messages a queue browser writes per event-loop turn. */
 const BROWSE_BATCH = 256;
 
@@ -79,7 +84,10 @@ export class StompSession {
   private readonly ackIndex = new Map<number, Subscription>();
   private readonly transactions = new Map<string, Transaction>();
   private inbound: Promise<void> = Promise.resolve();
-  private inflight = 0;
+  /** Frames read and not yet handled, and their bodies' bytes (see {@link hold}). */
+  private pendingFrames = 0;
+  private pendingBytes = 0;
+  private readPaused = false;
   private replies: Promise<void> = Promise.resolve();
   private lastRead = Date.now();
   private lastWrite = Date.now();
@@ -126,20 +134,51 @@ export class StompSession {
       this.fail(new JunctionError('ERR_STOMP_PROTOCOL', `${frame.command.slice(0, 40)} before CONNECT`), frame);
       return;
     }
-    this.inbound = this.inbound
-      .then(() => (this.closing ? undefined : this.process(frame)))
-      .catch((err: unknown) => void this.reply(frame, Promise.reject(err)));
+    // Held from here until handled: frames queue behind one that waits (a COMMIT behind a SEND that a
+    // full BLOCK address holds), and would otherwise be read without bound.
+    const bytes = frame.body.length;
+    this.hold(bytes);
+    this.inbound = this.inbound.then(() => this.step(frame, bytes));
+  }
+
+  private async step(frame: StompFrame, bytes: number): Promise<void> {
+    try {
+      if (!this.closing) await this.process(frame);
+    } catch (err) {
+      void this.reply(frame, Promise.reject(err));
+    } finally {
+      this.release(bytes);
+    }
   }
 
   /**
-   * Counts operations waiting for the store; over the limit the connection stops reading, so a
-   * producer faster than the disk (or blocked by a full address) is held back by TCP.
+   * Counts a frame read and not yet handled. Over MAX_PENDING_FRAMES frames or `maxInflightBytes` of
+   * bodies the connection stops being read, so a producer faster than the disk, blocked by a full
+   * address or queued behind a frame that waits is held back by TCP, not by the broker's memory.
    */
-  private trackInflight<T>(p: Promise<T>): Promise<T> {
-    if (++this.inflight === MAX_INFLIGHT) this.conn.pause();
-    const done = () => {
-      if (this.inflight-- === MAX_INFLIGHT) this.conn.resume();
-    };
+  private hold(bytes: number): void {
+    this.pendingFrames++;
+    this.pendingBytes += bytes;
+    if (!this.readPaused && (this.pendingFrames >= MAX_PENDING_FRAMES || this.pendingBytes >= this.cfg.maxInflightBytes)) {
+      this.readPaused = true;
+      this.conn.pause();
+    }
+  }
+
+  private release(bytes: number): void {
+    this.pendingFrames--;
+    this.pendingBytes -= bytes;
+    if (this.readPaused && this.pendingFrames < MAX_PENDING_FRAMES && this.pendingBytes < this.cfg.maxInflightBytes) {
+      this.readPaused = false;
+      this.conn.resume();
+    }
+  }
+
+  /** Keeps a frame counted (see {@link hold}) until `p`, its store operation, settles. */
+  private trackInflight<T>(p: Promise<T>, frame: StompFrame): Promise<T> {
+    const bytes = frame.body.length;
+    this.hold(bytes);
+    const done = () => this.release(bytes);
     p.then(done, done);
     return p;
   }
@@ -152,7 +191,7 @@ export class StompSession {
     switch (frame.command) {
       case 'SEND':
         // Not awaited: the next frame is read while this one is stored (group commit), RECEIPTs stay in order.
-        void this.reply(frame, this.trackInflight(this.handleSend(frame)));
+        void this.reply(frame, this.trackInflight(this.handleSend(frame), frame));
         return;
       case 'SUBSCRIBE': {
         const start = await this.handleSubscribe(frame);
@@ -166,7 +205,7 @@ export class StompSession {
         return;
       case 'ACK':
       case 'NACK':
-        void this.reply(frame, this.trackInflight(this.handleAck(frame, frame.command === 'NACK')));
+        void this.reply(frame, this.trackInflight(this.handleAck(frame, frame.command === 'NACK'), frame));
         return;
       case 'BEGIN':
         this.handleBegin(frame);
