@@ -1,114 +1,16 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { BrokerProcess } from '../helpers/broker-process.ts';
+import { AMQP_HEADER, frames, perf, RawAmqp, rawFrame, SASL_HEADER, terminus, until } from '../helpers/raw-amqp.ts';
 
 // Hostile AMQP frames before and after the open (issue 11, items 1 and 12), against a broker in a
 // child process with a 256 MiB heap: before the decoder was bounded, a 32-byte open froze it and it
 // aborted out of memory. Each attacker gets the AMQP error (a close, or its socket closed during
 // SASL), the broker logs it once and keeps serving a STOMP bystander.
-
-const frames = createRequire(import.meta.url)('rhea/lib/frames.js') as {
-  amqp_frame(channel: number, performative: unknown, payload?: Buffer): unknown;
-  write_frame(frame: unknown): Buffer;
-  read_frame(b: Buffer): { type: number; channel: number; performative?: Performative; payload?: Buffer };
-} & Record<string, (fields: Record<string, unknown>) => unknown>;
-const terminus = createRequire(import.meta.url)('rhea/lib/terminus.js') as Record<'source' | 'target', (fields: Record<string, unknown>) => unknown>;
-
-interface Performative {
-  constructor: { descriptor?: { numeric: number } };
-  error?: { condition?: string; description?: string };
-  [k: string]: unknown;
-}
-
-const NAMES: Record<number, string> = { 0x10: 'open', 0x11: 'begin', 0x12: 'attach', 0x13: 'flow', 0x14: 'transfer', 0x15: 'disposition', 0x16: 'detach', 0x17: 'end', 0x18: 'close', 0x40: 'sasl-mechanisms', 0x44: 'sasl-outcome' };
-const AMQP_HEADER = Buffer.from('AMQP\x00\x01\x00\x00', 'latin1');
-const SASL_HEADER = Buffer.from('AMQP\x03\x01\x00\x00', 'latin1');
-
-/** A frame of `type` (0 AMQP, 1 SASL) on `channel` around raw performative bytes. */
-function rawFrame(body: Buffer, type = 0, channel = 0): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt32BE(8 + body.length);
-  h[4] = 2;
-  h[5] = type;
-  h.writeUInt16BE(channel, 6);
-  return Buffer.concat([h, body]);
-}
-
-/** A well-formed performative frame, encoded by rhea. */
-function perf(name: string, fields: Record<string, unknown>, channel = 0): Buffer {
-  return frames.write_frame(frames.amqp_frame(channel, frames[name]!(fields)));
-}
-
-interface Received {
-  name: string;
-  channel: number;
-  p: Performative;
-}
-
-/** A raw AMQP peer: writes bytes, decodes what the broker sends, resolves `closed` when the socket closes. */
-class RawAmqp {
-  readonly received: Received[] = [];
-  readonly closed: Promise<void>;
-  readonly socket: net.Socket;
-  private buf = Buffer.alloc(0);
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (d) => this.onData(d));
-    socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
-  }
-
-  static connect(port: number): Promise<RawAmqp> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new RawAmqp(s)));
-      s.once('error', reject);
-    });
-  }
-
-  write(...parts: Buffer[]): void {
-    this.socket.write(Buffer.concat(parts));
-  }
-
-  private onData(d: Buffer): void {
-    this.buf = Buffer.concat([this.buf, d]);
-    for (;;) {
-      if (this.buf.length >= 4 && this.buf.subarray(0, 4).toString('latin1') === 'AMQP') {
-        if (this.buf.length < 8) return;
-        this.buf = this.buf.subarray(8);
-        continue;
-      }
-      if (this.buf.length < 4) return;
-      const size = this.buf.readUInt32BE(0);
-      if (this.buf.length < size) return;
-      const f = frames.read_frame(this.buf.subarray(0, size));
-      this.buf = this.buf.subarray(size);
-      if (f.performative) {
-        const code = f.performative.constructor.descriptor?.numeric ?? -1;
-        this.received.push({ name: NAMES[code] ?? String(code), channel: f.channel, p: f.performative });
-      }
-    }
-  }
-
-  /** Resolves once the broker has closed the socket; fails after 10 s. */
-  async closedWithin(ms = 10_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.closed,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`socket still open after ${ms} ms; got ${this.received.map((r) => r.name).join(',')}`)), ms))),
-    ]).finally(() => clearTimeout(timer));
-  }
-
-  /** The error of the broker's close frame. */
-  closeError(): { condition?: string; description?: string } | undefined {
-    return this.received.find((r) => r.name === 'close')?.p.error;
-  }
-}
 
 let broker: BrokerProcess;
 let dataDir: string;
@@ -199,13 +101,6 @@ describe('bounded decoding (item 1)', () => {
   });
 });
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function attachWithStringHandle(): Buffer {
   const fields = Buffer.from([0xa1, 1, 0x78, 0xa1, 9, ...Buffer.from('__proto__'), 0x41]);

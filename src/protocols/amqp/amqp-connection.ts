@@ -184,7 +184,12 @@ export class AmqpConnection {
       // an empty frame every idle/2 ms; below minIdleTimeout the open is answered, then closed.
       if (typeof idle === 'number' && idle > 0 && idle < this.cfg.minIdleTimeout) {
         (rc.remote.open as { idle_time_out?: number }).idle_time_out = 0;
-        this.fail({ condition: 'amqp:invalid-field', description: `idle-time-out ${idle} ms is below the broker's minimum of ${this.cfg.minIdleTimeout} ms` });
+        this.failed = true;
+        const description = `idle-time-out ${idle} ms is below the broker's minimum of ${this.cfg.minIdleTimeout} ms`;
+        this.log.warn({ condition: 'amqp:invalid-field', reason: description }, 'amqp connection closed');
+        // Our open (rhea answers the peer's at once), then the close, then the socket ends.
+        rc._register();
+        setImmediate(() => this.writeClose({ condition: 'amqp:invalid-field', description }));
       }
     };
     rc.on_attach = (frame: Frame) => {
@@ -409,6 +414,9 @@ export class AmqpConnection {
     this.failed = true;
     this.log.warn({ condition: error.condition, reason: error.description }, 'amqp connection closed');
     this.rc.close(error);
+    // rhea ends the socket when the peer's close comes back; a peer that never sends it gets as long
+    // as a connection has to open (every wait has a timeout).
+    setTimeout(() => this.conn.destroy(), this.cfg.connectTimeout).unref();
   }
 
   /** Writes a close frame with `error` at once (rhea is about to end the socket) and ends the connection. */

@@ -259,7 +259,8 @@ export class ConsumerLink implements ConsumerSink {
   /**
    * A stored message that cannot become an AMQP message (an `x-amqp-*` marker that is not the
    * encoding it names): dead-lettered with the reason, through the core's dead-letter path (the
-   * copy's dlqDeliveryFailureCause), and the link goes on with the next message. Never sent, so the
+   * copy's dlqDeliveryFailureCause), and the link goes on with the next message; on the dead-letter
+   * queue it stays, refused by this consumer only. Never sent, so the
    * link's credit is untouched: the core's is recomputed once the dispatch that delivered it is over.
    */
   private unmappable(d: Delivery, err: unknown): void {
@@ -267,7 +268,10 @@ export class ConsumerLink implements ConsumerSink {
     this.host.log.warn({ link: this.link.name, messageId: d.message.id, queue: d.queue, cause }, 'amqp delivery cannot be mapped; message dead-lettered');
     const c = this.consumer;
     if (!c) return;
-    c.nack(d.id, { deadLetter: true, cause }).catch((e: unknown) => this.host.log.error({ err: e, link: this.link.name }, 'amqp dead-letter not stored'));
+    // On the dead-letter queue itself the core would discard it: keep it there for other protocols' consumers.
+    const dlq = this.host.core.getQueue(d.queue)?.settings.deadLetterAddress === d.queue;
+    const returned = dlq ? c.nack(d.id, { undelivered: true, undeliverableHere: true }) : c.nack(d.id, { deadLetter: true, cause });
+    returned.catch((e: unknown) => this.host.log.error({ err: e, link: this.link.name }, 'amqp dead-letter not stored'));
     setImmediate(() => this.onFlow());
   }
 
