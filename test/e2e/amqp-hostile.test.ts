@@ -63,6 +63,19 @@ describe('a stored message an AMQP consumer cannot receive (item 2)', () => {
     });
   }
 
+  test('a queue browser skips it and the message stays queued', async () => {
+    const queue = 'poison.browsed';
+    await broker.core.send({ destination: { type: 'queue', name: queue }, body: Buffer.from('bad'), durable: true, properties: { 'x-amqp-properties': POISON } });
+    await broker.core.send({ destination: { type: 'queue', name: queue }, body: Buffer.from('good'), durable: true, properties: {} });
+    const c = await AmqpTestClient.connect(broker.ports.amqp!);
+    const r = await c.receiver({ address: queue, distribution_mode: 'copy' }, 10);
+    const got = await r.next(10_000);
+    assert.equal(Buffer.from((got.message.body as { content: Buffer }).content).toString(), 'good');
+    assert.equal(broker.core.getQueue(queue)!.messageCount, 2, 'browsing consumes nothing');
+    assert.ok(lines.some((l) => l.msg === 'amqp browse skipped a message that cannot be mapped'));
+    await c.close();
+  });
+
   test('an AMQP consumer of the dead-letter queue leaves the poison there for other protocols', async () => {
     const before = broker.core.getQueue('ActiveMQ.DLQ')!.messageCount;
     assert.ok(before >= 2);

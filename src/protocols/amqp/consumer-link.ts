@@ -260,8 +260,8 @@ export class ConsumerLink implements ConsumerSink {
    * A stored message that cannot become an AMQP message (an `x-amqp-*` marker that is not the
    * encoding it names): dead-lettered with the reason, through the core's dead-letter path (the
    * copy's dlqDeliveryFailureCause), and the link goes on with the next message; on the dead-letter
-   * queue it stays, refused by this consumer only. Never sent, so the
-   * link's credit is untouched: the core's is recomputed once the dispatch that delivered it is over.
+   * queue it stays, refused by this consumer only. Never sent, so the link's credit is untouched:
+   * the core's is recomputed once the dispatch that delivered it is over.
    */
   private unmappable(d: Delivery, err: unknown): void {
     const cause = err instanceof Error ? err.message : String(err);
@@ -315,7 +315,15 @@ export class ConsumerLink implements ConsumerSink {
         continue;
       }
       const m = b.ahead.shift()!;
-      const rd = this.link.send(amqpFromDelivery({ id: 0, message: m, deliveryCount: 1, redelivered: false, queue: m.destination.name }, Date.now()), Buffer.from(`b${this.sent}`), 0);
+      let payload: Buffer;
+      try {
+        payload = amqpFromDelivery({ id: 0, message: m, deliveryCount: 1, redelivered: false, queue: m.destination.name }, Date.now());
+      } catch (err) {
+        // A browser consumes nothing: a message that cannot be mapped is skipped, and stays queued.
+        this.host.log.warn({ link: this.link.name, messageId: m.id, cause: err instanceof Error ? err.message : String(err) }, 'amqp browse skipped a message that cannot be mapped');
+        continue;
+      }
+      const rd = this.link.send(payload, Buffer.from(`b${this.sent}`), 0);
       rd.update(true);
       this.sent++;
     }
