@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import rhea from 'rhea';
-import { JunctionError } from '../../errors.ts';
+import { isJunctionError, JunctionError } from '../../errors.ts';
 
 /**
  * Bounds on rhea's AMQP decoder, installed once on its `types.Reader` so that every path that decodes
@@ -27,6 +28,9 @@ import { JunctionError } from '../../errors.ts';
  * - A symbolic descriptor never names a member of `Object.prototype` (`__proto__`, `constructor`):
  *   rhea looks descriptors up in plain objects.
  * - A map key `__proto__` decodes as an own property, never as the object's prototype.
+ *
+ * - A frame or message that rhea's code fails on in any other way (a performative that is not a
+ *   described list, say) is the same typed decode error, never a stray TypeError.
  *
  * What it costs: a comparison or two per field and per compound on top of rhea's own decoding; no
  * walk of its own, no copy.
@@ -71,6 +75,28 @@ interface Reader {
   read_compound(type: TypeDesc): unknown;
   read_array(type: TypeDesc): unknown;
   read_bytes(n: number): Buffer;
+}
+
+/** rhea's own error class for protocol errors (it dispatches those as 'protocol_error'). */
+const rheaErrors = createRequire(import.meta.url)('rhea/lib/errors.js') as { ProtocolError: new (message: string) => Error };
+const rheaFrames = createRequire(import.meta.url)('rhea/lib/frames.js') as { read_frame(b: Buffer): unknown };
+const rheaMessage = rhea.message as unknown as { decode(b: Buffer): unknown };
+
+/** True for the errors a bounded decode raises on bad input: ours, or rhea's protocol errors. */
+export function isDecodeError(err: unknown): boolean {
+  return (isJunctionError(err) && err.code === 'ERR_AMQP_DECODE') || err instanceof rheaErrors.ProtocolError;
+}
+
+/** `decode` with any other error turned into ERR_AMQP_DECODE. */
+function typedErrors<T>(what: string, decode: (b: Buffer) => T): (b: Buffer) => T {
+  return (b: Buffer): T => {
+    try {
+      return decode(b);
+    } catch (err) {
+      if (isDecodeError(err)) throw err;
+      throw new JunctionError('ERR_AMQP_DECODE', `Malformed ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
 }
 
 interface RheaTypesInternals {
@@ -225,6 +251,9 @@ export function installDecodeBounds(): void {
     if (this.position !== end) fail(`${type.name} at offset ${start} holds ${this.position - start} bytes, not its size ${size}`);
     return type.create(items, ctor.typecode, ctor.descriptor);
   };
+
+  rheaFrames.read_frame = typedErrors('frame', rheaFrames.read_frame.bind(rheaFrames));
+  rheaMessage.decode = typedErrors('message', rheaMessage.decode.bind(rheaMessage));
 
   // rhea turns AMQP maps into plain objects: a key "__proto__" would set the object's prototype.
   // Maps unwrap with that key as an own property; everything else as rhea does it.
