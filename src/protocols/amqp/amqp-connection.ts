@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
-import { isJunctionError, JunctionError } from '../../errors.ts';
+import { isJunctionError } from '../../errors.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
 import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
+import { checkAttach, FrameRuleError, keyByClientInputSafely, requireOpenFirst } from './frame-rules.ts';
 import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
@@ -55,30 +56,6 @@ export function clampDisposition(p: { first?: unknown; last?: unknown }, deliver
   const from = Math.max(first, head.id);
   const to = Math.min(last, tail.id);
   return from <= to ? { first: from, last: to } : undefined;
-}
-
-/**
- * A frame that breaks a rule of the connection or session: the connection is closed with
- * `condition` (raised inside rhea's frame dispatch, which hands it to the 'error' event).
- */
-class FrameRuleError extends JunctionError {
-  readonly condition: string;
-  constructor(condition: string, message: string) {
-    super('ERR_AMQP_PROTOCOL', message);
-    this.condition = condition;
-  }
-}
-
-const UINT_MAX = 0xffffffff;
-
-/** What checkAttach reads of a link rhea already keeps. */
-interface AttachedLink {
-  name: string;
-  remote: { attach?: unknown; detach?: unknown };
-}
-
-function isUint(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT_MAX;
 }
 
 /** The sending side's protocol header the broker answers an unsupported header with (SASL, as it prefers). */
@@ -175,7 +152,7 @@ export class AmqpConnection {
   private intercept(): void {
     const rc = this.rc;
     const proto = Object.getPrototypeOf(rc) as RheaConnection;
-    this.keyByClientInputSafely();
+    keyByClientInputSafely(rc);
     rc.on_open = (frame: Frame) => {
       const idle = (frame.performative as { idle_time_out?: unknown }).idle_time_out;
       proto.on_open.call(rc, frame);
@@ -193,7 +170,7 @@ export class AmqpConnection {
       }
     };
     rc.on_attach = (frame: Frame) => {
-      this.checkAttach(frame);
+      checkAttach(rc, frame);
       // rhea decodes only source and target termini: keep a coordinator target for the adapter.
       const t = frame.performative.target;
       if (isDescribed(t)) {
@@ -238,63 +215,9 @@ export class AmqpConnection {
       }
       proto.on_disposition.call(rc, frame);
     };
-    // AMQP 1.0 §2.4.1: "each peer MUST send an open frame before sending any other frames"; rhea
-    // would create sessions and links for a peer that never opened. amqp:not-allowed (§2.8.15: a
-    // frame used in a manner inconsistent with the specification) and a close.
-    const handlers = rc as unknown as Record<string, (frame: Frame) => void>;
-    for (const name of ['begin', 'end', 'attach', 'detach', 'flow', 'transfer', 'disposition']) {
-      const handler = handlers[`on_${name}`]!;
-      handlers[`on_${name}`] = (frame: Frame) => {
-        if (!rc.remote.open) throw new FrameRuleError('amqp:not-allowed', `${name} received before open`);
-        handler.call(rc, frame);
-      };
-    }
+    requireOpenFirst(rc);
   }
 
-  /**
-   * rhea keeps sessions by channel and links by name and by handle in plain objects, all keyed by
-   * what the peer sent: a link named `__proto__` or `constructor` found Object.prototype members
-   * there (rhea threw on them). This connection's maps, and its sessions', get no prototype.
-   */
-  private keyByClientInputSafely(): void {
-    const rc = this.rc as unknown as {
-      local_channel_map: Record<string, unknown>;
-      remote_channel_map: Record<string, unknown>;
-      create_session(size: number): RheaSession;
-    };
-    rc.local_channel_map = Object.create(null) as Record<string, unknown>;
-    rc.remote_channel_map = Object.create(null) as Record<string, unknown>;
-    const create = rc.create_session;
-    rc.create_session = function (this: unknown, size: number): RheaSession {
-      const session = create.call(this, size) as unknown as { links: object; local: { handles: object }; remote: { handles: object } };
-      session.links = Object.create(null) as object;
-      session.local.handles = Object.create(null) as object;
-      session.remote.handles = Object.create(null) as object;
-      return session as unknown as RheaSession;
-    };
-  }
-
-  /**
-   * An attach's name and handle before rhea files the link under them (AMQP 1.0 §2.7.3): the name
-   * a string, the handle a uint (else amqp:invalid-field); a handle already in use for an attached
-   * link: "MUST be responded to with an immediate close carrying a handle-in-use session-error";
-   * a second attach of a link already attached under that name in this session (rhea keeps one
-   * link per name): amqp:not-allowed.
-   */
-  private checkAttach(frame: Frame): void {
-    const p = frame.performative as { name?: unknown; handle?: unknown; role?: unknown };
-    if (typeof p.name !== 'string') throw new FrameRuleError('amqp:invalid-field', 'attach without a string link name');
-    if (!isUint(p.handle)) throw new FrameRuleError('amqp:invalid-field', `attach handle ${String(p.handle)} is not a uint`);
-    if (typeof p.role !== 'boolean') throw new FrameRuleError('amqp:invalid-field', 'attach without a boolean role');
-    const session = this.rc.remote_channel_map[frame.channel] as unknown as
-      | { remote: { handles: Record<number, AttachedLink | undefined> }; links: Record<string, AttachedLink | undefined> }
-      | undefined;
-    if (!session) return; // rhea refuses a frame on a channel without a session
-    const onHandle = session.remote.handles[p.handle];
-    if (onHandle && !onHandle.remote.detach) throw new FrameRuleError('amqp:session:handle-in-use', `Handle ${p.handle} is already in use by link ${JSON.stringify(onHandle.name)}`);
-    const byName = session.links[p.name];
-    if (byName && byName.remote.attach && !byName.remote.detach) throw new FrameRuleError('amqp:not-allowed', `Link ${JSON.stringify(p.name)} is already attached on this session`);
-  }
 
   // ---------------------------------------------------------------- sessions and links
 
