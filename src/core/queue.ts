@@ -335,7 +335,11 @@ export class Queue {
     const now = this.host.now();
     for (let p = resumeLevel >= 0 ? resumeLevel : PRIORITIES - 1; p >= 0; p--) {
       const list = this.levels[p]!;
-      let e = p === resumeLevel && resumeAt !== null && resumeAt.list === list ? resumeAt : this.cursors.size > 0 ? this.cursors.start(list.head, p, this.consumers) : list.head;
+      // With only selector consumers to serve, their cursors say where to start (resuming included:
+      // one that got credit since the pass stopped must not evaluate past a gap). Otherwise the
+      // head, or where a sliced pass stopped.
+      const fromCursors = this.cursors.size > 0 ? this.cursors.start(list.head, p, this.consumers) : undefined;
+      let e = fromCursors !== undefined ? fromCursors : p === resumeLevel && resumeAt !== null && resumeAt.list === list ? resumeAt : list.head;
       while (e) {
         if (!this.hasCredit()) return true;
         const next = e.next;
@@ -351,6 +355,7 @@ export class Queue {
                 this.resumeLevel = p;
                 this.resumeAt = next;
               } else if (p > 0) this.resumeLevel = p - 1;
+              else return true; // that was the last entry: the pass is complete
               return false;
             }
           }

@@ -100,18 +100,22 @@ export class SelectorCursors {
   }
 
   /**
-   * Where a dispatch pass over `head`'s level should start: after the entries that every
-   * consumer with credit has turned down. With a credited consumer that has no selector, the head.
+   * Where a dispatch pass over `head`'s level should start when every consumer with credit has a
+   * selector: after the entries all of them have turned down. `undefined` when one with credit has
+   * no selector (or none has credit): then the cursors cannot say, and the pass starts at the head
+   * (or where a sliced pass stopped). Starting here is always progress: the consumer with the
+   * lowest cursor evaluates from just after it, so its cursor moves on with every entry it turns
+   * down; a sliced pass needs no other place to resume from.
    */
-  start(head: Entry | null, level: number, consumers: readonly Consumer[]): Entry | null {
+  start(head: Entry | null, level: number, consumers: readonly Consumer[]): Entry | null | undefined {
     let from: Cursor | undefined;
     for (const c of consumers) {
       if (c.credit <= 0) continue;
       const cur = this.#cursors.get(c);
-      if (cur === undefined) return head;
+      if (cur === undefined) return undefined;
       if (from === undefined || (cur.seen[level] as number) < (from.seen[level] as number)) from = cur;
     }
-    if (from === undefined) return head;
+    if (from === undefined) return undefined;
     const last = from.last[level] as Entry | null;
     return last === null ? head : last.next;
   }

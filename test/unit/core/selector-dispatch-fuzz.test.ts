@@ -182,19 +182,22 @@ describe('selector cursors and sliced dispatch against a model (seeded)', () => 
       const scanLimit = 1 + rng.int(6);
       const model = new Model(scanLimit);
       for (let i = 0; i < 2; i++) model.addConsumer(rng);
-      for (let step = 0; step < 150; step++) {
-        const r = rng.next();
-        if (r < 0.4) model.send(rng);
-        else if (r < 0.55) model.grant(rng);
-        else if (r < 0.7) model.settle(rng, false);
-        else if (r < 0.8) model.settle(rng, true);
-        else if (r < 0.87) model.addConsumer(rng);
-        else if (r < 0.92) model.closeConsumer(rng);
-        await drain(model, scanLimit);
-        model.check(`seed ${seed} round ${round} step ${step}`);
-        assert.deepEqual(model.failures, []);
+      try {
+        for (let step = 0; step < 150; step++) {
+          const r = rng.next();
+          if (r < 0.4) model.send(rng);
+          else if (r < 0.55) model.grant(rng);
+          else if (r < 0.7) model.settle(rng, false);
+          else if (r < 0.8) model.settle(rng, true);
+          else if (r < 0.87) model.addConsumer(rng);
+          else if (r < 0.92) model.closeConsumer(rng);
+          await drain(model, scanLimit);
+          model.check(`seed ${seed} round ${round} step ${step}`);
+          assert.deepEqual(model.failures, []);
+        }
+      } finally {
+        model.queue.shutdown();
       }
-      model.queue.shutdown();
     }
   });
 });
