@@ -119,6 +119,14 @@ export const ConfigSchema = z.strictObject({
        * session's outgoing window, so a single link per session is never held back below it.
        */
       maxConsumerCredit: z.number().int().min(1).default(4096),
+      /**
+       * Most links attached at once on one session: advertised as the begin's handle-max (this - 1);
+       * an attach beyond it closes the connection with amqp:connection:framing-error (AMQP 1.0 section
+       * 2.7.2). With channelMax it caps the links, and so the core consumers and producers, one
+       * connection can hold. Default 1024: Qpid JMS opens one link per JMS consumer or producer of a
+       * JMS session, rarely more than tens; rhea advertises 2^32-1.
+       */
+      maxLinksPerSession: z.number().int().min(1).max(4294967296).default(1024),
     })
     .prefault({}),
   mqtt: z

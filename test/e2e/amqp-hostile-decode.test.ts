@@ -140,6 +140,16 @@ describe('lax parsing (item 12)', () => {
     assert.equal(a.closeError()?.condition, 'amqp:session:handle-in-use');
   });
 
+  test('a session holds at most amqp.maxLinksPerSession links: handle-max in the begin, a handle beyond it a framing-error (§2.7.2)', async () => {
+    const a = await RawAmqp.connect(amqpPort);
+    a.write(AMQP_HEADER, perf('open', { container_id: 'attacker' }), perf('begin', { next_outgoing_id: 0, incoming_window: 100, outgoing_window: 100 }));
+    await until(() => a.received.some((r) => r.name === 'begin'), 'the begin');
+    assert.equal(a.received.find((r) => r.name === 'begin')?.p.handle_max, 1023);
+    a.write(perf('attach', { name: 'far', handle: 1024, role: true, source: terminus.source({ address: 'hostile.handles' }), target: terminus.target({}) }));
+    await a.closedWithin();
+    assert.equal(a.closeError()?.condition, 'amqp:connection:framing-error');
+  });
+
   test('an attach whose handle is not a uint is amqp:invalid-field', async () => {
     const a = await attack(
       AMQP_HEADER,

@@ -7,7 +7,7 @@ import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
 import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
-import { checkAttach, FrameRuleError, keyByClientInputSafely, requireOpenFirst } from './frame-rules.ts';
+import { checkAttach, FrameRuleError, prepareSessions, requireOpenFirst } from './frame-rules.ts';
 import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
@@ -26,6 +26,8 @@ export interface AmqpSessionConfig {
   minIdleTimeout: number;
   /** Most deliveries one consumer link may have unsettled or unwritten. */
   maxConsumerCredit: number;
+  /** Most links attached at once on one session (its begin's handle-max + 1). */
+  maxLinksPerSession: number;
 }
 
 /**
@@ -152,7 +154,7 @@ export class AmqpConnection {
   private intercept(): void {
     const rc = this.rc;
     const proto = Object.getPrototypeOf(rc) as RheaConnection;
-    keyByClientInputSafely(rc);
+    prepareSessions(rc, this.cfg.maxLinksPerSession - 1);
     rc.on_open = (frame: Frame) => {
       const idle = (frame.performative as { idle_time_out?: unknown }).idle_time_out;
       proto.on_open.call(rc, frame);
@@ -170,7 +172,7 @@ export class AmqpConnection {
       }
     };
     rc.on_attach = (frame: Frame) => {
-      checkAttach(rc, frame);
+      checkAttach(rc, frame, this.cfg.maxLinksPerSession - 1);
       // rhea decodes only source and target termini: keep a coordinator target for the adapter.
       const t = frame.performative.target;
       if (isDescribed(t)) {

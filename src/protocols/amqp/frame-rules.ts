@@ -32,8 +32,10 @@ interface AttachedLink {
  * rhea keeps sessions by channel and links by name and by handle in plain objects, all keyed by what
  * the peer sent: a link named `__proto__` or `constructor` found Object.prototype members there (rhea
  * threw on them). The connection's maps, and those of each session it creates, get no prototype.
+ * Each session's begin advertises `handleMax` (AMQP 1.0 §2.7.2 handle-max; rhea offers 2^32-1), which
+ * checkAttach enforces: with handles unique among attached links, it caps a session's links.
  */
-export function keyByClientInputSafely(connection: RheaConnection): void {
+export function prepareSessions(connection: RheaConnection, handleMax: number): void {
   const rc = connection as unknown as {
     local_channel_map: Record<string, unknown>;
     remote_channel_map: Record<string, unknown>;
@@ -43,25 +45,33 @@ export function keyByClientInputSafely(connection: RheaConnection): void {
   rc.remote_channel_map = Object.create(null) as Record<string, unknown>;
   const create = rc.create_session;
   rc.create_session = function (this: unknown, size: number): RheaSession {
-    const session = create.call(this, size) as unknown as { links: object; local: { handles: object }; remote: { handles: object } };
+    const session = create.call(this, size) as unknown as {
+      links: object;
+      local: { handles: object; begin: { handle_max?: number } };
+      remote: { handles: object };
+    };
     session.links = Object.create(null) as object;
     session.local.handles = Object.create(null) as object;
     session.remote.handles = Object.create(null) as object;
+    session.local.begin.handle_max = handleMax;
     return session as unknown as RheaSession;
   };
 }
 
 /**
  * An attach's name and handle before rhea files the link under them (AMQP 1.0 §2.7.3): the name a
- * string, the handle a uint, the role a boolean (else amqp:invalid-field); a handle already in use
+ * string, the handle a uint, the role a boolean (else amqp:invalid-field); a handle beyond the
+ * handle-max of our begin: "MUST close the connection with the framing-error error-code" (§2.7.2); a
+ * handle already in use
  * for an attached link "MUST be responded to with an immediate close carrying a handle-in-use
  * session-error"; a second attach of a link already attached under that name in this session (rhea
  * keeps one link per name): amqp:not-allowed.
  */
-export function checkAttach(rc: RheaConnection, frame: Frame): void {
+export function checkAttach(rc: RheaConnection, frame: Frame, handleMax: number): void {
   const p = frame.performative as { name?: unknown; handle?: unknown; role?: unknown };
   if (typeof p.name !== 'string') throw new FrameRuleError('amqp:invalid-field', 'attach without a string link name');
   if (!isUint(p.handle)) throw new FrameRuleError('amqp:invalid-field', `attach handle ${String(p.handle)} is not a uint`);
+  if (p.handle > handleMax) throw new FrameRuleError('amqp:connection:framing-error', `attach handle ${p.handle} exceeds the session's handle-max ${handleMax} (amqp.maxLinksPerSession)`);
   if (typeof p.role !== 'boolean') throw new FrameRuleError('amqp:invalid-field', 'attach without a boolean role');
   const session = rc.remote_channel_map[frame.channel] as unknown as
     | { remote: { handles: Record<number, AttachedLink | undefined> }; links: Record<string, AttachedLink | undefined> }
