@@ -90,7 +90,7 @@ const DEPAGE_BATCH = 200;
 const DISPATCH_SCAN_LIMIT = 1000;
 /**
  * With selector consumers, a dispatch call also yields after this much time: one evaluation may cost
- * up to ~45 ms under the default `selectors` limits (a 1 MiB property against a 256-character LIKE
+ * about 40-60 ms under the default `selectors` limits (a 1 MiB property against a 256-character LIKE
  * stretch with `_`), so counting entries alone would not bound the turn.
  */
 const DISPATCH_SLICE_MS = 10;

@@ -125,11 +125,12 @@ function evaluations(): void {
   const tOld = msPerCall(() => typicalOld.test(text));
   const tNew = msPerCall(() => typicalNew.test(text));
   row('typical %lazy_cat% vs 9,000 characters of text', fmt(tNew), `${fmt(tOld)} (old)`, `${(tOld / tNew).toFixed(1)}x`);
+  // The old matcher answered 'abc%' shapes with startsWith (a fast path kept here as the reference).
   const prefixNew = compileLikePattern('eu-%');
-  const prefixOld = oldLike('eu-%');
-  const pOld = msPerCall(() => prefixOld.test('eu-west-1'));
-  const pNew = msPerCall(() => prefixNew.test('eu-west-1'));
-  row("typical 'eu-%' vs 'eu-west-1'", fmt(pNew), `${fmt(pOld)} (old)`, `${(pOld / pNew).toFixed(1)}x`);
+  const value = 'eu-west-1';
+  const pRef = msPerCall(() => value.startsWith('eu-'));
+  const pNew = msPerCall(() => prefixNew.test(value));
+  row("typical 'eu-%' vs 'eu-west-1'", fmt(pNew), `${fmt(pRef)} (startsWith)`, `${(pRef / pNew).toFixed(1)}x`);
 }
 
 // ---- part 2: through a queue ----
