@@ -275,9 +275,13 @@ export class ConsumerLink implements ConsumerSink {
     setImmediate(() => this.onFlow());
   }
 
-  /** The connection's outgoing bytes went under the high-water mark: grant credit again. */
+  /**
+   * The connection's outgoing bytes went under the high-water mark, or rhea wrote this turn's
+   * deliveries: a link whose core credit ran out (stopped, or all of it used) gets it recomputed.
+   * One with credit left needs nothing: whenever it runs out in a turn, this runs after that turn.
+   */
   resume(): void {
-    this.onFlow();
+    if (this.consumer?.credit === 0) this.onFlow();
   }
 
   closed(reason: string): void {
