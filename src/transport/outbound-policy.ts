@@ -38,11 +38,14 @@ export class OutboundPolicy {
   readonly slowConsumerTimeout: number;
   readonly maxOutboundBytes: number;
   private readonly log: Logger;
+  private readonly now: () => number;
 
-  constructor(opts: { slowConsumerTimeout: number; maxOutboundBytes: number }, log: Logger) {
+  /** `now`: a monotonic clock in ms (tests pass a virtual one). */
+  constructor(opts: { slowConsumerTimeout: number; maxOutboundBytes: number }, log: Logger, now: () => number = () => performance.now()) {
     this.slowConsumerTimeout = opts.slowConsumerTimeout;
     this.maxOutboundBytes = opts.maxOutboundBytes;
     this.log = log;
+    this.now = now;
   }
 
   /** A write left `c` over its high-water mark. */
@@ -53,7 +56,7 @@ export class OutboundPolicy {
       this.close(c, err, 'connection closed: too many bytes waiting to be sent', { queued, maxOutboundBytes: this.maxOutboundBytes });
       return;
     }
-    if (c.congestedSince === 0) c.congestedSince = performance.now() || 1;
+    if (c.congestedSince === 0) c.congestedSince = this.now() || 1;
     if (c.slowTimer === undefined && this.slowConsumerTimeout > 0) c.slowTimer = setTimeout(check, this.slowConsumerTimeout, this, c).unref();
   }
 
@@ -67,12 +70,12 @@ export class OutboundPolicy {
   check(c: Watched): void {
     c.slowTimer = undefined;
     if (c.congestedSince === 0 || c.closed) return;
-    const left = c.congestedSince + this.slowConsumerTimeout - performance.now();
+    const left = c.congestedSince + this.slowConsumerTimeout - this.now();
     if (left > 0) {
       c.slowTimer = setTimeout(check, left, this, c).unref();
       return;
     }
-    const ms = Math.round(performance.now() - c.congestedSince);
+    const ms = Math.round(this.now() - c.congestedSince);
     const err = new JunctionError('ERR_TRANSPORT_SLOW_CONSUMER', `Outgoing buffer over its high-water mark for ${ms} ms (connections.slowConsumerTimeout ${this.slowConsumerTimeout})`);
     this.close(c, err, 'slow consumer closed: outgoing buffer over its high-water mark too long', { congestedMs: ms, queued: c.outboundBytes, slowConsumerTimeout: this.slowConsumerTimeout });
   }

@@ -80,7 +80,8 @@ class TcpConnection implements TransportConnection, Watched {
     // Over the high-water mark: the only path that pays for the slow-consumer and outbound checks.
     if (!this.drainWatched) {
       this.drainWatched = true;
-      this.socket.on('drain', () => (this.congestedSince = 0));
+      // Before the protocol's own drain listeners: they write again, which may congest anew.
+      this.socket.prependListener('drain', () => (this.congestedSince = 0));
     }
     this.server.guards.outbound.overWater(this);
     return false;

@@ -11,7 +11,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -71,7 +71,12 @@ export async function startJunction(): Promise<Started> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-mqtt-bench-'));
   let b: BrokerProcess;
   try {
-    b = await BrokerProcess.start({ dataDir, env: { NODE_OPTIONS: gcNodeOptions() } });
+    // Every bench connection comes from 127.0.0.1: the idle-memory row alone opens 6,000 (warm-up
+    // included), past the per-address default (connections.maxPerAddress 1,000); connections.max
+    // (10,000) still bounds them.
+    const config = path.join(dataDir, 'bench.json');
+    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: 1_000_000 } }));
+    b = await BrokerProcess.start({ dataDir, args: ['--config', config], env: { NODE_OPTIONS: gcNodeOptions() } });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
