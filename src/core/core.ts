@@ -5,7 +5,7 @@ import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
 import { Queue, type QueueBrowser, type QueueHost, type QueueStats } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
-import { compileSelector } from './selector/index.ts';
+import { compileSelector, MAX_SELECTOR_DEPTH } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
 import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
 import { DEFAULT_TRANSACTION_LIMITS, Transaction, TransactionBudget, type TransactionLimits } from './transaction.ts';
@@ -176,7 +176,7 @@ export class Core {
     for (const s of state.states) this.stateValues.set(s.key, s.value);
     for (const sq of state.queues) {
       if (sq.kind === 'subscription' && sq.topic !== undefined) {
-        const filter = sq.selector ? this.compile(sq.selector) : null;
+        const filter = sq.selector ? this.compile(sq.selector, true) : null;
         this.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
       } else if (sq.kind === 'anycast') this.createQueue(sq.name, false);
     }
@@ -806,8 +806,14 @@ export class Core {
     throw reserved(name, q?.owner !== undefined ? 'temporary' : owner, what);
   }
 
-  private compile(text: string): Selector {
-    return compileSelector(text, this.selectorLimits);
+  /**
+   * `stored`: a durable subscription's selector read back at recovery. It was accepted when it was
+   * created; limits lowered since (or added since, as `maxLikeSegment` was) must not stop the broker
+   * from starting, so only the stack bound and the per-evaluation bound (`maxLikeValueLength`) apply.
+   */
+  private compile(text: string, stored = false): Selector {
+    if (!stored) return compileSelector(text, this.selectorLimits);
+    return compileSelector(text, { ...this.selectorLimits, maxLength: Number.MAX_SAFE_INTEGER, maxDepth: MAX_SELECTOR_DEPTH, maxLikeSegment: Number.MAX_SAFE_INTEGER });
   }
 
   private persist(batch: StoreOp[]): Promise<void> {
