@@ -1,5 +1,5 @@
 import { findLiteral, type LiteralSearch, literalSearch } from './like-literal.ts';
-import { type WildcardSegment, wildcardSegment } from './like-segment.ts';
+import { wildcardSegment } from './like-segment.ts';
 
 /** Counts the work a LIKE match does; tests use it to prove the matcher's bound, not a clock. */
 export interface LikeStats {
@@ -184,7 +184,7 @@ function compileSegment(run: readonly number[]): Segment {
   // unless the run holds a lone surrogate, which could match half of a pair: those go the
   // code-point way with the wildcard segments.
   if (!run.includes(ANY_ONE) && !run.some(isSurrogate)) return literalSegment(literalText(run), run.length);
-  return wildcardAdapter(wildcardSegment(Int32Array.from(run)));
+  return wildcardSegment(Int32Array.from(run));
 }
 
 function literalSegment(text: string, length: number): Segment {
@@ -201,13 +201,5 @@ function literalSegment(text: string, length: number): Segment {
       const i = findLiteral(search, value, from, limit, stats);
       return i < 0 ? -1 : i + units;
     },
-  };
-}
-
-function wildcardAdapter(w: WildcardSegment): Segment {
-  return {
-    length: w.length,
-    at: (value, pos, stats) => w.at(value, pos, stats),
-    find: (value, from, limit, stats) => w.find(value, from, limit, stats),
   };
 }
