@@ -370,6 +370,9 @@ function markerSection(m: Message, name: string, code: number): Buffer | undefin
   const v = m.properties[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw unmappable(m, `${name} is not base64 text`);
+  const checked = code === SECTION.messageAnnotations ? checkedAnnotations : checkedAppProperties;
+  const known = checked.get(v);
+  if (known) return known;
   const b = Buffer.from(v, 'base64');
   let parts: RawSection[];
   try {
@@ -380,8 +383,22 @@ function markerSection(m: Message, name: string, code: number): Buffer | undefin
   if (parts.length !== 1 || parts[0]!.code !== code) throw unmappable(m, `${name} is not one section 0x${code.toString(16)}`);
   const value = readDescribed(b, 0)!.valueStart;
   if (b[value] !== MAP8 && b[value] !== MAP32) throw unmappable(m, `${name} does not hold a map`);
+  if (v.length <= CHECKED_MARKER_LENGTH) {
+    if (checked.size >= CHECKED_MARKERS) checked.delete(checked.keys().next().value!);
+    checked.set(v, b);
+  }
   return b;
 }
+
+/**
+ * Marker values already checked, with their bytes (never written to: the writer copies them). One
+ * producer's messages carry the same annotations (Qpid JMS: x-opt-jms-msg-type, x-opt-jms-dest), so a
+ * few entries spare nearly every delivery the base64 decode and the check; the oldest goes first.
+ */
+const checkedAnnotations = new Map<string, Buffer>();
+const checkedAppProperties = new Map<string, Buffer>();
+const CHECKED_MARKERS = 256;
+const CHECKED_MARKER_LENGTH = 1024;
 
 /** The body sections an `x-amqp-body` message keeps encoded, checked to be of its kind. */
 function encodedBody(m: Message, kind: 'value' | 'sequence' | 'data'): Buffer {
