@@ -15,6 +15,12 @@ import { MemoryLimits, type Target } from './memory-limits.ts';
 import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
 import { BROKER_ORIGIN, reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
 
+/** Recovered messages indexed per event-loop turn at start. */
+const RECOVER_SLICE = 50_000;
+
+/** Entries the expiry sweep looks at per event-loop turn. */
+const SWEEP_SLICE = 10_000;
+
 /** One year: see `scheduler.maxScheduledDelay` in the config schema. */
 export const DEFAULT_MAX_SCHEDULED_DELAY = 365 * 24 * 3600 * 1000;
 
@@ -116,6 +122,7 @@ export class Core {
   private readonly bootId: string;
   private readonly host: QueueHost;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
   private seq = 0;
   private idSeq = 0;
   private deliverySeq = 0;
@@ -149,7 +156,7 @@ export class Core {
       deadLetter: (q, e, cause) => this.moveTo(q, e, q.settings.deadLetterAddress, cause),
       expire: (q, e) => {
         const target = q.settings.expiryAddress ?? q.settings.deadLetterAddress;
-        this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
+        return this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
       },
       consumerRemoved: (q) => this.consumerRemoved(q),
       read: (keys) => this.store.read(keys),
@@ -183,8 +190,11 @@ export class Core {
     let count = 0;
     const orphans: StoreOp[] = [];
     const retainedKeys: string[] = [];
-    // Recovered messages start paged: each queue reads back only what it is about to deliver.
+    // Recovered messages start paged: each queue reads back only what it is about to deliver. The
+    // loop yields every RECOVER_SLICE messages, so an embedding application's timers keep running.
+    let seen = 0;
     for (const { key, size, refs } of state.messages) {
+      if (++seen % RECOVER_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const ref of refs) {
         if (ref.queue === RETAINED_QUEUE) {
           retainedKeys.push(key);
@@ -625,6 +635,7 @@ export class Core {
       const mine = this.durableByClient.get(q.clientId);
       if (mine?.delete(q) && mine.size === 0) this.durableByClient.delete(q.clientId);
     }
+    q.discard();
     if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);
   }
 
@@ -669,9 +680,34 @@ export class Core {
     this.enqueueAll(key, copy, targets);
   }
 
+  /**
+   * The periodic expiry sweep, SWEEP_SLICE entries per event-loop turn over all queues (a queue of a
+   * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
+   * running when the timer fires again is left to finish.
+   */
   private sweepExpired(): void {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    this.sweepSlices()
+      .catch((err: unknown) => this.backgroundError(err, 'expiry sweep'))
+      .finally(() => (this.sweeping = false));
+  }
+
+  private async sweepSlices(): Promise<void> {
     const now = this.now();
-    for (const q of this.queues.values()) q.expireSweep(now);
+    const budget = { visits: SWEEP_SLICE, moves: [] as Array<Promise<void>> };
+    // A slice's moves are stored before the next slice starts, so the moves in flight stay bounded too.
+    const next = async (): Promise<void> => {
+      await Promise.all(budget.moves);
+      budget.moves.length = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      budget.visits = SWEEP_SLICE;
+    };
+    for (const q of [...this.queues.values()]) {
+      while (!q.deleted && !this.closed && !q.expireSweep(now, budget)) await next();
+      if (budget.visits <= 0) await next();
+    }
+    await Promise.all(budget.moves);
   }
 
   // ---------------------------------------------------------------- transactions

@@ -18,7 +18,7 @@ export interface QueueHost {
   /** Moves an entry already removed from `queue` to the dead-letter address. */
   deadLetter(queue: Queue, entry: Entry, cause: string): Promise<void>;
   /** Moves an entry already removed from `queue` to the expiry address. */
-  expire(queue: Queue, entry: Entry): void;
+  expire(queue: Queue, entry: Entry): Promise<void> | void;
   consumerRemoved(queue: Queue): void;
   /** Reads paged messages back from the store. */
   read(keys: string[]): Promise<Array<Message | undefined>>;
@@ -94,6 +94,10 @@ const DISPATCH_SCAN_LIMIT = 1000;
  * stretch with `_`), so counting entries alone would not bound the turn.
  */
 const DISPATCH_SLICE_MS = 10;
+/** What one expiry (a store write and a move) costs an expiry sweep's budget, in entries looked at. */
+const EXPIRY_VISITS = 20;
+/** Messages a purge removes (and stores the removal of) per event-loop turn. */
+const PURGE_SLICE = 2000;
 /** The longest delay a Node timer takes (a signed 32-bit ms count). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -154,6 +158,10 @@ export class Queue {
   private memBytes = 0;
   private readonly paged = new PagedList();
   private depaging = false;
+  /** The purge in progress, if any (paged messages are not read back meanwhile). */
+  private purging: Promise<void> | null = null;
+  /** Where an expiry sweep stopped for the turn (see expireSweep). */
+  private sweep: { level: number; next: Entry | null; lastSeq: number; scheduled: Entry[] | null; i: number } | null = null;
   /** Bumped by purge, so a read-back in flight is discarded. */
   private pageGeneration = 0;
 
@@ -289,7 +297,7 @@ export class Queue {
 
   /** Reads the next paged messages back when the ready window runs low. */
   private maybeDepage(): void {
-    if (this.depaging || !this.paging || this.deleted || this.readyCount >= DEPAGE_WINDOW) return;
+    if (this.depaging || this.purging || !this.paging || this.deleted || this.readyCount >= DEPAGE_WINDOW) return;
     // Over a memory limit, read back only when this queue has nothing ready, so it never starves.
     const overOwn = this.settings.maxSizeBytes >= 0 && this.memBytes >= this.settings.maxSizeBytes;
     if (this.readyCount > 0 && (overOwn || this.host.memoryFull())) return;
@@ -550,22 +558,58 @@ export class Queue {
     this.armScheduleTimer();
   }
 
-  /** Moves expired messages to the expiry address. Called periodically by the core. */
-  expireSweep(now: number): void {
-    if (this.expiringCount === 0) return;
-    for (const list of this.levels) {
-      for (let e = list.head; e; ) {
-        const next = e.next;
-        if (e.message.expiration > 0 && e.message.expiration <= now) this.expireEntry(e);
-        e = next;
+  /**
+   * Moves expired messages to the expiry address; called periodically by the core. Looks at no more
+   * than `budget.visits` entries (counting them down) and returns false when it stopped there: the
+   * next call resumes at that place, so a sweep over a queue of any size is spread over event-loop
+   * turns. True once the queue has been swept to its end (the next call starts a new sweep).
+   */
+  expireSweep(now: number, budget: { visits: number; moves?: Array<Promise<void>> }): boolean {
+    if (this.expiringCount === 0) {
+      this.sweep = null;
+      return true;
+    }
+    const s = (this.sweep ??= { level: PRIORITIES - 1, next: null, lastSeq: -1, scheduled: null, i: 0 });
+    while (s.level >= 0) {
+      if (budget.visits <= 0) return false;
+      const list = this.levels[s.level]!;
+      let e = s.next;
+      if (e === null || e.list !== list) {
+        // Where the sweep stopped left the list meanwhile: resume after its place by seq (a pointer
+        // walk, not counted: counting it could keep a sweep from ever getting past it).
+        e = list.head;
+        while (e && e.seq <= s.lastSeq) e = e.next;
       }
+      if (!e) {
+        s.level--;
+        s.next = null;
+        s.lastSeq = -1;
+        continue;
+      }
+      budget.visits--;
+      s.next = e.next;
+      s.lastSeq = e.seq;
+      if (e.message.expiration > 0 && e.message.expiration <= now) this.sweepOut(e, budget);
     }
-    for (const e of this.scheduledHeap.items()) {
-      if (e.state === 'scheduled' && e.message.expiration > 0 && e.message.expiration <= now) this.expireEntry(e);
+    s.scheduled ??= this.scheduledHeap.items().slice();
+    while (s.i < s.scheduled.length) {
+      if (budget.visits-- <= 0) return false;
+      const e = s.scheduled[s.i++]!;
+      if (e.state === 'scheduled' && e.message.expiration > 0 && e.message.expiration <= now) this.sweepOut(e, budget);
     }
+    this.sweep = null;
+    return true;
   }
 
-  private expireEntry(e: Entry): void {
+  /** Expires an entry for the sweep: a move costs the budget EXPIRY_VISITS, and the caller awaits it. */
+  private sweepOut(e: Entry, budget: { visits: number; moves?: Array<Promise<void>> }): void {
+    if (e.state !== 'ready' && e.state !== 'scheduled') return;
+    const move = this.expireEntry(e);
+    budget.visits -= EXPIRY_VISITS;
+    if (move) budget.moves?.push(move);
+  }
+
+  private expireEntry(e: Entry): Promise<void> | void {
     if (e.state === 'ready') {
       this.unlink(e);
       this.readyCount--;
@@ -575,7 +619,7 @@ export class Queue {
     } else return;
     this.stats.expired++;
     this.drop(e);
-    this.host.expire(this, e);
+    return this.host.expire(this, e);
   }
 
   private replaceLastValue(key: string, e: Entry): void {
@@ -667,33 +711,91 @@ export class Queue {
     return out;
   }
 
-  /** Removes every message not in delivery. Returns how many were removed. */
+  /**
+   * Removes every message not in delivery that the queue held when the purge began (ready, scheduled
+   * and paged; later arrivals stay), PURGE_SLICE per event-loop turn, each slice's removal stored
+   * before the next: a queue of a million messages neither holds the loop nor builds one huge store
+   * batch. Reading paged messages back waits meanwhile; purges run one after another. Returns how
+   * many were removed.
+   */
   async purge(): Promise<number> {
-    const removed: Entry[] = [];
-    for (const list of this.levels) {
-      while (list.head) {
-        const e = list.head;
-        list.remove(e);
-        removed.push(e);
-      }
+    while (this.purging) await this.purging;
+    const run = this.purgeSlices();
+    this.purging = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await run;
+    } finally {
+      this.purging = null;
+      this.maybeDepage();
     }
-    for (const e of this.scheduledHeap.drain()) if (e.state === 'scheduled') removed.push(e);
-    this.readyCount = 0;
-    this.scheduledCount = 0;
-    this.lastValues.clear();
-    this.cursors.resetAll();
-    for (const e of removed) {
-      this.stats.acked++;
-      this.drop(e);
-    }
-    const ops = this.removalOps(removed);
-    const paged = this.paged.clear();
-    for (const key of paged) ops.push({ op: 'removeRef', queue: this.name, key });
-    this.stats.acked += paged.length;
-    this.pageGeneration++;
+  }
+
+  private async purgeSlices(): Promise<number> {
+    // Ready entries are in seq order within a level, so those that arrive during the purge are at the tails.
+    const limit = this.nextSeq;
+    const scheduled = this.scheduledHeap.items().filter((e) => e.state === 'scheduled');
+    let si = 0;
+    let pagedLeft = this.paged.length;
+    this.pageGeneration++; // a read-back in flight is discarded (its messages are purged as paged ones)
     this.depaging = false;
-    if (ops.length > 0) await this.host.persist(ops);
-    return removed.length + paged.length;
+    const lvKey = this.settings.lastValueKey;
+    let removed = 0;
+    for (;;) {
+      const batch: Entry[] = [];
+      for (let p = PRIORITIES - 1; p >= 0 && batch.length < PURGE_SLICE; p--) {
+        const list = this.levels[p]!;
+        while (list.head && list.head.seq < limit && batch.length < PURGE_SLICE) {
+          const e = list.head;
+          this.unlink(e);
+          this.readyCount--;
+          if (lvKey !== undefined) this.forgetLastValue(lvKey, e);
+          batch.push(e);
+        }
+      }
+      while (si < scheduled.length && batch.length < PURGE_SLICE) {
+        const e = scheduled[si++]!;
+        if (e.state !== 'scheduled') continue;
+        this.scheduledCount--;
+        batch.push(e);
+      }
+      for (const e of batch) {
+        this.stats.acked++;
+        this.drop(e);
+      }
+      const ops = this.removalOps(batch);
+      const refs = this.paged.shift(Math.min(pagedLeft, PURGE_SLICE - batch.length));
+      pagedLeft -= refs.length;
+      for (const r of refs) ops.push({ op: 'removeRef', queue: this.name, key: r.key });
+      this.stats.acked += refs.length;
+      removed += batch.length + refs.length;
+      if (ops.length > 0) await this.host.persist(ops);
+      if (batch.length + refs.length < PURGE_SLICE || this.deleted) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (scheduled.length > 0) this.scheduledHeap.compact();
+    return removed;
+  }
+
+  /**
+   * Deleted with its queue: the bytes it held leave the memory limits at once (they stayed counted,
+   * so every create-fill-unsubscribe cycle of a durable subscription shrank the broker's room for
+   * good), and its entries are let go for the collector. O(1): no walk over the messages. The core
+   * stores the queue's deletion.
+   */
+  discard(): void {
+    this.shutdown();
+    this.host.memoryChanged(-this.memBytes);
+    this.memBytes = 0;
+    for (let p = 0; p < PRIORITIES; p++) this.levels[p] = new EntryList();
+    this.scheduledHeap.drain();
+    this.lastValues.clear();
+    this.groups.clear();
+    this.paged.clear();
+    this.readyCount = this.scheduledCount = this.expiringCount = 0;
+    this.sweep = null;
   }
 
   /** Stops timers; the core has already closed the consumers. */

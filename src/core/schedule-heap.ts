@@ -53,6 +53,13 @@ export class ScheduleHeap {
   drain(): Entry[] {
     return this.heap.splice(0, this.heap.length);
   }
+
+  /** Drops entries no longer scheduled (purged, expired) and restores the heap order: O(n), once per purge. */
+  compact(): void {
+    const live = this.heap.filter((e) => e.state === 'scheduled');
+    this.heap.length = 0;
+    for (const e of live) this.push(e);
+  }
 }
 
 function before(a: Entry, b: Entry): boolean {

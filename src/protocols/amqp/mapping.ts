@@ -6,7 +6,8 @@ import type { Destination, Message, MessageInput, PropertyValue } from '../../co
 import { formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { encode, messageCodec, types } from './rhea-codec.ts';
 import { encodeData, encodeHeader, encodeProperties, encodeStringValue, type PropertiesFields } from './section-encoder.ts';
-import { readDescribed, SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
+import { SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
+import { encodedBody, markerSection, unmappable } from './stored-markers.ts';
 
 /**
  * AMQP 1.0 message <-> core message (Artemis conventions, see docs/amqp.md):
@@ -328,7 +329,7 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
 
   // Body.
   const kind = props[PROP_BODY];
-  if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(encodedBody(m, kind));
+  if (kind === 'value' || kind === 'sequence' || kind === 'data') w.write_bytes(encodedBody(m, kind, PROP_BODY));
   else if (kind !== 'none') {
     if (m.bodyType === 'bytes') w.write_bytes(encodeData(m.body));
     else w.write_bytes(encodeStringValue(m.body.toString('utf8')));
@@ -347,70 +348,4 @@ function decodeMap(m: Message, encodedSection: Buffer): Record<string, unknown> 
   } catch (err) {
     throw unmappable(m, `${PROP_APP_PROPERTIES}: ${(err as Error).message}`);
   }
-}
-
-/**
- * Why a stored message cannot go to an AMQP consumer. The adapter's markers hold AMQP encodings it
- * wrote itself; one that is not what its name says (stored before ingress stripped client-set
- * markers, or damaged) is never written to a consumer: the consumer link dead-letters the message.
- */
-function unmappable(m: Message, why: string): JunctionError {
-  return new JunctionError('ERR_AMQP_DECODE', `Message ${m.id} cannot be sent over AMQP: ${why}`);
-}
-
-const MAP8 = 0xc1;
-const MAP32 = 0xd1;
-
-/**
- * The encoded section a marker property holds (base64), checked to be exactly one section of `code`
- * whose value is a map, with every size inside the bytes (sections.ts bounds each one): the bytes
- * are written into the consumer's message as they are, and appendToMap reads the map's header.
- */
-function markerSection(m: Message, name: string, code: number): Buffer | undefined {
-  const v = m.properties[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw unmappable(m, `${name} is not base64 text`);
-  const checked = code === SECTION.messageAnnotations ? checkedAnnotations : checkedAppProperties;
-  const known = checked.get(v);
-  if (known) return known;
-  const b = Buffer.from(v, 'base64');
-  let parts: RawSection[];
-  try {
-    parts = splitSections(b);
-  } catch (err) {
-    throw unmappable(m, `${name}: ${(err as Error).message}`);
-  }
-  if (parts.length !== 1 || parts[0]!.code !== code) throw unmappable(m, `${name} is not one section 0x${code.toString(16)}`);
-  const value = readDescribed(b, 0)!.valueStart;
-  if (b[value] !== MAP8 && b[value] !== MAP32) throw unmappable(m, `${name} does not hold a map`);
-  if (v.length <= CHECKED_MARKER_LENGTH) {
-    if (checked.size >= CHECKED_MARKERS) checked.delete(checked.keys().next().value!);
-    checked.set(v, b);
-  }
-  return b;
-}
-
-/**
- * Marker values already checked, with their bytes (never written to: the writer copies them). One
- * producer's messages carry the same annotations (Qpid JMS: x-opt-jms-msg-type, x-opt-jms-dest), so a
- * few entries spare nearly every delivery the base64 decode and the check; the oldest goes first.
- */
-const checkedAnnotations = new Map<string, Buffer>();
-const checkedAppProperties = new Map<string, Buffer>();
-const CHECKED_MARKERS = 256;
-const CHECKED_MARKER_LENGTH = 1024;
-
-/** The body sections an `x-amqp-body` message keeps encoded, checked to be of its kind. */
-function encodedBody(m: Message, kind: 'value' | 'sequence' | 'data'): Buffer {
-  let parts: RawSection[];
-  try {
-    parts = splitSections(m.body);
-  } catch (err) {
-    throw unmappable(m, `${PROP_BODY} ${kind}: ${(err as Error).message}`);
-  }
-  const want = kind === 'value' ? SECTION.amqpValue : kind === 'sequence' ? SECTION.amqpSequence : SECTION.data;
-  if (parts.length === 0 || (kind === 'value' && parts.length !== 1) || parts.some((p) => p.code !== want)) {
-    throw unmappable(m, `${PROP_BODY} ${kind}: the body is not ${kind} sections`);
-  }
-  return m.body;
 }
