@@ -85,6 +85,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     expiryScanPeriod: config.expiryScanPeriod,
     maxScheduledDelay: config.scheduler.maxScheduledDelay,
     selectorLimits: config.selectors,
+    retainedLimits: { maxMessages: config.mqtt.maxRetainedMessages, maxBytes: config.mqtt.maxRetainedBytes },
     globalMaxSizeBytes: config.globalMaxSizeBytes,
     transactionLimits: { maxBytes: config.transactions.maxBytes, maxPerOwner: config.transactions.maxPerConnection },
   });

@@ -40,6 +40,8 @@ export const ErrorCodes = {
   ERR_MQTT_TOPIC_INVALID: 'Invalid MQTT topic name or filter',
   ERR_MQTT_PROTOCOL_VERSION: 'Unsupported MQTT protocol version',
   ERR_MQTT_PROTOCOL: 'MQTT protocol violation',
+  ERR_MQTT_SUBSCRIPTION_LIMIT: 'MQTT session has too many subscriptions',
+  ERR_RETAINED_LIMIT: 'Retained message store is full',
   ERR_AMQP_DECODE: 'Malformed AMQP frame or message',
   ERR_AMQP_NO_ADDRESS: 'AMQP message without an address',
   ERR_AMQP_MESSAGE_SIZE: 'AMQP message exceeds the maximum message size',

@@ -5,21 +5,15 @@ import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
 import { Queue, type QueueBrowser, type QueueHost, type QueueStats } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
-import { compileSelector, MAX_SELECTOR_DEPTH } from './selector/index.ts';
+import { compileSelector } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
 import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
 import { DEFAULT_TRANSACTION_LIMITS, Transaction, TransactionBudget, type TransactionLimits } from './transaction.ts';
 import { isWildcard, WildcardIndex } from './wildcard.ts';
 import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
-import { RETAINED_QUEUE, RetainedMessages } from './retained.ts';
+import { DEFAULT_RETAINED_LIMITS, RETAINED_QUEUE, RetainedMessages, type RetainedLimits, type RetainedRefusal } from './retained.ts';
 import { BROKER_ORIGIN, reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
-
-/** Recovered messages indexed per event-loop turn at start. */
-const RECOVER_SLICE = 50_000;
-
-/** Entries the expiry sweep looks at per event-loop turn. */
-const SWEEP_SLICE = 10_000;
 
 /** One year: see `scheduler.maxScheduledDelay` in the config schema. */
 export const DEFAULT_MAX_SCHEDULED_DELAY = 365 * 24 * 3600 * 1000;
@@ -58,6 +52,8 @@ export interface CoreOptions {
   /** Furthest ahead a message may be scheduled, ms (default one year); beyond it the send is refused. */
   maxScheduledDelay?: number;
   selectorLimits?: SelectorLimits;
+  /** How many retained messages, and bytes of them, the broker keeps (config `mqtt.maxRetainedMessages`, `mqtt.maxRetainedBytes`). */
+  retainedLimits?: Partial<RetainedLimits>;
   /** What open transactions may hold (config `transactions`); their bytes count against `globalMaxSizeBytes`. */
   transactionLimits?: Partial<TransactionLimits>;
   now?: () => number;
@@ -122,7 +118,6 @@ export class Core {
   private readonly bootId: string;
   private readonly host: QueueHost;
   private expiryTimer: NodeJS.Timeout | null = null;
-  private sweeping = false;
   private seq = 0;
   private idSeq = 0;
   private deliverySeq = 0;
@@ -132,7 +127,9 @@ export class Core {
   private closed = false;
   private unrouted = 0;
   private readonly limits: MemoryLimits;
-  private readonly retainedMessages = new RetainedMessages();
+  private readonly retainedMessages: RetainedMessages;
+  /** When a retained message refused for a limit was last logged at warn (at most once a minute). */
+  private retainedWarnedAt = -Infinity;
   /** Durable subscriptions by client id, for `durableSubscriptions` (a MQTT CONNECT asks for its own). */
   private readonly durableByClient = new Map<string, Set<Queue>>();
   /** Protocol state stored with `putState`, by key. */
@@ -145,6 +142,12 @@ export class Core {
     this.settings = new SettingsResolver(opts.addressSettings ?? {}, DEFAULT_ADDRESS_SETTINGS);
     this.selectorLimits = opts.selectorLimits;
     this.limits = new MemoryLimits(opts.globalMaxSizeBytes ?? -1);
+    // Retained messages are held in memory: their bytes count against the memory limits too.
+    this.retainedMessages = new RetainedMessages(
+      { ...DEFAULT_RETAINED_LIMITS, ...opts.retainedLimits },
+      (delta) => this.limits.changed(delta),
+      (r) => this.retainedRefused(r),
+    );
     this.txBudget = new TransactionBudget({ ...DEFAULT_TRANSACTION_LIMITS, ...opts.transactionLimits }, opts.globalMaxSizeBytes ?? -1, (delta) => this.limits.changed(delta));
     this.now = opts.now ?? Date.now;
     this.maxScheduledDelay = opts.maxScheduledDelay ?? DEFAULT_MAX_SCHEDULED_DELAY;
@@ -156,7 +159,7 @@ export class Core {
       deadLetter: (q, e, cause) => this.moveTo(q, e, q.settings.deadLetterAddress, cause),
       expire: (q, e) => {
         const target = q.settings.expiryAddress ?? q.settings.deadLetterAddress;
-        return this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
+        this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
       },
       consumerRemoved: (q) => this.consumerRemoved(q),
       read: (keys) => this.store.read(keys),
@@ -183,18 +186,15 @@ export class Core {
     for (const s of state.states) this.stateValues.set(s.key, s.value);
     for (const sq of state.queues) {
       if (sq.kind === 'subscription' && sq.topic !== undefined) {
-        const filter = sq.selector ? this.compile(sq.selector, true) : null;
+        const filter = sq.selector ? this.compile(sq.selector) : null;
         this.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
       } else if (sq.kind === 'anycast') this.createQueue(sq.name, false);
     }
     let count = 0;
     const orphans: StoreOp[] = [];
     const retainedKeys: string[] = [];
-    // Recovered messages start paged: each queue reads back only what it is about to deliver. The
-    // loop yields every RECOVER_SLICE messages, so an embedding application's timers keep running.
-    let seen = 0;
+    // Recovered messages start paged: each queue reads back only what it is about to deliver.
     for (const { key, size, refs } of state.messages) {
-      if (++seen % RECOVER_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const ref of refs) {
         if (ref.queue === RETAINED_QUEUE) {
           retainedKeys.push(key);
@@ -611,6 +611,23 @@ export class Core {
     return this.retainedMessages.size;
   }
 
+  /** Bytes of retained messages held in memory (counted in `brokerStats().memoryBytes` too). */
+  get retainedBytes(): number {
+    return this.retainedMessages.bytes;
+  }
+
+  /**
+   * A retained send over a retained-message limit: delivered, not retained. Logged at warn at most
+   * once a minute, else at debug (a producer at the cap must not flood the log).
+   */
+  private retainedRefused(r: RetainedRefusal): void {
+    const fields = { code: 'ERR_RETAINED_LIMIT', topic: r.topic, size: r.size, retained: r.count, retainedBytes: r.bytes, ...r.limits };
+    const now = this.now();
+    if (now - this.retainedWarnedAt < 60_000) {
+      this.log.debug(fields, 'retained message not kept: retained-message limit reached');
+      return;
+    }
+
   /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */
   async deleteSubscription(name: string, clientId?: string, origin?: Origin): Promise<void> {
     const qname = clientId !== undefined ? `${clientId}.${name}` : name;
@@ -635,7 +652,6 @@ export class Core {
       const mine = this.durableByClient.get(q.clientId);
       if (mine?.delete(q) && mine.size === 0) this.durableByClient.delete(q.clientId);
     }
-    q.discard();
     if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);
   }
 
@@ -680,34 +696,9 @@ export class Core {
     this.enqueueAll(key, copy, targets);
   }
 
-  /**
-   * The periodic expiry sweep, SWEEP_SLICE entries per event-loop turn over all queues (a queue of a
-   * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
-   * running when the timer fires again is left to finish.
-   */
   private sweepExpired(): void {
-    if (this.sweeping || this.closed) return;
-    this.sweeping = true;
-    this.sweepSlices()
-      .catch((err: unknown) => this.backgroundError(err, 'expiry sweep'))
-      .finally(() => (this.sweeping = false));
-  }
-
-  private async sweepSlices(): Promise<void> {
     const now = this.now();
-    const budget = { visits: SWEEP_SLICE, moves: [] as Array<Promise<void>> };
-    // A slice's moves are stored before the next slice starts, so the moves in flight stay bounded too.
-    const next = async (): Promise<void> => {
-      await Promise.all(budget.moves);
-      budget.moves.length = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      budget.visits = SWEEP_SLICE;
-    };
-    for (const q of [...this.queues.values()]) {
-      while (!q.deleted && !this.closed && !q.expireSweep(now, budget)) await next();
-      if (budget.visits <= 0) await next();
-    }
-    await Promise.all(budget.moves);
+    for (const q of this.queues.values()) q.expireSweep(now);
   }
 
   // ---------------------------------------------------------------- transactions
@@ -842,14 +833,8 @@ export class Core {
     throw reserved(name, q?.owner !== undefined ? 'temporary' : owner, what);
   }
 
-  /**
-   * `stored`: a durable subscription's selector read back at recovery. It was accepted when it was
-   * created; limits lowered since (or added since, as `maxLikeSegment` was) must not stop the broker
-   * from starting, so only the stack bound and the per-evaluation bound (`maxLikeValueLength`) apply.
-   */
-  private compile(text: string, stored = false): Selector {
-    if (!stored) return compileSelector(text, this.selectorLimits);
-    return compileSelector(text, { ...this.selectorLimits, maxLength: Number.MAX_SAFE_INTEGER, maxDepth: MAX_SELECTOR_DEPTH, maxLikeSegment: Number.MAX_SAFE_INTEGER });
+  private compile(text: string): Selector {
+    return compileSelector(text, this.selectorLimits);
   }
 
   private persist(batch: StoreOp[]): Promise<void> {

@@ -62,6 +62,22 @@ export function subscribePacket(id: number, filter: string, qos: 0 | 1 | 2): Buf
   return packet(0x82, Buffer.concat([pid, str(filter), Buffer.from([qos])]));
 }
 
+/** A SUBSCRIBE of many filters in one packet, each at `qos` (a requested QoS of 3 is a protocol violation). */
+export function subscribeManyPacket(id: number, filters: string[], qos: number): Buffer {
+  const pid = Buffer.alloc(2);
+  pid.writeUInt16BE(id, 0);
+  const parts: Buffer[] = [pid];
+  for (const f of filters) parts.push(str(f), Buffer.from([qos]));
+  return packet(0x82, Buffer.concat(parts));
+}
+
+/** An UNSUBSCRIBE of `filters`. */
+export function unsubscribePacket(id: number, filters: string[]): Buffer {
+  const pid = Buffer.alloc(2);
+  pid.writeUInt16BE(id, 0);
+  return packet(0xa2, Buffer.concat([pid, ...filters.map((f) => str(f))]));
+}
+
 function idPacket(first: number, id: number): Buffer {
   const b = Buffer.alloc(4);
   b[0] = first;
@@ -72,6 +88,8 @@ function idPacket(first: number, id: number): Buffer {
 
 export const puback = (id: number): Buffer => idPacket(0x40, id);
 export const pubrel = (id: number): Buffer => idPacket(0x62, id);
+export const pubrec = (id: number): Buffer => idPacket(0x50, id);
+export const pubcomp = (id: number): Buffer => idPacket(0x70, id);
 export const DISCONNECT = Buffer.from([0xe0, 0x00]);
 
 export interface RawPacket {

@@ -5,7 +5,8 @@ import type { AedesClient, IncomingPacket } from './aedes-types.ts';
 import { retainedQos } from './mapping.ts';
 import type { RetainedWindow } from './retained-window.ts';
 import type { SessionStore } from './session-store.ts';
-import { coreToMqttTopic, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
+import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
+import type { WorkSlicer } from './work-slicer.ts';
 
 /** MQTT sessions' subscriptions (`mqtt.<client id>.*`) are reserved to MQTT in the core. */
 const ORIGIN: Origin = { component: 'mqtt' };
@@ -25,6 +26,8 @@ export interface PersistenceHost {
   received(client: AedesClient, messageId: number): Promise<void>;
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs by client id. */
   readonly sessions: SessionStore;
+  /** Where loops over a session's subscriptions yield to the event loop. */
+  readonly slicer: WorkSlicer;
   /** The retained-message window of the connection whose SUBSCRIBE aedes is answering now, if any. */
   retainedWindow(): RetainedWindow | undefined;
   /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
@@ -106,16 +109,26 @@ export class CorePersistence {
   /** Durable core subscriptions are created when aedes attaches them through the emitter (before SUBACK). */
   async addSubscriptions(): Promise<void> {}
 
-  /** UNSUBSCRIBE on a persistent session: the durable core subscription goes, with its queue. */
+  /**
+   * UNSUBSCRIBE on a persistent session: the durable core subscriptions go, with their queues. The
+   * filters are walked in slices and the deletes are stored together (one store batch per slice, not
+   * one synced write each); aedes writes UNSUBACK once all are stored.
+   */
   async removeSubscriptions(client: AedesClient, topics: string[]): Promise<void> {
+    const core = this.host.core;
     const cid = this.host.coreClientId(client.id!);
-    const mine = new Map(this.host.core.durableSubscriptions(cid).map((s) => [(s.meta?.mqtt as StoredMqttSubscription | undefined)?.filter, s]));
+    const slicer = this.host.slicer;
+    const deletes: Array<Promise<void>> = [];
     for (const filter of topics) {
+      if (slicer.mustYield()) await slicer.yield(client);
       this.host.closeBinding(client, filter);
-      const s = mine.get(filter);
-      if (s?.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN);
-      await this.leaveShare(client.id!, filter);
+      // The durable subscription's name is the encoded filter (subscription-attacher.ts): a lookup, not a scan.
+      const name = encodeSegment(filter);
+      const q = core.getQueue(`${cid}.${name}`);
+      if (q?.kind === 'subscription' && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN));
+      if (this.host.sessions.hasShare(client.id!, filter)) deletes.push(this.leaveShare(client.id!, filter));
     }
+    await Promise.all(deletes);
   }
 
   /** A persistent session leaves a durable `$share` group; the group's queue goes with its last persistent member. */
@@ -150,15 +163,21 @@ export class CorePersistence {
 
   /** A clean CONNECT ends any stored session of that client id: subscriptions, session record, pending PUBRELs. */
   async cleanSubscriptions(client: AedesClient): Promise<void> {
+    // Walked in slices, the deletes stored together (as `removeSubscriptions`); CONNACK follows them.
     const cid = this.host.coreClientId(client.id!);
+    const slicer = this.host.slicer;
+    const deletes: Array<Promise<void>> = [];
     for (const s of this.host.core.durableSubscriptions(cid)) {
+      if (slicer.mustYield()) await slicer.yield(client);
       this.host.closeDurable(s.name);
-      if (s.subscriptionName !== undefined) await this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN);
+      if (s.subscriptionName !== undefined) deletes.push(this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN));
     }
     for (const { filter } of this.host.sessions.shareFilters(client.id!)) {
+      if (slicer.mustYield()) await slicer.yield(client);
       this.host.closeBinding(client, filter);
-      await this.leaveShare(client.id!, filter);
+      deletes.push(this.leaveShare(client.id!, filter));
     }
+    await Promise.all(deletes);
     await this.host.sessions.endSession(client.id!);
   }
 

@@ -15,6 +15,7 @@ import { SessionStore } from './session-store.ts';
 import { RetainedWindow } from './retained-window.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
 import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
+import { WorkSlicer } from './work-slicer.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
 export const MQTT_WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
@@ -30,6 +31,8 @@ export interface MqttConfig {
   connectTimeout: number;
   /** Largest keep-alive a client may ask for, in s; 0 = any. */
   keepaliveLimit: number;
+  /** Subscriptions one session may hold; a SUBSCRIBE's filters beyond it get SUBACK 0x80. */
+  maxSubscriptionsPerSession: number;
 }
 
 /** MQTT 5 CONNACK with reason code 0x84 (Unsupported Protocol Version) and no properties. */
@@ -55,10 +58,13 @@ export class MqttProtocol implements ProtocolAcceptor {
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs, by client id (durable for persistent sessions). */
   private readonly state: SessionStore;
   private readonly duplicates = new WeakSet<object>();
+  /** Long per-connection work (thousands of filters to authorise, bindings to close) in slices. */
+  private readonly slicer: WorkSlicer;
   private closing = false;
 
-  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher) {
+  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher, slicer: WorkSlicer) {
     this.core = core;
+    this.slicer = slicer;
     this.subs = subs;
     this.cfg = cfg;
     this.log = log;
@@ -72,6 +78,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     const me = (): MqttProtocol => self!;
     const state = new SessionStore(core);
     const subs = new SubscriptionAttacher(core, cfg, state);
+    const slicer = new WorkSlicer((err) => mqLog.error({ err }, 'mqtt sliced work failed'));
     const aedes = new Aedes({
       mq: new CoreEmitter({
         isClientSubscription: (f, n) => subs.isClientSubscription(f, n),
@@ -89,6 +96,7 @@ export class MqttProtocol implements ProtocolAcceptor {
         released: (client, id) => me().released(client, id),
         received: (client, id) => me().received(client, id),
         sessions: state,
+        slicer,
         retainedWindow: () => me().takeRetainedWindow(),
         isDuplicate: (p) => me().duplicates.has(p),
       }),
@@ -105,7 +113,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
       authorizeForward: (client, packet) => me().authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
     });
-    self = new MqttProtocol(core, cfg, mqLog, aedes, state, subs);
+    self = new MqttProtocol(core, cfg, mqLog, aedes, state, subs, slicer);
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
     // aedes emits 'subscribe' right before it asks for the SUBSCRIBE's retained messages (synchronously).
     aedes.on('subscribe', (_subs, client) => (self.subscribing = client as unknown as AedesClient));
@@ -121,7 +129,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     const client = this.aedes.handle(stream) as unknown as AedesClient;
     // aedes waits for 'drain' with one listener per blocked write; core credit bounds how many.
     stream.setMaxListeners(0);
-    const session = new MqttSession(client, stream, this.log, this.sessions);
+    const session = new MqttSession(client, stream, this.log, this.sessions, this.slicer);
     this.sessions.set(client, session);
     // The session ends, and leaves `sessions`, after aedes's own close handling (no closure per connection).
     stream.closeListener = session;
@@ -229,9 +237,33 @@ export class MqttProtocol implements ProtocolAcceptor {
     else send.then(() => cb(null), (err: Error) => cb(err));
   }
 
+  /**
+   * Each filter of a SUBSCRIBE, and each subscription a persistent session restores at CONNECT, comes
+   * here first (aedes calls this for all of them in one loop). The rest of its work (aedes's, and the
+   * core consumer it attaches) follows the callback, so the callback is given in slices
+   * ({@link WorkSlicer}): 50,000 restored subscriptions are made without holding the event loop.
+   * aedes writes the SUBACK (and CONNACK) once every filter has called back, so both still follow
+   * the subscriptions they answer ([MQTT-3.8.4-1], and CONNACK after the session is restored).
+   */
   private authorizeSubscribe(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
     if (isSessionMarker(sub)) {
       cb(null, null); // restored for CONNACK session-present only
+      return;
+    }
+    this.slicer.run(client, () => this.authorizeFilter(client, sub, cb));
+  }
+
+  private authorizeFilter(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
+    const session = this.sessions.get(client);
+    // A SUBSCRIBE (not a restore: those are the session's, made under the cap) of a filter the session
+    // does not have yet, with the session at its cap: SUBACK 0x80 for it, the connection stays.
+    if (session && client.connected && !this.subs.has(session, sub.topic) && session.subscriptionCount >= this.cfg.maxSubscriptionsPerSession) {
+      if (!session.capWarned) {
+        session.capWarned = true;
+        const err = new JunctionError('ERR_MQTT_SUBSCRIPTION_LIMIT', `MQTT session is at its limit of ${this.cfg.maxSubscriptionsPerSession} subscriptions (mqtt.maxSubscriptionsPerSession): SUBACK 0x80`);
+        session.log.warn({ clientId: client.id, filter: sub.topic.slice(0, 200), code: err.code, err: err.message }, 'mqtt subscription refused (further ones not logged)');
+      }
+      cb(null, null);
       return;
     }
     try {
@@ -243,7 +275,6 @@ export class MqttProtocol implements ProtocolAcceptor {
       cb(null, null);
       return;
     }
-    const session = this.sessions.get(client);
     if (session) this.subs.expect(session, sub.topic);
     cb(null, sub);
   }

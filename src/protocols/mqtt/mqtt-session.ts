@@ -4,6 +4,7 @@ import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';
 import type { BindingOwner, SubscriptionBinding } from './subscription-binding.ts';
 import { coreToMqttTopic } from './topic-mapping.ts';
+import type { WorkSlicer } from './work-slicer.ts';
 
 interface Completion {
   done: boolean;
@@ -57,6 +58,14 @@ export class MqttSession implements BindingOwner {
   /** The protocol's sessions by client, which this one leaves when its connection has closed. */
   readonly registry: Map<AedesClient, MqttSession>;
   readonly bindings = new Map<DeliverFunc, SubscriptionBinding>();
+  /** The live binding of each filter (a SUBSCRIBE replacing one, an UNSUBSCRIBE: found without a scan). */
+  readonly filters = new Map<string, SubscriptionBinding>();
+  /** Filters authorised and not bound yet that the session did not have: they count against the cap already. */
+  pendingNew = 0;
+  /** Set once a SUBSCRIBE over `mqtt.maxSubscriptionsPerSession` has been logged (once per connection). */
+  capWarned = false;
+  /** Where long work of this connection (restoring, closing thousands of subscriptions) runs in slices. */
+  readonly slicer: WorkSlicer | null;
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
   /** Set once a delivery no MQTT packet can carry has been logged at warn. */
@@ -78,8 +87,9 @@ export class MqttSession implements BindingOwner {
   /** Retained publishes of this connection still being stored, by MQTT topic (made on the first). */
   private retaining: Map<string, Promise<unknown>> | null = null;
 
-  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, registry: Map<AedesClient, MqttSession>) {
+  constructor(client: AedesClient, stream: MqttConnectionStream, log: Logger, registry: Map<AedesClient, MqttSession>, slicer: WorkSlicer | null = null) {
     this.client = client;
+    this.slicer = slicer;
     this.stream = stream;
     this.parentLog = log;
     this.registry = registry;
@@ -308,14 +318,36 @@ export class MqttSession implements BindingOwner {
     return this.ended;
   }
 
-  /** The connection is gone: close what aedes did not (deliveries in flight return to their queues). */
+  /** aedes is closing the connection and the session closes its bindings once the stream is gone. */
+  get closing(): boolean {
+    return this.client.closed && this.slicer !== null;
+  }
+
+  /** Subscriptions this session has or is making, against `mqtt.maxSubscriptionsPerSession`. */
+  get subscriptionCount(): number {
+    return this.filters.size + this.pendingNew;
+  }
+
+  /**
+   * The connection is gone: close its bindings (deliveries in flight return to their queues). aedes
+   * left them open (see `SubscriptionAttacher.detach`); 50,000 of them are closed in slices. Until its
+   * binding closes, a delivery to an ended session is not written and goes back to its queue then.
+   */
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const b of [...this.bindings.values()]) b.close();
+    const bindings = [...this.bindings.values()];
     this.inflightIds = null;
     this.owing = null;
     this.waitingForId = null;
+    const slicer = this.slicer;
+    if (slicer === null) {
+      for (const b of bindings) b.close();
+      return;
+    }
+    // Work still queued for this connection (a SUBSCRIBE's filters) is moot.
+    slicer.drop(this.client);
+    for (const b of bindings) slicer.run(this.client, () => b.close());
   }
 
   reportError(err: unknown, what: string): void {

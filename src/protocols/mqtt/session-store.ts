@@ -243,6 +243,11 @@ export class SessionStore {
     return [...(this.clients.get(clientId)?.shares ?? [])].map(([filter, { qos }]) => ({ filter, qos }));
   }
 
+  /** Whether a persistent session of `clientId` is a member of a durable `$share` group through `filter`. */
+  hasShare(clientId: string, filter: string): boolean {
+    return this.clients.get(clientId)?.shares.has(filter) === true;
+  }
+
   /** A persistent session subscribed `filter`, whose group queue `queue` is durable: stored before SUBACK. */
   async joinShare(clientId: string, filter: string, qos: number, queue: string): Promise<void> {
     const old = this.clients.get(clientId)?.shares.get(filter);

@@ -33,7 +33,8 @@ export class SubscriptionAttacher {
   private readonly bindingOf = new Map<DeliverFunc, SubscriptionBinding>();
   /** Connections with an authorised subscription to a filter that aedes has not added yet, by filter. */
   private readonly expected = new Map<string, Set<MqttSession>>();
-  private readonly expectedBy = new WeakMap<MqttSession, Set<string>>();
+  /** The filters each connection is expected to add, and whether each is new to it (counted in `pendingNew`). */
+  private readonly expectedBy = new WeakMap<MqttSession, Map<string, boolean>>();
   /** The connection of each client subscription's delivery function, once found. */
   private readonly sessionOfFunc = new WeakMap<DeliverFunc, MqttSession>();
 
@@ -45,6 +46,11 @@ export class SubscriptionAttacher {
     this.state = state;
   }
 
+  /** Whether `session` has, or is making, a subscription to `filter` (a SUBSCRIBE of it replaces, not adds). */
+  has(session: MqttSession, filter: string): boolean {
+    return session.filters.has(filter) || this.expectedBy.get(session)?.has(filter) === true;
+  }
+
   /** `authorizeSubscribe` let `filter` through for `session`: aedes adds it next (unless it has it at that QoS). */
   expect(session: MqttSession, filter: string): void {
     if (session.isEnded) return;
@@ -53,22 +59,27 @@ export class SubscriptionAttacher {
     sessions.add(session);
     let filters = this.expectedBy.get(session);
     if (!filters) {
-      this.expectedBy.set(session, (filters = new Set()));
+      this.expectedBy.set(session, (filters = new Map()));
       // A SUBSCRIBE aedes already had at that QoS adds nothing: what it left expected goes with the connection.
       session.stream.once('close', () => this.forget(session));
     }
-    filters.add(filter);
+    if (filters.has(filter)) return;
+    const isNew = !session.filters.has(filter);
+    filters.set(filter, isNew);
+    if (isNew) session.pendingNew++;
   }
 
   private forget(session: MqttSession): void {
-    for (const filter of this.expectedBy.get(session) ?? []) this.unexpect(session, filter);
+    for (const filter of [...(this.expectedBy.get(session)?.keys() ?? [])]) this.unexpect(session, filter);
     this.expectedBy.delete(session);
   }
 
   private unexpect(session: MqttSession, filter: string): void {
     const sessions = this.expected.get(filter);
     if (sessions?.delete(session) && sessions.size === 0) this.expected.delete(filter);
-    this.expectedBy.get(session)?.delete(filter);
+    const filters = this.expectedBy.get(session);
+    const isNew = filters?.get(filter);
+    if (filters?.delete(filter) && isNew) session.pendingNew--;
   }
 
   /** Whether `notify` is a client subscription's delivery function (aedes's own `$SYS` listeners are not). */
@@ -112,6 +123,7 @@ export class SubscriptionAttacher {
       this.clientFuncs.add(notify);
       this.bindingOf.set(notify, replaced);
       session.bindings.set(notify, replaced);
+      session.filters.set(filter, replaced);
       return;
     }
     const matchFilter = shared ? shared.filter : filter;
@@ -148,10 +160,12 @@ export class SubscriptionAttacher {
     this.clientFuncs.add(notify);
     this.bindingOf.set(notify, binding);
     session.bindings.set(notify, binding);
+    session.filters.set(filter, binding);
     if (durableName !== undefined) this.durable.set(durableName, binding);
     const group = shared && subscription?.durable ? subscription.name : undefined;
     binding.whenClosed((b) => {
       if (session.bindings.get(b.notify) === b) session.bindings.delete(b.notify);
+      if (session.filters.get(b.filter) === b) session.filters.delete(b.filter);
       if (this.bindingOf.get(b.notify) === b) this.bindingOf.delete(b.notify);
       if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
       if (group !== undefined) this.dropOrphanGroup(group, session);
@@ -173,6 +187,9 @@ export class SubscriptionAttacher {
   detach(notify: DeliverFunc): boolean {
     if (!this.clientFuncs.has(notify)) return false;
     const b = this.bindingOf.get(notify);
+    // The connection is closing (aedes unsubscribes everything): its session closes the bindings, in
+    // slices, once the stream is gone (MqttSession.end); 50,000 closed here would be one long run.
+    if (b?.owner.closing === true) return true;
     if (b && b.qos > 0 && b.durableName === undefined && !b.isClosed) {
       // A non-durable subscription's queue goes with its consumer; aedes removes a subscription it
       // replaces just before adding the new one, in the same tick, so the close waits for that.
@@ -193,19 +210,14 @@ export class SubscriptionAttacher {
     this.core.deleteQueue(q).catch((err) => session.reportError(err, 'share group delete'));
   }
 
-  /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet. */
+  /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet (a lookup: a scan per filter made restoring 50,000 subscriptions quadratic). */
   private replacedBinding(session: MqttSession, filter: string): SubscriptionBinding | undefined {
-    for (const b of session.bindings.values()) if (b.replacing && !b.isClosed && b.filter === filter) return b;
-    return undefined;
+    const b = session.filters.get(filter);
+    return b !== undefined && b.replacing && !b.isClosed ? b : undefined;
   }
 
   /** UNSUBSCRIBE: closes the connection's binding of `filter`. */
   closeBinding(session: MqttSession, filter: string): void {
-    for (const b of session.bindings.values()) {
-      if (b.filter === filter) {
-        b.close();
-        return;
-      }
-    }
+    session.filters.get(filter)?.close();
   }
 }

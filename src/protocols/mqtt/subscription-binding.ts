@@ -7,6 +7,8 @@ export interface BindingOwner {
   reportError(err: unknown, what: string): void;
   /** Writes a delivery to the client at `qos`; false when it was not written (the connection is going). */
   send(binding: SubscriptionBinding, d: Delivery, qos: 0 | 1 | 2): boolean;
+  /** The connection is closing and will close its bindings itself (in slices). */
+  readonly closing?: boolean;
 }
 
 /**

@@ -118,3 +118,59 @@ describe('subscription meta', () => {
     assert.deepEqual(second.durableSubscriptions('mqtt.dev').map((s) => s.meta), [{ qos: 2 }]);
   });
 });
+
+describe('retained message limits and index', () => {
+  test('at maxMessages a new topic is delivered but not retained; replacing and clearing still work; bytes count in memoryBytes', async () => {
+    const core = await openCore({ retainedLimits: { maxMessages: 2 } });
+    const { sink } = await consume(core, { destination: topic('r.>'), autoAck: true });
+    await core.send(msg(topic('r.1'), 'one', { durable: true }), { retain: true });
+    await core.send(msg(topic('r.2'), 'two', { durable: true }), { retain: true });
+    const held = core.retainedBytes;
+    assert.ok(held > 0);
+    assert.equal(core.brokerStats().memoryBytes, held, 'retained bytes count against the memory limits');
+    await core.send(msg(topic('r.3'), 'three', { durable: true }), { retain: true });
+    assert.deepEqual(core.retained('r.>').map((m) => m.body.toString()), ['one', 'two']);
+    await core.send(msg(topic('r.1'), 'one again', { durable: true }), { retain: true });
+    await core.send(msg(topic('r.2'), ''), { retain: true });
+    await core.send(msg(topic('r.3'), 'three', { durable: true }), { retain: true });
+    assert.deepEqual(core.retained('r.>').map((m) => m.body.toString()), ['one again', 'three']);
+    assert.equal(core.retainedCount, 2);
+    // Every send reached the live subscriber, retained or not.
+    assert.deepEqual(sink.bodies, ['one', 'two', 'three', 'one again', '', 'three']);
+    await core.send(msg(topic('r.1'), ''), { retain: true });
+    await core.send(msg(topic('r.3'), ''), { retain: true });
+    assert.equal(core.retainedBytes, 0);
+    assert.equal(core.brokerStats().memoryBytes, 0);
+  });
+
+  test('maxBytes: a message that would pass it is not retained, a smaller replacement is', async () => {
+    const core = await openCore({ retainedLimits: { maxBytes: 1000 } });
+    await core.send(msg(topic('b.1'), 'x'.repeat(600), { durable: true }), { retain: true });
+    await core.send(msg(topic('b.2'), 'y'.repeat(600), { durable: true }), { retain: true });
+    assert.equal(core.retainedCount, 1);
+    await core.send(msg(topic('b.1'), 'small', { durable: true }), { retain: true });
+    await core.send(msg(topic('b.2'), 'y'.repeat(600), { durable: true }), { retain: true });
+    assert.deepEqual(core.retained('b.*').map((m) => m.body.length), [5, 600]);
+    assert.ok(core.retainedBytes <= 1000);
+  });
+
+  test('wildcards walk the topic index: * one level, > (or #) zero or more, in order of first retention', async () => {
+    const core = await openCore();
+    for (const t of ['a', 'a.b', 'a.b.c', 'a.x.c', 'b.b', 'a.b.c.d']) await core.send(msg(topic(t), t, { durable: true }), { retain: true });
+    const names = (p: string): string[] => core.retained(p).map((m) => m.body.toString());
+    assert.deepEqual(names('a.>'), ['a', 'a.b', 'a.b.c', 'a.x.c', 'a.b.c.d']);
+    assert.deepEqual(names('a.#'), names('a.>'));
+    assert.deepEqual(names('a.*.c'), ['a.b.c', 'a.x.c']);
+    assert.deepEqual(names('*.b'), ['a.b', 'b.b']);
+    assert.deepEqual(names('*'), ['a']);
+    assert.deepEqual(names('>'), ['a', 'a.b', 'a.b.c', 'a.x.c', 'b.b', 'a.b.c.d']);
+    assert.deepEqual(names('a.b.c'), ['a.b.c']);
+    assert.deepEqual(names('a.b.c.d.e'), []);
+    // Cleared topics leave the index (and a re-retained one goes to the end).
+    await core.send(msg(topic('a.b.c'), ''), { retain: true });
+    await core.send(msg(topic('a.b.c.d'), ''), { retain: true });
+    assert.deepEqual(names('a.b.>'), ['a.b']);
+    await core.send(msg(topic('a.b.c'), 'again', { durable: true }), { retain: true });
+    assert.deepEqual(names('a.b.>'), ['a.b', 'again']);
+  });
+});

@@ -21,7 +21,7 @@ afterEach(async () => {
 
 async function start(store?: Store, opts: Partial<CoreOptions> = {}): Promise<{ mqtt: MqttProtocol; port: number }> {
   const core = await openCore({ ...opts, ...(store ? { store } : {}) });
-  const mqtt = await MqttProtocol.create(core, { maxPacketSize: 1 << 20, maxInflight: 10, qos0Window: 10, connectTimeout: 5000, keepaliveLimit: 0 }, pino({ level: 'silent' }));
+  const mqtt = await MqttProtocol.create(core, { maxPacketSize: 1 << 20, maxInflight: 10, qos0Window: 10, connectTimeout: 5000, keepaliveLimit: 0, maxSubscriptionsPerSession: 10_000 }, pino({ level: 'silent' }));
   const tcp = new TcpServer(mqtt);
   const port = await tcp.listen(0, '127.0.0.1');
   cleanups.push(() => mqtt.close(), () => tcp.close());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PacketGuard } from '../../../../src/protocols/mqtt/packet-guard.ts';
-import { connectPacket, publishPacket, puback } from '../../../helpers/raw-mqtt.ts';
+import { connectPacket, publishPacket, puback, pubcomp, pubrec, pubrel, subscribeManyPacket, unsubscribePacket } from '../../../helpers/raw-mqtt.ts';
 
 /** Feeds `bytes` to a fresh guard split at every offset (and one byte at a time); returns the error code or undefined. */
 function check(bytes: Buffer, max = 1024): Array<string | undefined> {
@@ -43,5 +43,44 @@ describe('PacketGuard', () => {
 
   test('refuses a topic length that overruns the packet', () => {
     assert.ok(check(Buffer.from([0x30, 0x03, 0x00, 0x05, 0x61])).every((r) => r === 'ERR_MQTT_MALFORMED'));
+  });
+
+  test('passes packet ids other than 0, wills of QoS 0-2 and SUBSCRIBEs of QoS 0-2, however split', () => {
+    const stream = Buffer.concat([
+      connectPacket({ clientId: 'c', will: { topic: 'w', payload: 'x', qos: 2, retain: true } }),
+      publishPacket('a', 'b', { qos: 2, id: 65535 }),
+      subscribeManyPacket(1, ['a/#', '', 'b'], 2),
+      subscribeManyPacket(2, ['c'], 0),
+      unsubscribePacket(3, ['a/#']),
+      puback(1), pubrec(2), pubrel(3), pubcomp(4),
+      publishPacket('', '', { qos: 1, id: 9 }),
+    ]);
+    assert.ok(check(stream).every((r) => r === undefined));
+  });
+
+  test('refuses packet id 0 on a QoS 1/2 PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PUBACK, PUBREC, PUBREL, PUBCOMP [MQTT-2.3.1-1]', () => {
+    for (const p of [publishPacket('a', 'b', { qos: 1, id: 0 }), publishPacket('a', '', { qos: 2, id: 0 }), subscribeManyPacket(0, ['a'], 0), unsubscribePacket(0, ['a']), puback(0), pubrec(0), pubrel(0), pubcomp(0)]) {
+      assert.ok(check(p).every((r) => r === 'ERR_MQTT_PROTOCOL'), p.toString('hex'));
+    }
+    // QoS 0: no packet id.
+    assert.ok(check(publishPacket('a', Buffer.from([0, 0]), { qos: 0 })).every((r) => r === undefined));
+  });
+
+  test('refuses a CONNECT whose will has QoS 3 [MQTT-3.1.2-14]', () => {
+    const c = connectPacket({ clientId: 'c', will: { topic: 'w', payload: 'x', qos: 2 } });
+    const at = c.indexOf(Buffer.from('MQTT')) + 5;
+    c[at] = c[at]! | 0x18;
+    assert.ok(check(c).every((r) => r === 'ERR_MQTT_PROTOCOL'));
+    // QoS 3 bits without the will flag are the codec's to refuse (not a will).
+    const d = connectPacket({ clientId: 'c' });
+    d[at] = d[at]! | 0x18;
+    assert.ok(check(d).every((r) => r === undefined));
+  });
+
+  test('refuses a SUBSCRIBE asking for QoS 3 [MQTT-3.8.3-4] and a filter length past the packet', () => {
+    assert.ok(check(subscribeManyPacket(1, ['a', 'b'], 3)).every((r) => r === 'ERR_MQTT_PROTOCOL'));
+    const s = subscribeManyPacket(1, ['abc'], 1);
+    s[5] = 9; // the filter's length low byte: past the packet
+    assert.ok(check(s).every((r) => r === 'ERR_MQTT_MALFORMED'));
   });
 });
