@@ -5,7 +5,7 @@ import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
 import { Queue, type QueueBrowser, type QueueHost, type QueueStats } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
-import { compileSelector } from './selector/index.ts';
+import { compileSelector, MAX_SELECTOR_DEPTH } from './selector/index.ts';
 import type { Selector, SelectorLimits } from './selector/types.ts';
 import { DEFAULT_ADDRESS_SETTINGS, SettingsResolver, type AddressSettings } from './settings.ts';
 import { DEFAULT_TRANSACTION_LIMITS, Transaction, TransactionBudget, type TransactionLimits } from './transaction.ts';
@@ -14,6 +14,12 @@ import { validateAddress } from './address.ts';
 import { MemoryLimits, type Target } from './memory-limits.ts';
 import { DEFAULT_RETAINED_LIMITS, RETAINED_QUEUE, RetainedMessages, type RetainedLimits, type RetainedRefusal } from './retained.ts';
 import { BROKER_ORIGIN, reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
+
+/** Recovered messages indexed per event-loop turn at start. */
+const RECOVER_SLICE = 50_000;
+
+/** Entries the expiry sweep looks at per event-loop turn. */
+const SWEEP_SLICE = 10_000;
 
 /** One year: see `scheduler.maxScheduledDelay` in the config schema. */
 export const DEFAULT_MAX_SCHEDULED_DELAY = 365 * 24 * 3600 * 1000;
@@ -118,6 +124,7 @@ export class Core {
   private readonly bootId: string;
   private readonly host: QueueHost;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
   private seq = 0;
   private idSeq = 0;
   private deliverySeq = 0;
@@ -159,7 +166,7 @@ export class Core {
       deadLetter: (q, e, cause) => this.moveTo(q, e, q.settings.deadLetterAddress, cause),
       expire: (q, e) => {
         const target = q.settings.expiryAddress ?? q.settings.deadLetterAddress;
-        this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
+        return this.moveTo(q, e, target, 'Message expired').catch((err) => this.backgroundError(err, 'expiry move'));
       },
       consumerRemoved: (q) => this.consumerRemoved(q),
       read: (keys) => this.store.read(keys),
@@ -186,15 +193,18 @@ export class Core {
     for (const s of state.states) this.stateValues.set(s.key, s.value);
     for (const sq of state.queues) {
       if (sq.kind === 'subscription' && sq.topic !== undefined) {
-        const filter = sq.selector ? this.compile(sq.selector) : null;
+        const filter = sq.selector ? this.compile(sq.selector, true) : null;
         this.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
       } else if (sq.kind === 'anycast') this.createQueue(sq.name, false);
     }
     let count = 0;
     const orphans: StoreOp[] = [];
     const retainedKeys: string[] = [];
-    // Recovered messages start paged: each queue reads back only what it is about to deliver.
+    // Recovered messages start paged: each queue reads back only what it is about to deliver. The
+    // loop yields every RECOVER_SLICE messages, so an embedding application's timers keep running.
+    let seen = 0;
     for (const { key, size, refs } of state.messages) {
+      if (++seen % RECOVER_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const ref of refs) {
         if (ref.queue === RETAINED_QUEUE) {
           retainedKeys.push(key);
@@ -627,6 +637,9 @@ export class Core {
       this.log.debug(fields, 'retained message not kept: retained-message limit reached');
       return;
     }
+    this.retainedWarnedAt = now;
+    this.log.warn(fields, 'retained message not kept: retained-message limit reached (delivered to live subscribers; further ones within a minute at debug)');
+  }
 
   /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */
   async deleteSubscription(name: string, clientId?: string, origin?: Origin): Promise<void> {
@@ -652,6 +665,7 @@ export class Core {
       const mine = this.durableByClient.get(q.clientId);
       if (mine?.delete(q) && mine.size === 0) this.durableByClient.delete(q.clientId);
     }
+    q.discard();
     if (q.durable) await this.persist([{ op: 'deleteQueue', queue: q.name }]);
   }
 
@@ -696,9 +710,34 @@ export class Core {
     this.enqueueAll(key, copy, targets);
   }
 
+  /**
+   * The periodic expiry sweep, SWEEP_SLICE entries per event-loop turn over all queues (a queue of a
+   * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
+   * running when the timer fires again is left to finish.
+   */
   private sweepExpired(): void {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    this.sweepSlices()
+      .catch((err: unknown) => this.backgroundError(err, 'expiry sweep'))
+      .finally(() => (this.sweeping = false));
+  }
+
+  private async sweepSlices(): Promise<void> {
     const now = this.now();
-    for (const q of this.queues.values()) q.expireSweep(now);
+    const budget = { visits: SWEEP_SLICE, moves: [] as Array<Promise<void>> };
+    // A slice's moves are stored before the next slice starts, so the moves in flight stay bounded too.
+    const next = async (): Promise<void> => {
+      await Promise.all(budget.moves);
+      budget.moves.length = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      budget.visits = SWEEP_SLICE;
+    };
+    for (const q of [...this.queues.values()]) {
+      while (!q.deleted && !this.closed && !q.expireSweep(now, budget)) await next();
+      if (budget.visits <= 0) await next();
+    }
+    await Promise.all(budget.moves);
   }
 
   // ---------------------------------------------------------------- transactions
@@ -833,8 +872,14 @@ export class Core {
     throw reserved(name, q?.owner !== undefined ? 'temporary' : owner, what);
   }
 
-  private compile(text: string): Selector {
-    return compileSelector(text, this.selectorLimits);
+  /**
+   * `stored`: a durable subscription's selector read back at recovery. It was accepted when it was
+   * created; limits lowered since (or added since, as `maxLikeSegment` was) must not stop the broker
+   * from starting, so only the stack bound and the per-evaluation bound (`maxLikeValueLength`) apply.
+   */
+  private compile(text: string, stored = false): Selector {
+    if (!stored) return compileSelector(text, this.selectorLimits);
+    return compileSelector(text, { ...this.selectorLimits, maxLength: Number.MAX_SAFE_INTEGER, maxDepth: MAX_SELECTOR_DEPTH, maxLikeSegment: Number.MAX_SAFE_INTEGER });
   }
 
   private persist(batch: StoreOp[]): Promise<void> {
