@@ -152,7 +152,7 @@ export const ConfigSchema = z.strictObject({
       /**
        * Topics with a retained message, broker-wide (EMQX `max_retained_messages`). At the cap a
        * retained PUBLISH to a new topic is delivered to live subscribers but not retained (replacing or
-       * clearing an existing one still works); logged once at warn per episode. Default 100,000.
+       * clearing an existing one still works); logged at warn at most once a minute. Default 100,000.
        */
       maxRetainedMessages: z.number().int().min(0).default(100_000),
       /**
@@ -160,50 +160,6 @@ export const ConfigSchema = z.strictObject({
        * they also count against `globalMaxSizeBytes`. Beyond it as `maxRetainedMessages`. Default 64 MiB.
        */
       maxRetainedBytes: z.number().int().min(0).default(64 * 1024 * 1024),
-    })
-    .prefault({}),
-  /**
-   * Limits every listener (STOMP, MQTT and AMQP over TCP, and the WebSocket port) applies to the
-   * connections it accepts, before any protocol sees them (src/transport).
-   */
-  connections: z
-    .strictObject({
-      /**
-       * Connections open at once over all listeners; one more is closed as accepted (logged once per
-       * burst). Default 10,000: ActiveMQ Classic allows 1,000 per transport connector and Mosquitto
-       * any number, but an MQTT broker holds thousands of idle devices; at the measured ~9 KiB per
-       * idle connection 10,000 cost ~90 MB. It is also kept under the process's file-descriptor
-       * limit (less 128 for the journal, routes and clients), because libuv closes connections it
-       * cannot accept for want of descriptors without telling Node: every listener would refuse
-       * service with nothing logged.
-       */
-      max: z.number().int().min(1).default(10_000),
-      /**
-       * Connections open at once from one remote address (IPv4-mapped IPv6 counts as IPv4). Default
-       * 1,000 (a tenth of `max`, as many as ActiveMQ allows a whole connector), so one host cannot
-       * take every connection; raise it when many clients share an address (NAT, a proxy).
-       */
-      maxPerAddress: z.number().int().min(1).default(1000),
-      /**
-       * How long a connection to the WebSocket port may take to complete its HTTP upgrade request,
-       * ms (Node's headersTimeout/requestTimeout); a silent or trickling one is closed. Default
-       * 10,000, as STOMP's connect timeout: the upgrade is one round trip. After the upgrade the
-       * protocol's own connect timeout applies.
-       */
-      upgradeTimeout: z.number().int().min(100).default(10_000),
-      /**
-       * A connection whose outgoing buffer stays over its high-water mark this long, ms, is closed
-       * and logged (ActiveMQ's AbortSlowConsumerStrategy, maxSlowDuration 30,000 ms). 0 = never.
-       */
-      slowConsumerTimeout: z.number().int().min(0).default(30_000),
-      /**
-       * Bytes a connection may have waiting to be sent; one write beyond closes it at once. Credit
-       * stops at the high-water mark, so past it only messages already granted go out (at most one per
-       * subscription, 4 MiB each by default): 64 MiB allows sixteen such at once and equals the
-       * default memory budget of all queues (globalMaxSizeBytes), which auto-acked bytes in a socket
-       * buffer have left.
-       */
-      maxOutboundBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
     })
     .prefault({}),
   /** Queues and topics that exist from the start. */
@@ -251,6 +207,50 @@ export const ConfigSchema = z.strictObject({
        * per session; the byte limits bound their memory, this bounds their bookkeeping.
        */
       maxPerConnection: z.number().int().min(1).default(100),
+    })
+    .prefault({}),
+  /**
+   * Limits every listener (STOMP, MQTT and AMQP over TCP, and the WebSocket port) applies to the
+   * connections it accepts, before any protocol sees them (src/transport).
+   */
+  connections: z
+    .strictObject({
+      /**
+       * Connections open at once over all listeners; one more is closed as accepted (logged once per
+       * burst). Default 10,000: ActiveMQ Classic allows 1,000 per transport connector and Mosquitto
+       * any number, but an MQTT broker holds thousands of idle devices; at the measured ~9 KiB per
+       * idle connection 10,000 cost ~90 MB. It is also kept under the process's file-descriptor
+       * limit (less 128 for the journal, routes and clients), because libuv closes connections it
+       * cannot accept for want of descriptors without telling Node: every listener would refuse
+       * service with nothing logged.
+       */
+      max: z.number().int().min(1).default(10_000),
+      /**
+       * Connections open at once from one remote address (IPv4-mapped IPv6 counts as IPv4). Default
+       * 1,000 (a tenth of `max`, as many as ActiveMQ allows a whole connector), so one host cannot
+       * take every connection; raise it when many clients share an address (NAT, a proxy).
+       */
+      maxPerAddress: z.number().int().min(1).default(1000),
+      /**
+       * How long a connection to the WebSocket port may take to complete its HTTP upgrade request,
+       * ms (Node's headersTimeout/requestTimeout); a silent or trickling one is closed. Default
+       * 10,000, as STOMP's connect timeout: the upgrade is one round trip. After the upgrade the
+       * protocol's own connect timeout applies.
+       */
+      upgradeTimeout: z.number().int().min(100).default(10_000),
+      /**
+       * A connection whose outgoing buffer stays over its high-water mark this long, ms, is closed
+       * and logged (ActiveMQ's AbortSlowConsumerStrategy, maxSlowDuration 30,000 ms). 0 = never.
+       */
+      slowConsumerTimeout: z.number().int().min(0).default(30_000),
+      /**
+       * Bytes a connection may have waiting to be sent; one write beyond closes it at once. Credit
+       * stops at the high-water mark, so past it only messages already granted go out (at most one per
+       * subscription, 4 MiB each by default): 64 MiB allows sixteen such at once and equals the
+       * default memory budget of all queues (globalMaxSizeBytes), which auto-acked bytes in a socket
+       * buffer have left.
+       */
+      maxOutboundBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
     })
     .prefault({}),
   /**
