@@ -147,7 +147,7 @@ export class WsServer {
         return;
       }
       this.sockets.add(s);
-      s.once('close', () => {
+      s.on('close', () => {
         this.sockets.delete(s);
         guards.gate.release(host);
       });
