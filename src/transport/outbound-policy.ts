@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { JunctionError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 
 /** What the policy reads and keeps on a connection (TcpConnection and WsConnection). */
 export interface Watched {
@@ -17,8 +17,11 @@ export interface Watched {
   congestedSince: number;
   /** The one check timer while congested; undefined otherwise. */
   slowTimer: NodeJS.Timeout | undefined;
-  /** Closes at once, with `err` as the reason its close listeners get. */
-  abort(err: JunctionError): void;
+  /**
+   * Closes at once. Its close listeners get no error: the transport's log line is the one record
+   * (a protocol would log an error it is given a second time).
+   */
+  abort(): void;
 }
 
 /**
@@ -52,8 +55,7 @@ export class OutboundPolicy {
   overWater(c: Watched): void {
     const queued = c.outboundBytes;
     if (queued > this.maxOutboundBytes) {
-      const err = new JunctionError('ERR_TRANSPORT_OUTBOUND_LIMIT', `${queued} bytes waiting to be sent exceed connections.maxOutboundBytes (${this.maxOutboundBytes})`);
-      this.close(c, err, 'connection closed: too many bytes waiting to be sent', { queued, maxOutboundBytes: this.maxOutboundBytes });
+      this.close(c, 'ERR_TRANSPORT_OUTBOUND_LIMIT', 'connection closed: more bytes waiting to be sent than connections.maxOutboundBytes', { queued, maxOutboundBytes: this.maxOutboundBytes });
       return;
     }
     if (c.congestedSince === 0) c.congestedSince = this.now() || 1;
@@ -76,14 +78,13 @@ export class OutboundPolicy {
       return;
     }
     const ms = Math.round(this.now() - c.congestedSince);
-    const err = new JunctionError('ERR_TRANSPORT_SLOW_CONSUMER', `Outgoing buffer over its high-water mark for ${ms} ms (connections.slowConsumerTimeout ${this.slowConsumerTimeout})`);
-    this.close(c, err, 'slow consumer closed: outgoing buffer over its high-water mark too long', { congestedMs: ms, queued: c.outboundBytes, slowConsumerTimeout: this.slowConsumerTimeout });
+    this.close(c, 'ERR_TRANSPORT_SLOW_CONSUMER', 'slow consumer closed: outgoing buffer over its high-water mark for connections.slowConsumerTimeout', { congestedMs: ms, queued: c.outboundBytes, slowConsumerTimeout: this.slowConsumerTimeout });
   }
 
-  private close(c: Watched, err: JunctionError, msg: string, fields: object): void {
+  private close(c: Watched, code: ErrorCode, msg: string, fields: object): void {
     OutboundPolicy.stopWatching(c);
-    this.log.warn({ code: err.code, conn: c.id, transport: c.kind, protocol: c.protocol, remote: c.remoteAddress, ...fields }, msg);
-    c.abort(err);
+    this.log.warn({ code, conn: c.id, transport: c.kind, protocol: c.protocol, remote: c.remoteAddress, ...fields }, msg);
+    c.abort();
   }
 }
 

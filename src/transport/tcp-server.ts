@@ -1,5 +1,4 @@
 import net from 'node:net';
-import type { JunctionError } from '../errors.ts';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
@@ -30,7 +29,7 @@ class TcpConnection implements TransportConnection, Watched {
     // One 'error' and one 'close' listener per socket, whoever registers with onClose (an idle
     // connection's memory is mostly such small objects).
     socket.on('error', (err) => {
-      this.error ??= err;
+      this.error = err;
       void this.remoteAddress; // while the socket still knows its peer
     });
     socket.on('close', () => {
@@ -122,8 +121,7 @@ class TcpConnection implements TransportConnection, Watched {
     this.socket.destroy();
   }
 
-  abort(err: JunctionError): void {
-    this.error = err;
+  abort(): void {
     this.socket.destroy();
   }
 }

@@ -3,7 +3,6 @@ import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
-import type { JunctionError } from '../errors.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import type { OutboundPolicy, Watched } from './outbound-policy.ts';
 import type { TransportGuards } from './transport-guards.ts';
@@ -21,7 +20,6 @@ class WsConnection implements TransportConnection, Watched {
   private pending = 0;
   private readonly drainListeners: Array<() => void> = [];
   private readonly binary: boolean;
-  private reason: Error | undefined;
   congestedSince = 0;
   slowTimer: NodeJS.Timeout | undefined = undefined;
 
@@ -79,7 +77,7 @@ class WsConnection implements TransportConnection, Watched {
   onClose(cb: (err?: Error) => void): void {
     let error: Error | undefined;
     this.ws.on('error', (err) => (error = err));
-    this.ws.on('close', () => cb(this.reason ?? error));
+    this.ws.on('close', () => cb(error));
   }
 
   pause(): void {
@@ -99,8 +97,7 @@ class WsConnection implements TransportConnection, Watched {
     this.ws.terminate();
   }
 
-  abort(err: JunctionError): void {
-    this.reason = err;
+  abort(): void {
     this.ws.terminate();
   }
 }
