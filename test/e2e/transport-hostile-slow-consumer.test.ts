@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { JunctionConfigInput } from '../../src/config/schema.ts';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { RawMqtt, connectPacket, subscribePacket } from '../helpers/raw-mqtt.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
 
 // Issue 11 item 7 (the transport's part): a connection that does not read what the broker sends is
@@ -40,19 +41,19 @@ async function brokerWithLog(config: JunctionConfigInput): Promise<{ broker: Tes
 }
 
 /**
- * Sends `size`-byte messages to `queue` (a receipt every 8, so the producer itself is never the one
+ * Sends `size`-byte messages to `destination` (a receipt every 8, so the producer itself is never the one
  * held) until `stop()` says so, at most `max` of them (2000 of 16 KiB: 32 MiB, several times what
  * loopback's socket buffers take for a reader that reads nothing, about 4 MiB here).
  */
-async function produce(port: number, queue: string, size: number, max: number, stop: () => boolean): Promise<number> {
+async function produce(port: number, destination: string, size: number, max: number, stop: () => boolean): Promise<number> {
   const p = await RawStomp.connect(port, undefined, { timeout: 30_000 });
   const body = Buffer.alloc(size, 0x6d);
   let n = 0;
   try {
     while (n < max && !stop()) {
-      for (let i = 0; i < 8; i++) p.send('SEND', { destination: `/queue/${queue}`, 'content-length': String(body.length) }, body);
+      for (let i = 0; i < 8; i++) p.send('SEND', { destination, 'content-length': String(body.length) }, body);
       n += 8;
-      await p.request('SEND', { destination: `/queue/${queue}` }, 'sync');
+      await p.request('SEND', { destination: '/queue/producer.sync' }, 'sync');
     }
   } finally {
     p.destroy();
@@ -72,7 +73,7 @@ describe('slow consumers are closed by the transport', () => {
       await consumer.request('SEND', { destination: '/queue/other' }, 'subscribed'); // SUBSCRIBE handled
       consumer.socket.pause();
       const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
-      const sent = await produce(broker.ports.stomp!, 'slow.tcp', 16 * 1024, 2000, () => lines.some(isSlow));
+      const sent = await produce(broker.ports.stomp!, '/queue/slow.tcp', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
       assert.equal(line.transport, 'tcp');
@@ -104,13 +105,38 @@ describe('slow consumers are closed by the transport', () => {
       assert.match(await receipt, /^RECEIPT/);
       ws.pause();
       const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
-      await produce(broker.ports.stomp!, 'slow.ws', 16 * 1024, 2000, () => lines.some(isSlow));
+      await produce(broker.ports.stomp!, '/queue/slow.ws', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
       assert.equal(line.transport, 'ws');
       ws.resume();
       await closed;
       assert.equal(lines.filter(isSlow).length, 1, 'logged once');
+      assertServed(await watch.stop());
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  test('MQTT over TCP: the same policy closes a QoS 0 subscriber that does not read', async () => {
+    const { broker, lines, waitFor } = await brokerWithLog({ connections: { slowConsumerTimeout: 1000 } });
+    try {
+      const watch = await watchAttack({ stompPort: broker.ports.stomp! });
+      const sub = await RawMqtt.connect(broker.ports.mqtt!);
+      sub.send(connectPacket({ clientId: 'slow-mqtt' }));
+      assert.equal((await sub.next()).type, 2); // CONNACK
+      sub.send(subscribePacket(1, 'slow/mqtt/#', 0));
+      assert.equal((await sub.next()).type, 9); // SUBACK
+      sub.socket.pause();
+      const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
+      await produce(broker.ports.stomp!, '/topic/slow.mqtt.x', 16 * 1024, 2000, () => lines.some(isSlow));
+      const line = await waitFor(isSlow, 'slow consumer closed');
+      assert.equal(line.protocol, 'mqtt');
+      assert.equal(line.transport, 'tcp');
+      sub.socket.resume();
+      await sub.waitClosed(30_000);
+      assert.equal(lines.filter(isSlow).length, 1, 'logged once');
+      assert.equal(lines.filter((l) => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER' || (typeof l.msg === 'string' && l.msg.includes('closed on error'))).length, 1, 'and not again by the protocol');
       assertServed(await watch.stop());
     } finally {
       await broker.stop();
@@ -126,7 +152,7 @@ describe('slow consumers are closed by the transport', () => {
       await consumer.request('SEND', { destination: '/queue/other' }, 'subscribed');
       consumer.socket.pause();
       const isCap = (l: Line): boolean => l.code === 'ERR_TRANSPORT_OUTBOUND_LIMIT';
-      await produce(broker.ports.stomp!, 'slow.cap', 3 * 1024 * 1024, 400, () => lines.some(isCap));
+      await produce(broker.ports.stomp!, '/queue/slow.cap', 3 * 1024 * 1024, 400, () => lines.some(isCap));
       const line = await waitFor(isCap, 'outbound limit');
       assert.ok(Number(line.queued) > 2 * 1024 * 1024);
       consumer.socket.resume();
