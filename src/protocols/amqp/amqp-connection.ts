@@ -7,6 +7,7 @@ import type { TransportConnection } from '../../transport/connection.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
 import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
+import { isDecodeError } from './decode-bounds.ts';
 import { checkAttach, FrameRuleError, prepareSessions, requireOpenFirst } from './frame-rules.ts';
 import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
@@ -187,11 +188,21 @@ export class AmqpConnection {
     };
     rc.on_transfer = (frame: Frame) => {
       const session = rc.remote_channel_map[frame.channel];
+      let producer: ProducerLink | undefined;
       if (session) {
-        const link = session._get_link(frame);
-        this.producers.get(link)?.onTransferFrame(frame);
+        producer = this.producers.get(session._get_link(frame));
+        producer?.onTransferFrame(frame);
       }
-      proto.on_transfer.call(rc, frame);
+      try {
+        proto.on_transfer.call(rc, frame);
+      } catch (err) {
+        // rhea decodes a complete message last, once its delivery is recorded: a message whose
+        // sections split but whose values do not decode (a count bomb, say) is rejected with
+        // amqp:decode-error like any other malformed message, and the connection goes on.
+        const d = session?.incoming.deliveries.get_tail();
+        if (!producer || !d || !isDecodeError(err)) throw err;
+        producer.rejectUndecodable(d, (err as Error).message);
+      }
     };
     rc.on_disposition = (frame: Frame) => {
       const p = frame.performative as { role?: boolean; first?: number; last?: number; value: unknown[] };

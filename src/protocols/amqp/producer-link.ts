@@ -194,6 +194,12 @@ export class ProducerLink {
     }
   }
 
+  /** rhea could not decode the message of delivery `d` (it split into sections): rejected with amqp:decode-error. */
+  rejectUndecodable(d: RheaDelivery, why: string): void {
+    this.undecodable = why;
+    this.onMessage({}, d);
+  }
+
   private onMessage(msg: Record<string, unknown>, d: RheaDelivery): void {
     const raw = this.raw;
     this.raw = undefined;
