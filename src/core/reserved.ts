@@ -13,6 +13,13 @@ import type { PropertyValue } from './message.ts';
  */
 export const RESERVED_PROPERTY_PREFIXES: readonly string[] = ['x-amqp-'];
 
+/**
+ * Markers that describe the body itself (the AMQP adapter's `x-amqp-body`: the body holds encoded
+ * AMQP body sections of that kind). They no longer hold once the body is replaced, so whoever
+ * replaces a body (a route step) drops them.
+ */
+export const BODY_ENCODING_MARKERS: readonly string[] = ['x-amqp-body'];
+
 /** True when `name` is an adapter's own marker property that no client may set. */
 export function isReservedProperty(name: string): boolean {
   for (const p of RESERVED_PROPERTY_PREFIXES) if (name.startsWith(p)) return true;

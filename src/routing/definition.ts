@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JunctionError } from '../errors.ts';
+import { isReservedProperty } from '../core/reserved.ts';
 import type { Exchange, StepContext, Step } from './types.ts';
 
 /**
@@ -186,6 +187,8 @@ function checkStep(raw: unknown, path: string): StepDef {
   if (!schema) throw new RouteDefinitionError(path, `unknown step '${kind}'; steps: ${STEP_KINDS.join(', ')}`);
   const p = `${path}.${kind}`;
   const v = check(schema, (raw as Record<string, unknown>)[kind], p) as any;
+  if (kind === 'setHeader' || kind === 'setProperty') refuseReserved(v.name, `${p}.name`);
+  if (kind === 'removeHeader' || kind === 'removeProperty') refuseReserved(v, p);
   switch (kind) {
     case 'choice':
       return {
@@ -212,6 +215,18 @@ function checkStep(raw: unknown, path: string): StepDef {
       };
     default:
       return { [kind]: v } as StepDef;
+  }
+}
+
+/**
+ * Adapter marker properties (core/reserved.ts: `x-amqp-*`) hold a protocol's own encoding of the
+ * message (issue 11, item 2): a route that set one would forge what an AMQP consumer receives, one
+ * that removed one would leave the rest mislabelled. Refused by name; a TypeScript step that sets
+ * one anyway has it dropped at the broker endpoint.
+ */
+function refuseReserved(name: string, path: string): void {
+  if (isReservedProperty(name)) {
+    throw new RouteDefinitionError(path, `'${name.slice(0, 80)}' is reserved: x-amqp-* properties belong to the AMQP adapter, which keeps a message's AMQP encoding in them; a route forwards them as they came but may not set or remove them`);
   }
 }
 

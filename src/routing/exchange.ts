@@ -1,3 +1,4 @@
+import { BODY_ENCODING_MARKERS } from '../core/reserved.ts';
 import type { Exchange, ExchangeMessage, HistoryEntry, Outcome } from './types.ts';
 
 let seq = 0;
@@ -105,6 +106,12 @@ class RouteExchange implements Exchange {
 
   setBody(value: unknown): void {
     const m = { ...this.message };
+    // A body the route sets is not the encoding a body marker (x-amqp-body) names: the marker goes.
+    for (const k of BODY_ENCODING_MARKERS) {
+      if (m.headers[k] === undefined) continue;
+      m.headers = { ...m.headers };
+      delete m.headers[k];
+    }
     if (Buffer.isBuffer(value)) {
       m.body = value;
       m.bodyType = 'bytes';

@@ -1,6 +1,6 @@
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
-import type { Origin } from '../../core/reserved.ts';
+import { BODY_ENCODING_MARKERS, isReservedProperty, type Origin } from '../../core/reserved.ts';
 import { formatDestination, type Destination, type Message, type MessageInput } from '../../core/message.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
@@ -38,9 +38,21 @@ export function fromCoreMessage(m: Message): ExchangeMessage {
   return out;
 }
 
-/** An exchange message as what the core takes for `destination`. */
-export function toCoreMessage(m: ExchangeMessage, destination: Destination): MessageInput {
-  const input: MessageInput = { destination, body: m.body, bodyType: m.bodyType, durable: m.durable, properties: { ...m.headers } };
+/**
+ * An exchange message as what the core takes for `destination`. Marker properties (core/reserved.ts:
+ * `x-amqp-*`) go on only as the route received them with `original`: unchanged, and a body marker
+ * only with that same body. One a step set or changed (a TypeScript process()) is dropped, so a route
+ * can neither forge what an AMQP consumer receives nor mislabel a body it replaced, while a message
+ * a route forwards keeps its AMQP encoding. Costs one character test per header.
+ */
+export function toCoreMessage(m: ExchangeMessage, destination: Destination, original?: ExchangeMessage): MessageInput {
+  const properties = { ...m.headers };
+  for (const k in properties) {
+    if (k.charCodeAt(0) !== 0x78 /* x */ || !isReservedProperty(k)) continue;
+    const kept = original !== undefined && original.headers[k] === properties[k] && (!BODY_ENCODING_MARKERS.includes(k) || original.body === m.body || original.body.equals(m.body));
+    if (!kept) delete properties[k];
+  }
+  const input: MessageInput = { destination, body: m.body, bodyType: m.bodyType, durable: m.durable, properties };
   if (m.priority !== undefined) input.priority = m.priority;
   if (m.correlationId !== undefined) input.correlationId = m.correlationId;
   if (m.type !== undefined) input.type = m.type;
@@ -183,7 +195,7 @@ export class CoreProducer implements Producer {
   }
 
   send(ex: Exchange): Promise<unknown> {
-    return this.core.send(toCoreMessage(ex.message, this.destination));
+    return this.core.send(toCoreMessage(ex.message, this.destination, ex.original));
   }
 
   async request(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage> {
@@ -212,7 +224,7 @@ export class CoreProducer implements Producer {
         },
       });
     });
-    const m = toCoreMessage(ex.message, this.destination);
+    const m = toCoreMessage(ex.message, this.destination, ex.original);
     m.correlationId = correlationId;
     m.replyTo = { type: 'queue', name: r.queue };
     m.durable = false;
