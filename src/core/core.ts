@@ -873,6 +873,14 @@ export class Core {
   }
 
   /**
+   * Compiles a selector under the configured `selectors` limits, as a consumer's would be: for an
+   * adapter that must check a selector before it creates a consumer (AMQP attach) or filters a browse.
+   */
+  compileSelector(text: string): Selector {
+    return this.compile(text);
+  }
+
+  /**
    * `stored`: a durable subscription's selector read back at recovery. It was accepted when it was
    * created; limits lowered since (or added since, as `maxLikeSegment` was) must not stop the broker
    * from starting, so only the stack bound and the per-evaluation bound (`maxLikeValueLength`) apply.

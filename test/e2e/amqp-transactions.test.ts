@@ -29,7 +29,7 @@ async function client(): Promise<AmqpTestClient> {
 }
 
 before(async () => {
-  broker = await startBroker();
+  broker = await startBroker({ transactions: { maxPerConnection: 3 } });
 });
 after(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
@@ -48,7 +48,7 @@ interface ControlOutcome {
 }
 
 /** A coordinator link (target amqp:coordinator) with declare and discharge. */
-async function coordinator(c: AmqpTestClient): Promise<{ declare(): Promise<Buffer>; discharge(txn: Buffer, fail: boolean): Promise<ControlOutcome> }> {
+async function coordinator(c: AmqpTestClient): Promise<{ declare(): Promise<Buffer>; declareOutcome(): Promise<ControlOutcome>; discharge(txn: Buffer, fail: boolean): Promise<ControlOutcome> }> {
   const s = c.connection.open_sender({ target: {} }) as Sender & { local: { attach: { target: unknown } } };
   // rhea writes the attach on the next tick: it goes with a coordinator target instead.
   s.local.attach.target = types.described(types.wrap_ulong(0x30), types.wrap_list([]));
@@ -77,6 +77,7 @@ async function coordinator(c: AmqpTestClient): Promise<{ declare(): Promise<Buff
       assert.ok(Buffer.isBuffer(o.txnId), 'declared with a txn-id');
       return o.txnId;
     },
+    declareOutcome: () => control(0x31, []),
     discharge: (txn, fail) => control(0x32, [types.wrap_binary(txn), types.wrap_boolean(fail)]),
   };
 }
@@ -97,6 +98,15 @@ function transactionalSend(s: Sender, body: string, txn: Buffer): Promise<void> 
 }
 
 describe('coordinator', () => {
+  test('a declare beyond transactions.maxPerConnection is rejected with amqp:resource-limit-exceeded; a discharge frees a place', async () => {
+    const c = await client();
+    const coord = await coordinator(c);
+    const txns = [await coord.declare(), await coord.declare(), await coord.declare()];
+    assert.deepEqual(await coord.declareOutcome(), { condition: 'amqp:resource-limit-exceeded' });
+    assert.deepEqual(await coord.discharge(txns[0]!, true), { accepted: true });
+    assert.ok(Buffer.isBuffer(await coord.declare()), 'one more once a transaction is discharged');
+  });
+
   test('a discharge of a txn-id never declared is rejected with amqp:transaction:unknown-id', async () => {
     const c = await client();
     const coord = await coordinator(c);

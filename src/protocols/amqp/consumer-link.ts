@@ -8,7 +8,6 @@ import { selectorResolver } from '../../core/selector-resolver.ts';
 import type { Queue, QueueBrowser } from '../../core/queue.ts';
 import type { Selector } from '../../core/selector/types.ts';
 import { validateAddress } from '../../core/address.ts';
-import { compileSelector } from '../../core/selector/index.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { amqpFromDelivery } from './mapping.ts';
@@ -132,7 +131,7 @@ export class ConsumerLink implements ConsumerSink {
         const sel = selectorOf(source.filter);
         spec = { destination };
         if (sel && sel.selector.trim() !== '') {
-          compileSelector(sel.selector); // refused at attach when it does not parse
+          this.host.core.compileSelector(sel.selector); // refused at attach when it does not parse (configured limits)
           spec.selector = sel.selector;
         }
         const durable = (source.durable ?? 0) > 0 || source.expiry_policy === 'never';
@@ -296,7 +295,7 @@ export class ConsumerLink implements ConsumerSink {
    */
   private startBrowsing(queue: string, selector: string | undefined): void {
     const cursor = this.host.core.browser(queue, this.host.origin);
-    this.browsing = { cursor, selector: selector !== undefined ? compileSelector(selector) : null, ahead: [], end: false };
+    this.browsing = { cursor, selector: selector !== undefined ? this.host.core.compileSelector(selector) : null, ahead: [], end: false };
     this.link.local.attach.snd_settle_mode = 1;
     setImmediate(() => this.onFlow());
   }

@@ -71,6 +71,8 @@ export class ProducerLink {
   private destination: Destination | undefined;
   /** The temporary queue of a dynamic target, deleted with the link. */
   private temporary: Queue | null = null;
+  /** The temporary topic of a dynamic target (temporary-topic capability), ended with the link. */
+  private temporaryTopic: string | null = null;
   private inflight = 0;
   private parts: Buffer[] = [];
   private bytes = 0;
@@ -108,7 +110,8 @@ export class ProducerLink {
         // Qpid JMS creates a TemporaryQueue (or TemporaryTopic) with a dynamic target: a node that lives as long as the link.
         const caps = capabilityList(target.capabilities);
         if (caps.includes('temporary-topic')) {
-          this.destination = { type: 'topic', name: `$tmp.${host.newTemporaryName()}` };
+          this.temporaryTopic = host.core.createTemporaryTopic(host.newTemporaryName(), host.origin);
+          this.destination = { type: 'topic', name: this.temporaryTopic };
         } else {
           this.temporary = host.core.createTemporaryQueue(host.newTemporaryName(), host.origin);
           this.destination = { type: 'queue', name: this.temporary.name };
@@ -272,7 +275,15 @@ export class ProducerLink {
       kind = -1;
     }
     if (kind === DECLARE) {
-      const id = this.host.transactions.declare();
+      let id: Buffer;
+      try {
+        id = this.host.transactions.declare();
+      } catch (err) {
+        // Over transactions.maxPerConnection: the declare is rejected (AMQP 1.0 §4.5.5), the link stays.
+        this.settle(d, rejected(toAmqpError(err)));
+        this.topUp();
+        return;
+      }
       this.settle(d, types.described(types.wrap_ulong(DECLARED), types.wrap_list([types.wrap_binary(id)])));
       this.topUp();
       return;
@@ -339,6 +350,8 @@ export class ProducerLink {
       this.temporary = null;
       this.host.core.deleteQueue(q).catch((err: unknown) => this.host.log.warn({ err, queue: q.name }, 'temporary queue delete failed'));
     }
+    if (this.temporaryTopic !== null) this.host.core.deleteTemporaryTopic(this.temporaryTopic);
+    this.temporaryTopic = null;
     this.host.closed(this);
   }
 

@@ -28,7 +28,8 @@ export class Transactions {
   declare(): Buffer {
     const id = Buffer.alloc(8);
     id.writeUInt32BE(++this.seq, 4);
-    this.open.set(id.toString('hex'), { tx: this.core.createTransaction(), acks: [] });
+    // This object is the connection's: its open transactions count against transactions.maxPerConnection.
+    this.open.set(id.toString('hex'), { tx: this.core.createTransaction(this), acks: [] });
     return id;
   }
 
