@@ -7,9 +7,8 @@ const PUBACK = 4;
 const PUBCOMP = 7;
 const SUBSCRIBE = 8;
 const UNSUBSCRIBE = 10;
-
-/** The longest protocol name a CONNECT may carry (`MQIsdp`, MQTT 3.1); a longer one the codec refuses itself. */
-const MAX_PROTOCOL_NAME = 6;
+const PINGREQ = 12;
+const DISCONNECT = 14;
 
 const State = {
   /** Fixed header byte. */
@@ -22,27 +21,38 @@ const State = {
   TOPIC: 3,
   /** The rest of the packet, not looked at. */
   SKIP: 4,
-  /** The first bytes of the variable header (packet id; CONNECT's protocol name, level and flags). */
-  HEAD: 5,
-  /** SUBSCRIBE payload: filter length, filter, requested QoS, repeated. */
+  /** A packet id (2 bytes). */
+  ID: 5,
+  /** SUBSCRIBE / UNSUBSCRIBE payload: filter length, filter (, requested QoS), repeated. */
   FILTERS: 6,
+  /** CONNECT: the whole packet, checked once it is there. */
+  CONNECT: 7,
+  /** After an MQTT 5 CONNECT: nothing more may come (the broker answers CONNACK 0x84 and closes). */
+  CLOSED: 8,
 } as const;
 
+const malformed = (what: string): JunctionError => new JunctionError('ERR_MQTT_MALFORMED', `Malformed MQTT packet: ${what}`);
+
 /**
- * Watches the inbound MQTT byte stream ahead of the codec (aedes's mqtt-packet parser, which has
- * no size limit and decodes leniently). A pure state machine over chunks, split anywhere; it throws
- * a JunctionError at the first violation (the connection must then close, [MQTT-4.8.0-1]):
+ * Watches the inbound MQTT byte stream ahead of the codec (aedes's mqtt-packet parser, which has no
+ * size limit, decodes leniently and reads a field that does not fit its packet from the bytes of the
+ * next one). A pure state machine over chunks, split anywhere; it throws a JunctionError at the first
+ * violation (the connection must then close, [MQTT-4.8.0-1]):
  *
  * - a packet whose declared size is over the limit, before its body arrives (ERR_MQTT_PACKET_TOO_LARGE);
- * - a malformed remaining length, a topic or filter length past the packet (ERR_MQTT_MALFORMED);
+ * - a malformed remaining length; a field that does not fit in its packet: a CONNECT string, a PUBLISH
+ *   topic or packet id, a SUBSCRIBE/UNSUBSCRIBE filter; a PUBACK/PUBREC/PUBREL/PUBCOMP not of 2 bytes,
+ *   a SUBSCRIBE/UNSUBSCRIBE without a filter ([MQTT-3.8.3-3], [MQTT-3.10.3-2]) (ERR_MQTT_MALFORMED);
  * - a PUBLISH topic name that is not well-formed UTF-8 or holds U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]; ERR_MQTT_TOPIC_INVALID);
  * - what the codec takes but 3.1.1 forbids (ERR_MQTT_PROTOCOL): packet id 0 on a QoS 1/2 PUBLISH,
  *   SUBSCRIBE or UNSUBSCRIBE ([MQTT-2.3.1-1]) and on PUBACK/PUBREC/PUBREL/PUBCOMP (they answer a
  *   PUBLISH or PUBREC, which never has id 0: Mosquitto refuses them too); a CONNECT whose will has
- *   QoS 3 ([MQTT-3.1.2-14]: closed without CONNACK); a SUBSCRIBE asking for QoS 3 ([MQTT-3.8.3-4]).
+ *   QoS 3 ([MQTT-3.1.2-14]: closed without CONNACK); a SUBSCRIBE asking for QoS 3 ([MQTT-3.8.3-4]);
+ * - anything after an MQTT 5 CONNECT (ERR_MQTT_PROTOCOL_VERSION: the broker answers it CONNACK 0x84,
+ *   and the codec would read what follows with MQTT 5 properties).
  *
  * A PUBLISH costs what it did before plus two steps for a QoS 1/2 packet id; nothing is allocated
- * but the topic's bytes.
+ * but the topic's bytes (and a CONNECT's, once per connection).
  */
 export class PacketGuard {
   private readonly maxPacketSize: number;
@@ -58,13 +68,14 @@ export class PacketGuard {
   private topicLenBytes = 0;
   private topic: Buffer | null = null;
   private topicAt = 0;
-  /** The captured head of the variable header (HEAD state). */
-  private readonly head = Buffer.alloc(2 + MAX_PROTOCOL_NAME + 2);
-  private headAt = 0;
-  private headNeed = 0;
-  /** SUBSCRIBE payload: 0/1 filter length bytes, 2 filter bytes, 3 options byte. */
+  /** Packet id bytes read (ID state) and their value. */
+  private idBytes = 0;
+  private id = 0;
+  /** Filters: 0/1 filter length bytes, 2 filter bytes, 3 options byte (SUBSCRIBE only). */
   private entry = 0;
   private entryLeft = 0;
+  /** The CONNECT's bytes as they arrive. */
+  private connect: Buffer[] | null = null;
 
   constructor(maxPacketSize: number) {
     this.maxPacketSize = maxPacketSize;
@@ -90,7 +101,7 @@ export class PacketGuard {
           const b = chunk[i++]!;
           this.length += (b & 0x7f) * this.multiplier;
           this.multiplier *= 128;
-          if (++this.lengthBytes > 4) throw new JunctionError('ERR_MQTT_MALFORMED', 'Malformed MQTT remaining length');
+          if (++this.lengthBytes > 4) throw malformed('remaining length of more than 4 bytes');
           if (b & 0x80) break;
           const size = 1 + this.lengthBytes + this.length;
           if (size > this.maxPacketSize) {
@@ -104,7 +115,7 @@ export class PacketGuard {
           this.topicLen = this.topicLen * 256 + chunk[i++]!;
           this.left--;
           if (++this.topicLenBytes < 2) break;
-          if (this.topicLen > this.left) throw new JunctionError('ERR_MQTT_MALFORMED', 'MQTT topic length overruns the packet');
+          if (this.topicLen > this.left) throw malformed('PUBLISH topic length overruns the packet');
           if (this.topicLen > 0) {
             this.topic = Buffer.allocUnsafe(this.topicLen);
             this.topicAt = 0;
@@ -132,97 +143,106 @@ export class PacketGuard {
           if (this.left === 0) this.state = State.HEADER;
           break;
         }
-        case State.HEAD: {
-          this.head[this.headAt++] = chunk[i++]!;
+        case State.ID: {
+          this.id = this.id * 256 + chunk[i++]!;
           this.left--;
-          if (this.type === CONNECT && this.headAt === 2) {
-            const nameLen = this.head[0]! * 256 + this.head[1]!;
-            // A longer protocol name is not MQTT: the codec refuses it.
-            this.headNeed = nameLen <= MAX_PROTOCOL_NAME ? 2 + nameLen + 2 : 2;
-          }
-          if (this.headAt >= this.headNeed || this.left === 0) this.checkHead();
+          if (++this.idBytes < 2) break;
+          if (this.id === 0) throw new JunctionError('ERR_MQTT_PROTOCOL', `MQTT packet identifier 0 in a ${PACKET_NAMES[this.type] ?? 'packet'} [MQTT-2.3.1-1]`);
+          if (this.type === SUBSCRIBE || this.type === UNSUBSCRIBE) {
+            this.entry = 0;
+            this.state = State.FILTERS;
+          } else this.state = this.left > 0 ? State.SKIP : State.HEADER;
           break;
         }
         case State.FILTERS:
           i = this.filters(chunk, i);
           break;
+        case State.CONNECT: {
+          const take = Math.min(n - i, this.left);
+          this.connect!.push(chunk.subarray(i, i + take));
+          this.left -= take;
+          i += take;
+          if (this.left > 0) break;
+          const body = Buffer.concat(this.connect!);
+          this.connect = null;
+          this.state = checkConnect(body) ? State.CLOSED : State.HEADER;
+          break;
+        }
+        case State.CLOSED:
+          throw new JunctionError('ERR_MQTT_PROTOCOL_VERSION', 'MQTT 5 is not supported: nothing may follow its CONNECT');
       }
     }
   }
 
-  /** After the fixed header: read a PUBLISH topic or the head of the variable header, skip anything else. */
+  /** After the fixed header: what to read of the packet, by type, and the lengths each type must have. */
   private next(): void {
-    this.headAt = 0;
-    if (this.left === 0) {
-      this.state = State.HEADER;
-    } else if (this.type === PUBLISH) {
+    const t = this.type;
+    if (t === PUBLISH) {
+      // A topic length, and a packet id at QoS 1/2.
+      if (this.left < 2) throw malformed('PUBLISH shorter than its topic length');
       this.topicLen = 0;
       this.topicLenBytes = 0;
-      this.state = this.left >= 2 ? State.TOPIC_LENGTH : State.SKIP;
-    } else if (this.type === CONNECT) {
-      this.headNeed = 2;
-      this.state = State.HEAD;
-    } else if ((this.type >= PUBACK && this.type <= PUBCOMP) || this.type === SUBSCRIBE || this.type === UNSUBSCRIBE) {
-      this.headNeed = 2;
-      this.state = State.HEAD;
+      this.state = State.TOPIC_LENGTH;
+    } else if (t >= PUBACK && t <= PUBCOMP) {
+      // MQTT 3.1.1: exactly a packet id.
+      if (this.left !== 2) throw malformed(`${PACKET_NAMES[t]} of ${this.left} bytes (2 expected)`);
+      this.startId();
+    } else if (t === SUBSCRIBE || t === UNSUBSCRIBE) {
+      // A packet id and at least one filter ([MQTT-3.8.3-3], [MQTT-3.10.3-2]).
+      if (this.left <= 2) throw malformed(`${PACKET_NAMES[t]} without a topic filter`);
+      this.startId();
+    } else if (t === CONNECT) {
+      if (this.left === 0) throw malformed('empty CONNECT');
+      this.connect = [];
+      this.state = State.CONNECT;
+    } else if ((t === PINGREQ || t === DISCONNECT) && this.left !== 0) {
+      throw malformed(`${t === PINGREQ ? 'PINGREQ' : 'DISCONNECT'} with a body`);
     } else {
-      this.state = State.SKIP;
+      this.state = this.left > 0 ? State.SKIP : State.HEADER;
     }
   }
 
-  /** A PUBLISH topic was read: a QoS 1/2 packet id follows. */
+  private startId(): void {
+    this.id = 0;
+    this.idBytes = 0;
+    this.state = State.ID;
+  }
+
+  /** A PUBLISH topic was read: a QoS 1/2 packet id follows, within the packet. */
   private afterTopic(): void {
     const qos = (this.flags >> 1) & 3;
-    if (qos > 0 && this.left > 0) {
-      this.headAt = 0;
-      this.headNeed = 2;
-      this.state = State.HEAD;
+    if (qos > 0) {
+      if (this.left < 2) throw malformed('PUBLISH without its packet identifier');
+      this.startId();
     } else this.state = this.left > 0 ? State.SKIP : State.HEADER;
   }
 
-  /** The head is captured (or the packet ended first: the codec refuses a packet too short itself). */
-  private checkHead(): void {
-    const h = this.head;
-    if (this.type === CONNECT) {
-      if (this.headNeed > 2 && this.headAt === this.headNeed) {
-        const flags = h[this.headNeed - 1]!;
-        // [MQTT-3.1.2-14]: with the Will Flag set, Will QoS 3 is a protocol violation (no CONNACK).
-        if (flags & 0x04 && ((flags >> 3) & 3) === 3) throw new JunctionError('ERR_MQTT_PROTOCOL', 'MQTT CONNECT will QoS 3 [MQTT-3.1.2-14]');
-      }
-    } else if (this.headAt === 2 && h[0] === 0 && h[1] === 0) {
-      throw new JunctionError('ERR_MQTT_PROTOCOL', `MQTT packet identifier 0 in a ${PACKET_NAMES[this.type] ?? 'packet'} [MQTT-2.3.1-1]`);
-    }
-    if (this.left === 0) this.state = State.HEADER;
-    else if (this.type === SUBSCRIBE) {
-      this.entry = 0;
-      this.state = State.FILTERS;
-    } else this.state = State.SKIP;
-  }
-
-  /** SUBSCRIBE payload from `i`: each filter's length within the packet, no requested QoS 3. Returns the new offset. */
+  /** Filters from `i`: each within the packet; no requested QoS 3 in a SUBSCRIBE. Returns the new offset. */
   private filters(chunk: Buffer, i: number): number {
     const n = chunk.length;
+    const subscribe = this.type === SUBSCRIBE;
     while (i < n && this.left > 0) {
       if (this.entry === 0) {
         this.entryLeft = chunk[i++]! * 256;
         this.left--;
         this.entry = 1;
+        if (this.left === 0) throw malformed('topic filter length cut short');
       } else if (this.entry === 1) {
         this.entryLeft += chunk[i++]!;
         this.left--;
-        // The filter and its options byte must fit.
-        if (this.entryLeft + 1 > this.left) throw new JunctionError('ERR_MQTT_MALFORMED', 'MQTT SUBSCRIBE filter length overruns the packet');
-        this.entry = this.entryLeft > 0 ? 2 : 3;
+        // The filter (and a SUBSCRIBE's options byte) must fit.
+        if (this.entryLeft + (subscribe ? 1 : 0) > this.left) throw malformed('topic filter length overruns the packet');
+        this.entry = this.entryLeft > 0 ? 2 : subscribe ? 3 : 0;
       } else if (this.entry === 2) {
         const take = Math.min(n - i, this.entryLeft);
         i += take;
         this.entryLeft -= take;
         this.left -= take;
-        if (this.entryLeft === 0) this.entry = 3;
+        if (this.entryLeft === 0) this.entry = subscribe ? 3 : 0;
       } else {
         const options = chunk[i++]!;
         this.left--;
-        // [MQTT-3.8.3-4]: a requested QoS of 3 is malformed (reserved bits are the codec's: MQTT 5 uses them).
+        // [MQTT-3.8.3-4]: a requested QoS of 3 is malformed (the other reserved bits are the codec's to check).
         if ((options & 3) === 3) throw new JunctionError('ERR_MQTT_PROTOCOL', 'MQTT SUBSCRIBE requests QoS 3 [MQTT-3.8.3-4]');
         this.entry = 0;
       }
@@ -230,6 +250,58 @@ export class PacketGuard {
     if (this.left === 0) this.state = State.HEADER;
     return i;
   }
+}
+
+/**
+ * A whole CONNECT body: every field within the packet, no will of QoS 3 ([MQTT-3.1.2-14]). A
+ * protocol name other than MQTT's is left to the codec (it refuses it). Returns true for MQTT 5.
+ */
+function checkConnect(b: Buffer): boolean {
+  let at = 0;
+  const need = (n: number, what: string): void => {
+    if (at + n > b.length) throw malformed(`CONNECT ${what} overruns the packet`);
+  };
+  const field = (what: string): void => {
+    need(2, what);
+    const len = b.readUInt16BE(at);
+    at += 2;
+    need(len, what);
+    at += len;
+  };
+  const properties = (what: string): void => {
+    let len = 0;
+    let mult = 1;
+    for (let k = 0; ; k++) {
+      need(1, what);
+      const x = b[at++]!;
+      len += (x & 0x7f) * mult;
+      mult *= 128;
+      if (!(x & 0x80)) break;
+      if (k === 3) throw malformed(`CONNECT ${what} length`);
+    }
+    need(len, what);
+    at += len;
+  };
+  need(2, 'protocol name');
+  const nameLen = b.readUInt16BE(0);
+  const name = b.toString('latin1', 2, Math.min(b.length, 2 + nameLen));
+  if (name !== 'MQTT' && name !== 'MQIsdp') return false;
+  field('protocol name');
+  need(4, 'header');
+  const level = b[at]! & 0x7f;
+  const flags = b[at + 1]!;
+  at += 4;
+  if (flags & 0x04 && ((flags >> 3) & 3) === 3) throw new JunctionError('ERR_MQTT_PROTOCOL', 'MQTT CONNECT will QoS 3 [MQTT-3.1.2-14]');
+  if (level === 5) properties('properties');
+  field('client identifier');
+  if (flags & 0x04) {
+    if (level === 5) properties('will properties');
+    field('will topic');
+    field('will message');
+  }
+  if (flags & 0x80) field('user name');
+  if (flags & 0x40) field('password');
+  return level === 5;
 }
 
 const PACKET_NAMES: Record<number, string> = { 3: 'PUBLISH', 4: 'PUBACK', 5: 'PUBREC', 6: 'PUBREL', 7: 'PUBCOMP', 8: 'SUBSCRIBE', 10: 'UNSUBSCRIBE' };

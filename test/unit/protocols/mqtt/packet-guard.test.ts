@@ -83,4 +83,27 @@ describe('PacketGuard', () => {
     s[5] = 9; // the filter's length low byte: past the packet
     assert.ok(check(s).every((r) => r === 'ERR_MQTT_MALFORMED'));
   });
+
+  test('refuses a field that does not fit its packet (mqtt-packet would read it from the next packet)', () => {
+    const cases: Array<[string, Buffer]> = [
+      ['PUBCOMP of 0 bytes, then a packet', Buffer.from([0x70, 0x00, 0x40, 0x02, 0x00, 0x01])],
+      ['PUBACK of 3 bytes', Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00])],
+      ['QoS 1 PUBLISH without its packet id', Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61])],
+      ['PUBLISH of 1 byte', Buffer.from([0x30, 0x01, 0x00])],
+      ['SUBSCRIBE without a filter', Buffer.from([0x82, 0x02, 0x00, 0x01])],
+      ['UNSUBSCRIBE filter past the packet', Buffer.from([0xa2, 0x05, 0x00, 0x01, 0x00, 0x09, 0x61])],
+      ['PINGREQ with a body', Buffer.from([0xc0, 0x01, 0x00])],
+      ['CONNECT client id past the packet', (() => { const c = connectPacket({ clientId: 'abcdef' }); c[1] = c[1]! - 3; return c.subarray(0, c.length - 3); })()],
+    ];
+    for (const [what, b] of cases) assert.ok(check(b).every((r) => r === 'ERR_MQTT_MALFORMED'), `${what}: ${check(b).join(',')}`);
+  });
+
+  test('after an MQTT 5 CONNECT nothing more is read (the broker answers CONNACK 0x84)', () => {
+    const v5 = connectPacket({ clientId: 'c', protocolLevel: 5 });
+    // MQTT 5: a properties length (0) before the client id.
+    const at = v5.indexOf(Buffer.from('MQTT')) + 8;
+    const withProps = Buffer.concat([Buffer.from([0x10, v5[1]! + 1]), v5.subarray(2, at), Buffer.from([0]), v5.subarray(at)]);
+    assert.ok(check(withProps).every((r) => r === undefined));
+    assert.ok(check(Buffer.concat([withProps, Buffer.from([0xc0, 0x00])])).every((r) => r === 'ERR_MQTT_PROTOCOL_VERSION'));
+  });
 });
