@@ -28,8 +28,8 @@ export interface PersistenceHost {
   readonly sessions: SessionStore;
   /** Where loops over a session's subscriptions yield to the event loop. */
   readonly slicer: WorkSlicer;
-  /** The retained-message window of the connection whose SUBSCRIBE aedes is answering now, if any. */
-  retainedWindow(): RetainedWindow | undefined;
+  /** The connection whose SUBSCRIBE aedes is answering now, with its retained-message window, if any. */
+  retainedFor(): { window: RetainedWindow; client: AedesClient } | undefined;
   /** Whether `authorizePublish` found this QoS 2 PUBLISH to be a retransmission. */
   isDuplicate(packet: object): boolean;
 }
@@ -83,8 +83,11 @@ export class CorePersistence {
    * into the subscribing connection's retained window (QoS 1/2 in flight up to `mqtt.maxInflight`).
    */
   createRetainedStreamCombi(patterns: string[]): Readable {
-    const window = this.host.retainedWindow();
-    const seen = new Set<string>();
+    const subscribing = this.host.retainedFor();
+    const window = subscribing?.window;
+    // Each retained message once, at the QoS of the best filter of this SUBSCRIBE that matches it
+    // (no more than it was published with); found through the core's topic index, per filter.
+    const byTopic = new Map<string, { qos: number }>();
     const out: Array<{ qos: number }> = [];
     for (const pattern of patterns) {
       if (pattern.startsWith('$share/')) continue;
@@ -94,11 +97,19 @@ export class CorePersistence {
       } catch {
         continue; // refused in authorizeSubscribe already
       }
+      const granted = subscribing?.client.subscriptions[pattern]?.qos ?? 2;
       for (const m of this.host.core.retained(core)) {
         const topic = coreToMqttTopic(m.destination.name);
-        if (seen.has(topic) || !mqttMatches(pattern, topic)) continue;
-        seen.add(topic);
-        out.push({ cmd: 'publish', topic, payload: m.body, qos: retainedQos(m), retain: true } as { qos: number });
+        if (!mqttMatches(pattern, topic)) continue;
+        const qos = Math.min(retainedQos(m), granted);
+        const seen = byTopic.get(topic);
+        if (seen) {
+          if (qos > seen.qos) seen.qos = qos;
+          continue;
+        }
+        const packet = { cmd: 'publish', topic, payload: m.body, qos, retain: true };
+        byTopic.set(topic, packet);
+        out.push(packet);
       }
     }
     return window ? window.stream(out) : Readable.from(out);

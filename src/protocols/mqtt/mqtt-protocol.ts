@@ -14,7 +14,7 @@ import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
 import { RetainedWindow } from './retained-window.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
-import { encodeSegment, mqttFilterToCore, mqttMatches, parseShared } from './topic-mapping.ts';
+import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
 import { WorkSlicer } from './work-slicer.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
@@ -97,7 +97,7 @@ export class MqttProtocol implements ProtocolAcceptor {
         received: (client, id) => me().received(client, id),
         sessions: state,
         slicer,
-        retainedWindow: () => me().takeRetainedWindow(),
+        retainedFor: () => me().takeRetainedWindow(),
         isDuplicate: (p) => me().duplicates.has(p),
       }),
       connectTimeout: cfg.connectTimeout,
@@ -282,15 +282,18 @@ export class MqttProtocol implements ProtocolAcceptor {
   /**
    * Chooses the packet id of an outgoing QoS 1/2 PUBLISH that aedes sends: only retained messages
    * sent on SUBSCRIBE (core deliveries are written by their session, each at its own subscription's
-   * QoS). A retained one goes at the best matching subscription's QoS (aedes does not know the filter
-   * it answers, and caps again at a subscription equal to the topic), inside the connection's window.
+   * QoS). A retained one comes at the QoS its SUBSCRIBE's best matching filter was granted (chosen
+   * in `createRetainedStreamCombi`: looking at every subscription of the client here cost one filter
+   * match per subscription per retained message, 10^9 for 10,000 subscriptions and 100,000 retained
+   * messages), capped at a subscription equal to the topic (as aedes caps it after this hook), inside
+   * the connection's window.
    */
   private authorizeForward(client: AedesClient, packet: OutgoingPacket): OutgoingPacket | null {
     const session = this.sessions.get(client);
     if (!session) return packet;
     if (packet.qos === 0) return packet;
     const window = this.retainedWindows.get(client);
-    const cap = Math.min(client.subscriptions[packet.topic]?.qos ?? 2, this.bestQos(client, packet.topic));
+    const cap = client.subscriptions[packet.topic]?.qos ?? 2;
     if (cap < packet.qos) packet.qos = cap as 0 | 1;
     if (packet.qos === 0) {
       window?.settled();
@@ -306,8 +309,8 @@ export class MqttProtocol implements ProtocolAcceptor {
     return packet;
   }
 
-  /** The retained window of the connection whose SUBSCRIBE aedes answers now (made on its first SUBSCRIBE). */
-  private takeRetainedWindow(): RetainedWindow | undefined {
+  /** The connection whose SUBSCRIBE aedes answers now, with its retained window (made on its first SUBSCRIBE). */
+  private takeRetainedWindow(): { window: RetainedWindow; client: AedesClient } | undefined {
     const client = this.subscribing;
     this.subscribing = null;
     const session = client ? this.sessions.get(client) : undefined;
@@ -318,16 +321,7 @@ export class MqttProtocol implements ProtocolAcceptor {
       this.retainedWindows.set(client, made);
       session.stream.once('close', () => made.close());
     }
-    return w;
-  }
-
-  private bestQos(client: AedesClient, topic: string): number {
-    let best = 0;
-    for (const filter in client.subscriptions) {
-      const s = client.subscriptions[filter];
-      if (s && s.qos > best && !filter.startsWith('$share/') && mqttMatches(filter, topic)) best = s.qos;
-    }
-    return best;
+    return { window: w, client };
   }
 
   /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */
