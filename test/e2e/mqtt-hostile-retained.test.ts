@@ -5,6 +5,7 @@ import pino from 'pino';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { TestMqttClient } from '../helpers/mqtt-client.ts';
+import { parsePublish, RawMqtt, subscribeManyPacket } from '../helpers/raw-mqtt.ts';
 
 // Issue 11 item 6 (retained): retained messages are held in memory, so they are capped in count
 // (`mqtt.maxRetainedMessages`) and bytes (`mqtt.maxRetainedBytes`) and counted in the memory limits.
@@ -62,5 +63,45 @@ describe('retained message caps', () => {
     assert.ok(broker.core.retainedBytes <= 64 * 1024);
     await Promise.all([live2.end(), attacker.end()]);
     assertServed(await w.stop());
+  });
+});
+
+describe('retained messages and many subscriptions', () => {
+  let big: TestBroker;
+  before(async () => {
+    big = await startBroker({ store: { type: 'memory' } });
+  });
+  after(async () => big.stop());
+
+  test('20,000 retained topics: 5,000 wildcard filters, then "#" from a client holding them, while a bystander is served', async (t) => {
+    const pub = await TestMqttClient.connect(big, { clientId: 'many-pub' });
+    for (let i = 0; i < 20_000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => pub.client.publishAsync(`dev/${i + k}/state`, 'x', { qos: 0, retain: true })));
+    }
+    await pub.publish('dev/end/state', 'x', { qos: 1, retain: true });
+    assert.equal(big.core.retainedCount, 20_001);
+    const w = await watchAttack({ stompPort: big.ports.stomp! });
+    const c = await RawMqtt.session(big.ports.mqtt!, { clientId: 'many-subs' });
+    // Each wildcard filter matches one retained topic: found through the topic index, not a scan of 20,000.
+    for (let p = 0; p < 5; p++) c.send(subscribeManyPacket(1 + p, Array.from({ length: 1000 }, (_, k) => `dev/${p * 1000 + k}/+`), 0));
+    let subacks = 0;
+    let retained = 0;
+    while (subacks < 5 || retained < 5000) {
+      const pk = await c.next(60_000);
+      if (pk.type === 9) subacks++;
+      else if (pk.type === 3) retained++;
+    }
+    // One more filter matching all 20,001: each goes at that filter's QoS without matching it against the 5,000 others.
+    c.send(subscribeManyPacket(9, ['#'], 0));
+    let all = 0;
+    while (all < 20_001) {
+      const pk = await c.next(60_000);
+      if (pk.type === 3 && parsePublish(pk).retain) all++;
+    }
+    const report = await w.stop();
+    t.diagnostic(`bystander: ${report.roundTrips} round trips, slowest ${report.maxRoundTripMs} ms; lag ${Math.round(report.maxLagMs)} ms; RSS +${Math.round((report.rssMax - report.rssStart) / 1048576)} MiB`);
+    assertServed(report, { maxLagMs: 1000 });
+    c.close();
+    await pub.end();
   });
 });
