@@ -51,8 +51,8 @@ const malformed = (what: string): JunctionError => new JunctionError('ERR_MQTT_M
  * - anything after an MQTT 5 CONNECT (ERR_MQTT_PROTOCOL_VERSION: the broker answers it CONNACK 0x84,
  *   and the codec would read what follows with MQTT 5 properties).
  *
- * A PUBLISH costs what it did before plus two steps for a QoS 1/2 packet id; nothing is allocated
- * but the topic's bytes (and a CONNECT's, once per connection).
+ * A PUBLISH costs a few steps and a view of its topic (copied only when it is split across chunks),
+ * and a CONNECT's bytes are gathered once per connection.
  */
 export class PacketGuard {
   private readonly maxPacketSize: number;
@@ -116,7 +116,14 @@ export class PacketGuard {
           this.left--;
           if (++this.topicLenBytes < 2) break;
           if (this.topicLen > this.left) throw malformed('PUBLISH topic length overruns the packet');
-          if (this.topicLen > 0) {
+          if (this.topicLen > 0 && i + this.topicLen <= n) {
+            // The whole topic is in this chunk (the usual case): checked where it is, not copied.
+            const t = chunk.subarray(i, i + this.topicLen);
+            if (!isUtf8(t) || t.includes(0)) throw new JunctionError('ERR_MQTT_TOPIC_INVALID', 'MQTT topic name is not valid UTF-8');
+            i += this.topicLen;
+            this.left -= this.topicLen;
+            this.afterTopic();
+          } else if (this.topicLen > 0) {
             this.topic = Buffer.allocUnsafe(this.topicLen);
             this.topicAt = 0;
             this.state = State.TOPIC;
