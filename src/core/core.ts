@@ -139,6 +139,8 @@ export class Core {
   private retainedWarnedAt = -Infinity;
   /** Durable subscriptions by client id, for `durableSubscriptions` (a MQTT CONNECT asks for its own). */
   private readonly durableByClient = new Map<string, Set<Queue>>();
+  /** Live temporary topics with the connection each belongs to. */
+  private readonly temporaryTopics = new Map<string, Origin>();
   /** Protocol state stored with `putState`, by key. */
   private readonly stateValues = new Map<string, StateValue>();
 
@@ -350,11 +352,15 @@ export class Core {
       return [q];
     }
     if (!this.topics.has(name)) {
+      if (name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary topic ${name} does not exist (any more)`);
       if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
       this.topics.add(name);
     }
+    // A temporary topic reaches only subscriptions naming it (its owner's), never a wildcard one such as `>`.
+    const temporary = name.charCodeAt(0) === 0x24 && this.temporaryTopics.has(name);
     const out: Queue[] = [];
     for (const q of this.subscriptionIndex.match(name)) {
+      if (temporary && q.topic !== name) continue;
       if (q.filter === null || q.filter.matches(selectorResolver(m))) out.push(q);
     }
     if (out.length === 0) this.unrouted++;
@@ -387,6 +393,7 @@ export class Core {
   /** Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a link at attach). */
   assertAddress(d: Destination): void {
     if (d.type === 'queue' ? this.queues.has(d.name) : this.topics.has(d.name) || isWildcard(d.name)) return;
+    if (d.name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary ${d.type} ${d.name} does not exist (any more)`);
     if (!this.settings.resolve(d.name).autoCreate) {
       throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `${d.type === 'queue' ? 'Queue' : 'Topic'} ${d.name} does not exist`);
     }
@@ -422,6 +429,26 @@ export class Core {
    * createTemporaryQueue, MQTT and route subscriptions by subscribing), so a send to a temporary
    * queue that is gone is refused instead of being confirmed into a queue no restart recovers.
    */
+  /**
+   * A temporary topic (an AMQP dynamic target with the temporary-topic capability), named
+   * `$tmp.<suffix>`: only `origin`'s connection may subscribe to it, a wildcard subscription does not
+   * see it, and sends to it are refused once its owner ends it with {@link deleteTemporaryTopic}.
+   */
+  createTemporaryTopic(suffix: string, origin: Origin = BROKER_ORIGIN): string {
+    this.assertOpen();
+    const name = `${TEMPORARY_PREFIX}${suffix}`;
+    validateAddress(name, 'send');
+    if (this.temporaryTopics.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Topic ${name} already exists`);
+    this.temporaryTopics.set(name, origin);
+    this.topics.add(name);
+    return name;
+  }
+
+  /** Ends a temporary topic: later sends and subscriptions are refused (its subscriptions go with their consumers). */
+  deleteTemporaryTopic(name: string): void {
+    if (this.temporaryTopics.delete(name)) this.topics.delete(name);
+  }
+
   private autoCreateQueue(name: string, origin: Origin | undefined): Queue {
     const owner = reservedOwner(name);
     if (owner !== undefined && (origin === undefined || owner === 'core')) {
@@ -485,6 +512,7 @@ export class Core {
       if (queue.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
     } else {
       validateAddress(name, 'subscribe');
+      if (name.charCodeAt(0) === 0x24) this.assertMayUseTopic(name, spec.origin);
       if (!isWildcard(name) && !this.topics.has(name)) {
         if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
         this.topics.add(name);
@@ -512,7 +540,8 @@ export class Core {
   assertMayConsume(spec: Pick<ConsumerSpec, 'destination' | 'subscription' | 'origin'>): void {
     const { destination: d, subscription: sub, origin } = spec;
     if (d.type === 'queue') this.assertMayUse(d.name, this.queues.get(d.name), origin, 'Consume from');
-    else if (sub) {
+    else if (d.name.charCodeAt(0) === 0x24) this.assertMayUseTopic(d.name, origin);
+    if (d.type === 'topic' && sub) {
       const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
       this.assertMayUse(name, this.queues.get(name), origin, 'Subscribe as');
     }
@@ -862,6 +891,13 @@ export class Core {
    * names to every client. The broker itself (no origin) may use any. One character test for an
    * ordinary name.
    */
+  private assertMayUseTopic(name: string, origin: Origin | undefined): void {
+    if (!name.startsWith(TEMPORARY_PREFIX) || origin === undefined || origin.component === 'broker') return;
+    const o = this.temporaryTopics.get(name);
+    if (o !== undefined && o.component === origin.component && o.connectionId === origin.connectionId) return;
+    throw reserved(name, o !== undefined ? 'temporary' : 'core', 'Subscribe to');
+  }
+
   private assertMayUse(name: string, q: Queue | undefined, origin: Origin | undefined, what: string): void {
     const owner = reservedOwner(name);
     if (owner === undefined || origin === undefined || origin.component === 'broker') return;

@@ -109,6 +109,38 @@ describe('reserved internal names (hostile)', () => {
     assertServed(await w.stop());
   });
 
+  test("a connection's temporary topic reaches only its own subscribers: not another connection's, not a wildcard one", async () => {
+    const w = await watchAttack({ stompPort: broker.ports.stomp! });
+    const owner = await AmqpTestClient.connect(broker.ports.amqp!);
+    const other = await AmqpTestClient.connect(broker.ports.amqp!);
+    const snoop = await RawStomp.connect(broker.ports.stomp!);
+    try {
+      const s = await owner.sender({ dynamic: true, capabilities: ['temporary-topic'] });
+      const address = (s as unknown as { remote: { attach: { target: { address: string } } } }).remote.attach.target.address;
+      assert.match(address, /\$tmp\./);
+      const mine = await owner.receiver(address, 10);
+      assert.equal((await other.refusedReceiver(address)).condition, 'amqp:unauthorized-access');
+      // A STOMP subscriber to every topic does not see it.
+      await snoop.request('SUBSCRIBE', { id: 'all', destination: '/topic/>' });
+      assert.equal((await owner.send(s, { body: 'private' })).state, 'accepted');
+      const got = await mine.next();
+      assert.equal(got.message.body, 'private');
+      got.delivery.accept();
+      await snoop.request('SEND', { destination: '/topic/names.public' }, 'public');
+      const seen = await snoop.nextFrame();
+      assert.equal(seen.text, 'public', 'the wildcard subscriber got the public message first, not the temporary topic one');
+      // Ended with its link: sends to it are refused.
+      await owner.closeLink(s);
+      const name = address.replace(/^topic:\/\//, '');
+      assert.equal(await refused(broker.ports.stomp!, {}, 'SEND', { destination: `/topic/${name}` }, 'late'), 'Destination does not exist');
+    } finally {
+      snoop.destroy();
+      await other.close();
+      await owner.close();
+    }
+    assertServed(await w.stop());
+  });
+
   test('a persistent SEND to a $tmp. name that is no live temporary queue is refused, not confirmed and dropped at restart', async () => {
     const w = await watchAttack({ stompPort: broker.ports.stomp! });
     const name = `$tmp.${uid('fake')}`;
