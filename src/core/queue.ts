@@ -96,6 +96,11 @@ const DISPATCH_SCAN_LIMIT = 1000;
 const DISPATCH_SLICE_MS = 10;
 /** What one expiry (a store write and a move) costs an expiry sweep's budget, in entries looked at. */
 const EXPIRY_VISITS = 20;
+/**
+ * Message groups (JMSXGroupID) a queue remembers the consumer of: ActiveMQ Classic's default
+ * (CachedMessageGroupMap, cacheSize 1024). Past it the group assigned longest ago is forgotten.
+ */
+const MAX_MESSAGE_GROUPS = 1024;
 /** Messages a purge removes (and stores the removal of) per event-loop turn. */
 const PURGE_SLICE = 2000;
 /** The longest delay a Node timer takes (a signed 32-bit ms count). */
@@ -405,8 +410,21 @@ export class Queue {
   }
 
   private claimGroup(gid: string | undefined, c: Consumer): Consumer {
-    if (gid !== undefined) this.groups.set(gid, c);
+    if (gid === undefined) return c;
+    if (this.groups.size >= MAX_MESSAGE_GROUPS && !this.groups.has(gid)) {
+      // A producer that names a new group per message would grow this map for as long as the
+      // consumers live: the oldest group is forgotten (its next message picks a consumer afresh), as
+      // ActiveMQ's CachedMessageGroupMap does. Selector cursors start over, as when an owner leaves.
+      this.groups.delete(this.groups.keys().next().value!);
+      if (this.cursors.size > 0) this.cursors.resetAll();
+    }
+    this.groups.set(gid, c);
     return c;
+  }
+
+  /** Message groups currently assigned to a consumer (at most MAX_MESSAGE_GROUPS). */
+  get groupCount(): number {
+    return this.groups.size;
   }
 
   private accepts(c: Consumer, e: Entry): boolean {
