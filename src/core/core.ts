@@ -125,6 +125,9 @@ export class Core {
   private readonly host: QueueHost;
   private expiryTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
+  /** Moves logged at debug since the last one logged at info/warn (see logMove). */
+  private moveLoggedAt = -Infinity;
+  private movesQuiet = 0;
   private seq = 0;
   private idSeq = 0;
   private deliverySeq = 0;
@@ -712,7 +715,7 @@ export class Core {
     const remove = from.removalOps([e]);
     if (!target || target === from.name) {
       if (remove.length > 0) await this.persist(remove);
-      this.log.warn({ queue: from.name, messageId: e.message.id, cause }, 'message discarded (no dead-letter address)');
+      this.logMove('warn', { queue: from.name, messageId: e.message.id, cause }, 'message discarded (no dead-letter address)');
       return;
     }
     const props = { ...e.message.properties, dlqDeliveryFailureCause: cause };
@@ -735,7 +738,7 @@ export class Core {
       this.limits.release(messageSize(copy), targets);
       throw err;
     }
-    this.log.info({ queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
+    this.logMove('info', { queue: from.name, messageId: e.message.id, to: target, cause }, 'message moved');
     this.enqueueAll(key, copy, targets);
   }
 
@@ -744,6 +747,24 @@ export class Core {
    * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
    * running when the timer fires again is left to finish.
    */
+  /**
+   * Logs a dead-letter or expiry move: at `level` at most once a second (with how many went to debug
+   * since), else at debug, so 200,000 messages expiring at once (or a client's flood of poison
+   * messages) write a few lines, not one each.
+   */
+  private logMove(level: 'info' | 'warn', fields: Record<string, unknown>, msg: string): void {
+    const now = this.now();
+    if (now - this.moveLoggedAt < 1000) {
+      this.movesQuiet++;
+      this.log.debug(fields, msg);
+      return;
+    }
+    const quiet = this.movesQuiet;
+    this.moveLoggedAt = now;
+    this.movesQuiet = 0;
+    this.log[level](quiet > 0 ? { ...fields, movedSinceLastLog: quiet } : fields, msg);
+  }
+
   private sweepExpired(): void {
     if (this.sweeping || this.closed) return;
     this.sweeping = true;

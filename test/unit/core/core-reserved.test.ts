@@ -99,6 +99,21 @@ describe('reserved names and scheduling limits in the core', () => {
     assert.equal(core.queueStats().find((q) => q.name === 's')!.scheduled, 1);
   });
 
+  test('moves to the dead-letter address are logged at info at most once a second, the rest at debug', async () => {
+    const lines: Array<[string, string]> = [];
+    const rec = (level: string) => (_obj: object, msg?: string) => void lines.push([level, msg ?? '']);
+    const now = 1_000_000;
+    const core = await openCore({ log: { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') }, now: () => now });
+    const sink = new Collector();
+    const c = await core.createConsumer({ destination: queue('poison'), sink });
+    for (let i = 0; i < 100; i++) await core.send(msg('poison', false));
+    c.grant(100);
+    await Promise.all(sink.deliveries.map((d) => c.nack(d.id, { deadLetter: true, cause: 'poison' })));
+    const moved = lines.filter(([, m]) => m === 'message moved');
+    assert.equal(moved.length, 100);
+    assert.equal(moved.filter(([level]) => level === 'info').length, 1);
+  });
+
   test('a purge removes what the queue held when it began, in slices; a deleted queue gives its bytes back', async () => {
     const core = await openCore();
     for (let i = 0; i < 5000; i++) core.sendNow(msg('p', false));
