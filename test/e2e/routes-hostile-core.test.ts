@@ -97,6 +97,7 @@ describe('routes and reserved marker properties (hostile)', () => {
       assert.deepEqual(Buffer.from(props['bin'] as Buffer), Buffer.from([1, 2, 3]), 'a binary application property keeps its type');
       assert.equal(props['n'], 5);
       assert.equal(props['text'], 'x');
+      assert.equal(props['via'], 'route', "the route's own header is there too");
       assert.equal((got.message.message_annotations as Record<string, unknown>)['x-opt-custom'], 'kept');
     } finally {
       await amqp.close();
