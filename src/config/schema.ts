@@ -127,6 +127,13 @@ export const ConfigSchema = z.strictObject({
        * JMS session, rarely more than tens; rhea advertises 2^32-1.
        */
       maxLinksPerSession: z.number().int().min(1).max(4294967296).default(1024),
+      /**
+       * Most links attached at once on one connection, over all its sessions; an attach beyond it
+       * closes the connection with amqp:resource-limit-exceeded. Without it, channelMax sessions of
+       * maxLinksPerSession links each let one connection hold 256 x 1024 = 262,144 core consumers or
+       * producers. Default 10,000, as stomp.maxSubscriptions and mqtt.maxSubscriptionsPerSession.
+       */
+      maxLinksPerConnection: z.number().int().min(1).default(10_000),
     })
     .prefault({}),
   mqtt: z

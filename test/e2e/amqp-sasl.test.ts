@@ -18,7 +18,7 @@ const seen: Array<{ user: string; password: string }> = [];
 
 before(async () => {
   core = await Core.open({ store: new MemoryStore(), log });
-  const cfg = { maxFrameSize: 65536, channelMax: 255, idleTimeout: 0, maxMessageSize: 1 << 20, producerCredit: 10, saslMechanisms: ['PLAIN' as const], serverName: 'test', connectTimeout: 10000, minIdleTimeout: 1000, maxConsumerCredit: 4096, maxLinksPerSession: 1024 };
+  const cfg = { maxFrameSize: 65536, channelMax: 255, idleTimeout: 0, maxMessageSize: 1 << 20, producerCredit: 10, saslMechanisms: ['PLAIN' as const], serverName: 'test', connectTimeout: 10000, minIdleTimeout: 1000, maxConsumerCredit: 4096, maxLinksPerSession: 1024, maxLinksPerConnection: 10_000 };
   const amqp = new AmqpProtocol(core, cfg, log, (user, password) => {
     seen.push({ user, password });
     return user === 'alice' && password === 'right';

@@ -29,6 +29,8 @@ export interface AmqpSessionConfig {
   maxConsumerCredit: number;
   /** Most links attached at once on one session (its begin's handle-max + 1). */
   maxLinksPerSession: number;
+  /** Most links attached at once on the connection, over all its sessions. */
+  maxLinksPerConnection: number;
 }
 
 /**
@@ -174,6 +176,10 @@ export class AmqpConnection {
     };
     rc.on_attach = (frame: Frame) => {
       checkAttach(rc, frame, this.cfg.maxLinksPerSession - 1);
+      // Sessions times links per session is far too many for one connection: the connection's own cap.
+      if (this.links.size >= this.cfg.maxLinksPerConnection) {
+        throw new FrameRuleError('amqp:resource-limit-exceeded', `A connection may hold at most ${this.cfg.maxLinksPerConnection} links (amqp.maxLinksPerConnection)`);
+      }
       // rhea decodes only source and target termini: keep a coordinator target for the adapter.
       const t = frame.performative.target;
       if (isDescribed(t)) {
