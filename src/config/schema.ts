@@ -75,10 +75,11 @@ export const ConfigSchema = z.strictObject({
        */
       maxSubscriptions: z.number().int().min(1).default(10_000),
       /**
-       * Bytes of frame bodies one connection may have read but not handled yet (queued behind a frame
+       * Bytes of frames one connection may have read but not handled yet (queued behind a frame
        * that waits, such as a COMMIT behind a SEND that a full BLOCK address holds, or awaiting the
-       * store) before the broker stops reading it; so do 1,024 such frames. Default 16 MiB: four
-       * frames of the largest body (maxBodyBytes), far above what group commit needs in flight.
+       * store) before the broker stops reading it; so do 1,024 such frames. A frame counts its body
+       * and its headers (their text plus 64 bytes each, what a header holds in the heap). Default
+       * 16 MiB: four frames of the largest body (maxBodyBytes), far above what group commit needs in flight.
        */
       maxInflightBytes: z.number().int().min(1).default(16 * 1024 * 1024),
       /** How long a connection may take to send CONNECT, in ms. */

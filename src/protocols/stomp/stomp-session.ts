@@ -23,7 +23,7 @@ export interface StompSessionConfig {
   maxPrefetch: number;
   /** Subscriptions one connection may hold at once. */
   maxSubscriptions: number;
-  /** Bytes of frame bodies read but not yet handled before the connection stops being read. */
+  /** Bytes of frames (bodies and headers) read but not yet handled before the connection stops being read. */
   maxInflightBytes: number;
   connectTimeout: number;
   serverName: string;
@@ -51,9 +51,23 @@ const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUB
 
 
 let sessionSeq = 0;
+/** What one header is counted as beyond its text: its [name, value] pair and two strings in the heap (~77 bytes measured). */
+const HEADER_BYTES = 64;
+
+/**
+ * What a frame read and not yet handled holds, as {@link StompSession.hold} counts it: its body, and
+ * its headers (a frame of 1,000 one-character headers is 4 KB on the wire but ~77 KB in the heap;
+ * counting only bodies, 1,024 such frames held ~78 MiB per connection).
+ */
+function heldBytes(frame: StompFrame): number {
+  const h = frame.headers;
+  let n = frame.body.length + h.length * HEADER_BYTES;
+  for (let i = 0; i < h.length; i++) n += h[i]![0].length + h[i]![1].length;
+  return n;
+}
 /**
  * Frames read but not yet handled, per connection (queued behind one that waits, or awaiting the
- * store), before the connection stops being read; `maxInflightBytes` bounds their bodies' bytes.
+ * store), before the connection stops being read; `maxInflightBytes` bounds their bytes (bodies and headers).
  */
 const MAX_PENDING_FRAMES = 1024;
 /** Messages a queue browser writes per event-loop turn. */
@@ -136,14 +150,14 @@ export class StompSession {
     }
     // Held from here until handled: frames queue behind one that waits (a COMMIT behind a SEND that a
     // full BLOCK address holds), and would otherwise be read without bound.
-    const bytes = frame.body.length;
+    const bytes = heldBytes(frame);
     this.hold(bytes);
     this.inbound = this.inbound.then(() => this.step(frame, bytes));
   }
 
   private async step(frame: StompFrame, bytes: number): Promise<void> {
     try {
-      if (!this.closing) await this.process(frame);
+      if (!this.closing) await this.process(frame, bytes);
     } catch (err) {
       void this.reply(frame, Promise.reject(err));
     } finally {
@@ -152,8 +166,8 @@ export class StompSession {
   }
 
   /**
-   * Counts a frame read and not yet handled. Over MAX_PENDING_FRAMES frames or `maxInflightBytes` of
-   * bodies the connection stops being read, so a producer faster than the disk, blocked by a full
+   * Counts a frame read and not yet handled. Over MAX_PENDING_FRAMES frames or `maxInflightBytes`
+   * (bodies and headers, see {@link heldBytes}) the connection stops being read, so a producer faster than the disk, blocked by a full
    * address or queued behind a frame that waits is held back by TCP, not by the broker's memory.
    */
   private hold(bytes: number): void {
@@ -174,16 +188,15 @@ export class StompSession {
     }
   }
 
-  /** Keeps a frame counted (see {@link hold}) until `p`, its store operation, settles. */
-  private trackInflight<T>(p: Promise<T>, frame: StompFrame): Promise<T> {
-    const bytes = frame.body.length;
+  /** Keeps a frame of `bytes` (see {@link heldBytes}) counted until `p`, its store operation, settles. */
+  private trackInflight<T>(p: Promise<T>, bytes: number): Promise<T> {
     this.hold(bytes);
     const done = () => this.release(bytes);
     p.then(done, done);
     return p;
   }
 
-  private async process(frame: StompFrame): Promise<void> {
+  private async process(frame: StompFrame, bytes: number): Promise<void> {
     if (!CLIENT_COMMANDS.has(frame.command)) {
       throw new JunctionError('ERR_STOMP_UNKNOWN_COMMAND', `Unknown command '${frame.command.slice(0, 40)}'`);
     }
@@ -191,7 +204,7 @@ export class StompSession {
     switch (frame.command) {
       case 'SEND':
         // Not awaited: the next frame is read while this one is stored (group commit), RECEIPTs stay in order.
-        void this.reply(frame, this.trackInflight(this.handleSend(frame), frame));
+        void this.reply(frame, this.trackInflight(this.handleSend(frame), bytes));
         return;
       case 'SUBSCRIBE': {
         const start = await this.handleSubscribe(frame);
@@ -205,7 +218,7 @@ export class StompSession {
         return;
       case 'ACK':
       case 'NACK':
-        void this.reply(frame, this.trackInflight(this.handleAck(frame, frame.command === 'NACK'), frame));
+        void this.reply(frame, this.trackInflight(this.handleAck(frame, frame.command === 'NACK'), bytes));
         return;
       case 'BEGIN':
         this.handleBegin(frame);
