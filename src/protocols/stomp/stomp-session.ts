@@ -51,6 +51,8 @@ const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUB
 
 
 let sessionSeq = 0;
+/** Bytes parsed at a time (a TCP chunk's largest), so that reading stops within a slice of the limits. */
+const FEED_SLICE = 64 * 1024;
 /** What one header is counted as beyond its text: its [name, value] pair and two strings in the heap (~77 bytes measured). */
 const HEADER_BYTES = 64;
 
@@ -102,6 +104,9 @@ export class StompSession {
   private pendingFrames = 0;
   private pendingBytes = 0;
   private readPaused = false;
+  /** Bytes received while reading was paused (see {@link feed}), parsed on resume. */
+  private unread: Buffer[] = [];
+  private readonly onFrameBound = (frame: StompFrame): void => this.onFrame(frame);
   private replies: Promise<void> = Promise.resolve();
   private lastRead = Date.now();
   private lastWrite = Date.now();
@@ -129,10 +134,30 @@ export class StompSession {
   private onData(chunk: Buffer): void {
     if (this.closing || this.readFailed) return;
     this.lastRead = Date.now();
-    try {
-      this.parser.feed(chunk, (frame) => this.onFrame(frame));
-    } catch (err) {
-      this.fatal(err);
+    if (this.readPaused) this.unread.push(chunk);
+    else this.feed(chunk);
+  }
+
+  /**
+   * Parses `chunk` a slice at a time while the connection is being read; once {@link hold} stops
+   * reading, the rest waits, as bytes, in `unread` until {@link release} resumes. A TCP chunk is at
+   * most 64 KiB, but a WebSocket message is up to the largest frame (4 MiB by default): parsed at
+   * once, one message of 1,000 frames of small headers held ~84 MiB whatever maxInflightBytes said.
+   */
+  private feed(chunk: Buffer): void {
+    for (let at = 0; at < chunk.length; at += FEED_SLICE) {
+      if (this.readPaused) {
+        // First: while reading is on, `unread` is empty or being drained from its head (release).
+        this.unread.unshift(chunk.subarray(at));
+        return;
+      }
+      try {
+        this.parser.feed(at === 0 && chunk.length <= FEED_SLICE ? chunk : chunk.subarray(at, at + FEED_SLICE), this.onFrameBound);
+      } catch (err) {
+        this.fatal(err);
+        return;
+      }
+      if (this.closing || this.readFailed) return;
     }
   }
 
@@ -185,6 +210,7 @@ export class StompSession {
     if (this.readPaused && this.pendingFrames < MAX_PENDING_FRAMES && this.pendingBytes < this.cfg.maxInflightBytes) {
       this.readPaused = false;
       this.conn.resume();
+      while (this.unread.length > 0 && !this.readPaused && !this.closing && !this.readFailed) this.feed(this.unread.shift()!);
     }
   }
 
@@ -622,6 +648,7 @@ export class StompSession {
     this.transactions.clear();
     for (const sub of [...this.subscriptions.values()]) this.closeSubscription(sub);
     for (const w of this.drainWaiters.splice(0)) w();
+    this.unread = [];
     this.log.debug({ err: err?.message }, 'stomp connection closed');
   }
 }
