@@ -54,3 +54,19 @@ describe('links per connection', () => {
     assertServed(report, { maxLagMs: 5000 });
   });
 });
+
+describe('idle-time-out beyond a Node timer', () => {
+  test('a peer asking for an idle-time-out of 2^32-1 ms does not get a frame every millisecond', async () => {
+    const a = await RawAmqp.connect(broker.ports.amqp!);
+    try {
+      // rhea sends an empty frame every idle-time-out / 2 ms: 2^31-0.5 ms is past what setTimeout takes.
+      a.write(AMQP_HEADER, perf('open', { container_id: 'long-idle', idle_time_out: 0xffffffff }));
+      await until(() => a.received.some((r) => r.name === 'open'), 'our open');
+      const start = a.frameCount;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(a.frameCount - start <= 2, `${a.frameCount - start} frames in 500 ms`);
+    } finally {
+      a.socket.destroy();
+    }
+  });
+});

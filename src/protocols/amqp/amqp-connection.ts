@@ -40,6 +40,8 @@ export interface AmqpSessionConfig {
  * link with 1,000,000 credit and a full queue) to about 1 MiB plus one message per link.
  */
 const TURN_BYTES = 1024 * 1024;
+/** Longest peer idle-time-out whose half rhea's heartbeat timer can wait for (a Node timer takes at most 2^31-1 ms). */
+const MAX_IDLE_TIMEOUT = 2 * (2 ** 31 - 1);
 
 /** Capabilities the broker offers in its open (Artemis offers the same). */
 const OFFERED = ['ANONYMOUS-RELAY', 'DELAYED_DELIVERY', 'SHARED-SUBS'];
@@ -172,6 +174,11 @@ export class AmqpConnection {
         // Our open (rhea answers the peer's at once), then the close, then the socket ends.
         rc._register();
         setImmediate(() => this.writeClose({ condition: 'amqp:invalid-field', description }));
+      } else if (typeof idle === 'number' && idle > MAX_IDLE_TIMEOUT) {
+        // rhea's heartbeat timer is idle/2 ms: for 2^32-1 that is past what a Node timer takes, which
+        // then fires after 1 ms (an empty frame and a TimeoutOverflowWarning every millisecond). A
+        // frame every 2^31-1 ms still comes well within the peer's idle-time-out.
+        (rc.remote.open as { idle_time_out?: number }).idle_time_out = MAX_IDLE_TIMEOUT;
       }
     };
     rc.on_attach = (frame: Frame) => {
