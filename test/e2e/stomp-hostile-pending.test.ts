@@ -144,3 +144,28 @@ describe('reading paused and resumed', () => {
     }
   });
 });
+
+describe('heart-beats beyond a Node timer', () => {
+  test('heart-beat intervals past 2^31-1 ms do not become 1 ms timers', async () => {
+    const hb = await startBroker({ store: { type: 'memory' } });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === 'TimeoutOverflowWarning') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    const watch = await watchAttack({ stompPort: hb.ports.stomp! });
+    let report: AttackReport;
+    try {
+      // Both ways: the client sends every 10^11 ms (the broker checks every interval) and wants one as often.
+      const c = await RawStomp.connect(hb.ports.stomp!, { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '99999999999,99999999999' }, { timeout: 30_000 });
+      await watch.roundTrips(3);
+      c.destroy();
+    } finally {
+      report = await watch.stop();
+      process.off('warning', onWarning);
+      await hb.stop();
+    }
+    assert.deepEqual(warnings, []);
+    assertServed(report);
+  });
+});

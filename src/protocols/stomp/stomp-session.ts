@@ -51,6 +51,8 @@ const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUB
 
 
 let sessionSeq = 0;
+/** The longest delay a Node timer takes (a signed 32-bit ms count). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Bytes parsed at a time (a TCP chunk's largest), so that reading stops within a slice of the limits. */
 const FEED_SLICE = 64 * 1024;
 /** What one header is counted as beyond its text: its [name, value] pair and two strings in the heap (~77 bytes measured). */
@@ -315,8 +317,10 @@ export class StompSession {
     const [sx, sy] = this.cfg.heartBeat;
     const clientSends = Number.isFinite(cx) ? cx! : 0;
     const clientWants = Number.isFinite(cy) ? cy! : 0;
-    const sendEvery = sx > 0 && clientWants > 0 ? Math.max(sx, clientWants) : 0;
-    const expectEvery = sy > 0 && clientSends > 0 ? Math.max(sy, clientSends) : 0;
+    // At most what a Node timer takes: a longer one fires after 1 ms (a 1 ms interval per connection
+    // and a TimeoutOverflowWarning); sending or checking every ~24.8 days instead is within what the peer asked.
+    const sendEvery = sx > 0 && clientWants > 0 ? Math.min(Math.max(sx, clientWants), MAX_TIMER_MS) : 0;
+    const expectEvery = sy > 0 && clientSends > 0 ? Math.min(Math.max(sy, clientSends), MAX_TIMER_MS) : 0;
     if (sendEvery > 0) {
       const t = setInterval(() => {
         if (Date.now() - this.lastWrite >= sendEvery * 0.9) this.writeRaw(HEARTBEAT);
