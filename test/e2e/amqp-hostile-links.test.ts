@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import rhea from 'rhea';
 import { after, before, describe, test } from 'node:test';
 import { assertServed, watchAttack, type AttackReport } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AMQP_HEADER, perf, RawAmqp, terminus, until } from '../helpers/raw-amqp.ts';
+import { RawStomp } from '../helpers/raw-stomp.ts';
 
 // Links one AMQP connection can hold (issue 11: every resource a client can make the broker hold
 // has a cap). amqp.maxLinksPerSession bounds a session, channelMax the sessions; together they let
@@ -67,6 +70,35 @@ describe('idle-time-out beyond a Node timer', () => {
       assert.ok(a.frameCount - start <= 2, `${a.frameCount - start} frames in 500 ms`);
     } finally {
       a.socket.destroy();
+    }
+  });
+});
+
+describe('drain under amqp.maxConsumerCredit', () => {
+  test('a drain is answered at once when the broker holds back credit for unsettled deliveries', async () => {
+    const capped = await startBroker({ store: { type: 'memory' }, amqp: { maxConsumerCredit: 2 } });
+    const producer = await RawStomp.connect(capped.ports.stomp!, { 'accept-version': '1.2', host: 'localhost' });
+    const container = rhea.create_container({ id: 'drainer' });
+    const conn = container.connect({ host: '127.0.0.1', port: capped.ports.amqp!, reconnect: false });
+    try {
+      for (let i = 0; i < 5; i++) await producer.request('SEND', { destination: '/queue/drain.cap' }, `m${i}`);
+      const receiver = conn.open_receiver({ source: { address: 'drain.cap' }, credit_window: 0, autoaccept: false });
+      let got = 0;
+      receiver.on('message', () => got++);
+      await once(receiver, 'receiver_open');
+      (receiver as unknown as { flow(n: number): void }).flow(10);
+      await until(() => got === 2, 'the two deliveries maxConsumerCredit allows');
+      // Qpid JMS drains for receiveNoWait/receive(timeout) and fails the consumer when no answer comes.
+      receiver.drain_credit();
+      let drained = false;
+      receiver.once('receiver_drained', () => (drained = true));
+      await until(() => drained, 'the drain answered', 3000);
+      assert.equal((receiver as unknown as { credit: number }).credit, 0);
+      assert.equal(got, 2);
+    } finally {
+      conn.close();
+      producer.destroy();
+      await capped.stop();
     }
   });
 });

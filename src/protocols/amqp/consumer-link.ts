@@ -349,7 +349,10 @@ export class ConsumerLink implements ConsumerSink {
     const held = this.presettled ? inFlight : c.unacked.size;
     const credit = this.host.outboundFull() ? 0 : Math.max(0, Math.min(this.link.credit - inFlight, outgoing.available(), this.host.maxCredit - held));
     c.setCredit(credit);
-    if (this.link._draining && c.credit > 0) {
+    // A drain is answered once nothing more will go out now: the queue has nothing for the credit
+    // left, or maxCredit holds it back until deliveries settle (AMQP 1.0 §2.6.7: the sender may
+    // send less than the credit; Qpid JMS fails a consumer whose drain gets no answer).
+    if (this.link._draining && (c.credit > 0 || (!this.presettled && c.unacked.size >= this.host.maxCredit))) {
       c.setCredit(0);
       this.link.set_drained(true);
     }
