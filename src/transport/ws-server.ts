@@ -4,7 +4,7 @@ import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
-import type { OutboundPolicy, Watched } from './outbound-policy.ts';
+import { OutboundPolicy, type Watched } from './outbound-policy.ts';
 import type { TransportGuards } from './transport-guards.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
@@ -22,6 +22,8 @@ class WsConnection implements TransportConnection, Watched {
   private readonly binary: boolean;
   congestedSince = 0;
   slowTimer: NodeJS.Timeout | undefined = undefined;
+  /** Whether the 'close' listener that stops the slow-consumer timer is on (see write). */
+  private closeWatched = false;
 
   constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy) {
     this.ws = ws;
@@ -57,6 +59,12 @@ class WsConnection implements TransportConnection, Watched {
     });
     if (!this.congested) return true;
     // Over the high-water mark: the only path that pays for the slow-consumer and outbound checks.
+    if (!this.closeWatched) {
+      // The slow-consumer timer goes with the connection (else it keeps the closed connection and its
+      // session reachable until it fires); added at the first congestion only, as TCP's drain listener.
+      this.closeWatched = true;
+      this.ws.on('close', () => OutboundPolicy.stopWatching(this));
+    }
     this.policy.overWater(this);
     return false;
   }
