@@ -145,3 +145,40 @@ describe('mqtt.maxSubscriptionsPerSession', () => {
     again.close();
   });
 });
+
+describe('a session that never acknowledges, with more window than packet ids', () => {
+  let broker: TestBroker;
+
+  before(async () => {
+    broker = await startBroker({ store: { type: 'memory' }, mqtt: { maxInflight: 5000 } }, { logger: pino({ level: 'warn' }, sink) });
+  });
+  after(async () => broker.stop());
+
+  test('holds 65,535 deliveries in flight and about one more per subscription, not its whole window; PUBACKs release the rest', async () => {
+    const w = await watchAttack({ stompPort: broker.ports.stomp! });
+    const SUBS = 20;
+    const PER = 5000;
+    const c = await RawMqtt.session(broker.ports.mqtt!, { clientId: 'never-acks' });
+    assert.deepEqual(await subscribeAll(c, Array.from({ length: SUBS }, (_, i) => `na/${i}`), 1, SUBS), Array(SUBS).fill(1));
+    // 100,000 messages against 20 windows of 5,000: more than the 65,535 packet ids of one connection.
+    for (let i = 0; i < PER; i++) {
+      for (let s = 0; s < SUBS; s++) broker.core.sendNow({ destination: { type: 'topic', name: `na.${s}` }, body: Buffer.from('m') });
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+    }
+    const ids: number[] = [];
+    for (let n = 0; n < 65_535; n++) {
+      const p = await c.next(30_000);
+      assert.equal(p.type, 3);
+      ids.push(parsePublish(p).id!);
+    }
+    assert.equal(new Set(ids).size, 65_535, 'every packet id in use once');
+    const inDelivery = (): number => broker.core.queueStats().filter((q) => q.topic?.startsWith('na.')).reduce((n, q) => n + q.inDelivery, 0);
+    assert.ok(inDelivery() <= 65_535 + SUBS, `in delivery: ${inDelivery()}`);
+    // A hundred PUBACKs: a hundred more go out, and the session stays within its bound.
+    for (const id of ids.slice(0, 100)) c.send(puback(id));
+    for (let n = 0; n < 100; n++) assert.equal((await c.next(30_000)).type, 3);
+    assert.ok(inDelivery() <= 65_535 + SUBS, `in delivery after PUBACKs: ${inDelivery()}`);
+    c.close();
+    assertServed(await w.stop());
+  });
+});

@@ -84,6 +84,8 @@ export class MqttSession implements BindingOwner {
   private drainListening = false;
   /** QoS 1/2 deliveries waiting for a free packet id, oldest first (null while none wait). */
   private waitingForId: Array<{ binding: SubscriptionBinding; d: Delivery; qos: 0 | 1 | 2 }> | null = null;
+  /** Bindings whose credit is held while deliveries wait for a packet id (given back once none wait). */
+  private heldForIds: Set<SubscriptionBinding> | null = null;
   /** Retained publishes of this connection still being stored, by MQTT topic (made on the first). */
   private retaining: Map<string, Promise<unknown>> | null = null;
 
@@ -158,6 +160,9 @@ export class MqttSession implements BindingOwner {
       // keeps its credit and waits for a PUBACK/PUBCOMP to free one. Handed back with its credit
       // instead, it stayed in delivery unsent and the next one came at once: the queue emptied into it.
       (this.waitingForId ??= []).push({ binding, d, qos });
+      // The rest of the subscription's window waits too: else a client that never acknowledges made
+      // the broker hold every subscription's whole window (20 x 5,000 over 65,535 ids: 34,465 waiting).
+      this.holdForId(binding);
       return true;
     }
     this.stream.writePublish(topic, m.body, qos, d.redelivered, id);
@@ -175,6 +180,21 @@ export class MqttSession implements BindingOwner {
       if (!x.binding.isClosed) this.send(x.binding, x.d, x.qos);
     }
     if (i < w.length) this.waitingForId = this.waitingForId === null ? w.slice(i) : [...w.slice(i), ...this.waitingForId];
+    if (this.waitingForId !== null || this.heldForIds === null) return;
+    // Nothing waits for an id any more: the held windows come back (a delivery that must wait again holds its own again).
+    const held = this.heldForIds;
+    this.heldForIds = null;
+    for (const b of held) b.repay();
+  }
+
+  /** Takes back what is left of `binding`'s credit while its deliveries wait for packet ids. */
+  private holdForId(binding: SubscriptionBinding): void {
+    const c = binding.consumer;
+    if (c !== null && c.credit > 0) {
+      binding.owed += c.credit;
+      c.setCredit(0);
+    }
+    (this.heldForIds ??= new Set()).add(binding);
   }
 
   /**
@@ -340,6 +360,7 @@ export class MqttSession implements BindingOwner {
     this.inflightIds = null;
     this.owing = null;
     this.waitingForId = null;
+    this.heldForIds = null;
     const slicer = this.slicer;
     if (slicer === null) {
       for (const b of bindings) b.close();
