@@ -101,7 +101,9 @@ export interface RawPacket {
 /** A raw TCP MQTT connection that splits what it receives into packets. */
 export class RawMqtt {
   readonly socket: net.Socket;
-  readonly packets: RawPacket[] = [];
+  /** Received packets; those before `head` are taken (a read index: Array#shift is O(n) on large arrays, and a test may read 65,535 packets). */
+  private queue: Array<RawPacket | undefined> = [];
+  private head = 0;
   closed = false;
   private buf = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
@@ -154,7 +156,7 @@ export class RawMqtt {
         if (!(b & 0x80)) break;
       }
       if (this.buf.length < i + len) return;
-      this.packets.push({ type: this.buf[0]! >> 4, flags: this.buf[0]! & 0x0f, body: this.buf.subarray(i, i + len) });
+      this.queue.push({ type: this.buf[0]! >> 4, flags: this.buf[0]! & 0x0f, body: this.buf.subarray(i, i + len) });
       this.buf = this.buf.subarray(i + len);
     }
   }
@@ -182,10 +184,20 @@ export class RawMqtt {
 
   /** The next packet not yet taken. */
   async next(timeout = 5000): Promise<RawPacket> {
-    await this.until(() => this.packets.length > 0 || this.closed, 'an MQTT packet', timeout);
-    const p = this.packets.shift();
+    await this.until(() => this.head < this.queue.length || this.closed, 'an MQTT packet', timeout);
+    const p = this.queue[this.head];
     if (!p) throw new Error('connection closed before a packet arrived');
+    this.queue[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     return p;
+  }
+
+  /** The packets received and not yet taken by `next`. */
+  get packets(): RawPacket[] {
+    return this.queue.slice(this.head) as RawPacket[];
   }
 
   /** Resolves once the broker has closed the connection. */
