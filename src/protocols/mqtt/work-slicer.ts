@@ -24,6 +24,8 @@ interface OwnerQueue {
  */
 export class WorkSlicer {
   private readonly queues = new Map<object, OwnerQueue>();
+  /** Resolvers of pending `yield`s, which `drop` keeps. */
+  private readonly kept = new Set<() => void>();
   private readonly onError: (err: unknown) => void;
   /** Start of the current slice (performance.now()), -1 between slices. */
   private sliceStart = -1;
@@ -47,9 +49,17 @@ export class WorkSlicer {
     this.schedule();
   }
 
-  /** Resolves in a later slice (for async loops: `if (slicer.mustYield()) await slicer.yield()`). */
+  /**
+   * Resolves in a later slice (for async loops: `if (slicer.mustYield()) await slicer.yield()`). A
+   * yield is never dropped with its owner: the loop behind it is work that must finish (a clean
+   * CONNECT's purge of the stored session goes on when the client leaves before CONNACK; dropped,
+   * it stopped half done and the next CONNECT found part of the old session).
+   */
   yield(owner: object): Promise<void> {
-    return new Promise((resolve) => this.run(owner, resolve));
+    return new Promise((resolve) => {
+      this.kept.add(resolve);
+      this.run(owner, resolve);
+    });
   }
 
   /** Whether the current slice is spent (an async loop should `yield` before its next item). */
@@ -59,9 +69,14 @@ export class WorkSlicer {
     return false;
   }
 
-  /** Forgets what `owner` still has queued (its connection is gone and the work is moot). */
+  /** Forgets what `owner` still has queued (its connection is gone and the work is moot), but for yields. */
   drop(owner: object): void {
-    this.queues.delete(owner);
+    const q = this.queues.get(owner);
+    if (q === undefined) return;
+    const kept = q.items.slice(q.head).filter((fn) => this.kept.has(fn));
+    if (kept.length === 0) this.queues.delete(owner);
+    // A new queue object: a slice running `owner`'s items now must not put the old one back.
+    else this.queues.set(owner, { items: kept, head: 0 });
   }
 
   /** Items waiting, all owners (for tests and statistics). */
@@ -97,14 +112,16 @@ export class WorkSlicer {
       const [owner, q] = this.queues.entries().next().value as [object, OwnerQueue];
       let taken = 0;
       // Still in `queues` while its items run: a `run` for this owner from inside one queues behind them.
-      while (q.head < q.items.length && taken < 8 && this.hasRoom()) {
+      while (q.head < q.items.length && taken < 8 && this.hasRoom() && this.queues.get(owner) === q) {
         const fn = q.items[q.head]!;
         q.items[q.head++] = noop;
         taken++;
         this.sliceItems++;
         this.call(fn);
       }
-      // Rotated to the back (or gone when empty): the next owner goes first next time round.
+      // Rotated to the back (or gone when empty): the next owner goes first next time round. Unless
+      // an item dropped the owner meanwhile: then what `drop` left (or a later `run`) is its queue now.
+      if (this.queues.get(owner) !== q) continue;
       this.queues.delete(owner);
       if (q.head < q.items.length) {
         if (q.head > 1024 && q.head * 2 > q.items.length) {
@@ -125,6 +142,7 @@ export class WorkSlicer {
   }
 
   private call(fn: () => void): void {
+    this.kept.delete(fn);
     try {
       fn();
     } catch (err) {

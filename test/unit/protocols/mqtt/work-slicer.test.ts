@@ -59,4 +59,34 @@ describe('WorkSlicer', () => {
     assert.equal(n, 10_000);
     assert.equal(errors.length, 1);
   });
+
+  test('drop keeps the yields of a loop that must finish, and an item dropping its own owner loses nothing queued after', async () => {
+    const s = new WorkSlicer((err) => assert.fail(String(err)));
+    const a = {};
+    for (let i = 0; i < 500; i++) s.run(a, () => {});
+    let n = 0;
+    const loop = (async () => {
+      for (let i = 0; i < 5000; i++) {
+        if (s.mustYield()) await s.yield(a);
+        n++;
+      }
+    })();
+    s.drop(a); // the connection went: its queued items go, the loop's yields do not
+    await loop;
+    assert.equal(n, 5000);
+
+    // An item that drops its owner and queues new work for it (MqttSession.end from inside a slice).
+    const b = {};
+    const ran: string[] = [];
+    for (let i = 0; i < 300; i++) s.run(b, () => ran.push('old'));
+    await turn();
+    let dropped = false;
+    s.run(b, () => {
+      s.drop(b);
+      dropped = true;
+      for (let i = 0; i < 3; i++) s.run(b, () => ran.push('close'));
+    });
+    while (!dropped || s.waiting > 0) await turn();
+    assert.equal(ran.filter((x) => x === 'close').length, 3);
+  });
 });
