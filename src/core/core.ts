@@ -427,12 +427,6 @@ export class Core {
   }
 
   /**
-   * Creates a queue on first use. `origin` is the consumer asking, undefined for a send: a send never
-   * creates a reserved name (each is made by its owner's own call: temporary queues by
-   * createTemporaryQueue, MQTT and route subscriptions by subscribing), so a send to a temporary
-   * queue that is gone is refused instead of being confirmed into a queue no restart recovers.
-   */
-  /**
    * A temporary topic (an AMQP dynamic target with the temporary-topic capability), named
    * `$tmp.<suffix>`: only `origin`'s connection may subscribe to it, a wildcard subscription does not
    * see it, and sends to it are refused once its owner ends it with {@link deleteTemporaryTopic}.
@@ -452,6 +446,12 @@ export class Core {
     if (this.temporaryTopics.delete(name)) this.topics.delete(name);
   }
 
+  /**
+   * Creates a queue on first use. `origin` is the consumer asking, undefined for a send: a send never
+   * creates a reserved name (each is made by its owner's own call: temporary queues by
+   * createTemporaryQueue, MQTT and route subscriptions by subscribing), so a send to a temporary
+   * queue that is gone is refused instead of being confirmed into a queue no restart recovers.
+   */
   private autoCreateQueue(name: string, origin: Origin | undefined): Queue {
     const owner = reservedOwner(name);
     if (owner !== undefined && (origin === undefined || owner === 'core')) {
@@ -743,11 +743,6 @@ export class Core {
   }
 
   /**
-   * The periodic expiry sweep, SWEEP_SLICE entries per event-loop turn over all queues (a queue of a
-   * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
-   * running when the timer fires again is left to finish.
-   */
-  /**
    * Logs a dead-letter or expiry move: at `level` at most once a second (with how many went to debug
    * since), else at debug, so 200,000 messages expiring at once (or a client's flood of poison
    * messages) write a few lines, not one each.
@@ -765,6 +760,11 @@ export class Core {
     this.log[level](quiet > 0 ? { ...fields, movedSinceLastLog: quiet } : fields, msg);
   }
 
+  /**
+   * The periodic expiry sweep, SWEEP_SLICE entries per event-loop turn over all queues (a queue of a
+   * million expiring messages used to be walked, and each expiry moved, in one turn). A sweep still
+   * running when the timer fires again is left to finish.
+   */
   private sweepExpired(): void {
     if (this.sweeping || this.closed) return;
     this.sweeping = true;
@@ -907,10 +907,8 @@ export class Core {
   // ---------------------------------------------------------------- helpers
 
   /**
-   * Refuses a reserved queue name (see reserved.ts) to a caller it does not belong to: a temporary
-   * queue to every connection but its own, `mqtt.`/`route.` names to other components, other `$`
-   * names to every client. The broker itself (no origin) may use any. One character test for an
-   * ordinary name.
+   * Refuses a temporary topic (`$tmp.`) to every connection but the one that created it, and a `$tmp.`
+   * topic that is not live to every client. The broker itself (no origin) may use any.
    */
   private assertMayUseTopic(name: string, origin: Origin | undefined): void {
     if (!name.startsWith(TEMPORARY_PREFIX) || origin === undefined || origin.component === 'broker') return;
@@ -919,6 +917,12 @@ export class Core {
     throw reserved(name, o !== undefined ? 'temporary' : 'core', 'Subscribe to');
   }
 
+  /**
+   * Refuses a reserved queue name (see reserved.ts) to a caller it does not belong to: a temporary
+   * queue to every connection but its own, `mqtt.`/`route.` names to other components, other `$`
+   * names to every client. The broker itself (no origin) may use any. One character test for an
+   * ordinary name.
+   */
   private assertMayUse(name: string, q: Queue | undefined, origin: Origin | undefined, what: string): void {
     const owner = reservedOwner(name);
     if (owner === undefined || origin === undefined || origin.component === 'broker') return;
