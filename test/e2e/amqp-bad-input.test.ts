@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import rhea from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { AmqpTestClient, eventually } from '../helpers/amqp-client.ts';
 
 // Bad input on the AMQP port: each case gets the right AMQP error on the link or connection, is
 // logged once, leaves other connections alone and loses nothing already stored.
 
-const lines: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  }),
-);
+const { logger, lines } = captureLog();
 
 let broker: TestBroker;
 const clients: AmqpTestClient[] = [];

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { AMQP_HEADER, perf, RawAmqp, SASL_HEADER, terminus, until } from '../helpers/raw-amqp.ts';
 
 // Hostile AMQP peers over real sockets (issue 11, items 2, 7 and 10), each with a STOMP bystander
 // that must keep being served: a poison stored message, a consumer that never reads its socket,
 // connections that never open, and a peer asking for a 1 ms idle timeout.
 
-const lines: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  }),
-);
+const { logger, lines } = captureLog();
 
 let broker: TestBroker;
 before(async () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { connectPacket } from '../helpers/raw-mqtt.ts';
 
 // Issue 11 item 10: every listener caps the connections open at once, overall (connections.max) and
@@ -13,16 +12,10 @@ import { connectPacket } from '../helpers/raw-mqtt.ts';
 // are logged once per burst. Linux routes all of 127/8 to lo, so 127.0.0.2 and 127.0.0.3 are other
 // hosts as far as the broker can tell.
 
-const logLines: Array<Record<string, unknown>> = [];
+const { logger, lines: logLines } = captureLog();
 let broker: TestBroker;
 
 before(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
   broker = await startBroker(
     {
       store: { type: 'memory' },
@@ -31,7 +24,7 @@ before(async () => {
       stomp: { connectTimeout: 120_000 },
       mqtt: { connectTimeout: 120_000 },
     },
-    { logger: pino({ level: 'info' }, sink) },
+    { logger },
   );
 });
 after(() => broker.stop());

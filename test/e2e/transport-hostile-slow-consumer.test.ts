@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import pino from 'pino';
 import WebSocket from 'ws';
 import type { JunctionConfigInput } from '../../src/config/schema.ts';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog, type LogCapture, type LogLine } from '../helpers/log-capture.ts';
 import { RawMqtt, connectPacket, subscribePacket } from '../helpers/raw-mqtt.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
 
@@ -14,29 +13,10 @@ import { RawStomp } from '../helpers/raw-stomp.ts';
 // connections.slowConsumerTimeout (ActiveMQ's AbortSlowConsumerStrategy), or at once past
 // connections.maxOutboundBytes; logged once; the same for TCP and WebSocket.
 
-type Line = Record<string, unknown>;
-
 /** A broker whose log lines the test can wait for. */
-async function brokerWithLog(config: JunctionConfigInput): Promise<{ broker: TestBroker; lines: Line[]; waitFor: (pred: (l: Line) => boolean, what: string) => Promise<Line> }> {
-  const lines: Line[] = [];
-  const waiters: Array<() => void> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Line);
-      for (const w of waiters.splice(0)) w();
-      cb();
-    },
-  });
-  const broker = await startBroker({ store: { type: 'memory' }, ...config }, { logger: pino({ level: 'info' }, sink) });
-  const waitFor = async (pred: (l: Line) => boolean, what: string): Promise<Line> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const found = lines.find(pred);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no log line: ${what}`);
-      await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 200)));
-    }
-  };
+async function brokerWithLog(config: JunctionConfigInput): Promise<{ broker: TestBroker } & Omit<LogCapture, 'logger'>> {
+  const { logger, lines, waitFor } = captureLog();
+  const broker = await startBroker({ store: { type: 'memory' }, ...config }, { logger });
   return { broker, lines, waitFor };
 }
 
@@ -72,7 +52,7 @@ describe('slow consumers are closed by the transport', () => {
       consumer.send('SUBSCRIBE', SUBSCRIBE('slow.tcp'));
       await consumer.request('SEND', { destination: '/queue/other' }, 'subscribed'); // SUBSCRIBE handled
       consumer.socket.pause();
-      const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
+      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       const sent = await produce(broker.ports.stomp!, '/queue/slow.tcp', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
@@ -104,7 +84,7 @@ describe('slow consumers are closed by the transport', () => {
       ws.send(`SUBSCRIBE\nid:s1\ndestination:/queue/slow.ws\nack:auto\nactivemq.prefetchSize:1000000\nreceipt:sub\n\n\0`);
       assert.match(await receipt, /^RECEIPT/);
       ws.pause();
-      const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
+      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       await produce(broker.ports.stomp!, '/queue/slow.ws', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
@@ -128,7 +108,7 @@ describe('slow consumers are closed by the transport', () => {
       sub.send(subscribePacket(1, 'slow/mqtt/#', 0));
       assert.equal((await sub.next()).type, 9); // SUBACK
       sub.socket.pause();
-      const isSlow = (l: Line): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
+      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       await produce(broker.ports.stomp!, '/topic/slow.mqtt.x', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'mqtt');
@@ -151,7 +131,7 @@ describe('slow consumers are closed by the transport', () => {
       consumer.send('SUBSCRIBE', SUBSCRIBE('slow.cap'));
       await consumer.request('SEND', { destination: '/queue/other' }, 'subscribed');
       consumer.socket.pause();
-      const isCap = (l: Line): boolean => l.code === 'ERR_TRANSPORT_OUTBOUND_LIMIT';
+      const isCap = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_OUTBOUND_LIMIT';
       await produce(broker.ports.stomp!, '/queue/slow.cap', 3 * 1024 * 1024, 400, () => lines.some(isCap));
       const line = await waitFor(isCap, 'outbound limit');
       assert.ok(Number(line.queued) > 2 * 1024 * 1024);

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { afterEach, describe, mock, test } from 'node:test';
-import pino from 'pino';
 import { ConnectionGate, FD_RESERVE } from '../../../src/transport/connection-gate.ts';
+import { captureLog, type LogCapture, type LogLine } from '../../helpers/log-capture.ts';
 
-function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
+/** The gate's logger, and the lines it wrote. */
+function capture(): { log: LogCapture['logger']; lines: LogLine[] } {
+  const { logger, lines } = captureLog();
+  return { log: logger, lines };
 }
 
 /** pino writes through a stream: its lines arrive a tick later. */
