@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, afterEach, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { assertServed, watchAttack, type AttackReport, type ServedBounds } from '../helpers/attack.ts';
-import { RawStomp } from '../helpers/raw-stomp.ts';
+import { assertServed, watchDuring, type AttackReport, type ServedBounds } from '../helpers/attack.ts';
+import { RawStomp, writeUntilStalled } from '../helpers/raw-stomp.ts';
 import type { JunctionConfigInput } from '../../src/config/schema.ts';
 
 // Issue 11, items 7 and 8 (STOMP side), over real sockets: a consumer that never reads its socket
@@ -33,15 +32,7 @@ async function client(b: TestBroker, headers: Record<string, string> = { 'accept
 }
 
 async function watched(b: TestBroker, bounds: ServedBounds, fn: () => Promise<void>): Promise<AttackReport> {
-  const watch = await watchAttack({ stompPort: b.ports.stomp! });
-  let report: AttackReport;
-  try {
-    await watch.roundTrips(1);
-    await fn();
-    await watch.roundTrips(2);
-  } finally {
-    report = await watch.stop();
-  }
+  const report = await watchDuring({ stompPort: b.ports.stomp! }, fn);
   const mib = (n: number) => Math.round(n / 1048576);
   console.log(`attack report: RSS ${mib(report.rssStart)} -> ${mib(report.rssMax)} MiB, lag ${Math.round(report.maxLagMs)} ms, bystander ${report.roundTrips} round trips (slowest ${report.maxRoundTripMs} ms)`);
   assertServed(report, bounds);
@@ -225,27 +216,6 @@ describe('open transactions (issue 11 item 8)', () => {
     });
   });
 });
-
-/**
- * Writes `frames` as fast as the broker reads them, honouring the socket's backpressure; stops when
- * they are all written or when the broker has not read for `stallMs` (it stopped reading this
- * connection). Resolves with the bytes written.
- */
-async function writeUntilStalled(c: RawStomp, frames: Iterable<Buffer>, stallMs = 1500): Promise<number> {
-  let written = 0;
-  for (const f of frames) {
-    written += f.length;
-    if (c.socket.write(f)) continue;
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      once(c.socket, 'drain').then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stallMs))),
-    ]);
-    clearTimeout(timer);
-    if (!drained) return written;
-  }
-  return written;
-}
 
 describe('frames waiting to be handled (pipelined behind a blocked one)', () => {
   // A queue that is full under BLOCK once the filler's 2 KB are in: a SEND of 1 KB more waits for room that never comes.

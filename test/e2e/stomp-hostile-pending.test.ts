@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { after, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { assertServed, watchAttack, type AttackReport } from '../helpers/attack.ts';
-import { RawStomp } from '../helpers/raw-stomp.ts';
+import { RawStomp, writeUntilStalled } from '../helpers/raw-stomp.ts';
 
 // Frames read and not yet handled (issue 11, items 7 and 8): a connection stops being read at
 // 1,024 such frames or stomp.maxInflightBytes. What a frame holds is not only its body: a frame of
@@ -22,20 +22,6 @@ async function client(): Promise<RawStomp> {
   const c = await RawStomp.connect(b.ports.stomp!, { 'accept-version': '1.2', host: 'localhost' }, { timeout: 30_000 });
   clients.push(c);
   return c;
-}
-
-/** Writes frames until the broker stops reading (no drain within `stallMs`); returns the bytes written. */
-async function writeUntilStalled(c: RawStomp, frames: Iterable<Buffer>, stallMs = 1500): Promise<number> {
-  let written = 0;
-  for (const f of frames) {
-    written += f.length;
-    if (c.socket.write(f)) continue;
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([once(c.socket, 'drain').then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stallMs)))]);
-    clearTimeout(timer);
-    if (!drained) return written;
-  }
-  return written;
 }
 
 describe('frames waiting behind a blocked one', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
-import { assertServed, watchAttack, type AttackReport } from '../helpers/attack.ts';
+import { assertServed, watchAttack, watchDuring, type AttackReport } from '../helpers/attack.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
 import { destroyRawClients, rejects, unique } from '../helpers/stomp-bad-input.ts';
 import { StompParser, DEFAULT_STOMP_LIMITS } from '../../src/protocols/stomp/parser.ts';
@@ -29,17 +29,7 @@ afterEach(() => {
 });
 
 async function watched(fn: () => Promise<void>): Promise<void> {
-  const watch = await watchAttack({ stompPort: broker.ports.stomp! });
-  let report: AttackReport;
-  try {
-    await watch.roundTrips(1);
-    await fn();
-    await watch.roundTrips(2);
-  } finally {
-    // Stopped whatever happened, so a failed case leaves no bystander running into the next one.
-    report = await watch.stop();
-  }
-  assertServed(report, { maxRssGrowthMiB: 128 });
+  assertServed(await watchDuring({ stompPort: broker.ports.stomp! }, fn), { maxRssGrowthMiB: 128 });
 }
 
 const CONNECT_HEADERS: Record<StompVersion, Record<string, string>> = {

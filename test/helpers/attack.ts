@@ -138,6 +138,24 @@ export async function watchAttack(opts: WatchOptions): Promise<AttackWatch> {
   };
 }
 
+/**
+ * Runs `attack` under a watch and resolves with the report: one bystander round trip first (the watch
+ * is under way), two more after the attack (the broker still serves once it is over). The watch is
+ * stopped whatever happens, so a failed case leaves no bystander running into the next one.
+ */
+export async function watchDuring(opts: WatchOptions, attack: () => Promise<void>): Promise<AttackReport> {
+  const watch = await watchAttack(opts);
+  let report: AttackReport;
+  try {
+    await watch.roundTrips(1);
+    await attack();
+    await watch.roundTrips(2);
+  } finally {
+    report = await watch.stop();
+  }
+  return report;
+}
+
 export interface ServedBounds {
   /** Least bystander round trips during the attack (default 1: the broker kept serving). */
   minRoundTrips?: number;

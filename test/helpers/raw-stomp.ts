@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import net from 'node:net';
 
 /** A frame as the server sent it. Header values are unescaped per the negotiated version. */
@@ -225,4 +226,25 @@ let receiptSeq = 0;
 
 function unescapeHeader(s: string): string {
   return s.replace(/\\([nrc\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c === 'c' ? ':' : '\\'));
+}
+
+/**
+ * Writes `frames` as fast as the broker reads them, honouring the socket's backpressure; stops when
+ * they are all written or when the broker has not read for `stallMs` (it stopped reading this
+ * connection). Resolves with the bytes written.
+ */
+export async function writeUntilStalled(c: RawStomp, frames: Iterable<Buffer>, stallMs = 1500): Promise<number> {
+  let written = 0;
+  for (const f of frames) {
+    written += f.length;
+    if (c.socket.write(f)) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      once(c.socket, 'drain').then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stallMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) return written;
+  }
+  return written;
 }
