@@ -2,6 +2,7 @@ import pino from 'pino';
 import type { Consumer, ConsumerSink, Delivery } from '../../../src/core/consumer.ts';
 import { Core, type ConsumerSpec, type CoreOptions } from '../../../src/core/core.ts';
 import type { Destination, MessageInput } from '../../../src/core/message.ts';
+import type { QueueHost } from '../../../src/core/queue.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
 
 /** Shared set-up for the core unit tests: a core over a MemoryStore, and consumers that record deliveries. */
@@ -95,4 +96,23 @@ export async function rejection(p: Promise<unknown>): Promise<Error & { code?: s
     return err as Error & { code?: string };
   }
   throw new Error('expected a rejection');
+}
+
+/** A host for a Queue tested on its own, without a core: nothing stored, no memory limit, delivery ids from 1; a background error fails the test. */
+export function queueHost(): QueueHost {
+  let ids = 0;
+  return {
+    now: () => Date.now(),
+    nextDeliveryId: () => ++ids,
+    persist: async () => undefined,
+    deadLetter: async () => undefined,
+    expire: () => undefined,
+    consumerRemoved: () => undefined,
+    read: async () => [],
+    memoryChanged: () => undefined,
+    memoryFull: () => false,
+    backgroundError: (err) => {
+      throw err;
+    },
+  };
 }

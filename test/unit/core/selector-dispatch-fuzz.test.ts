@@ -2,10 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, type Delivery } from '../../../src/core/consumer.ts';
 import type { Message } from '../../../src/core/message.ts';
-import { Queue, type QueueHost } from '../../../src/core/queue.ts';
+import { Queue } from '../../../src/core/queue.ts';
 import { DEFAULT_ADDRESS_SETTINGS } from '../../../src/core/settings.ts';
 import type { Selector, SelectorResolver } from '../../../src/core/selector/types.ts';
 import { fuzzCases, fuzzSeed, Rng } from '../../helpers/fuzz.ts';
+import { queueHost } from './core-fixture.ts';
 
 /**
  * Model-based check of the queue's selector cursors and sliced dispatch (issue 11, item 4): random
@@ -18,24 +19,6 @@ import { fuzzCases, fuzzSeed, Rng } from '../../helpers/fuzz.ts';
  */
 
 const KEYS: readonly string[] = ['a', 'b', 'c', 'd'];
-
-function host(): QueueHost {
-  let ids = 0;
-  return {
-    now: () => Date.now(),
-    nextDeliveryId: () => ++ids,
-    persist: async () => undefined,
-    deadLetter: async () => undefined,
-    expire: () => undefined,
-    consumerRemoved: () => undefined,
-    read: async () => [],
-    memoryChanged: () => undefined,
-    memoryFull: () => false,
-    backgroundError: (err) => {
-      throw err;
-    },
-  };
-}
 
 interface ModelConsumer {
   c: Consumer;
@@ -57,7 +40,7 @@ class Model {
   private consumerIds = 0;
 
   constructor(scanLimit: number) {
-    this.queue = new Queue({ name: 'q', kind: 'anycast', persistent: false, settings: DEFAULT_ADDRESS_SETTINGS, host: host(), dispatchScanLimit: scanLimit });
+    this.queue = new Queue({ name: 'q', kind: 'anycast', persistent: false, settings: DEFAULT_ADDRESS_SETTINGS, host: queueHost(), dispatchScanLimit: scanLimit });
   }
 
   send(rng: Rng): void {

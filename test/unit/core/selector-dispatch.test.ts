@@ -2,9 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, type Delivery } from '../../../src/core/consumer.ts';
 import type { Message } from '../../../src/core/message.ts';
-import { Queue, type QueueHost } from '../../../src/core/queue.ts';
+import { Queue } from '../../../src/core/queue.ts';
 import { DEFAULT_ADDRESS_SETTINGS } from '../../../src/core/settings.ts';
 import type { Selector } from '../../../src/core/selector/types.ts';
+import { queueHost } from './core-fixture.ts';
 
 /**
  * Issue 11, item 4: a queue evaluates a message against a consumer's selector once, not again on
@@ -12,26 +13,8 @@ import type { Selector } from '../../../src/core/selector/types.ts';
  * Selectors here count their evaluations; nothing is timed.
  */
 
-function host(): QueueHost {
-  let ids = 0;
-  return {
-    now: () => Date.now(),
-    nextDeliveryId: () => ++ids,
-    persist: async () => undefined,
-    deadLetter: async () => undefined,
-    expire: () => undefined,
-    consumerRemoved: () => undefined,
-    read: async () => [],
-    memoryChanged: () => undefined,
-    memoryFull: () => false,
-    backgroundError: (err) => {
-      throw err;
-    },
-  };
-}
-
 function newQueue(): Queue {
-  return new Queue({ name: 'q', kind: 'anycast', persistent: false, settings: DEFAULT_ADDRESS_SETTINGS, host: host() });
+  return new Queue({ name: 'q', kind: 'anycast', persistent: false, settings: DEFAULT_ADDRESS_SETTINGS, host: queueHost() });
 }
 
 /** A selector matching messages whose `k` property is `want`, counting evaluations per message id. */
