@@ -48,8 +48,8 @@ export interface RetainedRefusal {
  * They are held in memory, so they are capped ({@link RetainedLimits}) and their bytes are reported
  * to the memory limits (`onBytes`, counted in `globalMaxSizeBytes`). At a cap a retained send to a new
  * topic, or one that would grow past the byte cap, is not retained (EMQX `max_retained_messages`:
- * new ones are not stored); the send itself still reaches live subscribers; clearing or shrinking
- * always works. Topics are indexed by segment, so a wildcard SUBSCRIBE visits only the matching
+ * new ones are not stored), and one it would have replaced is cleared (it is stale); the send itself
+ * still reaches live subscribers; clearing or shrinking always works. Topics are indexed by segment, so a wildcard SUBSCRIBE visits only the matching
  * branches instead of every retained topic (a SUBSCRIBE of thousands of wildcard filters against
  * 100,000 retained topics scanned them all once per filter).
  */
@@ -81,7 +81,8 @@ export class RetainedMessages {
    * Adds to `ops` (the send's batch, which may already hold `addMessage` for `key`) what makes `m`
    * the retained message of its topic, or clears it for an empty body, and applies it in memory at
    * once, so a later send in the same tick replaces this one. Returns an undo for a failed batch.
-   * Over a limit nothing is added (the send goes on unretained) and `onRefused` is told.
+   * Over a limit nothing is added (the send goes on unretained, the topic's old one is cleared) and
+   * `onRefused` is told.
    */
   update(key: string, m: Message, ops: StoreOp[]): () => void {
     const topic = m.destination.name;
@@ -93,7 +94,15 @@ export class RetainedMessages {
       const bytes = this.bytesHeld - (old?.size ?? 0) + size;
       if (count > this.limits.maxMessages || bytes > this.limits.maxBytes) {
         this.onRefused({ topic, size, count: this.byTopic.size, bytes: this.bytesHeld, limits: this.limits });
-        return noop;
+        if (!old) return noop;
+        // The topic's retained message is no longer the one it holds ([MQTT-3.3.1-5]: a new one
+        // replaces it): kept, a new subscriber would get a value the publisher has since replaced.
+        // Cleared instead, as an empty retained message would (clearing always fits).
+        ops.push({ op: 'removeRef', queue: RETAINED_QUEUE, key: old.key });
+        this.remove(topic);
+        return () => {
+          if (!this.byTopic.has(topic)) this.put(topic, old);
+        };
       }
     }
     if (old) ops.push({ op: 'removeRef', queue: RETAINED_QUEUE, key: old.key });

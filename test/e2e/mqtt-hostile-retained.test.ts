@@ -66,6 +66,24 @@ describe('retained message caps', () => {
   });
 });
 
+describe('a retained replacement over a cap', () => {
+  test('clears the topic\'s retained message instead of leaving the one it replaces', async () => {
+    const w = await watchAttack({ stompPort: broker.ports.stomp! });
+    const pub = await TestMqttClient.connect(broker, { clientId: 'ret-replace-pub' });
+    await pub.publish('stale/t', 'old value', { qos: 1, retain: true });
+    // Over mqtt.maxRetainedBytes (64 KiB here): delivered, not retained; the old value is no longer the topic's.
+    await pub.publish('stale/t', Buffer.alloc(100 * 1024, 2), { qos: 1, retain: true });
+    assert.deepEqual(broker.core.retained('stale.t').map((m) => m.body.toString()), [], 'no stale retained message');
+    // The next retained message that fits is kept as usual.
+    await pub.publish('stale/t', 'new value', { qos: 1, retain: true });
+    const sub = await TestMqttClient.connect(broker, { clientId: 'ret-replace-sub' });
+    await sub.subscribe('stale/t', 1);
+    assert.deepEqual((await sub.count(1)).map((m) => m.payload.toString()), ['new value']);
+    await Promise.all([pub.end(), sub.end()]);
+    assertServed(await w.stop());
+  });
+});
+
 describe('retained messages and many subscriptions', () => {
   let big: TestBroker;
   before(async () => {
