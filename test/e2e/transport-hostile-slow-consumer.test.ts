@@ -20,6 +20,9 @@ async function brokerWithLog(config: JunctionConfigInput): Promise<{ broker: Tes
   return { broker, lines, waitFor };
 }
 
+/** The transport's one log line for a connection it closed as a slow consumer. */
+const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
+
 /**
  * Sends `size`-byte messages to `destination` (a receipt every 8, so the producer itself is never the one
  * held) until `stop()` says so, at most `max` of them (2000 of 16 KiB: 32 MiB, several times what
@@ -52,7 +55,6 @@ describe('slow consumers are closed by the transport', () => {
       consumer.send('SUBSCRIBE', SUBSCRIBE('slow.tcp'));
       await consumer.request('SEND', { destination: '/queue/other' }, 'subscribed'); // SUBSCRIBE handled
       consumer.socket.pause();
-      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       const sent = await produce(broker.ports.stomp!, '/queue/slow.tcp', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
@@ -84,7 +86,6 @@ describe('slow consumers are closed by the transport', () => {
       ws.send(`SUBSCRIBE\nid:s1\ndestination:/queue/slow.ws\nack:auto\nactivemq.prefetchSize:1000000\nreceipt:sub\n\n\0`);
       assert.match(await receipt, /^RECEIPT/);
       ws.pause();
-      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       await produce(broker.ports.stomp!, '/queue/slow.ws', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'stomp');
@@ -108,7 +109,6 @@ describe('slow consumers are closed by the transport', () => {
       sub.send(subscribePacket(1, 'slow/mqtt/#', 0));
       assert.equal((await sub.next()).type, 9); // SUBACK
       sub.socket.pause();
-      const isSlow = (l: LogLine): boolean => l.code === 'ERR_TRANSPORT_SLOW_CONSUMER';
       await produce(broker.ports.stomp!, '/topic/slow.mqtt.x', 16 * 1024, 2000, () => lines.some(isSlow));
       const line = await waitFor(isSlow, 'slow consumer closed');
       assert.equal(line.protocol, 'mqtt');
