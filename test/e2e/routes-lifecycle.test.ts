@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
 import { map } from 'rxjs';
 import { route } from '../../src/routing/builder.ts';
 import { startBroker } from '../helpers/broker.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { bodies, connectFor, eventually, stats } from '../helpers/stompjs.ts';
 
 /* Route lifecycle details: drain on stop with a timeout, timers and log endpoints, persisted idempotent keys. */
@@ -38,9 +37,8 @@ test('stop drains within drainTimeout; what is still in flight goes back to the 
 });
 
 test('timer source and log endpoint', async (t) => {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
-  const broker = await startBroker({ store: { type: 'memory' } }, { logger: pino({ level: 'info' }, sink) });
+  const { logger, lines } = captureLog();
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger });
   t.after(() => broker.stop());
   await broker.routes.deploy({
     id: 'ticker',
