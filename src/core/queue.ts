@@ -98,7 +98,7 @@ const DISPATCH_SLICE_MS = 10;
 const EXPIRY_VISITS = 20;
 /**
  * Message groups (JMSXGroupID) a queue remembers the consumer of: ActiveMQ Classic's default
- * (CachedMessageGroupMap, cacheSize 1024). Past it the group assigned longest ago is forgotten.
+ * (CachedMessageGroupMap, cacheSize 1024). Past it the group used longest ago is forgotten.
  */
 const MAX_MESSAGE_GROUPS = 1024;
 /** Messages a purge removes (and stores the removal of) per event-loop turn. */
@@ -393,7 +393,14 @@ export class Queue {
     const gid = e.message.groupId;
     if (gid !== undefined) {
       const owner = this.groups.get(gid);
-      if (owner) return owner.credit > 0 && this.accepts(owner, e) ? owner : null;
+      if (owner) {
+        if (owner.credit <= 0 || !this.accepts(owner, e)) return null;
+        // Most recently used last (an LRU, as CachedMessageGroupMap): the cap forgets idle groups,
+        // not one in steady use. Two map operations per grouped delivery.
+        this.groups.delete(gid);
+        this.groups.set(gid, owner);
+        return owner;
+      }
     }
     const exclusive = this.consumers.find((c) => c.exclusive);
     if (exclusive) return exclusive.credit > 0 && this.accepts(exclusive, e) ? this.claimGroup(gid, exclusive) : null;
@@ -413,8 +420,9 @@ export class Queue {
     if (gid === undefined) return c;
     if (this.groups.size >= MAX_MESSAGE_GROUPS && !this.groups.has(gid)) {
       // A producer that names a new group per message would grow this map for as long as the
-      // consumers live: the oldest group is forgotten (its next message picks a consumer afresh), as
-      // ActiveMQ's CachedMessageGroupMap does. Selector cursors start over, as when an owner leaves.
+      // consumers live: the group used longest ago is forgotten (its next message picks a consumer
+      // afresh), as ActiveMQ's CachedMessageGroupMap (an LRU) does. Selector cursors start over, as
+      // when an owner leaves.
       this.groups.delete(this.groups.keys().next().value!);
       if (this.cursors.size > 0) this.cursors.resetAll();
     }
