@@ -117,6 +117,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
     // aedes emits 'subscribe' right before it asks for the SUBSCRIBE's retained messages (synchronously).
     aedes.on('subscribe', (_subs, client) => (self.subscribing = client as unknown as AedesClient));
+    aedes.on('unsubscribe', (filters, client) => self.unsubscribeInOrder(client as unknown as AedesClient, filters));
     aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('client', (client) => mqLog.debug({ clientId: client.id }, 'mqtt client connected'));
@@ -253,6 +254,25 @@ export class MqttProtocol implements ProtocolAcceptor {
     this.slicer.run(client, () => this.authorizeFilter(client, sub, cb));
   }
 
+  /**
+   * aedes has answered a clean session's UNSUBSCRIBE. aedes handles the packets of one read together,
+   * and calls nothing of ours for a clean session's UNSUBSCRIBE: one that came right behind a SUBSCRIBE
+   * whose filters still wait in the slicer found none of them to remove (UNSUBACK went out first) and
+   * they were added after it. Its removal is repeated behind them, as aedes's own (doUnsubscribe).
+   * A persistent session's UNSUBSCRIBE waits in `removeSubscriptions` behind the same work already.
+   */
+  private unsubscribeInOrder(client: AedesClient, filters: string[]): void {
+    if (!client.clean || client.closed || !this.slicer.has(client)) return;
+    this.slicer.run(client, () => {
+      for (const filter of filters) {
+        const s = client.subscriptions[filter];
+        if (s === undefined) continue;
+        delete client.subscriptions[filter];
+        this.aedes.unsubscribe(filter, s.func as never, noop);
+      }
+    });
+  }
+
   private authorizeFilter(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
     const session = this.sessions.get(client);
     // A SUBSCRIBE (not a restore: those are the session's, made under the cap) of a filter the session
@@ -263,6 +283,12 @@ export class MqttProtocol implements ProtocolAcceptor {
         const err = new JunctionError('ERR_MQTT_SUBSCRIPTION_LIMIT', `MQTT session is at its limit of ${this.cfg.maxSubscriptionsPerSession} subscriptions (mqtt.maxSubscriptionsPerSession): SUBACK 0x80`);
         session.log.warn({ clientId: client.id, filter: sub.topic.slice(0, 200), code: err.code, err: err.message }, 'mqtt subscription refused (further ones not logged)');
       }
+      cb(null, null);
+      return;
+    }
+    // A new filter needs a core consumer and a subscription queue: past the broker-wide caps (config
+    // `core`) SUBACK 0x80, the connection stays. The core logs the refusal (once a minute).
+    if (session && client.connected && !this.subs.has(session, sub.topic) && this.core.resourceLimitError(1, 1, sub.topic) !== undefined) {
       cb(null, null);
       return;
     }
@@ -368,3 +394,5 @@ export class MqttProtocol implements ProtocolAcceptor {
     else log.warn(fields, 'mqtt connection closed on error');
   }
 }
+
+function noop(): void {}

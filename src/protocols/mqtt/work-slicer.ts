@@ -79,6 +79,11 @@ export class WorkSlicer {
     else this.queues.set(owner, { items: kept, head: 0 });
   }
 
+  /** Whether `owner` has items waiting (or running in the current slice). */
+  has(owner: object): boolean {
+    return this.queues.has(owner);
+  }
+
   /** Items waiting, all owners (for tests and statistics). */
   get waiting(): number {
     let n = 0;
