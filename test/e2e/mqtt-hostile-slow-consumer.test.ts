@@ -81,3 +81,60 @@ describe('a subscriber that never reads', () => {
     });
   }
 });
+
+// Issue 11 item 7 at QoS 1 with large messages: maxInflight counts messages, not bytes, so without
+// pacing by the connection's congestion each subscriber that never reads took 1,000 x 64 KiB into its
+// outgoing buffer (the attacker: 20 subscribers, RSS 126 -> 2,557 MB before the slow-consumer close).
+// Credit is now held while the stream is congested, as at QoS 0, and given back on 'drain'.
+const SLOW_SUBS = 10;
+const BIG_MESSAGES = 1000;
+const BIG_BODY_BYTES = 64 * 1024;
+
+describe('QoS 1 subscribers that never read, large messages', () => {
+  test(`${SLOW_SUBS} subscribers x ${BIG_MESSAGES} x 64 KiB: the broker's RSS stays bounded, the bystander is served, a reader that resumes gets every message in order`, async (t) => {
+    const w = await watchAttack({ stompPort: broker.ports.stomp, inProcess: false, pid: broker.child.pid! });
+    const topic = 'slowbig/data';
+    const subs: RawMqtt[] = [];
+    for (let i = 0; i < SLOW_SUBS; i++) {
+      const sub = await RawMqtt.session(broker.ports.mqtt, { clientId: `slow-big-${i}`, clean: false });
+      sub.send(subscribePacket(1, topic, 1));
+      assert.equal((await sub.next()).type, 9, 'SUBACK');
+      sub.socket.pause();
+      subs.push(sub);
+    }
+
+    const pub = await TestMqttClient.connect({ ports: { mqtt: broker.ports.mqtt } }, { clientId: 'slow-big-pub' });
+    for (let i = 0; i < BIG_MESSAGES; i += 50) {
+      const batch = [];
+      for (let j = i; j < i + 50; j++) {
+        const body = Buffer.alloc(BIG_BODY_BYTES, 0x62);
+        body.writeUInt32BE(j, 0);
+        batch.push(pub.client.publishAsync(topic, body, { qos: 1 }));
+      }
+      await Promise.all(batch);
+    }
+    await pub.end();
+    // Deliveries go on after the last PUBACK to the producer: the watch runs on a while (2 s or so).
+    await w.roundTrips(30);
+    const report = await w.stop();
+    const growth = Math.round((report.rssMax - report.rssStart) / 1048576);
+    t.diagnostic(`bystander: ${report.roundTrips} round trips, slowest ${report.maxRoundTripMs} ms; lag ${Math.round(report.maxLagMs)} ms; RSS +${growth} MiB (in flight unpaced: ${(SLOW_SUBS * BIG_MESSAGES * BIG_BODY_BYTES) / 1048576} MiB)`);
+    assertServed(report, { maxRssGrowthMiB: 400 });
+    for (const sub of subs) assert.equal(sub.closed, false, 'MQTT paces the subscriber; it does not drop it');
+
+    // One reads again: every message, in publish order, acknowledged as it goes.
+    const reader = subs[0]!;
+    reader.socket.resume();
+    let next = 0;
+    while (next < BIG_MESSAGES) {
+      const p = await reader.next(30_000);
+      if (p.type !== 3) continue;
+      const m = parsePublish(p);
+      assert.equal(m.payload.length, BIG_BODY_BYTES);
+      assert.equal(m.payload.readUInt32BE(0), next, 'in publish order');
+      reader.send(Buffer.from([0x40, 0x02, m.id! >> 8, m.id! & 0xff]));
+      next++;
+    }
+    for (const sub of subs) sub.close();
+  });
+});

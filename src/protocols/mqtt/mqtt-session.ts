@@ -150,7 +150,7 @@ export class MqttSession implements BindingOwner {
       if (this.stream.writePublish(topic, m.body, 0, false, 0)) binding.acked(d.id, true);
       else {
         binding.acked(d.id, false);
-        this.owe(binding);
+        this.owe(binding, 1);
       }
       return true;
     }
@@ -165,7 +165,10 @@ export class MqttSession implements BindingOwner {
       this.holdForId(binding);
       return true;
     }
-    this.stream.writePublish(topic, m.body, qos, d.redelivered, id);
+    // Over the high-water mark: the rest of the window waits for 'drain' (this delivery's credit is the
+    // packet id's, back on PUBACK/PUBCOMP). maxInflight counts messages, not bytes: else a subscriber
+    // that never reads got its whole window (1,000 x 64 KiB: 64 MiB per connection) in the outbox.
+    if (!this.stream.writePublish(topic, m.body, qos, d.redelivered, id)) this.owe(binding, 0);
     return true;
   }
 
@@ -198,13 +201,14 @@ export class MqttSession implements BindingOwner {
   }
 
   /**
-   * The stream is over its high-water mark: this delivery's credit, and what the subscription has
-   * left, come back on 'drain'. Without taking the rest back, a subscriber that stopped reading got
-   * a whole window more (qos0Window messages of any size) gathered in the outbox.
+   * The stream is over its high-water mark: `n` credits (a QoS 0 delivery's, a PUBACK's), and what the
+   * subscription has left, come back on 'drain'. Without taking the rest back, a subscriber that
+   * stopped reading got a whole window more (qos0Window or maxInflight messages of any size) gathered
+   * in the outbox.
    */
-  private owe(binding: SubscriptionBinding): void {
+  private owe(binding: SubscriptionBinding, n: number): void {
     const c = binding.consumer;
-    binding.owed += 1 + (c !== null && c.credit > 0 ? c.credit : 0);
+    binding.owed += n + (c !== null && c.credit > 0 ? c.credit : 0);
     c?.setCredit(0);
     (this.owing ??= new Set()).add(binding);
     if (this.drainListening) return;
@@ -246,8 +250,12 @@ export class MqttSession implements BindingOwner {
     // Before the credit comes back: a delivery that waited for an id goes ahead of new ones.
     if (this.waitingForId !== null) this.sendWaiting();
     if (!e.binding) return;
-    if (e.settled) e.binding.returnCredit();
-    else e.binding.acked(e.deliveryId, true);
+    // While a write waits for 'drain' (owing is set), the freed credit waits too: else each PUBACK
+    // (which a client can send without reading) had one more PUBLISH written into the full outbox.
+    const hold = this.owing !== null;
+    if (!e.settled) e.binding.acked(e.deliveryId, !hold);
+    else if (!hold) e.binding.returnCredit();
+    if (hold) this.owe(e.binding, 1);
   }
 
   /**

@@ -116,3 +116,40 @@ test('with all 65,535 packet ids in flight a QoS 1 delivery waits, keeping its c
   assert.deepEqual([sent.readUInt16BE(5), sent.readUInt16BE(14)], [300, 301]);
   assert.deepEqual([sent.subarray(7, 9).toString(), sent.subarray(16, 18).toString()], ['m1', 'm2']);
 });
+
+test('a QoS 1 delivery written while the stream is congested takes back the rest of the window; a PUBACK meanwhile settles and frees its id, its credit waits for drain', async () => {
+  const writes: Buffer[] = [];
+  const conn = fakeConnection(writes, true);
+  const { session, binding } = sessionOver(conn, 1);
+  // The core took one credit of the window of 10 for this delivery.
+  const acked: number[] = [];
+  const consumer = {
+    autoAck: false,
+    closed: false,
+    credit: 9,
+    unacked: new Set([1]),
+    ack: async (id: number) => void acked.push(id),
+    setCredit(n: number) {
+      consumer.credit = n;
+    },
+    grant(n: number) {
+      consumer.credit += n;
+    },
+  };
+  binding.consumer = consumer as never;
+  const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
+  session.send(binding, d, 1);
+  assert.equal(consumer.credit, 0, 'nothing more is delivered into a congested stream');
+  assert.equal(binding.owed, 9, 'the in-flight delivery keeps its own credit (its packet id)');
+  await new Promise((r) => process.nextTick(r));
+  assert.equal(writes.length, 1, 'the delivery itself was written');
+  assert.equal(writes[0]!.readUInt16BE(5), 1, 'on packet id 1');
+  session.released(1);
+  assert.deepEqual(acked, [1], 'the PUBACK settles the delivery at once');
+  assert.equal(consumer.credit, 0, 'its credit waits for drain');
+  assert.equal(binding.owed, 10);
+  conn.congested = false;
+  conn.drain!();
+  assert.equal(consumer.credit, 10, 'the whole window is back after drain');
+  assert.equal(binding.owed, 0);
+});
