@@ -79,7 +79,7 @@ export class MqttSession implements BindingOwner {
   private completions: Completion[] | null = null;
   private flushScheduled = false;
   private ended = false;
-  /** QoS 0 bindings owed credit for messages written while the stream was congested. */
+  /** Bindings owed credit taken back while the stream was congested (any QoS; given back on 'drain'). */
   private owing: Set<SubscriptionBinding> | null = null;
   private drainListening = false;
   /** QoS 1/2 deliveries waiting for a free packet id, oldest first (null while none wait). */

@@ -15,8 +15,9 @@ export interface BindingOwner {
  * One MQTT subscription of one connection, bound to a core consumer: the core delivers into it and
  * its session writes each message to the client (aedes's delivery function `notify` only names the
  * subscription). Credit is the window: QoS 1/2 subscriptions get `window` messages in flight,
- * returned on PUBACK/PUBCOMP; QoS 0 ones are auto-ack consumers whose credit comes back as each
- * message is written while the connection has room, else when it drains.
+ * returned on PUBACK/PUBCOMP (held while the connection is congested, back on 'drain'); QoS 0 ones
+ * are auto-ack consumers whose credit comes back as each message is written while the connection
+ * has room, else when it drains.
  */
 export class SubscriptionBinding implements ConsumerSink {
   readonly owner: BindingOwner;
@@ -30,7 +31,7 @@ export class SubscriptionBinding implements ConsumerSink {
   readonly durableName: string | undefined;
   consumer: Consumer | null = null;
   isClosed = false;
-  /** QoS 0 credit held back while the connection was congested (returned on 'drain'). */
+  /** Credit held back while the connection was congested (returned on 'drain') or deliveries wait for packet ids. */
   owed = 0;
   private readonly window: number;
   /** [MQTT-4.7.2-1]: a filter starting with a wildcard does not match `$` topics. */
