@@ -87,4 +87,26 @@ describe('sliced MQTT subscription work', () => {
     await pub.end();
     c.close();
   });
+
+  test('a clean CONNECT while the purge of a client that left is still running gets its CONNACK', async () => {
+    const port = broker.ports.mqtt!;
+    const N = 5000;
+    const first = await RawMqtt.session(port, { clientId: 'purged-twice', clean: false });
+    first.send(subscribeManyPacket(1, Array.from({ length: N }, (_, i) => `twice/${i}`), 1));
+    assert.equal((await first.next(60_000)).type, 9);
+    first.send(DISCONNECT);
+    await first.waitClosed();
+    const quitter = await RawMqtt.connect(port);
+    quitter.send(connectPacket({ clientId: 'purged-twice', clean: true }));
+    await until(() => broker.core.durableSubscriptions('mqtt.purged-twice').length < N, 'the purge to start');
+    quitter.close();
+    // The first purge goes on; this one walks the same subscriptions meanwhile.
+    const again = await RawMqtt.connect(port);
+    again.send(connectPacket({ clientId: 'purged-twice', clean: true }));
+    const connack = await again.next(30_000);
+    assert.equal(connack.type, 2);
+    assert.deepEqual([...connack.body], [0, 0], 'CONNACK accepted, no session present');
+    await until(() => broker.core.durableSubscriptions('mqtt.purged-twice').length === 0, 'every stored subscription to go');
+    again.close();
+  });
 });

@@ -136,7 +136,7 @@ export class CorePersistence {
       // The durable subscription's name is the encoded filter (subscription-attacher.ts): a lookup, not a scan.
       const name = encodeSegment(filter);
       const q = core.getQueue(`${cid}.${name}`);
-      if (q?.kind === 'subscription' && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN));
+      if (q?.kind === 'subscription' && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN).catch(goneAlready));
       if (this.host.sessions.hasShare(client.id!, filter)) deletes.push(this.leaveShare(client.id!, filter));
     }
     await Promise.all(deletes);
@@ -181,7 +181,7 @@ export class CorePersistence {
     for (const s of this.host.core.durableSubscriptions(cid)) {
       if (slicer.mustYield()) await slicer.yield(client);
       this.host.closeDurable(s.name);
-      if (s.subscriptionName !== undefined) deletes.push(this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN));
+      if (s.subscriptionName !== undefined) deletes.push(this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN).catch(goneAlready));
     }
     for (const { filter } of this.host.sessions.shareFilters(client.id!)) {
       if (slicer.mustYield()) await slicer.yield(client);
@@ -297,4 +297,12 @@ export class CorePersistence {
   }
 
   async destroy(): Promise<void> {}
+}
+
+/**
+ * A subscription another purge of the same client id deleted meanwhile (a clean CONNECT whose client
+ * left goes on purging while the next CONNECT purges too): gone is what both wanted.
+ */
+function goneAlready(err: unknown): void {
+  if ((err as { code?: string }).code !== 'ERR_SUBSCRIPTION_NOT_FOUND') throw err;
 }
