@@ -88,6 +88,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     retainedLimits: { maxMessages: config.mqtt.maxRetainedMessages, maxBytes: config.mqtt.maxRetainedBytes },
     globalMaxSizeBytes: config.globalMaxSizeBytes,
     transactionLimits: { maxBytes: config.transactions.maxBytes, maxPerOwner: config.transactions.maxPerConnection },
+    resourceLimits: config.core,
   });
   const closers: Array<() => Promise<void>> = [];
   const ports: BoundPorts = {};

@@ -182,6 +182,33 @@ export const ConfigSchema = z.strictObject({
   addressSettings: z.record(z.string(), addressSettings).default({}),
   /** Sweep period for expired messages, ms. */
   expiryScanPeriod: z.number().int().min(10).default(1000),
+  /**
+   * Broker-wide caps on what clients make the core hold, whatever the protocol: each STOMP
+   * subscription, AMQP receiving link and MQTT subscription is a consumer, and a topic one also a
+   * subscription queue. The per-connection caps (stomp.maxSubscriptions, amqp.maxLinksPerConnection,
+   * mqtt.maxSubscriptionsPerSession) leave the number of connections times 10,000: measured ~4.5 KB
+   * of RSS per STOMP topic subscription, 21 connections (~210,000) exhausted a 1 GiB heap. One over
+   * a cap is refused with ERR_RESOURCE_LIMIT (STOMP ERROR "Resource limit reached", AMQP attach
+   * refused with `amqp:resource-limit-exceeded`, MQTT SUBACK 0x80, a send that would auto-create a
+   * queue: STOMP ERROR / AMQP rejected), logged at warn at most once a minute. Configured queues and
+   * what the store recovers (durable subscriptions, queues holding messages) always count but are
+   * never refused. ActiveMQ has no such caps (it bounds memory, not objects).
+   */
+  core: z
+    .strictObject({
+      /**
+       * Queues at once, subscription and temporary queues included (default 100,000: ~450 MB at the
+       * measured ~4.5 KB each, half of what exhausted a 1 GiB heap; measured with the cap: 100,000
+       * STOMP topic subscriptions peaked at 583 MB RSS and the broker kept serving).
+       */
+      maxQueues: z.number().int().min(1).default(100_000),
+      /**
+       * Consumers at once over all connections (default 100,000, as maxQueues: a topic consumer
+       * also holds a queue, so the measured ~4.5 KB covers both).
+       */
+      maxConsumers: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
   scheduler: z
     .strictObject({
       /**

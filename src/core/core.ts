@@ -62,7 +62,15 @@ export interface CoreOptions {
   retainedLimits?: Partial<RetainedLimits>;
   /** What open transactions may hold (config `transactions`); their bytes count against `globalMaxSizeBytes`. */
   transactionLimits?: Partial<TransactionLimits>;
+  /** Broker-wide caps on queues and consumers (config `core`); default unbounded. */
+  resourceLimits?: Partial<ResourceLimits>;
   now?: () => number;
+}
+
+/** Broker-wide caps (config `core.maxQueues`, `core.maxConsumers`); what the store recovers is never refused. */
+export interface ResourceLimits {
+  maxQueues: number;
+  maxConsumers: number;
 }
 
 /** A topic subscription: durable ones are named by client id + name; shared ones by name alone. */
@@ -140,6 +148,11 @@ export class Core {
   private readonly retainedMessages: RetainedMessages;
   /** When a retained message refused for a limit was last logged at warn (at most once a minute). */
   private retainedWarnedAt = -Infinity;
+  private readonly resourceLimits: ResourceLimits;
+  /** Consumers attached now (queues are `queues.size`): checked against `resourceLimits`. */
+  private consumers = 0;
+  /** When a refusal for a resource limit was last logged at warn (at most once a minute). */
+  private resourceWarnedAt = -Infinity;
   /** Durable subscriptions by client id, for `durableSubscriptions` (a MQTT CONNECT asks for its own). */
   private readonly durableByClient = new Map<string, Set<Queue>>();
   /** Live temporary topics with the connection each belongs to. */
@@ -163,6 +176,7 @@ export class Core {
     this.txBudget = new TransactionBudget({ ...DEFAULT_TRANSACTION_LIMITS, ...opts.transactionLimits }, opts.globalMaxSizeBytes ?? -1, (delta) => this.limits.changed(delta));
     this.now = opts.now ?? Date.now;
     this.maxScheduledDelay = opts.maxScheduledDelay ?? DEFAULT_MAX_SCHEDULED_DELAY;
+    this.resourceLimits = { maxQueues: Infinity, maxConsumers: Infinity, ...opts.resourceLimits };
     this.bootId = this.now().toString(36);
     this.host = {
       now: this.now,
@@ -421,6 +435,7 @@ export class Core {
     const name = `${TEMPORARY_PREFIX}${suffix}`;
     validateAddress(name, 'queue');
     if (this.queues.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Queue ${name} already exists`);
+    this.assertRoom(1, 0, name);
     const q = new Queue({ name, kind: 'anycast', persistent: false, durable: false, settings: this.settings.resolve(name), host: this.host, owner: origin });
     this.queues.set(name, q);
     return q;
@@ -459,6 +474,7 @@ export class Core {
       throw reserved(name, owner, 'Create');
     }
     if (!this.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
+    this.assertRoom(1, 0, name);
     return this.createQueue(name, true);
   }
 
@@ -503,6 +519,7 @@ export class Core {
    */
   async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
     this.assertOpen();
+    this.assertRoom(0, 1, spec.destination.name);
     const selector = spec.selector !== undefined && spec.selector.trim() !== '' ? this.compile(spec.selector) : null;
     const { type, name } = spec.destination;
     let queue: Queue;
@@ -533,6 +550,7 @@ export class Core {
       credit: 0,
     });
     queue.addConsumer(consumer);
+    this.consumers++; // one less in consumerRemoved, which Queue.removeConsumer calls once per consumer
     return consumer;
   }
 
@@ -544,14 +562,21 @@ export class Core {
     const { destination: d, subscription: sub, origin } = spec;
     if (d.type === 'queue') this.assertMayUse(d.name, this.queues.get(d.name), origin, 'Consume from');
     else if (d.name.charCodeAt(0) === 0x24) this.assertMayUseTopic(d.name, origin);
+    // The queue it needs: none when it exists (a queue, a durable or shared subscription attached again).
+    let queueName: string | undefined = d.type === 'queue' ? d.name : undefined;
     if (d.type === 'topic' && sub) {
       const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
       this.assertMayUse(name, this.queues.get(name), origin, 'Subscribe as');
+      queueName = name;
     }
+    this.assertRoom(queueName !== undefined && this.queues.has(queueName) ? 0 : 1, 1, d.name);
   }
 
   private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined): Promise<Queue> {
-    if (!sub) return this.createSubscriptionQueue(`$sub.${this.bootId}.${++this.subSeq}`, topic, filter, {}, false);
+    if (!sub) {
+      this.assertRoom(1, 0, topic);
+      return this.createSubscriptionQueue(`$sub.${this.bootId}.${++this.subSeq}`, topic, filter, {}, false);
+    }
     const name = sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
     validateAddress(name, 'subscription');
     const existing = this.queues.get(name);
@@ -571,6 +596,7 @@ export class Core {
       if (existing.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} is active with another topic or selector`);
       await this.deleteQueue(existing);
     }
+    this.assertRoom(1, 0, topic);
     const stored: StoredQueue = {
       name,
       kind: 'subscription',
@@ -673,6 +699,47 @@ export class Core {
     this.log.warn(fields, 'retained message not kept: retained-message limit reached (delivered to live subscribers; further ones within a minute at debug)');
   }
 
+  /** Queues that exist now, subscription and temporary ones included (capped by `core.maxQueues`). */
+  get queueCount(): number {
+    return this.queues.size;
+  }
+
+  /** Consumers attached now (capped by `core.maxConsumers`). */
+  get consumerCount(): number {
+    return this.consumers;
+  }
+
+  /**
+   * Whether `queues` more queues and `consumers` more consumers fit under the broker-wide caps (config
+   * `core`), else the ERR_RESOURCE_LIMIT to refuse them with. A protocol that must answer before it
+   * asks the core for the consumer (MQTT SUBACK) asks this first. Only client requests are checked:
+   * configured queues and what the store recovers always count but are never refused (refusing them
+   * would lose stored messages), so the counts may start above a lowered cap.
+   */
+  resourceLimitError(queues: number, consumers: number, address?: string): JunctionError | undefined {
+    const { maxQueues, maxConsumers } = this.resourceLimits;
+    let err: JunctionError | undefined;
+    if (queues > 0 && this.queues.size + queues > maxQueues) {
+      err = new JunctionError('ERR_RESOURCE_LIMIT', `The broker holds its limit of ${maxQueues} queues (core.maxQueues)`);
+    } else if (consumers > 0 && this.consumers + consumers > maxConsumers) {
+      err = new JunctionError('ERR_RESOURCE_LIMIT', `The broker holds its limit of ${maxConsumers} consumers (core.maxConsumers)`);
+    } else return undefined;
+    // One warn a minute: an attacker at the cap would otherwise write a line per refused request.
+    const fields = { code: err.code, address: address?.slice(0, 200), queues: this.queues.size, consumers: this.consumers, maxQueues, maxConsumers };
+    const now = this.now();
+    if (now - this.resourceWarnedAt < 60_000) this.log.debug(fields, err.message);
+    else {
+      this.resourceWarnedAt = now;
+      this.log.warn(fields, `${err.message}: refused (further refusals within a minute at debug)`);
+    }
+    return err;
+  }
+
+  private assertRoom(queues: number, consumers: number, address: string): void {
+    const err = this.resourceLimitError(queues, consumers, address);
+    if (err) throw err;
+  }
+
   /** Deletes a durable subscription (STOMP UNSUBSCRIBE with `activemq.subscriptionName`, JMS unsubscribe). */
   async deleteSubscription(name: string, clientId?: string, origin?: Origin): Promise<void> {
     const qname = clientId !== undefined ? `${clientId}.${name}` : name;
@@ -702,6 +769,7 @@ export class Core {
   }
 
   private consumerRemoved(q: Queue): void {
+    this.consumers--;
     if (q.consumers.length > 0 || q.deleted) return;
     const temporary = q.kind === 'subscription' && !q.durable;
     const autoDelete = q.kind === 'anycast' && q.autoCreated && q.settings.autoDelete && q.messageCount === 0;

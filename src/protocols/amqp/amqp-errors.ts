@@ -22,6 +22,7 @@ export const AMQP_CONDITIONS: Partial<Record<ErrorCode, string>> = {
   ERR_TX_UNKNOWN: 'amqp:transaction:unknown-id',
   ERR_TX_EXISTS: 'amqp:illegal-state',
   ERR_TX_LIMIT: 'amqp:resource-limit-exceeded',
+  ERR_RESOURCE_LIMIT: 'amqp:resource-limit-exceeded',
   ERR_AMQP_TX_ROLLBACK: 'amqp:transaction:rollback',
   ERR_AMQP_DECODE: 'amqp:decode-error',
   ERR_AMQP_MESSAGE_SIZE: 'amqp:link:message-size-exceeded',

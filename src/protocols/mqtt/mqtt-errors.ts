@@ -14,6 +14,7 @@ import { isJunctionError } from '../../errors.ts';
  * | ERR_MQTT_TOPIC_INVALID        | PUBLISH: close; SUBSCRIBE: SUBACK 0x80 |
  * | ERR_MQTT_PROTOCOL             | close (packet id 0, will QoS 3 before CONNACK, SUBSCRIBE QoS 3) |
  * | ERR_MQTT_SUBSCRIPTION_LIMIT   | SUBACK 0x80 for filters past mqtt.maxSubscriptionsPerSession |
+ * | ERR_RESOURCE_LIMIT (core)     | SUBACK 0x80 for a new filter past core.maxConsumers / core.maxQueues |
  * | ERR_RETAINED_LIMIT (core)     | none: PUBACK as usual, delivered, not retained |
  * | ERR_STORE_FAILED, ERR_ADDRESS_* | PUBLISH: close, no PUBACK   |
  */

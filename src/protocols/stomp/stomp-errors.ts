@@ -24,6 +24,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_TX_EXISTS: 'Transaction already started',
   ERR_TX_LIMIT: 'Transaction limit exceeded',
   ERR_STORE_FAILED: 'Message not stored',
+  ERR_RESOURCE_LIMIT: 'Resource limit reached',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STORE_CLOSED: 'Broker is shutting down',
 };
