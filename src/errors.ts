@@ -31,6 +31,7 @@ export const ErrorCodes = {
   ERR_STOMP_VERSION: 'Unsupported STOMP version',
   ERR_STOMP_PROTOCOL: 'STOMP protocol violation',
   ERR_STOMP_SUBSCRIPTION_LIMIT: 'STOMP connection has too many subscriptions',
+  ERR_STOMP_FRAME_TIMEOUT: 'STOMP frame not completed in time',
   ERR_TRANSPORT_LISTEN: 'Cannot listen on port',
   ERR_TRANSPORT_CONNECTION_LIMIT: 'Connection refused: too many connections',
   ERR_TRANSPORT_SLOW_CONSUMER: 'Connection closed: it did not read what was sent to it',

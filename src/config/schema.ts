@@ -84,6 +84,22 @@ export const ConfigSchema = z.strictObject({
       maxInflightBytes: z.number().int().min(1).default(16 * 1024 * 1024),
       /** How long a connection may take to send CONNECT, in ms. */
       connectTimeout: z.number().int().min(100).default(10000),
+      /**
+       * Bytes of partially received frames (command, headers, body so far) over all STOMP connections,
+       * TCP and WebSocket. A connection that would go over stops being read until others finish,
+       * close or time out (frameTimeout): a large SEND waits, it is not refused. Without it, each
+       * connection could hold maxBodyBytes of a frame it never finishes (200 connections: ~800 MB).
+       * Default 64 MiB, as globalMaxSizeBytes: 16 unfinished frames of the largest body at once, while
+       * a producer on a real link finishes each in milliseconds. Raised to one largest frame if lower.
+       */
+      maxPartialFrameBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+      /**
+       * ms a frame may take from its first byte to its NUL; then ERROR (ERR_STOMP_FRAME_TIMEOUT) and
+       * close. STOMP sets no such deadline, and heart-beats (off with 0,0) only prove that bytes arrive.
+       * Default 30000, as ActiveMQ's default inactivity timeout (maxInactivityDuration): a 4 MiB frame
+       * needs ~1.1 Mbit/s; it also bounds how long a frame that waits for the budget may wait.
+       */
+      frameTimeout: z.number().int().min(100).default(30_000),
     })
     .prefault({}),
   amqp: z

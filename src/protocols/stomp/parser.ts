@@ -105,6 +105,16 @@ export class StompParser {
     this.#maxCommandLength = limits.maxCommandLength ?? DEFAULT_STOMP_LIMITS.maxCommandLength;
   }
 
+  /**
+   * Bytes of the frame being read that the parser holds (command line, headers, body so far); 0
+   * between frames. Counted against the broker-wide `stomp.maxPartialFrameBytes` by the session.
+   */
+  get partialBytes(): number {
+    if (this.#state <= State.IdleCr || this.#state === State.Dead) return 0;
+    // #body: a whole body that arrived before its NUL (FrameEnd).
+    return this.#lineLen + this.#headerBytes + this.#bodyLen + (this.#body?.length ?? 0);
+  }
+
   /** EOLs received between frames (heart-beats, and the optional EOLs after a frame's NUL). */
   get heartbeats(): number {
     return this.#heartbeats;

@@ -10,6 +10,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_STOMP_VERSION: 'Supported protocol versions are 1.0,1.1,1.2',
   ERR_STOMP_PROTOCOL: 'Protocol error',
   ERR_STOMP_SUBSCRIPTION_LIMIT: 'Too many subscriptions',
+  ERR_STOMP_FRAME_TIMEOUT: 'Frame timeout',
   ERR_SELECTOR_SYNTAX: 'Invalid selector',
   ERR_SELECTOR_TOO_COMPLEX: 'Invalid selector',
   ERR_ADDRESS_INVALID: 'Invalid destination',

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import { PartialFrameBudget } from './partial-frame-budget.ts';
 import { StompSession, type StompSessionConfig } from './stomp-session.ts';
 
 /** WebSocket subprotocols that select STOMP. */
@@ -12,15 +13,20 @@ export class StompProtocol implements ProtocolAcceptor {
   private readonly cfg: StompSessionConfig;
   private readonly log: Logger;
   private readonly sessions = new Set<StompSession>();
+  /** Bytes of unfinished frames over all this broker's STOMP connections, TCP and WebSocket. */
+  readonly partialFrames: PartialFrameBudget;
 
   constructor(core: Core, cfg: StompSessionConfig, log: Logger) {
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ protocol: 'stomp' });
+    // At least one largest frame must fit, or such a frame could never be read whatever the others do.
+    const oneFrame = cfg.maxHeaderBytes + cfg.maxBodyBytes + 512;
+    this.partialFrames = new PartialFrameBudget(Math.max(cfg.maxPartialFrameBytes, oneFrame));
   }
 
   accept(conn: TransportConnection): void {
-    const session = new StompSession(conn, this.core, this.cfg, this.log);
+    const session = new StompSession(conn, this.core, this.cfg, this.log, this.partialFrames);
     this.sessions.add(session);
     conn.onClose(() => this.sessions.delete(session));
   }

@@ -10,6 +10,7 @@ import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFrame, messageFromSend, parseDestination } from './mapping.ts';
 import { StompParser } from './parser.ts';
+import type { BudgetWaiter, PartialFrameBudget } from './partial-frame-budget.ts';
 import { ERROR_MESSAGES } from './stomp-errors.ts';
 
 export interface StompSessionConfig {
@@ -26,6 +27,10 @@ export interface StompSessionConfig {
   /** Bytes of frames (bodies and headers) read but not yet handled before the connection stops being read. */
   maxInflightBytes: number;
   connectTimeout: number;
+  /** Bytes of partially received frames over all connections (see {@link PartialFrameBudget}). */
+  maxPartialFrameBytes: number;
+  /** ms a frame may take from its first byte to its NUL; then ERROR and close. */
+  frameTimeout: number;
   serverName: string;
 }
 
@@ -55,6 +60,11 @@ let sessionSeq = 0;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Bytes parsed at a time (a TCP chunk's largest), so that reading stops within a slice of the limits. */
 const FEED_SLICE = 64 * 1024;
+/**
+ * Bytes parsed at a time by a connection between frames while the partial-frame budget is spent
+ * (see {@link StompSession.readable}): room for a small frame, little for one that stays unfinished.
+ */
+const START_SLICE = 4 * 1024;
 /** What one header is counted as beyond its text: its [name, value] pair and two strings in the heap (~77 bytes measured). */
 const HEADER_BYTES = 64;
 
@@ -82,7 +92,7 @@ const BROWSE_BATCH = 256;
  * order; a SEND does not wait for the store before the next frame is read, but RECEIPTs and
  * ERRORs are written in frame order.
  */
-export class StompSession {
+export class StompSession implements BudgetWaiter {
   private readonly conn: TransportConnection;
   private readonly core: Core;
   private readonly cfg: StompSessionConfig;
@@ -115,9 +125,22 @@ export class StompSession {
   private timers: NodeJS.Timeout[] = [];
   /** Queue browsers waiting for the socket to drain. */
   private readonly drainWaiters: Array<() => void> = [];
+  /** Shared by all STOMP connections: bytes of unfinished frames (see {@link reserve}). */
+  private readonly budget: PartialFrameBudget;
+  /** What this connection holds of `budget`: its parser's unfinished frame, between feeds. */
+  private charged = 0;
+  /** Not read until `budget` has room (see {@link readable}). */
+  private budgetWaiting = false;
+  /** Frames completed so far; tells the frame timer a new frame from the one it timed. */
+  private framesRead = 0;
+  /** The unfinished frame being timed (its `framesRead` when it started, -1 for none) and since when. */
+  private frameTimedSeq = -1;
+  private frameStartedAt = 0;
+  private frameTimer: NodeJS.Timeout | undefined;
 
-  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger) {
+  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger, budget: PartialFrameBudget) {
     this.conn = conn;
+    this.budget = budget;
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
@@ -136,7 +159,7 @@ export class StompSession {
   private onData(chunk: Buffer): void {
     if (this.closing || this.readFailed) return;
     this.lastRead = Date.now();
-    if (this.readPaused) this.unread.push(chunk);
+    if (this.readPaused || this.budgetWaiting) this.unread.push(chunk);
     else this.feed(chunk);
   }
 
@@ -147,23 +170,97 @@ export class StompSession {
    * once, one message of 1,000 frames of small headers held ~84 MiB whatever maxInflightBytes said.
    */
   private feed(chunk: Buffer): void {
-    for (let at = 0; at < chunk.length; at += FEED_SLICE) {
-      if (this.readPaused) {
+    for (let at = 0; at < chunk.length; ) {
+      const n = this.readPaused || this.budgetWaiting ? 0 : this.readable();
+      if (n === 0) {
         // First: while reading is on, `unread` is empty or being drained from its head (release).
         this.unread.unshift(chunk.subarray(at));
         return;
       }
+      const slice = at === 0 && chunk.length <= n ? chunk : chunk.subarray(at, at + n);
+      at += slice.length;
       try {
-        this.parser.feed(at === 0 && chunk.length <= FEED_SLICE ? chunk : chunk.subarray(at, at + FEED_SLICE), this.onFrameBound);
+        this.parser.feed(slice, this.onFrameBound);
       } catch (err) {
+        this.settle();
         this.fatal(err);
         return;
       }
+      this.settle();
       if (this.closing || this.readFailed) return;
     }
   }
 
+  /**
+   * How many bytes the broker-wide budget of unfinished frames lets this connection parse now
+   * ({@link settle} then charges what stays in the parser). Under the budget: a full slice. Over it,
+   * a connection between frames parses START_SLICE bytes, so small frames (which finish within it
+   * and charge nothing) keep flowing, and one in the middle of a frame stops being read and waits
+   * its turn: a legitimate large SEND is delayed, not refused, while others hold the budget, and
+   * those holding it finish or meet `frameTimeout`. The total stays under the budget plus one
+   * FEED_SLICE plus START_SLICE per connection.
+   */
+  private readable(): number {
+    if (this.budget.open) return FEED_SLICE;
+    if (this.charged === 0) return START_SLICE;
+    this.budgetWaiting = true;
+    if (!this.readPaused) this.conn.pause();
+    this.budget.wait(this);
+    return 0;
+  }
+
+  /** After a parse: charges what the parser still holds, and times the frame it is in. */
+  private settle(): void {
+    const held = this.closing || this.readFailed ? 0 : this.parser.partialBytes;
+    if (held === 0) this.frameTimedSeq = -1;
+    else if (this.frameTimedSeq !== this.framesRead) {
+      // A frame started: STOMP has no deadline for one, but an unfinished frame holds memory, so it
+      // must finish within `frameTimeout` (heart-beating only proves bytes arrive, and 0,0 turns it off).
+      this.frameTimedSeq = this.framesRead;
+      this.frameStartedAt = Date.now();
+      if (this.frameTimer === undefined) this.armFrameTimer(this.cfg.frameTimeout);
+    }
+    const delta = held - this.charged;
+    this.charged = held;
+    if (delta !== 0) this.budget.charge(delta);
+  }
+
+  budgetReady(): boolean {
+    return this.closing || this.budget.open;
+  }
+
+  budgetGo(): void {
+    this.budgetWaiting = false;
+    if (this.closing || this.readFailed) return;
+    if (!this.readPaused) this.conn.resume();
+    while (this.unread.length > 0 && !this.readPaused && !this.budgetWaiting && !this.closing && !this.readFailed) this.feed(this.unread.shift()!);
+  }
+
+  private armFrameTimer(ms: number): void {
+    this.frameTimer = setTimeout(() => this.onFrameTimer(), Math.min(ms, MAX_TIMER_MS));
+    this.frameTimer.unref();
+  }
+
+  private onFrameTimer(): void {
+    this.frameTimer = undefined;
+    if (this.closing || this.readFailed || this.frameTimedSeq === -1) return;
+    // The broker stopped reading (frames in flight, see hold): the frame's time starts again on resume.
+    if (this.readPaused) this.frameStartedAt = Date.now();
+    const left = this.frameStartedAt + this.cfg.frameTimeout - Date.now();
+    if (left > 0) {
+      this.armFrameTimer(left);
+      return;
+    }
+    this.log.info({ held: this.charged, frameTimeout: this.cfg.frameTimeout }, 'stomp frame not completed in time; closing');
+    this.readFailed = true;
+    this.unread = [];
+    // Its bytes leave the budget now; they leave memory when the connection closes just after the ERROR.
+    this.settle();
+    this.fatal(new JunctionError('ERR_STOMP_FRAME_TIMEOUT', `Frame not completed within ${this.cfg.frameTimeout} ms`));
+  }
+
   private onFrame(frame: StompFrame): void {
+    this.framesRead++;
     if (this.closing) return;
     if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
       // Handled at once: the parser must decode the frames that follow with the negotiated version.
@@ -211,8 +308,9 @@ export class StompSession {
     this.pendingBytes -= bytes;
     if (this.readPaused && this.pendingFrames < MAX_PENDING_FRAMES && this.pendingBytes < this.cfg.maxInflightBytes) {
       this.readPaused = false;
+      if (this.budgetWaiting) return;
       this.conn.resume();
-      while (this.unread.length > 0 && !this.readPaused && !this.closing && !this.readFailed) this.feed(this.unread.shift()!);
+      while (this.unread.length > 0 && !this.readPaused && !this.budgetWaiting && !this.closing && !this.readFailed) this.feed(this.unread.shift()!);
     }
   }
 
@@ -331,7 +429,10 @@ export class StompSession {
     if (expectEvery > 0) {
       // Allow twice the interval for network delay before calling the peer dead.
       const t = setInterval(() => {
-        if (Date.now() - this.lastRead > expectEvery * 2) {
+        // Not while the broker itself does not read the connection (frames in flight, or waiting for
+        // the partial-frame budget): the peer's heart-beats wait in the socket.
+        if (this.readPaused || this.budgetWaiting) this.lastRead = Date.now();
+        else if (Date.now() - this.lastRead > expectEvery * 2) {
           this.log.info({ expectEvery }, 'stomp heart-beat missed; closing');
           this.conn.destroy();
         }
@@ -653,6 +754,16 @@ export class StompSession {
     for (const sub of [...this.subscriptions.values()]) this.closeSubscription(sub);
     for (const w of this.drainWaiters.splice(0)) w();
     this.unread = [];
+    if (this.frameTimer !== undefined) clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+    // Every path out of a connection comes here (ERROR, DISCONNECT, peer close, timeouts).
+    this.budget.cancel(this);
+    this.budgetWaiting = false;
+    if (this.charged !== 0) {
+      const back = this.charged;
+      this.charged = 0;
+      this.budget.charge(-back);
+    }
     this.log.debug({ err: err?.message }, 'stomp connection closed');
   }
 }
