@@ -1011,12 +1011,12 @@ export class Core {
 
   /**
    * `stored`: a durable subscription's selector read back at recovery. It was accepted when it was
-   * created; limits lowered since (or added since, as `maxLikeSegment` was) must not stop the broker
+   * created; limits lowered since (or added since, as `maxLikeSegment` and `maxLikes` were) must not stop the broker
    * from starting, so only the stack bound and the per-evaluation bound (`maxLikeValueLength`) apply.
    */
   private compile(text: string, stored = false): Selector {
     if (!stored) return compileSelector(text, this.selectorLimits);
-    return compileSelector(text, { ...this.selectorLimits, maxLength: Number.MAX_SAFE_INTEGER, maxDepth: MAX_SELECTOR_DEPTH, maxLikeSegment: Number.MAX_SAFE_INTEGER });
+    return compileSelector(text, { ...this.selectorLimits, maxLength: Number.MAX_SAFE_INTEGER, maxDepth: MAX_SELECTOR_DEPTH, maxLikeSegment: Number.MAX_SAFE_INTEGER, maxLikes: Number.MAX_SAFE_INTEGER });
   }
 
   private persist(batch: StoreOp[]): Promise<void> {

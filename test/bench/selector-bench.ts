@@ -31,6 +31,7 @@ function oldLike(pattern: string): LikePattern {
   const m = tokens.length;
   return {
     source: pattern,
+    wildcardLength: 0, // unused by the reference matcher
     test(value) {
       const n = value.length;
       let i = 0;

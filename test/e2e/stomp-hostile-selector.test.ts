@@ -68,7 +68,7 @@ describe('hostile selectors, default limits', () => {
         const outcome = await amqp.send(s, { body: `huge-${n}`, application_properties: { p: 'a'.repeat(n) } }, 60_000);
         assert.equal(outcome.state, 'accepted');
       }
-      // Over selectors.maxLikeValueLength (1 MiB) LIKE is UNKNOWN: even a matching 2M value is not delivered.
+      // Over selectors.maxLikeValueLength (65,536 for one LIKE) LIKE is UNKNOWN: even a matching 2M value is not delivered.
       const outcome = await amqp.send(s, { body: 'long-match', application_properties: { p: `${'a'.repeat(2_000_000)}xb` } }, 60_000);
       assert.equal(outcome.state, 'accepted');
       await amqp.send(s, { body: 'hit', application_properties: { p: `${'a'.repeat(253)}xb` } });
@@ -82,6 +82,49 @@ describe('hostile selectors, default limits', () => {
     }
   });
 
+  test("fifteen OR'd LIKEs each within the old per-LIKE limit are refused at SUBSCRIBE (the _ budget is per selector)", async () => {
+    // Issue 11 review: 15 × `%a…a_b%` (256 characters each with '_') passed a per-pattern limit;
+    // one 1M-character AMQP property then blocked the loop ~0.6 s per subscriber.
+    const like = `p LIKE '%${'a'.repeat(254)}_b%'`;
+    const selector = Array.from({ length: 15 }, () => like).join(' OR ');
+    const c = await RawStomp.connect(broker.ports.stomp!);
+    c.send('SUBSCRIBE', { id: 'likes', destination: '/topic/hostile.likes', selector, receipt: 'r1' });
+    const f = await c.nextFrame();
+    assert.equal(f.command, 'ERROR');
+    assert.match(f.header('message') ?? '', /^Invalid selector/);
+    assert.match(f.text, new RegExp(`at most 256 in one selector\\) at position ${like.length + 4 + 7}`));
+    await c.closed();
+  });
+
+  test('a long AMQP property against 20 topic subscribers with the costliest selector within the limits: bystander served', async () => {
+    // 16 LIKEs (selectors.maxLikes), 8 with a 32-character '_' stretch (the 256 budget) and 8 long
+    // literals: before the per-selector value budget each read the whole 1M value, ~0.1-0.2 s per
+    // subscriber, all 20 synchronously in one topic send. Now they share 65,536 characters.
+    const withUnderscore = Array.from({ length: 8 }, (_, i) => `p LIKE '%${'a'.repeat(30)}_${i}%'`);
+    const literal = Array.from({ length: 8 }, (_, i) => `p LIKE '%${'a'.repeat(200)}${i}%'`);
+    const selector = [...withUnderscore, ...literal].join(' OR ');
+    const subscriber = await RawStomp.connect(broker.ports.stomp!, undefined, { timeout: 60_000 });
+    const amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await subscriber.request('SUBSCRIBE', { id: `s${i}`, destination: '/topic/hostile.fanout', ack: 'auto', selector });
+      }
+      const s = await amqp.sender('topic://hostile.fanout');
+      const w = await watchAttack({ stompPort: broker.ports.stomp! });
+      for (let i = 0; i < 3; i++) {
+        const outcome = await amqp.send(s, { body: `long-${i}`, application_properties: { p: 'a'.repeat(1_048_000) } }, 60_000);
+        assert.equal(outcome.state, 'accepted');
+      }
+      await w.roundTrips(5);
+      assertServed(await w.stop(), { maxLagMs: 1500 });
+      // A short matching value still reaches every subscription (LIKE works within the budget).
+      await amqp.send(s, { body: 'hit', application_properties: { p: `x${'a'.repeat(30)}y7z` } });
+      for (let i = 0; i < 20; i++) assert.equal((await subscriber.nextFrame()).text, 'hit');
+    } finally {
+      subscriber.destroy();
+      await amqp.close();
+    }
+  });
 });
 
 /**

@@ -9,7 +9,8 @@ export const DEFAULT_SELECTOR_LIMITS: Readonly<Required<SelectorLimits>> = Objec
   maxLength: 4096,
   maxDepth: 64,
   maxLikeSegment: DEFAULT_MAX_LIKE_SEGMENT,
-  maxLikeValueLength: 1_048_576,
+  maxLikes: 16,
+  maxLikeValueLength: 65_536,
 });
 
 /**
@@ -46,8 +47,10 @@ function limit(name: keyof SelectorLimits, value: number | undefined): number {
  * @param text The selector, at most `limits.maxLength` characters.
  * @param limits `maxLength` (default 4096), `maxDepth` (default 64: nesting of parentheses,
  *   NOT and unary signs; values above {@link MAX_SELECTOR_DEPTH} are clamped to it),
- *   `maxLikeSegment` (default 256: a longer stretch with `_` between two `%` of a LIKE pattern is
- *   refused) and `maxLikeValueLength` (default 1,048,576: LIKE against a longer string is UNKNOWN).
+ *   `maxLikeSegment` (default 256: the stretches with `_` between two `%` of all LIKE patterns of
+ *   the selector may total no more), `maxLikes` (default 16 LIKE predicates) and
+ *   `maxLikeValueLength` (default 65,536: characters all LIKEs of one selector may read per
+ *   message; each of k LIKEs is UNKNOWN against a string longer than ⌊maxLikeValueLength / k⌋).
  * @throws SelectorError `ERR_SELECTOR_SYNTAX` with the 0-based `position` of the offending token,
  *   or `ERR_SELECTOR_TOO_COMPLEX` when a limit is exceeded.
  * @throws JunctionError `ERR_CONFIG_INVALID` when a limit is not a positive integer.
@@ -64,10 +67,14 @@ export function compileSelector(text: string, limits: SelectorLimits = {}): Sele
     throw new SelectorError(`Selector is longer than the maximum of ${maxLength} characters`, maxLength, 'ERR_SELECTOR_TOO_COMPLEX');
   }
   const maxLikeSegment = limit('maxLikeSegment', limits.maxLikeSegment);
+  const maxLikes = limit('maxLikes', limits.maxLikes);
   const maxLikeValueLength = limit('maxLikeValueLength', limits.maxLikeValueLength);
-  const ast = parseSelector(text, { maxDepth, maxLikeSegment });
+  const { expr: ast, likes } = parseSelector(text, { maxDepth, maxLikeSegment, maxLikes });
   if (ast === undefined) return Object.freeze({ text, matches: MATCH_ALL });
-  const evaluate = buildEvaluator(ast, { maxLikeValueLength });
+  // The value limit is the selector's: k LIKEs share it, so one evaluation reads at most
+  // maxLikeValueLength characters in all LIKEs whatever their number (issue 11: fifteen OR'd LIKEs
+  // against one long property were fifteen full scans per subscriber).
+  const evaluate = buildEvaluator(ast, { maxLikeValueLength: Math.max(1, Math.floor(maxLikeValueLength / Math.max(1, likes))) });
   const selector: Selector = { text, matches: (resolve) => evaluate(resolve) === true };
   return Object.freeze(selector);
 }

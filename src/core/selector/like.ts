@@ -10,6 +10,11 @@ export interface LikeStats {
 export interface LikePattern {
   /** The pattern text as written (after string-literal unquoting). */
   readonly source: string;
+  /**
+   * Total length of the pattern's stretches between two `%` that hold a `_` (code points): what the
+   * selector's `maxLikeSegment` budget is charged for this pattern.
+   */
+  readonly wildcardLength: number;
   /** True when the whole of `value` matches the pattern. */
   test(value: string, stats?: LikeStats): boolean;
 }
@@ -20,19 +25,23 @@ export interface LikePattern {
  */
 export class LikePatternError extends Error {
   readonly kind: 'syntax' | 'tooComplex';
-  constructor(message: string, kind: 'syntax' | 'tooComplex' = 'syntax') {
+  /** For `tooComplex`: the pattern's total length of stretches with `_` (see {@link LikePattern.wildcardLength}). */
+  readonly wildcardLength: number;
+  constructor(message: string, kind: 'syntax' | 'tooComplex' = 'syntax', wildcardLength = 0) {
     super(message);
     this.name = 'LikePatternError';
     this.kind = kind;
+    this.wildcardLength = wildcardLength;
   }
 }
 
 /**
- * Default longest stretch of a pattern between two `%` that holds a `_`, in characters. Such a
- * stretch of s characters costs ⌈s/32⌉ word operations per character of the value (Shift-And);
- * measured on Node 20 against 1,000,000 `a`s: 6 ms up to 32, 27 ms at 128, 42 ms at 256, 137 ms at
- * 1,024, 979 ms at 4,000 (the issue's pattern). 256 covers any realistic shape (a UUID is 36) and
- * keeps the worst case near 42 ns a character; literal stretches have no such limit (linear search).
+ * Default total length, over all LIKE patterns of one selector, of the stretches between two `%`
+ * that hold a `_`, in characters. Such a stretch of s characters costs ⌈s/32⌉ word operations per
+ * character of the value (Shift-And); measured on Node 20 against 1,000,000 `a`s: 6 ms up to 32,
+ * 27 ms at 128, 42 ms at 256, 137 ms at 1,024, 979 ms at 4,000 (the issue's pattern). 256 covers any
+ * realistic shape (a UUID is 36). It is a budget per selector, not per pattern: fifteen OR'd LIKEs
+ * of 256 each cost fifteen times one (issue 11). Literal stretches have no such limit (linear search).
  */
 export const DEFAULT_MAX_LIKE_SEGMENT = 256;
 
@@ -75,9 +84,10 @@ interface Segment {
  * O(n · ⌈s/32⌉ + m) word operations, s being the longest segment with `_` (or 1), m the pattern
  * length, instead of O(n · m).
  *
- * @param maxSegment Longest stretch between two `%` that may hold `_` (characters).
- * @throws LikePatternError if the pattern ends with the escape character, or a stretch with `_`
- *   is longer than `maxSegment`.
+ * @param maxSegment Most characters the pattern's stretches between two `%` that hold `_` may
+ *   total (the parser passes what is left of the selector's budget).
+ * @throws LikePatternError if the pattern ends with the escape character, or its stretches with
+ *   `_` total more than `maxSegment`.
  * @example
  * compileLikePattern('10\\%%', '\\').test('10% off') // true
  */
@@ -109,6 +119,7 @@ export function compileLikePattern(source: string, escape?: string, maxSegment =
     const literal = literalText(tokens);
     return {
       source,
+      wildcardLength: 0,
       test(value, stats) {
         if (stats) stats.steps += 1;
         return value === literal;
@@ -129,10 +140,11 @@ function segmentedPattern(source: string, tokens: readonly number[], maxSegment:
     if (t === ANY_SEQUENCE) runs.push([]);
     else (runs[runs.length - 1] as number[]).push(t);
   }
-  for (const run of runs) {
-    if (run.length > maxSegment && run.includes(ANY_ONE)) {
-      throw new LikePatternError(`LIKE pattern has ${run.length} characters with '_' between two '%' (at most ${maxSegment})`, 'tooComplex');
-    }
+  // Checked before any Shift-And table is built, so an over-long pattern costs nothing.
+  let wildcardLength = 0;
+  for (const run of runs) if (run.includes(ANY_ONE)) wildcardLength += run.length;
+  if (wildcardLength > maxSegment) {
+    throw new LikePatternError(`LIKE pattern has ${wildcardLength} characters with '_' between two '%' (at most ${maxSegment})`, 'tooComplex', wildcardLength);
   }
   const segments = runs.map(compileSegment);
   const first = segments[0] as Segment;
@@ -140,10 +152,11 @@ function segmentedPattern(source: string, tokens: readonly number[], maxSegment:
   const middle = segments.slice(1, -1);
   if (segments.length === 1) {
     // No '%': the one segment must cover the whole value.
-    return { source, test: (value, stats) => first.at(value, 0, stats) === value.length };
+    return { source, wildcardLength, test: (value, stats) => first.at(value, 0, stats) === value.length };
   }
   return {
     source,
+    wildcardLength,
     test(value, stats) {
       let pos = first.at(value, 0, stats);
       if (pos < 0) return false;

@@ -1,5 +1,5 @@
 import { SelectorError } from '../../errors.ts';
-import { compileLikePattern, LikePatternError, type LikePattern } from './like.ts';
+import { compileLikePattern, DEFAULT_MAX_LIKE_SEGMENT, LikePatternError, type LikePattern } from './like.ts';
 import { describeToken, tokenize, type Keyword, type Punctuator, type Token } from './lexer.ts';
 
 export type ArithmeticOperator = '+' | '-' | '*' | '/';
@@ -32,8 +32,19 @@ export type Expr =
 export interface ParseOptions {
   /** Maximum nesting of parentheses, NOT and unary signs. */
   readonly maxDepth: number;
-  /** Longest stretch of a LIKE pattern between two `%` that may hold `_` (see like.ts). */
+  /**
+   * Most characters all LIKE patterns of the selector may hold in stretches between two `%` that
+   * contain `_` (see like.ts): a budget for the whole selector, not for each pattern.
+   */
   readonly maxLikeSegment?: number;
+  /** Most LIKE predicates in the selector (see `selectors.maxLikes`). */
+  readonly maxLikes?: number;
+}
+
+/** A parsed selector: the expression, or `undefined` when empty, and how many LIKEs it holds. */
+export interface ParsedSelector {
+  readonly expr: Expr | undefined;
+  readonly likes: number;
 }
 
 /**
@@ -43,10 +54,11 @@ export interface ParseOptions {
  * @throws SelectorError ERR_SELECTOR_SYNTAX with the position of the offending token, or
  *   ERR_SELECTOR_TOO_COMPLEX when nesting exceeds `maxDepth`.
  */
-export function parseSelector(text: string, options: ParseOptions): Expr | undefined {
+export function parseSelector(text: string, options: ParseOptions): ParsedSelector {
   const tokens = tokenize(text);
-  if (tokens.length === 1) return undefined;
-  return new Parser(text, tokens, options.maxDepth, options.maxLikeSegment).parse();
+  if (tokens.length === 1) return { expr: undefined, likes: 0 };
+  const parser = new Parser(text, tokens, options);
+  return { expr: parser.parse(), likes: parser.likes };
 }
 
 /** What an expression is known to produce before any message is seen ('any': identifiers, NULL). */
@@ -74,15 +86,21 @@ class Parser {
   readonly #text: string;
   readonly #tokens: readonly Token[];
   readonly #maxDepth: number;
-  readonly #maxLikeSegment: number | undefined;
+  readonly #maxLikeSegment: number;
+  readonly #maxLikes: number;
   #index = 0;
   #depth = 0;
+  /** Characters of the selector's `_` stretch budget used by the LIKE patterns parsed so far. */
+  #wildcardUsed = 0;
+  /** LIKE predicates parsed so far. */
+  likes = 0;
 
-  constructor(text: string, tokens: readonly Token[], maxDepth: number, maxLikeSegment: number | undefined) {
+  constructor(text: string, tokens: readonly Token[], options: ParseOptions) {
     this.#text = text;
     this.#tokens = tokens;
-    this.#maxDepth = maxDepth;
-    this.#maxLikeSegment = maxLikeSegment;
+    this.#maxDepth = options.maxDepth;
+    this.#maxLikeSegment = options.maxLikeSegment ?? DEFAULT_MAX_LIKE_SEGMENT;
+    this.#maxLikes = options.maxLikes ?? Number.MAX_SAFE_INTEGER;
   }
 
   parse(): Expr {
@@ -280,6 +298,10 @@ class Parser {
   #likePattern(): LikePattern {
     const p = this.#next();
     if (p.kind !== 'string') throw this.#expected('Expected a string literal after LIKE', p);
+    // Every LIKE reads the whole value once (linear, but n LIKEs are n scans): bounded per selector.
+    if (++this.likes > this.#maxLikes) {
+      throw new SelectorError(`Selector has more than ${this.#maxLikes} LIKE predicates`, p.pos, 'ERR_SELECTOR_TOO_COMPLEX');
+    }
     let escape: string | undefined;
     if (this.#isKeyword('ESCAPE')) {
       this.#next();
@@ -292,10 +314,19 @@ class Parser {
       escape = e.value;
     }
     try {
-      return compileLikePattern(p.value, escape, this.#maxLikeSegment);
+      // The budget of `_` stretches is the selector's (issue 11: fifteen OR'd LIKEs each within a
+      // per-pattern limit cost fifteen times one), so each pattern gets only what is left of it.
+      const pattern = compileLikePattern(p.value, escape, this.#maxLikeSegment - this.#wildcardUsed);
+      this.#wildcardUsed += pattern.wildcardLength;
+      return pattern;
     } catch (err) {
       if (err instanceof LikePatternError) {
-        throw new SelectorError(err.message, p.pos, err.kind === 'tooComplex' ? 'ERR_SELECTOR_TOO_COMPLEX' : 'ERR_SELECTOR_SYNTAX');
+        if (err.kind === 'tooComplex') {
+          const total = this.#wildcardUsed + err.wildcardLength;
+          const message = this.#wildcardUsed === 0 ? err.message : `LIKE patterns have ${total} characters with '_' between two '%' (at most ${this.#maxLikeSegment} in one selector)`;
+          throw new SelectorError(message, p.pos, 'ERR_SELECTOR_TOO_COMPLEX');
+        }
+        throw new SelectorError(err.message, p.pos, 'ERR_SELECTOR_SYNTAX');
       }
       throw err;
     }

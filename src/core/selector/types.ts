@@ -18,8 +18,13 @@ export interface SelectorLimits {
   maxLength?: number;
   /** Maximum nesting depth of the expression tree (default 64). */
   maxDepth?: number;
-  /** Longest stretch of a LIKE pattern between two `%` that may hold `_`, in characters (default 256). */
+  /** Total length of the stretches of all LIKE patterns between two `%` that hold `_`, in characters (default 256). */
   maxLikeSegment?: number;
-  /** LIKE against a longer string is UNKNOWN, in UTF-16 units (default 1,048,576). */
+  /** Most LIKE predicates in one selector (default 16). */
+  maxLikes?: number;
+  /**
+   * Characters (UTF-16 units) all LIKEs of one selector may read per message (default 65,536): each of
+   * k LIKEs is UNKNOWN against a string longer than ⌊maxLikeValueLength / k⌋.
+   */
   maxLikeValueLength?: number;
 }

@@ -559,9 +559,55 @@ describe('limits', () => {
     assert.equal(notLike.matches(() => long), false);
     assert.equal(like.matches(() => long.slice(1)), true);
     assert.equal(notLike.matches(() => long.slice(1)), true);
-    // The default reads values up to 1 MiB.
-    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(1_048_575)}y`), true);
-    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(1_048_576)}y`), false);
+    // The default lets one LIKE read values up to 65,536 characters.
+    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(65_535)}y`), true);
+    assert.equal(compileSelector("s LIKE '%y'").matches(() => `${'x'.repeat(65_536)}y`), false);
+  });
+
+  test('maxLikeValueLength is shared by the LIKEs of one selector: each of k reads at most 1/k of it', () => {
+    const two = compileSelector("s LIKE '%y' OR t LIKE 'q%'");
+    const value = (n: number) => (name: string) => (name === 's' ? `${'x'.repeat(n - 1)}y` : 'z');
+    assert.equal(two.matches(value(32_768)), true);
+    assert.equal(two.matches(value(32_769)), false);
+    const sixteen = compileSelector(Array.from({ length: 16 }, () => "s LIKE '%y'").join(' OR '));
+    assert.equal(sixteen.matches(value(4096)), true);
+    assert.equal(sixteen.matches(value(4097)), false);
+    assert.equal(compileSelector("s LIKE '%y' OR s LIKE '%z'", { maxLikeValueLength: 10 }).matches(value(5)), true);
+    assert.equal(compileSelector("s LIKE '%y' OR s LIKE '%z'", { maxLikeValueLength: 10 }).matches(value(6)), false);
+  });
+
+  test('the maxLikeSegment budget of _ stretches is per selector, not per LIKE (issue 11)', () => {
+    // The attacker's selector: 15 OR'd LIKEs, each with a 256-character stretch holding '_'.
+    const like = `p LIKE '%${'a'.repeat(254)}_b%'`;
+    const fifteen = Array.from({ length: 15 }, () => like).join(' OR ');
+    assert.ok(fifteen.length <= 4096);
+    assert.throws(() => compileSelector(fifteen), tooComplex(like.length + 4 + 7));
+    assert.equal(compileSelector(like).matches(() => `${'a'.repeat(254)}xb`), true);
+    // 128 + 128 fit; one more character in any pattern is refused at that pattern.
+    const half = (n: number) => `p LIKE '%${'a'.repeat(n - 2)}_b%'`;
+    assert.equal(compileSelector(`${half(128)} AND ${half(128)}`).matches(() => `${'a'.repeat(126)}xb`), true);
+    const over = `${half(128)} AND q = 1 OR ${half(129)}`;
+    assert.throws(() => compileSelector(over), tooComplex(over.lastIndexOf("'%")));
+    assert.throws(() => compileSelector(over), /257 characters with '_' .*at most 256 in one selector/);
+    // Every stretch holding '_' counts, in one pattern as across patterns.
+    assert.throws(() => compileSelector("s LIKE 'a_%b_%c_'", { maxLikeSegment: 5 }), tooComplex(7));
+    assert.equal(compileSelector("s LIKE 'a_%b_'", { maxLikeSegment: 4 }).matches(() => 'axxbx'), true);
+    assert.throws(() => compileSelector("s LIKE 'a_' OR s LIKE '%b_%'", { maxLikeSegment: 3 }), tooComplex(22));
+    // Literal stretches cost no budget: sixteen long literal LIKEs compile.
+    const literal = Array.from({ length: 16 }, (_, i) => `p LIKE '%${'a'.repeat(200)}${i}%'`).join(' OR ');
+    assert.equal(compileSelector(literal).matches(() => `${'a'.repeat(200)}15`), true);
+  });
+
+  test('at most maxLikes (default 16) LIKE predicates in one selector; the one over is refused at its pattern', () => {
+    const likes = (n: number) => Array.from({ length: n }, (_, i) => `s LIKE 'v${i}%'`).join(' OR ');
+    assert.equal(compileSelector(likes(16)).matches(() => 'v15x'), true);
+    const seventeen = likes(17);
+    assert.throws(() => compileSelector(seventeen), tooComplex(seventeen.lastIndexOf("'v16%'")));
+    assert.throws(() => compileSelector(seventeen), /more than 16 LIKE predicates/);
+    // NOT LIKE counts too.
+    assert.throws(() => compileSelector("s LIKE 'a%' OR s NOT LIKE 'b%'", { maxLikes: 1 }), tooComplex(26));
+    assert.equal(compileSelector("s LIKE 'a%' OR s NOT LIKE 'b%'", { maxLikes: 2 }).matches(() => 'c'), true);
+    assert.equal(compileSelector(likes(17), { maxLikes: 17 }).matches(() => 'v16'), true);
   });
 
   test('a huge IN list is refused on length; one within it compiles', () => {
@@ -571,7 +617,7 @@ describe('limits', () => {
   });
 
   test('rejects a limit that is not a positive integer', () => {
-    for (const limits of [{ maxDepth: 0 }, { maxLength: -1 }, { maxLength: 1.5 }, { maxDepth: Number.NaN }, { maxLikeSegment: 0 }, { maxLikeValueLength: -1 }]) {
+    for (const limits of [{ maxDepth: 0 }, { maxLength: -1 }, { maxLength: 1.5 }, { maxDepth: Number.NaN }, { maxLikeSegment: 0 }, { maxLikes: 0 }, { maxLikeValueLength: -1 }]) {
       assert.throws(() => compileSelector('a = 1', limits), (err: unknown) => err instanceof JunctionError && err.code === 'ERR_CONFIG_INVALID');
     }
   });
