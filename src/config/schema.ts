@@ -290,6 +290,23 @@ export const ConfigSchema = z.strictObject({
        */
       upgradeTimeout: z.number().int().min(100).default(10_000),
       /**
+       * Bytes of unfinished WebSocket messages over all WebSocket connections (every protocol). ws
+       * buffers a whole message, up to its protocol's maxPayload (STOMP ~4 MiB), before any
+       * protocol sees a byte, so stomp.maxPartialFrameBytes cannot count it: 200 connections each
+       * holding 4 MiB of an unfinished message took RSS from 129 to 944 MB. Over the total, a
+       * connection in the middle of a message stops being read until others finish, close or time
+       * out (messageTimeout): a large message waits, it is not refused. Default 64 MiB, as
+       * stomp.maxPartialFrameBytes and globalMaxSizeBytes: sixteen largest STOMP messages at once.
+       * Raised to the largest WebSocket message (maxPayload) if lower.
+       */
+      maxPartialMessageBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      /**
+       * A WebSocket message that has started but is not complete this long, ms, closes its
+       * connection (1008, logged at info). Default 30,000, as stomp.frameTimeout: a real client
+       * sends a 4 MiB message in milliseconds, so only a stalled or hostile one hits it.
+       */
+      messageTimeout: z.number().int().min(100).default(30_000),
+      /**
        * A connection whose outgoing buffer stays over its high-water mark this long, ms, is closed
        * and logged (ActiveMQ's AbortSlowConsumerStrategy, maxSlowDuration 30,000 ms). 0 = never.
        */

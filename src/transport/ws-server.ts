@@ -1,16 +1,21 @@
 import http from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
+import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
+import type { MessageBudgetWaiter, PartialMessageBudget } from './partial-message-budget.ts';
 import type { TransportGuards } from './transport-guards.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
 
-class WsConnection implements TransportConnection, Watched {
+/** Wire size of a client control frame (ping/pong) of `n` payload bytes: 2 header + 4 mask (<= 125). */
+const CONTROL_OVERHEAD = 6;
+
+class WsConnection implements TransportConnection, Watched, MessageBudgetWaiter {
   readonly id = nextConnectionId();
   readonly kind = 'ws' as const;
   readonly remoteAddress: string;
@@ -24,6 +29,14 @@ class WsConnection implements TransportConnection, Watched {
   slowTimer: NodeJS.Timeout | undefined = undefined;
   /** Whether the 'close' listener that stops the slow-consumer timer is on (see write). */
   private closeWatched = false;
+  /** Raw bytes read from the socket since the last complete WebSocket message (see watchMessages). */
+  private partial = 0;
+  /** Armed only while a message is unfinished at the end of a read (connections.messageTimeout). */
+  private messageTimer: NodeJS.Timeout | undefined = undefined;
+  /** Paused by the protocol (pause()), by the partial-message budget. */
+  private protoPaused = false;
+  private budgetPaused = false;
+  private budget: PartialMessageBudget | undefined = undefined;
 
   constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy) {
     this.ws = ws;
@@ -89,11 +102,77 @@ class WsConnection implements TransportConnection, Watched {
   }
 
   pause(): void {
+    this.protoPaused = true;
     this.ws.pause();
   }
 
   resume(): void {
-    this.ws.resume();
+    this.protoPaused = false;
+    if (!this.budgetPaused) this.ws.resume();
+  }
+
+  /**
+   * Counts what ws holds of this connection's unfinished message against the transport-wide
+   * `budget`, and closes the connection (1008) if a message stays unfinished `timeout` ms. ws reads
+   * the same socket: a listener before ws's counts each read, ws emits 'message' synchronously for
+   * every message the read completes (which resets the count), and a listener after ws's sees what
+   * is left: an unfinished message. A read that ends one message and starts the next leaves the
+   * next one's first bytes uncounted (at most one read, 64 KiB). Small messages that arrive whole
+   * cost one addition and one comparison per read, and no timer.
+   */
+  watchMessages(socket: net.Socket, budget: PartialMessageBudget, timeout: number, log: Logger): void {
+    this.budget = budget;
+    socket.prependListener('data', (chunk: Buffer) => {
+      this.partial += chunk.length;
+      budget.charge(chunk.length);
+    });
+    socket.on('data', () => {
+      if (this.partial === 0) return;
+      // RFC 6455 5.4: a message may span any number of frames and reads; ws holds it all until FIN.
+      this.messageTimer ??= setTimeout(() => this.messageTimedOut(timeout, log), timeout).unref();
+      if (!budget.open && !this.budgetPaused) {
+        this.budgetPaused = true;
+        this.ws.pause();
+        budget.wait(this);
+      }
+    });
+    this.ws.on('message', () => this.uncount(this.partial));
+    // Control frames (RFC 6455 5.5) may come between a message's fragments and are not messages:
+    // they give back exactly their own wire size (client frames are always masked).
+    const control = (data: Buffer): void => this.uncount(Math.min(this.partial, data.length + CONTROL_OVERHEAD));
+    this.ws.on('ping', control);
+    this.ws.on('pong', control);
+    this.ws.on('close', () => {
+      budget.cancel(this);
+      this.uncount(this.partial);
+    });
+  }
+
+  /** Gives `n` counted bytes back; none left: no message in progress. */
+  private uncount(n: number): void {
+    if (n <= 0) return;
+    this.partial -= n;
+    if (this.partial === 0 && this.messageTimer !== undefined) {
+      clearTimeout(this.messageTimer);
+      this.messageTimer = undefined;
+    }
+    this.budget!.charge(-n);
+  }
+
+  budgetGo(): void {
+    this.budgetPaused = false;
+    if (!this.protoPaused) this.ws.resume();
+  }
+
+  private messageTimedOut(timeout: number, log: Logger): void {
+    this.messageTimer = undefined;
+    if (this.partial === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    log.info({ conn: this.id, remote: this.remoteAddress, protocol: this.protocol, bytes: this.partial, timeout }, 'WebSocket message not completed in time: closing (1008)');
+    // Read no more of it; a client that does not answer the close handshake is cut off.
+    this.ws.pause();
+    this.ws.close(1008, 'Message timeout');
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+    this.uncount(this.partial);
   }
 
   end(): void {
@@ -176,6 +255,7 @@ export class WsServer {
 
   private connected(ws: WebSocket, req: http.IncomingMessage, p: WsProtocol): void {
     const conn = new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound);
+    conn.watchMessages(req.socket, this.guards.partialMessages, this.guards.messageTimeout, this.guards.log);
     p.acceptor.accept(conn);
   }
 
@@ -187,6 +267,8 @@ export class WsServer {
    */
   register(name: string, subprotocols: string[], acceptor: ProtocolAcceptor, opts: { maxPayload: number; binary?: boolean; isDefault?: boolean }): void {
     const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, handleProtocols: (offered) => this.choose(offered) });
+    // One message of the largest size must always fit, or it could never complete.
+    this.guards.partialMessages.atLeast(opts.maxPayload + 14);
     const p: WsProtocol = { name, acceptor, wss, binary: opts.binary ?? false };
     for (const sp of subprotocols) this.protocols.set(sp, p);
     if (opts.isDefault) this.defaultProtocol = p;
