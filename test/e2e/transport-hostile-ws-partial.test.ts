@@ -140,4 +140,27 @@ describe('unfinished WebSocket messages: a transport-wide budget and a message t
     assert.deepEqual(codes, Array(ATTACKERS).fill(1008));
     for (const a of attackers) a.socket.destroy();
   });
+
+  test('pings between complete messages for longer than messageTimeout do not count as an unfinished message', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.ports.ws}`, 'v12.stomp', { perMessageDeflate: false });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const frames: string[] = [];
+    const next = (): Promise<string> => new Promise((resolve) => (frames.length ? resolve(frames.shift()!) : ws.once('message', () => resolve(frames.shift()!))));
+    ws.on('message', (d) => frames.push(d.toString()));
+    let closed = false;
+    ws.once('close', () => (closed = true));
+    ws.send('CONNECT\naccept-version:1.2\nhost:localhost\n\n\0');
+    assert.match(await next(), /^CONNECTED/);
+    // RFC 6455 control frames are not messages: a client's keepalive pings (each answered with a
+    // pong) over 1.5 x messageTimeout must not look like a message that never completes.
+    for (let i = 0; i < 12 && !closed; i++) {
+      ws.ping(Buffer.from('keepalive'));
+      await new Promise((resolve) => (ws.once('pong', resolve), ws.once('close', resolve)));
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT / 8));
+    }
+    assert.equal(closed, false);
+    ws.send('SEND\ndestination:/queue/ws-partial-ping\nreceipt:r2\n\nhi\0');
+    assert.match(await next(), /^RECEIPT/);
+    ws.close();
+  });
 });
