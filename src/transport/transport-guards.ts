@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigSchema, type JunctionConfig } from '../config/schema.ts';
 import { ConnectionGate } from './connection-gate.ts';
 import { OutboundPolicy } from './outbound-policy.ts';
-import { PartialMessageBudget } from './partial-message-budget.ts';
+import { ReadBudget } from './read-budget.ts';
 
 /** What every listener applies to its connections (`connections` in the config); one set per broker. */
 export interface TransportGuards {
@@ -13,7 +13,7 @@ export interface TransportGuards {
   /** How long the WebSocket HTTP upgrade may take, ms. */
   readonly upgradeTimeout: number;
   /** Bytes of unfinished WebSocket messages over all WebSocket connections. */
-  readonly partialMessages: PartialMessageBudget;
+  readonly partialMessages: ReadBudget;
   /** How long a WebSocket message may stay unfinished, ms. */
   readonly messageTimeout: number;
   readonly log: Logger;
@@ -25,7 +25,7 @@ export function createTransportGuards(cfg: JunctionConfig['connections'], parent
     gate: new ConnectionGate(cfg, log),
     outbound: new OutboundPolicy(cfg, log),
     upgradeTimeout: cfg.upgradeTimeout,
-    partialMessages: new PartialMessageBudget(cfg.maxPartialMessageBytes),
+    partialMessages: new ReadBudget(cfg.maxPartialMessageBytes),
     messageTimeout: cfg.messageTimeout,
     log,
   };

@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
-import type { MessageBudgetWaiter, PartialMessageBudget } from './partial-message-budget.ts';
+import type { ReadBudget, ReadBudgetWaiter } from './read-budget.ts';
 import type { TransportGuards } from './transport-guards.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
@@ -15,7 +15,7 @@ const HIGH_WATER = 1024 * 1024;
 /** Wire size of a client control frame (ping/pong) of `n` payload bytes: 2 header + 4 mask (<= 125). */
 const CONTROL_OVERHEAD = 6;
 
-class WsConnection implements TransportConnection, Watched, MessageBudgetWaiter {
+class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
   readonly id = nextConnectionId();
   readonly kind = 'ws' as const;
   readonly remoteAddress: string;
@@ -36,7 +36,7 @@ class WsConnection implements TransportConnection, Watched, MessageBudgetWaiter 
   /** Paused by the protocol (pause()), by the partial-message budget. */
   private protoPaused = false;
   private budgetPaused = false;
-  private budget: PartialMessageBudget | undefined = undefined;
+  private budget: ReadBudget | undefined = undefined;
 
   constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy) {
     this.ws = ws;
@@ -120,7 +120,7 @@ class WsConnection implements TransportConnection, Watched, MessageBudgetWaiter 
    * next one's first bytes uncounted (at most one read, 64 KiB). Small messages that arrive whole
    * cost one addition and one comparison per read, and no timer.
    */
-  watchMessages(socket: net.Socket, budget: PartialMessageBudget, timeout: number, log: Logger): void {
+  watchMessages(socket: net.Socket, budget: ReadBudget, timeout: number, log: Logger): void {
     this.budget = budget;
     socket.prependListener('data', (chunk: Buffer) => {
       this.partial += chunk.length;

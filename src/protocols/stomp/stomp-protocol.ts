@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
-import { PartialFrameBudget } from './partial-frame-budget.ts';
+import { ReadBudget } from '../../transport/read-budget.ts';
 import { StompSession, type StompSessionConfig } from './stomp-session.ts';
 
 /** WebSocket subprotocols that select STOMP. */
@@ -14,7 +14,7 @@ export class StompProtocol implements ProtocolAcceptor {
   private readonly log: Logger;
   private readonly sessions = new Set<StompSession>();
   /** Bytes of unfinished frames over all this broker's STOMP connections, TCP and WebSocket. */
-  readonly partialFrames: PartialFrameBudget;
+  readonly partialFrames: ReadBudget;
 
   constructor(core: Core, cfg: StompSessionConfig, log: Logger) {
     this.core = core;
@@ -22,7 +22,8 @@ export class StompProtocol implements ProtocolAcceptor {
     this.log = log.child({ protocol: 'stomp' });
     // At least one largest frame must fit, or such a frame could never be read whatever the others do.
     const oneFrame = cfg.maxHeaderBytes + cfg.maxBodyBytes + 512;
-    this.partialFrames = new PartialFrameBudget(Math.max(cfg.maxPartialFrameBytes, oneFrame));
+    this.partialFrames = new ReadBudget(cfg.maxPartialFrameBytes);
+    this.partialFrames.atLeast(oneFrame);
   }
 
   accept(conn: TransportConnection): void {

@@ -10,7 +10,7 @@ import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFrame, messageFromSend, parseDestination } from './mapping.ts';
 import { StompParser } from './parser.ts';
-import type { BudgetWaiter, PartialFrameBudget } from './partial-frame-budget.ts';
+import type { ReadBudget, ReadBudgetWaiter } from '../../transport/read-budget.ts';
 import { ERROR_MESSAGES } from './stomp-errors.ts';
 
 export interface StompSessionConfig {
@@ -27,7 +27,7 @@ export interface StompSessionConfig {
   /** Bytes of frames (bodies and headers) read but not yet handled before the connection stops being read. */
   maxInflightBytes: number;
   connectTimeout: number;
-  /** Bytes of partially received frames over all connections (see {@link PartialFrameBudget}). */
+  /** Bytes of partially received frames over all connections (see {@link ReadBudget}). */
   maxPartialFrameBytes: number;
   /** ms a frame may take from its first byte to its NUL; then ERROR and close. */
   frameTimeout: number;
@@ -92,7 +92,7 @@ const BROWSE_BATCH = 256;
  * order; a SEND does not wait for the store before the next frame is read, but RECEIPTs and
  * ERRORs are written in frame order.
  */
-export class StompSession implements BudgetWaiter {
+export class StompSession implements ReadBudgetWaiter {
   private readonly conn: TransportConnection;
   private readonly core: Core;
   private readonly cfg: StompSessionConfig;
@@ -126,7 +126,7 @@ export class StompSession implements BudgetWaiter {
   /** Queue browsers waiting for the socket to drain. */
   private readonly drainWaiters: Array<() => void> = [];
   /** Shared by all STOMP connections: bytes of unfinished frames (see {@link reserve}). */
-  private readonly budget: PartialFrameBudget;
+  private readonly budget: ReadBudget;
   /** What this connection holds of `budget`: its parser's unfinished frame, between feeds. */
   private charged = 0;
   /** Not read until `budget` has room (see {@link readable}). */
@@ -138,7 +138,7 @@ export class StompSession implements BudgetWaiter {
   private frameStartedAt = 0;
   private frameTimer: NodeJS.Timeout | undefined;
 
-  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger, budget: PartialFrameBudget) {
+  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger, budget: ReadBudget) {
     this.conn = conn;
     this.budget = budget;
     this.core = core;
