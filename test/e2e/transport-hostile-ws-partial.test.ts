@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { upgrade } from '../helpers/raw-ws.ts';
 
 // Issue 11 items 8/9 (WebSocket): ws buffers each connection's unfinished message, up to its
 // protocol's maxPayload (STOMP ~4 MiB), before any protocol sees a byte. The transport counts those
@@ -24,28 +24,6 @@ before(async () => {
   broker = await startBroker({ store: { type: 'memory' }, connections: { maxPartialMessageBytes: MiB, messageTimeout: TIMEOUT } });
 });
 after(() => broker.stop());
-
-/** Completes a WebSocket upgrade over a raw socket, offering `protocol`. */
-function upgrade(port: number, protocol: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
-    });
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      s.off('data', onData);
-      const status = head.subarray(0, end).toString('latin1');
-      if (!status.startsWith('HTTP/1.1 101')) return reject(new Error(status));
-      if (head.length > end + 4) s.unshift(head.subarray(end + 4));
-      resolve(s);
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-  });
-}
 
 /** Resolves with the status code of the server's close frame, 0 if the socket closes without one, or undefined if still open after `ms`. */
 function closeCode(s: net.Socket, ms: number): Promise<number | undefined> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
@@ -7,6 +6,7 @@ import vm from 'node:vm';
 import WebSocket from 'ws';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { frameHeader, upgrade } from '../helpers/raw-ws.ts';
 
 // Issue 11 items 9 and 10 (WebSocket): a WebSocket message is bounded by its protocol's own limit
 // while ws reads it, what an unfinished message held is released on close, and an HTTP upgrade that
@@ -22,38 +22,6 @@ before(async () => {
   broker = await startBroker({ store: { type: 'memory' }, connections: { upgradeTimeout: 500 } });
 });
 after(() => broker.stop());
-
-/** Completes a WebSocket upgrade over a raw socket; `protocol` undefined offers none. */
-function upgrade(port: number, protocol: string | undefined): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      const offer = protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${protocol}\r\n`;
-      s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`);
-    });
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      s.off('data', onData);
-      const status = head.subarray(0, end).toString('latin1');
-      if (!status.startsWith('HTTP/1.1 101')) return reject(new Error(status));
-      if (head.length > end + 4) s.unshift(head.subarray(end + 4));
-      resolve(s);
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-  });
-}
-
-/** A client frame header (masked with a zero key, so the payload goes as is) declaring `len` bytes. */
-function frameHeader(len: number, opcode: number, fin: boolean): Buffer {
-  const h = Buffer.alloc(14);
-  h[0] = (fin ? 0x80 : 0) | opcode;
-  h[1] = 0x80 | 127;
-  h.writeBigUInt64BE(BigInt(len), 2);
-  return h; // bytes 10-13: the mask key, zero
-}
 
 /** Resolves with the status code of the server's close frame, or undefined if the socket closes without one (or nothing within 20 s). */
 function closeCode(s: net.Socket): Promise<number | undefined> {
