@@ -118,7 +118,8 @@ export class AmqpConnection {
     this.intercept();
     const rc = this.rc;
     rc.on('connection_open', () => {
-      clearTimeout(this.connectTimer);
+      // After fail() the timer waits for the peer's close instead: keep it.
+      if (!this.failed) clearTimeout(this.connectTimer);
       this.log.debug({ containerId: this.containerId() }, 'amqp connection open');
     });
     // A peer that connects and never completes its open holds a socket forever (issue 11, item 10).
@@ -364,8 +365,11 @@ export class AmqpConnection {
     this.log.warn({ condition: error.condition, reason: error.description }, 'amqp connection closed');
     this.rc.close(error);
     // rhea ends the socket when the peer's close comes back; a peer that never sends it gets as long
-    // as a connection has to open (every wait has a timeout).
-    setTimeout(() => this.conn.destroy(), this.cfg.connectTimeout).unref();
+    // as a connection has to open (every wait has a timeout). The connect timer's slot: the socket's
+    // close clears it, so a closed connection is not held until it fires.
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => this.conn.destroy(), this.cfg.connectTimeout);
+    this.connectTimer.unref();
   }
 
   /** Writes a close frame with `error` at once (rhea is about to end the socket) and ends the connection. */
