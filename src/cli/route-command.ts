@@ -10,7 +10,8 @@ export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.
        junction route schema
 
   test      Runs the route(s) of ROUTE_FILE (*.route.json or *.route.ts) on an in-process broker,
-            once per case: sends the case's input messages, then checks the messages at each
+            once per case: sends the case's input messages (to the case's "address", else the
+            route's from; a wildcard from gets a matching name), then checks the messages at each
             expected address. Prints PASS/FAIL per case; exits 1 if any case fails.
   validate  Checks route files as a deploy would (schema, steps, expressions, endpoints, JSON
             Schemas) without running them; prints OK or the error with its path; exits 1 on errors.

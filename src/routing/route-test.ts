@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createBroker, type Broker } from '../broker.ts';
 import type { Message } from '../core/message.ts';
 import { JunctionError } from '../errors.ts';
+import { isWildcard, wildcardMatches } from '../core/wildcard.ts';
 import { destinationOf } from './endpoints/core-endpoint.ts';
 import { Expressions } from './expression.ts';
 import { loadRouteFile } from './route-file.ts';
@@ -26,6 +27,12 @@ const messageSpec = z.strictObject({
 
 const caseSpec = z.strictObject({
   name: z.string(),
+  /**
+   * The concrete address the inputs are published to (default: the route's `from`). A `from` with
+   * wildcards (`topic:sensors.*.temp`) is no address a message can be sent to: the case names one
+   * that it matches, or the runner picks one.
+   */
+  address: z.string().optional(),
   input: z.array(messageSpec),
   /** Address -> the messages expected there, in order (an empty list: none). */
   expect: z.record(z.string(), z.array(messageSpec.omit({ to: true }))),
@@ -66,6 +73,34 @@ function bodyOf(m: Message): unknown {
   } catch {
     return text; // not JSON: compare as text
   }
+}
+
+/**
+ * A concrete address a message can be published to for a route's `from`: `*` becomes one segment
+ * and `>` (or `#`) one segment, so the name matches the wildcard (src/core/wildcard.ts). A `from`
+ * without wildcards is itself.
+ */
+export function concreteAddress(from: string): string {
+  const colon = from.indexOf(':');
+  const scheme = from.slice(0, colon + 1);
+  const rest = from.slice(colon + 1);
+  const q = rest.indexOf('?');
+  const name = q >= 0 ? rest.slice(0, q) : rest;
+  if (!isWildcard(name)) return from;
+  return scheme + name.split('.').map((seg) => (seg === '*' || seg === '>' || seg === '#' ? 'test' : seg)).join('.');
+}
+
+/** Where the case's inputs go by default: its `address`, checked against the route's `from`, or one picked for it. */
+function caseAddress(from: string, c: RouteTestCase): string {
+  if (c.address === undefined) return concreteAddress(from);
+  const a = destinationOf(c.address);
+  const f = destinationOf(from);
+  if (isWildcard(a.name)) throw new Error(`address: ${c.address} has wildcards; name the concrete address the inputs are published to`);
+  // An address the route does not read would pass a case that expects nothing and fail the others for an unclear reason.
+  if ((from.startsWith('queue:') || from.startsWith('topic:')) && (a.type !== f.type || !wildcardMatches(f.name, a.name))) {
+    throw new Error(`address: ${c.address} does not match the route's from ${from}`);
+  }
+  return c.address;
 }
 
 function inputBody(b: unknown): { body: Buffer; bodyType: 'text' | 'json' } {
@@ -130,7 +165,7 @@ async function runCase(broker: Broker, defs: Awaited<ReturnType<typeof loadRoute
     consumer.grant(1_000_000);
   }
   for (const d of defs) await broker.routes.deploy(d);
-  const from = defs[0]!.from;
+  const from = caseAddress(defs[0]!.from, c);
   for (const [i, m] of c.input.entries()) {
     const to = m.to ?? from;
     if (!to.startsWith('queue:') && !to.startsWith('topic:')) throw new Error(`input[${i}]: the route reads from ${to}; give the input a "to" address on this broker`);
