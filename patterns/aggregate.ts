@@ -23,6 +23,28 @@ interface Group {
   timer: Subscription | undefined;
 }
 
+/**
+ * Adds an input to a group: a part of a split (a numeric `splitIndex`) goes after the parts of
+ * the same split message with a lower index, so a group of parts is in split order (the order of
+ * the array) whatever order their steps completed in; anything else goes last (arrival order).
+ * Parts usually arrive in order, so this is one comparison per input.
+ */
+export function insertInOrder(items: Exchange[], ex: Exchange): void {
+  const props = ex.properties;
+  const index = props.splitIndex;
+  let k = items.length;
+  if (typeof index === 'number') {
+    const of = props.splitOf;
+    while (k > 0) {
+      const q = items[k - 1]!.properties;
+      if (q.splitOf !== of || typeof q.splitIndex !== 'number' || q.splitIndex <= index) break;
+      k--;
+    }
+  }
+  if (k === items.length) items.push(ex);
+  else items.splice(k, 0, ex);
+}
+
 /** The body of an aggregate under a strategy. */
 export function aggregateBody(items: Exchange[], strategy: AggregationStrategy, separator = ''): unknown {
   if (strategy === 'collect') return items.map((ex) => ex.body());
@@ -45,7 +67,8 @@ export function aggregateBody(items: Exchange[], strategy: AggregationStrategy, 
 
 /**
  * Aggregator: groups exchanges by correlation key and emits one exchange per group when it is
- * complete (size, inactivity timeout or predicate). The grouped exchanges stay unsettled until
+ * complete (size, inactivity timeout or predicate). A group holds the parts of a split in split
+ * order and other inputs in arrival order ({@link insertInOrder}). The grouped exchanges stay unsettled until
  * the aggregate is settled (then they are acked or nacked with it), so a crash loses nothing: the
  * broker redelivers them. When the route stops, incomplete groups are released to the broker.
  * The aggregate has properties `aggregatedSize`, `aggregatedKey`, `aggregatedBy`.
@@ -110,14 +133,14 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
             g = { key, items: [], timer: undefined };
             groups.set(key, g);
           }
-          g.items.push(ex);
+          insertInOrder(g.items, ex);
           if (g.items.length >= size) return complete(g, 'size');
           if (opts.completionPredicate) {
             const pred = opts.completionPredicate;
             const group = g;
             const done = guard(ctx, ex, () => pred(build(group, 'predicate', false)));
             if (!done.ok) {
-              g.items.pop();
+              g.items.splice(g.items.indexOf(ex), 1);
               return;
             }
             if (done.value) return complete(g, 'predicate');
