@@ -1,15 +1,17 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseConfig } from './config/load-config.ts';
 import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
 import { Core } from './core/core.ts';
+import { JunctionError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { AmqpProtocol, AMQP_WS_SUBPROTOCOLS } from './protocols/amqp/amqp-protocol.ts';
 import { MqttProtocol, MQTT_WS_SUBPROTOCOLS } from './protocols/mqtt/mqtt-protocol.ts';
 import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
 import { RouteManager } from './routing/route-manager.ts';
 import { RoutesDirectory } from './routing/routes-directory.ts';
+import { DataDirLock } from './store/data-dir-lock.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
@@ -72,9 +74,32 @@ export interface Broker {
  */
 export async function createBroker(input: JunctionConfigInput | JunctionConfig = {}, opts: BrokerOptions = {}): Promise<Broker> {
   const config = parseConfig(input);
-  const log = opts.logger ?? createLogger(config.logLevel);
-  await mkdir(config.dataDir, { recursive: true });
-  const store = opts.store ?? createStore(config, log);
+  const log = opts.logger ?? createLogger(config.logLevel, { format: config.logFormat });
+  await prepareDataDir(config.dataDir);
+  // One broker per data dir (ActiveMQ's KahaDB lock), with either store: the route registry and
+  // ports.json live there too. Taken before the store opens, released after it closes.
+  const lock = await DataDirLock.acquire(config.dataDir);
+  try {
+    return await start(config, log, opts.store ?? createStore(config, log), lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** Creates the data dir, or says in one line why it cannot be used (a file in the way, no permission). */
+async function prepareDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'it (or a parent) is a file, not a directory' : e.message;
+    throw new JunctionError('ERR_STORE_DIR_UNUSABLE', `data dir ${dir} cannot be used: ${why}`, { cause: err });
+  }
+}
+
+async function start(config: JunctionConfig, log: Logger, store: Store, lock: DataDirLock): Promise<Broker> {
   const core = await Core.open({
     store,
     log: log.child({ component: 'core' }),
@@ -162,6 +187,7 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
       closing ??= (async () => {
         for (const close of closers.reverse()) await close();
         await core.close();
+        await lock.release();
         log.info('broker stopped');
       })();
       return closing;

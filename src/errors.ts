@@ -22,6 +22,8 @@ export const ErrorCodes = {
   ERR_STORE_FAILED: 'Store operation failed',
   ERR_STORE_CLOSED: 'Store is closed',
   ERR_STORE_CORRUPT: 'Journal is corrupt',
+  ERR_STORE_DIR_IN_USE: 'Data directory is in use by another broker',
+  ERR_STORE_DIR_UNUSABLE: 'Data directory cannot be used',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STOMP_MALFORMED: 'Malformed STOMP frame',
   ERR_STOMP_LIMIT: 'STOMP frame exceeds a limit',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createBroker, VERSION } from '../broker.ts';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.ts';
-import { isJunctionError } from '../errors.ts';
+import { isJunctionError, JunctionError } from '../errors.ts';
 import { routeCommand } from './route-command.ts';
 
 const USAGE = `Usage: junction <command> [options]
@@ -26,6 +26,7 @@ Options for start:
   --http-port N       HTTP console and API (default 8161; not available yet)
   --routes-dir DIR    Route files to deploy and watch (default ./routes)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
+  --log-format FORMAT json (one JSON object per line, the default) or pretty (readable lines)
   --recover-skip-corrupt  Skip corrupt journal records in the middle of a segment instead of
                       refusing to start (their operations are lost; logged)
 Environment: JUNCTION_<KEY> overrides the config file, e.g. JUNCTION_STOMP_PORT=0.`;
@@ -33,7 +34,7 @@ Environment: JUNCTION_<KEY> overrides the config file, e.g. JUNCTION_STOMP_PORT=
 function port(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number (0-65535), got '${v}'`);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new JunctionError('ERR_CONFIG_INVALID', `--${name} must be a port number (0-65535), got '${v}'`);
   return n;
 }
 
@@ -52,6 +53,7 @@ async function start(argv: string[]): Promise<void> {
       'http-port': { type: 'string' },
       'routes-dir': { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'recover-skip-corrupt': { type: 'boolean' },
     },
   });
@@ -68,6 +70,7 @@ async function start(argv: string[]): Promise<void> {
   if (values.host !== undefined) overrides.host = values.host;
   if (values['routes-dir'] !== undefined) overrides.routesDir = values['routes-dir'];
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['log-format'] !== undefined) overrides.logFormat = values['log-format'];
   if (values['recover-skip-corrupt']) overrides.recoverSkipCorrupt = true;
   const config = await loadConfig(values.config, overrides);
   // Handlers go in before the broker starts, so a signal during start-up still stops it cleanly.
@@ -94,6 +97,23 @@ async function start(argv: string[]): Promise<void> {
   await starting;
 }
 
+function isUsageError(err: unknown): boolean {
+  if (isJunctionError(err)) return true;
+  return err instanceof TypeError && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** A multi-line message (zod's list of bad fields: `✖ problem` then `→ at path`) as one line. */
+function oneLine(text: string): string {
+  const parts: string[] = [];
+  for (const raw of text.split('\n')) {
+    const l = raw.trim();
+    if (l === '') continue;
+    if (l.startsWith('→') && parts.length > 0) parts[parts.length - 1] += ` ${l.slice(1).trim()}`;
+    else parts.push(l.replace(/^✖\s*/, ''));
+  }
+  return parts.length <= 1 ? (parts[0] ?? '') : `${parts[0]} ${parts.slice(1).join('; ')}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
@@ -118,7 +138,10 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
     }
   } catch (err) {
-    console.error(isJunctionError(err) || err instanceof TypeError ? `junction: ${(err as Error).message}` : err);
+    // A user's mistake (a flag, the config, the data dir: a JunctionError, or parseArgs' TypeError
+    // with an ERR_PARSE_ARGS_* code) is one line without a stack; anything else may be a bug and
+    // keeps its stack.
+    console.error(isUsageError(err) ? `junction: ${oneLine((err as Error).message)}` : err);
     process.exitCode = 2;
   }
 }

@@ -9,6 +9,7 @@ export interface ConfigOverrides {
   host?: string;
   routesDir?: string;
   logLevel?: string;
+  logFormat?: string;
   recoverSkipCorrupt?: boolean;
   ports?: Partial<Record<'mqtt' | 'amqp' | 'stomp' | 'ws' | 'http', number>>;
 }
@@ -20,6 +21,7 @@ const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
   JUNCTION_HOST: [['host'], 'string'],
   JUNCTION_ROUTES_DIR: [['routesDir'], 'string'],
   JUNCTION_LOG_LEVEL: [['logLevel'], 'string'],
+  JUNCTION_LOG_FORMAT: [['logFormat'], 'string'],
   JUNCTION_MQTT_PORT: [['ports', 'mqtt'], 'port'],
   JUNCTION_AMQP_PORT: [['ports', 'amqp'], 'port'],
   JUNCTION_STOMP_PORT: [['ports', 'stomp'], 'port'],

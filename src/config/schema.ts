@@ -34,6 +34,11 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   routesDir: z.string().default('./routes'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `json` (default): one JSON object per line, for log collectors. `pretty`: one readable line per
+   * event for a terminal (`--log-format pretty`, `JUNCTION_LOG_FORMAT`), formatted in-process.
+   */
+  logFormat: z.enum(['json', 'pretty']).default('json'),
   store: z
     .strictObject({
       /** `journal`: the embedded append-only journal in `<dataDir>/journal` (persistent). `memory`: nothing survives a restart. */
