@@ -1,4 +1,4 @@
-import { open, mkdir, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, readdir, readFile, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { JunctionError } from '../../errors.ts';
 import type { CoreLog } from '../../core/core.ts';
@@ -24,6 +24,8 @@ export interface JournalOptions {
   skipCorrupt?: boolean;
   /** Index slots one compaction step scans for live messages (default 65,536; tests make it small). */
   compactScanSlots?: number;
+  /** Free space of the journal's file system (default `fs.statfs`); tests pass a small disk. */
+  statfs?: (dir: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
 }
 
 interface Pending {
@@ -48,6 +50,8 @@ export interface JournalStats {
   writes: number;
   syncs: number;
   compactedSegments: number;
+  /** The segment size in use: the configured one, or smaller on a file system with less free space (see `open`). */
+  segmentSize: number;
 }
 
 const SEGMENT_RE = /^journal-(\d{8})\.seg$/;
@@ -57,6 +61,13 @@ const COMPACT_CHUNK = 1024 * 1024;
 const MAX_GROUP = 16 * 1024 * 1024;
 /** Groups up to this size are written from one buffer the journal keeps. */
 const WRITE_BUFFER = 1024 * 1024;
+/** The smallest segment (the config's minimum too). */
+const MIN_SEGMENT = 64 * 1024;
+/**
+ * A head segment at least this big (or half a segment, if less) is rolled when the journal's live
+ * ratio is low, so its dead bytes can be given back although it never filled up (see maybeCompact).
+ */
+const RECLAIM_HEAD = 1024 * 1024;
 
 /**
  * The embedded append-only journal. Each `commit` is one CRC-framed record; every record produced
@@ -69,7 +80,11 @@ export class JournalStore implements Store {
   readonly kind = 'journal';
   private readonly dir: string;
   private readonly log: CoreLog;
-  private readonly segmentSize: number;
+  /** Not readonly: `open` makes it smaller on a file system with less free space than one segment. */
+  private segmentSize: number;
+  private readonly statfs: NonNullable<JournalOptions['statfs']>;
+  /** Segments up to this id were rolled away to give space back: compaction may empty them with fewer than three segments. */
+  private reclaimUpTo = 0;
   private readonly sync: SyncPolicy;
   private readonly compactThreshold: number;
   private readonly skipCorrupt: boolean;
@@ -99,6 +114,7 @@ export class JournalStore implements Store {
     this.dir = opts.dir;
     this.log = opts.log;
     this.segmentSize = opts.segmentSize ?? 32 * 1024 * 1024;
+    this.statfs = opts.statfs ?? statfs;
     this.sync = opts.sync ?? { mode: 'always' };
     this.compactThreshold = opts.compactThreshold ?? 0.5;
     this.skipCorrupt = opts.skipCorrupt ?? false;
@@ -109,6 +125,7 @@ export class JournalStore implements Store {
 
   async open(): Promise<RecoveredState> {
     await mkdir(this.dir, { recursive: true });
+    await this.checkSpace();
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     const window: ReadWindow = { buf: Buffer.allocUnsafe(REPLAY_WINDOW) };
     for (let i = 0; i < names.length; i++) {
@@ -129,8 +146,39 @@ export class JournalStore implements Store {
     this.opened = true;
     const state = this.index.recovered();
     this.log.info({ segments: this.segments.length, messages: this.index.messageCount, queues: state.queues.length }, 'journal recovered');
-    this.deleteDeadSegments();
+    // Space an earlier run left dead (a drain below the running threshold, a crash before the roll)
+    // is given back now, whatever its size: one roll at start costs nothing that matters.
+    this.maybeCompact(1);
     return state;
+  }
+
+  /**
+   * A file system with less free space than one segment: segments never fill, so none is ever
+   * deleted, and the disk fills while consumed records sit in the one head (seen: a 2 MiB disk
+   * 97% full after a drain). As ActiveMQ Classic resets its store limit to the usable space of the
+   * data directory with a warning at start, the journal warns and uses segments of a quarter of the
+   * free space (at least MIN_SEGMENT), so several fit and the dead ones are deleted. It does not
+   * refuse to start: segments are not preallocated, a broker that holds little runs fine, and a
+   * disk that does fill is reported per send (ERR_STORE_FAILED) and recovers when space returns.
+   */
+  private async checkSpace(): Promise<void> {
+    let free: number;
+    try {
+      const s = await this.statfs(this.dir);
+      free = Number(s.bavail) * Number(s.bsize);
+    } catch (err) {
+      this.log.warn({ err, dir: this.dir }, 'cannot read the free space of the journal file system; not checked');
+      return;
+    }
+    if (free >= this.segmentSize) return;
+    const using = Math.max(MIN_SEGMENT, Math.floor(free / 4 / 4096) * 4096);
+    this.log.warn(
+      { dir: this.dir, free, segmentSize: this.segmentSize, using },
+      using * 2 > free
+        ? 'journal file system is nearly full (less free space than two of the smallest segments); sends will fail when it fills'
+        : 'journal file system has less free space than one segment (store.segmentSize); using smaller segments so consumed messages give their space back',
+    );
+    this.segmentSize = using;
   }
 
   /** Replays one segment into the index; returns its valid length. */
@@ -292,7 +340,8 @@ export class JournalStore implements Store {
     if (this.pending.length > 0) void this.flush();
     else if (!this.holding) {
       this.maybeCompact();
-      for (const w of this.idleWaiters.splice(0)) w();
+      // A roll to give space back (maybeCompact) holds the writer: idle once it is done.
+      if (!this.writing) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -324,15 +373,46 @@ export class JournalStore implements Store {
 
   // ---------------------------------------------------------------- reclaiming space
 
-  /** Deletes dead segments from the oldest forward; starts compaction when the live ratio is low. */
-  private maybeCompact(): void {
-    if (this.compacting || this.closing) return;
+  /**
+   * Deletes dead segments from the oldest forward; starts compaction when the live ratio is low.
+   * Runs when the writer goes idle (once per group of writes, not per write): a sum over the few
+   * segments and a comparison.
+   *
+   * Compaction empties old segments into the head, so it needs segments other than the head; with
+   * fewer than three, the dead bytes of a head that never reached segmentSize would stay on disk
+   * for ever (a drain of everything written, all in the first segment). So when the live ratio is
+   * low and the head holds at least `minHead` bytes, the head is rolled: the old head is then an
+   * ordinary segment that is deleted when dead or compacted when something in it is still live (a
+   * durable subscription's definition, protocol state, a message not yet consumed).
+   */
+  private maybeCompact(minHead = Math.min(RECLAIM_HEAD, this.segmentSize / 2)): void {
+    if (this.compacting || this.closing || this.writing) return;
     this.deleteDeadSegments();
-    if (this.segments.length < 3) return;
     const total = this.segments.reduce((n, s) => n + s.size, 0);
     if (total === 0 || this.index.totalLiveBytes() / total >= this.compactThreshold) return;
-    this.compacting = true;
-    void this.prepareCompactionStep(this.segments[0]!.id);
+    if (this.segments.length >= 3 || (this.segments.length === 2 && this.segments[0]!.id <= this.reclaimUpTo)) {
+      this.compacting = true;
+      void this.prepareCompactionStep(this.segments[0]!.id);
+    } else if (this.segments.at(-1)!.size >= minHead) void this.rollToReclaim();
+  }
+
+  /** Rolls the head so its space can be given back; the writer is held meanwhile (commits queue). */
+  private async rollToReclaim(): Promise<void> {
+    this.writing = true;
+    const from = this.segments.at(-1)!.id;
+    let rolled = false;
+    try {
+      await this.roll();
+      this.reclaimUpTo = from;
+      rolled = true;
+    } catch (err) {
+      this.log.error({ err, dir: this.dir }, 'journal roll to give space back failed; will retry after the next write');
+    } finally {
+      this.writing = false;
+    }
+    if (rolled) this.afterFlush();
+    else if (this.pending.length > 0) void this.flush();
+    else for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /**
@@ -478,6 +558,7 @@ export class JournalStore implements Store {
       liveBytes: this.index.totalLiveBytes(),
       messages: this.index.messageCount,
       ...this.stats,
+      segmentSize: this.segmentSize,
     };
   }
 
