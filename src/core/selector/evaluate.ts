@@ -1,5 +1,6 @@
 import type { SelectorResolver, SelectorValue } from './types.ts';
 import type { ArithmeticOperator, ComparisonOperator, Expr } from './parser.ts';
+import { booleanFromString, doubleFromString, integerFromString } from './convert.ts';
 
 /**
  * Evaluates one compiled expression against one message. Booleans are SQL truth values with
@@ -10,9 +11,11 @@ export type Evaluator = (resolve: SelectorResolver) => SelectorValue;
 /** A three-valued truth value: `null` is UNKNOWN. */
 export type Truth = boolean | null;
 
-// A numeric string as the broker accepts it from a STOMP header: decimal, optional sign, fraction
-// and exponent; no whitespace, no hex, no Java suffixes.
+// A numeric string as the broker accepts it in arithmetic and IN lists (a Junction extension:
+// ActiveMQ concatenates in `+` and fails the other operators): decimal, optional sign, fraction and
+// exponent; no whitespace, no hex, no Java suffixes.
 const NUMERIC_STRING = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INTEGER_STRING = /^[+-]?\d+$/;
 
 /** The number a string spells, or `undefined` if it is not a plain decimal number. */
 export function parseNumericString(s: string): number | undefined {
@@ -20,13 +23,50 @@ export function parseNumericString(s: string): number | undefined {
 }
 
 /**
- * A value as a number for arithmetic and mixed comparisons. ActiveMQ behaviour the broker relies
- * on: a string that spells a number counts as that number (STOMP headers are all strings).
+ * How the type of a numeric operand is known. JavaScript has one number type, JMS two (exact:
+ * Java int/long; approximate: float/double), and the type decides integer versus double arithmetic
+ * and how a string converts in a comparison. `AUTO`: from the value (an integral number is exact;
+ * property values carry no Java type, so an integral double property counts as exact). `APPROX`:
+ * an approximate literal. `NESTED`: arithmetic or a sign, whose evaluator reports the type in
+ * {@link approximate}.
  */
-export function toNumber(v: SelectorValue): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') return parseNumericString(v);
-  return undefined;
+const AUTO = 0;
+const APPROX = 1;
+const NESTED = 2;
+type Mode = typeof AUTO | typeof APPROX | typeof NESTED;
+
+/**
+ * Whether the number the last arithmetic or sign evaluator returned is approximate. One cell for
+ * every selector without allocating per evaluation: evaluation is synchronous and every reader
+ * reads it right after the call that set it, before evaluating anything else.
+ */
+let approximate = false;
+
+function modeOf(e: Expr): Mode {
+  if (e.type === 'unary' || e.type === 'arithmetic') return NESTED;
+  return e.type === 'literal' && e.approximate === true ? APPROX : AUTO;
+}
+
+/** The mode of a value just evaluated: NESTED resolves to the type its evaluator reported. */
+function resolved(mode: Mode): Mode {
+  return mode === NESTED ? (approximate ? APPROX : AUTO) : mode;
+}
+
+/**
+ * An operand of arithmetic as a number, setting {@link approximate} to its type; `undefined`
+ * (UNKNOWN) for NULL and booleans. A string that spells a number computes as that number (an
+ * integer string as an exact numeric), the extension the STOMP examples rely on.
+ */
+function operandNumber(v: SelectorValue, mode: Mode): number | undefined {
+  if (typeof v === 'number') {
+    // NESTED keeps the flag its evaluator has just set.
+    if (mode !== NESTED) approximate = mode === APPROX || !Number.isInteger(v);
+    return v;
+  }
+  if (typeof v !== 'string') return undefined;
+  const n = parseNumericString(v);
+  if (n !== undefined) approximate = !INTEGER_STRING.test(v);
+  return n;
 }
 
 function compareNumbers(op: ComparisonOperator, x: number, y: number): boolean {
@@ -41,7 +81,8 @@ function compareNumbers(op: ComparisonOperator, x: number, y: number): boolean {
 }
 
 function compareStrings(op: ComparisonOperator, x: string, y: string): boolean {
-  // Ordering by UTF-16 code units, as Java's String.compareTo (ActiveMQ allows < > on strings).
+  // Ordering by UTF-16 code units, as Java's String.compareTo (ActiveMQ orders two string
+  // properties so; the parser refuses a string literal in an ordering comparison).
   switch (op) {
     case '=': return x === y;
     case '<>': return x !== y;
@@ -52,29 +93,57 @@ function compareStrings(op: ComparisonOperator, x: string, y: string): boolean {
   }
 }
 
+/** JMS 1.1: only = and <> are defined for booleans; ordering two boolean values is UNKNOWN. */
+function compareBooleans(op: ComparisonOperator, x: boolean, y: boolean): Truth {
+  if (op === '=') return x === y;
+  if (op === '<>') return x !== y;
+  return null;
+}
+
 /**
- * SQL comparison with JMS typing: NULL on either side is UNKNOWN; numbers compare numerically
- * (integer vs float too); strings compare with strings; booleans support only = and <>. A string
- * against a number compares numerically when the string spells a number. Any other mix of types
- * is UNKNOWN.
+ * A string converted for a comparison with number `n`, as ActiveMQ does (see convert.ts): with
+ * integer parsing when `n` is exact (so `'3.5'` and `'5.0'` do not convert to compare with `5`,
+ * `'+5'` does), with Java's double parsing when it is approximate.
  */
-export function compareValues(op: ComparisonOperator, a: SelectorValue, b: SelectorValue): Truth {
+function stringAsNumber(s: string, n: number, mode: Mode): number | undefined {
+  return mode === APPROX || !Number.isInteger(n) ? doubleFromString(s) : integerFromString(s, n);
+}
+
+/**
+ * SQL comparison with JMS typing, as ActiveMQ Classic's `ComparisonExpression.compare` over STOMP:
+ * NULL on either side is UNKNOWN; two numbers compare numerically, two strings as strings, two
+ * booleans with = and <> only. When the types differ the string converts to the other operand's
+ * type (convert.ts); a string that does not convert, or a number against a boolean, makes the
+ * comparison FALSE, not UNKNOWN; `<>` is NOT `=` in ActiveMQ, so it is TRUE (`x <> 10` selects
+ * `x:abc`, and so does `NOT (x > 5)`). `am`/`bm` say whether a numeric
+ * operand is exact or approximate; they are read only when the types differ.
+ */
+function compareValues(op: ComparisonOperator, a: SelectorValue, am: Mode, b: SelectorValue, bm: Mode): Truth {
   if (a === null || a === undefined || b === null || b === undefined) return null;
-  if (typeof a === 'number') {
-    const y = typeof b === 'number' ? b : typeof b === 'string' ? parseNumericString(b) : undefined;
-    return y === undefined ? null : compareNumbers(op, a, y);
+  const ta = typeof a;
+  if (ta === typeof b) {
+    if (ta === 'number') return compareNumbers(op, a as number, b as number);
+    if (ta === 'string') return compareStrings(op, a as string, b as string);
+    return compareBooleans(op, a as boolean, b as boolean);
   }
   if (typeof a === 'string') {
-    if (typeof b === 'string') return compareStrings(op, a, b);
-    if (typeof b !== 'number') return null;
-    const x = parseNumericString(a);
-    return x === undefined ? null : compareNumbers(op, x, b);
+    if (typeof b === 'number') {
+      const x = stringAsNumber(a, b, bm);
+      return x === undefined ? op === '<>' : compareNumbers(op, x, b);
+    }
+    return compareBooleans(op, booleanFromString(a), b as boolean);
   }
-  // a is boolean
-  if (typeof b !== 'boolean') return null;
-  if (op === '=') return a === b;
-  if (op === '<>') return a !== b;
-  return null;
+  if (typeof b === 'string') {
+    if (typeof a === 'number') {
+      const y = stringAsNumber(b, a, am);
+      return y === undefined ? op === '<>' : compareNumbers(op, a, y);
+    }
+    // ActiveMQ 5.17 throws a ClassCastException for a boolean on the left of a string (`TRUE = x`
+    // selects nothing, nor does its negation); Junction converts on either side alike.
+    return compareBooleans(op, a as boolean, booleanFromString(b));
+  }
+  // A number against a boolean: ActiveMQ answers FALSE for classes it cannot convert.
+  return op === '<>';
 }
 
 /** Anything but a boolean in a logical position is UNKNOWN. */
@@ -91,12 +160,26 @@ function and3(a: Truth, b: Truth): Truth {
   return a === null || b === null ? null : true;
 }
 
-function arithmetic(op: ArithmeticOperator, x: number, y: number): number | null {
+function or3(a: Truth, b: Truth): Truth {
+  if (a === true || b === true) return true;
+  return a === null || b === null ? null : false;
+}
+
+/**
+ * One arithmetic step. JMS 1.1 §3.8.1.1 follows Java's numeric promotion: two exact operands give
+ * an exact result, so `/` truncates towards zero (`7 / 2` is 3, `-7 / 2` is -3); one approximate
+ * operand makes it double arithmetic (`7.0 / 2` is 3.5). ActiveMQ Classic divides in double
+ * whatever the types (docs/design-notes.md lists the deviation). Exact values stay exact up to
+ * 2^53 (JavaScript numbers); Java's long would wrap at 2^63. Division by zero is UNKNOWN.
+ */
+function arithmetic(op: ArithmeticOperator, x: number, y: number, exact: boolean): number | null {
   switch (op) {
     case '+': return x + y;
     case '-': return x - y;
     case '*': return x * y;
-    case '/': return y === 0 ? null : x / y; // division by zero is UNKNOWN, not Infinity
+    case '/':
+      if (y === 0) return null;
+      return exact ? Math.trunc(x / y) : x / y;
   }
 }
 
@@ -128,32 +211,51 @@ export function buildEvaluator(e: Expr, opts: EvaluatorOptions): Evaluator {
     }
     case 'unary': {
       const operand = build(e.operand);
+      const mode = modeOf(e.operand);
       const negate = e.op === '-';
+      // operandNumber leaves the operand's type in `approximate`: a sign keeps it.
       return (resolve) => {
-        const x = toNumber(operand(resolve));
+        const x = operandNumber(operand(resolve), mode);
         if (x === undefined) return null;
         return negate ? -x : x;
       };
     }
     case 'arithmetic':
-      return arithmeticEvaluator(e.operands.map(build), e.ops);
+      return arithmeticEvaluator(e.operands.map(build), e.operands.map(modeOf), e.ops);
     case 'comparison': {
       const { op } = e;
       const left = build(e.left);
       const right = build(e.right);
-      return (resolve) => compareValues(op, left(resolve), right(resolve));
+      const lm = modeOf(e.left);
+      const rm = modeOf(e.right);
+      return (resolve) => {
+        const a = left(resolve);
+        const am = resolved(lm); // before the right side overwrites `approximate`
+        const b = right(resolve);
+        return compareValues(op, a, am, b, resolved(rm));
+      };
     }
     case 'between': {
       const { negated } = e;
       const operand = build(e.operand);
       const low = build(e.low);
       const high = build(e.high);
+      const vMode = modeOf(e.operand);
+      const lowMode = modeOf(e.low);
+      const highMode = modeOf(e.high);
       return (resolve) => {
         const v = operand(resolve);
         if (v === null || v === undefined) return null;
-        // JMS 1.1: "age BETWEEN 15 AND 19" is equivalent to "age >= 15 AND age <= 19".
-        const t = and3(compareValues('>=', v, low(resolve)), compareValues('<=', v, high(resolve)));
-        return negated ? not3(t) : t;
+        const vm = resolved(vMode);
+        const lo = low(resolve);
+        const lom = resolved(lowMode);
+        const hi = high(resolve);
+        const him = resolved(highMode);
+        // JMS 1.1: "age BETWEEN 15 AND 19" is "age >= 15 AND age <= 19", "age NOT BETWEEN 15 AND 19"
+        // is "age < 15 OR age > 19". Not NOT (BETWEEN): a string that does not convert makes each
+        // comparison FALSE, so 'abc' is neither BETWEEN 5 AND 10 nor NOT BETWEEN (ActiveMQ).
+        if (negated) return or3(compareValues('<', v, vm, lo, lom), compareValues('>', v, vm, hi, him));
+        return and3(compareValues('>=', v, vm, lo, lom), compareValues('<=', v, vm, hi, him));
       };
     }
     case 'in': {
@@ -216,17 +318,21 @@ export function buildEvaluator(e: Expr, opts: EvaluatorOptions): Evaluator {
   }
 }
 
-function arithmeticEvaluator(operands: readonly Evaluator[], ops: readonly ArithmeticOperator[]): Evaluator {
+/** Folds `operands[0] ops[0] operands[1] ...` left to right; leaves the result's type in `approximate`. */
+function arithmeticEvaluator(operands: readonly Evaluator[], modes: readonly Mode[], ops: readonly ArithmeticOperator[]): Evaluator {
   return (resolve) => {
-    let acc = toNumber((operands[0] as Evaluator)(resolve));
+    let acc = operandNumber((operands[0] as Evaluator)(resolve), modes[0] as Mode);
     if (acc === undefined) return null;
+    let accApproximate = approximate;
     for (let i = 0; i < ops.length; i++) {
-      const y = toNumber((operands[i + 1] as Evaluator)(resolve));
+      const y = operandNumber((operands[i + 1] as Evaluator)(resolve), modes[i + 1] as Mode);
       if (y === undefined) return null;
-      const r = arithmetic(ops[i] as ArithmeticOperator, acc, y);
+      accApproximate ||= approximate;
+      const r = arithmetic(ops[i] as ArithmeticOperator, acc, y, !accApproximate);
       if (r === null) return null;
       acc = r;
     }
+    approximate = accApproximate;
     return Number.isNaN(acc) ? null : acc;
   };
 }

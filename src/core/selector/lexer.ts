@@ -14,7 +14,8 @@ interface TokenBase {
 
 export type Token =
   | (TokenBase & { readonly kind: 'string'; readonly value: string })
-  | (TokenBase & { readonly kind: 'number'; readonly value: number })
+  /** `approximate`: a floating-point literal (JMS 1.1 approximate numeric: `7.`, `1.5E1`); else exact (`7`, `0x7`, `07`, `7L`). */
+  | (TokenBase & { readonly kind: 'number'; readonly value: number; readonly approximate: boolean })
   | (TokenBase & { readonly kind: 'identifier'; readonly name: string })
   | (TokenBase & { readonly kind: 'keyword'; readonly keyword: Keyword })
   | (TokenBase & { readonly kind: 'punct'; readonly punct: Punctuator })
@@ -83,8 +84,8 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if ((ch >= '0' && ch <= '9') || (ch === '.' && isDigit(text[pos + 1]))) {
-      const { value, end } = readNumber(text, pos);
-      tokens.push({ kind: 'number', value, pos: start, end });
+      const { value, end, approximate } = readNumber(text, pos);
+      tokens.push({ kind: 'number', value, approximate, pos: start, end });
       pos = end;
       continue;
     }
@@ -113,7 +114,7 @@ function isDigit(ch: string | undefined): boolean {
   return ch !== undefined && ch >= '0' && ch <= '9';
 }
 
-function readNumber(text: string, pos: number): { value: number; end: number } {
+function readNumber(text: string, pos: number): { value: number; end: number; approximate: boolean } {
   let value: number;
   let end: number;
   const hex = matchAt(HEX, text, pos);
@@ -140,7 +141,7 @@ function readNumber(text: string, pos: number): { value: number; end: number } {
   if (matchAt(IDENTIFIER_PART, text, end)) {
     throw new SelectorError(`Invalid numeric literal '${text.slice(pos, end + 1)}'`, pos);
   }
-  return { value, end };
+  return { value, end, approximate: float !== null };
 }
 
 function readPunctuator(text: string, pos: number): Punctuator | undefined {

@@ -16,7 +16,8 @@ interface NodeBase {
  * the parser bounds: walking the tree recursively can never overflow the stack.
  */
 export type Expr =
-  | (NodeBase & { readonly type: 'literal'; readonly value: string | number | boolean | null })
+  /** `approximate` is set on floating-point numeric literals (JMS 1.1 approximate numeric). */
+  | (NodeBase & { readonly type: 'literal'; readonly value: string | number | boolean | null; readonly approximate?: boolean })
   | (NodeBase & { readonly type: 'identifier'; readonly name: string })
   | (NodeBase & { readonly type: 'unary'; readonly op: '+' | '-'; readonly operand: Expr })
   /** `operands[0] ops[0] operands[1] ops[1] ...`, folded left to right; one precedence level only. */
@@ -171,6 +172,21 @@ class Parser {
     return e;
   }
 
+  /**
+   * JMS 1.1 §3.8.1.1: "String and Boolean comparison is restricted to = and <>", so `<`, `<=`, `>`,
+   * `>=` and BETWEEN refuse a string or boolean operand known from the text. ActiveMQ Classic
+   * (`ComparisonExpression.checkLessThanOperand`) refuses a NULL literal there too: it could only
+   * ever be UNKNOWN. An identifier may still hold a string at run time: two string properties
+   * compare by UTF-16 code units, as Java's `String.compareTo` does in ActiveMQ.
+   */
+  #orderedOperand(op: string, e: Expr): Expr {
+    const type = e.type === 'literal' && e.value === null ? 'NULL' : staticType(e);
+    if (type === 'string' || type === 'boolean' || type === 'NULL') {
+      throw this.#error(`Operator '${op}' is not defined for ${type === 'NULL' ? 'NULL' : `${type} values`}`, e.pos);
+    }
+    return e;
+  }
+
   #valueOperand(e: Expr): Expr {
     if (staticType(e) === 'boolean') throw this.#error('Expected a value but found a boolean expression', e.pos);
     return e;
@@ -217,10 +233,8 @@ class Parser {
       const op = t.punct as ComparisonOperator;
       const right = this.#additive();
       if (op !== '=' && op !== '<>') {
-        // JMS 1.1: only = and <> are defined for booleans.
-        for (const side of [left, right]) {
-          if (staticType(side) === 'boolean') throw this.#error(`Operator '${op}' is not defined for boolean values`, side.pos);
-        }
+        this.#orderedOperand(op, left);
+        this.#orderedOperand(op, right);
       }
       const after = this.#peek();
       // SQL-92 has no chained comparison ('a = b = c'); ActiveMQ would read it as '(a = b) = c',
@@ -261,10 +275,12 @@ class Parser {
     const operand = this.#valueOperand(left);
     const pos = left.pos;
     if (k.kind === 'keyword' && k.keyword === 'BETWEEN') {
-      const low = this.#valueOperand(this.#additive());
+      // BETWEEN is two ordering comparisons (JMS 1.1: "age BETWEEN 15 AND 19" is "age >= 15 AND age <= 19").
+      this.#orderedOperand('BETWEEN', operand);
+      const low = this.#orderedOperand('BETWEEN', this.#valueOperand(this.#additive()));
       const and = this.#next();
       if (and.kind !== 'keyword' || and.keyword !== 'AND') throw this.#expected('Expected AND in BETWEEN', and);
-      const high = this.#valueOperand(this.#additive());
+      const high = this.#orderedOperand('BETWEEN', this.#valueOperand(this.#additive()));
       return { type: 'between', negated, operand, low, high, pos };
     }
     if (k.kind === 'keyword' && k.keyword === 'IN') return { type: 'in', negated, operand, values: this.#inList(), pos };
@@ -368,7 +384,7 @@ class Parser {
     const op = t.punct;
     // Fold signed numeric literals so '-5' is a constant, not an operation per message.
     if (operand.type === 'literal' && typeof operand.value === 'number') {
-      return { type: 'literal', value: op === '-' ? -operand.value : operand.value, pos: t.pos };
+      return { type: 'literal', value: op === '-' ? -operand.value : operand.value, approximate: operand.approximate === true, pos: t.pos };
     }
     return { type: 'unary', op, operand, pos: t.pos };
   }
@@ -377,8 +393,9 @@ class Parser {
     const t = this.#next();
     switch (t.kind) {
       case 'string':
-      case 'number':
         return { type: 'literal', value: t.value, pos: t.pos };
+      case 'number':
+        return { type: 'literal', value: t.value, approximate: t.approximate, pos: t.pos };
       case 'identifier':
         return { type: 'identifier', name: t.name, pos: t.pos };
       case 'keyword':

@@ -71,15 +71,17 @@ export function messageFromSend(frame: StompFrame, now: number): MessageInput {
     const v = h.get(k);
     return v === undefined || v === '' ? undefined : v;
   };
-  const correlationId = opt('correlation-id');
+  // An empty correlation-id, type or JMSXGroupID is the empty string, not absent: selectors tell
+  // `JMSCorrelationID = ''` from `IS NULL` (issue 12; ActiveMQ Classic keeps them so too).
+  const correlationId = h.get('correlation-id');
   if (correlationId !== undefined) m.correlationId = correlationId;
   const replyTo = opt('reply-to');
   if (replyTo !== undefined) m.replyTo = replyTo.startsWith('/topic/') || replyTo.startsWith('/queue/') ? parseDestination(replyTo) : { type: 'queue', name: replyTo };
-  const type = opt('type');
+  const type = h.get('type');
   if (type !== undefined) m.type = type;
   const contentType = opt('content-type');
   if (contentType !== undefined) m.contentType = contentType;
-  const groupId = opt('JMSXGroupID');
+  const groupId = h.get('JMSXGroupID');
   if (groupId !== undefined) m.groupId = groupId;
   return m;
 }
