@@ -11,7 +11,7 @@ import { validateAddress } from '../../core/address.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { amqpFromDelivery } from './mapping.ts';
-import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull, holdAttach } from './rhea-shapes.ts';
+import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull, holdAttach, onAttachWritten } from './rhea-shapes.ts';
 import type { Transactions } from './transactions.ts';
 
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
@@ -78,6 +78,12 @@ export class ConsumerLink implements ConsumerSink {
   private sent = 0;
   private closing = false;
   /**
+   * Set once rhea has written this link's attach answer: until then no credit reaches the core and a
+   * browser reads nothing, so no transfer can precede the attach (issue 12, item 9), whatever kind
+   * of consumer this is and however early the client's flow came.
+   */
+  private attached = false;
+  /**
    * Pre-settled (at-most-once) link. Its core consumer still settles each delivery only once rhea
    * has it (not as the core hands it over, auto-ack), so that a delivery the session has no room
    * for goes back to the queue, and one that cannot be mapped is dead-lettered, not lost.
@@ -103,6 +109,10 @@ export class ConsumerLink implements ConsumerSink {
     // rhea dispatches outcomes of dispositions on the next tick: let those that came before the detach settle first.
     link.on('sender_close', () => setImmediate(() => this.onRemoteClose()));
     link.on('sender_error', () => undefined);
+    onAttachWritten(link, () => {
+      this.attached = true;
+      this.onFlow();
+    });
     this.open();
   }
 
@@ -167,15 +177,13 @@ export class ConsumerLink implements ConsumerSink {
       .createConsumer({ destination: spec.destination, sink: this, autoAck: false, origin: this.host.origin, ...(spec.selector !== undefined ? { selector: spec.selector } : {}), ...(spec.subscription ? { subscription: spec.subscription } : {}) })
       .then((c) => {
         release();
-        // Deliveries start after rhea has written the attach (it writes transfers before attaches in a pass).
-        setImmediate(() => {
-          if (this.closing) {
-            c.close();
-            return;
-          }
-          this.consumer = c;
-          this.onFlow();
-        });
+        if (this.closing) {
+          c.close();
+          return;
+        }
+        // Credit comes once the attach is written (onAttachWritten); the hold keeps it unwritten until now.
+        this.consumer = c;
+        this.onFlow();
       })
       .catch((err: unknown) => {
         release();
@@ -297,7 +305,6 @@ export class ConsumerLink implements ConsumerSink {
     const cursor = this.host.core.browser(queue, this.host.origin);
     this.browsing = { cursor, selector: selector !== undefined ? this.host.core.compileSelector(selector) : null, ahead: [], end: false };
     this.link.local.attach.snd_settle_mode = 1;
-    setImmediate(() => this.onFlow());
   }
 
   private browseFlow(): void {
@@ -335,12 +342,13 @@ export class ConsumerLink implements ConsumerSink {
 
   /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
   private onFlow(): void {
-    if (this.browsing && !this.closing) {
+    if (!this.attached || this.closing) return;
+    if (this.browsing) {
       this.browseFlow();
       return;
     }
     const c = this.consumer;
-    if (!c || this.closing) return;
+    if (!c) return;
     const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
     const inFlight = this.sent - this.link.delivery_count;
     // The client's credit, within the session's window, within maxCredit unsettled or unwritten

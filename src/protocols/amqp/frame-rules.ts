@@ -29,11 +29,44 @@ interface AttachedLink {
 }
 
 /**
+ * The key of a link in a session's `links`: its name and the broker's role. AMQP 1.0 §2.6.1: "a link
+ * is uniquely identified by its name, and the source and target container-ids" (the direction), so a
+ * sender and a receiver may share a name on one session; qpid-proton's BlockingConnection names both
+ * after the address. rhea keys links by name alone and took the second attach for the first link
+ * ("Attach already received"). The prefix keeps the two directions' keys apart for any name.
+ */
+export function linkKey(name: string, brokerIsReceiver: boolean): string {
+  return (brokerIsReceiver ? 'r:' : 's:') + name;
+}
+
+/** What prepareSessions replaces of rhea's session (rhea 3.x `lib/session.js`). */
+interface RheaSessionLinks {
+  links: Record<string, LinkEntry | undefined>;
+  local: { handles: Record<number, LinkEntry | undefined>; begin: { handle_max?: number } };
+  remote: { handles: Record<number, LinkEntry | undefined> };
+  create_sender(name: string): LinkEntry;
+  create_receiver(name: string): LinkEntry;
+  create_link(name: string, constructor: new (session: unknown, name: string, handle: number, opts: unknown) => LinkEntry, opts: unknown): LinkEntry;
+  on_attach(frame: Frame): void;
+  remove_link(link: LinkEntry): void;
+}
+
+interface LinkEntry {
+  name: string;
+  remote: { attach?: unknown };
+  is_receiver(): boolean;
+  on_attach(frame: Frame): void;
+}
+
+/**
  * rhea keeps sessions by channel and links by name and by handle in plain objects, all keyed by what
  * the peer sent: a link named `__proto__` or `constructor` found Object.prototype members there (rhea
  * threw on them). The connection's maps, and those of each session it creates, get no prototype.
- * Each session's begin advertises `handleMax` (AMQP 1.0 §2.7.2 handle-max; rhea offers 2^32-1), which
- * checkAttach enforces: with handles unique among attached links, it caps a session's links.
+ * Each session's links are filed under {@link linkKey} (name and direction), not the name alone: the
+ * three session methods that touch `links` by name (create_link, on_attach, remove_link) are
+ * replaced on each session; rhea's others only iterate it. Once per attach and detach, nothing per
+ * transfer. Each session's begin advertises `handleMax` (AMQP 1.0 §2.7.2 handle-max; rhea offers
+ * 2^32-1), which checkAttach enforces: with handles unique among attached links, it caps a session's links.
  */
 export function prepareSessions(connection: RheaConnection, handleMax: number): void {
   const rc = connection as unknown as {
@@ -45,17 +78,49 @@ export function prepareSessions(connection: RheaConnection, handleMax: number): 
   rc.remote_channel_map = Object.create(null) as Record<string, unknown>;
   const create = rc.create_session;
   rc.create_session = function (this: unknown, size: number): RheaSession {
-    const session = create.call(this, size) as unknown as {
-      links: object;
-      local: { handles: object; begin: { handle_max?: number } };
-      remote: { handles: object };
-    };
-    session.links = Object.create(null) as object;
-    session.local.handles = Object.create(null) as object;
-    session.remote.handles = Object.create(null) as object;
+    const session = create.call(this, size) as unknown as RheaSessionLinks;
+    session.links = Object.create(null) as RheaSessionLinks['links'];
+    session.local.handles = Object.create(null) as RheaSessionLinks['local']['handles'];
+    session.remote.handles = Object.create(null) as RheaSessionLinks['remote']['handles'];
     session.local.begin.handle_max = handleMax;
+    session.create_link = createLink;
+    session.on_attach = onAttach;
+    session.remove_link = removeLink;
     return session as unknown as RheaSession;
   };
+}
+
+/** rhea's create_link, filing the link under its name and direction; the lowest free local handle. */
+function createLink(this: RheaSessionLinks, name: string, constructor: Parameters<RheaSessionLinks['create_link']>[1], opts: unknown): LinkEntry {
+  let handle = 0;
+  while (this.local.handles[handle]) handle++;
+  const link = new constructor(this, name, handle, opts);
+  this.links[linkKey(name, link.is_receiver())] = link;
+  this.local.handles[handle] = link;
+  return link;
+}
+
+/** rhea's on_attach, finding the link by name and direction: the peer's role true is a receiver, so the broker sends. */
+function onAttach(this: RheaSessionLinks, frame: Frame): void {
+  const p = frame.performative as { name: string; handle: number; role: boolean };
+  const link = this.links[linkKey(p.name, !p.role)] ?? (p.role ? this.create_sender(p.name) : this.create_receiver(p.name));
+  this.remote.handles[p.handle] = link;
+  link.on_attach(frame);
+  link.remote.attach = p;
+}
+
+/**
+ * rhea's remove_link, dropping only this link's entries (a new link may already hold the key or a
+ * handle). The peer's handle is read from its attach: rhea's `remote.handle` is never set (it reads
+ * `frame.handle`), so rhea left every removed link filed under its peer's handle until reused.
+ */
+function removeLink(this: RheaSessionLinks, link: LinkEntry): void {
+  const handle = (link as unknown as { local: { handle: number } }).local.handle;
+  const remoteHandle = (link.remote.attach as { handle?: number } | undefined)?.handle;
+  if (remoteHandle !== undefined && this.remote.handles[remoteHandle] === link) delete this.remote.handles[remoteHandle];
+  if (this.local.handles[handle] === link) delete this.local.handles[handle];
+  const key = linkKey(link.name, link.is_receiver());
+  if (this.links[key] === link) delete this.links[key];
 }
 
 /**
@@ -64,8 +129,8 @@ export function prepareSessions(connection: RheaConnection, handleMax: number): 
  * handle-max of our begin: "MUST close the connection with the framing-error error-code" (§2.7.2); a
  * handle already in use
  * for an attached link "MUST be responded to with an immediate close carrying a handle-in-use
- * session-error"; a second attach of a link already attached under that name in this session (rhea
- * keeps one link per name): amqp:not-allowed.
+ * session-error"; a second attach of a link already attached under that name and in that direction
+ * in this session (AMQP 1.0 §2.6.1: names are unique per direction): amqp:not-allowed.
  */
 export function checkAttach(rc: RheaConnection, frame: Frame, handleMax: number): void {
   const p = frame.performative as { name?: unknown; handle?: unknown; role?: unknown };
@@ -79,8 +144,9 @@ export function checkAttach(rc: RheaConnection, frame: Frame, handleMax: number)
   if (!session) return; // rhea refuses a frame on a channel without a session
   const onHandle = session.remote.handles[p.handle];
   if (onHandle && !onHandle.remote.detach) throw new FrameRuleError('amqp:session:handle-in-use', `Handle ${p.handle} is already in use by link ${JSON.stringify(onHandle.name)}`);
-  const byName = session.links[p.name];
-  if (byName && byName.remote.attach && !byName.remote.detach) throw new FrameRuleError('amqp:not-allowed', `Link ${JSON.stringify(p.name)} is already attached on this session`);
+  // The peer's role true (receiver) makes the broker the sender.
+  const byName = session.links[linkKey(p.name, !p.role)];
+  if (byName && byName.remote.attach && !byName.remote.detach) throw new FrameRuleError('amqp:not-allowed', `${p.role ? 'A receiver' : 'A sender'} link ${JSON.stringify(p.name)} is already attached on this session`);
 }
 
 /**

@@ -165,6 +165,30 @@ export function terminusOrNull(v: unknown): RheaTerminus | null {
 }
 
 /**
+ * Calls `written` once rhea has written the link's attach answer, from then on nothing. A peer
+ * knows a handle only from the attach that names it (AMQP 1.0 §2.6.2, §2.7.3): a transfer on it
+ * before the attach is a session error to the peer (proton: "no such handle"), and within one write
+ * pass rhea writes a session's transfers before its links' attaches. rhea writes the attach in the
+ * first `_process` of the link after it opened (rhea opens a peer-initiated link before the adapter
+ * sees it), so the wrapper runs once and puts rhea's `_process` back: no cost after the attach.
+ * Composes with {@link holdAttach}, which defers the calls this wrapper sees. `written` runs on the
+ * next tick, outside rhea's write pass.
+ */
+export function onAttachWritten(link: RheaLink, written: () => void): void {
+  const l = link as RheaLink & { _process(): void };
+  const original = l._process;
+  let pending = true;
+  const wrapper = function (this: RheaLink): void {
+    original.call(this);
+    if (!pending) return;
+    pending = false;
+    if (l._process === wrapper) l._process = original;
+    process.nextTick(written);
+  };
+  l._process = wrapper;
+}
+
+/**
  * Holds back a link's attach answer (rhea writes it on the next tick) until the returned function
  * is called, so a client sees its subscription confirmed only once the core has created it.
  */
