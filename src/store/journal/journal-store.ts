@@ -35,6 +35,13 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** A segment's read handle and the reads using it: a dead segment's handle closes when its last read is done. */
+interface Reader {
+  handle: Promise<FileHandle>;
+  reads: number;
+  closing: boolean;
+}
+
 interface Segment {
   id: number;
   file: string;
@@ -98,7 +105,9 @@ export class JournalStore implements Store {
   private flushScheduled = false;
   private compacting = false;
   private compactChunk: { segment: number; messages: Map<string, Message> } | null = null;
-  private readonly readers = new Map<number, Promise<FileHandle>>();
+  private readonly readers = new Map<number, Reader>();
+  /** Unlinks of dead segments and closes of their read handles under way: the space is back once they are done. */
+  private readonly releasing = new Set<Promise<unknown>>();
   private dirty = false;
   private seq = 0;
   private opened = false;
@@ -507,31 +516,52 @@ export class JournalStore implements Store {
   private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[]> {
     const seg = this.segments.find((s) => s.id === segment);
     if (!seg) throw new JunctionError('ERR_STORE_FAILED', `Journal segment ${segment} is gone`);
-    const fh = await this.readHandle(seg);
+    const reader = this.readHandle(seg);
     const buf = Buffer.allocUnsafe(length);
-    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    let bytesRead: number;
+    reader.reads++;
+    try {
+      ({ bytesRead } = await (await reader.handle).read(buf, 0, length, offset));
+    } finally {
+      if (--reader.reads === 0 && reader.closing) this.closeHandle(reader);
+    }
     const r = readRecord(buf.subarray(0, bytesRead), 0);
     if (!r.ok) throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${seg.file} offset ${offset}: cannot read back a record (${r.reason})`);
     return decodeBatch(r.record.payload);
   }
 
   /** One read handle per segment, kept while the segment lives (an unlinked file stays readable through it). */
-  private readHandle(seg: Segment): Promise<FileHandle> {
-    let h = this.readers.get(seg.id);
-    if (!h) {
-      h = open(seg.file, 'r');
-      this.readers.set(seg.id, h);
-      h.catch(() => this.readers.delete(seg.id));
+  private readHandle(seg: Segment): Reader {
+    let r = this.readers.get(seg.id);
+    if (!r) {
+      const handle = open(seg.file, 'r');
+      r = { handle, reads: 0, closing: false };
+      this.readers.set(seg.id, r);
+      handle.catch(() => this.readers.get(seg.id)?.handle === handle && this.readers.delete(seg.id));
     }
-    return h;
+    return r;
   }
 
+  /**
+   * A dead segment's read handle closes once the reads using it are done, at once if none is: an
+   * unlinked file keeps its blocks while a descriptor is open on it, so a handle kept open would
+   * keep the space the deletion gives back.
+   */
   private closeReader(id: number): void {
-    const h = this.readers.get(id);
-    if (!h) return;
+    const r = this.readers.get(id);
+    if (!r) return;
     this.readers.delete(id);
-    // Reads in flight finish first: closing waits a turn for them to be issued.
-    setTimeout(() => void h.then((fh) => fh.close()).catch(() => undefined /* already closed or never opened */), 1000).unref();
+    r.closing = true;
+    if (r.reads === 0) this.closeHandle(r);
+  }
+
+  private closeHandle(r: Reader): void {
+    this.track(r.handle.then((fh) => fh.close()).catch(() => undefined /* never opened, or already closed */));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.releasing.add(p);
+    void p.finally(() => this.releasing.delete(p));
   }
 
   private deleteDeadSegments(): void {
@@ -539,8 +569,13 @@ export class JournalStore implements Store {
     while (this.segments.length > 1 && this.index.liveBytes(this.segments[0]!.id) === 0) {
       const dead = this.segments.shift()!;
       this.closeReader(dead.id);
-      unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment'));
+      this.track(unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment')));
     }
+  }
+
+  /** Resolves once the deletions of dead segments started so far are done (their space is back). */
+  async released(): Promise<void> {
+    while (this.releasing.size > 0) await Promise.all(this.releasing);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -570,8 +605,9 @@ export class JournalStore implements Store {
     while (this.writing || this.pending.length > 0 || this.held.length > 0);
     this.closing = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    for (const h of this.readers.values()) await h.then((fh) => fh.close()).catch(() => undefined /* never opened */);
+    for (const r of this.readers.values()) await r.handle.then((fh) => fh.close()).catch(() => undefined /* never opened */);
     this.readers.clear();
+    await this.released();
     if (this.head) {
       if (this.dirty) await this.head.datasync().catch((err) => this.log.error({ err }, 'journal fsync at close failed'));
       await this.head.close();

@@ -64,6 +64,7 @@ async function settled(j: JournalStore): Promise<void> {
     await new Promise((r) => setImmediate(r));
   }
   assert.equal(j.statistics().segments, 1, 'compaction emptied the rolled segment');
+  await j.released();
 }
 
 /** Commits and removes `count` messages of `size` bytes, in batches so the writes group. */
@@ -71,6 +72,7 @@ async function fillAndDrain(j: JournalStore, count: number, size: number, first 
   await Promise.all(Array.from({ length: count }, (_, i) => j.commit(send(first + i, 'q', size))));
   await Promise.all(Array.from({ length: count }, (_, i) => j.commit([{ op: 'removeRef', queue: 'q', key: `k${first + i}` }])));
   await j.idle();
+  await j.released();
 }
 
 test('a drain inside one large segment gives the space back (the dead head is rolled and deleted)', async () => {
@@ -122,6 +124,7 @@ test('a dead segment left by an earlier run is given back at the next start', as
   const again = journal();
   await again.open();
   await again.idle();
+  await again.released();
   assert.ok((await diskBytes()) < 1024, `journal files still hold ${await diskBytes()} bytes after a restart`);
   await again.close();
 });
