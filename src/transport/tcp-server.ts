@@ -3,9 +3,20 @@ import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
 import { defaultTransportGuards, type TransportGuards } from './transport-guards.ts';
+import { LOOKS_LIKE, sniffForeign, type WireProtocol } from './first-bytes.ts';
+import { logWrongProtocol, wrongProtocolAnswer, type ListenerName } from './wrong-protocol.ts';
 
 function uncork(c: TcpConnection): void {
   c.uncork();
+}
+
+/** A connection's first bytes while they are checked for another protocol (see {@link TcpConnection.firstBytes}). */
+interface Sniff {
+  /** The protocol's 'data' listeners, added to the socket once the bytes are its own. */
+  readonly listeners: Array<(chunk: Buffer) => void>;
+  /** Bytes read so far, fewer than MAX_SNIFF_BYTES. */
+  held: Buffer | undefined;
+  readonly onData: (chunk: Buffer) => void;
 }
 
 class TcpConnection implements TransportConnection, Watched {
@@ -21,11 +32,18 @@ class TcpConnection implements TransportConnection, Watched {
   slowTimer: NodeJS.Timeout | undefined = undefined;
   /** Whether the 'drain' listener that ends a congestion is on (added at the first congestion only). */
   private drainWatched = false;
+  /** Set until the first bytes are judged (only on a listener of a known protocol); then null. */
+  private sniff: Sniff | null = null;
 
   constructor(socket: net.Socket, server: TcpServer) {
     this.socket = socket;
     this.server = server;
     socket.setNoDelay(true);
+    if (server.own !== undefined) {
+      const sniff: Sniff = { listeners: [], held: undefined, onData: (chunk) => this.firstBytes(chunk) };
+      this.sniff = sniff;
+      socket.on('data', sniff.onData);
+    }
     // One 'error' and one 'close' listener per socket, whoever registers with onClose (an idle
     // connection's memory is mostly such small objects).
     socket.on('error', (err) => {
@@ -92,7 +110,39 @@ class TcpConnection implements TransportConnection, Watched {
   }
 
   onData(cb: (chunk: Buffer) => void): void {
-    this.socket.on('data', cb);
+    if (this.sniff) this.sniff.listeners.push(cb);
+    else this.socket.on('data', cb);
+  }
+
+  /**
+   * The first bytes of the connection, before the protocol sees them: another protocol's start (see
+   * first-bytes.ts) is answered and closed at once; anything else goes to the protocol's listeners,
+   * which from then on are the socket's own (nothing is added to later reads). At most
+   * MAX_SNIFF_BYTES are held when they come one at a time; the protocol's connect timeout, running
+   * from the accept, bounds the wait for them.
+   */
+  private firstBytes(chunk: Buffer): void {
+    const s = this.sniff;
+    if (!s) return;
+    const prefix = s.held === undefined ? chunk : Buffer.concat([s.held, chunk]);
+    const foreign = sniffForeign(prefix, this.server.own!);
+    if (foreign === undefined) {
+      s.held = prefix;
+      return;
+    }
+    this.socket.off('data', s.onData);
+    this.sniff = null;
+    if (foreign === null) {
+      for (const cb of s.listeners) this.socket.on('data', cb);
+      for (const cb of s.listeners) cb(prefix);
+      return;
+    }
+    const answer = wrongProtocolAnswer(this.server.protocol as ListenerName, foreign, this.server.guards.ports);
+    logWrongProtocol(this.server.guards.log, this.server.protocol as ListenerName, this.remoteAddress, LOOKS_LIKE[foreign], prefix, answer.answer);
+    // Whatever else the client sends is read and dropped until it closes too (no 'data' listener left).
+    if (answer.bytes) this.socket.end(answer.bytes);
+    else this.socket.end();
+    setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
   onDrain(cb: () => void): void {
@@ -131,6 +181,8 @@ export class TcpServer {
   readonly guards: TransportGuards;
   /** The protocol this listener carries (`stomp`, `mqtt`, `amqp`), for log lines. */
   readonly protocol: string;
+  /** `protocol` when the first bytes of its connections are checked for another protocol (a known one). */
+  readonly own: WireProtocol | undefined;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
@@ -138,6 +190,7 @@ export class TcpServer {
   constructor(acceptor: ProtocolAcceptor, guards: TransportGuards = defaultTransportGuards(), protocol = 'tcp') {
     this.guards = guards;
     this.protocol = protocol;
+    this.own = protocol === 'stomp' || protocol === 'mqtt' || protocol === 'amqp' ? protocol : undefined;
     this.server = net.createServer((socket) => {
       // Refused before anything is allocated for it: no protocol state, no listeners.
       const host = socket.remoteAddress; // also kept by the socket for `closed` to read after the close
@@ -159,7 +212,10 @@ export class TcpServer {
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
     // Accept errors that reach Node (libuv handles EMFILE itself, see ConnectionGate) are logged.
-    return listen(this.server, port, host, (err) => this.guards.log.error({ err, listener: this.protocol }, 'listener error'));
+    return listen(this.server, port, host, (err) => this.guards.log.error({ err, listener: this.protocol }, 'listener error')).then((bound) => {
+      this.guards.ports.set(this.protocol, bound);
+      return bound;
+    });
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ export interface TransportGuards {
   readonly partialMessages: ReadBudget;
   /** How long a WebSocket message may stay unfinished, ms. */
   readonly messageTimeout: number;
+  /** Ports the listeners are bound to, by listener (`stomp`, `mqtt`, `amqp`, `ws`): a client on the wrong port is told the right one. */
+  readonly ports: Map<string, number>;
   readonly log: Logger;
 }
 
@@ -27,6 +29,7 @@ export function createTransportGuards(cfg: JunctionConfig['connections'], parent
     upgradeTimeout: cfg.upgradeTimeout,
     partialMessages: new ReadBudget(cfg.maxPartialMessageBytes),
     messageTimeout: cfg.messageTimeout,
+    ports: new Map(),
     log,
   };
 }

@@ -8,6 +8,8 @@ import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } fro
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
 import type { ReadBudget, ReadBudgetWaiter } from './read-budget.ts';
 import type { TransportGuards } from './transport-guards.ts';
+import { LOOKS_LIKE, sniffForeign } from './first-bytes.ts';
+import { logWrongProtocol, wrongProtocolAnswer } from './wrong-protocol.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
@@ -236,6 +238,7 @@ export class WsServer {
         guards.gate.release(host);
       });
     });
+    this.http.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => this.clientError(err, socket));
     this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (socket.destroyed) return; // refused at 'connection'
       const chosen = this.choose(String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()));
@@ -246,6 +249,46 @@ export class WsServer {
       }
       p.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, p));
     });
+  }
+
+  /**
+   * Bytes Node's HTTP parser refused, or a request that timed out. Another protocol's first bytes
+   * (STOMP, MQTT or AMQP sent raw to this port, a TLS ClientHello) are logged once and answered with a
+   * 400 naming the right port (a TLS client is just closed); the rest get Node's own answer, as
+   * without this listener (_http_server.js socketOnError): 408 for the upgrade timeout, 431 and 413
+   * for oversized headers, 400 else. Only the chunk the parser failed on is known: another protocol
+   * written one byte at a time is answered the same, but logged as a malformed request.
+   */
+  private clientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const parse = err.code?.startsWith('HPE_') === true;
+    const raw = err.rawPacket ?? Buffer.alloc(0);
+    const foreign = parse ? sniffForeign(raw, 'http') : null;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    let response: Buffer | string;
+    if (foreign) {
+      const answer = wrongProtocolAnswer('ws', foreign, this.guards.ports);
+      logWrongProtocol(this.guards.log, 'ws', remote, LOOKS_LIKE[foreign], raw, answer.answer);
+      if (!answer.bytes) {
+        socket.destroy();
+        return;
+      }
+      response = answer.bytes;
+    } else {
+      const status =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+        : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? '413 Payload Too Large'
+        : '400 Bad Request';
+      if (parse && status === '400 Bad Request') logWrongProtocol(this.guards.log, 'ws', remote, 'malformed HTTP request', raw, 'HTTP 400', err.code);
+      response = `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+    }
+    // end, not destroy: a close with unread bytes left would be a reset, which can lose the answer.
+    socket.end(response);
+    setTimeout(() => socket.destroy(), 5000).unref();
   }
 
   private choose(offered: Iterable<string>): string | false {
@@ -276,7 +319,10 @@ export class WsServer {
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return listen(this.http, port, host, (err) => this.guards.log.error({ err, listener: 'ws' }, 'listener error'));
+    return listen(this.http, port, host, (err) => this.guards.log.error({ err, listener: 'ws' }, 'listener error')).then((bound) => {
+      this.guards.ports.set('ws', bound);
+      return bound;
+    });
   }
 
   async close(): Promise<void> {
