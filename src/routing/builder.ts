@@ -197,7 +197,7 @@ export class ChoiceBuilder {
 export class RouteBuilder extends StepsBuilder {
   private readonly id: string;
   private source: string | undefined;
-  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'description' | 'autoStart' | 'trace'>> = {};
+  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'description' | 'autoStart' | 'trace'>> = {};
   private handler: ErrorHandlerDef | undefined;
 
   constructor(id: string) {
@@ -220,6 +220,11 @@ export class RouteBuilder extends StepsBuilder {
   }
   drainTimeout(ms: number): this {
     this.options.drainTimeout = ms;
+    return this;
+  }
+  /** How long a send to a remote endpoint may wait for its outcome (default 5000 ms; a URI's `?sendTimeout=` wins). */
+  sendTimeout(ms: number): this {
+    this.options.sendTimeout = ms;
     return this;
   }
   /** Record each exchange's steps in `Exchange.history`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JunctionError } from '../errors.ts';
 import { isReservedProperty } from '../core/reserved.ts';
+import { MAX_SEND_TIMEOUT } from './endpoints/endpoint-uri.ts';
 import type { Exchange, StepContext, Step } from './types.ts';
 
 /**
@@ -72,16 +73,28 @@ export interface RouteDefinition {
   maxInflight: number;
   /** How long stop and suspend wait for in-flight exchanges, ms. */
   drainTimeout: number;
+  /**
+   * How long a send to a remote endpoint (amqp://, mqtt://) may wait for the connection and the
+   * remote's outcome, ms, unless the URI gives its own (`?sendTimeout=`). Past it the send fails.
+   */
+  sendTimeout: number;
   /** Start suspended (as recorded by the registry). */
   autoStart: boolean;
   /** Record the steps each exchange goes through (`Exchange.history`, logged on failure). */
   trace: boolean;
 }
 
-export type RouteDefinitionInput = Omit<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart' | 'trace'> & Partial<Pick<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'autoStart' | 'trace'>>;
+export type RouteDefinitionInput = Omit<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'autoStart' | 'trace'> &
+  Partial<Pick<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'autoStart' | 'trace'>>;
 
 export const DEFAULT_MAX_INFLIGHT = 256;
 export const DEFAULT_DRAIN_TIMEOUT = 10_000;
+/**
+ * 5 s: long enough for a remote broker's round trip under load and a quick reconnect (rhea's
+ * first retries are 100-800 ms), short enough that a remote that is down sends the exchange to
+ * its redelivery and dead-letter channel in seconds instead of holding it (and its credit) for ever.
+ */
+export const DEFAULT_SEND_TIMEOUT = 5000;
 
 const uri = z.string().min(1);
 const ms = z.number().int().min(0);
@@ -146,6 +159,7 @@ const routeSchema = z.strictObject({
   errorHandler: errorHandlerSchema.optional(),
   maxInflight: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_INFLIGHT),
   drainTimeout: ms.default(DEFAULT_DRAIN_TIMEOUT),
+  sendTimeout: z.number().int().min(1).max(MAX_SEND_TIMEOUT).default(DEFAULT_SEND_TIMEOUT),
   autoStart: z.boolean().default(true),
   trace: z.boolean().default(false),
 });

@@ -79,7 +79,7 @@ export class Route {
     this.origin = origin;
     this.services = services;
     this.log = services.log;
-    this.endpoints = new RouteEndpoints(services.core, definition.id, services.log);
+    this.endpoints = new RouteEndpoints(services.core, definition.id, services.log, undefined, definition.sendTimeout);
     try {
       const compiler = new RouteCompiler({
         routeId: definition.id,

@@ -2,6 +2,8 @@ import rhea, { type Connection, type Delivery, type EventContext, type Receiver,
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Exchange, ExchangeMessage, HeaderValue, Producer, RouteLog } from '../types.ts';
+import { PendingSends, type PendingSend } from './pending-sends.ts';
+import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
 
 function openConnection(host: string, port: number, options: URLSearchParams, id: string): Connection {
@@ -24,6 +26,32 @@ function bodyBuffer(body: unknown): { body: Buffer; bodyType: 'bytes' | 'text' |
   if (typeof body === 'string') return { body: Buffer.from(body), bodyType: 'text' };
   if (body === undefined || body === null) return { body: Buffer.alloc(0), bodyType: 'text' };
   return { body: Buffer.from(JSON.stringify(body)), bodyType: 'json' };
+}
+
+/** rhea internals a close needs (not in its typings): a closed connection must stop reconnecting. */
+type RheaConnection = Connection & { set_reconnect(on: boolean): void; scheduled_reconnect?: NodeJS.Timeout; socket?: { destroy(): void } };
+
+/**
+ * Closes a rhea connection for good. One that is not open (the remote is down, rhea is between
+ * reconnect attempts) is not waited for: its reconnecting is switched off and its scheduled
+ * attempt and any half-open socket dropped, else a stopped route's endpoint would go on
+ * connecting to the remote for ever.
+ */
+async function closeConnection(c: Connection): Promise<void> {
+  const r = c as RheaConnection;
+  if (!c.is_open()) {
+    r.set_reconnect(false);
+    if (r.scheduled_reconnect !== undefined) clearTimeout(r.scheduled_reconnect);
+    r.scheduled_reconnect = undefined;
+    c.close();
+    r.socket?.destroy();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    c.once('connection_close', () => resolve());
+    c.once('disconnected', () => resolve());
+    c.close();
+  });
 }
 
 /** An AMQP message (rhea) as an exchange message. */
@@ -74,7 +102,10 @@ export class AmqpSource implements Source {
   private owed = 0;
   private inflight = 0;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, routeId: string, maxInflight: number, log: RouteLog) {
+  private readonly status: RemoteStatus;
+
+  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, routeId: string, maxInflight: number, log: RouteLog, endpoint = uri) {
+    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
     this.uri = uri;
     this.host = host;
     this.port = port;
@@ -109,7 +140,8 @@ export class AmqpSource implements Source {
       );
     });
     receiver.on('receiver_open', () => this.credit(0));
-    conn.on('disconnected', (ctx: EventContext) => this.log.warn({ route: this.routeId, uri: this.uri, err: ctx.error }, 'AMQP source disconnected'));
+    conn.on('connection_open', () => this.status.connected());
+    conn.on('disconnected', (ctx: EventContext) => this.status.failed(ctx.error));
     this.owed = this.maxInflight;
   }
 
@@ -137,59 +169,95 @@ export class AmqpSource implements Source {
     const c = this.connection;
     this.connection = undefined;
     this.receiver = undefined;
-    if (!c) return;
-    await new Promise<void>((resolve) => {
-      if (!c.is_open()) return resolve();
-      c.once('connection_close', () => resolve());
-      c.once('disconnected', () => resolve());
-      c.close();
-    });
+    this.status.close();
+    if (c) await closeConnection(c);
   }
 }
 
-/** `amqp://host:port/address` as a destination: resolves when the peer accepts the message. */
+/**
+ * `amqp://host:port/address` as a destination: resolves when the peer accepts the message. A send
+ * waits for the link (connected, with credit) in order, then for the peer's outcome, all within
+ * `sendTimeout`; past it, or when the connection drops before the outcome, the send fails (the
+ * step's redelivery, then the dead-letter channel). A remote down therefore costs each exchange
+ * `sendTimeout` per attempt, never a stall of the route.
+ */
 export class AmqpProducer implements Producer {
   readonly uri: string;
   private readonly connection: Connection;
   private readonly sender: Sender;
-  private readonly waiting = new Map<unknown, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Sends waiting for the link, oldest first (entries that timed out are skipped). */
+  private readonly queued: Array<PendingSend<ExchangeMessage>> = [];
+  /** Sends on the wire, by their delivery, until the peer's outcome. */
+  private readonly sent = new Map<unknown, PendingSend<ExchangeMessage>>();
+  private readonly pending: PendingSends<ExchangeMessage>;
+  private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, log: RouteLog) {
+  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, log: RouteLog, sendTimeout: number, routeId: string, endpoint = uri) {
     this.uri = uri;
+    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
+    this.pending = new PendingSends(sendTimeout, uri, (p) => {
+      if (p.handle !== undefined) this.sent.delete(p.handle);
+      // Deadlines pass in the order sends came, so what timed out waiting is the queue's head.
+      while (this.queued.length > 0 && this.queued[0]!.done) this.queued.shift();
+    });
     this.connection = openConnection(host, port, options, `junction-out-${Math.random().toString(36).slice(2, 10)}`);
     this.sender = this.connection.open_sender({ target: { address } });
     const outcome = (ok: boolean, why: string) => (ctx: EventContext) => {
-      const w = this.waiting.get(ctx.delivery);
-      if (!w) return;
-      this.waiting.delete(ctx.delivery);
-      if (ok) w.resolve();
-      else w.reject(new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: message ${why}${ctx.delivery?.remote_state?.error ? `: ${JSON.stringify(ctx.delivery.remote_state.error)}` : ''}`));
+      const p = this.sent.get(ctx.delivery);
+      if (!p) return;
+      this.sent.delete(ctx.delivery);
+      if (ok) this.pending.resolve(p);
+      else this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: message ${why}${ctx.delivery?.remote_state?.error ? `: ${JSON.stringify(ctx.delivery.remote_state.error)}` : ''}`));
     };
     this.sender.on('accepted', outcome(true, 'accepted'));
     this.sender.on('rejected', outcome(false, 'rejected'));
     this.sender.on('released', outcome(false, 'released'));
     this.sender.on('modified', outcome(false, 'modified'));
+    this.sender.on('sendable', () => this.flush());
+    this.connection.on('connection_open', () => this.status.connected());
     this.connection.on('disconnected', (ctx: EventContext) => {
-      log.warn({ uri, err: ctx.error }, 'AMQP producer disconnected');
-      for (const w of this.waiting.values()) w.reject(new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: disconnected before the outcome`));
-      this.waiting.clear();
+      this.status.failed(ctx.error);
+      // rhea forgets the deliveries of a lost connection: their outcome will never come.
+      const lost = [...this.sent.values()];
+      this.sent.clear();
+      for (const p of lost) this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: disconnected before the outcome`));
     });
   }
 
-  async send(ex: Exchange): Promise<void> {
-    if (!this.sender.sendable()) await new Promise<void>((resolve) => this.sender.once('sendable', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      const delivery = this.sender.send(toAmqp(ex.message));
-      this.waiting.set(delivery, { resolve, reject });
+  send(ex: Exchange): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const p = this.pending.add(ex.message, resolve, reject);
+      if (this.queued.length === 0 && this.ready()) this.transmit(p);
+      else this.queued.push(p);
     });
+  }
+
+  /** The link can take a transfer now: attached on an open connection, with credit. */
+  private ready(): boolean {
+    return this.connection.is_open() && this.sender.is_open() && this.sender.sendable();
+  }
+
+  private transmit(p: PendingSend<ExchangeMessage>): void {
+    const delivery = this.sender.send(toAmqp(p.item));
+    p.handle = delivery;
+    this.sent.set(delivery, p);
+  }
+
+  /** Credit came (or came back): sends what waited, in order. */
+  private flush(): void {
+    let i = 0;
+    while (i < this.queued.length && this.ready()) {
+      const p = this.queued[i++]!;
+      if (!p.done) this.transmit(p);
+    }
+    this.queued.splice(0, i);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.connection.is_open()) return resolve();
-      this.connection.once('connection_close', () => resolve());
-      this.connection.once('disconnected', () => resolve());
-      this.connection.close();
-    });
+    this.pending.rejectAll(new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: endpoint closed before the outcome`));
+    this.queued.length = 0;
+    this.sent.clear();
+    this.status.close();
+    await closeConnection(this.connection);
   }
 }

@@ -3,13 +3,25 @@ import { JunctionError } from '../../errors.ts';
 /** A parsed endpoint URI. */
 export type EndpointUri =
   | { scheme: 'queue' | 'topic'; name: string; uri: string; options: URLSearchParams }
-  | { scheme: 'mqtt'; host: string; port: number; topic: string; uri: string; options: URLSearchParams }
-  | { scheme: 'amqp'; host: string; port: number; address: string; uri: string; options: URLSearchParams }
+  | { scheme: 'mqtt'; host: string; port: number; topic: string; uri: string; options: URLSearchParams; sendTimeout?: number; endpoint: string }
+  | { scheme: 'amqp'; host: string; port: number; address: string; uri: string; options: URLSearchParams; sendTimeout?: number; endpoint: string }
   | { scheme: 'timer'; name: string; period: number; uri: string; options: URLSearchParams }
   | { scheme: 'log'; name: string; uri: string; options: URLSearchParams };
 
 function bad(uri: string, why: string): JunctionError {
   return new JunctionError('ERR_ROUTE_INVALID', `Endpoint '${uri}': ${why}`);
+}
+
+/** The longest `sendTimeout` of a remote endpoint, ms (one hour). */
+export const MAX_SEND_TIMEOUT = 3_600_000;
+
+/** `?sendTimeout=ms` of a remote endpoint, checked at deploy. */
+function sendTimeoutOf(uri: string, options: URLSearchParams): number | undefined {
+  const v = options.get('sendTimeout');
+  if (v === null) return undefined;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > MAX_SEND_TIMEOUT) throw bad(uri, `sendTimeout must be a whole number of ms from 1 to ${MAX_SEND_TIMEOUT}`);
+  return n;
 }
 
 /**
@@ -33,9 +45,11 @@ export function parseEndpoint(uri: string): EndpointUri {
     // MQTT filters use '#', which a URL takes for a fragment: take the topic from the text itself.
     const slash = uri.indexOf('/', scheme.length + 3);
     const topic = scheme === 'mqtt' ? decodeURIComponent(uri.slice(slash + 1).split('?')[0]!) : path;
-    return scheme === 'mqtt'
-      ? { scheme, host: u.hostname, port, topic, uri, options: u.searchParams }
-      : { scheme, host: u.hostname, port, address: path, uri, options: u.searchParams };
+    const sendTimeout = sendTimeoutOf(uri, u.searchParams);
+    // What logs name the endpoint by: no user info or query (`?password=`).
+    const endpoint = `${scheme}://${u.hostname}:${port}/${scheme === 'mqtt' ? topic : path}`;
+    const common = { host: u.hostname, port, uri, options: u.searchParams, endpoint, ...(sendTimeout !== undefined ? { sendTimeout } : {}) };
+    return scheme === 'mqtt' ? { scheme, topic, ...common } : { scheme, address: path, ...common };
   }
   const rest = uri.slice(colon + 1);
   const q = rest.indexOf('?');

@@ -1,4 +1,5 @@
 import type { Core } from '../../core/core.ts';
+import { DEFAULT_SEND_TIMEOUT } from '../definition.ts';
 import type { Producer, RouteLog } from '../types.ts';
 import { AmqpProducer, AmqpSource } from './amqp-endpoint.ts';
 import { CoreProducer, CoreSource } from './core-endpoint.ts';
@@ -27,13 +28,16 @@ export class RouteEndpoints {
   /** Run-time producers, least recently used first. */
   private readonly dynamic = new Map<string, Closable>();
   private readonly dynamicLimit: number;
+  /** The route's `sendTimeout`: how long a remote producer's send may wait, unless its URI says (`?sendTimeout=`). */
+  private readonly sendTimeout: number;
   private sealed = false;
 
-  constructor(core: Core, routeId: string, log: RouteLog, dynamicLimit = DYNAMIC_PRODUCER_CACHE) {
+  constructor(core: Core, routeId: string, log: RouteLog, dynamicLimit = DYNAMIC_PRODUCER_CACHE, sendTimeout = DEFAULT_SEND_TIMEOUT) {
     this.core = core;
     this.routeId = routeId;
     this.log = log;
     this.dynamicLimit = dynamicLimit;
+    this.sendTimeout = sendTimeout;
   }
 
   /** The route is compiled: producers asked for from now on are run-time ones. */
@@ -53,9 +57,9 @@ export class RouteEndpoints {
       case 'topic':
         return new CoreSource(this.core, `${e.scheme}:${e.name}`, this.routeId, maxInflight, this.log);
       case 'mqtt':
-        return new MqttSource(uri, e.host, e.port, e.topic, e.options, this.routeId, this.log);
+        return new MqttSource(uri, e.host, e.port, e.topic, e.options, this.routeId, this.log, e.endpoint);
       case 'amqp':
-        return new AmqpSource(uri, e.host, e.port, e.address, e.options, this.routeId, maxInflight, this.log);
+        return new AmqpSource(uri, e.host, e.port, e.address, e.options, this.routeId, maxInflight, this.log, e.endpoint);
       case 'timer':
         return new TimerSource(uri, e.name, e.period, e.options, this.routeId, maxInflight);
       default:
@@ -96,10 +100,10 @@ export class RouteEndpoints {
         p = new CoreProducer(this.core, `${e.scheme}:${e.name}`);
         break;
       case 'mqtt':
-        p = new MqttProducer(uri, e.host, e.port, e.topic, e.options, this.log);
+        p = new MqttProducer(uri, e.host, e.port, e.topic, e.options, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId, e.endpoint);
         break;
       case 'amqp':
-        p = new AmqpProducer(uri, e.host, e.port, e.address, e.options, this.log);
+        p = new AmqpProducer(uri, e.host, e.port, e.address, e.options, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId, e.endpoint);
         break;
       case 'log':
         p = new LogProducer(uri, e.name, e.options, this.log);

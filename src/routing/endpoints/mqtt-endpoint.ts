@@ -1,6 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Exchange, Producer, RouteLog } from '../types.ts';
+import { PendingSends, type PendingSend } from './pending-sends.ts';
+import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
 
 function connect(host: string, port: number, clientId: string, clean: boolean, options: URLSearchParams): MqttClient {
@@ -32,7 +35,10 @@ export class MqttSource implements Source {
   private readonly log: RouteLog;
   private client: MqttClient | undefined;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, routeId: string, log: RouteLog) {
+  private readonly status: RemoteStatus;
+
+  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, routeId: string, log: RouteLog, endpoint = uri) {
+    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
     this.uri = uri;
     this.host = host;
     this.port = port;
@@ -67,17 +73,19 @@ export class MqttSource implements Source {
             return callback();
           }
           // Released (the route is stopping): no PUBACK, so the persistent session redelivers it.
+          this.status.close();
           client.end(true);
         },
       });
       emit(ex);
     };
     client.on('connect', () => {
+      this.status.connected();
       client.subscribe(this.topic, { qos }, (err) => {
         if (err) this.log.error({ err, route: this.routeId, topic: this.topic }, 'MQTT subscribe failed');
       });
     });
-    client.on('error', (err) => this.log.warn({ err, route: this.routeId, uri: this.uri }, 'MQTT source error'));
+    watchConnection(client, this.status, this.log);
   }
 
   pause(): void {
@@ -91,32 +99,95 @@ export class MqttSource implements Source {
   async stop(): Promise<void> {
     const c = this.client;
     this.client = undefined;
+    this.status.close();
     if (c) await c.endAsync(true);
   }
 }
 
-/** `mqtt://host:port/topic` as a destination: a QoS 1 publish, resolved on PUBACK (`?qos=0`, `?retain=true`). */
+/**
+ * Connection failures of an MQTT.js client into a {@link RemoteStatus}: MQTT.js emits `error`
+ * (ECONNREFUSED, a refused CONNACK) and `close` at every failed reconnect attempt; the status logs
+ * the first only. An error on a connected client is not about the connection: logged as it comes.
+ */
+function watchConnection(client: MqttClient, status: RemoteStatus, log: RouteLog): void {
+  client.on('error', (err) => {
+    if (!client.connected) status.failed(err);
+    else log.warn({ ...status.fields, reason: err.message }, 'remote endpoint error');
+  });
+  client.on('close', () => status.failed(undefined));
+}
+
+/**
+ * `mqtt://host:port/topic` as a destination: a QoS 1 publish, resolved on PUBACK (`?qos=0`,
+ * `?retain=true`: resolved once written). A send waits for the connection in order, then for the
+ * PUBACK, all within `sendTimeout`; past it the send fails (the step's redelivery, then the
+ * dead-letter channel) and the publish is taken out of MQTT.js's outgoing store, so it is not
+ * sent again on reconnect behind the route's back.
+ */
 export class MqttProducer implements Producer {
   readonly uri: string;
   private readonly topic: string;
   private readonly qos: 0 | 1;
   private readonly retain: boolean;
   private readonly client: MqttClient;
+  /** Sends waiting for the connection, oldest first (entries that timed out are skipped). */
+  private readonly queued: Array<PendingSend<Buffer>> = [];
+  private readonly pending: PendingSends<Buffer>;
+  private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: RouteLog) {
+  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: RouteLog, sendTimeout: number, routeId: string, endpoint = uri) {
     this.uri = uri;
     this.topic = topic;
     this.qos = options.get('qos') === '0' ? 0 : 1;
     this.retain = options.get('retain') === 'true';
+    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
+    this.pending = new PendingSends(sendTimeout, uri, (p) => {
+      if (typeof p.handle === 'number') this.client.removeOutgoingMessage(p.handle);
+      // Deadlines pass in the order sends came, so what timed out waiting is the queue's head.
+      while (this.queued.length > 0 && this.queued[0]!.done) this.queued.shift();
+    });
     this.client = connect(host, port, options.get('clientId') ?? `junction-out-${Math.random().toString(36).slice(2, 10)}`, true, options);
-    this.client.on('error', (err) => log.warn({ err, uri }, 'MQTT producer error'));
+    this.client.on('connect', () => {
+      this.status.connected();
+      this.flush();
+    });
+    watchConnection(this.client, this.status, log);
   }
 
-  async send(ex: Exchange): Promise<void> {
-    await this.client.publishAsync(this.topic, ex.message.body, { qos: this.qos, retain: this.retain });
+  send(ex: Exchange): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const p = this.pending.add(ex.message.body, resolve, reject);
+      // Offline, MQTT.js would hold the publish with no end: the route holds it instead, with its deadline.
+      if (this.queued.length === 0 && this.client.connected) this.publish(p);
+      else this.queued.push(p);
+    });
+  }
+
+  private publish(p: PendingSend<Buffer>): void {
+    const done = (err?: Error) => (err ? this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: ${err.message}`)) : this.pending.resolve(p));
+    this.client.publish(this.topic, p.item, { qos: this.qos, retain: this.retain }, done);
+    if (this.qos === 0 || p.done) return;
+    // The packet id MQTT.js gave this publish, so a timeout can withdraw it; taken only if it is
+    // this publish's own entry (MQTT.js queues a publish while it replays its store after a reconnect).
+    const id = this.client.getLastMessageId();
+    const outgoing = (this.client as unknown as { outgoing: Record<number, { cb: unknown } | undefined> }).outgoing;
+    if (outgoing[id]?.cb === done) p.handle = id;
+  }
+
+  /** Connected (again): publishes what waited, in order. */
+  private flush(): void {
+    let i = 0;
+    while (i < this.queued.length && this.client.connected) {
+      const p = this.queued[i++]!;
+      if (!p.done) this.publish(p);
+    }
+    this.queued.splice(0, i);
   }
 
   async close(): Promise<void> {
+    this.pending.rejectAll(new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: endpoint closed before the outcome`));
+    this.queued.length = 0;
+    this.status.close();
     await this.client.endAsync(true);
   }
 }

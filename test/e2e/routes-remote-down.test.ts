@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import mqtt from 'mqtt';
+import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog, type LogCapture, type LogLine } from '../helpers/log-capture.ts';
+import { listening } from '../helpers/ports.ts';
+import { connectFor, eventually } from '../helpers/stompjs.ts';
+
+/*
+ * A route whose remote endpoint is down (issue 12, item 12). The remote is a port nothing listens
+ * on (bound, then closed); later a real broker is started on it: a second Junction for amqp://,
+ * Debian's mosquitto for mqtt://. The exchange bound for the remote fails after `sendTimeout`,
+ * is redelivered, and reaches the dead-letter channel; an exchange of the same route that goes to
+ * a local queue is delivered meanwhile; the log has one line when the remote goes down and one
+ * when it is back.
+ */
+
+/** A loopback port nothing listens on: bound, then closed. */
+function deadPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const REDELIVERIES = 2;
+
+/** The route under test: remote readings to `remote`, the others to a local queue; a dead-letter channel. */
+async function deployRoute(broker: TestBroker, id: string, remote: string): Promise<void> {
+  await broker.routes.deploy({
+    id,
+    from: `queue:${id}.in`,
+    maxInflight: 10,
+    errorHandler: { deadLetter: `queue:${id}.DLQ`, maxRedeliveries: REDELIVERIES, redeliveryDelay: 50, backoffMultiplier: 2 },
+    steps: [{ choice: { when: [{ if: { '==': [{ var: 'body.remote' }, true] }, steps: [{ to: remote }] }], otherwise: [{ to: `queue:${id}.local` }] } }],
+  });
+}
+
+const isDown = (l: LogLine) => l.msg === 'remote endpoint down';
+const isBack = (l: LogLine) => l.msg === 'remote endpoint back';
+
+/** Sends one remote and one local reading; checks the local one passes while the remote one is pending, then the remote one's dead letter. */
+async function checkDeadLettered(t: TestContext, broker: TestBroker, id: string, log: LogCapture, endpoint: string): Promise<void> {
+  const stomp = await connectFor(t, broker);
+  const local = await stomp.subscribe(`/queue/${id}.local`);
+  const dlq = await stomp.subscribe(`/queue/${id}.DLQ`);
+  await stomp.send(`/queue/${id}.in`, JSON.stringify({ remote: true, n: 1 }), { 'content-type': 'application/json' });
+  await stomp.send(`/queue/${id}.in`, JSON.stringify({ remote: false, n: 2 }), { 'content-type': 'application/json' });
+  // 1. The local exchange is delivered while the remote one is still waiting for its endpoint.
+  const l = await local.one();
+  assert.deepEqual(JSON.parse(l.body), { remote: false, n: 2 });
+  assert.equal(broker.routes.stats(id).deadLettered, 0, 'the remote exchange is still being tried');
+  // 2. The remote exchange fails after its send timeout, is redelivered, and is dead-lettered.
+  const d = await dlq.one(30_000);
+  assert.deepEqual(JSON.parse(d.body), { remote: true, n: 1 });
+  assert.equal(d.headers.junctionRouteAttempts, String(REDELIVERIES + 1));
+  assert.match(d.headers.junctionRouteError!, /sendTimeout|no outcome|not connected/);
+  const stats = broker.routes.stats(id);
+  assert.equal(stats.redeliveries, REDELIVERIES);
+  assert.equal(stats.deadLettered, 1);
+  assert.equal(stats.completed, 2);
+  // 3. One line when it went down, with the reason and no stack.
+  const down = await log.waitFor((x) => isDown(x) && x.endpoint === endpoint, 'remote endpoint down');
+  assert.equal(down.err, undefined, 'an expected condition is logged without a stack');
+  assert.equal(typeof down.reason, 'string');
+}
+
+function assertLoggedOnce(log: LogCapture, endpoint: string): void {
+  assert.equal(log.lines.filter((x) => isDown(x) && x.endpoint === endpoint).length, 1, 'one "down" line');
+  assert.equal(log.lines.filter((x) => isBack(x) && x.endpoint === endpoint).length, 1, 'one "back" line');
+  assert.equal(log.lines.filter((x) => typeof x.msg === 'string' && /disconnected|producer error/.test(x.msg)).length, 0, 'no line per reconnect attempt');
+}
+
+test('amqp:// endpoint down: sendTimeout, redeliveries, dead-letter channel, other exchanges flow, down and back logged once', { timeout: 90_000 }, async (t) => {
+  const log = captureLog('info');
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger: log.logger });
+  t.after(() => broker.stop());
+  const port = await deadPort();
+  const endpoint = `amqp://127.0.0.1:${port}/remote.x`;
+  await deployRoute(broker, 'amqp-down', `${endpoint}?sendTimeout=300`);
+  await checkDeadLettered(t, broker, 'amqp-down', log, endpoint);
+
+  // The remote comes up: a second Junction on that port. The endpoint reconnects, says so once, and delivers.
+  const remote = await startBroker({ store: { type: 'memory' }, ports: { amqp: port } });
+  t.after(() => remote.stop());
+  await log.waitFor((x) => isBack(x) && x.endpoint === endpoint, 'remote endpoint back');
+  const remoteStomp = await connectFor(t, remote);
+  const inbox = await remoteStomp.subscribe('/queue/remote.x');
+  const stomp = await connectFor(t, broker);
+  await stomp.send('/queue/amqp-down.in', JSON.stringify({ remote: true, n: 3 }), { 'content-type': 'application/json' });
+  assert.deepEqual(JSON.parse((await inbox.one(10_000)).body), { remote: true, n: 3 });
+  await eventually(() => assert.equal(broker.routes.stats('amqp-down').completed, 3));
+  assertLoggedOnce(log, endpoint);
+  await broker.routes.undeploy('amqp-down');
+});
+
+test('mqtt:// endpoint down: sendTimeout, redeliveries, dead-letter channel, other exchanges flow, down and back logged once', { timeout: 90_000 }, async (t) => {
+  const log = captureLog('info');
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger: log.logger });
+  t.after(() => broker.stop());
+  const port = await deadPort();
+  const endpoint = `mqtt://127.0.0.1:${port}/remote/x`;
+  await deployRoute(broker, 'mqtt-down', `${endpoint}?sendTimeout=300&reconnectPeriod=200`);
+  await checkDeadLettered(t, broker, 'mqtt-down', log, endpoint);
+
+  // The remote comes up: mosquitto on that port.
+  const mosquitto: ChildProcess = spawn('/usr/sbin/mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+  t.after(() => mosquitto.kill('SIGKILL'));
+  assert.ok(await listening(port), 'mosquitto did not start listening');
+  await log.waitFor((x) => isBack(x) && x.endpoint === endpoint, 'remote endpoint back');
+  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+  t.after(() => sub.endAsync());
+  const got = new Promise<string>((resolve) => sub.on('message', (_topic, payload) => resolve(payload.toString())));
+  await sub.subscribeAsync('remote/x', { qos: 1 });
+  const stomp = await connectFor(t, broker);
+  await stomp.send('/queue/mqtt-down.in', JSON.stringify({ remote: true, n: 3 }), { 'content-type': 'application/json' });
+  assert.deepEqual(JSON.parse(await got), { remote: true, n: 3 });
+  await eventually(() => assert.equal(broker.routes.stats('mqtt-down').completed, 3));
+  assertLoggedOnce(log, endpoint);
+  await broker.routes.undeploy('mqtt-down');
+});
