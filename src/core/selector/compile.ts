@@ -38,11 +38,15 @@ function limit(name: keyof SelectorLimits, value: number | undefined): number {
  * - Identifiers are case-sensitive and resolved per message through the resolver; `undefined`
  *   and `null` both mean SQL NULL. Keywords are case-insensitive.
  * - Three-valued logic: `matches` is true only when the selector is TRUE, never for UNKNOWN.
- * - ActiveMQ compatibility: a string that spells a number compares and computes as that number
- *   against numbers (`level > 4` matches the STOMP header `level:10`); identifiers may contain
- *   dots; numeric literals may be hex (`0x1F`), octal (`017`) or carry an `L` suffix; IN lists
- *   may hold numbers. Arithmetic is IEEE double: `7 / 2` is 3.5, integers beyond 2^53 lose
- *   precision, and division by zero is UNKNOWN.
+ * - ActiveMQ Classic compatibility (docs/selectors.md): a string compared with a number or a
+ *   boolean converts to that type as ActiveMQ's STOMP transport does (`level > 4` matches the
+ *   STOMP header `level:10`; integer parsing against an exact number, so `'3.5'` does not convert
+ *   to compare with `5`); a string that does not convert makes that comparison FALSE, not UNKNOWN;
+ *   `<`, `<=`, `>`, `>=` and BETWEEN refuse string, boolean and NULL literals; identifiers may
+ *   contain dots; numeric literals may be hex (`0x1F`), octal (`017`) or carry an `L` suffix; IN
+ *   lists may hold numbers. Arithmetic follows JMS 1.1 (Java promotion): two exact numerics give an
+ *   exact result (`7 / 2` is 3), an approximate one makes it double (`7.0 / 2` is 3.5); integers
+ *   beyond 2^53 lose precision, and division by zero is UNKNOWN.
  *
  * @param text The selector, at most `limits.maxLength` characters.
  * @param limits `maxLength` (default 4096), `maxDepth` (default 64: nesting of parentheses,

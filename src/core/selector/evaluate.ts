@@ -101,12 +101,34 @@ function compareBooleans(op: ComparisonOperator, x: boolean, y: boolean): Truth 
 }
 
 /**
- * A string converted for a comparison with number `n`, as ActiveMQ does (see convert.ts): with
- * integer parsing when `n` is exact (so `'3.5'` and `'5.0'` do not convert to compare with `5`,
- * `'+5'` does), with Java's double parsing when it is approximate.
+ * A string compared with number `n`, as ActiveMQ does (see convert.ts): with integer parsing when
+ * `n` is exact (so `'3.5'` and `'5.0'` do not convert to compare with `5`, `'+5'` does), then an
+ * ordinary comparison; with Java's double parsing when `n` is approximate, then Java's
+ * `Double.compareTo` order, as ActiveMQ compares two Doubles (`'NaN'` equals itself and is above
+ * every number, `'-0'` is below `0.0`). `undefined` when the string does not convert.
+ * `stringFirst` says which side the string was on.
  */
-function stringAsNumber(s: string, n: number, mode: Mode): number | undefined {
-  return mode === APPROX || !Number.isInteger(n) ? doubleFromString(s) : integerFromString(s, n);
+function compareStringWithNumber(op: ComparisonOperator, s: string, n: number, mode: Mode, stringFirst: boolean): Truth | undefined {
+  if (mode !== APPROX && Number.isInteger(n)) {
+    const i = integerFromString(s, n);
+    if (i === undefined) return undefined;
+    return stringFirst ? compareNumbers(op, i, n) : compareNumbers(op, n, i);
+  }
+  const d = doubleFromString(s);
+  if (d === undefined) return undefined;
+  const c = stringFirst ? javaDoubleCompare(d, n) : javaDoubleCompare(n, d);
+  return compareNumbers(op, c, 0);
+}
+
+/** Java's `Double.compare`: a total order with NaN above everything and -0.0 below 0.0. */
+function javaDoubleCompare(x: number, y: number): number {
+  if (x < y) return -1;
+  if (x > y) return 1;
+  const xNaN = Number.isNaN(x);
+  const yNaN = Number.isNaN(y);
+  if (xNaN || yNaN) return xNaN === yNaN ? 0 : xNaN ? 1 : -1;
+  if (x === 0) return Object.is(x, y) ? 0 : Object.is(x, -0) ? -1 : 1;
+  return 0;
 }
 
 /**
@@ -127,17 +149,11 @@ function compareValues(op: ComparisonOperator, a: SelectorValue, am: Mode, b: Se
     return compareBooleans(op, a as boolean, b as boolean);
   }
   if (typeof a === 'string') {
-    if (typeof b === 'number') {
-      const x = stringAsNumber(a, b, bm);
-      return x === undefined ? op === '<>' : compareNumbers(op, x, b);
-    }
+    if (typeof b === 'number') return compareStringWithNumber(op, a, b, bm, true) ?? op === '<>';
     return compareBooleans(op, booleanFromString(a), b as boolean);
   }
   if (typeof b === 'string') {
-    if (typeof a === 'number') {
-      const y = stringAsNumber(b, a, am);
-      return y === undefined ? op === '<>' : compareNumbers(op, a, y);
-    }
+    if (typeof a === 'number') return compareStringWithNumber(op, b, a, am, false) ?? op === '<>';
     // ActiveMQ 5.17 throws a ClassCastException for a boolean on the left of a string (`TRUE = x`
     // selects nothing, nor does its negation); Junction converts on either side alike.
     return compareBooleans(op, a as boolean, booleanFromString(b));
@@ -228,6 +244,8 @@ export function buildEvaluator(e: Expr, opts: EvaluatorOptions): Evaluator {
       const right = build(e.right);
       const lm = modeOf(e.left);
       const rm = modeOf(e.right);
+      // The common case (a property against a literal) reads no flag: one call, as before issue 12.
+      if (lm !== NESTED && rm !== NESTED) return (resolve) => compareValues(op, left(resolve), lm, right(resolve), rm);
       return (resolve) => {
         const a = left(resolve);
         const am = resolved(lm); // before the right side overwrites `approximate`

@@ -360,6 +360,171 @@ describe('selector evaluation table', () => {
   }
 });
 
+/**
+ * Issue 12: each row was run against ActiveMQ Classic 5.17 (Debian's activemq) over STOMP, the
+ * properties sent as STOMP headers (so every one is a string; `priority` is `JMSPriority`, an int),
+ * with the selector and `NOT (selector)` on one subscription each. The expected value is
+ * Junction's; where ActiveMQ answers otherwise the comment gives its answer and why Junction differs.
+ */
+const ACTIVEMQ_ROWS: ReadonlyArray<readonly [string, Readonly<Record<string, SelectorValue>>, Expected]> = [
+  ['x = 5', { x: '5' }, T],
+  ['x = 5', { x: '+5' }, T],
+  ['x = 5', { x: '-5' }, F],
+  ['x = 5', { x: '3.5' }, F],
+  ['x = 5', { x: '5.0' }, F],
+  ['x = 5', { x: 'abc' }, F],
+  ['x = 5', { x: ' 5' }, F],
+  ['x = 5', { x: '5 ' }, F],
+  ['x = 5', { x: '05' }, T],
+  ['x = 5', { x: '0x5' }, F],
+  ['x = 5', { x: '5L' }, F],
+  ['x = 5', { x: '1e1' }, F],
+  ['x = 5', { x: '3000000000' }, F],
+  ['x = 5', { x: '2147483647' }, F],
+  ['x = 5', { x: '2147483648' }, F],
+  ['x = 5', { x: '' }, F],
+  ['x = 5', { x: '\u0661\u0662' }, F],
+  ['x <> 10', { x: 'abc' }, T],
+  ['x > 5', { x: 'abc' }, F],
+  ['NOT (x > 5)', { x: 'abc' }, T],
+  ['x NOT BETWEEN 5 AND 10', { x: 'abc' }, F],
+  ['x BETWEEN 5 AND 10', { x: 'abc' }, F],
+  ['x <> 10', { x: '10' }, F],
+  ['x > 5', { x: '10' }, T],
+  ['NOT (x > 5)', { x: '10' }, F],
+  ['x NOT BETWEEN 5 AND 10', { x: '10' }, F],
+  ['x BETWEEN 5 AND 10', { x: '10' }, T],
+  ['x <> 10', { x: '3.5' }, T],
+  ['x > 5', { x: '3.5' }, F],
+  ['NOT (x > 5)', { x: '3.5' }, T],
+  ['x NOT BETWEEN 5 AND 10', { x: '3.5' }, F],
+  ['x BETWEEN 5 AND 10', { x: '3.5' }, F],
+  ['x <> 10', { x: '+10' }, F],
+  ['x > 5', { x: '+10' }, T],
+  ['NOT (x > 5)', { x: '+10' }, F],
+  ['x NOT BETWEEN 5 AND 10', { x: '+10' }, F],
+  ['x BETWEEN 5 AND 10', { x: '+10' }, T],
+  ['x NOT BETWEEN 5 AND 10', { x: '3.5' }, F],
+  ['x = 3000000000', { x: '3000000000' }, T],
+  ['x > 2147483647', { x: '3000000000' }, F],
+  ['x < 5', { x: '3.5' }, F],
+  ['x < 5.0', { x: '3.5' }, T],
+  ['x = 3.4', { x: '3.4' }, T],
+  ['x = 1.5E1', { x: '3.4' }, F],
+  ['x = 3.4', { x: '3' }, F],
+  ['x = 1.5E1', { x: '3' }, F],
+  ['x = 3.4', { x: '+3.4' }, T],
+  ['x = 1.5E1', { x: '+3.4' }, F],
+  ['x = 3.4', { x: 'abc' }, F],
+  ['x = 1.5E1', { x: 'abc' }, F],
+  ['x = 3.4', { x: ' 3.4' }, T],
+  ['x = 1.5E1', { x: ' 3.4' }, F],
+  ['x = 3.4', { x: '3.4d' }, T],
+  ['x = 1.5E1', { x: '3.4d' }, F],
+  ['x = 3.4', { x: '3.4f' }, T],
+  ['x = 1.5E1', { x: '3.4f' }, F],
+  ['x = 3.4', { x: '0x1p3' }, F],
+  ['x = 1.5E1', { x: '0x1p3' }, F],
+  ['x = 3.4', { x: 'NaN' }, F],
+  ['x = 1.5E1', { x: 'NaN' }, F],
+  ['x = 3.4', { x: 'Infinity' }, F],
+  ['x = 1.5E1', { x: 'Infinity' }, F],
+  ['x = 3.4', { x: '1.5E1' }, F],
+  ['x = 1.5E1', { x: '1.5E1' }, T],
+  ['x = 3.4', { x: '15' }, F],
+  ['x = 1.5E1', { x: '15' }, T],
+  ['x = 8.0', { x: '0x1p3' }, T],
+  ['x > 1.0', { x: 'Infinity' }, T],
+  ['x <> 1.0', { x: 'NaN' }, T],
+  ['x > 1.0', { x: 'NaN' }, T], // Double.compareTo: NaN is above every number
+  ['x < 1.0', { x: 'NaN' }, F],
+  ['x < 1.0', { x: '-Infinity' }, T],
+  ['x = 0.0', { x: '-0' }, F], // Double.compareTo: -0.0 is below 0.0
+  ['x = 0', { x: '-0' }, T],
+  ['x = 2.0', { x: '2.' }, T],
+  ['x = 2.0', { x: '.2e1' }, T],
+  ['x = 5.0', { x: "5.0\t" }, T],
+  ['x = 5', { x: '\u0665' }, F], // ActiveMQ: T (Java's Character.digit takes any Unicode decimal digit); ASCII digits only here
+  ['JMSTimestamp > x', { JMSTimestamp: 1_700_000_000_000, x: '1' }, T],
+  ['JMSTimestamp > x', { JMSTimestamp: 1_700_000_000_000, x: '1.5' }, F],
+  ['x = TRUE', { x: 'true' }, T],
+  ['x = FALSE', { x: 'true' }, F],
+  ['x <> TRUE', { x: 'true' }, F],
+  ['x = TRUE', { x: 'TRUE' }, T],
+  ['x = FALSE', { x: 'TRUE' }, F],
+  ['x <> TRUE', { x: 'TRUE' }, F],
+  ['x = TRUE', { x: 'True' }, T],
+  ['x = FALSE', { x: 'True' }, F],
+  ['x <> TRUE', { x: 'True' }, F],
+  ['x = TRUE', { x: 'false' }, F],
+  ['x = FALSE', { x: 'false' }, T],
+  ['x <> TRUE', { x: 'false' }, T],
+  ['x = TRUE', { x: 'FALSE' }, F],
+  ['x = FALSE', { x: 'FALSE' }, T],
+  ['x <> TRUE', { x: 'FALSE' }, T],
+  ['x = TRUE', { x: 'abc' }, F],
+  ['x = FALSE', { x: 'abc' }, T],
+  ['x <> TRUE', { x: 'abc' }, T],
+  ['x = TRUE', { x: '1' }, F],
+  ['x = FALSE', { x: '1' }, T],
+  ['x <> TRUE', { x: '1' }, T],
+  ['x = TRUE', { x: '' }, F],
+  ['x = FALSE', { x: '' }, T],
+  ['x <> TRUE', { x: '' }, T],
+  ['x = TRUE', { x: 'yes' }, F],
+  ['x = FALSE', { x: 'yes' }, T],
+  ['x <> TRUE', { x: 'yes' }, T],
+  ['5 = x', { x: '+5' }, T],
+  ['10 <> x', { x: 'abc' }, T],
+  ['TRUE = x', { x: 'true' }, T], // ActiveMQ: U (ClassCastException: a boolean left of a string); Junction converts on either side
+  ["JMSPriority = '4'", { JMSPriority: 4 }, T],
+  ['JMSPriority = x', { JMSPriority: 4, x: '4' }, T],
+  ['JMSPriority = x', { JMSPriority: 4, x: 'abc' }, F],
+  ['JMSPriority <> x', { JMSPriority: 4, x: 'abc' }, T],
+  ['JMSPriority = TRUE', { JMSPriority: 4 }, F],
+  ['JMSPriority <> TRUE', { JMSPriority: 4 }, T],
+  ["x = 'abc'", { x: 'abc' }, T],
+  ['x IN (5, 6)', { x: '5' }, T], // ActiveMQ: ERROR (IN holds string literals and tests string values only); a Junction extension, not issue 12
+  ["x IN ('5', '6')", { x: '5' }, T],
+  ["JMSPriority IN ('4')", { JMSPriority: 4 }, T], // ActiveMQ: U (IN holds string literals and tests string values only); a Junction extension, not issue 12
+  ["JMSCorrelationID = ''", { JMSCorrelationID: '' }, T],
+  ['JMSCorrelationID IS NULL', { JMSCorrelationID: '' }, F],
+  ['JMSCorrelationID IS NOT NULL', { JMSCorrelationID: '' }, T],
+  ["x = ''", { x: '' }, T],
+  ['x IS NULL', { x: '' }, F],
+  ["JMSType = ''", { JMSType: '' }, T],
+  ['JMSType IS NULL', { JMSType: '' }, F],
+  ['JMSXGroupID IS NULL', { JMSXGroupID: '' }, F],
+  ["JMSXGroupID = ''", { JMSXGroupID: '' }, T],
+  ['JMSCorrelationID IS NULL', {}, T],
+  ['7 / 2 = 3', {}, T], // ActiveMQ: F (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['7 / 2 = 3.5', {}, F], // ActiveMQ: T (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['JMSPriority / 2 = 2', { JMSPriority: 5 }, T], // ActiveMQ: F (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['JMSPriority / 2 = 2.5', { JMSPriority: 5 }, F], // ActiveMQ: T (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['7.0 / 2 = 3.5', {}, T],
+  ['-7 / 2 = -3', {}, T], // ActiveMQ: F (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['-7 / 2 = -3.5', {}, F], // ActiveMQ: T (divides in double); JMS 1.1 integer arithmetic (issue 12 item 4)
+  ['2147483647 + 1 > 0', {}, T], // ActiveMQ: F (Integer arithmetic wraps at 32 bits); exact numerics are JMS longs here
+  ['2147483647 + 1 < 0', {}, F], // ActiveMQ: T (Integer arithmetic wraps at 32 bits); exact numerics are JMS longs here
+  ['x + 1 = 6', { x: '5' }, T], // ActiveMQ: F ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
+  ['x / 2 = 2', { x: '5' }, T], // ActiveMQ: U ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
+  ['x * 2 = 10', { x: '5' }, T], // ActiveMQ: U ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
+  ['7 / 0 = 0', {}, U], // ActiveMQ: F (double division: Infinity); division by zero is UNKNOWN here
+  ['7.0 / 0 > 0', {}, U], // ActiveMQ: T (double division: Infinity); division by zero is UNKNOWN here
+  ['JMSPriority / 0 = 1', { JMSPriority: 5 }, U], // ActiveMQ: F (double division: Infinity); division by zero is UNKNOWN here
+  ['JMSPriority * 2 = 10', { JMSPriority: 5 }, T],
+];
+
+describe('selector rows checked against ActiveMQ Classic over STOMP (issue 12)', () => {
+  for (const [text, props, expected] of ACTIVEMQ_ROWS) {
+    test(`${text} with ${JSON.stringify(props)} is ${expected}`, () => {
+      const resolveRow: SelectorResolver = (name) => (Object.hasOwn(props, name) ? props[name] : undefined);
+      assert.equal(compileSelector(text).matches(resolveRow), expected === T, 'selector');
+      assert.equal(compileSelector(`NOT (${text})`).matches(resolveRow), expected === F, 'negated selector');
+    });
+  }
+});
+
 describe('empty selector', () => {
   for (const text of ['', '   ', '\n\t ']) {
     test(`${JSON.stringify(text)} matches every message`, () => {
@@ -440,6 +605,21 @@ const INVALID: ReadonlyArray<readonly [string, number, ('ERR_SELECTOR_SYNTAX' | 
   ['TRUE + 1 = 2', 0],
   ['count + (count > 1) = 2', 8],
   ['active < TRUE', 9],
+  // issue 12 item 3: JMS 1.1 §3.8.1.1 restricts strings and booleans to = and <>; ActiveMQ refuses
+  // each of these (and a NULL literal there) at SUBSCRIBE
+  ["x < 'a'", 4],
+  ["x <= 'a'", 5],
+  ["x > 'a'", 4],
+  ["x >= 'a'", 5],
+  ["'a' < x", 0],
+  ["x BETWEEN 'a' AND 'z'", 10],
+  ["x BETWEEN 1 AND 'z'", 16],
+  ["'a' BETWEEN 1 AND 2", 0],
+  ["x NOT BETWEEN 'a' AND 'z'", 14],
+  ['x < TRUE', 4],
+  ['x > NULL', 4],
+  ['x BETWEEN NULL AND 2', 10],
+  ["x > ('a')", 4],
   ["(count > 1) LIKE 'x'", 0],
   ['count BETWEEN (count > 1) AND 5', 14],
   ['count = 1e', 8],

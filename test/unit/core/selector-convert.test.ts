@@ -1,0 +1,81 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { booleanFromString, doubleFromString, integerFromString } from '../../../src/core/selector/convert.ts';
+
+// The Java conversions ActiveMQ applies to a string compared with a number or boolean (issue 12
+// item 1); the selector tables check them end to end, these check the edges of each parser.
+
+describe('integerFromString: Integer.valueOf against an int, Long.valueOf against a long', () => {
+  const cases: ReadonlyArray<readonly [string, number, number | undefined]> = [
+    ['5', 5, 5],
+    ['+5', 5, 5],
+    ['-5', 5, -5],
+    ['05', 5, 5],
+    ['2147483647', 5, 2_147_483_647],
+    ['-2147483648', 5, -2_147_483_648],
+    ['2147483648', 5, undefined], // beyond an Integer
+    ['2147483648', 3_000_000_000, 2_147_483_648], // a Long takes it
+    ['9223372036854775807', 3_000_000_000, 9_223_372_036_854_775_807],
+    ['9223372036854775808', 3_000_000_000, undefined], // beyond a Long
+    ['-9223372036854775808', 3_000_000_000, -9_223_372_036_854_775_808],
+    ['00000000000000000000000001', 3_000_000_000, 1],
+    ['', 5, undefined],
+    ['+', 5, undefined],
+    ['+-5', 5, undefined],
+    [' 5', 5, undefined],
+    ['5 ', 5, undefined],
+    ['3.5', 5, undefined],
+    ['5.0', 5, undefined],
+    ['1e1', 5, undefined],
+    ['0x5', 5, undefined],
+    ['5L', 5, undefined],
+  ];
+  for (const [s, n, expected] of cases) {
+    test(`${JSON.stringify(s)} against ${n} is ${String(expected)}`, () => assert.equal(integerFromString(s, n), expected));
+  }
+});
+
+describe("doubleFromString: Java's Double.valueOf", () => {
+  const cases: ReadonlyArray<readonly [string, number | undefined]> = [
+    ['3.4', 3.4],
+    ['+3.4', 3.4],
+    ['-3.4', -3.4],
+    ['3', 3],
+    ['3.', 3],
+    ['.5', 0.5],
+    ['1.5E1', 15],
+    ['1.5e-1', 0.15],
+    ['3.4d', 3.4],
+    ['3.4F', 3.4],
+    [' 3.4', 3.4],
+    ['3.4\t', 3.4],
+    ['\u00003.4\u0001', 3.4],
+    ['0x1p3', 8],
+    ['0X1.8P1', 3],
+    ['-0x.8p0', -0.5],
+    ['0x1p3d', 8],
+    ['NaN', Number.NaN],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['+Infinity', Number.POSITIVE_INFINITY],
+    ['', undefined],
+    ['   ', undefined],
+    ['abc', undefined],
+    ['nan', undefined],
+    ['NaNd', undefined],
+    ['1e', undefined],
+    ['.', undefined],
+    ['0x1', undefined], // a hex float needs its binary exponent
+    ['3.4\u00a0', undefined], // Java's trim stops at U+0020
+    ['1_000', undefined],
+  ];
+  for (const [s, expected] of cases) {
+    test(`${JSON.stringify(s)} is ${String(expected)}`, () => assert.equal(doubleFromString(s), expected));
+  }
+});
+
+describe("booleanFromString: Java's Boolean.valueOf", () => {
+  for (const s of ['true', 'TRUE', 'True', 'tRuE']) test(`${s} is true`, () => assert.equal(booleanFromString(s), true));
+  for (const s of ['false', 'FALSE', '', 'yes', '1', ' true', 'true ', 'truee']) {
+    test(`${JSON.stringify(s)} is false`, () => assert.equal(booleanFromString(s), false));
+  }
+});
