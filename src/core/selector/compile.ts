@@ -46,7 +46,7 @@ function limit(name: keyof SelectorLimits, value: number | undefined): number {
  *   contain dots; numeric literals may be hex (`0x1F`), octal (`017`) or carry an `L` suffix; IN
  *   lists may hold numbers. Arithmetic follows JMS 1.1 (Java promotion): two exact numerics give an
  *   exact result (`7 / 2` is 3), an approximate one makes it double (`7.0 / 2` is 3.5); integers
- *   beyond 2^53 lose precision, and division by zero is UNKNOWN.
+ *   beyond 2^53 lose precision; an exact division by zero is UNKNOWN, an approximate one ±Infinity.
  *
  * @param text The selector, at most `limits.maxLength` characters.
  * @param limits `maxLength` (default 4096), `maxDepth` (default 64: nesting of parentheses,

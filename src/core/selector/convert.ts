@@ -16,8 +16,10 @@ const LONG_MAX = 2n ** 63n - 1n;
 
 // Java's Integer/Long.parseLong in radix 10: one optional sign, then digits; no whitespace, no
 // suffix, no hex, no fraction ('3.5', '5.0', ' 5', '0x5', '5L' and '1e1' all fail; '+5' and '05'
-// convert). Java also takes non-ASCII Unicode digits here; Junction takes ASCII digits only.
+// convert). Java's Character.digit also reads the other decimal digits of the BMP ('\u0665' is 5).
 const JAVA_INTEGER = /^[+-]?[0-9]+$/;
+const UNICODE_INTEGER = /^[+-]?\p{Nd}+$/u;
+const DIGIT = /\p{Nd}/u;
 
 // Java's Double.valueOf after its trim: decimal with optional exponent, NaN, Infinity, or a
 // hexadecimal floating-point literal; each may end in a float or double suffix (f, F, d, D).
@@ -32,7 +34,16 @@ const JAVA_TRIM = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
  * 64 bits. Values beyond 2^53 lose precision as every JavaScript number does.
  */
 export function integerFromString(s: string, n: number): number | undefined {
-  if (!JAVA_INTEGER.test(s)) return undefined;
+  let ascii = s;
+  if (!JAVA_INTEGER.test(s)) {
+    const a = UNICODE_INTEGER.test(s) ? asciiDigits(s) : undefined;
+    if (a === undefined) return undefined;
+    ascii = a;
+  }
+  return integerInRange(ascii, n);
+}
+
+function integerInRange(s: string, n: number): number | undefined {
   const v = Number(s);
   if (n >= INT_MIN && n <= INT_MAX) return v >= INT_MIN && v <= INT_MAX ? v : undefined;
   // 16+ characters may pass 2^63: check the range exactly (rare, only for huge strings).
@@ -41,6 +52,28 @@ export function integerFromString(s: string, n: number): number | undefined {
     if (b < LONG_MIN || b > LONG_MAX) return undefined;
   }
   return v;
+}
+
+/**
+ * A string of decimal digits of any script as ASCII digits, or `undefined` when one is outside the
+ * BMP (Java's parseInt reads UTF-16 units, and a surrogate is no digit). Unicode places each
+ * script's digits 0-9 in one run of ten, and adjacent runs (the mathematical digits) are each ten
+ * long, so a digit's value is its distance from the start of its block of digits, modulo 10.
+ */
+function asciiDigits(s: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out += s[i];
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) return undefined;
+    let start = c;
+    while (start > 0 && DIGIT.test(String.fromCharCode(start - 1))) start--;
+    out += String((c - start) % 10);
+  }
+  return out;
 }
 
 /** The double a string spells as Java's `Double.valueOf` reads it, or `undefined` when it refuses. */

@@ -185,8 +185,8 @@ function or3(a: Truth, b: Truth): Truth {
  * One arithmetic step. JMS 1.1 §3.8.1.1 follows Java's numeric promotion: two exact operands give
  * an exact result, so `/` truncates towards zero (`7 / 2` is 3, `-7 / 2` is -3); one approximate
  * operand makes it double arithmetic (`7.0 / 2` is 3.5). ActiveMQ Classic divides in double
- * whatever the types (docs/design-notes.md lists the deviation). Exact values stay exact up to
- * 2^53 (JavaScript numbers); Java's long would wrap at 2^63. Division by zero is UNKNOWN.
+ * whatever the types (docs/selectors.md lists the deviation). Exact values stay exact up to
+ * 2^53 (JavaScript numbers); Java's long would wrap at 2^63.
  */
 function arithmetic(op: ArithmeticOperator, x: number, y: number, exact: boolean): number | null {
   switch (op) {
@@ -194,8 +194,10 @@ function arithmetic(op: ArithmeticOperator, x: number, y: number, exact: boolean
     case '-': return x - y;
     case '*': return x * y;
     case '/':
-      if (y === 0) return null;
-      return exact ? Math.trunc(x / y) : x / y;
+      // Java: an int or long divided by zero throws (UNKNOWN here); a double gives ±Infinity, or
+      // NaN for 0.0 / 0 (UNKNOWN: the arithmetic evaluator maps NaN to NULL), as ActiveMQ does.
+      if (exact) return y === 0 ? null : Math.trunc(x / y);
+      return x / y;
   }
 }
 

@@ -29,6 +29,12 @@ describe('integerFromString: Integer.valueOf against an int, Long.valueOf agains
     ['1e1', 5, undefined],
     ['0x5', 5, undefined],
     ['5L', 5, undefined],
+    ['\u0665', 5, 5], // ARABIC-INDIC DIGIT FIVE: Java's Character.digit reads it
+    ['-\u0661\u0662', 5, -12],
+    ['\uff17', 5, 7], // FULLWIDTH DIGIT SEVEN
+    ['1\u0968', 5, 12], // ASCII and Devanagari mixed
+    ['\u{1D7D3}', 5, undefined], // MATHEMATICAL BOLD DIGIT FIVE: outside the BMP, two UTF-16 units
+    ['\u00b2', 5, undefined], // SUPERSCRIPT TWO is No, not Nd
   ];
   for (const [s, n, expected] of cases) {
     test(`${JSON.stringify(s)} against ${n} is ${String(expected)}`, () => assert.equal(integerFromString(s, n), expected));

@@ -181,6 +181,9 @@ const CASES: ReadonlyArray<readonly [string, Expected]> = [
   ['count / zero = 1', U],
   ['count / 0 > 0', U],
   ['0 / 0 = 0', U],
+  ['0.0 / 0 = 0', U], // NaN
+  ['count / 0.0 > 1000000', T], // double division: +Infinity, as Java
+  ['negative / 0.0 < -1000000', T],
   // --- NULL: unknown properties, explicit nulls, the NULL literal ---
   ['missing = 1', U],
   ['missing <> 1', U],
@@ -444,7 +447,8 @@ const ACTIVEMQ_ROWS: ReadonlyArray<readonly [string, Readonly<Record<string, Sel
   ['x = 2.0', { x: '2.' }, T],
   ['x = 2.0', { x: '.2e1' }, T],
   ['x = 5.0', { x: "5.0\t" }, T],
-  ['x = 5', { x: '\u0665' }, F], // ActiveMQ: T (Java's Character.digit takes any Unicode decimal digit); ASCII digits only here
+  ['x = 5', { x: '\u0665' }, T], // Java's Character.digit reads any BMP decimal digit
+  ['x = 12', { x: '\u0661\u0662' }, T],
   ['JMSTimestamp > x', { JMSTimestamp: 1_700_000_000_000, x: '1' }, T],
   ['JMSTimestamp > x', { JMSTimestamp: 1_700_000_000_000, x: '1.5' }, F],
   ['x = TRUE', { x: 'true' }, T],
@@ -509,9 +513,9 @@ const ACTIVEMQ_ROWS: ReadonlyArray<readonly [string, Readonly<Record<string, Sel
   ['x + 1 = 6', { x: '5' }, T], // ActiveMQ: F ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
   ['x / 2 = 2', { x: '5' }, T], // ActiveMQ: U ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
   ['x * 2 = 10', { x: '5' }, T], // ActiveMQ: U ('+' concatenates a string, '*' and '/' fail); numeric strings compute as numbers here
-  ['7 / 0 = 0', {}, U], // ActiveMQ: F (double division: Infinity); division by zero is UNKNOWN here
-  ['7.0 / 0 > 0', {}, U], // ActiveMQ: T (double division: Infinity); division by zero is UNKNOWN here
-  ['JMSPriority / 0 = 1', { JMSPriority: 5 }, U], // ActiveMQ: F (double division: Infinity); division by zero is UNKNOWN here
+  ['7 / 0 = 0', {}, U], // ActiveMQ: F (double division: Infinity); Java's integer division by zero throws
+  ['7.0 / 0 > 0', {}, T],
+  ['JMSPriority / 0 = 1', { JMSPriority: 5 }, U], // ActiveMQ: F (double division: Infinity); Java's integer division by zero throws
   ['JMSPriority * 2 = 10', { JMSPriority: 5 }, T],
 ];
 
