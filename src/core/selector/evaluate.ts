@@ -137,8 +137,8 @@ function javaDoubleCompare(x: number, y: number): number {
  * booleans with = and <> only. When the types differ the string converts to the other operand's
  * type (convert.ts); a string that does not convert, or a number against a boolean, makes the
  * comparison FALSE, not UNKNOWN; `<>` is NOT `=` in ActiveMQ, so it is TRUE (`x <> 10` selects
- * `x:abc`, and so does `NOT (x > 5)`). `am`/`bm` say whether a numeric
- * operand is exact or approximate; they are read only when the types differ.
+ * `x:abc`, and so does `NOT (x > 5)`). `am`/`bm` say whether a numeric operand is exact or
+ * approximate; they are read only when the types differ.
  */
 function compareValues(op: ComparisonOperator, a: SelectorValue, am: Mode, b: SelectorValue, bm: Mode): Truth {
   if (a === null || a === undefined || b === null || b === undefined) return null;
