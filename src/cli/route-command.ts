@@ -13,8 +13,9 @@ export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.
             once per case: sends the case's input messages (to the case's "address", else the
             route's from; a wildcard from gets a matching name), then checks the messages at each
             expected address. Prints PASS/FAIL per case; exits 1 if any case fails.
-  validate  Checks route files as a deploy would (schema, steps, expressions, endpoints, JSON
-            Schemas) without running them; prints OK or the error with its path; exits 1 on errors.
+  validate  Checks route files as a deploy would (TypeScript types, schema, steps, expressions,
+            endpoints, JSON Schemas) without running them; prints OK or the error with its path
+            (file:line:column for a type error); exits 1 on errors.
   graph     Prints each route of ROUTE_FILE as a Mermaid flowchart.
   schema    Prints the JSON Schema of *.route.json files (for editors).
   See docs/routes.md.`;

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { tsImport } from 'tsx/esm/api';
 import { JunctionError } from '../errors.ts';
 import { validateDefinition, type RouteDefinition } from './definition.ts';
+import { compileRouteFile } from './route-compiler.ts';
+import { importRoute } from './route-loader.ts';
 
 /** Route files: `*.route.json` and `*.route.ts`. */
 export function isRouteFile(file: string): boolean {
@@ -15,20 +15,19 @@ export function isRouteFile(file: string): boolean {
  * Errors name the file and the JSON path of the bad part.
  */
 export async function loadRouteFile(file: string): Promise<RouteDefinition[]> {
+  // TypeScript is type-checked first (once per change; its errors name file:line:column), then
+  // loaded as an ES module wherever it is, afresh each time (a changed file redeploys), with
+  // 'junction' resolving to this broker's own package: route-compiler.ts, route-loader.ts.
+  const compiled = file.endsWith('.json') ? undefined : await compileRouteFile(file);
   let raw: unknown;
   try {
-    if (file.endsWith('.json')) {
+    if (compiled === undefined) {
       const text = await readFile(file, 'utf8');
       raw = JSON.parse(text);
     } else {
-      // tsx's tsImport loads the file afresh each time (a plain import() is cached by path for a
-      // file the loader takes as CommonJS, whatever the query), so a changed file redeploys.
-      const mod = (await tsImport(path.resolve(file), import.meta.url)) as { default?: unknown };
-      let d = mod.default;
-      // A CommonJS-compiled module (no "type": "module" above it) comes wrapped once more.
-      if (d !== null && typeof d === 'object' && 'default' in d && !('build' in d) && !('id' in d)) d = (d as { default: unknown }).default;
-      if (d === undefined) throw new Error('a .route.ts file must export default route(...)');
-      raw = d;
+      const mod = await importRoute(compiled);
+      if (mod.default === undefined) throw new Error('a .route.ts file must export default route(...)');
+      raw = mod.default;
     }
   } catch (err) {
     throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`, { cause: err });

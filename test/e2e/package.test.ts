@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -122,6 +123,17 @@ void badId;
 void check;
 ${APP_BODY}`;
 
+const ROUTE = `import { route } from 'junction';
+const suffix: string = '!';
+export default route('shout').from('queue:in').process((ex) => { ex.setBody(String(ex.body()).toUpperCase() + suffix); }).to('queue:out');
+`;
+const BAD_ROUTE = `import { route } from 'junction';
+
+const greeting: string = 'hello';
+const count: number = greeting;
+export default route('bad').from('queue:in').setHeader('count', () => count).to('queue:out');
+`;
+
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'junction-package-'));
   app = path.join(dir, 'app');
@@ -144,6 +156,8 @@ test('npm pack, npm ci of the tarball into an empty project, then a JavaScript a
   // 2. Install it into an empty project, without the network.
   await writeProject(path.join(app, info!.filename));
   await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app, 120_000);
+  // Installed, junction runs its compiled JavaScript: no TypeScript loader comes with it.
+  assert.equal(existsSync(path.join(app, 'node_modules/tsx')), false, 'tsx is not installed');
 
   await t.test('plain JavaScript (node app.mjs, no TypeScript loader)', async () => {
     await writeFile(path.join(app, 'app.mjs'), JS_APP);
@@ -165,5 +179,15 @@ test('npm pack, npm ci of the tarball into an empty project, then a JavaScript a
   await t.test('the installed junction command runs from dist/', async () => {
     const { stdout } = await run(path.join(app, 'node_modules/.bin/junction'), ['version'], app);
     assert.match(stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  await t.test("the installed junction route validate loads a .route.ts that imports 'junction' and type-checks it against the shipped .d.ts", async () => {
+    await run('mkdir', ['-p', 'routes'], app);
+    await writeFile(path.join(app, 'routes/shout.route.ts'), ROUTE);
+    await writeFile(path.join(app, 'routes/bad.route.ts'), BAD_ROUTE);
+    const validate = path.join(app, 'node_modules/.bin/junction');
+    const { stdout } = await run(validate, ['route', 'validate', 'routes/shout.route.ts'], app, 120_000);
+    assert.match(stdout, /^OK +routes\/shout\.route\.ts \(shout\)/m);
+    await assert.rejects(run(validate, ['route', 'validate', 'routes/bad.route.ts'], app, 120_000), /routes\/bad\.route\.ts:4:7: Type 'string' is not assignable to type 'number'/);
   });
 });
