@@ -58,7 +58,8 @@ describe('core.maxConsumers', () => {
       const over = await RawStomp.connect(broker.ports.stomp!, undefined, { timeout: 10_000 });
       const refused = await subscribeMany(over, 'cap.over', 199);
       assert.equal(refused.command, 'ERROR', 'a subscription past core.maxConsumers is refused');
-      assert.match(refused.header('message') ?? '', /^Resource limit reached: .*core\.maxConsumers/);
+      assert.equal(refused.header('message'), 'Resource limit reached');
+      assert.match(refused.text, /core\.maxConsumers/);
       await over.closed();
       // Fill up to the cap exactly: 201 + 99.
       const fill = await RawStomp.connect(broker.ports.stomp!, undefined, { timeout: 10_000 });
@@ -128,7 +129,8 @@ describe('core.maxQueues', () => {
         else if (f.command === 'ERROR') error = f;
       }
       assert.equal(receipts, 49, '49 new queues next to the bystander’s');
-      assert.match(error.header('message') ?? '', /^Resource limit reached: .*core\.maxQueues/);
+      assert.equal(error.header('message'), 'Resource limit reached');
+      assert.match(error.text, /core\.maxQueues/);
       assert.equal(broker.core.queueCount, 50);
       // A queue that exists takes sends as before.
       const d = await RawStomp.connect(broker.ports.stomp!);

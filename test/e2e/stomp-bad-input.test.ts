@@ -24,13 +24,13 @@ describe('STOMP bad input (default limits)', () => {
   describe('malformed frames', () => {
     test('a header line without a colon', async () => {
       const error = await rejects(broker, { bad: (c) => c.write('SEND\ndestination:/queue/x\nno-colon-here\n\nhi\0') });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /header line without ":"/);
     });
 
     test('an undefined escape sequence (\\t) in STOMP 1.2', async () => {
       const error = await rejects(broker, { bad: (c) => c.write('SEND\ndestination:/queue/x\nkey:a\\tb\n\nhi\0') });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /undefined escape sequence "\\\\t" \(STOMP 1\.2\)/);
     });
 
@@ -39,41 +39,41 @@ describe('STOMP bad input (default limits)', () => {
         connect: { 'accept-version': '1.1', host: 'localhost' },
         bad: (c) => c.write('SEND\ndestination:/queue/x\nkey:a\\rb\n\nhi\0'),
       });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /STOMP 1\.1/);
     });
 
     test('a content-length that is not a number', async () => {
       const error = await rejects(broker, { bad: (c) => c.write('SEND\ndestination:/queue/x\ncontent-length:12abc\n\nhi\0') });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /content-length is not a non-negative integer: "12abc"/);
     });
 
     test('a negative content-length', async () => {
       const error = await rejects(broker, { bad: (c) => c.write('SEND\ndestination:/queue/x\ncontent-length:-1\n\nhi\0') });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /content-length is not a non-negative integer/);
     });
 
     test('a content-length body not followed by NUL', async () => {
       const error = await rejects(broker, { bad: (c) => c.write('SEND\ndestination:/queue/x\ncontent-length:2\n\nhiX\0') });
-      assert.match(error.header('message') ?? '', /^Malformed frame: /);
+      assert.equal(error.header('message'), 'Malformed frame');
       assert.match(error.text, /content-length 2 is not followed by NUL/);
     });
 
     test('a garbage binary stream before CONNECT', async () => {
       const error = await rejects(broker, { connect: false, bad: (c) => c.write(garbage(4096, 7)) });
-      assert.match(error.header('message')!, /^(Malformed frame|Frame too large|Unknown command|Protocol error): /);
+      assert.match(error.header('message')!, /^(Malformed frame|Frame too large|Unknown command|Protocol error)$/);
     });
 
     test('a garbage binary stream after CONNECT', async () => {
       const error = await rejects(broker, { bad: (c) => c.write(garbage(4096, 42)) });
-      assert.match(error.header('message')!, /^(Malformed frame|Frame too large|Unknown command|Protocol error): /);
+      assert.match(error.header('message')!, /^(Malformed frame|Frame too large|Unknown command|Protocol error)$/);
     });
 
     test('a binary stream without any line break (command line over its limit)', async () => {
       const error = await rejects(broker, { connect: false, bad: (c) => c.write(Buffer.alloc(1000, 0xff)) });
-      assert.match(error.header('message') ?? '', /^Frame too large: /);
+      assert.equal(error.header('message'), 'Frame too large');
       assert.match(error.text, /command line exceeds 256 bytes/);
     });
   });
@@ -81,7 +81,7 @@ describe('STOMP bad input (default limits)', () => {
   describe('commands and their order', () => {
     test('an unknown command', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('FROBNICATE', { destination: '/queue/x' }) });
-      assert.match(error.header('message') ?? '', /^Unknown command: /);
+      assert.equal(error.header('message'), 'Unknown command');
       assert.match(error.text, /FROBNICATE/);
     });
 
@@ -111,7 +111,7 @@ describe('STOMP bad input (default limits)', () => {
   describe('limits', () => {
     test('a header section over 10 KiB', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x', big: 'a'.repeat(10 * 1024) }) });
-      assert.match(error.header('message') ?? '', /^Frame too large: /);
+      assert.equal(error.header('message'), 'Frame too large');
       assert.match(error.text, /header section exceeds 10240 bytes/);
     });
 
@@ -119,7 +119,7 @@ describe('STOMP bad input (default limits)', () => {
       const headers: Array<[string, string]> = [['destination', '/queue/x']];
       for (let i = 0; i < 1000; i++) headers.push([`h${i}`, 'v']);
       const error = await rejects(broker, { bad: (c) => c.send('SEND', headers) });
-      assert.match(error.header('message') ?? '', /^Frame too large: /);
+      assert.equal(error.header('message'), 'Frame too large');
       assert.match(error.text, /more than 1000 headers/);
     });
 
@@ -147,14 +147,14 @@ describe('STOMP bad input (default limits)', () => {
     test('a body of 4 MiB + 1 bytes with content-length', async () => {
       const body = Buffer.alloc(4 * 1024 * 1024 + 1, 0x61);
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x', 'content-length': String(body.length) }, body) });
-      assert.match(error.header('message') ?? '', /^Frame too large: /);
+      assert.equal(error.header('message'), 'Frame too large');
       assert.match(error.text, /content-length 4194305 exceeds 4194304 bytes/);
     });
 
     test('a body of 4 MiB + 1 bytes without content-length', async () => {
       const body = Buffer.alloc(4 * 1024 * 1024 + 1, 0x61);
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x' }, body) });
-      assert.match(error.header('message') ?? '', /^Frame too large: /);
+      assert.equal(error.header('message'), 'Frame too large');
       assert.match(error.text, /body exceeds 4194304 bytes/);
     });
   });
@@ -211,13 +211,13 @@ describe('STOMP bad input (stomp.maxBodyBytes 1024)', () => {
 
   test('a content-length over the configured limit', async () => {
     const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x', 'content-length': '1025' }, 'a'.repeat(1025)) });
-    assert.match(error.header('message') ?? '', /^Frame too large: /);
+    assert.equal(error.header('message'), 'Frame too large');
     assert.match(error.text, /content-length 1025 exceeds 1024 bytes/);
   });
 
   test('a body without content-length over the configured limit', async () => {
     const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x' }, 'a'.repeat(1025)) });
-    assert.match(error.header('message') ?? '', /^Frame too large: /);
+    assert.equal(error.header('message'), 'Frame too large');
     assert.match(error.text, /body exceeds 1024 bytes/);
   });
 

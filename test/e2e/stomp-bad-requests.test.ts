@@ -21,19 +21,19 @@ describe('STOMP bad requests', () => {
   describe('missing required headers', () => {
     test('SEND without destination', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SEND', {}, 'hi') });
-      assert.match(error.header('message') ?? '', /^Missing header: /);
+      assert.equal(error.header('message'), 'Missing header');
       assert.match(error.text, /destination/);
     });
 
     test('SUBSCRIBE without id in STOMP 1.2', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { destination: '/queue/x' }) });
-      assert.match(error.header('message') ?? '', /^Missing header: /);
+      assert.equal(error.header('message'), 'Missing header');
       assert.match(error.text, /SUBSCRIBE requires an id header/);
     });
 
     test('BEGIN without transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('BEGIN', {}) });
-      assert.match(error.header('message') ?? '', /^Missing header: /);
+      assert.equal(error.header('message'), 'Missing header');
       assert.match(error.text, /BEGIN requires a transaction header/);
     });
   });
@@ -47,7 +47,7 @@ describe('STOMP bad requests', () => {
     ] as const) {
       test(`SEND to ${destination}`, async () => {
         const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination }, 'hi') });
-        assert.match(error.header('message') ?? '', /^Invalid destination: /);
+        assert.equal(error.header('message'), 'Invalid destination');
         assert.match(error.text, detail);
       });
     }
@@ -56,13 +56,13 @@ describe('STOMP bad requests', () => {
   describe('acknowledgements and transactions', () => {
     test('ACK of an unknown id', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('ACK', { id: '987654' }) });
-      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
+      assert.equal(error.header('message'), 'Unknown ack id');
       assert.match(error.text, /987654/);
     });
 
     test('NACK of an unknown id', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('NACK', { id: '987655' }) });
-      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
+      assert.equal(error.header('message'), 'Unknown ack id');
       assert.match(error.text, /987655/);
     });
 
@@ -77,12 +77,12 @@ describe('STOMP bad requests', () => {
           c.send('ACK', { id: m.header('ack')! });
         },
       });
-      assert.match(error.header('message') ?? '', /^Unknown ack id: /);
+      assert.equal(error.header('message'), 'Unknown ack id');
     });
 
     test('COMMIT of an unknown transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('COMMIT', { transaction: 'never-begun' }) });
-      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
+      assert.equal(error.header('message'), 'Unknown transaction');
       assert.match(error.text, /never-begun/);
     });
 
@@ -93,19 +93,19 @@ describe('STOMP bad requests', () => {
           c.send('BEGIN', { transaction: 'tx1' });
         },
       });
-      assert.match(error.header('message') ?? '', /^Transaction already started: /);
+      assert.equal(error.header('message'), 'Transaction already started');
       assert.match(error.text, /tx1/);
     });
 
     test('ABORT of an unknown transaction', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('ABORT', { transaction: 'never-begun' }) });
-      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
+      assert.equal(error.header('message'), 'Unknown transaction');
     });
 
     test('a SEND in an unknown transaction is not delivered', async () => {
       const name = unique('unknown-tx');
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: `/queue/${name}`, transaction: 'nope' }, 'hi') });
-      assert.match(error.header('message') ?? '', /^Unknown transaction: /);
+      assert.equal(error.header('message'), 'Unknown transaction');
       assert.equal(broker.core.getQueue(name)?.messageCount ?? 0, 0);
     });
   });
@@ -113,14 +113,16 @@ describe('STOMP bad requests', () => {
   describe('other refusals', () => {
     test('a bad selector, with its position', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { id: 's', destination: '/queue/x', selector: "color = 'red' AND" }) });
-      assert.match(error.header('message') ?? '', /^Invalid selector: /);
+      assert.equal(error.header('message'), 'Invalid selector');
       assert.match(error.text, /Unexpected end of selector at position 17/);
     });
 
     test('an unsupported version gets ERROR with a version header', async () => {
       const error = await rejects(broker, { connect: false, bad: (c) => c.send('CONNECT', { 'accept-version': '9.9', host: 'localhost' }) });
       assert.equal(error.header('version'), '1.0,1.1,1.2');
-      assert.match(error.header('message')!, /Supported protocol versions are 1\.0,1\.1,1\.2/);
+      // One stable reason in the header, the detail in the body (it was "Supported ... 1.2: Supported ... 1.2").
+      assert.equal(error.header('message'), 'Unsupported STOMP version');
+      assert.equal(error.text, 'Supported protocol versions are 1.0,1.1,1.2\n');
     });
 
     test('the ERROR carries receipt-id when the bad frame asked for a receipt', async () => {
@@ -130,13 +132,13 @@ describe('STOMP bad requests', () => {
 
     test('an invalid ack mode', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SUBSCRIBE', { id: 's', destination: '/queue/x', ack: 'sometimes' }) });
-      assert.match(error.header('message') ?? '', /^Invalid header: /);
+      assert.equal(error.header('message'), 'Invalid header');
       assert.match(error.text, /ack mode 'sometimes'/);
     });
 
     test('a priority outside 0-9', async () => {
       const error = await rejects(broker, { bad: (c) => c.send('SEND', { destination: '/queue/x', priority: '12' }, 'hi') });
-      assert.match(error.header('message') ?? '', /^Invalid header: /);
+      assert.equal(error.header('message'), 'Invalid header');
       assert.match(error.text, /priority must be 0-9/);
     });
 
@@ -158,7 +160,7 @@ describe('STOMP bad requests', () => {
           c.send('SEND', { destination: name }, 'x'.repeat(100));
         },
       });
-      assert.match(error.header('message') ?? '', /^Destination is full: /);
+      assert.equal(error.header('message'), 'Destination is full');
     });
   });
 });

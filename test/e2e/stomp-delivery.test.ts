@@ -119,7 +119,7 @@ describe('STOMP ack modes and prefetch (stompjs over TCP)', () => {
     const c = await connectFor(t, broker);
     c.client.ack('999999', 'no-such-sub');
     const err = await c.nextError();
-    assert.match(err.headers.message ?? '', /^Unknown ack id: /);
+    assert.equal(err.headers.message, 'Unknown ack id');
     await c.waitClosed();
   });
 });

@@ -154,7 +154,7 @@ describe('open transactions (issue 11 item 8)', () => {
         else assert.equal(f.command, 'RECEIPT');
       }
       assert.ok(error, 'the transaction got an ERROR');
-      assert.match(error.header('message') ?? '', /^Transaction limit exceeded: /);
+      assert.equal(error.header('message'), 'Transaction limit exceeded');
       await attacker.closed();
       await eventually('the transaction released', () => b.core.transactionBytes === 0);
       assert.equal(b.core.brokerStats().memoryBytes, 0);
@@ -188,7 +188,8 @@ describe('open transactions (issue 11 item 8)', () => {
       last.send('SEND', { destination: '/queue/hostile.txsum', transaction: 'tx', 'content-length': String(body.length) }, body);
       const error = await last.nextFrame();
       assert.equal(error.command, 'ERROR');
-      assert.match(error.header('message') ?? '', /^Transaction limit exceeded: .*16777216/);
+      assert.equal(error.header('message'), 'Transaction limit exceeded');
+      assert.match(error.text, /16777216/);
       await last.closed();
       await eventually('the refused connection released its transaction', () => b.core.transactionBytes === 4 * each);
       await holders[0]!.request('ABORT', { transaction: 'tx' });
@@ -211,7 +212,8 @@ describe('open transactions (issue 11 item 8)', () => {
       attacker.send('BEGIN', { transaction: 't4', receipt: 'r' });
       const error = await attacker.nextFrame();
       assert.equal(error.command, 'ERROR');
-      assert.match(error.header('message') ?? '', /^Transaction limit exceeded: .*4 open transactions/);
+      assert.equal(error.header('message'), 'Transaction limit exceeded');
+      assert.match(error.text, /4 open transactions/);
       await attacker.closed();
     });
   });

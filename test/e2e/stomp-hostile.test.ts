@@ -152,7 +152,8 @@ describe('a NUL in a STOMP header cannot inject frames (issue 11 item 3)', () =>
         attacker.send('SEND', [['destination', topic], ...headers, ['receipt', 'attack']], 'attack');
         const f = await attacker.nextFrame();
         assert.equal(f.command, 'ERROR', `${what}: expected ERROR, got ${f.command}`);
-        assert.match(f.header('message') ?? '', /^Malformed frame: .*NUL/);
+        assert.equal(f.header('message'), 'Malformed frame');
+        assert.match(f.text, /NUL/);
         await attacker.closed();
       }
       const producer = await RawStomp.connect(broker.ports.stomp!);
@@ -237,7 +238,8 @@ describe('invalid UTF-8 in STOMP headers (issue 11 item 12)', () => {
     test(`${what}: ERROR and close`, async () => {
       await watched(async () => {
         const error = await rejects(broker, { bad: (c) => c.write(wire) });
-        assert.match(error.header('message') ?? '', /^Malformed frame: .*UTF-8/);
+        assert.equal(error.header('message'), 'Malformed frame');
+        assert.match(error.text, /UTF-8/);
       });
     });
   }
@@ -268,7 +270,8 @@ describe('subscriptions per connection', () => {
         attacker.send('SUBSCRIBE', { id: 's100', destination: '/topic/hostile.many.100', receipt: 'r' });
         const error = await attacker.nextFrame();
         assert.equal(error.command, 'ERROR');
-        assert.match(error.header('message') ?? '', /^Too many subscriptions: .*100/);
+        assert.equal(error.header('message'), 'Too many subscriptions');
+        assert.match(error.text, /100/);
         await attacker.closed();
         await w.roundTrips(2);
       } finally {

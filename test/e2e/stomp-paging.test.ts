@@ -100,7 +100,7 @@ describe('paging over STOMP', () => {
     p.send('SEND', { destination: '/queue/full', receipt: 'r-over' }, kib(3));
     const err = await p.nextFrame();
     assert.equal(err.command, 'ERROR');
-    assert.match(err.header('message')!, /^Destination is full: /);
+    assert.equal(err.header('message'), 'Destination is full');
     assert.equal(err.header('receipt-id'), 'r-over');
     const c = await client(b);
     c.send('SUBSCRIBE', { destination: '/queue/full', id: 's', ack: 'auto' });

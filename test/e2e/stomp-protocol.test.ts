@@ -126,7 +126,7 @@ describe('STOMP 1.1', () => {
     c.send('ACK', { 'message-id': 'ID:nope-1', subscription: 'sub-1' });
     const f = await c.nextFrame();
     assert.equal(f.command, 'ERROR');
-    assert.match(f.header('message') ?? '', /^Unknown ack id: /);
+    assert.equal(f.header('message'), 'Unknown ack id');
     await c.closed();
   });
 
@@ -135,7 +135,7 @@ describe('STOMP 1.1', () => {
     c.send('SUBSCRIBE', { destination: '/queue/x' });
     const f = await c.nextFrame();
     assert.equal(f.command, 'ERROR');
-    assert.match(f.header('message') ?? '', /^Missing header: /);
+    assert.equal(f.header('message'), 'Missing header');
     await c.closed();
   });
 });
@@ -196,9 +196,10 @@ describe('CONNECT deadline', () => {
     await c.closed();
   });
 
-  test('an HTTP request on the STOMP port is answered with an ERROR and closed', async () => {
+  // (Another protocol's first bytes, such as an HTTP request, are answered at once by the listener: transport-wrong-protocol.test.ts.)
+  test('a client that sends bytes that never make a frame gets an ERROR at the deadline and is closed', async () => {
     const c = await open(strict.ports.stomp!);
-    c.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    c.write('hello broker');
     const f = await c.nextFrame();
     assert.equal(f.command, 'ERROR');
     await c.closed();

@@ -428,7 +428,7 @@ describe('stomp.py against Junction over TCP', () => {
     );
     const err = run.get('err').error;
     assert.equal(err?.cmd, 'ERROR');
-    assert.match(err?.headers.message ?? '', /^Invalid destination: /);
+    assert.equal(err?.headers.message, 'Invalid destination');
     assert.match(err?.body ?? '', /\/nowhere\/x/);
     assert.equal(run.errors.length, 1);
   });

@@ -75,7 +75,7 @@ describe('STOMP selectors (stompjs over TCP)', () => {
     const c = await connectFor(t, broker);
     c.client.subscribe('/queue/sel.bad', () => {}, { selector: "color = 'red' AND AND size > 2" });
     const err = await c.nextError();
-    assert.match(err.headers.message ?? '', /^Invalid selector: /);
+    assert.equal(err.headers.message, 'Invalid selector');
     // The second AND starts at offset 18.
     assert.match(err.body, /position 18\b/);
     await c.waitClosed();

@@ -184,7 +184,7 @@ describe('STOMP durable subscriptions (stompjs over TCP)', () => {
     const c = await connectFor(t, broker);
     c.client.subscribe('/topic/orders.noid', () => {}, { 'activemq.subscriptionName': 'x' });
     const err = await c.nextError();
-    assert.match(err.headers.message ?? '', /^Missing header: /);
+    assert.equal(err.headers.message, 'Missing header');
     assert.match(err.body, /client-id/);
     await c.waitClosed();
   });

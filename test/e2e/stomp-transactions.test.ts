@@ -124,7 +124,7 @@ describe('STOMP transactions (stompjs over TCP)', () => {
     const c = await connectFor(t, broker);
     c.client.commit('never-begun');
     const err = await c.nextError();
-    assert.match(err.headers.message ?? '', /^Unknown transaction: /);
+    assert.equal(err.headers.message, 'Unknown transaction');
     assert.match(err.body, /never-begun/);
     await c.waitClosed();
   });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { ErrorCodes } from '../../src/errors.ts';
+import { ERROR_MESSAGES } from '../../src/protocols/stomp/stomp-errors.ts';
 import type { TestBroker } from './broker.ts';
 import { RawStomp, type RawFrame } from './raw-stomp.ts';
 
@@ -10,6 +12,8 @@ import { RawStomp, type RawFrame } from './raw-stomp.ts';
 
 const clients: RawStomp[] = [];
 let seq = 0;
+/** Every `message` an ERROR may carry: one stable short reason per error code (issue 12 item 10). */
+const REASONS = new Set([...Object.values(ERROR_MESSAGES), ...Object.values(ErrorCodes)]);
 
 /** Destroys every client opened here; call it in `afterEach` so a failed test leaves no socket. */
 export function destroyRawClients(): void {
@@ -63,7 +67,8 @@ export async function rejects(broker: TestBroker, input: BadInput): Promise<RawF
   await input.bad(bad);
   const error = await bad.nextFrame();
   assert.equal(error.command, 'ERROR', `expected ERROR, got ${error.command}: ${error.text}`);
-  assert.ok(error.header('message'), 'the ERROR has a message header');
+  // The message header is one stable short reason (what clients show and match on); the detail is in the body.
+  assert.ok(REASONS.has(error.header('message') ?? ''), `the message header is a stable short reason, not ${JSON.stringify(error.header('message'))}`);
   assert.ok(error.text.trim().length > 0, 'the ERROR body has the detail');
   await bad.closed();
   assert.equal(bad.pending, 0, 'nothing follows the ERROR');

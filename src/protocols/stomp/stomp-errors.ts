@@ -1,13 +1,18 @@
-import type { ErrorCode } from '../../errors.ts';
+import { ErrorCodes, type ErrorCode } from '../../errors.ts';
 
-/** STOMP error codes on the wire: the `message` header is the short reason. */
+/**
+ * The `message` header of a STOMP ERROR, per error code: one stable short reason, the same for every
+ * error of that code, which clients show and match on; the detail (which header, which position of a
+ * selector, which limit) is the frame's body. A code not listed here gets its registry text
+ * (errors.ts), see {@link errorMessage}.
+ */
 export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_STOMP_MALFORMED: 'Malformed frame',
   ERR_STOMP_LIMIT: 'Frame too large',
   ERR_STOMP_UNKNOWN_COMMAND: 'Unknown command',
   ERR_STOMP_MISSING_HEADER: 'Missing header',
   ERR_STOMP_BAD_HEADER: 'Invalid header',
-  ERR_STOMP_VERSION: 'Supported protocol versions are 1.0,1.1,1.2',
+  ERR_STOMP_VERSION: 'Unsupported STOMP version',
   ERR_STOMP_PROTOCOL: 'Protocol error',
   ERR_STOMP_SUBSCRIPTION_LIMIT: 'Too many subscriptions',
   ERR_STOMP_FRAME_TIMEOUT: 'Frame timeout',
@@ -28,4 +33,14 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_RESOURCE_LIMIT: 'Resource limit reached',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STORE_CLOSED: 'Broker is shutting down',
+  // Written by the transport itself (src/transport/wrong-protocol.ts), before any STOMP session reads a byte.
+  ERR_TRANSPORT_WRONG_PROTOCOL: 'Wrong protocol',
 };
+
+/** The `message` header of an ERROR for a failure that has no code (a bug). */
+export const INTERNAL_ERROR = 'Internal error';
+
+/** The `message` header for an error of `code` (none: a failure without a code). */
+export function errorMessage(code: ErrorCode | undefined): string {
+  return code === undefined ? INTERNAL_ERROR : (ERROR_MESSAGES[code] ?? ErrorCodes[code]);
+}

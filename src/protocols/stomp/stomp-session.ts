@@ -11,7 +11,7 @@ import { header, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFrame, messageFromSend, parseDestination } from './mapping.ts';
 import { StompParser } from './parser.ts';
 import type { ReadBudget, ReadBudgetWaiter } from '../../transport/read-budget.ts';
-import { ERROR_MESSAGES } from './stomp-errors.ts';
+import { errorMessage } from './stomp-errors.ts';
 
 export interface StompSessionConfig {
   maxHeaderBytes: number;
@@ -711,12 +711,11 @@ export class StompSession implements ReadBudgetWaiter {
     if (this.closing) return;
     const code = isJunctionError(err) ? err.code : undefined;
     const detail = err instanceof Error ? err.message : String(err);
-    const short = (code && ERROR_MESSAGES[code]) ?? 'Internal error';
+    const message = errorMessage(code);
     if (!code) this.log.error({ err, command: frame?.command }, 'stomp internal error');
     else this.log.info({ code, command: frame?.command, detail }, 'stomp error');
-    // The `message` header leads with a stable short reason, then the detail (e.g. a selector's position),
-    // since many clients show only this header.
-    const message = code ? `${short}: ${detail.replace(/\s+/g, ' ').slice(0, 300)}` : short;
+    // `message` is one stable short reason per code (stomp-errors.ts), the detail is the body: the
+    // header once carried both, which repeated itself when they were the same text.
     const headers: Array<[string, string]> = [['message', message], ['content-type', 'text/plain'], ...extra];
     const rid = frame ? header(frame, 'receipt') : undefined;
     if (rid !== undefined) headers.push(['receipt-id', rid]);
