@@ -21,7 +21,10 @@ const sources = new Map();
 export function initialize(data) {
   entries = data.entries;
   data.port.on('message', (m) => {
-    for (const [url, source] of m.sources) sources.set(url, source);
+    if (m.sources) for (const [url, source] of m.sources) sources.set(url, source);
+    // A generation's import is over: what it did not load (a file imported for its types only,
+    // an import that failed first) is dropped, so redeploys do not pile up sources.
+    if (m.done) for (const url of m.done) sources.delete(url);
     data.port.postMessage(m.id);
   });
   data.port.unref();
@@ -114,12 +117,18 @@ export async function importRoute(compiled: CompiledRoute): Promise<Record<strin
   });
   // Held while the hook thread takes the sources (an unref'd port alone would let a CLI run exit).
   p.ref();
-  p.postMessage({ id, sources: [...compiled.sources].map(([file, source]) => [urlOf(file, gen), source]) });
+  const sources = [...compiled.sources].map(([file, source]) => [urlOf(file, gen), source] as const);
+  p.postMessage({ id, sources });
   try {
     await delivered;
   } finally {
     clearTimeout(timer);
     if (waiting.size === 0) p.unref();
   }
-  return (await import(urlOf(compiled.file, gen))) as Record<string, unknown>;
+  try {
+    return (await import(urlOf(compiled.file, gen))) as Record<string, unknown>;
+  } finally {
+    // No answer awaited: the hook thread only forgets (an id no one waits for is ignored).
+    p.postMessage({ id: ++sent, done: sources.map(([url]) => url) });
+  }
 }
