@@ -32,11 +32,11 @@ function deadPort(): Promise<number> {
 const REDELIVERIES = 2;
 
 /** The route under test: remote readings to `remote`, the others to a local queue; a dead-letter channel. */
-async function deployRoute(broker: TestBroker, id: string, remote: string): Promise<void> {
+async function deployRoute(broker: TestBroker, id: string, remote: string, maxInflight = 10): Promise<void> {
   await broker.routes.deploy({
     id,
     from: `queue:${id}.in`,
-    maxInflight: 10,
+    maxInflight,
     errorHandler: { deadLetter: `queue:${id}.DLQ`, maxRedeliveries: REDELIVERIES, redeliveryDelay: 50, backoffMultiplier: 2 },
     steps: [{ choice: { when: [{ if: { '==': [{ var: 'body.remote' }, true] }, steps: [{ to: remote }] }], otherwise: [{ to: `queue:${id}.local` }] } }],
   });
@@ -84,7 +84,11 @@ test('amqp:// endpoint down: sendTimeout, redeliveries, dead-letter channel, oth
   const port = await deadPort();
   const endpoint = `amqp://127.0.0.1:${port}/remote.x`;
   await deployRoute(broker, 'amqp-down', `${endpoint}?sendTimeout=300`);
+  // A source on the same dead remote: its reconnecting is logged the same way.
+  const source = `amqp://127.0.0.1:${port}/remote.src`;
+  await broker.routes.deploy({ id: 'amqp-src', from: source, steps: [{ to: 'queue:amqp-src.out' }] });
   await checkDeadLettered(t, broker, 'amqp-down', log, endpoint);
+  await log.waitFor((x) => isDown(x) && x.endpoint === source && x.role === 'from', 'source down');
 
   // The remote comes up: a second Junction on that port. The endpoint reconnects, says so once, and delivers.
   const remote = await startBroker({ store: { type: 'memory' }, ports: { amqp: port } });
@@ -96,8 +100,11 @@ test('amqp:// endpoint down: sendTimeout, redeliveries, dead-letter channel, oth
   await stomp.send('/queue/amqp-down.in', JSON.stringify({ remote: true, n: 3 }), { 'content-type': 'application/json' });
   assert.deepEqual(JSON.parse((await inbox.one(10_000)).body), { remote: true, n: 3 });
   await eventually(() => assert.equal(broker.routes.stats('amqp-down').completed, 3));
+  await log.waitFor((x) => isBack(x) && x.endpoint === source, 'source back');
   assertLoggedOnce(log, endpoint);
+  assertLoggedOnce(log, source);
   await broker.routes.undeploy('amqp-down');
+  await broker.routes.undeploy('amqp-src');
 });
 
 test('mqtt:// endpoint down: sendTimeout, redeliveries, dead-letter channel, other exchanges flow, down and back logged once', { timeout: 90_000 }, async (t) => {
@@ -124,4 +131,24 @@ test('mqtt:// endpoint down: sendTimeout, redeliveries, dead-letter channel, oth
   await eventually(() => assert.equal(broker.routes.stats('mqtt-down').completed, 3));
   assertLoggedOnce(log, endpoint);
   await broker.routes.undeploy('mqtt-down');
+});
+
+test('amqp:// endpoint down with every credit taken by exchanges for it: they fail in turn, and the local exchange behind them gets through', { timeout: 90_000 }, async (t) => {
+  // Before sendTimeout each exchange for the dead remote held its credit for ever: once
+  // maxInflight of them had come, nothing more of the route moved.
+  const log = captureLog('info');
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger: log.logger });
+  t.after(() => broker.stop());
+  const port = await deadPort();
+  await deployRoute(broker, 'amqp-full', `amqp://127.0.0.1:${port}/remote.x?sendTimeout=200`, 2);
+  const stomp = await connectFor(t, broker);
+  const local = await stomp.subscribe('/queue/amqp-full.local');
+  const dlq = await stomp.subscribe('/queue/amqp-full.DLQ');
+  for (const n of [1, 2]) await stomp.send('/queue/amqp-full.in', JSON.stringify({ remote: true, n }), { 'content-type': 'application/json' });
+  await stomp.send('/queue/amqp-full.in', JSON.stringify({ remote: false, n: 3 }), { 'content-type': 'application/json' });
+  assert.deepEqual(JSON.parse((await local.one(30_000)).body), { remote: false, n: 3 });
+  const dead = await dlq.take(2, 30_000);
+  assert.deepEqual(dead.map((m) => JSON.parse(m.body).n).sort(), [1, 2]);
+  await eventually(() => assert.equal(broker.routes.stats('amqp-full').completed, 3));
+  await broker.routes.undeploy('amqp-full');
 });
