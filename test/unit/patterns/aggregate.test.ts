@@ -78,3 +78,17 @@ test('aggregate: the aggregate is its own original (what a dead-letter channel s
   assert.equal(joined!.original.body.toString(), 'x,y');
   assert.deepEqual(bodies([joined!]), ['x,y']);
 });
+
+test('aggregate order: parts of a split in split order whatever order they come in; unrelated inputs in arrival order', async () => {
+  const part = (of: string, i: number, size: number) => {
+    const e = ex(`${of}${i}`);
+    Object.assign(e.properties, { splitOf: of, splitIndex: i, splitSize: size });
+    return e;
+  };
+  // Two split messages interleaved, each part arriving late; then unrelated inputs.
+  const ins = [part('A', 2, 3), part('B', 1, 2), part('A', 0, 3), part('B', 0, 2), part('A', 1, 3)];
+  const bySplit = await run(aggregate({ correlation: rule({ var: 'properties.splitOf' }), completionSize: rule({ var: 'properties.splitSize' }), strategy: 'collect' }, context()), ins);
+  assert.deepEqual(bodies(bySplit), [['B0', 'B1'], ['A0', 'A1', 'A2']]);
+  const unrelated = await run(aggregate({ correlation: () => 'k', completionSize: () => 3, strategy: 'concat' }, context()), [ex('z'), ex('x'), ex('y')]);
+  assert.deepEqual(bodies(unrelated), ['zxy']);
+});
