@@ -18,7 +18,7 @@ const ORDERS = 5;
 const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-example-'));
 const broker = await createBroker(
   // Port 0: any free port (MQTT and AMQP listen too; this example does not use them).
-  { dataDir, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0 } },
+  { dataDir, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 } },
   { logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) },
 );
 console.log(`broker up: STOMP on ${broker.ports.stomp}, WebSocket on ${broker.ports.ws}`);

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/junction.js');
+// No test may depend on a default port being free (.ci/run holds them all while the tests run):
+// every start names port 0 for every listener, the STOMP one first.
+const ANY_PORT_FLAGS = ['--stomp-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--http-port', '0'];
+const ANY_PORT_ENV = { JUNCTION_STOMP_PORT: '0', JUNCTION_MQTT_PORT: '0', JUNCTION_AMQP_PORT: '0', JUNCTION_WS_PORT: '0', JUNCTION_HTTP_PORT: '0' };
 let dir: string;
 
 before(async () => {
@@ -59,7 +63,7 @@ function stompConnect(port: number): Promise<string> {
 
 test('start on port 0 writes ports.json, serves STOMP, and stops on SIGTERM with exit 0', async () => {
   const dataDir = path.join(dir, 'a');
-  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--http-port', '0']);
+  const { child, output, exited } = run(['start', '--data-dir', dataDir, ...ANY_PORT_FLAGS]);
   await started(child, output);
   const ports = JSON.parse(await readFile(path.join(dataDir, 'ports.json'), 'utf8')) as { stomp: number; ws: number };
   assert.ok(ports.stomp > 0 && ports.ws > 0);
@@ -72,7 +76,8 @@ test('start on port 0 writes ports.json, serves STOMP, and stops on SIGTERM with
 
 test('JUNCTION_* environment variables configure the broker', async () => {
   const dataDir = path.join(dir, 'b');
-  const { child, output, exited } = run(['start'], { JUNCTION_DATA_DIR: dataDir, JUNCTION_STOMP_PORT: '0', JUNCTION_WS_PORT: '0', JUNCTION_AMQP_PORT: '0' });
+  // Every port, also those this test does not use: the defaults may be taken (a Mosquitto on 1883).
+  const { child, output, exited } = run(['start'], { JUNCTION_DATA_DIR: dataDir, ...ANY_PORT_ENV });
   await started(child, output);
   const ports = JSON.parse(await readFile(path.join(dataDir, 'ports.json'), 'utf8')) as { stomp: number };
   assert.notEqual(ports.stomp, 61613);
@@ -82,7 +87,7 @@ test('JUNCTION_* environment variables configure the broker', async () => {
 
 test('a config file with a mistyped field stops the start with a message naming it', async () => {
   const file = path.join(dir, 'bad.json');
-  await writeFile(file, JSON.stringify({ ports: { stomp: 0, ws: 0 }, stomp: { maxBodyByte: 10 } }));
+  await writeFile(file, JSON.stringify({ ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 }, stomp: { maxBodyByte: 10 } }));
   const { output, exited } = run(['start', '--config', file, '--data-dir', path.join(dir, 'c')]);
   const [code] = await exited;
   assert.equal(code, 2);
@@ -90,7 +95,7 @@ test('a config file with a mistyped field stops the start with a message naming 
 });
 
 test('a bad port flag is rejected with a clear message', async () => {
-  const { output, exited } = run(['start', '--stomp-port', 'abc', '--data-dir', path.join(dir, 'd')]);
+  const { output, exited } = run(['start', '--stomp-port', 'abc', ...ANY_PORT_FLAGS.slice(2), '--data-dir', path.join(dir, 'd')]);
   assert.equal((await exited)[0], 2);
   assert.match(output(), /--stomp-port must be a port number/);
 });
@@ -100,7 +105,7 @@ test('a port already in use fails the start with the address in the message', as
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const busy = (blocker.address() as net.AddressInfo).port;
   try {
-    const { output, exited } = run(['start', '--stomp-port', String(busy), '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--data-dir', path.join(dir, 'e')]);
+    const { output, exited } = run(['start', '--stomp-port', String(busy), ...ANY_PORT_FLAGS.slice(2), '--data-dir', path.join(dir, 'e')]);
     assert.notEqual((await exited)[0], 0);
     assert.match(output(), new RegExp(`127\\.0\\.0\\.1:${busy}`));
   } finally {

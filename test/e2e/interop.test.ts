@@ -14,7 +14,7 @@ test('shared interop STOMP and durability cases pass against bin/junction.js', {
     execFile(
       'bash',
       [path.join(interop, 'run.sh'), path.join(interop, 'targets/junction.sh')],
-      { cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, PROTOCOLS: 'stomp', CASES: 'stomp_,durability_', JUNCTION_MQTT_PORT: '0', JUNCTION_AMQP_PORT: '0' }, timeout: 230_000 },
+      { cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, PROTOCOLS: 'stomp', CASES: 'stomp_,durability_', JUNCTION_MQTT_PORT: '0', JUNCTION_AMQP_PORT: '0', JUNCTION_WS_PORT: '0' }, timeout: 230_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     );
   });
