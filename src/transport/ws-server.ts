@@ -283,8 +283,14 @@ export class WsServer {
         : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? '413 Payload Too Large'
         : '400 Bad Request';
-      if (parse && status === '400 Bad Request') logWrongProtocol(this.guards.log, 'ws', remote, 'malformed HTTP request', raw, 'HTTP 400', err.code);
       response = `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+      if (!parse) {
+        // A request that timed out (the upgrade timeout): gone at once, as Node does, whatever the client still sends.
+        socket.write(response);
+        socket.destroy();
+        return;
+      }
+      if (status === '400 Bad Request') logWrongProtocol(this.guards.log, 'ws', remote, 'malformed HTTP request', raw, 'HTTP 400', err.code);
     }
     // end, not destroy: a close with unread bytes left would be a reset, which can lose the answer.
     socket.end(response);

@@ -150,6 +150,6 @@ describe('STOMP 1.2 header escaping, heart-beats and version negotiation', () =>
   });
 
   test('an unsupported STOMP version gets an ERROR frame naming the supported versions', async () => {
-    await assert.rejects(connect(broker, { versions: ['9.9' as StompVersionName] }), /ERROR on connect: Supported protocol versions are 1\.0,1\.1,1\.2/);
+    await assert.rejects(connect(broker, { versions: ['9.9' as StompVersionName] }), /ERROR on connect: Unsupported STOMP version Supported protocol versions are 1\.0,1\.1,1\.2$/);
   });
 });
