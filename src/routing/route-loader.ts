@@ -46,7 +46,10 @@ function candidates(u) {
 export async function resolve(specifier, context, next) {
   const generation = generationOf(context.parentURL);
   if (generation === null) return next(specifier, context);
-  if (Object.hasOwn(entries, specifier)) return { url: entries[specifier], shortCircuit: true };
+  const parent = new URL(context.parentURL);
+  parent.search = '';
+  // Through the rest of the chain, so a TypeScript loader (tsx in a checkout) takes the broker's .ts entry.
+  if (Object.hasOwn(entries, specifier)) return next(entries[specifier], { ...context, parentURL: parent.href });
   if (specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/') || specifier.startsWith('file:')) {
     const base = new URL(specifier, context.parentURL);
     for (const p of candidates(base)) {
@@ -58,8 +61,6 @@ export async function resolve(specifier, context, next) {
   }
   // Not one of the route's own files (a package, node:, the broker's sources): resolved as usual,
   // from the file's real location.
-  const parent = new URL(context.parentURL);
-  parent.search = '';
   return next(specifier, { ...context, parentURL: parent.href });
 }
 export async function load(url, context, next) {

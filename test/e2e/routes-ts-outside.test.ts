@@ -54,6 +54,12 @@ test('a TypeScript route outside the repository imports junction (the broker\'s 
   await writeFile(path.join(routesDir, 'lib/shout.ts'), `export function shout(s: string): string {\n  return s.toUpperCase() + '!';\n}\n`);
   await writeFile(path.join(routesDir, 'outside.route.ts'), GOOD);
 
+  // In a process of its own (bin/junction.js, which has not loaded src/index.ts yet): 'junction'
+  // and 'junction/patterns' load through the broker's TypeScript loader.
+  const v = await junction(['route', 'validate', path.join(routesDir, 'outside.route.ts')], dir);
+  assert.match(v.output, /^OK +.*outside\.route\.ts \(outside\)$/m, v.output);
+  assert.equal(v.code, 0);
+
   const broker = await startBroker({ routesDir, store: { type: 'memory' } });
   t.after(() => broker.stop());
   assert.deepEqual(broker.routes.problems(), []);
