@@ -43,6 +43,7 @@ export const ErrorCodes = {
   ERR_MQTT_PACKET_TOO_LARGE: 'MQTT packet exceeds the maximum size',
   ERR_MQTT_TOPIC_INVALID: 'Invalid MQTT topic name or filter',
   ERR_MQTT_PROTOCOL_VERSION: 'Unsupported MQTT protocol version',
+  ERR_MQTT_CLIENT_ID_REJECTED: 'MQTT client identifier rejected',
   ERR_MQTT_PROTOCOL: 'MQTT protocol violation',
   ERR_MQTT_SUBSCRIPTION_LIMIT: 'MQTT session has too many subscriptions',
   ERR_RETAINED_LIMIT: 'Retained message store is full',

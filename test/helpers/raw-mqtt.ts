@@ -29,6 +29,8 @@ export interface ConnectOptions {
   clean?: boolean;
   keepalive?: number;
   protocolLevel?: number;
+  /** The protocol name (default `MQTT`; MQTT 3.1 clients send `MQIsdp`). */
+  protocolName?: string;
   will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain?: boolean };
 }
 
@@ -37,7 +39,7 @@ export function connectPacket(o: ConnectOptions): Buffer {
   if (o.will) flags |= 0x04 | (o.will.qos << 3) | (o.will.retain ? 0x20 : 0);
   const ka = Buffer.alloc(2);
   ka.writeUInt16BE(o.keepalive ?? 0, 0);
-  const parts = [str('MQTT'), Buffer.from([o.protocolLevel ?? 4, flags]), ka, str(o.clientId)];
+  const parts = [str(o.protocolName ?? 'MQTT'), Buffer.from([o.protocolLevel ?? 4, flags]), ka, str(o.clientId)];
   if (o.will) parts.push(str(o.will.topic), str(o.will.payload));
   return packet(0x10, Buffer.concat(parts));
 }

@@ -33,6 +33,8 @@ export class MqttConnectionStream extends Duplex {
   private callbacks: WriteCallback[] | null = null;
   private flushScheduled = false;
   private needDrain = false;
+  /** Set when the guard refused a CONNECT with a CONNACK: the transport is ended (flushed), not destroyed. */
+  private endOnDestroy = false;
   /** Told once when the stream is destroyed (a field, not a 'close' listener: no closure per connection). */
   closeListener: { streamClosed(): void } | null = null;
 
@@ -45,6 +47,13 @@ export class MqttConnectionStream extends Duplex {
       try {
         this.guard.push(chunk);
       } catch (err) {
+        const reply = this.guard.reply;
+        if (reply !== null) {
+          // The CONNACK the guard answers with (0x01, unsupported protocol level): written straight to
+          // the transport, which then closes after it has gone out ([MQTT-3.2.2-5]).
+          this.conn.write(reply);
+          this.endOnDestroy = true;
+        }
         this.destroy(err as Error);
         return;
       }
@@ -183,7 +192,8 @@ export class MqttConnectionStream extends Duplex {
       this.needDrain = false;
       this.emit('drain');
     }
-    this.conn.destroy();
+    if (this.endOnDestroy) this.conn.end();
+    else this.conn.destroy();
     const l = this.closeListener;
     this.closeListener = null;
     l?.streamClosed();

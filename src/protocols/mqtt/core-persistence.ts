@@ -100,7 +100,8 @@ export class CorePersistence {
       const granted = subscribing?.client.subscriptions[pattern]?.qos ?? 2;
       for (const m of this.host.core.retained(core)) {
         const topic = coreToMqttTopic(m.destination.name);
-        if (!mqttMatches(pattern, topic)) continue;
+        // '' is the core name `~` (a STOMP/AMQP name): no PUBLISH may carry an empty topic [MQTT-4.7.3-1].
+        if (topic.length === 0 || !mqttMatches(pattern, topic)) continue;
         const qos = Math.min(retainedQos(m), granted);
         const seen = byTopic.get(topic);
         if (seen) {

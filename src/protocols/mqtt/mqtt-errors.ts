@@ -2,13 +2,14 @@ import { isJunctionError } from '../../errors.ts';
 
 /**
  * How a failure reaches an MQTT 3.1.1 client. 3.1.1 has no reason codes after CONNACK, so apart from
- * the CONNACK return codes (aedes: 0x01 protocol level, 0x02 identifier, 0x05 not authorised; Junction:
- * the MQTT 5 CONNACK 0x84) and SUBACK 0x80 for a refused filter, a protocol violation or a failed
+ * the CONNACK return codes (0x01 protocol level, from the packet guard; 0x02 identifier; aedes: 0x05 not
+ * authorised; the MQTT 5 CONNACK 0x84) and SUBACK 0x80 for a refused filter, a protocol violation or a failed
  * store write closes the connection without an acknowledgement ([MQTT-4.8.0-1]), so the client retries.
  *
  * | Junction code                 | wire                          |
  * |-------------------------------|-------------------------------|
- * | ERR_MQTT_PROTOCOL_VERSION     | CONNACK 0x84 (v5) / 0x01, close |
+ * | ERR_MQTT_PROTOCOL_VERSION     | CONNACK 0x84 (v5) / 0x01 (any level but 3, 4, 5), close |
+ * | ERR_MQTT_CLIENT_ID_REJECTED   | CONNACK 0x02, close (empty id with CleanSession=0, or on MQTT 3.1) |
  * | ERR_MQTT_MALFORMED            | close                         |
  * | ERR_MQTT_PACKET_TOO_LARGE     | close                         |
  * | ERR_MQTT_TOPIC_INVALID        | PUBLISH: close; SUBSCRIBE: SUBACK 0x80 |

@@ -37,6 +37,8 @@ export interface MqttConfig {
 
 /** MQTT 5 CONNACK with reason code 0x84 (Unsupported Protocol Version) and no properties. */
 const CONNACK_V5_UNSUPPORTED = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
+/** MQTT 3.1 / 3.1.1 CONNACK with return code 0x02 (identifier rejected). */
+const CONNACK_IDENTIFIER_REJECTED = Buffer.from([0x20, 0x02, 0x00, 0x02]);
 
 /**
  * MQTT 3.1 / 3.1.1 on the core. aedes is the protocol engine (codec, CONNECT and session state
@@ -163,6 +165,15 @@ export class MqttProtocol implements ProtocolAcceptor {
       // aedes 1.2 would answer in the 3.1.1 format; an MQTT 5 client expects a v5 CONNACK.
       const err = new JunctionError('ERR_MQTT_PROTOCOL_VERSION', 'MQTT 5 is not supported (CONNACK 0x84)');
       client.conn.write(CONNACK_V5_UNSUPPORTED, () => setImmediate(cb, err, false));
+      return;
+    }
+    if (packet.clientId.length === 0 && (!packet.clean || packet.protocolVersion === 3)) {
+      // [MQTT-3.1.3-8]: a zero-length client id needs CleanSession=1 (aedes would make up an id and
+      // store a persistent session under it that no client could ever resume). MQTT 3.1 asks for an
+      // id of 1 to 23 characters whatever the flag (3.1 section 3.1; Mosquitto answers 0x02 too).
+      // Refused before aedes's own CONNECT handling, so nothing is stored; then closed [MQTT-3.2.2-5].
+      const err = new JunctionError('ERR_MQTT_CLIENT_ID_REJECTED', `MQTT ${packet.protocolVersion === 3 ? '3.1 CONNECT without a client identifier' : 'CONNECT with a zero-length client identifier and CleanSession=0'}: CONNACK 0x02 [MQTT-3.1.3-8]`);
+      client.conn.write(CONNACK_IDENTIFIER_REJECTED, () => setImmediate(cb, err, false));
       return;
     }
     // [MQTT-4.4.0-1]: PUBRELs an earlier connection owes are resent after CONNACK; their packet ids

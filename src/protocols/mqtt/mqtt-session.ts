@@ -25,7 +25,8 @@ const MAX_REMAINING_LENGTH = 268_435_455;
 
 /**
  * UTF-8 topic names by core topic name, shared by all sessions (deliveries encode them once); null for
- * a name no MQTT topic can be: `+` or `#` inside a level (a STOMP/AMQP name; [MQTT-3.3.2-2]).
+ * a name no MQTT topic can be: `+` or `#` inside a level (a STOMP/AMQP name; [MQTT-3.3.2-2]), or the
+ * core name `~` alone, the empty topic ([MQTT-4.7.3-1]).
  */
 const topicBytes = new Map<string, Buffer | null>();
 const TOPIC_CACHE_MAX = 10_000;
@@ -35,7 +36,7 @@ function topicOf(coreName: string): Buffer | null {
   if (b === undefined) {
     if (topicBytes.size >= TOPIC_CACHE_MAX) topicBytes.clear();
     const t = coreToMqttTopic(coreName);
-    b = t.includes('+') || t.includes('#') ? null : Buffer.from(t, 'utf8');
+    b = t.length === 0 || t.includes('+') || t.includes('#') ? null : Buffer.from(t, 'utf8');
     topicBytes.set(coreName, b);
   }
   return b;
@@ -132,10 +133,11 @@ export class MqttSession implements BindingOwner {
     const m = d.message;
     const topic = topicOf(m.destination.name);
     if (topic === null || 2 + topic.length + 2 + m.body.length > MAX_REMAINING_LENGTH) {
-      // No MQTT PUBLISH can carry it (from STOMP/AMQP: a wildcard character in a topic name, or a body
-      // over the largest packet): written anyway it would break the client's stream or be refused by
-      // it, and sent again it would come back at every reconnect. Settled, and logged.
-      const why = topic === null ? 'its topic name has + or # in a level' : 'larger than an MQTT packet can be';
+      // No MQTT PUBLISH can carry it (from STOMP/AMQP: a wildcard character in a topic name, the name
+      // `~` (the empty topic), or a body over the largest packet): written anyway it would break the
+      // client's stream or be refused by it, and sent again it would come back at every reconnect.
+      // Settled, and logged.
+      const why = topic === null ? 'its topic name has + or # in a level, or is empty' : 'larger than an MQTT packet can be';
       const fields = { clientId: client.id, topic: m.destination.name, bytes: m.body.length };
       // Once per connection at warn: a producer sending many must not flood the log.
       if (this.dropWarned) this.log.debug(fields, `mqtt delivery dropped: ${why}`);

@@ -27,9 +27,12 @@ const State = {
   FILTERS: 6,
   /** CONNECT: the whole packet, checked once it is there. */
   CONNECT: 7,
-  /** After an MQTT 5 CONNECT: nothing more may come (the broker answers CONNACK 0x84 and closes). */
+  /** After an MQTT 5 CONNECT, or a refused one: nothing more may come (the broker answers CONNACK and closes). */
   CLOSED: 8,
 } as const;
+
+/** CONNACK with return code 0x01, unacceptable protocol version ([MQTT-3.1.2-2], MQTT 3.1.1 table 3.1). */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
 const malformed = (what: string): JunctionError => new JunctionError('ERR_MQTT_MALFORMED', `Malformed MQTT packet: ${what}`);
 
@@ -49,7 +52,11 @@ const malformed = (what: string): JunctionError => new JunctionError('ERR_MQTT_M
  *   PUBLISH or PUBREC, which never has id 0: Mosquitto refuses them too); a CONNECT whose will has
  *   QoS 3 ([MQTT-3.1.2-14]: closed without CONNACK); a SUBSCRIBE asking for QoS 3 ([MQTT-3.8.3-4]);
  * - anything after an MQTT 5 CONNECT (ERR_MQTT_PROTOCOL_VERSION: the broker answers it CONNACK 0x84,
- *   and the codec would read what follows with MQTT 5 properties).
+ *   and the codec would read what follows with MQTT 5 properties);
+ * - a CONNECT of a protocol level other than 3, 4 and 5 (ERR_MQTT_PROTOCOL_VERSION, with {@link reply}
+ *   set to CONNACK 0x01: [MQTT-3.1.2-2] asks for that answer, and the codec would refuse the CONNECT
+ *   with no answer at all). The level is checked before the rest of the packet, whose layout a level
+ *   unknown to us does not tell.
  *
  * A PUBLISH costs a few steps and a view of its topic (copied only when it is split across chunks),
  * and a CONNECT's bytes are gathered once per connection.
@@ -76,6 +83,8 @@ export class PacketGuard {
   private entryLeft = 0;
   /** The CONNECT's bytes as they arrive. */
   private connect: Buffer[] | null = null;
+  /** Set with the error thrown for a CONNECT to refuse with a CONNACK: the bytes to write before closing. */
+  reply: Buffer | null = null;
 
   constructor(maxPacketSize: number) {
     this.maxPacketSize = maxPacketSize;
@@ -172,7 +181,13 @@ export class PacketGuard {
           if (this.left > 0) break;
           const body = Buffer.concat(this.connect!);
           this.connect = null;
-          this.state = checkConnect(body) ? State.CLOSED : State.HEADER;
+          const level = checkConnect(body);
+          if (level !== undefined && level !== 3 && level !== 4 && level !== 5) {
+            this.state = State.CLOSED;
+            this.reply = CONNACK_UNACCEPTABLE_PROTOCOL;
+            throw new JunctionError('ERR_MQTT_PROTOCOL_VERSION', `MQTT protocol level ${level} is not supported: CONNACK 0x01 [MQTT-3.1.2-2]`);
+          }
+          this.state = level === 5 ? State.CLOSED : State.HEADER;
           break;
         }
         case State.CLOSED:
@@ -261,9 +276,11 @@ export class PacketGuard {
 
 /**
  * A whole CONNECT body: every field within the packet, no will of QoS 3 ([MQTT-3.1.2-14]). A
- * protocol name other than MQTT's is left to the codec (it refuses it). Returns true for MQTT 5.
+ * protocol name other than MQTT's is left to the codec (it refuses it). Returns the protocol level
+ * (without the bridge bit 0x80, which the codec takes off too), undefined for a name not MQTT's; for
+ * a level other than 3, 4 and 5 the rest is not looked at.
  */
-function checkConnect(b: Buffer): boolean {
+function checkConnect(b: Buffer): number | undefined {
   let at = 0;
   const need = (n: number, what: string): void => {
     if (at + n > b.length) throw malformed(`CONNECT ${what} overruns the packet`);
@@ -292,10 +309,12 @@ function checkConnect(b: Buffer): boolean {
   need(2, 'protocol name');
   const nameLen = b.readUInt16BE(0);
   const name = b.toString('latin1', 2, Math.min(b.length, 2 + nameLen));
-  if (name !== 'MQTT' && name !== 'MQIsdp') return false;
+  if (name !== 'MQTT' && name !== 'MQIsdp') return undefined;
   field('protocol name');
-  need(4, 'header');
+  need(1, 'protocol level');
   const level = b[at]! & 0x7f;
+  if (level !== 3 && level !== 4 && level !== 5) return level;
+  need(4, 'header');
   const flags = b[at + 1]!;
   at += 4;
   if (flags & 0x04 && ((flags >> 3) & 3) === 3) throw new JunctionError('ERR_MQTT_PROTOCOL', 'MQTT CONNECT will QoS 3 [MQTT-3.1.2-14]');
@@ -308,7 +327,7 @@ function checkConnect(b: Buffer): boolean {
   }
   if (flags & 0x80) field('user name');
   if (flags & 0x40) field('password');
-  return level === 5;
+  return level;
 }
 
 const PACKET_NAMES: Record<number, string> = { 3: 'PUBLISH', 4: 'PUBACK', 5: 'PUBREC', 6: 'PUBREL', 7: 'PUBCOMP', 8: 'SUBSCRIBE', 10: 'UNSUBSCRIBE' };

@@ -4,7 +4,18 @@ import { JunctionError } from '../../errors.ts';
  * MQTT topic names and filters <-> core address names (DESIGN.md): levels become segments
  * (`sensors/1/temp` <-> `sensors.1.temp`), `+` <-> `*`, `#` <-> `>`, and a `.` inside an MQTT level is a
  * `/` inside a core segment, so names round-trip.
+ *
+ * Empty levels are valid MQTT (3.1.1 section 4.7.1.1: `/devices/1`, `a//b`, `a/`), but a core name
+ * has no empty segment. An empty level is the segment `~`, and a level made only of tildes takes one
+ * more (`~` <-> `~~`, `~~` <-> `~~~`), so every MQTT level has exactly one segment and every core
+ * segment is exactly one MQTT level: `/devices/1` <-> `~.devices.1`, `a//b` <-> `a.~.b`, `a/` <->
+ * `a.~`, `~/x` <-> `~~.x`. A tilde among other characters (`~x`, `a~`) is left alone, so only names
+ * with an empty level or an all-tilde level pay for the escape. `+` (one level, empty ones too) and
+ * `#` keep matching the right levels, because each level is still one segment.
  */
+
+/** The core segment of an empty MQTT level (see above). */
+const EMPTY = '~';
 
 const toCoreCache = new Map<string, string>();
 const toMqttCache = new Map<string, string>();
@@ -16,15 +27,29 @@ function remember(cache: Map<string, string>, k: string, v: string): string {
   return v;
 }
 
+/** Whether `s` is non-empty and made only of `~`. */
+function allTildes(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 0x7e) return false;
+  return true;
+}
+
 /**
- * Core names cannot hold what some MQTT topics can: empty levels (`a//b`, `/a`, `a/`), whitespace,
- * control characters, or a level that is exactly `*` or `>` (core wildcards). Those are refused.
+ * One MQTT level -> one core segment. Core names cannot hold whitespace, control characters, or a
+ * level that is exactly `*` or `>` (core wildcards): those are refused.
  */
 function level(l: string, name: string, kind: 'topic' | 'filter'): string {
-  if (l.length === 0) throw new JunctionError('ERR_MQTT_TOPIC_INVALID', `Empty level in MQTT ${kind} '${name.slice(0, 80)}'`);
+  if (l.length === 0) return EMPTY;
+  if (l.charCodeAt(0) === 0x7e && allTildes(l)) return EMPTY + l;
   if (l === '*' || l === '>') throw new JunctionError('ERR_MQTT_TOPIC_INVALID', `Level '${l}' in MQTT ${kind} '${name.slice(0, 80)}' is a core wildcard`);
   if (/[\s\u0000-\u001f\u007f\ufffd]/.test(l)) throw new JunctionError('ERR_MQTT_TOPIC_INVALID', `Whitespace, control or invalid characters in MQTT ${kind} '${name.slice(0, 80)}'`);
   return l.includes('.') ? l.replaceAll('.', '/') : l;
+}
+
+/** One core segment -> one MQTT level (the inverse of {@link level}). */
+function segment(s: string): string {
+  if (s.charCodeAt(0) === 0x7e && allTildes(s)) return s.slice(1);
+  return s.includes('/') ? s.replaceAll('/', '.') : s;
 }
 
 /** A PUBLISH topic name -> a core topic name. Throws ERR_MQTT_TOPIC_INVALID. */
@@ -53,11 +78,15 @@ export function mqttFilterToCore(filter: string): string {
     .join('.');
 }
 
-/** A core topic name -> the MQTT topic name subscribers see. */
+/**
+ * A core topic name -> the MQTT topic name subscribers see. A name without `/` or `~` (the usual
+ * case) is one `replaceAll`. The core name `~` alone is the empty MQTT topic, which no PUBLISH may
+ * carry ([MQTT-4.7.3-1]): callers check for `''`.
+ */
 export function coreToMqttTopic(name: string): string {
   const hit = toMqttCache.get(name);
   if (hit !== undefined) return hit;
-  const t = name.includes('/') ? name.split('.').map((s) => s.replaceAll('/', '.')).join('/') : name.replaceAll('.', '/');
+  const t = name.includes('/') || name.includes(EMPTY) ? name.split('.').map(segment).join('/') : name.replaceAll('.', '/');
   return remember(toMqttCache, name, t);
 }
 

@@ -98,6 +98,25 @@ describe('PacketGuard', () => {
     for (const [what, b] of cases) assert.ok(check(b).every((r) => r === 'ERR_MQTT_MALFORMED'), `${what}: ${check(b).join(',')}`);
   });
 
+  test('a CONNECT of a level other than 3, 4, 5 is refused with CONNACK 0x01 to write, before its other fields are read', () => {
+    for (const level of [0, 1, 2, 6, 7, 127, 0x86]) {
+      const c = connectPacket({ clientId: 'c', protocolLevel: level });
+      assert.ok(check(c).every((r) => r === 'ERR_MQTT_PROTOCOL_VERSION'), `level ${level}`);
+      // A future level's layout is unknown: a CONNECT cut right after its level byte is refused the same way.
+      const at = c.indexOf(Buffer.from('MQTT')) + 4;
+      const cut = Buffer.concat([Buffer.from([0x10, at - 1]), c.subarray(2, at + 1)]);
+      assert.ok(check(cut).every((r) => r === 'ERR_MQTT_PROTOCOL_VERSION'), `cut, level ${level}`);
+      const g = new PacketGuard(1024);
+      assert.throws(() => g.push(c), { code: 'ERR_MQTT_PROTOCOL_VERSION' });
+      assert.deepEqual([...g.reply!], [0x20, 0x02, 0x00, 0x01]);
+    }
+    for (const [protocolName, protocolLevel] of [['MQIsdp', 3], ['MQTT', 4], ['MQTT', 0x84]] as const) {
+      const g = new PacketGuard(1024);
+      g.push(connectPacket({ clientId: 'c', protocolName, protocolLevel }));
+      assert.equal(g.reply, null);
+    }
+  });
+
   test('after an MQTT 5 CONNECT nothing more is read (the broker answers CONNACK 0x84)', () => {
     const v5 = connectPacket({ clientId: 'c', protocolLevel: 5 });
     // MQTT 5: a properties length (0) before the client id.
