@@ -96,11 +96,12 @@ const body = await new Promise((resolve, reject) => {
 });
 socket.destroy();
 await broker.close();
+rmSync(dataDir, { recursive: true, force: true });
 console.log('received: ' + body);
 `;
 
 const JS_APP = `import { createBroker, route } from 'junction';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,7 +110,7 @@ ${APP_BODY}`;
 // The same app in TypeScript, with the package's types; the @ts-expect-error lines fail the
 // compile if the types were missing (everything would be any) or wrong.
 const TS_APP = `import { createBroker, route, type Broker, type RouteDefinitionInput } from 'junction';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
