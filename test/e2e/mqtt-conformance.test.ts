@@ -5,7 +5,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import rhea from 'rhea';
 import WebSocket from 'ws';
+import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { flush, TestMqttClient } from '../helpers/mqtt-client.ts';
 import { connectPacket, DISCONNECT, publishPacket, RawMqtt, subscribePacket, parsePublish } from '../helpers/raw-mqtt.ts';
@@ -281,6 +283,26 @@ describe('topic names and filters with empty levels (MQTT 3.1.1 4.7.1, 4.7.3)', 
     } finally {
       await m.end();
       stomp.destroy();
+    }
+  });
+
+  test('AMQP: a//b/ is topic://a.~.b.~ both ways', T, async () => {
+    const amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+    const m = await TestMqttClient.connect(broker, { clientId: uid('amqp') });
+    try {
+      const r = await amqp.receiver('topic://a.~.b.~', 10);
+      await m.subscribe('a/+/b/', 1);
+      await m.publish('a//b/', 'from mqtt', { qos: 1 });
+      const { message, delivery } = await r.next();
+      delivery.accept();
+      assert.equal((message.application_properties as Record<string, unknown>).mqttTopic, 'a//b/');
+      const s = await amqp.sender('topic://a.~.b.~');
+      assert.equal((await amqp.send(s, { body: rhea.message.data_section(Buffer.from('from amqp')) })).state, 'accepted');
+      const got = await m.count(2);
+      assert.deepEqual(got.map((x) => `${x.topic} ${x.payload.toString()}`), ['a//b/ from mqtt', 'a//b/ from amqp']);
+    } finally {
+      await m.end();
+      await amqp.close();
     }
   });
 
