@@ -152,3 +152,53 @@ test('amqp:// endpoint down with every credit taken by exchanges for it: they fa
   await eventually(() => assert.equal(broker.routes.stats('amqp-full').completed, 3));
   await broker.routes.undeploy('amqp-full');
 });
+
+test('amqp:// remote that refuses the link (detach with an error): logged once, sends dead-lettered, the broker lives on', { timeout: 90_000 }, async (t) => {
+  // rhea emits an unhandled link error as an EventEmitter 'error' on its container: an uncaught
+  // exception that ended the whole broker.
+  const log = captureLog('info');
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger: log.logger });
+  t.after(() => broker.stop());
+  const remote = await startBroker({ store: { type: 'memory' } });
+  t.after(() => remote.stop());
+  // `$tmp.*` is reserved on the remote Junction: a link to one that does not exist is refused with amqp:not-found.
+  const endpoint = `amqp://127.0.0.1:${remote.ports.amqp}/$tmp.nope`;
+  await deployRoute(broker, 'amqp-refused', `${endpoint}?sendTimeout=200`);
+  await broker.routes.deploy({ id: 'amqp-refused-src', from: `${endpoint}`, steps: [{ to: 'queue:never' }] });
+  await checkDeadLettered(t, broker, 'amqp-refused', log, endpoint);
+  const down = log.lines.filter((x) => isDown(x) && x.endpoint === endpoint);
+  assert.deepEqual(down.map((x) => x.role).sort(), ['from', 'to'], 'one line for the source, one for the producer');
+  for (const d of down) assert.match(String(d.reason), /amqp:not-found/);
+  assert.equal(broker.routes.stats('amqp-refused-src').inFlight, 0);
+  await broker.routes.undeploy('amqp-refused');
+  await broker.routes.undeploy('amqp-refused-src');
+});
+
+test('amqp:// source whose remote restarts: down once, back once, and it consumes again (credit given back to the re-attached link)', { timeout: 90_000 }, async (t) => {
+  const log = captureLog('info');
+  const broker = await startBroker({ store: { type: 'memory' } }, { logger: log.logger });
+  t.after(() => broker.stop());
+  let remote = await startBroker({ store: { type: 'memory' } });
+  const port = remote.ports.amqp!;
+  t.after(() => remote.stop());
+  const source = `amqp://127.0.0.1:${port}/feed`;
+  await broker.routes.deploy({ id: 'amqp-restart', from: source, steps: [{ to: 'queue:feed.out' }] });
+  const stomp = await connectFor(t, broker);
+  const out = await stomp.subscribe('/queue/feed.out');
+  const feed = async (body: string) => {
+    const c = await connectFor(t, remote);
+    await c.send('/queue/feed', body);
+  };
+  await feed('one');
+  assert.equal((await out.one(10_000)).body, 'one');
+  // 1. The remote goes away: one line.
+  await remote.stop();
+  await log.waitFor((x) => isDown(x) && x.endpoint === source, 'source down');
+  // 2. It comes back on the same port: one line, and the route consumes again.
+  remote = await startBroker({ store: { type: 'memory' }, ports: { amqp: port } });
+  await log.waitFor((x) => isBack(x) && x.endpoint === source, 'source back');
+  await feed('two');
+  assert.equal((await out.one(10_000)).body, 'two');
+  assertLoggedOnce(log, source);
+  await broker.routes.undeploy('amqp-restart');
+});

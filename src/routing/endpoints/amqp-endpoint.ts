@@ -6,9 +6,23 @@ import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
 
-function openConnection(host: string, port: number, options: URLSearchParams, id: string): Connection {
+/** How long after a remote refused our link (detach with an error) it is attached again: rhea's longest reconnect delay. */
+const REATTACH_DELAY = 5000;
+
+/** The error a remote closed or detached with, for the log. */
+function linkError(ctx: EventContext): unknown {
+  return ctx.sender?.error ?? ctx.receiver?.error ?? ctx.session?.error ?? ctx.connection?.error ?? ctx.error;
+}
+
+/**
+ * A rhea connection of one endpoint. An error the endpoint does not handle (a remote closing a
+ * session with an error) reaches the container, where rhea emits it as an EventEmitter 'error':
+ * without this listener that is an uncaught exception that ends the broker.
+ */
+function openConnection(host: string, port: number, options: URLSearchParams, id: string, status: RemoteStatus): Connection {
   // A container of our own: rhea's default export is a process-wide singleton.
   const container = rhea.create_container({ id });
+  container.on('error', (err: unknown) => status.failed(err));
   return container.connect({
     host,
     port,
@@ -101,6 +115,7 @@ export class AmqpSource implements Source {
   private paused = false;
   private owed = 0;
   private inflight = 0;
+  private reattach: NodeJS.Timeout | undefined;
 
   private readonly status: RemoteStatus;
 
@@ -117,10 +132,29 @@ export class AmqpSource implements Source {
   }
 
   async start(emit: (ex: Exchange) => void): Promise<void> {
-    const conn = openConnection(this.host, this.port, this.options, `junction-route-${this.routeId}`);
+    const conn = openConnection(this.host, this.port, this.options, `junction-route-${this.routeId}`, this.status);
     this.connection = conn;
+    this.owed = this.maxInflight;
+    this.openReceiver(conn, emit);
+    conn.on('connection_error', (ctx: EventContext) => this.status.failed(linkError(ctx)));
+    conn.on('disconnected', (ctx: EventContext) => this.status.failed(ctx.error));
+  }
+
+  /**
+   * The receiver; attached again after a remote refused it (detach with an error: no such queue,
+   * not authorized), since rhea re-attaches only links that are open when it reconnects.
+   */
+  private openReceiver(conn: Connection, emit: (ex: Exchange) => void): void {
     const receiver = conn.open_receiver({ source: { address: this.address, durable: 2, expiry_policy: 'never' }, credit_window: 0, autoaccept: false });
     this.receiver = receiver;
+    receiver.on('receiver_error', (ctx: EventContext) => {
+      this.status.failed(linkError(ctx));
+      this.reattach = setTimeout(() => {
+        this.reattach = undefined;
+        if (this.connection === conn) this.openReceiver(conn, emit);
+      }, REATTACH_DELAY);
+      this.reattach.unref();
+    });
     receiver.on('message', (context: EventContext) => {
       const delivery = context.delivery as Delivery;
       this.inflight++;
@@ -139,10 +173,11 @@ export class AmqpSource implements Source {
         }),
       );
     });
-    receiver.on('receiver_open', () => this.credit(0));
-    conn.on('connection_open', () => this.status.connected());
-    conn.on('disconnected', (ctx: EventContext) => this.status.failed(ctx.error));
-    this.owed = this.maxInflight;
+    receiver.on('receiver_open', () => {
+      this.status.connected();
+      // Attached (again, after a reconnect: rhea gives a re-attached link no credit): the window back.
+      this.refill();
+    });
   }
 
   private credit(n: number): void {
@@ -160,6 +195,11 @@ export class AmqpSource implements Source {
   resume(): void {
     this.paused = false;
     // A drain took the credit the sender had not used: give the window back.
+    this.refill();
+  }
+
+  /** Credit up to `maxInflight` less what is in flight or already granted. */
+  private refill(): void {
     const r = this.receiver as (Receiver & { credit?: number }) | undefined;
     if (r) this.owed = Math.max(this.owed, this.maxInflight - this.inflight - (r.credit ?? 0));
     this.credit(0);
@@ -170,6 +210,7 @@ export class AmqpSource implements Source {
     this.connection = undefined;
     this.receiver = undefined;
     this.status.close();
+    if (this.reattach !== undefined) clearTimeout(this.reattach);
     if (c) await closeConnection(c);
   }
 }
@@ -184,7 +225,10 @@ export class AmqpSource implements Source {
 export class AmqpProducer implements Producer {
   readonly uri: string;
   private readonly connection: Connection;
-  private readonly sender: Sender;
+  private readonly address: string;
+  private sender: Sender;
+  private closed = false;
+  private reattach: NodeJS.Timeout | undefined;
   /** Sends waiting for the link, oldest first (entries that timed out are skipped). */
   private readonly queued: Array<PendingSend<ExchangeMessage>> = [];
   /** Sends on the wire, by their delivery, until the peer's outcome. */
@@ -200,21 +244,10 @@ export class AmqpProducer implements Producer {
       // Deadlines pass in the order sends came, so what timed out waiting is the queue's head.
       while (this.queued.length > 0 && this.queued[0]!.done) this.queued.shift();
     });
-    this.connection = openConnection(host, port, options, `junction-out-${Math.random().toString(36).slice(2, 10)}`);
-    this.sender = this.connection.open_sender({ target: { address } });
-    const outcome = (ok: boolean, why: string) => (ctx: EventContext) => {
-      const p = this.sent.get(ctx.delivery);
-      if (!p) return;
-      this.sent.delete(ctx.delivery);
-      if (ok) this.pending.resolve(p);
-      else this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: message ${why}${ctx.delivery?.remote_state?.error ? `: ${JSON.stringify(ctx.delivery.remote_state.error)}` : ''}`));
-    };
-    this.sender.on('accepted', outcome(true, 'accepted'));
-    this.sender.on('rejected', outcome(false, 'rejected'));
-    this.sender.on('released', outcome(false, 'released'));
-    this.sender.on('modified', outcome(false, 'modified'));
-    this.sender.on('sendable', () => this.flush());
-    this.connection.on('connection_open', () => this.status.connected());
+    this.address = address;
+    this.connection = openConnection(host, port, options, `junction-out-${Math.random().toString(36).slice(2, 10)}`, this.status);
+    this.sender = this.openSender();
+    this.connection.on('connection_error', (ctx: EventContext) => this.status.failed(linkError(ctx)));
     this.connection.on('disconnected', (ctx: EventContext) => {
       this.status.failed(ctx.error);
       // rhea forgets the deliveries of a lost connection: their outcome will never come.
@@ -222,6 +255,37 @@ export class AmqpProducer implements Producer {
       this.sent.clear();
       for (const p of lost) this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${uri}: disconnected before the outcome`));
     });
+  }
+
+  /**
+   * The sender; attached again after a remote refused it (detach with an error: no such address,
+   * not authorized), since rhea re-attaches only links that are open when it reconnects. Meanwhile
+   * sends wait, and fail at their deadline.
+   */
+  private openSender(): Sender {
+    const sender = this.connection.open_sender({ target: { address: this.address } });
+    const outcome = (ok: boolean, why: string) => (ctx: EventContext) => {
+      const p = this.sent.get(ctx.delivery);
+      if (!p) return;
+      this.sent.delete(ctx.delivery);
+      if (ok) this.pending.resolve(p);
+      else this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: message ${why}${ctx.delivery?.remote_state?.error ? `: ${JSON.stringify(ctx.delivery.remote_state.error)}` : ''}`));
+    };
+    sender.on('accepted', outcome(true, 'accepted'));
+    sender.on('rejected', outcome(false, 'rejected'));
+    sender.on('released', outcome(false, 'released'));
+    sender.on('modified', outcome(false, 'modified'));
+    sender.on('sendable', () => this.flush());
+    sender.on('sender_open', () => this.status.connected());
+    sender.on('sender_error', (ctx: EventContext) => {
+      this.status.failed(linkError(ctx));
+      this.reattach = setTimeout(() => {
+        this.reattach = undefined;
+        if (!this.closed) this.sender = this.openSender();
+      }, REATTACH_DELAY);
+      this.reattach.unref();
+    });
+    return sender;
   }
 
   send(ex: Exchange): Promise<void> {
@@ -254,6 +318,8 @@ export class AmqpProducer implements Producer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.reattach !== undefined) clearTimeout(this.reattach);
     this.pending.rejectAll(new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: endpoint closed before the outcome`));
     this.queued.length = 0;
     this.sent.clear();
