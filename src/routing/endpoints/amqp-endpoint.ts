@@ -8,6 +8,8 @@ import type { Source } from './source.ts';
 
 /** How long after a remote refused our link (detach with an error) it is attached again: rhea's longest reconnect delay. */
 const REATTACH_DELAY = 5000;
+/** How long closing an endpoint waits for the remote's close before it drops the socket. */
+const CLOSE_TIMEOUT = 5000;
 
 /** The error a remote closed or detached with, for the log. */
 function linkError(ctx: EventContext): unknown {
@@ -53,17 +55,26 @@ type RheaConnection = Connection & { set_reconnect(on: boolean): void; scheduled
  */
 async function closeConnection(c: Connection): Promise<void> {
   const r = c as RheaConnection;
-  if (!c.is_open()) {
+  const drop = () => {
     r.set_reconnect(false);
     if (r.scheduled_reconnect !== undefined) clearTimeout(r.scheduled_reconnect);
     r.scheduled_reconnect = undefined;
     c.close();
     r.socket?.destroy();
-    return;
-  }
+  };
+  if (!c.is_open()) return drop();
   await new Promise<void>((resolve) => {
-    c.once('connection_close', () => resolve());
-    c.once('disconnected', () => resolve());
+    // A remote that never answers our close is not waited for beyond CLOSE_TIMEOUT.
+    const timer = setTimeout(() => {
+      drop();
+      resolve();
+    }, CLOSE_TIMEOUT);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    c.once('connection_close', done);
+    c.once('disconnected', done);
     c.close();
   });
 }
