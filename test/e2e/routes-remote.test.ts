@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import rhea, { type EventContext, type Sender } from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { listening } from '../helpers/ports.ts';
+import { freePort, listening } from '../helpers/ports.ts';
 import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
 
 /*
@@ -13,17 +12,6 @@ import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
  * port) with MQTT.js, amqp:// against a small rhea server in this process; then the issue's
  * sensor example through the broker's own MQTT and AMQP ports with real clients.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let broker: TestBroker;
 let mosquitto: ChildProcess | undefined;

@@ -21,3 +21,26 @@ export async function listening(port: number, timeoutMs = 10_000, alive: () => b
     await delay(50);
   }
 }
+
+/**
+ * `count` distinct loopback ports that were free a moment ago: each is bound to port 0 at once (so
+ * the OS hands out different ones), read and released. For programs that must be told a port
+ * (a shared test harness, an external broker) instead of binding 0 themselves; never a default port.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** One free loopback port (see freePorts). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
