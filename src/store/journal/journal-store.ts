@@ -75,6 +75,8 @@ const MIN_SEGMENT = 64 * 1024;
  * ratio is low, so its dead bytes can be given back although it never filled up (see maybeCompact).
  */
 const RECLAIM_HEAD = 1024 * 1024;
+/** Rounds of `read` that locate keys again after compaction deleted their segment mid-read. */
+const MAX_READ_ROUNDS = 16;
 
 /**
  * The embedded append-only journal. Each `commit` is one CRC-framed record; every record produced
@@ -354,18 +356,29 @@ export class JournalStore implements Store {
     }
   }
 
+  /**
+   * Starts a new head segment. The new file is opened before the old head is closed: when it cannot
+   * be (EMFILE, a name in the way) the journal keeps its open head and the next group tries again,
+   * instead of holding a closed handle that fails every later write until a restart.
+   */
   private async roll(): Promise<void> {
     const last = this.segments.at(-1);
-    if (this.head) {
-      if (this.dirty) await this.head.datasync();
-      await this.head.close();
-    }
     const id = (last?.id ?? 0) + 1;
     const file = path.join(this.dir, `journal-${String(id).padStart(8, '0')}.seg`);
-    this.head = await open(file, 'a');
+    const next = await open(file, 'a');
+    const old = this.head;
+    try {
+      if (old && this.dirty) await old.datasync();
+      await syncDir(this.dir);
+    } catch (err) {
+      await next.close().catch(() => undefined /* nothing written to it */);
+      await unlink(file).catch(() => undefined /* the next roll opens it again anyway */);
+      throw err;
+    }
+    this.head = next;
     this.segments.push({ id, file, size: 0 });
     this.dirty = false;
-    await syncDir(this.dir);
+    await old?.close().catch((err) => this.log.error({ err }, 'journal: closing the previous head segment failed'));
   }
 
   private async syncNow(): Promise<void> {
@@ -490,38 +503,59 @@ export class JournalStore implements Store {
 
   // ---------------------------------------------------------------- reading back
 
-  /** Reads messages back from their records (paging, recovery, compaction). */
+  /**
+   * Reads messages back from their records (paging, recovery, compaction). The records are located
+   * first and read one after another; compaction may meanwhile move some forward and delete their
+   * segment (it runs from open on, while the core reads its retained messages back), so the keys of
+   * a record whose segment is gone are located again. Bounded: each round follows at least one
+   * deletion, and a key moves only when its segment is compacted.
+   */
   async read(keys: string[]): Promise<Array<Message | undefined>> {
     const out: Array<Message | undefined> = keys.map(() => undefined);
-    const byRecord = new Map<string, Array<{ i: number; key: string }>>();
-    for (let i = 0; i < keys.length; i++) {
-      const at = this.index.locate(keys[i]!);
-      if (!at) continue;
-      const id = `${at.segment}:${at.offset}:${at.length}`;
-      let list = byRecord.get(id);
-      if (!list) byRecord.set(id, (list = []));
-      list.push({ i, key: keys[i]! });
-    }
-    for (const [id, wanted] of byRecord) {
-      const [segment, offset, length] = id.split(':').map(Number) as [number, number, number];
-      const ops = await this.readRecordAt(segment, offset, length);
-      for (const { i, key } of wanted) {
-        const op = ops.find((o) => (o.op === 'addMessage' || o.op === 'restoreMessage') && o.key === key);
-        out[i] = op && (op.op === 'addMessage' || op.op === 'restoreMessage') ? op.message : undefined;
+    let todo = keys.map((key, i) => ({ i, key }));
+    for (let round = 0; todo.length > 0; round++) {
+      if (round === MAX_READ_ROUNDS) throw new JunctionError('ERR_STORE_FAILED', `Journal read: ${todo.length} records kept moving while being read`);
+      const byRecord = new Map<string, Array<{ i: number; key: string }>>();
+      for (const w of todo) {
+        const at = this.index.locate(w.key);
+        if (!at) continue;
+        const id = `${at.segment}:${at.offset}:${at.length}`;
+        let list = byRecord.get(id);
+        if (!list) byRecord.set(id, (list = []));
+        list.push(w);
       }
+      const moved: typeof todo = [];
+      for (const [id, wanted] of byRecord) {
+        const [segment, offset, length] = id.split(':').map(Number) as [number, number, number];
+        const ops = await this.readRecordAt(segment, offset, length);
+        if (!ops) {
+          moved.push(...wanted);
+          continue;
+        }
+        for (const { i, key } of wanted) {
+          const op = ops.find((o) => (o.op === 'addMessage' || o.op === 'restoreMessage') && o.key === key);
+          out[i] = op && (op.op === 'addMessage' || op.op === 'restoreMessage') ? op.message : undefined;
+        }
+      }
+      todo = moved;
     }
     return out;
   }
 
-  private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[]> {
+  /** The operations of one record, or null when its segment was deleted (its live records moved on). */
+  private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[] | null> {
     const seg = this.segments.find((s) => s.id === segment);
-    if (!seg) throw new JunctionError('ERR_STORE_FAILED', `Journal segment ${segment} is gone`);
+    if (!seg) return null;
     const reader = this.readHandle(seg);
     const buf = Buffer.allocUnsafe(length);
     let bytesRead: number;
     reader.reads++;
     try {
       ({ bytesRead } = await (await reader.handle).read(buf, 0, length, offset));
+    } catch (err) {
+      // Deleted before its read handle was open (the open lost the race with the unlink): moved on.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg)) return null;
+      throw err;
     } finally {
       if (--reader.reads === 0 && reader.closing) this.closeHandle(reader);
     }
