@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { parseConfig } from './config/load-config.ts';
 import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
 import { Core } from './core/core.ts';
-import { JunctionError } from './errors.ts';
+import { isJunctionError, JunctionError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { AmqpProtocol, AMQP_WS_SUBPROTOCOLS } from './protocols/amqp/amqp-protocol.ts';
 import { MqttProtocol, MQTT_WS_SUBPROTOCOLS } from './protocols/mqtt/mqtt-protocol.ts';
@@ -83,8 +83,21 @@ export async function createBroker(input: JunctionConfigInput | JunctionConfig =
     return await start(config, log, opts.store ?? createStore(config, log), lock);
   } catch (err) {
     await lock.release();
-    throw err;
+    throw dataDirError(config.dataDir, err);
   }
+}
+
+/**
+ * A file system error on a path inside the data dir (a journal left owned by root by a `sudo`
+ * start, a file where the journal directory goes) means the data dir cannot be used: said as such,
+ * in one line (ERR_STORE_DIR_UNUSABLE), the system error kept as the cause. Anything else as it is.
+ */
+function dataDirError(dataDir: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (isJunctionError(err) || typeof e?.syscall !== 'string' || typeof e.path !== 'string') return err;
+  const rel = path.relative(path.resolve(dataDir), path.resolve(e.path));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return err;
+  return new JunctionError('ERR_STORE_DIR_UNUSABLE', `data dir ${dataDir} cannot be used: ${e.message}`, { cause: err });
 }
 
 /** Creates the data dir, or says in one line why it cannot be used (a file in the way, no permission). */

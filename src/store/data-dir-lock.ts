@@ -78,7 +78,7 @@ export class DataDirLock {
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(dataDir, err);
         }
-        const holder = await readOwner(file);
+        const holder = await readOwner(file).catch((err: unknown) => Promise.reject(unusable(dataDir, new Error(`its lock file ${file} cannot be read: ${(err as Error).message}`, { cause: err }))));
         if (holder === 'gone') continue;
         if (holder !== 'unreadable' && isAlive(holder, probe)) throw inUse(dataDir, holder);
         await removeStale(file, probe);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -167,6 +167,17 @@ test('a config file that is not JSON, or not a valid config, is one junction: li
 
 test('a bad --log-format value is one junction: line and exit 2', async () => {
   assertOneLine(await runToExit(['start', '--log-format', 'xml', '--data-dir', path.join(dir, 'f6'), ...ZERO_PORTS]), /logFormat/);
+});
+
+test('a data dir whose contents cannot be used (journal a file, lock a directory) is one junction: line and exit 2', async () => {
+  // Realistic cousin: a journal left owned by root by a `sudo junction start`, then EACCES for the user.
+  const journalFile = path.join(dir, 'journal-file');
+  await mkdir(journalFile);
+  await writeFile(path.join(journalFile, 'journal'), 'not a directory');
+  assertOneLine(await runToExit(['start', '--data-dir', journalFile, ...ZERO_PORTS]), /data dir .*journal-file cannot be used: .*journal/);
+  const lockDir = path.join(dir, 'lock-dir');
+  await mkdir(path.join(lockDir, 'lock'), { recursive: true });
+  assertOneLine(await runToExit(['start', '--data-dir', lockDir, ...ZERO_PORTS]), /data dir .*lock-dir cannot be used: .*lock/);
 });
 
 // Issue 12 item 20: --log-format pretty (and JUNCTION_LOG_FORMAT) prints readable lines; JSON stays the default.
