@@ -25,14 +25,43 @@ function openConnection(host: string, port: number, options: URLSearchParams, id
   // A container of our own: rhea's default export is a process-wide singleton.
   const container = rhea.create_container({ id });
   container.on('error', (err: unknown) => status.failed(err));
-  return container.connect({
+  const backoff = reconnectBackoff();
+  const c = container.connect({
     host,
     port,
-    reconnect: true,
-    initial_reconnect_delay: 100,
-    max_reconnect_delay: 5000,
+    // rhea takes a function for the delay before each reconnect (ms; its own backoff is not used).
+    reconnect: backoff.next as unknown as boolean,
     ...(options.get('username') !== null ? { username: options.get('username')!, password: options.get('password') ?? '' } : {}),
   });
+  c.on('connection_open', backoff.opened);
+  return c;
+}
+
+/** The first reconnect delay, and the longest (rhea's own defaults for the route endpoints). */
+const RECONNECT_INITIAL = 100;
+const RECONNECT_MAX = 5000;
+
+/**
+ * Delays before reconnects: from RECONNECT_INITIAL, doubling to RECONNECT_MAX, back to the start
+ * only after a connection that stayed open RECONNECT_MAX. rhea's backoff restarts on every TCP
+ * connect, so a remote that accepts and drops each connection (at its connection limit, closing
+ * us after the attach) was reconnected to every 100 ms for ever, each time logged down and back.
+ */
+function reconnectBackoff(): { next: () => number; opened: () => void } {
+  let delay = RECONNECT_INITIAL;
+  let openedAt: number | undefined;
+  return {
+    next: () => {
+      if (openedAt !== undefined && Date.now() - openedAt >= RECONNECT_MAX) delay = RECONNECT_INITIAL;
+      openedAt = undefined;
+      const current = delay;
+      delay = Math.min(delay * 2, RECONNECT_MAX);
+      return current;
+    },
+    opened: () => {
+      openedAt = Date.now();
+    },
+  };
 }
 
 function bodyBuffer(body: unknown): { body: Buffer; bodyType: 'bytes' | 'text' | 'json' } {
