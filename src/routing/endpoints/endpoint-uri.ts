@@ -24,6 +24,23 @@ function sendTimeoutOf(uri: string, options: URLSearchParams): number | undefine
   return n;
 }
 
+/** The longest `reconnectPeriod` of an mqtt:// endpoint, ms (one hour). */
+export const MAX_RECONNECT_PERIOD = 3_600_000;
+
+/**
+ * The other options MQTT.js is given, checked at deploy: `reconnectPeriod` (ms; NaN or 0 switches
+ * its reconnecting off, so a route would never come back after the remote's first restart) and
+ * `qos` (0 or 1: what the endpoints implement).
+ */
+function checkMqttOptions(uri: string, options: URLSearchParams): void {
+  const period = options.get('reconnectPeriod');
+  if (period !== null && (!/^[0-9]+$/.test(period) || Number(period) < 1 || Number(period) > MAX_RECONNECT_PERIOD)) {
+    throw bad(uri, `reconnectPeriod must be a whole number of ms from 1 to ${MAX_RECONNECT_PERIOD}`);
+  }
+  const qos = options.get('qos');
+  if (qos !== null && qos !== '0' && qos !== '1') throw bad(uri, 'qos must be 0 or 1');
+}
+
 /**
  * Parses `queue:NAME`, `topic:NAME`, `mqtt://host:port/topic/filter`, `amqp://host:port/address`,
  * `timer:NAME?period=ms`, `log:NAME`.
@@ -45,10 +62,14 @@ export function parseEndpoint(uri: string): EndpointUri {
     // MQTT filters use '#', which a URL takes for a fragment: take the topic from the text itself.
     const slash = uri.indexOf('/', scheme.length + 3);
     const topic = scheme === 'mqtt' ? decodeURIComponent(uri.slice(slash + 1).split('?')[0]!) : path;
-    const sendTimeout = sendTimeoutOf(uri, u.searchParams);
+    // The same for its options: after a '#' the URL has them in the fragment, not the query.
+    const afterPath = uri.slice(slash + 1);
+    const options = scheme === 'mqtt' ? new URLSearchParams(afterPath.includes('?') ? afterPath.slice(afterPath.indexOf('?') + 1) : '') : u.searchParams;
+    const sendTimeout = sendTimeoutOf(uri, options);
+    if (scheme === 'mqtt') checkMqttOptions(uri, options);
     // What logs name the endpoint by: no user info or query (`?password=`).
     const endpoint = `${scheme}://${u.hostname}:${port}/${scheme === 'mqtt' ? topic : path}`;
-    const common = { host: u.hostname, port, uri, options: u.searchParams, endpoint, ...(sendTimeout !== undefined ? { sendTimeout } : {}) };
+    const common = { host: u.hostname, port, uri, options, endpoint, ...(sendTimeout !== undefined ? { sendTimeout } : {}) };
     return scheme === 'mqtt' ? { scheme, topic, ...common } : { scheme, address: path, ...common };
   }
   const rest = uri.slice(colon + 1);
