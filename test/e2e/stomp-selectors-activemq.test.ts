@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { bodies, connectFor, nextReceiptId } from '../helpers/stompjs.ts';
 
 // Issue 12 items 1-4: selector typing over real STOMP sockets (@stomp/stompjs over TCP), each
@@ -78,5 +79,33 @@ describe('STOMP selectors behave as ActiveMQ Classic (issue 12)', () => {
     const names = (ms: string[]) => ms.map((b) => (JSON.parse(b) as { n: string }).n);
     assert.deepEqual(names(await selected(t, 'amq.div.prio', 'JMSPriority / 2 = 2', sends, 2)), ['p5', 'p4']);
     assert.deepEqual(names(await selected(t, 'amq.div.lit', '7 / 2 = 3 AND 7.0 / 2 = 3.5 AND -7 / 2 = -3', [{ n: 'a' }], 1)), ['a']);
+  });
+});
+
+describe('selectors convert huge property values in linear time (review of issue 12 item 1)', () => {
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startBroker();
+  });
+  after(() => broker.stop());
+
+  // An AMQP application property may be megabytes; every STOMP subscription whose selector compares
+  // it with a number converts it. The conversion's regular expressions and trim were quadratic: one
+  // AMQP message with a 300,000-character property held the event loop for minutes, and nothing
+  // behind it was delivered. Here the message after it arrives at once (the test's timeout fails the
+  // quadratic version, which needs minutes per selector).
+  test('an AMQP message with a 300,000-character property does not stall STOMP selector subscribers', { timeout: 60_000 }, async (t) => {
+    const c = await connectFor(t, broker);
+    const inboxes = await Promise.all(['x = 5.0', 'x + 0 = 5', "x IN (5, 6)", 'x = 5'].map((selector) => c.subscribe('/topic/amq.huge', { selector })));
+    const amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+    t.after(() => amqp.close());
+    const s = await amqp.sender('topic://amq.huge');
+    for (const x of [`${'7'.repeat(300_000)}x`, `a${' '.repeat(300_000)}b `, '5']) {
+      assert.equal((await amqp.send(s, { body: x.length > 10 ? 'huge' : 'small', application_properties: { x } })).state, 'accepted');
+    }
+    for (const inbox of inboxes) {
+      assert.deepEqual(bodies(await inbox.take(1, 30_000)), ['small']);
+      await inbox.expectNone();
+    }
   });
 });

@@ -22,10 +22,13 @@ const UNICODE_INTEGER = /^[+-]?\p{Nd}+$/u;
 const DIGIT = /\p{Nd}/u;
 
 // Java's Double.valueOf after its trim: decimal with optional exponent, NaN, Infinity, or a
-// hexadecimal floating-point literal; each may end in a float or double suffix (f, F, d, D).
-const JAVA_DOUBLE = /^[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?|0[xX](?:[0-9a-fA-F]+\.?|[0-9a-fA-F]*\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?)$/;
-// Java's String.trim: every character up to U+0020 at either end.
-const JAVA_TRIM = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
+// hexadecimal floating-point literal; each may end in a float or double suffix (f, F, d, D). No run
+// of digits can be split between two quantifiers (`[0-9]+\.?[0-9]*` could, and backtracked through
+// every split: a property of n digits and a letter cost n^2 steps), so a match is linear in the
+// string, whose length only the message size bounds.
+const JAVA_DOUBLE = /^[+-]?(?:NaN|Infinity|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?|0[xX](?:[0-9a-fA-F]+\.?|[0-9a-fA-F]*\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?)$/;
+/** Significant digits of the longest long (9223372036854775807): a string with more converts to none. */
+const MAX_LONG_DIGITS = 19;
 
 /**
  * The integer a string spells for a comparison with an exact number, or `undefined` when Java's
@@ -44,11 +47,17 @@ export function integerFromString(s: string, n: number): number | undefined {
 }
 
 function integerInRange(s: string, n: number): number | undefined {
+  // Past the sign and leading zeros (Java accepts any number of them), more than 19 digits fit no
+  // long: refused before anything reads them all (BigInt of a megabyte of digits takes seconds).
+  const sign = s.charCodeAt(0) === 0x2b || s.charCodeAt(0) === 0x2d ? 1 : 0;
+  let first = sign;
+  while (first < s.length - 1 && s.charCodeAt(first) === 0x30) first++;
+  if (s.length - first > MAX_LONG_DIGITS) return undefined;
   const v = Number(s);
   if (n >= INT_MIN && n <= INT_MAX) return v >= INT_MIN && v <= INT_MAX ? v : undefined;
-  // 16+ characters may pass 2^63: check the range exactly (rare, only for huge strings).
-  if (s.length > 15) {
-    const b = BigInt(s);
+  // 16+ digits may pass 2^63: check the range exactly (rare, only for huge strings).
+  if (s.length - first > 15) {
+    const b = BigInt(s.slice(0, sign) + s.slice(first));
     if (b < LONG_MIN || b > LONG_MAX) return undefined;
   }
   return v;
@@ -62,16 +71,27 @@ function integerInRange(s: string, n: number): number | undefined {
  */
 function asciiDigits(s: string): string | undefined {
   let out = '';
+  // Leading zeros are dropped, and more than 19 other digits fit no long (see integerInRange): the
+  // walk below costs up to ten steps a digit, so it stops there rather than read a huge string.
+  let digits = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    let d: string;
     if (c < 0x80) {
-      out += s[i];
-      continue;
+      d = s[i] as string;
+      if (d === '+' || d === '-') {
+        out += d;
+        continue;
+      }
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) return undefined;
+      let start = c;
+      while (start > 0 && DIGIT.test(String.fromCharCode(start - 1))) start--;
+      d = String((c - start) % 10);
     }
-    if (c >= 0xd800 && c <= 0xdfff) return undefined;
-    let start = c;
-    while (start > 0 && DIGIT.test(String.fromCharCode(start - 1))) start--;
-    out += String((c - start) % 10);
+    if (digits === 0 && d === '0' && i < s.length - 1) continue;
+    if (++digits > MAX_LONG_DIGITS) return undefined;
+    out += d;
   }
   return out;
 }
@@ -80,7 +100,7 @@ function asciiDigits(s: string): string | undefined {
 export function doubleFromString(s: string): number | undefined {
   let t = s;
   // Only strings that start or end with a control character or a space pay for the trim.
-  if (t.length > 0 && (t.charCodeAt(0) <= 0x20 || t.charCodeAt(t.length - 1) <= 0x20)) t = t.replace(JAVA_TRIM, '');
+  if (t.length > 0 && (t.charCodeAt(0) <= 0x20 || t.charCodeAt(t.length - 1) <= 0x20)) t = javaTrim(t);
   if (!JAVA_DOUBLE.test(t)) return undefined;
   let end = t.length;
   const last = t.charCodeAt(end - 1);
@@ -93,6 +113,18 @@ export function doubleFromString(s: string): number | undefined {
   if (unsigned === 'Infinity') return sign * Number.POSITIVE_INFINITY;
   if (unsigned[1] === 'x' || unsigned[1] === 'X') return sign * hexFloat(unsigned.slice(2));
   return Number(body);
+}
+
+/**
+ * Java's String.trim: every character up to U+0020 off either end. A scan from each end, not a
+ * regular expression: `/[\u0000-\u0020]+$/g` tried every position of an inner run of spaces (n^2).
+ */
+function javaTrim(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) <= 0x20) start++;
+  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
+  return s.slice(start, end);
 }
 
 /** `mantissa p exponent` of a Java hexadecimal floating-point literal (after the `0x`). */

@@ -13,8 +13,10 @@ export type Truth = boolean | null;
 
 // A numeric string as the broker accepts it in arithmetic and IN lists (a Junction extension:
 // ActiveMQ concatenates in `+` and fails the other operators): decimal, optional sign, fraction and
-// exponent; no whitespace, no hex, no Java suffixes.
-const NUMERIC_STRING = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// exponent; no whitespace, no hex, no Java suffixes. Linear in the string: no run of digits can be
+// split between two quantifiers (`\d+\.?\d*` could, and backtracked through every split, n^2 steps
+// for a property of n digits and a letter).
+const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER_STRING = /^[+-]?\d+$/;
 
 /** The number a string spells, or `undefined` if it is not a plain decimal number. */

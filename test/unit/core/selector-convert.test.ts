@@ -85,3 +85,39 @@ describe("booleanFromString: Java's Boolean.valueOf", () => {
     test(`${JSON.stringify(s)} is false`, () => assert.equal(booleanFromString(s), false));
   }
 });
+
+// A string property may be megabytes (an AMQP application property, up to amqp.maxMessageSize), and
+// every selector that compares it with a number converts it once per message. Each conversion must
+// read it in linear time: the regular expressions once split a run of digits between two quantifiers
+// ('[0-9]+\.?[0-9]*'), and the trim searched a run of spaces from every position, so one 300,000-
+// character value took minutes of the event loop. Each case below runs in milliseconds; the test
+// timeout (two orders of magnitude above) fails the quadratic versions.
+describe('conversions of huge strings read them in linear time', () => {
+  const N = 300_000;
+  const HUGE = { timeout: 20_000 };
+  test('a run of digits that is no double (the decimal part)', HUGE, () => {
+    assert.equal(doubleFromString(`${'7'.repeat(N)}x`), undefined);
+    assert.equal(doubleFromString(`.${'7'.repeat(N)}x`), undefined);
+    assert.equal(doubleFromString(`1e${'7'.repeat(N)}x`), undefined);
+    assert.equal(doubleFromString('7'.repeat(N)), Number.POSITIVE_INFINITY);
+  });
+  test('a run of hex digits that is no hexadecimal float', HUGE, () => {
+    assert.equal(doubleFromString(`0x${'f'.repeat(N)}x`), undefined);
+    assert.equal(doubleFromString(`0x${'f'.repeat(N)}.`), undefined);
+  });
+  test("Java's trim of a string with a long inner run of spaces", HUGE, () => {
+    assert.equal(doubleFromString(`a${' '.repeat(N)}b `), undefined);
+    assert.equal(doubleFromString(` 5${' '.repeat(N)}b`), undefined);
+    assert.equal(doubleFromString(`${' '.repeat(N)}5${' '.repeat(N)}`), 5);
+  });
+  test('an integer string of any length against an int and a long (ASCII and other digits)', HUGE, () => {
+    for (const n of [5, 3_000_000_000]) {
+      assert.equal(integerFromString('7'.repeat(4_000_000), n), undefined);
+      assert.equal(integerFromString(`-${'\u0667'.repeat(N)}`, n), undefined);
+      assert.equal(integerFromString(`${'0'.repeat(N)}5`, n), 5);
+      assert.equal(integerFromString(`${'\u0660'.repeat(N)}\u0665`, n), 5);
+    }
+    assert.equal(integerFromString(`-${'0'.repeat(N)}9223372036854775808`, 3_000_000_000), -9_223_372_036_854_775_808);
+    assert.equal(integerFromString(`${'0'.repeat(N)}9223372036854775808`, 3_000_000_000), undefined);
+  });
+});

@@ -828,3 +828,16 @@ describe('LIKE stays linear', () => {
     assert.equal(s.matches(() => `${value}b`), true);
   });
 });
+
+// A numeric string in arithmetic or against an IN list of numbers is read by one regular expression
+// per evaluation; a value of 300,000 digits and a letter once took minutes (a run of digits split
+// between '\d+\.?\d*'). Milliseconds now; the test timeout fails the quadratic version.
+describe('numeric strings of any length in arithmetic and IN cost linear time', () => {
+  const huge = `${'7'.repeat(300_000)}x`;
+  const resolveHuge: SelectorResolver = (name) => (name === 'x' ? huge : undefined);
+  for (const [text, expected] of [['x + 1 = 2', false], ['NOT (x + 1 = 2)', false], ['x IN (1, 2)', false], ['x NOT IN (1, 2)', false], ['x = 5.0', false], ['x <> 5.0', true]] as const) {
+    test(`${text} against 300,000 digits and a letter`, { timeout: 20_000 }, () => {
+      assert.equal(compileSelector(text).matches(resolveHuge), expected);
+    });
+  }
+});
