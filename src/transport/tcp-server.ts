@@ -5,6 +5,7 @@ import { OutboundPolicy, type Watched } from './outbound-policy.ts';
 import { defaultTransportGuards, type TransportGuards } from './transport-guards.ts';
 import { LOOKS_LIKE, sniffForeign, type WireProtocol } from './first-bytes.ts';
 import { logWrongProtocol, wrongProtocolAnswer, type ListenerName } from './wrong-protocol.ts';
+import { forceCloseAfter } from './force-close.ts';
 
 function uncork(c: TcpConnection): void {
   c.uncork();
@@ -142,7 +143,7 @@ class TcpConnection implements TransportConnection, Watched {
     // Whatever else the client sends is read and dropped until it closes too (no 'data' listener left).
     if (answer.bytes) this.socket.end(answer.bytes);
     else this.socket.end();
-    setTimeout(() => this.socket.destroy(), 5000).unref();
+    forceCloseAfter(this.socket, 5000, () => this.socket.destroy());
   }
 
   onDrain(cb: () => void): void {
@@ -164,7 +165,7 @@ class TcpConnection implements TransportConnection, Watched {
   end(): void {
     this.socket.end();
     // A peer that never reads must not keep the socket half-open forever.
-    setTimeout(() => this.socket.destroy(), 5000).unref();
+    forceCloseAfter(this.socket, 5000, () => this.socket.destroy());
   }
 
   destroy(): void {

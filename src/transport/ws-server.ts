@@ -10,6 +10,7 @@ import type { ReadBudget, ReadBudgetWaiter } from './read-budget.ts';
 import type { TransportGuards } from './transport-guards.ts';
 import { LOOKS_LIKE, sniffForeign } from './first-bytes.ts';
 import { logWrongProtocol, wrongProtocolAnswer } from './wrong-protocol.ts';
+import { forceCloseAfter } from './force-close.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
@@ -173,13 +174,13 @@ class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
     // Read no more of it; a client that does not answer the close handshake is cut off.
     this.ws.pause();
     this.ws.close(1008, 'Message timeout');
-    setTimeout(() => this.ws.terminate(), 1000).unref();
+    forceCloseAfter(this.ws, 1000, () => this.ws.terminate());
     this.uncount(this.partial);
   }
 
   end(): void {
     this.ws.close(1000);
-    setTimeout(() => this.ws.terminate(), 5000).unref();
+    forceCloseAfter(this.ws, 5000, () => this.ws.terminate());
   }
 
   destroy(): void {
@@ -294,7 +295,7 @@ export class WsServer {
     }
     // end, not destroy: a close with unread bytes left would be a reset, which can lose the answer.
     socket.end(response);
-    setTimeout(() => socket.destroy(), 5000).unref();
+    forceCloseAfter(socket, 5000, () => socket.destroy());
   }
 
   private choose(offered: Iterable<string>): string | false {
