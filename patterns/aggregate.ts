@@ -19,30 +19,46 @@ export interface AggregateOptions {
 
 interface Group {
   key: string;
+  /** In arrival order until `inSplitOrder` runs (only when `unsorted`). */
   items: Exchange[];
   timer: Subscription | undefined;
+  /** Split message -> the highest `splitIndex` of its parts so far (made at a group's first part). */
+  lastIndex?: Map<unknown, number>;
+  /** A part arrived after a later part of its split: sort before the aggregate is built. */
+  unsorted?: boolean;
+}
+
+/** Adds an input to a group in arrival order, noting when a part of a split comes after a later part (O(1)). */
+function add(g: Group, ex: Exchange): void {
+  g.items.push(ex);
+  const index = ex.properties.splitIndex;
+  if (typeof index !== 'number') return;
+  const of = ex.properties.splitOf;
+  const last = (g.lastIndex ??= new Map()).get(of);
+  if (last !== undefined && index < last) g.unsorted = true;
+  else g.lastIndex.set(of, index);
 }
 
 /**
- * Adds an input to a group: a part of a split (a numeric `splitIndex`) goes after the parts of
- * the same split message with a lower index, so a group of parts is in split order (the order of
- * the array) whatever order their steps completed in; anything else goes last (arrival order).
- * Parts usually arrive in order, so this is one comparison per input.
+ * Puts the parts of each split message among `items` in split order (the order of the array: their
+ * `splitIndex`), each part taking one of the places its split's parts hold, whatever order their
+ * steps completed in; any other input keeps its place (arrival order). O(n log n); the aggregator
+ * calls it only for a group that received a part out of order.
  */
-export function insertInOrder(items: Exchange[], ex: Exchange): void {
-  const props = ex.properties;
-  const index = props.splitIndex;
-  let k = items.length;
-  if (typeof index === 'number') {
-    const of = props.splitOf;
-    while (k > 0) {
-      const q = items[k - 1]!.properties;
-      if (q.splitOf !== of || typeof q.splitIndex !== 'number' || q.splitIndex <= index) break;
-      k--;
-    }
+export function inSplitOrder(items: Exchange[]): void {
+  const places = new Map<unknown, number[]>();
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!.properties;
+    if (typeof p.splitIndex !== 'number') continue;
+    let at = places.get(p.splitOf);
+    if (!at) places.set(p.splitOf, (at = []));
+    at.push(i);
   }
-  if (k === items.length) items.push(ex);
-  else items.splice(k, 0, ex);
+  for (const at of places.values()) {
+    if (at.length < 2) continue;
+    const parts = at.map((i) => items[i]!).sort((a, b) => (a.properties.splitIndex as number) - (b.properties.splitIndex as number));
+    for (let k = 0; k < at.length; k++) items[at[k]!] = parts[k]!;
+  }
 }
 
 /** The body of an aggregate under a strategy. */
@@ -68,7 +84,7 @@ export function aggregateBody(items: Exchange[], strategy: AggregationStrategy, 
 /**
  * Aggregator: groups exchanges by correlation key and emits one exchange per group when it is
  * complete (size, inactivity timeout or predicate). A group holds the parts of a split in split
- * order and other inputs in arrival order ({@link insertInOrder}). The grouped exchanges stay unsettled until
+ * order and other inputs in arrival order ({@link inSplitOrder}). The grouped exchanges stay unsettled until
  * the aggregate is settled (then they are acked or nacked with it), so a crash loses nothing: the
  * broker redelivers them. When the route stops, incomplete groups are released to the broker.
  * The aggregate has properties `aggregatedSize`, `aggregatedKey`, `aggregatedBy`.
@@ -81,6 +97,10 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
       const groups = new Map<string, Group>();
 
       const build = (g: Group, by: string, settle: boolean): Exchange => {
+        if (g.unsorted) {
+          inSplitOrder(g.items);
+          g.unsorted = false;
+        }
         const first = g.items[0]!;
         const body = aggregateBody(g.items, strategy, opts.separator);
         // The body goes into the message the exchange is created with: that message is the
@@ -133,7 +153,7 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
             g = { key, items: [], timer: undefined };
             groups.set(key, g);
           }
-          insertInOrder(g.items, ex);
+          add(g, ex);
           if (g.items.length >= size) return complete(g, 'size');
           if (opts.completionPredicate) {
             const pred = opts.completionPredicate;

@@ -92,3 +92,30 @@ test('aggregate order: parts of a split in split order whatever order they come 
   const unrelated = await run(aggregate({ correlation: () => 'k', completionSize: () => 3, strategy: 'concat' }, context()), [ex('z'), ex('x'), ex('y')]);
   assert.deepEqual(bodies(unrelated), ['zxy']);
 });
+
+test('aggregate order: one group holding parts of two splits and other inputs keeps each split in split order in its own places', async () => {
+  const part = (of: string, i: number) => {
+    const e = ex(`${of}${i}`);
+    Object.assign(e.properties, { splitOf: of, splitIndex: i, splitSize: 3 });
+    return e;
+  };
+  // One correlation key for everything: A's parts come last first, with B's parts and an unrelated input between them.
+  const ins = [part('A', 2), ex('x'), part('B', 1), part('A', 1), part('B', 0), ex('y'), part('A', 0)];
+  const [all] = await run(aggregate({ correlation: () => 'k', completionSize: () => ins.length, strategy: 'collect' }, context()), ins);
+  assert.deepEqual(bodies([all!]), [['A0', 'x', 'B0', 'A1', 'B1', 'y', 'A2']]);
+});
+
+test('aggregate order: a large split arriving last part first is put in split order', async () => {
+  const size = 50_000;
+  const ins = Array.from({ length: size }, (_, k) => {
+    const i = size - 1 - k;
+    const e = ex(String(i));
+    Object.assign(e.properties, { splitOf: 'S', splitIndex: i, splitSize: size });
+    return e;
+  });
+  const [all] = await run(aggregate({ correlation: () => 'k', completionSize: () => size, strategy: 'collect' }, context()), ins);
+  const body = bodies([all!])[0] as unknown[];
+  assert.equal(body.length, size);
+  const wrong = body.findIndex((b, i) => String(b) !== String(i));
+  assert.equal(wrong, -1, `part ${wrong} is ${String(body[wrong])}`);
+});
