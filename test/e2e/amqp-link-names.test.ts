@@ -1,41 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import rhea from 'rhea';
 import { after, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { protonMissing, runProtonScenario } from '../helpers/python-proton.ts';
 import { AMQP_HEADER, frames, perf, RawAmqp, terminus, until, type Received } from '../helpers/raw-amqp.ts';
 
 // Issue 12, item 8: link names are unique per direction, not per session. AMQP 1.0 §2.6.1 names a
 // link from the source's container to the target's, so a sender and a receiver of one name are two
 // links; qpid-proton's BlockingConnection names both after the address and needs that.
 
-const PYTHON = '/usr/bin/python3';
 const CLIENT = path.resolve(import.meta.dirname, 'python/amqp_proton_links.py');
 const CLIENT_BASE = path.resolve(import.meta.dirname, 'python/amqp_proton.py');
 
-const missing = await new Promise<string | undefined>((resolve) => {
-  execFile(PYTHON, ['-c', 'import proton'], { timeout: 10_000 }, (err, _out, stderr) =>
-    resolve(err ? `python-qpid-proton is not available for ${PYTHON} (apt-get install python3-qpid-proton): ${stderr.trim().split('\n').pop() || err.message}` : undefined),
-  );
-});
+const missing = await protonMissing();
 
-function py<T>(script: string, port: number, scenario: string, args: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [script, String(port), scenario, JSON.stringify(args)], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      let out: T & { error?: string };
-      try {
-        out = JSON.parse(line) as T & { error?: string };
-      } catch {
-        reject(new Error(`${scenario}: no JSON output (${err?.message ?? ''})\n${stdout}\n${stderr}`));
-        return;
-      }
-      if (out.error || err) reject(new Error(`${scenario}: ${out.error ?? err?.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
-}
+const py = runProtonScenario;
 
 interface Named {
   sender_name: string;

@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { eventually } from '../helpers/amqp-client.ts';
+import { protonMissing, runProtonScenario } from '../helpers/python-proton.ts';
 
 // End-to-end with python-qpid-proton (an independent AMQP 1.0 implementation) against an embedded
 // broker over TCP. Each scenario is one Python process (python/amqp_proton.py) that prints JSON.
 
-const PYTHON = '/usr/bin/python3';
 const CLIENT = path.resolve(import.meta.dirname, 'python/amqp_proton.py');
 
-const missing = await new Promise<string | undefined>((resolve) => {
-  execFile(PYTHON, ['-c', 'import proton'], { timeout: 10_000 }, (err, _out, stderr) =>
-    resolve(err ? `python-qpid-proton is not available for ${PYTHON} (apt-get install python3-qpid-proton): ${stderr.trim().split('\n').pop() || err.message}` : undefined),
-  );
-});
+const missing = await protonMissing();
 
 interface PyMessage {
   body: { text?: string; bytes?: string; value?: string };
@@ -35,20 +30,7 @@ interface PyMessage {
 }
 
 function py<T = Record<string, unknown>>(port: number, scenario: string, args: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [CLIENT, String(port), scenario, JSON.stringify(args)], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      let out: T & { error?: string };
-      try {
-        out = JSON.parse(line) as T & { error?: string };
-      } catch {
-        reject(new Error(`${scenario}: no JSON output (${err?.message ?? ''})\n${stdout}\n${stderr}`));
-        return;
-      }
-      if (out.error || err) reject(new Error(`${scenario}: ${out.error ?? err?.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
+  return runProtonScenario<T>(CLIENT, port, scenario, args);
 }
 
 let broker: TestBroker;

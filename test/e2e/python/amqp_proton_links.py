@@ -10,18 +10,7 @@ from proton.handlers import MessagingHandler
 from proton.reactor import Container, Copy, DurableSubscription
 from proton.utils import BlockingConnection
 
-PORT = int(sys.argv[1])
-SCENARIO = sys.argv[2]
-ARGS = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-URL = 'amqp://127.0.0.1:%d' % PORT
-TIMEOUT = 10
-
-
-def blocking(container_id=None):
-    ct = Container()
-    if container_id:
-        ct.container_id = container_id
-    return BlockingConnection(URL, timeout=TIMEOUT, container=ct, allowed_mechs='ANONYMOUS PLAIN')
+from proton_common import ARGS, PORT, SCENARIO, TIMEOUT, URL, blocking  # noqa: E402,F401
 
 
 def sender_then_receiver():
