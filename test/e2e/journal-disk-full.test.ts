@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { mountSmallDisk } from '../helpers/tmpfs.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawStomp, type RawFrame } from '../helpers/raw-stomp.ts';
 
@@ -13,25 +11,15 @@ import { RawStomp, type RawFrame } from '../helpers/raw-stomp.ts';
  * working `mount`; skipped otherwise). A ballast file takes the free space, so the journal's writes
  * fail with ENOSPC.
  */
-const root = mkdtempSync(path.join(tmpdir(), 'junction-diskfull-'));
-const mnt = path.join(root, 'mnt');
-const mounted = (() => {
-  try {
-    execFileSync('mkdir', ['-p', mnt]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const disk = mountSmallDisk('junction-diskfull-', '1m');
+const { mnt, mounted } = disk;
 
 const brokers: TestBroker[] = [];
 const clients: RawStomp[] = [];
 after(async () => {
   for (const c of clients) c.destroy();
   for (const b of brokers) await b.close().catch(() => undefined);
-  if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-  rmSync(root, { recursive: true, force: true });
+  disk.remove();
 });
 
 async function broker(): Promise<TestBroker> {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, test } from 'node:test';
 import type { JournalStore } from '../../src/store/journal/journal-store.ts';
+import { mountSmallDisk } from '../helpers/tmpfs.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { captureLog } from '../helpers/log-capture.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
@@ -17,23 +14,13 @@ import { RawStomp } from '../helpers/raw-stomp.ts';
  * config: it must say at start that the disk is smaller than a segment, and give the space of
  * consumed messages back, also across a restart.
  */
-const root = mkdtempSync(path.join(tmpdir(), 'junction-smalldisk-'));
-const mnt = path.join(root, 'mnt');
-const mounted = (() => {
-  try {
-    execFileSync('mkdir', ['-p', mnt]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const disk = mountSmallDisk('junction-smalldisk-', '2m');
+const { mnt, mounted } = disk;
 
 const brokers: TestBroker[] = [];
 after(async () => {
   for (const b of brokers) await b.close().catch(() => undefined);
-  if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-  rmSync(root, { recursive: true, force: true });
+  disk.remove();
 });
 
 async function usedBytes(): Promise<number> {
