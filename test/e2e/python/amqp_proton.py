@@ -11,7 +11,7 @@ from proton.handlers import MessagingHandler, TransactionHandler
 from proton.reactor import Container, DynamicNodeProperties, Selector
 from proton.utils import BlockingConnection
 
-from proton_common import ARGS, PORT, SCENARIO, TIMEOUT, URL, blocking  # noqa: E402,F401
+from proton_common import ARGS, PORT, SCENARIO, TIMEOUT, URL, blocking, run  # noqa: E402,F401
 
 
 def body_out(b):
@@ -246,8 +246,4 @@ SCENARIOS = {
 }
 
 if __name__ == '__main__':
-    try:
-        print(json.dumps(SCENARIOS[SCENARIO]()))
-    except Exception as e:  # reported to the test, which fails with it
-        print(json.dumps({'error': '%s: %s' % (type(e).__name__, e)}))
-        sys.exit(1)
+    run(SCENARIOS)

@@ -10,7 +10,7 @@ from proton.handlers import MessagingHandler
 from proton.reactor import Container, Copy, DurableSubscription
 from proton.utils import BlockingConnection
 
-from proton_common import ARGS, PORT, SCENARIO, TIMEOUT, URL, blocking  # noqa: E402,F401
+from proton_common import ARGS, PORT, SCENARIO, TIMEOUT, URL, blocking, run  # noqa: E402,F401
 
 
 def sender_then_receiver():
@@ -102,8 +102,4 @@ SCENARIOS = {
 }
 
 if __name__ == '__main__':
-    try:
-        print(json.dumps(SCENARIOS[SCENARIO]()))
-    except Exception as e:  # reported to the test, which fails with it
-        print(json.dumps({'error': '%s: %s' % (type(e).__name__, e)}))
-        sys.exit(1)
+    run(SCENARIOS)

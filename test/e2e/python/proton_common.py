@@ -18,3 +18,12 @@ def blocking(container_id=None):
     if container_id:
         ct.container_id = container_id
     return BlockingConnection(URL, timeout=TIMEOUT, container=ct, allowed_mechs='ANONYMOUS PLAIN')
+
+
+def run(scenarios):
+    """Runs the scenario named on the command line and prints its JSON result, or the error."""
+    try:
+        print(json.dumps(scenarios[SCENARIO]()))
+    except Exception as e:  # reported to the test, which fails with it
+        print(json.dumps({'error': '%s: %s' % (type(e).__name__, e)}))
+        sys.exit(1)
