@@ -43,11 +43,19 @@ export class RoutesDirectory {
   private watcher: FSWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Resolves at close: a file still loading (a first type check takes seconds) is not waited for. */
+  private readonly closing: Promise<undefined>;
+  private signalClose!: () => void;
+  private readonly load: (file: string) => Promise<RouteDefinition[]>;
 
-  constructor(dir: string, manager: RouteManager, log: RouteLog) {
+  constructor(dir: string, manager: RouteManager, log: RouteLog, load: (file: string) => Promise<RouteDefinition[]> = loadRouteFile) {
     this.dir = path.resolve(dir);
     this.manager = manager;
     this.log = log;
+    this.load = load;
+    this.closing = new Promise<undefined>((resolve) => {
+      this.signalClose = () => resolve(undefined);
+    });
   }
 
   /** Deploys what is there and starts watching. A missing directory is watched for nothing (logged). */
@@ -105,13 +113,17 @@ export class RoutesDirectory {
       await this.released(before);
       return;
     }
-    let defs: RouteDefinition[];
+    let defs: RouteDefinition[] | undefined;
     try {
-      defs = await loadRouteFile(file);
+      const loading = this.load(file);
+      loading.catch(() => undefined /* after a close nobody waits for it; before, the race below reports it */);
+      defs = await Promise.race([loading, this.closing]);
     } catch (err) {
-      this.problem(file, (err as Error).message);
+      if (!this.closed) this.problem(file, (err as Error).message);
       return;
     }
+    // Closed while it loaded: nothing more is deployed.
+    if (defs === undefined || this.closed) return;
     const owner = defs.map((d) => [d.id, this.ownerOf(d.id)] as const).find(([, f]) => f !== undefined && f !== file);
     if (owner) {
       // Deployed once the owner lets the id go (see `released`), whichever file event comes first.
@@ -174,6 +186,7 @@ export class RoutesDirectory {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.signalClose();
     this.watcher?.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
