@@ -105,4 +105,61 @@ describe('raw frames', () => {
       a.socket.destroy();
     }
   });
+
+  test('a receiver detached and attached again under its name in one write gets the detach answer, a new attach and its messages on the new link', async () => {
+    for (const b of ['r1', 'r2']) await broker.core.send({ destination: { type: 'queue', name: 'names.again' }, body: Buffer.from(b) });
+    const flow = (handle: number) => perf('flow', { next_incoming_id: 0, incoming_window: 100, next_outgoing_id: 0, outgoing_window: 100, handle, delivery_count: 0, link_credit: 10 });
+    const a = await RawAmqp.connect(broker.ports.amqp!);
+    try {
+      a.write(AMQP_HEADER, perf('open', { container_id: 'names-again' }), BEGIN, receiverAttach('again', 0, 'names.again'), flow(0));
+      await until(() => a.received.filter((r) => r.name === 'transfer').length === 2 || a.received.some((r) => r.name === 'close'), 'both messages on the first link');
+      const first = attachesOf(a, 'again')[0]!.p.handle as number;
+      // Unsettled: the detach gives both back to the queue, and the new link gets them.
+      const before = a.received.length;
+      a.write(perf('detach', { handle: 0, closed: true }), receiverAttach('again', 0, 'names.again'), flow(0));
+      await until(() => attachesOf(a, 'again').length === 2 || a.received.some((r) => r.name === 'close'), 'the second attach answered');
+      assert.equal(a.closeError(), undefined, `no close: ${JSON.stringify(a.closeError())}`);
+      const second = attachesOf(a, 'again')[1]!.p.handle as number;
+      await until(() => a.received.slice(before).filter((r) => r.name === 'transfer' && r.p.handle === second).length === 2, 'both messages on the new link');
+      await until(() => a.received.slice(before).some((r) => r.name === 'detach' && r.p.handle === first), 'the detach answered');
+      const after = a.received.slice(before);
+      assert.equal(after.filter((r) => r.name === 'transfer' && r.p.handle !== second).length, 0, 'nothing more on the detached link');
+    } finally {
+      a.socket.destroy();
+    }
+  });
+
+  test('a durable subscription detached (not closed) and attached again in one write: both frames answered, nothing lost', async () => {
+    const source = terminus.source({ address: 'topic://names.durable-again', durable: 2, expiry_policy: 'never' });
+    const attach = perf('attach', { name: 'dsub', handle: 0, role: true, snd_settle_mode: 0, rcv_settle_mode: 0, source, target: terminus.target({}) });
+    const flow = perf('flow', { next_incoming_id: 0, incoming_window: 100, next_outgoing_id: 0, outgoing_window: 100, handle: 0, delivery_count: 0, link_credit: 10 });
+    const a = await RawAmqp.connect(broker.ports.amqp!);
+    try {
+      a.write(AMQP_HEADER, perf('open', { container_id: 'names-durable-again' }), BEGIN, attach, flow);
+      await until(() => attachesOf(a, 'dsub').length === 1 || a.received.some((r) => r.name === 'close'), 'the subscription attached');
+      await until(() => broker.core.getQueue('names-durable-again.dsub')?.consumers.length === 1, 'its consumer');
+      for (const b of ['d1', 'd2']) await broker.core.send({ destination: { type: 'topic', name: 'names.durable-again' }, body: Buffer.from(b) });
+      await until(() => a.received.filter((r) => r.name === 'transfer').length === 2, 'both messages on the first link');
+      const first = attachesOf(a, 'dsub')[0]!.p.handle as number;
+      const before = a.received.length;
+      a.write(perf('detach', { handle: 0, closed: false }), attach, flow);
+      await until(() => attachesOf(a, 'dsub').length === 2 || a.received.some((r) => r.name === 'close'), 'the second attach answered');
+      assert.equal(a.closeError(), undefined, `no close: ${JSON.stringify(a.closeError())}`);
+      const second = attachesOf(a, 'dsub')[1]!.p.handle as number;
+      await until(() => a.received.slice(before).some((r) => r.name === 'detach' && r.p.handle === first), 'the detach answered');
+      // The old consumer lets the subscription go on the next turn (its dispositions settle first), so
+      // the new link may find it still held: then it is refused with the protocol's error
+      // (amqp:resource-locked, as a second consumer of an active durable subscription is) and the
+      // client may attach again. Either way both messages are still the subscription's.
+      const queue = () => broker.core.getQueue('names-durable-again.dsub');
+      await until(
+        () => a.received.slice(before).filter((r) => r.name === 'transfer' && r.p.handle === second).length === 2 || (a.received.slice(before).some((r) => r.name === 'detach' && r.p.handle === second) && queue()?.messageCount === 2),
+        'the messages on the new link, or the new link refused with the messages kept',
+      );
+      const refusal = a.received.slice(before).find((r) => r.name === 'detach' && r.p.handle === second);
+      if (refusal) assert.equal((refusal.p.error as { condition?: string } | undefined)?.condition, 'amqp:resource-locked');
+    } finally {
+      a.socket.destroy();
+    }
+  });
 });

@@ -53,7 +53,7 @@ interface RheaSessionLinks {
 
 interface LinkEntry {
   name: string;
-  remote: { attach?: unknown };
+  remote: { attach?: unknown; detach?: unknown };
   is_receiver(): boolean;
   on_attach(frame: Frame): void;
 }
@@ -100,10 +100,21 @@ function createLink(this: RheaSessionLinks, name: string, constructor: Parameter
   return link;
 }
 
-/** rhea's on_attach, finding the link by name and direction: the peer's role true is a receiver, so the broker sends. */
+/**
+ * rhea's on_attach, finding the link by name and direction: the peer's role true is a receiver, so
+ * the broker sends. A link the peer has detached is never attached again: a peer may detach a link
+ * and attach its name again in one write, before the broker's detach answer (AMQP 1.0 §2.6.5: after
+ * a detach the name may be attached anew); that is a new link with a new handle, while the old one
+ * finishes its detach (rhea would have re-attached the half-detached object, which then answered
+ * neither frame and kept sending on its old handle).
+ */
 function onAttach(this: RheaSessionLinks, frame: Frame): void {
   const p = frame.performative as { name: string; handle: number; role: boolean };
-  const link = this.links[linkKey(p.name, !p.role)] ?? (p.role ? this.create_sender(p.name) : this.create_receiver(p.name));
+  const filed = this.links[linkKey(p.name, !p.role)];
+  // The detached link stays in `links` under its local handle (unique while it lives), since rhea
+  // writes a session's frames by walking `links`: its detach answer still goes out.
+  if (filed?.remote.detach) this.links[retiredKey(filed)] = filed;
+  const link = filed && !filed.remote.detach ? filed : p.role ? this.create_sender(p.name) : this.create_receiver(p.name);
   this.remote.handles[p.handle] = link;
   link.on_attach(frame);
   link.remote.attach = p;
@@ -121,6 +132,13 @@ function removeLink(this: RheaSessionLinks, link: LinkEntry): void {
   if (this.local.handles[handle] === link) delete this.local.handles[handle];
   const key = linkKey(link.name, link.is_receiver());
   if (this.links[key] === link) delete this.links[key];
+  const retired = retiredKey(link);
+  if (this.links[retired] === link) delete this.links[retired];
+}
+
+/** Where a detached link waits for its detach answer once its name is attached anew ('x:' is no linkKey prefix). */
+function retiredKey(link: LinkEntry): string {
+  return `x:${(link as unknown as { local: { handle: number } }).local.handle}`;
 }
 
 /**
