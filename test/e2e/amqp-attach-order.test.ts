@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import rhea from 'rhea';
 import { after, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
+import { protonMissing, runProtonScenario } from '../helpers/python-proton.ts';
 import { AMQP_HEADER, perf, RawAmqp, terminus, until } from '../helpers/raw-amqp.ts';
 
 // Issue 12, item 9: no transfer on a link before the broker's attach answer. A client may send its
@@ -13,14 +13,9 @@ import { AMQP_HEADER, perf, RawAmqp, terminus, until } from '../helpers/raw-amqp
 // Every kind of consumer link is checked: queue, browser (distribution-mode copy, with and without
 // a selector), durable topic subscription, and the source-less re-attach of one.
 
-const PYTHON = '/usr/bin/python3';
 const CLIENT = path.resolve(import.meta.dirname, 'python/amqp_proton_links.py');
 
-const missing = await new Promise<string | undefined>((resolve) => {
-  execFile(PYTHON, ['-c', 'import proton'], { timeout: 10_000 }, (err, _out, stderr) =>
-    resolve(err ? `python-qpid-proton is not available for ${PYTHON} (apt-get install python3-qpid-proton): ${stderr.trim().split('\n').pop() || err.message}` : undefined),
-  );
-});
+const missing = await protonMissing();
 
 let broker: TestBroker;
 
@@ -106,16 +101,7 @@ describe('raw frames: attach and flow in one write', () => {
 describe('python-qpid-proton queue browser', { skip: missing ?? false }, () => {
   test("queue_browser.py's receiver (Copy, credit with the attach) sees the messages and leaves them queued", async () => {
     await fill('order.pybrowse', ['p1', 'p2', 'p3']);
-    const out = await new Promise<{ bodies?: string[]; error?: string }>((resolve, reject) => {
-      execFile(PYTHON, [CLIENT, String(broker.ports.amqp!), 'browse', JSON.stringify({ address: 'order.pybrowse', count: 3 })], { timeout: 30_000 }, (err, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as { bodies?: string[]; error?: string });
-        } catch {
-          reject(new Error(`browse: no JSON output (${err?.message ?? ''})\n${stdout}\n${stderr}`));
-        }
-      });
-    });
-    assert.equal(out.error, undefined);
+    const out = await runProtonScenario<{ bodies?: string[]; error?: string }>(CLIENT, broker.ports.amqp!, 'browse', { address: 'order.pybrowse', count: 3 });
     assert.deepEqual(out.bodies?.map(String), ['p1', 'p2', 'p3']);
     assert.equal(broker.core.getQueue('order.pybrowse')!.messageCount, 3, 'browsing consumed nothing');
   });
