@@ -67,8 +67,8 @@ export class StepsBuilder {
     return this.add({ removeProperty: name });
   }
   /** Without `steps`, the parts continue in place of the exchange. */
-  split(by: Expr<unknown[]>, steps?: Branch): this {
-    return this.add({ split: { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}) } });
+  split(by: Expr<unknown[]>, steps?: Branch, opts: { maxParts?: number } = {}): this {
+    return this.add({ split: { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}), ...(opts.maxParts !== undefined ? { maxParts: opts.maxParts } : {}) } });
   }
   aggregate(opts: AggregateDef): this {
     return this.add({ aggregate: opts });

@@ -165,7 +165,7 @@ export class RouteCompiler {
     if ('setProperty' in s) return setProperty(s.setProperty.name, this.expr(s.setProperty.value, `${p}.value`), ctx);
     if ('removeHeader' in s) return removeHeader(s.removeHeader, ctx);
     if ('removeProperty' in s) return removeProperty(s.removeProperty, ctx);
-    if ('split' in s) return split(this.expr(s.split.by, `${p}.by`), s.split.steps ? this.steps(s.split.steps, `${p}.steps`, scope) : undefined, ctx);
+    if ('split' in s) return split(this.expr(s.split.by, `${p}.by`), s.split.steps ? this.steps(s.split.steps, `${p}.steps`, scope) : undefined, ctx, s.split.maxParts);
     if ('aggregate' in s) {
       const a = s.aggregate;
       const size = a.completionSize;

@@ -34,7 +34,7 @@ export type StepDef =
   | { setProperty: { name: string; value: Expression } }
   | { removeHeader: string }
   | { removeProperty: string }
-  | { split: { by: Expression; steps?: StepDef[] } }
+  | { split: { by: Expression; steps?: StepDef[]; maxParts?: number } }
   | { aggregate: AggregateDef }
   | { recipientList: Expression }
   | { multicast: Array<string | StepDef[]> }
@@ -120,7 +120,12 @@ const STEP_SCHEMAS: Record<string, z.ZodType> = {
   setProperty: z.strictObject({ name, value: z.unknown() }),
   removeHeader: name,
   removeProperty: name,
-  split: z.strictObject({ by: z.unknown(), steps: steps.optional() }),
+  split: z.strictObject({
+    by: z.unknown(),
+    steps: steps.optional(),
+    /** At most this many parts per message (default 10,000); a larger array fails the exchange (error handler, then dead-letter channel). */
+    maxParts: z.number().int().min(1).max(1_000_000).optional(),
+  }),
   aggregate: z.strictObject({
     correlation: z.unknown(),
     completionSize: z.union([z.number().int().min(1), z.unknown()]).optional(),
@@ -212,7 +217,7 @@ function checkStep(raw: unknown, path: string): StepDef {
         },
       };
     case 'split':
-      return { split: { by: v.by, ...(v.steps !== undefined ? { steps: checkSteps(v.steps, `${p}.steps`) } : {}) } };
+      return { split: { by: v.by, ...(v.steps !== undefined ? { steps: checkSteps(v.steps, `${p}.steps`) } : {}), ...(v.maxParts !== undefined ? { maxParts: v.maxParts } : {}) } };
     case 'multicast':
       return { multicast: v.map((b: unknown, i: number) => (typeof b === 'string' ? b : checkSteps(b, `${p}[${i}]`))) };
     case 'circuitBreaker':

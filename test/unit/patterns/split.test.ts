@@ -61,3 +61,20 @@ test('split: an element that cannot be a message body (a TypeScript by) fails th
   assert.match(ctx.failures[0]!.error.message, /BigInt/);
   assert.equal(order.outcome()?.kind, 'nack', 'settled: no part made before the bad one holds it open');
 });
+
+test('split: a message of more parts than maxParts fails whole (no part is made); at the cap it splits', async () => {
+  const ctx = context();
+  const big = ex({ lines: Array.from({ length: 11 }, (_, i) => i) });
+  assert.deepEqual(await run(split(rule({ var: 'body.lines' }), undefined, ctx, 10), [big]), []);
+  assert.equal(ctx.failures.length, 1);
+  assert.match(ctx.failures[0]!.error.message, /11 parts, more than maxParts 10/);
+  const ok = await run(split(rule({ var: 'body.lines' }), undefined, context(), 10), [ex({ lines: Array.from({ length: 10 }, (_, i) => i) })]);
+  assert.equal(ok.length, 10);
+});
+
+test('split: the default cap is 10,000 parts per message (a 4 MiB JSON array could make two million)', async () => {
+  const ctx = context();
+  const parts = await run(split(rule({ var: 'body' }), undefined, ctx), [ex(new Array(10_001).fill(0))]);
+  assert.equal(parts.length, 0);
+  assert.match(ctx.failures[0]!.error.message, /10001 parts, more than maxParts 10000/);
+});
