@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { flush, TestMqttClient } from '../helpers/mqtt-client.ts';
+import { flush, TestMqttClient, withMqttBystander } from '../helpers/mqtt-client.ts';
 import { connectPacket, publishPacket, RawMqtt } from '../helpers/raw-mqtt.ts';
 
 // Bad input: each case gets the right CONNACK or a closed connection, is logged once, and leaves
@@ -43,17 +43,7 @@ after(async () => {
 });
 
 /** A bystander connection that must keep working while a bad client is thrown out. */
-async function withBystander(fn: () => Promise<void>): Promise<void> {
-  const t = `by/${uid('t')}`;
-  const sub = await TestMqttClient.connect(broker, { clientId: uid('by') });
-  const pub = await TestMqttClient.connect(broker, { clientId: uid('bp') });
-  await sub.subscribe(t, 1);
-  await fn();
-  await pub.publish(t, 'still fine', { qos: 1 });
-  const [m] = await sub.count(1);
-  assert.equal(m!.payload.toString(), 'still fine');
-  await Promise.all([sub.end(), pub.end()]);
-}
+const withBystander = (fn: () => Promise<void>): Promise<void> => withMqttBystander(broker, fn);
 
 /** Log lines about closed connections since `from`. */
 function closedLogs(from: number): Array<Record<string, unknown>> {

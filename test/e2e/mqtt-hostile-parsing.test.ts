@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { assertServed, watchAttack, type AttackWatch } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { TestMqttClient } from '../helpers/mqtt-client.ts';
+import { TestMqttClient, withMqttBystander } from '../helpers/mqtt-client.ts';
 import { connectPacket, puback, pubcomp, publishPacket, pubrec, pubrel, RawMqtt, subscribeManyPacket, unsubscribePacket } from '../helpers/raw-mqtt.ts';
 
 // Issue 11 item 12 (MQTT): packets the codec would take leniently are protocol violations that
@@ -33,17 +33,7 @@ after(async () => {
 });
 
 /** An MQTT subscriber (with a publisher) that must keep receiving while a bad client is thrown out. */
-async function withBystander(fn: () => Promise<void>): Promise<void> {
-  const t = `by/${Math.random().toString(36).slice(2)}`;
-  const sub = await TestMqttClient.connect(broker, { clientId: `by-${t.slice(3)}` });
-  const pub = await TestMqttClient.connect(broker, { clientId: `bp-${t.slice(3)}` });
-  await sub.subscribe(t, 1);
-  await fn();
-  await pub.publish(t, 'still fine', { qos: 1 });
-  const [m] = await sub.count(1);
-  assert.equal(m!.payload.toString(), 'still fine');
-  await Promise.all([sub.end(), pub.end()]);
-}
+const withBystander = (fn: () => Promise<void>): Promise<void> => withMqttBystander(broker, fn);
 
 /**
  * Sends `bytes` (after a CONNECT unless `connect` is false), expects the connection closed with

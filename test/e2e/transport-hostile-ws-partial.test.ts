@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { upgrade } from '../helpers/raw-ws.ts';
+import { closeCode, upgrade } from '../helpers/raw-ws.ts';
 
 // Issue 11 items 8/9 (WebSocket): ws buffers each connection's unfinished message, up to its
 // protocol's maxPayload (STOMP ~4 MiB), before any protocol sees a byte. The transport counts those
@@ -24,25 +24,6 @@ before(async () => {
   broker = await startBroker({ store: { type: 'memory' }, connections: { maxPartialMessageBytes: MiB, messageTimeout: TIMEOUT } });
 });
 after(() => broker.stop());
-
-/** Resolves with the status code of the server's close frame, 0 if the socket closes without one, or undefined if still open after `ms`. */
-function closeCode(s: net.Socket, ms: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const deadline = setTimeout(resolve, ms);
-    s.once('close', () => (clearTimeout(deadline), resolve(0)));
-    let buf = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      // Server frames are unmasked; a close frame's payload is short (7-bit length).
-      while (buf.length >= 2) {
-        const len = buf[1]! & 0x7f;
-        if (len > 125 || buf.length < 2 + len) return;
-        if ((buf[0]! & 0x0f) === 0x8) return (clearTimeout(deadline), resolve(len >= 2 ? buf.readUInt16BE(2) : 0));
-        buf = buf.subarray(2 + len);
-      }
-    });
-  });
-}
 
 interface Attacker {
   socket: net.Socket;

@@ -6,7 +6,7 @@ import vm from 'node:vm';
 import WebSocket from 'ws';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { frameHeader, upgrade } from '../helpers/raw-ws.ts';
+import { closeCode, frameHeader, upgrade } from '../helpers/raw-ws.ts';
 
 // Issue 11 items 9 and 10 (WebSocket): a WebSocket message is bounded by its protocol's own limit
 // while ws reads it, what an unfinished message held is released on close, and an HTTP upgrade that
@@ -23,26 +23,6 @@ before(async () => {
 });
 after(() => broker.stop());
 
-/** Resolves with the status code of the server's close frame, or undefined if the socket closes without one (or nothing within 20 s). */
-function closeCode(s: net.Socket): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const deadline = setTimeout(resolve, 20_000);
-    s.once('close', () => clearTimeout(deadline));
-    let buf = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      // Server frames are unmasked; a close frame's payload is short (7-bit length).
-      while (buf.length >= 2) {
-        const len = buf[1]! & 0x7f;
-        if (len > 125 || buf.length < 2 + len) return;
-        if ((buf[0]! & 0x0f) === 0x8) return resolve(len >= 2 ? buf.readUInt16BE(2) : undefined);
-        buf = buf.subarray(2 + len);
-      }
-    });
-    s.once('close', () => resolve(undefined));
-  });
-}
-
 interface Attacker {
   socket: net.Socket;
   code: Promise<number | undefined>;
@@ -58,7 +38,7 @@ interface Attacker {
 async function unfinishedMessage(port: number, protocol: string | undefined, total: number, fragments: boolean): Promise<Attacker> {
   const socket = await upgrade(port, protocol);
   socket.on('error', () => undefined); // a reset once the server closes is expected
-  const a: Attacker = { socket, code: closeCode(socket), sent: 0 };
+  const a: Attacker = { socket, code: closeCode(socket, 20_000), sent: 0 };
   let closed = false;
   void a.code.then(() => (closed = true));
   const chunk = Buffer.alloc(MiB, 0x41);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Broker } from '../../src/broker.ts';
 
@@ -102,4 +103,21 @@ export async function flush(pub: TestMqttClient, sub: TestMqttClient, topic: str
   // Drop the marker, so tests see only their own messages.
   const i = sub.received.findIndex((m, k) => k >= before && m.payload.toString() === marker);
   sub.received.splice(i, 1);
+}
+
+/**
+ * Runs `fn` (an attack) between a bystander's SUBSCRIBE and its PUBLISH on a topic of its own, and
+ * checks the bystander still gets its QoS 1 message: the broker kept serving others meanwhile.
+ */
+export async function withMqttBystander(broker: Pick<Broker, 'ports'>, fn: () => Promise<void>): Promise<void> {
+  const id = Math.random().toString(36).slice(2, 10);
+  const topic = `by/${id}`;
+  const sub = await TestMqttClient.connect(broker, { clientId: `by-${id}` });
+  const pub = await TestMqttClient.connect(broker, { clientId: `bp-${id}` });
+  await sub.subscribe(topic, 1);
+  await fn();
+  await pub.publish(topic, 'still fine', { qos: 1 });
+  const [m] = await sub.count(1);
+  assert.equal(m!.payload.toString(), 'still fine');
+  await Promise.all([sub.end(), pub.end()]);
 }

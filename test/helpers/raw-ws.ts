@@ -34,3 +34,25 @@ export function frameHeader(len: number, opcode: number, fin: boolean): Buffer {
   h.writeBigUInt64BE(BigInt(len), 2);
   return h; // bytes 10-13: the mask key, zero
 }
+
+/**
+ * Resolves with the status code of the server's close frame, 0 if the socket closes without one, or
+ * undefined if it is still open after `ms`. Reads (and drops) whatever else the server sends.
+ */
+export function closeCode(s: net.Socket, ms: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(resolve, ms);
+    s.once('close', () => (clearTimeout(deadline), resolve(0)));
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      // Server frames are unmasked; a close frame's payload is short (7-bit length).
+      while (buf.length >= 2) {
+        const len = buf[1]! & 0x7f;
+        if (len > 125 || buf.length < 2 + len) return;
+        if ((buf[0]! & 0x0f) === 0x8) return (clearTimeout(deadline), resolve(len >= 2 ? buf.readUInt16BE(2) : 0));
+        buf = buf.subarray(2 + len);
+      }
+    });
+  });
+}

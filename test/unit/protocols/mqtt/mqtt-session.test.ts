@@ -39,6 +39,23 @@ function sessionOver(conn: TransportConnection, qos: 0 | 1): { session: MqttSess
   return { session, binding };
 }
 
+
+/** A core consumer as the session sees it, with 9 credits left (one of a window of 10 taken by the delivery under test). */
+function fakeConsumer<T extends object>(extra: T): T & { closed: boolean; credit: number; setCredit(n: number): void; grant(n: number): void } {
+  const consumer = {
+    ...extra,
+    closed: false,
+    credit: 9,
+    setCredit(n: number) {
+      consumer.credit = n;
+    },
+    grant(n: number) {
+      consumer.credit += n;
+    },
+  };
+  return consumer;
+}
+
 test('a delivery too large for any MQTT packet (remaining length > 268,435,455) is not written; it is settled and its credit returns', async () => {
   const writes: Buffer[] = [];
   const { session, binding } = sessionOver(fakeConnection(writes), 1);
@@ -69,18 +86,7 @@ test('a QoS 0 delivery written while the stream is congested takes back the rest
   const conn = fakeConnection(writes, true);
   const { session, binding } = sessionOver(conn, 0);
   // The core took one credit of the window of 10 for this delivery.
-  const consumer = {
-    autoAck: true,
-    closed: false,
-    credit: 9,
-    unacked: new Map(),
-    setCredit(n: number) {
-      consumer.credit = n;
-    },
-    grant(n: number) {
-      consumer.credit += n;
-    },
-  };
+  const consumer = fakeConsumer({ autoAck: true, unacked: new Map() });
   binding.consumer = consumer as never;
   const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
   session.send(binding, d, 0);
@@ -123,19 +129,7 @@ test('a QoS 1 delivery written while the stream is congested takes back the rest
   const { session, binding } = sessionOver(conn, 1);
   // The core took one credit of the window of 10 for this delivery.
   const acked: number[] = [];
-  const consumer = {
-    autoAck: false,
-    closed: false,
-    credit: 9,
-    unacked: new Set([1]),
-    ack: async (id: number) => void acked.push(id),
-    setCredit(n: number) {
-      consumer.credit = n;
-    },
-    grant(n: number) {
-      consumer.credit += n;
-    },
-  };
+  const consumer = fakeConsumer({ autoAck: false, unacked: new Set([1]), ack: async (id: number) => void acked.push(id) });
   binding.consumer = consumer as never;
   const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
   session.send(binding, d, 1);
