@@ -133,7 +133,10 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
   try {
     // One set of connection limits over every listener.
     const guards = createTransportGuards(config.connections, log);
-    closers.push(async () => guards.gate.close());
+    closers.push(async () => {
+      guards.gate.close();
+      guards.wrongProtocolLog.close();
+    });
     const stomp = new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log);
     const tcp = new TcpServer(stomp, guards, 'stomp');
     ports.stomp = await tcp.listen(config.ports.stomp, config.host);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { LogBurst } from './log-burst.ts';
 import type { Logger } from 'pino';
 
 /** Descriptors kept back from `max` for everything else the broker opens (journal, lowdb, routes' clients, stdio). */
@@ -37,11 +38,17 @@ export class ConnectionGate {
   /** Open connections per remote address; an entry goes when its count reaches 0. Keyed by client input: a Map. */
   private readonly perAddress = new Map<string, number>();
   private readonly log: Logger;
-  /** Refusals since the last log line, by limit; `undefined` while no burst is going on. */
-  private burst: { max: number; maxPerAddress: number; timer: NodeJS.Timeout } | undefined;
+  /** The first refusal of a burst is logged in full, the rest counted by limit and summarized every 10 s. */
+  private readonly refusals: LogBurst;
 
   constructor(limits: ConnectionGateLimits, log: Logger, fdLimit = fileDescriptorLimit()) {
     this.log = log;
+    this.refusals = new LogBurst(1, SUMMARY_PERIOD, (counts, total) =>
+      this.log.warn(
+        { code: 'ERR_TRANSPORT_CONNECTION_LIMIT', refused: total, byMax: counts.get('max') ?? 0, byMaxPerAddress: counts.get('maxPerAddress') ?? 0, open: this.open, periodMs: SUMMARY_PERIOD },
+        'connections refused: connection limit reached',
+      ),
+    );
     this.maxPerAddress = limits.maxPerAddress;
     // Past the descriptor limit libuv accepts and closes connections itself (its EMFILE trick) and
     // Node hears nothing: every listener refuses service and nothing is logged. Below it, our refusal
@@ -83,12 +90,7 @@ export class ConnectionGate {
   }
 
   private refuse(limit: 'max' | 'maxPerAddress', address: string, listener: string): false {
-    if (this.burst) {
-      this.burst[limit]++;
-      return false;
-    }
-    const timer = setInterval(() => this.summarize(), SUMMARY_PERIOD).unref();
-    this.burst = { max: 0, maxPerAddress: 0, timer };
+    if (!this.refusals.admit(limit)) return false;
     this.log.warn(
       { code: 'ERR_TRANSPORT_CONNECTION_LIMIT', limit: `connections.${limit}`, max: this.max, maxPerAddress: this.maxPerAddress, open: this.open, remote: address, listener },
       'connection refused: connection limit reached; further refusals are counted and logged every 10 s',
@@ -96,26 +98,9 @@ export class ConnectionGate {
     return false;
   }
 
-  private summarize(): void {
-    const b = this.burst!;
-    if (b.max + b.maxPerAddress === 0) {
-      // A quiet period ends the burst: the next refusal is logged at once again.
-      clearInterval(b.timer);
-      this.burst = undefined;
-      return;
-    }
-    this.log.warn(
-      { code: 'ERR_TRANSPORT_CONNECTION_LIMIT', refused: b.max + b.maxPerAddress, byMax: b.max, byMaxPerAddress: b.maxPerAddress, open: this.open, periodMs: SUMMARY_PERIOD },
-      'connections refused: connection limit reached',
-    );
-    b.max = 0;
-    b.maxPerAddress = 0;
-  }
-
   /** Stops the summary timer (broker shutdown). */
   close(): void {
-    if (this.burst) clearInterval(this.burst.timer);
-    this.burst = undefined;
+    this.refusals.close();
   }
 }
 

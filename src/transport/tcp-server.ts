@@ -139,7 +139,7 @@ class TcpConnection implements TransportConnection, Watched {
       return;
     }
     const answer = wrongProtocolAnswer(this.server.protocol as ListenerName, foreign, this.server.guards.ports);
-    logWrongProtocol(this.server.guards.log, this.server.protocol as ListenerName, this.remoteAddress, LOOKS_LIKE[foreign], prefix, answer.answer);
+    logWrongProtocol(this.server.guards, this.server.protocol as ListenerName, this.remoteAddress, LOOKS_LIKE[foreign], prefix, answer.answer);
     // Whatever else the client sends is read and dropped until it closes too (no 'data' listener left).
     if (answer.bytes) this.socket.end(answer.bytes);
     else this.socket.end();

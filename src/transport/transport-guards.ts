@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { ConfigSchema, type JunctionConfig } from '../config/schema.ts';
 import { ConnectionGate } from './connection-gate.ts';
+import { LogBurst } from './log-burst.ts';
 import { OutboundPolicy } from './outbound-policy.ts';
 import { ReadBudget } from './read-budget.ts';
 
@@ -18,8 +19,14 @@ export interface TransportGuards {
   readonly messageTimeout: number;
   /** Ports the listeners are bound to, by listener (`stomp`, `mqtt`, `amqp`, `ws`): a client on the wrong port is told the right one. */
   readonly ports: Map<string, number>;
+  /** Bounds the lines about connections in another protocol (wrong-protocol.ts): a fleet of devices on the wrong port is not a line per connect. */
+  readonly wrongProtocolLog: LogBurst;
   readonly log: Logger;
 }
+
+/** Connections in another protocol logged one by one per burst, before they are only counted (every 10 s). */
+const WRONG_PROTOCOL_LINES = 100;
+const WRONG_PROTOCOL_PERIOD = 10_000;
 
 export function createTransportGuards(cfg: JunctionConfig['connections'], parent: Logger): TransportGuards {
   const log = parent.child({ component: 'transport' });
@@ -30,6 +37,12 @@ export function createTransportGuards(cfg: JunctionConfig['connections'], parent
     partialMessages: new ReadBudget(cfg.maxPartialMessageBytes),
     messageTimeout: cfg.messageTimeout,
     ports: new Map(),
+    wrongProtocolLog: new LogBurst(WRONG_PROTOCOL_LINES, WRONG_PROTOCOL_PERIOD, (counts, total) =>
+      log.warn(
+        { code: 'ERR_TRANSPORT_WRONG_PROTOCOL', closed: total, byListener: Object.fromEntries(counts), periodMs: WRONG_PROTOCOL_PERIOD },
+        'connections in another protocol closed (counted, no longer logged one by one)',
+      ),
+    ),
     log,
   };
 }

@@ -1,5 +1,5 @@
-import type { Logger } from 'pino';
 import { LOOKS_LIKE, type WireProtocol } from './first-bytes.ts';
+import type { TransportGuards } from './transport-guards.ts';
 
 /**
  * What a listener says to a client that speaks another protocol (see first-bytes.ts), and the one
@@ -71,10 +71,13 @@ export function wrongProtocolAnswer(listener: ListenerName, foreign: WireProtoco
 
 /**
  * The one line logged for a refused connection: the listener, the remote, what the bytes look like
- * (with the first of them in hex) and what was answered.
+ * (with the first of them in hex) and what was answered. Past the first 100 of a burst, connections
+ * are only counted, and summed up every 10 s while it goes on (`guards.wrongProtocolLog`).
  */
-export function logWrongProtocol(log: Logger, listener: ListenerName, remote: string, looksLike: string, firstBytes: Buffer, answer: WrongProtocolAnswer['answer'], detail?: string): void {
-  log.warn(
+export function logWrongProtocol(guards: Pick<TransportGuards, 'log' | 'wrongProtocolLog'>, listener: ListenerName, remote: string, looksLike: string, firstBytes: Buffer, answer: WrongProtocolAnswer['answer'], detail?: string): void {
+  // The first lines of a burst in full, then a count every 10 s (transport-guards.ts).
+  if (!guards.wrongProtocolLog.admit(`${listener}: ${looksLike}`)) return;
+  guards.log.warn(
     { code: 'ERR_TRANSPORT_WRONG_PROTOCOL', listener, remote, looksLike, firstBytes: firstBytes.subarray(0, 16).toString('hex'), answer, detail },
     looksLike === LOOKS_LIKE.tls ? 'TLS handshake on a plaintext listener' : 'another protocol on this listener: closed',
   );

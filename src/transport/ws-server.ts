@@ -272,7 +272,7 @@ export class WsServer {
     let response: Buffer | string;
     if (foreign) {
       const answer = wrongProtocolAnswer('ws', foreign, this.guards.ports);
-      logWrongProtocol(this.guards.log, 'ws', remote, LOOKS_LIKE[foreign], raw, answer.answer);
+      logWrongProtocol(this.guards, 'ws', remote, LOOKS_LIKE[foreign], raw, answer.answer);
       if (!answer.bytes) {
         socket.destroy();
         return;
@@ -291,7 +291,7 @@ export class WsServer {
         socket.destroy();
         return;
       }
-      if (status === '400 Bad Request') logWrongProtocol(this.guards.log, 'ws', remote, 'malformed HTTP request', raw, 'HTTP 400', err.code);
+      if (status === '400 Bad Request') logWrongProtocol(this.guards, 'ws', remote, 'malformed HTTP request', raw, 'HTTP 400', err.code);
     }
     // end, not destroy: a close with unread bytes left would be a reset, which can lose the answer.
     socket.end(response);

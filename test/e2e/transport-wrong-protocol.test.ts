@@ -278,3 +278,23 @@ describe('a client speaking another protocol gets an answer or a close at once',
     });
   });
 });
+
+describe('a flood of connections in another protocol', () => {
+  test('is answered connection by connection, but logged one by one only for the first 100 of a burst', TEST, async () => {
+    const log = captureLog('info');
+    const broker = await startBroker({}, { logger: log.logger });
+    try {
+      const answers: Exchange[] = [];
+      for (let round = 0; round < 13; round++) answers.push(...(await Promise.all(Array.from({ length: 10 }, () => exchange(broker.ports.stomp!, HTTP_GET)))));
+      for (const a of answers) assert.match(a.received.toString('latin1'), /^HTTP\/1\.1 400 Bad Request\r\n/);
+      await log.waitFor(() => log.lines.filter((l) => l.code === 'ERR_TRANSPORT_WRONG_PROTOCOL').length >= 100, '100 lines', 10_000);
+      await new Promise((r) => setImmediate(r));
+      // Before: one line per connection (130); a device fleet on the wrong port was a line per connect.
+      assert.equal(log.lines.filter((l) => l.code === 'ERR_TRANSPORT_WRONG_PROTOCOL' && l.remote !== undefined).length, 100);
+      const c = await RawStomp.connect(broker.ports.stomp!);
+      c.destroy();
+    } finally {
+      await broker.stop();
+    }
+  });
+});
