@@ -28,12 +28,17 @@ async function usedBytes(): Promise<number> {
   return (s.blocks - s.bfree) * s.bsize;
 }
 
-/** Waits until the journal is down to one segment (deletion and compaction run between writes). */
+/**
+ * Waits (up to 20 s) until the journal is down to one segment: deletion and compaction run between
+ * writes, in steps that take longer on a loaded machine (a bound of 1,000 event-loop turns was too
+ * few when the whole suite ran beside it).
+ */
 async function settled(b: TestBroker): Promise<void> {
   const j = b.store as JournalStore;
-  for (let i = 0; i < 1000 && j.statistics().segments > 1; i++) {
+  const deadline = Date.now() + 20_000;
+  while (j.statistics().segments > 1 && Date.now() < deadline) {
     await j.idle();
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 10));
   }
   await j.idle();
   await j.released();
