@@ -15,7 +15,7 @@ import { DataDirLock } from './store/data-dir-lock.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
-import type { Store } from './store/store.ts';
+import type { Store } from './core/ports/store.ts';
 import { TcpServer } from './transport/tcp-server.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
 import { WsServer } from './transport/ws-server.ts';

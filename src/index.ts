@@ -3,7 +3,7 @@ export { createBroker, VERSION, type Broker, type BrokerOptions, type BoundPorts
 export { ConfigSchema, type JunctionConfig, type JunctionConfigInput } from './config/schema.ts';
 export { loadConfig, parseConfig } from './config/load-config.ts';
 export { MemoryStore } from './store/memory-store.ts';
-export type { Store, StoreOp, RecoveredState } from './store/store.ts';
+export type { Store, StoreOp, RecoveredState } from './core/ports/store.ts';
 export { JunctionError, ErrorCodes, type ErrorCode } from './errors.ts';
 export type { Message, MessageInput, Destination } from './core/message.ts';
 export type { Core } from './core/core.ts';

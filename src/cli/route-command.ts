@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadRouteFile } from '../routing/route-file.ts';
 import { routeJsonSchema } from '../routing/definition.ts';
 import { routeGraph } from '../routing/route-graph.ts';
-import { checkRouteFile, loadCases, runRouteTests } from '../routing/route-test.ts';
+import { checkRouteFile, loadCases, runRouteTests } from './route-test.ts';
 
 export const ROUTE_USAGE = `Usage: junction route test ROUTE_FILE --cases CASES.json
        junction route validate ROUTE_FILE...

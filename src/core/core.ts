@@ -1,5 +1,6 @@
 import { JunctionError } from '../errors.ts';
-import type { StateValue, Store, StoreOp, StoredQueue, StoredState } from '../store/store.ts';
+import type { Log } from './ports/log.ts';
+import type { StateValue, Store, StoreOp, StoredQueue, StoredState } from './ports/store.ts';
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
 import { messageSize, type Destination, type Message, type MessageInput, type Mutable } from './message.ts';
@@ -34,17 +35,9 @@ function reserved(name: string, owner: ReservedOwner | 'temporary', what: string
 
 const EMPTY_BROWSER: QueueBrowser = { next: () => [] };
 
-/** The logging surface the core needs (pino's Logger satisfies it). */
-export interface CoreLog {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 export interface CoreOptions {
   store: Store;
-  log: CoreLog;
+  log: Log;
   /** Used in message ids: `ID:<brokerName>-<boot>-<n>`, boot being the start time in base 36. */
   brokerName?: string;
   addressSettings?: Record<string, Partial<AddressSettings>>;
@@ -121,7 +114,7 @@ export interface DurableSubscriptionInfo {
 export class Core {
   readonly brokerName: string;
   private readonly store: Store;
-  private readonly log: CoreLog;
+  private readonly log: Log;
   private readonly settings: SettingsResolver;
   private readonly queues = new Map<string, Queue>();
   private readonly topics = new Set<string>();

@@ -1,4 +1,4 @@
-import type { StoreOp } from '../store/store.ts';
+import type { StoreOp } from './ports/store.ts';
 import type { Consumer, NackOptions } from './consumer.ts';
 import { Entry, EntryList } from './entry-list.ts';
 import type { Message } from './message.ts';

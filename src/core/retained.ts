@@ -1,4 +1,4 @@
-import type { StoreOp } from '../store/store.ts';
+import type { StoreOp } from './ports/store.ts';
 import { messageSize, type Message } from './message.ts';
 
 /**

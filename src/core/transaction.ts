@@ -1,7 +1,7 @@
 import { JunctionError } from '../errors.ts';
 import type { Consumer } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
-import type { StateValue } from '../store/store.ts';
+import type { StateValue } from './ports/store.ts';
 import { messageSize, type Message } from './message.ts';
 
 /** What transactions may hold (config `transactions`). */

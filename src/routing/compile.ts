@@ -9,13 +9,14 @@ import type { ErrorHandlerDef, Expression, RouteDefinition, StepDef } from './de
 import { RouteDefinitionError } from './definition.ts';
 import { checkEndpoint } from './endpoints/endpoint-uri.ts';
 import { expressionData, type Expressions } from './expression.ts';
-import type { ErrorHandling, Evaluate, Exchange, ExchangeMessage, IdempotentRepository, Outcome, Producer, RedeliveryPolicy, RouteLog, Step, StepContext } from './types.ts';
+import type { Log } from '../core/ports/log.ts';
+import type { ErrorHandling, Evaluate, Exchange, ExchangeMessage, IdempotentRepository, Outcome, Producer, RedeliveryPolicy, Step, StepContext } from './types.ts';
 
 /** What compiling a route needs from the runtime around it. */
 export interface CompileEnv {
   routeId: string;
   expressions: Expressions;
-  log: RouteLog;
+  log: Log;
   scheduler: SchedulerLike;
   producer(uri: string): Producer;
   newExchange(message: ExchangeMessage, onSettled: (o: Outcome) => void, properties?: Record<string, unknown>): Exchange;

@@ -7,7 +7,8 @@ import { routeGraph } from './route-graph.ts';
 import { Route, type RouteStats } from './route.ts';
 import type { RouteState } from './route-machine.ts';
 import type { RouteFileProblem } from './routes-directory.ts';
-import type { IdempotentRepository, RouteLog } from './types.ts';
+import type { Log } from '../core/ports/log.ts';
+import type { IdempotentRepository } from './types.ts';
 
 /** What `list()` shows of a route (ready for the REST management API). */
 export interface RouteInfo {
@@ -44,7 +45,7 @@ export class RouteManager {
   /** json-logic custom operations of this broker: `broker.routes.expressions.addOperation(name, fn)`. */
   readonly expressions = new Expressions();
   private readonly core: Core;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private readonly registry: RouteRegistry | undefined;
   private readonly routes = new Map<string, Route>();
   private readonly versions = new Map<string, number>();
@@ -57,7 +58,7 @@ export class RouteManager {
   private closed = false;
   private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
 
-  constructor(core: Core, log: RouteLog, registry?: RouteRegistry) {
+  constructor(core: Core, log: Log, registry?: RouteRegistry) {
     this.core = core;
     this.log = log;
     this.registry = registry;

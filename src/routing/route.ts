@@ -10,7 +10,8 @@ import type { Source } from './endpoints/source.ts';
 import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
 import { routeMachine, type RouteState } from './route-machine.ts';
-import type { ErrorHandling, Exchange, IdempotentRepository, Outcome, RouteLog, Step } from './types.ts';
+import type { Log } from '../core/ports/log.ts';
+import type { ErrorHandling, Exchange, IdempotentRepository, Outcome, Step } from './types.ts';
 
 /** Per-route counters, as the management API shows them. */
 export interface RouteStats {
@@ -33,7 +34,7 @@ export interface RouteStats {
 export interface RouteServices {
   core: Core;
   expressions: Expressions;
-  log: RouteLog;
+  log: Log;
   repository(routeId: string, step: string, window: number, persisted: boolean): IdempotentRepository;
 }
 
@@ -59,7 +60,7 @@ export class Route {
   readonly origin: string;
   readonly actor: Actor<typeof routeMachine>;
   private readonly services: RouteServices;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private readonly endpoints: RouteEndpoints;
   private readonly pipeline: Step;
   private readonly source: Source;

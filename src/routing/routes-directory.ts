@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RouteDefinition } from './definition.ts';
 import { isRouteFile, loadRouteFile } from './route-file.ts';
 import type { RouteManager } from './route-manager.ts';
-import type { RouteLog } from './types.ts';
+import type { Log } from '../core/ports/log.ts';
 
 /** A route file that failed to load or deploy. */
 export interface RouteFileProblem {
@@ -25,7 +25,7 @@ const DEBOUNCE_MS = 100;
 export class RoutesDirectory {
   readonly dir: string;
   private readonly manager: RouteManager;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   /** File -> the route ids it deployed. */
   private readonly files = new Map<string, string[]>();
   private readonly problemList = new Map<string, RouteFileProblem>();
@@ -48,7 +48,7 @@ export class RoutesDirectory {
   private signalClose!: () => void;
   private readonly load: (file: string) => Promise<RouteDefinition[]>;
 
-  constructor(dir: string, manager: RouteManager, log: RouteLog, load: (file: string) => Promise<RouteDefinition[]> = loadRouteFile) {
+  constructor(dir: string, manager: RouteManager, log: Log, load: (file: string) => Promise<RouteDefinition[]> = loadRouteFile) {
     this.dir = path.resolve(dir);
     this.manager = manager;
     this.log = log;

@@ -3,6 +3,7 @@
  * receives, endpoints. Patterns in `patterns/` import only this file (types only), never the core.
  */
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import type { Log } from '../core/ports/log.ts';
 
 export type HeaderValue = string | number | boolean | null;
 export type BodyKind = 'bytes' | 'text' | 'json';
@@ -102,13 +103,6 @@ export interface ErrorHandling {
   redelivered?(ex: Exchange, step: string): void;
 }
 
-export interface RouteLog {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 /** Keys an idempotent consumer has seen, optionally persisted. */
 export interface IdempotentRepository {
   has(key: string): boolean;
@@ -121,7 +115,7 @@ export interface StepContext {
   readonly routeId: string;
   /** Where the step sits in the definition, e.g. `steps[2].choice.when[0].steps[1]`. */
   readonly step: string;
-  readonly log: RouteLog;
+  readonly log: Log;
   /** Timers (delay, throttle, aggregate timeouts, redelivery); a TestScheduler in marble tests. */
   readonly scheduler: SchedulerLike;
   readonly errors: ErrorHandling;

@@ -1,6 +1,6 @@
 import { JunctionError } from '../errors.ts';
 import type { Message } from '../core/message.ts';
-import type { RecoveredState, StateValue, Store, StoreOp, StoredQueue } from './store.ts';
+import type { RecoveredState, StateValue, Store, StoreOp, StoredQueue } from '../core/ports/store.ts';
 
 interface Held {
   key: string;

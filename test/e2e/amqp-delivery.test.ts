@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import rhea from 'rhea';
 import { MemoryStore } from '../../src/store/memory-store.ts';
-import type { StoreOp } from '../../src/store/store.ts';
+import type { StoreOp } from '../../src/core/ports/store.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AmqpTestClient, eventually } from '../helpers/amqp-client.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MemoryStore } from '../../src/store/memory-store.ts';
-import type { StoreOp } from '../../src/store/store.ts';
+import type { StoreOp } from '../../src/core/ports/store.ts';
 import { eventually } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { flush, TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { StoreOp } from '../../src/store/store.ts';
+import type { StoreOp } from '../../src/core/ports/store.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { QueueStats } from '../../src/core/queue.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
-import type { StoreOp } from '../../src/store/store.ts';
+import type { StoreOp } from '../../src/core/ports/store.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 
 // End-to-end: stomp.py (an independently written STOMP client) talks to an embedded broker over

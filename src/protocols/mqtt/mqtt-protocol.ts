@@ -2,7 +2,7 @@ import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import { JunctionError } from '../../errors.ts';
-import type { StateValue } from '../../store/store.ts';
+import type { StateValue } from '../../core/ports/store.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';

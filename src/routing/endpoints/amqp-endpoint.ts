@@ -1,7 +1,8 @@
 import rhea, { type Connection, type Delivery, type EventContext, type Receiver, type Sender } from 'rhea';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
-import type { Exchange, ExchangeMessage, HeaderValue, Producer, RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
+import type { Exchange, ExchangeMessage, HeaderValue, Producer } from '../types.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
@@ -149,7 +150,7 @@ export class AmqpSource implements Source {
   private readonly options: URLSearchParams;
   private readonly routeId: string;
   private readonly maxInflight: number;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private connection: Connection | undefined;
   private receiver: Receiver | undefined;
   private paused = false;
@@ -159,7 +160,7 @@ export class AmqpSource implements Source {
 
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, routeId: string, maxInflight: number, log: RouteLog, endpoint = uri) {
+  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, routeId: string, maxInflight: number, log: Log, endpoint = uri) {
     this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
     this.uri = uri;
     this.host = host;
@@ -276,7 +277,7 @@ export class AmqpProducer implements Producer {
   private readonly pending: PendingSends<ExchangeMessage>;
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, log: RouteLog, sendTimeout: number, routeId: string, endpoint = uri) {
+  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, log: Log, sendTimeout: number, routeId: string, endpoint = uri) {
     this.uri = uri;
     this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
     this.pending = new PendingSends(sendTimeout, uri, (p) => {

@@ -4,7 +4,8 @@ import { BODY_ENCODING_MARKERS, isReservedProperty, type Origin } from '../../co
 import { formatDestination, type Destination, type Message, type MessageInput } from '../../core/message.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
-import type { Exchange, ExchangeMessage, Outcome, Producer, RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
+import type { Exchange, ExchangeMessage, Outcome, Producer } from '../types.ts';
 import type { Source } from './source.ts';
 
 /** Routes' own names (`route.<id>`, `route.<id>.replies.*`) are reserved to routes in the core. */
@@ -79,12 +80,12 @@ export class CoreSource implements Source {
   private readonly destination: Destination;
   private readonly routeId: string;
   private readonly maxInflight: number;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private consumer: Consumer | undefined;
   private paused = false;
   private emit: (ex: Exchange) => void = () => {};
 
-  constructor(core: Core, uri: string, routeId: string, maxInflight: number, log: RouteLog) {
+  constructor(core: Core, uri: string, routeId: string, maxInflight: number, log: Log) {
     this.core = core;
     this.uri = uri;
     this.destination = destinationOf(uri);

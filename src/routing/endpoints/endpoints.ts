@@ -1,6 +1,7 @@
 import type { Core } from '../../core/core.ts';
 import { DEFAULT_SEND_TIMEOUT } from '../definition.ts';
-import type { Producer, RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
+import type { Producer } from '../types.ts';
 import { AmqpProducer, AmqpSource } from './amqp-endpoint.ts';
 import { CoreProducer, CoreSource } from './core-endpoint.ts';
 import { checkEndpoint } from './endpoint-uri.ts';
@@ -23,7 +24,7 @@ export const DYNAMIC_PRODUCER_CACHE = 1000;
 export class RouteEndpoints {
   private readonly core: Core;
   private readonly routeId: string;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private readonly producers = new Map<string, Closable>();
   /** Run-time producers, least recently used first. */
   private readonly dynamic = new Map<string, Closable>();
@@ -32,7 +33,7 @@ export class RouteEndpoints {
   private readonly sendTimeout: number;
   private sealed = false;
 
-  constructor(core: Core, routeId: string, log: RouteLog, dynamicLimit = DYNAMIC_PRODUCER_CACHE, sendTimeout = DEFAULT_SEND_TIMEOUT) {
+  constructor(core: Core, routeId: string, log: Log, dynamicLimit = DYNAMIC_PRODUCER_CACHE, sendTimeout = DEFAULT_SEND_TIMEOUT) {
     this.core = core;
     this.routeId = routeId;
     this.log = log;

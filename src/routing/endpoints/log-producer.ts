@@ -1,4 +1,5 @@
-import type { Exchange, Producer, RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
+import type { Exchange, Producer } from '../types.ts';
 
 /**
  * `log:NAME[?level=info][&showBody=true]`: a line per exchange in the broker's log (message id,
@@ -9,9 +10,9 @@ export class LogProducer implements Producer {
   private readonly name: string;
   private readonly level: 'debug' | 'info' | 'warn' | 'error';
   private readonly showBody: boolean;
-  private readonly log: RouteLog;
+  private readonly log: Log;
 
-  constructor(uri: string, name: string, options: URLSearchParams, log: RouteLog) {
+  constructor(uri: string, name: string, options: URLSearchParams, log: Log) {
     this.uri = uri;
     this.name = name;
     const level = options.get('level') ?? 'info';

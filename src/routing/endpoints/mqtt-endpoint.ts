@@ -1,7 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
-import type { Exchange, Producer, RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
+import type { Exchange, Producer } from '../types.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
@@ -32,12 +33,12 @@ export class MqttSource implements Source {
   private readonly topic: string;
   private readonly options: URLSearchParams;
   private readonly routeId: string;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   private client: MqttClient | undefined;
 
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, routeId: string, log: RouteLog, endpoint = uri) {
+  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, routeId: string, log: Log, endpoint = uri) {
     this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
     this.uri = uri;
     this.host = host;
@@ -109,7 +110,7 @@ export class MqttSource implements Source {
  * (ECONNREFUSED, a refused CONNACK) and `close` at every failed reconnect attempt; the status logs
  * the first only. An error on a connected client is not about the connection: logged as it comes.
  */
-function watchConnection(client: MqttClient, status: RemoteStatus, log: RouteLog): void {
+function watchConnection(client: MqttClient, status: RemoteStatus, log: Log): void {
   client.on('error', (err) => {
     if (!client.connected) status.failed(err);
     else log.warn({ ...status.fields, reason: err.message }, 'remote endpoint error');
@@ -135,7 +136,7 @@ export class MqttProducer implements Producer {
   private readonly pending: PendingSends<Buffer>;
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: RouteLog, sendTimeout: number, routeId: string, endpoint = uri) {
+  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: Log, sendTimeout: number, routeId: string, endpoint = uri) {
     this.uri = uri;
     this.topic = topic;
     this.qos = options.get('qos') === '0' ? 0 : 1;

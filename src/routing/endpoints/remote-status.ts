@@ -1,4 +1,4 @@
-import type { RouteLog } from '../types.ts';
+import type { Log } from '../../core/ports/log.ts';
 
 /** A short reason for a connection failure: a socket error's code and message, an AMQP error's condition. */
 export function reasonOf(err: unknown): string {
@@ -23,11 +23,11 @@ export function reasonOf(err: unknown): string {
 export class RemoteStatus {
   private down = false;
   private closing = false;
-  private readonly log: RouteLog;
+  private readonly log: Log;
   /** The endpoint's log fields (route, endpoint, role). */
   readonly fields: Record<string, unknown>;
 
-  constructor(log: RouteLog, fields: Record<string, unknown>) {
+  constructor(log: Log, fields: Record<string, unknown>) {
     this.log = log;
     this.fields = fields;
   }

@@ -1,4 +1,4 @@
-import type { RecoveredMessage, RecoveredRef, RecoveredState, StateValue, StoredQueue } from '../store.ts';
+import type { RecoveredMessage, RecoveredRef, RecoveredState, StateValue, StoredQueue } from '../../core/ports/store.ts';
 import type { JournalOp } from './op-codec.ts';
 import { SlotTable } from './slot-table.ts';
 

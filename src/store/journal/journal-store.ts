@@ -1,9 +1,9 @@
 import { open, mkdir, readdir, readFile, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { JunctionError } from '../../errors.ts';
-import type { CoreLog } from '../../core/core.ts';
+import type { Log } from '../../core/ports/log.ts';
 import type { Message } from '../../core/message.ts';
-import type { RecoveredState, Store, StoreOp } from '../store.ts';
+import type { RecoveredState, Store, StoreOp } from '../../core/ports/store.ts';
 import { flatKey, JournalIndex } from './journal-index.ts';
 import { decodeBatch, measureBatch, writeBatchRecord, type JournalOp, type MeasuredBatch } from './op-codec.ts';
 import { findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
@@ -14,7 +14,7 @@ export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'inter
 export interface JournalOptions {
   /** Directory of the segment files (`<dataDir>/journal`). */
   dir: string;
-  log: CoreLog;
+  log: Log;
   /** Segment file size before rolling to a new one (default 32 MiB). */
   segmentSize?: number;
   sync?: SyncPolicy;
@@ -88,7 +88,7 @@ const MAX_READ_ROUNDS = 16;
 export class JournalStore implements Store {
   readonly kind = 'journal';
   private readonly dir: string;
-  private readonly log: CoreLog;
+  private readonly log: Log;
   /** Not readonly: `open` makes it smaller on a file system with less free space than one segment. */
   private segmentSize: number;
   private readonly statfs: NonNullable<JournalOptions['statfs']>;

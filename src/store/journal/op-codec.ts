@@ -1,5 +1,5 @@
 import type { Message } from '../../core/message.ts';
-import type { StateValue, StoredQueue } from '../store.ts';
+import type { StateValue, StoredQueue } from '../../core/ports/store.ts';
 import { HEADER_SIZE, RecordType, sealRecord } from './record.ts';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { StoreOp } from '../../../src/store/store.ts';
+import type { StoreOp } from '../../../src/core/ports/store.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
 import { closeCores, consume, msg, openCore, queue, rejection, topic } from './core-fixture.ts';
 

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { RETAINED_QUEUE } from '../../../src/core/retained.ts';
 import { JournalStore } from '../../../src/store/journal/journal-store.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
-import type { StoreOp } from '../../../src/store/store.ts';
+import type { StoreOp } from '../../../src/core/ports/store.ts';
 import { closeCores, consume, msg, openCore, topic } from './core-fixture.ts';
 
 // Retained messages (MQTT's, kept in the core) and the protocol `meta` of durable subscriptions.

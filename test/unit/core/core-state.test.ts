@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
-import type { Store, StoreOp } from '../../../src/store/store.ts';
+import type { Store, StoreOp } from '../../../src/core/ports/store.ts';
 import { closeCores, consume, msg, openCore, rejection, topic } from './core-fixture.ts';
 
 /* Protocol state in the core (`putState`, `send(.., { state })`, a transaction's `putState`) and the per-client index behind `durableSubscriptions`. */

@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RouteDefinition } from '../../../src/routing/definition.ts';
 import { RoutesDirectory } from '../../../src/routing/routes-directory.ts';
-import type { RouteLog } from '../../../src/routing/types.ts';
+import type { Log } from '../../../src/core/ports/log.ts';
 import { startBroker } from '../../helpers/broker.ts';
 
-const quiet: RouteLog = { debug() {}, info() {}, warn() {}, error() {} } as unknown as RouteLog;
+const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Log;
 
 test('closing the routes directory does not wait for a route file still loading (a first type check takes seconds)', async (t) => {
   const broker = await startBroker({ store: { type: 'memory' } });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { JournalStore } from '../../../src/store/journal/journal-store.ts';
-import type { StoreOp } from '../../../src/store/store.ts';
+import type { StoreOp } from '../../../src/core/ports/store.ts';
 import { storedMessage } from '../../helpers/store-fixtures.ts';
 
 /*

@@ -7,7 +7,7 @@ import type { Message } from '../../../src/core/message.ts';
 import { JournalStore, type JournalOptions } from '../../../src/store/journal/journal-store.ts';
 import { HEADER_SIZE } from '../../../src/store/journal/record.ts';
 import { storedMessage } from '../../helpers/store-fixtures.ts';
-import type { RecoveredMessage, RecoveredState, StoreOp } from '../../../src/store/store.ts';
+import type { RecoveredMessage, RecoveredState, StoreOp } from '../../../src/core/ports/store.ts';
 
 let dir: string;
 const warnings: Array<Record<string, unknown>> = [];

@@ -7,7 +7,7 @@ import type { Message } from '../../../src/core/message.ts';
 import { JournalStore, type JournalOptions } from '../../../src/store/journal/journal-store.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
 import { storedMessage } from '../../helpers/store-fixtures.ts';
-import type { StoredState, StoreOp } from '../../../src/store/store.ts';
+import type { StoredState, StoreOp } from '../../../src/core/ports/store.ts';
 
 /* The protocol-neutral `putState` op: the journal writes it as part of a batch record, recovery returns the live values, compaction keeps them; the memory store keeps them across close/open. */
 

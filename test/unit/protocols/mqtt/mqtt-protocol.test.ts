@@ -7,7 +7,7 @@ import { TcpServer } from '../../../../src/transport/tcp-server.ts';
 import { encodeSegment } from '../../../../src/protocols/mqtt/topic-mapping.ts';
 import { DISCONNECT, parsePublish, publishPacket, pubrel, RawMqtt, subscribePacket } from '../../../helpers/raw-mqtt.ts';
 import { MemoryStore } from '../../../../src/store/memory-store.ts';
-import type { Store, StoreOp } from '../../../../src/store/store.ts';
+import type { Store, StoreOp } from '../../../../src/core/ports/store.ts';
 import { closeCores, openCore } from '../../core/core-fixture.ts';
 
 // MqttProtocol's own tables: what a connection leaves behind once it is gone; QoS 2 acknowledgements

@@ -2,16 +2,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { z } from 'zod';
 import { createBroker, type Broker } from '../broker.ts';
 import type { Message } from '../core/message.ts';
 import { JunctionError } from '../errors.ts';
+import { createLogger } from '../log.ts';
 import { isWildcard, wildcardMatches } from '../core/wildcard.ts';
-import { destinationOf } from './endpoints/core-endpoint.ts';
-import { Expressions } from './expression.ts';
-import { loadRouteFile } from './route-file.ts';
-import { Route } from './route.ts';
+import { destinationOf } from '../routing/endpoints/core-endpoint.ts';
+import { Expressions } from '../routing/expression.ts';
+import { loadRouteFile } from '../routing/route-file.ts';
+import { Route } from '../routing/route.ts';
 
 /**
  * `junction route test`: runs a route file against an in-process broker, case by case, feeding
@@ -118,7 +118,7 @@ export async function checkRouteFile(file: string): Promise<string[]> {
   try {
     for (const d of defs) {
       try {
-        Route.check(d, { expressions, log: pino({ level: 'silent' }) });
+        Route.check(d, { expressions, log: createLogger('silent') });
       } catch (err) {
         throw new JunctionError('ERR_ROUTE_INVALID', `${file}: ${(err as Error).message}`);
       }
@@ -139,7 +139,7 @@ export async function runRouteTests(routeFile: string, cases: RouteTestCase[], o
     try {
       broker = await createBroker(
         { dataDir, routesDir: path.join(dataDir, 'no-routes'), store: { type: 'memory' }, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 } },
-        { logger: pino({ level: process.env.JUNCTION_TEST_LOG ?? 'silent' }) },
+        { logger: createLogger(process.env.JUNCTION_TEST_LOG ?? 'silent') },
       );
       const r = await runCase(broker, defs, c);
       results.push(r);

@@ -1,4 +1,4 @@
-import type { Message } from '../core/message.ts';
+import type { Message } from '../message.ts';
 
 /** A queue the store must remember across restarts (anycast queues are implied by their messages). */
 export interface StoredQueue {
