@@ -1,6 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import { parseConfig } from './config/load-config.ts';
 import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
 import { Core } from './core/core.ts';

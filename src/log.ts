@@ -1,5 +1,8 @@
 import pino, { type Logger } from 'pino';
 
+/** pino's logger type, named here so no other file imports pino (see .dependency-cruiser.cjs). */
+export type { Logger };
+
 /** `json`: one JSON object per line (for collectors; the default). `pretty`: one readable line per event (for a terminal). */
 export type LogFormat = 'json' | 'pretty';
 

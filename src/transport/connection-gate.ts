@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LogBurst } from './log-burst.ts';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 
 /** Descriptors kept back from `max` for everything else the broker opens (journal, lowdb, routes' clients, stdio). */
 export const FD_RESERVE = 128;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import type { ErrorCode } from '../errors.ts';
 
 /** What the policy reads and keeps on a connection (TcpConnection and WsConnection). */

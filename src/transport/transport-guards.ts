@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import { createLogger, type Logger } from '../log.ts';
 import { ConfigSchema, type JunctionConfig } from '../config/schema.ts';
 import { ConnectionGate } from './connection-gate.ts';
 import { LogBurst } from './log-burst.ts';
@@ -49,5 +49,5 @@ export function createTransportGuards(cfg: JunctionConfig['connections'], parent
 
 /** The default limits with a silent log, for a listener built outside a broker (protocol unit tests). */
 export function defaultTransportGuards(): TransportGuards {
-  return createTransportGuards(ConfigSchema.parse({}).connections, pino({ level: 'silent' }));
+  return createTransportGuards(ConfigSchema.parse({}).connections, createLogger('silent'));
 }

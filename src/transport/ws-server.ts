@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import { isJunctionError } from '../../errors.ts';
 import type { Origin } from '../../core/reserved.ts';

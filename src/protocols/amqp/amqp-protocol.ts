@@ -1,5 +1,5 @@
 import rhea from 'rhea';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import { JunctionError } from '../../errors.ts';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { Core, SubscriptionSpec } from '../../core/core.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import { JunctionError } from '../../errors.ts';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';

@@ -1,5 +1,5 @@
 import { Aedes } from 'aedes';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import { JunctionError } from '../../errors.ts';
 import type { StateValue } from '../../core/ports/store.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import type { Delivery } from '../../core/consumer.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';

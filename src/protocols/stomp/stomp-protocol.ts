@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import { ReadBudget } from '../../transport/read-budget.ts';

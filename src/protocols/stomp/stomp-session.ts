@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.ts';
 import { JunctionError, StompFrameError, isJunctionError } from '../../errors.ts';
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';

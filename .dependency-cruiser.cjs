@@ -1,0 +1,168 @@
+/**
+ * Junction's module boundaries, checked by `npm run lint` (dependency-cruiser, then tsc) and by
+ * test/unit/architecture/boundaries.test.ts. The module map these rules keep is in
+ * docs/architecture.md; each rule's `comment` says which part of it the rule is.
+ *
+ * Only `src/` and `patterns/` are cruised: tests, benchmarks and examples may import anything.
+ * Type-only imports count like any other (`tsPreCompilationDeps`): a boundary is about what a
+ * folder has to know, not only about what it loads at run time.
+ */
+
+/** Core files the rest of the tree may import: the facade and the types it hands out. Everything else in src/core is internal. */
+const PUBLIC_CORE = ['^src/core/core\\.ts$', '^src/core/message\\.ts$', '^src/core/ports/'];
+
+/**
+ * Imports that break a rule today and are being removed by the helper named. Each entry lets one
+ * file import one target despite one rule. This list must end empty.
+ */
+const KNOWN_VIOLATIONS = [
+  // core helper: the facade hands out handles, so protocols stop importing Queue/Consumer and core helpers.
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/consumer-link.ts', to: ['src/core/address.ts', 'src/core/consumer.ts', 'src/core/queue.ts', 'src/core/reserved.ts', 'src/core/selector-resolver.ts', 'src/core/selector/types.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/producer-link.ts', to: ['src/core/address.ts', 'src/core/queue.ts', 'src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/mapping.ts', to: ['src/core/consumer.ts', 'src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/transactions.ts', to: ['src/core/consumer.ts', 'src/core/transaction.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/amqp-connection.ts', to: ['src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/mqtt/mqtt-session.ts', to: ['src/core/consumer.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/mqtt/subscription-binding.ts', to: ['src/core/consumer.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/mqtt/session-store.ts', to: ['src/core/transaction.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/mqtt/core-persistence.ts', to: ['src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/mqtt/subscription-attacher.ts', to: ['src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/stomp/mapping.ts', to: ['src/core/consumer.ts', 'src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/stomp/stomp-session.ts', to: ['src/core/consumer.ts', 'src/core/queue.ts', 'src/core/reserved.ts', 'src/core/transaction.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/routing/endpoints/core-endpoint.ts', to: ['src/core/consumer.ts', 'src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/routing/exchange.ts', to: ['src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/routing/definition.ts', to: ['src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/cli/route-test.ts', to: ['src/core/wildcard.ts'], owner: 'core' },
+  // steps helper: routing compiles from the pattern registry, not from patterns' internals.
+  { rule: 'routing-uses-the-pattern-registry', from: 'src/routing/compile.ts', to: ['patterns/internals.ts'], owner: 'steps' },
+];
+
+/** Third-party libraries each confined to one place: [package, folders that may import it, why]. */
+const CONFINED_LIBRARIES = [
+  ['aedes', '^src/protocols/mqtt/', 'the MQTT server library belongs to the MQTT adapter'],
+  ['mqemitter', '^src/protocols/mqtt/', "aedes's emitter belongs to the MQTT adapter"],
+  ['rhea', '^src/protocols/amqp/|^src/routing/endpoints/', 'AMQP: the adapter (server side) and the amqp:// route endpoint (client side)'],
+  ['mqtt', '^src/routing/endpoints/', 'MQTT.js is the mqtt:// route endpoint client'],
+  ['ws', '^src/transport/', 'WebSocket listeners are transport'],
+  ['lowdb', '^src/store/', 'lowdb is a store implementation detail'],
+  ['pino', '^src/log\\.ts$', 'one logger factory; others name its Logger type through src/log.ts'],
+];
+
+const rules = [
+  {
+    name: 'core-imports-only-core',
+    comment: 'src/core is the broker model: it imports only src/core, src/errors.ts and node builtins (no third-party library, protocol, transport, store, routing or config).',
+    from: { path: '^src/core/' },
+    to: { pathNot: ['^src/core/', '^src/errors\\.ts$'], dependencyTypesNot: ['core'] },
+  },
+  {
+    name: 'core-internals-are-private',
+    comment: 'Outside src/core, only the facade and the types it hands out (message, ports) are imported; queues, consumers and helpers stay inside.',
+    from: { pathNot: '^src/core/' },
+    to: { path: '^src/core/', pathNot: PUBLIC_CORE },
+  },
+  {
+    name: 'protocols-are-independent',
+    comment: 'A protocol adapter never imports another protocol.',
+    from: { path: '^src/protocols/([^/]+)/' },
+    to: { path: '^src/protocols/', pathNot: '^src/protocols/$1/' },
+  },
+  {
+    name: 'protocols-stay-adapters',
+    comment: 'Protocols talk to the core facade, transport and interop; never the store, routing, config, CLI or the composition root.',
+    from: { path: '^src/protocols/' },
+    to: { path: '^src/(store/|routing/|config/|cli/|broker\\.ts$|index\\.ts$)' },
+  },
+  {
+    name: 'patterns-import-the-envelope-only',
+    comment: 'A pattern imports only the routing envelope types (src/routing/types.ts), its siblings, rxjs, zod and xstate (and node builtins).',
+    from: { path: '^patterns/' },
+    to: { pathNot: ['^patterns/', '^src/routing/types\\.ts$', '(^|/)node_modules/(rxjs|zod|xstate)/'], dependencyTypesNot: ['core'] },
+  },
+  {
+    name: 'routing-uses-the-pattern-registry',
+    comment: "Routing reaches patterns through their registry (patterns/index.ts), never a pattern's internals.",
+    from: { path: '^src/' },
+    to: { path: '^patterns/', pathNot: '^patterns/index\\.ts$' },
+  },
+  {
+    name: 'store-implements-core-ports',
+    comment: 'Store implementations import core ports/types and errors; never protocols, routing, transport, config or the CLI.',
+    from: { path: '^src/store/' },
+    to: { path: '^src/(protocols/|routing/|transport/|config/|cli/|interop/|broker\\.ts$|index\\.ts$)' },
+  },
+  {
+    name: 'interop-is-pure',
+    comment: 'Wire<->core message mappers import core message types, errors and each other only.',
+    from: { path: '^src/interop/' },
+    to: { path: '^(src|patterns)/', pathNot: ['^src/interop/', '^src/core/', '^src/errors\\.ts$'] },
+  },
+  {
+    name: 'interop-names-library-types-only',
+    comment: 'Interop may name a wire library type (type-only import) but never loads a library.',
+    from: { path: '^src/interop/' },
+    to: { path: 'node_modules/', dependencyTypesNot: ['type-only'] },
+  },
+  {
+    name: 'composition-root-on-top',
+    comment: 'Only the CLI and the package entry import the composition root (src/broker.ts).',
+    from: { pathNot: '^src/(cli/|index\\.ts$|broker\\.ts$)' },
+    to: { path: '^src/broker\\.ts$' },
+  },
+  {
+    name: 'nothing-imports-the-cli',
+    comment: 'The CLI is a leaf user of the broker.',
+    from: { pathNot: '^src/cli/' },
+    to: { path: '^src/cli/' },
+  },
+  ...CONFINED_LIBRARIES.map(([pkg, allowed, why]) => ({
+    name: `${pkg}-confined`,
+    comment: `${pkg} is imported only in ${allowed}: ${why}.`,
+    from: { pathNot: allowed },
+    to: { path: `(^|/)node_modules/${pkg}/` },
+  })),
+  {
+    name: 'no-cycle-across-folders',
+    comment: 'No import cycle leaves its top-level folder (src/<area>/ or patterns/): folders form a hierarchy.',
+    from: { path: '^((?:src/[^/]+|patterns)/)' },
+    to: { circular: true, via: { pathNot: '^$1' } },
+  },
+  {
+    name: 'resolvable',
+    comment: 'An import the checker cannot resolve would be invisible to every rule above.',
+    from: {},
+    to: { couldNotResolve: true },
+  },
+];
+
+/** Applies KNOWN_VIOLATIONS: a rule skips the listed files, and a copy of it checks each with its listed targets allowed. */
+function withKnownViolations(rule) {
+  const known = KNOWN_VIOLATIONS.filter((k) => k.rule === rule.name);
+  if (known.length === 0) return [rule];
+  const exact = (f) => `^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  const asArray = (x) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+  const files = [...new Set(known.map((k) => k.from))];
+  return [
+    { ...rule, from: { ...rule.from, pathNot: [...asArray(rule.from.pathNot), ...files.map(exact)] } },
+    ...files.map((f) => ({
+      ...rule,
+      from: { ...rule.from, path: exact(f) },
+      to: { ...rule.to, pathNot: [...asArray(rule.to.pathNot), ...known.filter((k) => k.from === f).flatMap((k) => k.to.map(exact))] },
+    })),
+  ];
+}
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: rules.flatMap(withKnownViolations).map((r) => ({ severity: 'error', ...r })),
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+  },
+};
