@@ -511,6 +511,7 @@ export class JournalStore implements Store {
    * deletion, and a key moves only when its segment is compacted.
    */
   async read(keys: string[]): Promise<Array<Message | undefined>> {
+    if (!this.opened || this.closing) throw new JunctionError('ERR_STORE_CLOSED');
     const out: Array<Message | undefined> = keys.map(() => undefined);
     let todo = keys.map((key, i) => ({ i, key }));
     for (let round = 0; todo.length > 0; round++) {
@@ -546,6 +547,8 @@ export class JournalStore implements Store {
   private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[] | null> {
     const seg = this.segments.find((s) => s.id === segment);
     if (!seg) return null;
+    // A read handle opened once close has begun would never be closed (close already closed them all).
+    if (this.closing) throw new JunctionError('ERR_STORE_CLOSED');
     const reader = this.readHandle(seg);
     const buf = Buffer.allocUnsafe(length);
     let bytesRead: number;
