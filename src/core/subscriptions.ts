@@ -1,0 +1,221 @@
+import { JunctionError } from '../errors.ts';
+import type { StoredQueue } from './ports/store.ts';
+import { validateAddress } from './address.ts';
+import type { Addresses } from './addresses.ts';
+import { Consumer, type ConsumerSink } from './consumer.ts';
+import type { CoreContext } from './core-context.ts';
+import type { Destination } from './message.ts';
+import { Queue } from './queue.ts';
+import { BROKER_ORIGIN, type Origin } from './reserved.ts';
+import type { Selector } from './selector/types.ts';
+import { isWildcard } from './wildcard.ts';
+
+/** A topic subscription: durable ones are named by client id + name; shared ones by name alone. */
+export interface SubscriptionSpec {
+  name: string;
+  clientId?: string;
+  durable: boolean;
+  shared?: boolean;
+  /** Kept with the subscription (and stored with a durable one); replaced when it differs on a later attach. */
+  meta?: Record<string, unknown>;
+}
+
+export interface ConsumerSpec {
+  destination: Destination;
+  sink: ConsumerSink;
+  selector?: string;
+  exclusive?: boolean;
+  autoAck?: boolean;
+  subscription?: SubscriptionSpec;
+  /** Who asks (reserved names are refused to others, see reserved.ts); omitted: the broker itself. */
+  origin?: Origin;
+}
+
+/** A durable subscription as `durableSubscriptions` lists it. */
+export interface DurableSubscriptionInfo {
+  name: string;
+  subscriptionName: string | undefined;
+  topic: string;
+  consumers: number;
+  meta: Record<string, unknown> | undefined;
+}
+
+/** The queue name of a named subscription: durable ones by client id + name, shared ones by name alone. */
+export function subscriptionQueueName(sub: Pick<SubscriptionSpec, 'name' | 'clientId' | 'shared'>): string {
+  return sub.clientId !== undefined && !sub.shared ? `${sub.clientId}.${sub.name}` : sub.name;
+}
+
+/**
+ * Subscriptions and consumers (Artemis's ServerSession side): a topic consumer's subscription queue
+ * (temporary, shared or durable), attaching consumers to queues, and durable subscriptions by client.
+ */
+export class Subscriptions {
+  private readonly ctx: CoreContext;
+  private readonly addresses: Addresses;
+
+  constructor(ctx: CoreContext, addresses: Addresses) {
+    this.ctx = ctx;
+    this.addresses = addresses;
+  }
+
+  /** Makes a subscription queue (at subscribe, or read back at recovery) and indexes it under its topic. */
+  createSubscriptionQueue(name: string, topic: string, filter: Selector | null, spec: Partial<StoredQueue>, durable: boolean): Queue {
+    const { ctx } = this;
+    const q = new Queue({
+      name,
+      kind: 'subscription',
+      persistent: durable,
+      durable,
+      settings: ctx.settings.resolve(topic),
+      host: ctx.host,
+      topic,
+      filter,
+      ...(spec.clientId !== undefined ? { clientId: spec.clientId } : {}),
+      ...(spec.subscriptionName !== undefined ? { subscriptionName: spec.subscriptionName } : {}),
+      shared: spec.shared ?? false,
+      ...(spec.meta !== undefined ? { meta: spec.meta } : {}),
+    });
+    ctx.queues.set(name, q);
+    ctx.subscriptionIndex.add(topic, q);
+    if (durable && spec.clientId !== undefined) {
+      let mine = ctx.durableByClient.get(spec.clientId);
+      if (!mine) ctx.durableByClient.set(spec.clientId, (mine = new Set()));
+      mine.add(q);
+    }
+    return q;
+  }
+
+  /** See `Core.createConsumer`. */
+  async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+    const { ctx, addresses } = this;
+    ctx.assertOpen();
+    addresses.assertRoom(0, 1, spec.destination.name);
+    const selector = spec.selector !== undefined && spec.selector.trim() !== '' ? ctx.compile(spec.selector) : null;
+    const { type, name } = spec.destination;
+    let queue: Queue;
+    let consumerSelector = selector;
+    if (type === 'queue') {
+      if (isWildcard(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcard queue consumers are not supported: ${name}`);
+      const existing = ctx.queues.get(name);
+      addresses.assertMayUse(name, existing, spec.origin, 'Consume from');
+      queue = existing ?? addresses.autoCreateQueue(name, spec.origin ?? BROKER_ORIGIN);
+      if (queue.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
+    } else {
+      validateAddress(name, 'subscribe');
+      if (name.charCodeAt(0) === 0x24) addresses.assertMayUseTopic(name, spec.origin);
+      if (!isWildcard(name) && !ctx.topics.has(name)) {
+        if (!ctx.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
+        ctx.topics.add(name);
+      }
+      queue = await this.subscriptionFor(name, selector, spec.subscription, spec.origin);
+      consumerSelector = null; // the subscription filters before storing
+    }
+    const consumer = new Consumer({
+      id: ++ctx.subSeq,
+      queue,
+      sink: spec.sink,
+      selector: consumerSelector,
+      exclusive: spec.exclusive ?? false,
+      autoAck: spec.autoAck ?? false,
+      credit: 0,
+    });
+    queue.addConsumer(consumer);
+    ctx.consumers++; // one less in consumerRemoved, which Queue.removeConsumer calls once per consumer
+    return consumer;
+  }
+
+  /** See `Core.assertMayConsume`. */
+  assertMayConsume(spec: Pick<ConsumerSpec, 'destination' | 'subscription' | 'origin'>): void {
+    const { ctx, addresses } = this;
+    const { destination: d, subscription: sub, origin } = spec;
+    if (d.type === 'queue') addresses.assertMayUse(d.name, ctx.queues.get(d.name), origin, 'Consume from');
+    else if (d.name.charCodeAt(0) === 0x24) addresses.assertMayUseTopic(d.name, origin);
+    // The queue it needs: none when it exists (a queue, a durable or shared subscription attached again).
+    let queueName: string | undefined = d.type === 'queue' ? d.name : undefined;
+    if (d.type === 'topic' && sub) {
+      const name = subscriptionQueueName(sub);
+      addresses.assertMayUse(name, ctx.queues.get(name), origin, 'Subscribe as');
+      queueName = name;
+    }
+    addresses.assertRoom(queueName !== undefined && ctx.queues.has(queueName) ? 0 : 1, 1, d.name);
+  }
+
+  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined): Promise<Queue> {
+    const { ctx, addresses } = this;
+    if (!sub) {
+      addresses.assertRoom(1, 0, topic);
+      return this.createSubscriptionQueue(`$sub.${ctx.bootId}.${++ctx.subSeq}`, topic, filter, {}, false);
+    }
+    const name = subscriptionQueueName(sub);
+    validateAddress(name, 'subscription');
+    const existing = ctx.queues.get(name);
+    // A client id or subscription name that makes a reserved name (STOMP client-id `mqtt.<victim>`) is refused.
+    addresses.assertMayUse(name, existing, origin, 'Subscribe as');
+    if (existing) {
+      if (existing.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `${name} is already a queue`);
+      const same = existing.topic === topic && (existing.filter?.text ?? '') === (filter?.text ?? '') && existing.durable === sub.durable;
+      if (same) {
+        if (!existing.shared && existing.consumers.length > 0) {
+          throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} already has an active consumer`);
+        }
+        if (sub.meta !== undefined && JSON.stringify(sub.meta) !== JSON.stringify(existing.meta ?? null)) await this.updateMeta(existing, sub.meta);
+        return existing;
+      }
+      // JMS: a durable subscription resubscribed with another topic or selector is replaced.
+      if (existing.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} is active with another topic or selector`);
+      await addresses.deleteQueue(existing);
+    }
+    addresses.assertRoom(1, 0, topic);
+    const stored: StoredQueue = {
+      name,
+      kind: 'subscription',
+      topic,
+      shared: sub.shared ?? false,
+      ...(filter ? { selector: filter.text } : {}),
+      ...(sub.clientId !== undefined ? { clientId: sub.clientId } : {}),
+      subscriptionName: sub.name,
+      ...(sub.meta !== undefined ? { meta: sub.meta } : {}),
+    };
+    if (sub.durable) await ctx.persist([{ op: 'createQueue', queue: stored }]);
+    if (ctx.queues.has(name)) return this.subscriptionFor(topic, filter, sub, origin); // created meanwhile
+    return this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
+  }
+
+  /** Replaces what a subscription keeps for its protocol; a durable one's definition is stored again. */
+  private async updateMeta(q: Queue, meta: Record<string, unknown>): Promise<void> {
+    q.meta = meta;
+    if (!q.durable || q.topic === undefined) return;
+    const stored: StoredQueue = {
+      name: q.name,
+      kind: 'subscription',
+      topic: q.topic,
+      shared: q.shared,
+      ...(q.filter ? { selector: q.filter.text } : {}),
+      ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
+      ...(q.subscriptionName !== undefined ? { subscriptionName: q.subscriptionName } : {}),
+      meta,
+    };
+    await this.ctx.persist([{ op: 'createQueue', queue: stored }]);
+  }
+
+  /** The durable subscriptions of a client id, with what their protocol keeps with them. */
+  durableSubscriptions(clientId: string): DurableSubscriptionInfo[] {
+    const out: DurableSubscriptionInfo[] = [];
+    for (const q of this.ctx.durableByClient.get(clientId) ?? []) {
+      if (q.topic === undefined) continue;
+      out.push({ name: q.name, subscriptionName: q.subscriptionName, topic: q.topic, consumers: q.consumers.length, meta: q.meta });
+    }
+    return out;
+  }
+
+  /** See `Core.deleteSubscription`. */
+  async deleteSubscription(name: string, clientId: string | undefined, origin: Origin | undefined): Promise<void> {
+    const { ctx } = this;
+    const qname = clientId !== undefined ? `${clientId}.${name}` : name;
+    const q = ctx.queues.get(qname) ?? ctx.queues.get(name);
+    if (q) this.addresses.assertMayUse(q.name, q, origin, 'Delete subscription');
+    if (!q || q.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${qname}`);
+    if (q.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${qname} has an active consumer`);
+    await this.addresses.deleteQueue(q);
+  }
+}
