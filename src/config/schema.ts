@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { amqpConfigSchema } from '../protocols/amqp/amqp-config.ts';
+import { mqttConfigSchema } from '../protocols/mqtt/mqtt-config.ts';
+import { stompConfigSchema } from '../protocols/stomp/stomp-config.ts';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -55,142 +58,9 @@ export const ConfigSchema = z.strictObject({
       recoverSkipCorrupt: z.boolean().default(false),
     })
     .prefault({}),
-  stomp: z
-    .strictObject({
-      maxHeaderBytes: z.number().int().min(256).default(10 * 1024),
-      maxHeaders: z.number().int().min(1).default(1000),
-      maxBodyBytes: z.number().int().min(1).default(4 * 1024 * 1024),
-      /** NACK dead-letters at once (ActiveMQ's poison ack), or returns the message for redelivery. */
-      nackPolicy: z.enum(['deadLetter', 'redeliver']).default('deadLetter'),
-      /** Heart-beat the server offers, `cx,cy` in ms (STOMP 1.1+). */
-      heartBeat: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([10000, 10000]),
-      /** Default prefetch of a subscription without `activemq.prefetchSize`. */
-      defaultPrefetch: z.number().int().min(1).default(1000),
-      /**
-       * Largest prefetch a subscription gets: a larger `activemq.prefetchSize` is reset to it, as ActiveMQ
-       * Classic's prefetch policy resets any prefetch above its MAX_PREFETCH_SIZE (Short.MAX_VALUE - 1 =
-       * 32766, the default here). It bounds a subscription's unacknowledged messages; what is written into
-       * a socket nobody reads is bounded by the socket's high-water mark, whatever the prefetch.
-       */
-      maxPrefetch: z.number().int().min(1).default(32766),
-      /**
-       * Subscriptions one connection may hold at once; a SUBSCRIBE beyond it gets an ERROR "Too many
-       * subscriptions" (ERR_STOMP_SUBSCRIPTION_LIMIT) and the connection is closed. Default 10,000, as
-       * MQTT's maxSubscriptionsPerSession: each is a core consumer (and for a topic a queue of its own).
-       */
-      maxSubscriptions: z.number().int().min(1).default(10_000),
-      /**
-       * Bytes of frames one connection may have read but not handled yet (queued behind a frame
-       * that waits, such as a COMMIT behind a SEND that a full BLOCK address holds, or awaiting the
-       * store) before the broker stops reading it; so do 1,024 such frames. A frame counts its body
-       * and its headers (their text plus 64 bytes each, what a header holds in the heap). Default
-       * 16 MiB: four frames of the largest body (maxBodyBytes), far above what group commit needs in flight.
-       */
-      maxInflightBytes: z.number().int().min(1).default(16 * 1024 * 1024),
-      /** How long a connection may take to send CONNECT, in ms. */
-      connectTimeout: z.number().int().min(100).default(10000),
-      /**
-       * Bytes of partially received frames (command, headers, body so far) over all STOMP connections,
-       * TCP and WebSocket. A connection that would go over stops being read until others finish,
-       * close or time out (frameTimeout): a large SEND waits, it is not refused. Without it, each
-       * connection could hold maxBodyBytes of a frame it never finishes (200 connections: ~800 MB).
-       * Default 64 MiB, as globalMaxSizeBytes: 16 unfinished frames of the largest body at once, while
-       * a producer on a real link finishes each in milliseconds. Raised to one largest frame if lower.
-       */
-      maxPartialFrameBytes: z.number().int().min(1).default(64 * 1024 * 1024),
-      /**
-       * ms a frame may take from its first byte to its NUL; then ERROR (ERR_STOMP_FRAME_TIMEOUT) and
-       * close. STOMP sets no such deadline, and heart-beats (off with 0,0) only prove that bytes arrive.
-       * Default 30000, as ActiveMQ's default inactivity timeout (maxInactivityDuration): a 4 MiB frame
-       * needs ~1.1 Mbit/s; it also bounds how long a frame that waits for the budget may wait.
-       */
-      frameTimeout: z.number().int().min(100).default(30_000),
-    })
-    .prefault({}),
-  amqp: z
-    .strictObject({
-      /** Largest frame the broker accepts and advertises in its open (bytes). */
-      maxFrameSize: z.number().int().min(512).default(128 * 1024),
-      /** Highest channel number (sessions per connection - 1). */
-      channelMax: z.number().int().min(0).max(65535).default(255),
-      /** Idle timeout the broker advertises, ms; 0 = none. A peer silent for twice this long is closed. */
-      idleTimeout: z.number().int().min(0).default(60000),
-      /** Largest message a producer may send (bytes, across frames); advertised as the link's max-message-size. */
-      maxMessageSize: z.number().int().min(1).default(4 * 1024 * 1024),
-      /** Credit granted to each producer link; topped up as its messages are stored. */
-      producerCredit: z.number().int().min(1).default(1000),
-      /** SASL mechanisms offered. PLAIN accepts any user until security is configured. */
-      saslMechanisms: z.array(z.enum(['ANONYMOUS', 'PLAIN'])).min(1).default(['ANONYMOUS', 'PLAIN']),
-      /**
-       * How long a connection may take to send its protocol header, finish SASL and send its open, ms;
-       * then the socket is closed and logged once. Default 10000, as STOMP's connect timeout (ActiveMQ's
-       * AMQP connector waits 30 s, AMQ-5587): a real client opens in one or two round trips.
-       */
-      connectTimeout: z.number().int().min(100).default(10000),
-      /**
-       * Shortest idle-time-out a peer may ask for in its open, ms: the broker must send a frame at
-       * least that often, and rhea sends an empty one every half of it. A shorter one is refused with a
-       * close (amqp:invalid-field), as AMQP 1.0 section 2.4.5 lets a peer that cannot support a proposed
-       * idle timeout do. Default 1000: a frame every 500 ms at most; real clients ask 30-120 s.
-       */
-      minIdleTimeout: z.number().int().min(1).default(1000),
-      /**
-       * Most deliveries one consumer link may have unsettled (or not yet written) at once, whatever
-       * link credit its peer grants: the broker's prefetch cap (ActiveMQ caps a consumer's prefetch by
-       * its policy the same way). AMQP lets a sender send less than the credit. Default 4096, the
-       * session's outgoing window, so a single link per session is never held back below it.
-       */
-      maxConsumerCredit: z.number().int().min(1).default(4096),
-      /**
-       * Most links attached at once on one session: advertised as the begin's handle-max (this - 1);
-       * an attach beyond it closes the connection with amqp:connection:framing-error (AMQP 1.0 section
-       * 2.7.2). With channelMax it caps the links, and so the core consumers and producers, one
-       * connection can hold. Default 1024: Qpid JMS opens one link per JMS consumer or producer of a
-       * JMS session, rarely more than tens; rhea advertises 2^32-1.
-       */
-      maxLinksPerSession: z.number().int().min(1).max(4294967296).default(1024),
-      /**
-       * Most links attached at once on one connection, over all its sessions; an attach beyond it
-       * closes the connection with amqp:resource-limit-exceeded. Without it, channelMax sessions of
-       * maxLinksPerSession links each let one connection hold 256 x 1024 = 262,144 core consumers or
-       * producers. Default 10,000, as stomp.maxSubscriptions and mqtt.maxSubscriptionsPerSession.
-       */
-      maxLinksPerConnection: z.number().int().min(1).default(10_000),
-    })
-    .prefault({}),
-  mqtt: z
-    .strictObject({
-      /** Largest packet a client may send, bytes (fixed header included); a bigger one closes the connection. */
-      maxPacketSize: z.number().int().min(64).default(1024 * 1024),
-      /** QoS 1/2 messages in flight to one subscription before the client acknowledges them (core credit). */
-      maxInflight: z.number().int().min(1).max(65535).default(1000),
-      /** QoS 0 messages handed to one subscription's socket ahead of aedes writing them. */
-      qos0Window: z.number().int().min(1).default(1000),
-      /** How long a connection may take to send CONNECT, in ms. */
-      connectTimeout: z.number().int().min(100).default(30000),
-      /** Largest keep-alive a client may ask for, in s (CONNACK 0x06 beyond it); 0 = any. */
-      keepaliveLimit: z.number().int().min(0).default(0),
-      /**
-       * Subscriptions one session (connection, or persistent session) may hold; a SUBSCRIBE's filters
-       * beyond it get SUBACK 0x80 (logged once per connection). Default 10,000: a fleet gateway
-       * subscribing per device needs thousands, and each subscription is a core queue and consumer
-       * (~1 KiB of heap held, ~10 KiB of garbage while it is made or restored; a durable one is a
-       * journal record), so 10,000 bounds one client at ~10 MiB held and ~1 s of sliced work.
-       */
-      maxSubscriptionsPerSession: z.number().int().min(1).default(10_000),
-      /**
-       * Topics with a retained message, broker-wide (EMQX `max_retained_messages`). At the cap a
-       * retained PUBLISH to a new topic is delivered to live subscribers but not retained (replacing or
-       * clearing an existing one still works); logged at warn at most once a minute. Default 100,000.
-       */
-      maxRetainedMessages: z.number().int().min(0).default(100_000),
-      /**
-       * Bytes of retained messages held in memory (message size as the core counts it), broker-wide;
-       * they also count against `globalMaxSizeBytes`. Beyond it as `maxRetainedMessages`. Default 64 MiB.
-       */
-      maxRetainedBytes: z.number().int().min(0).default(64 * 1024 * 1024),
-    })
-    .prefault({}),
+  stomp: stompConfigSchema.prefault({}),
+  amqp: amqpConfigSchema.prefault({}),
+  mqtt: mqttConfigSchema.prefault({}),
   /** Queues and topics that exist from the start. */
   queues: z.array(z.string()).default([]),
   topics: z.array(z.string()).default([]),

@@ -12,26 +12,10 @@ import { checkAttach, FrameRuleError, prepareSessions, requireOpenFirst } from '
 import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
+import type { AmqpConfig } from './amqp-config.ts';
 
-export interface AmqpSessionConfig {
-  maxFrameSize: number;
-  channelMax: number;
-  idleTimeout: number;
-  maxMessageSize: number;
-  producerCredit: number;
-  saslMechanisms: Array<'ANONYMOUS' | 'PLAIN'>;
-  serverName: string;
-  /** ms a connection has to complete its protocol header, SASL and open. */
-  connectTimeout: number;
-  /** Shortest idle-time-out a peer may ask of the broker, ms. */
-  minIdleTimeout: number;
-  /** Most deliveries one consumer link may have unsettled or unwritten. */
-  maxConsumerCredit: number;
-  /** Most links attached at once on one session (its begin's handle-max + 1). */
-  maxLinksPerSession: number;
-  /** Most links attached at once on the connection, over all its sessions. */
-  maxLinksPerConnection: number;
-}
+/** What a connection is configured with: the `amqp` config section plus the name the broker gives in its open. */
+export type AmqpSessionConfig = AmqpConfig & { serverName: string };
 
 /**
  * Bytes of deliveries one connection hands rhea in one event-loop turn before its links stop taking

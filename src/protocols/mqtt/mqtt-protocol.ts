@@ -6,6 +6,7 @@ import type { StateValue } from '../../core/ports/store.ts';
 import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
 import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';
+import type { MqttConfig } from './mqtt-config.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import { CorePersistence, isSessionMarker } from './core-persistence.ts';
 import { publishToCore } from './mapping.ts';
@@ -20,20 +21,11 @@ import { WorkSlicer } from './work-slicer.ts';
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
 export const MQTT_WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 
-export interface MqttConfig {
-  /** Largest packet accepted from a client, in bytes (fixed header included). */
-  maxPacketSize: number;
-  /** QoS 1/2 messages in flight to one subscription before PUBACKs (the receive window, as core credit). */
-  maxInflight: number;
-  /** QoS 0 messages handed to one subscription's socket before aedes has written them. */
-  qos0Window: number;
-  /** How long a connection may take to send CONNECT, in ms. */
-  connectTimeout: number;
-  /** Largest keep-alive a client may ask for, in s; 0 = any. */
-  keepaliveLimit: number;
-  /** Subscriptions one session may hold; a SUBSCRIBE's filters beyond it get SUBACK 0x80. */
-  maxSubscriptionsPerSession: number;
-}
+/**
+ * What the adapter is configured with: the `mqtt` config section without the retained-message caps,
+ * which are the core's (broker.ts hands them to `Core.open`).
+ */
+export type MqttProtocolConfig = Omit<MqttConfig, 'maxRetainedMessages' | 'maxRetainedBytes'>;
 
 /** MQTT 5 CONNACK with reason code 0x84 (Unsupported Protocol Version) and no properties. */
 const CONNACK_V5_UNSUPPORTED = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
@@ -48,7 +40,7 @@ const CONNACK_IDENTIFIER_REJECTED = Buffer.from([0x20, 0x02, 0x00, 0x02]);
  */
 export class MqttProtocol implements ProtocolAcceptor {
   readonly core: Core;
-  private readonly cfg: MqttConfig;
+  private readonly cfg: MqttProtocolConfig;
   private readonly log: Logger;
   private readonly aedes: Aedes;
   private readonly sessions = new Map<AedesClient, MqttSession>();
@@ -64,7 +56,7 @@ export class MqttProtocol implements ProtocolAcceptor {
   private readonly slicer: WorkSlicer;
   private closing = false;
 
-  private constructor(core: Core, cfg: MqttConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher, slicer: WorkSlicer) {
+  private constructor(core: Core, cfg: MqttProtocolConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher, slicer: WorkSlicer) {
     this.core = core;
     this.slicer = slicer;
     this.subs = subs;
@@ -74,7 +66,7 @@ export class MqttProtocol implements ProtocolAcceptor {
     this.state = state;
   }
 
-  static async create(core: Core, cfg: MqttConfig, log: Logger): Promise<MqttProtocol> {
+  static async create(core: Core, cfg: MqttProtocolConfig, log: Logger): Promise<MqttProtocol> {
     const mqLog = log.child({ protocol: 'mqtt' });
     let self: MqttProtocol | undefined;
     const me = (): MqttProtocol => self!;

@@ -2,6 +2,7 @@ import type { Core, SubscriptionSpec } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import type { StoredMqttSubscription } from './core-persistence.ts';
+import type { MqttConfig } from './mqtt-config.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import type { SessionStore } from './session-store.ts';
 import { SubscriptionBinding } from './subscription-binding.ts';
@@ -11,10 +12,7 @@ import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts
 const ORIGIN: Origin = { component: 'mqtt' };
 
 /** The windows a binding gets (from the MQTT config). */
-export interface AttachConfig {
-  maxInflight: number;
-  qos0Window: number;
-}
+export type AttachConfig = Pick<MqttConfig, 'maxInflight' | 'qos0Window'>;
 
 /**
  * Binds MQTT client subscriptions to core consumers, as aedes adds and removes them through the

@@ -12,27 +12,10 @@ import { messageFrame, messageFromSend, parseDestination } from './mapping.ts';
 import { StompParser } from './parser.ts';
 import type { ReadBudget, ReadBudgetWaiter } from '../../transport/read-budget.ts';
 import { errorMessage } from './stomp-errors.ts';
+import type { StompConfig } from './stomp-config.ts';
 
-export interface StompSessionConfig {
-  maxHeaderBytes: number;
-  maxHeaders: number;
-  maxBodyBytes: number;
-  nackPolicy: 'deadLetter' | 'redeliver';
-  heartBeat: [number, number];
-  defaultPrefetch: number;
-  /** Largest prefetch a subscription gets, whatever `activemq.prefetchSize` asks for. */
-  maxPrefetch: number;
-  /** Subscriptions one connection may hold at once. */
-  maxSubscriptions: number;
-  /** Bytes of frames (bodies and headers) read but not yet handled before the connection stops being read. */
-  maxInflightBytes: number;
-  connectTimeout: number;
-  /** Bytes of partially received frames over all connections (see {@link ReadBudget}). */
-  maxPartialFrameBytes: number;
-  /** ms a frame may take from its first byte to its NUL; then ERROR and close. */
-  frameTimeout: number;
-  serverName: string;
-}
+/** What a session is configured with: the `stomp` config section plus the name the server gives in CONNECTED. */
+export type StompSessionConfig = StompConfig & { serverName: string };
 
 type AckMode = 'auto' | 'client' | 'client-individual';
 
