@@ -6,9 +6,9 @@ import type { JunctionConfig, JunctionConfigInput } from './config/schema.ts';
 import { Core } from './core/core.ts';
 import { isJunctionError, JunctionError } from './errors.ts';
 import { createLogger } from './log.ts';
-import { AmqpProtocol, AMQP_WS_SUBPROTOCOLS } from './protocols/amqp/amqp-protocol.ts';
-import { MqttProtocol, MQTT_WS_SUBPROTOCOLS } from './protocols/mqtt/mqtt-protocol.ts';
-import { StompProtocol, STOMP_WS_SUBPROTOCOLS } from './protocols/stomp/stomp-protocol.ts';
+import { AmqpProtocol } from './protocols/amqp/amqp-protocol.ts';
+import { MqttProtocol } from './protocols/mqtt/mqtt-protocol.ts';
+import { StompProtocol } from './protocols/stomp/stomp-protocol.ts';
 import { RouteManager } from './routing/route-manager.ts';
 import { RoutesDirectory } from './routing/routes-directory.ts';
 import { DataDirLock } from './store/data-dir-lock.ts';
@@ -16,9 +16,9 @@ import { MemoryStore } from './store/memory-store.ts';
 import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
 import type { Store } from './core/ports/store.ts';
-import { TcpServer } from './transport/tcp-server.ts';
+import { Listeners } from './transport/listeners.ts';
+import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
-import { WsServer } from './transport/ws-server.ts';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +29,16 @@ export interface BoundPorts {
   mqtt?: number;
   ws?: number;
 }
+
+/**
+ * The protocol adapters, in the order their listeners bind (and, reversed, close): STOMP, MQTT, AMQP.
+ * A new protocol is one more entry (and its name, port and first bytes in src/transport).
+ */
+const PROTOCOLS: ReadonlyArray<(core: Core, config: JunctionConfig, log: Logger) => ProtocolAdapter | Promise<ProtocolAdapter>> = [
+  (core, config, log) => new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log),
+  (core, config, log) => MqttProtocol.create(core, config.mqtt, log),
+  (core, config, log) => new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log),
+];
 
 export interface BrokerOptions {
   /** Persistence; default: from `config.store`. Pass the same store again to recover its state. */
@@ -137,36 +147,14 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
       guards.gate.close();
       guards.wrongProtocolLog.close();
     });
-    const stomp = new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log);
-    const tcp = new TcpServer(stomp, guards, 'stomp');
-    ports.stomp = await tcp.listen(config.ports.stomp, config.host);
-    closers.push(() => tcp.close());
-    const mqtt = await MqttProtocol.create(core, config.mqtt, log);
-    const mqttTcp = new TcpServer(mqtt, guards, 'mqtt');
-    closers.push(() => mqttTcp.close());
-    closers.push(() => mqtt.close());
-    ports.mqtt = await mqttTcp.listen(config.ports.mqtt, config.host);
-    const amqp = new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log);
-    const amqpTcp = new TcpServer(amqp, guards, 'amqp');
-    ports.amqp = await amqpTcp.listen(config.ports.amqp, config.host);
-    closers.push(() => amqpTcp.close());
-    // Each protocol's WebSocket messages are limited to its own largest message, so ws closes a bigger
-    // one (1009) before buffering it. STOMP (also for clients offering no subprotocol): one frame per
-    // message, headers and body plus the command line (<= 256), blank line, NUL and trailing EOLs.
-    // AMQP: a WebSocket message is any slice of the byte stream (AMQP WSB 1.0 2.4: one frame may span
-    // messages, one message may hold several frames), and clients write all the frames of a message at
-    // once (one WebSocket message), so one maximum message plus a frame; each frame is still checked
-    // against maxFrameSize as it arrives. MQTT: one packet.
-    const ws = new WsServer(guards);
-    ws.register('stomp', STOMP_WS_SUBPROTOCOLS, stomp, { isDefault: true, maxPayload: config.stomp.maxHeaderBytes + config.stomp.maxBodyBytes + 1024 });
-    ws.register('amqp', AMQP_WS_SUBPROTOCOLS, amqp, { binary: true, maxPayload: config.amqp.maxMessageSize + config.amqp.maxFrameSize });
-    ws.register('mqtt', MQTT_WS_SUBPROTOCOLS, mqtt, { binary: true, maxPayload: config.mqtt.maxPacketSize });
-    ports.ws = await ws.listen(config.ports.ws, config.host);
-    closers.push(() => ws.close());
-    // Runs first: connections the shutdown closes publish no MQTT wills.
-    closers.push(async () => mqtt.shutdown());
-    // AMQP clients get a close with amqp:connection:forced before their sockets go.
-    closers.push(() => amqp.shutdown());
+    const listeners = new Listeners(guards);
+    closers.push(() => listeners.close());
+    // Each adapter made, registered and bound in turn; the WebSocket port then carries them all.
+    for (const make of PROTOCOLS) {
+      const adapter = await make(core, config, log);
+      ports[adapter.name] = await listeners.listen(adapter, config.ports[adapter.name], config.host);
+    }
+    ports.ws = await listeners.listenWs(config.ports.ws, config.host);
   } catch (err) {
     for (const close of closers.reverse()) await close();
     await core.close();

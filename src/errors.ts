@@ -39,6 +39,7 @@ export const ErrorCodes = {
   ERR_TRANSPORT_SLOW_CONSUMER: 'Connection closed: it did not read what was sent to it',
   ERR_TRANSPORT_OUTBOUND_LIMIT: 'Connection closed: too many bytes waiting to be sent to it',
   ERR_TRANSPORT_WRONG_PROTOCOL: 'Connection closed: its first bytes are another protocol than the listener speaks',
+  ERR_TRANSPORT_ADAPTER_CONFLICT: 'Two protocol adapters claim the same name, WebSocket subprotocol or default',
   ERR_MQTT_MALFORMED: 'Malformed MQTT packet',
   ERR_MQTT_PACKET_TOO_LARGE: 'MQTT packet exceeds the maximum size',
   ERR_MQTT_TOPIC_INVALID: 'Invalid MQTT topic name or filter',

@@ -1,7 +1,8 @@
 import rhea from 'rhea';
 import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
-import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import type { TransportConnection } from '../../transport/connection.ts';
+import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';
 import { installDecodeBounds } from './decode-bounds.ts';
 import type { RheaContainer } from './rhea-shapes.ts';
@@ -18,7 +19,9 @@ export type AmqpAuthenticator = (user: string, password: string, hostname: strin
 export const acceptAll: AmqpAuthenticator = () => true;
 
 /** Accepts AMQP 1.0 connections from any transport, on its own rhea container (never rhea's module singleton). */
-export class AmqpProtocol implements ProtocolAcceptor {
+export class AmqpProtocol implements ProtocolAdapter {
+  readonly name = 'amqp' as const;
+  readonly ws: WsBinding;
   private readonly core: Core;
   private readonly cfg: AmqpSessionConfig;
   private readonly log: Logger;
@@ -44,6 +47,11 @@ export class AmqpProtocol implements ProtocolAcceptor {
     if (cfg.saslMechanisms.includes('PLAIN')) mechs.enable_plain((user, password, hostname) => authenticate(user, password, hostname));
     // Events no connection handled end here; an unhandled 'error' would throw from rhea's read loop.
     this.container.on('error', (err: unknown) => this.log.warn({ err }, 'amqp error'));
+    // A WebSocket message is any slice of the byte stream (AMQP WSB 1.0 2.4: one frame may span
+    // messages, one message may hold several frames), and clients write all the frames of a message at
+    // once (one WebSocket message), so one maximum message plus a frame; each frame is still checked
+    // against maxFrameSize as it arrives.
+    this.ws = { subprotocols: AMQP_WS_SUBPROTOCOLS, maxPayload: cfg.maxMessageSize + cfg.maxFrameSize, binary: true, isDefault: false };
   }
 
   accept(conn: TransportConnection): void {
@@ -62,4 +70,7 @@ export class AmqpProtocol implements ProtocolAcceptor {
   get connectionCount(): number {
     return this.connections.size;
   }
+
+  /** Nothing held beyond the connections, which the listeners close. */
+  async close(): Promise<void> {}
 }

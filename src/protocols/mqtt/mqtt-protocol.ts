@@ -3,7 +3,8 @@ import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import { JunctionError } from '../../errors.ts';
 import type { StateValue } from '../../core/ports/store.ts';
-import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import type { TransportConnection } from '../../transport/connection.ts';
+import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';
 import type { MqttConfig } from './mqtt-config.ts';
@@ -38,7 +39,9 @@ const CONNACK_IDENTIFIER_REJECTED = Buffer.from([0x20, 0x02, 0x00, 0x02]);
  * `core.send` in `authorizePublish` (so the PUBACK waits for the journal), a subscription is a core
  * consumer attached through the emitter, a persistent session is a set of durable core subscriptions.
  */
-export class MqttProtocol implements ProtocolAcceptor {
+export class MqttProtocol implements ProtocolAdapter {
+  readonly name = 'mqtt' as const;
+  readonly ws: WsBinding;
   readonly core: Core;
   private readonly cfg: MqttProtocolConfig;
   private readonly log: Logger;
@@ -64,6 +67,8 @@ export class MqttProtocol implements ProtocolAcceptor {
     this.log = log;
     this.aedes = aedes;
     this.state = state;
+    // One packet per WebSocket message (MQTT 3.1.1 section 6).
+    this.ws = { subprotocols: MQTT_WS_SUBPROTOCOLS, maxPayload: cfg.maxPacketSize, binary: true, isDefault: false };
   }
 
   static async create(core: Core, cfg: MqttProtocolConfig, log: Logger): Promise<MqttProtocol> {

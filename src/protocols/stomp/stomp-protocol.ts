@@ -1,6 +1,7 @@
 import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
-import type { ProtocolAcceptor, TransportConnection } from '../../transport/connection.ts';
+import type { TransportConnection } from '../../transport/connection.ts';
+import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { ReadBudget } from '../../transport/read-budget.ts';
 import { StompSession, type StompSessionConfig } from './stomp-session.ts';
 
@@ -8,7 +9,9 @@ import { StompSession, type StompSessionConfig } from './stomp-session.ts';
 export const STOMP_WS_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp', 'stomp'];
 
 /** Accepts STOMP connections from any transport (TCP or WebSocket). */
-export class StompProtocol implements ProtocolAcceptor {
+export class StompProtocol implements ProtocolAdapter {
+  readonly name = 'stomp' as const;
+  readonly ws: WsBinding;
   private readonly core: Core;
   private readonly cfg: StompSessionConfig;
   private readonly log: Logger;
@@ -24,6 +27,9 @@ export class StompProtocol implements ProtocolAcceptor {
     const oneFrame = cfg.maxHeaderBytes + cfg.maxBodyBytes + 512;
     this.partialFrames = new ReadBudget(cfg.maxPartialFrameBytes);
     this.partialFrames.atLeast(oneFrame);
+    // One frame per WebSocket message: headers and body plus the command line (<= 256), blank line,
+    // NUL and trailing EOLs. The default protocol: clients offering no subprotocol get STOMP.
+    this.ws = { subprotocols: STOMP_WS_SUBPROTOCOLS, maxPayload: cfg.maxHeaderBytes + cfg.maxBodyBytes + 1024, binary: false, isDefault: true };
   }
 
   accept(conn: TransportConnection): void {
@@ -35,4 +41,10 @@ export class StompProtocol implements ProtocolAcceptor {
   get connections(): number {
     return this.sessions.size;
   }
+
+  /** Nothing to say first: the listeners' close ends every session. */
+  shutdown(): void {}
+
+  /** Nothing held beyond the connections, which the listeners close. */
+  async close(): Promise<void> {}
 }
