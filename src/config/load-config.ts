@@ -15,7 +15,7 @@ export interface ConfigOverrides {
 }
 
 /** `JUNCTION_<KEY>` environment variables and where they land in the config. */
-const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
+export const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
   JUNCTION_NAME: [['name'], 'string'],
   JUNCTION_DATA_DIR: [['dataDir'], 'string'],
   JUNCTION_HOST: [['host'], 'string'],

@@ -5,18 +5,35 @@ import { stompConfigSchema } from '../protocols/stomp/stomp-config.ts';
 
 const port = z.number().int().min(0).max(65535);
 
+/** One entry of `addressSettings`; a field left out comes from a less specific pattern, or the default given here. */
 const addressSettings = z.strictObject({
+  /** Deliveries in all before a message is dead-lettered. Default 7: one delivery and six redeliveries, as ActiveMQ Classic. */
   maxDeliveryAttempts: z.number().int().min(1).optional(),
+  /** ms before a returned (nacked, or left unacked by a closed consumer) message is delivered again. Default 0. */
   redeliveryDelay: z.number().int().min(0).optional(),
+  /** Each further redelivery waits this many times longer than the one before. Default 1. */
   redeliveryMultiplier: z.number().min(1).optional(),
+  /** Longest redelivery delay, ms, whatever the multiplier; 0 (default) = no cap. */
   maxRedeliveryDelay: z.number().int().min(0).optional(),
+  /** Queue that receives dead-lettered messages. Default `ActiveMQ.DLQ`; an empty string discards them. */
   deadLetterAddress: z.string().optional(),
+  /** Queue that receives expired messages. Default: the dead-letter address; an empty string discards them. */
   expiryAddress: z.string().optional(),
+  /** Bytes of messages one queue of the address may hold in memory, beyond which `addressFullPolicy` applies. Default -1 = unbounded (`globalMaxSizeBytes` still applies). */
   maxSizeBytes: z.number().int().min(-1).optional(),
+  /**
+   * Over `maxSizeBytes` or `globalMaxSizeBytes`: `PAGE` (default) keeps new messages only in the journal and
+   * reads them back ahead of delivery; `BLOCK` holds the producer until consumers make room; `FAIL`
+   * refuses the send; `DROP` drops the message for that queue and counts it.
+   */
   addressFullPolicy: z.enum(['PAGE', 'BLOCK', 'FAIL', 'DROP']).optional(),
+  /** Create a queue or topic on first use. Default true; when false only configured `queues` and `topics` exist. */
   autoCreate: z.boolean().optional(),
+  /** Delete an auto-created queue when it has no consumers and no messages. Default false. */
   autoDelete: z.boolean().optional(),
+  /** Last-value queue: a new message replaces the queued one with the same value of this property. Default unset. */
   lastValueKey: z.string().optional(),
+  /** Priority (0-9) of messages sent without one. Default 4. */
   defaultPriority: z.number().int().min(0).max(9).optional(),
 });
 
@@ -24,24 +41,35 @@ const addressSettings = z.strictObject({
 export const ConfigSchema = z.strictObject({
   /** Broker name, used in message ids and logs. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('junction'),
+  /** Data directory: the journal, `ports.json`, the route registry and the lock that keeps it to one broker. */
   dataDir: z.string().min(1).default('./data'),
+  /** Address every listener binds to. */
   host: z.string().min(1).default('127.0.0.1'),
+  /** Listener ports, as ActiveMQ's; 0 picks a free port (the ports bound are logged and written to `<dataDir>/ports.json`). */
   ports: z
     .strictObject({
+      /** MQTT 3.1/3.1.1 over TCP. */
       mqtt: port.default(1883),
+      /** AMQP 1.0 over TCP. */
       amqp: port.default(5672),
+      /** STOMP 1.0/1.1/1.2 over TCP. */
       stomp: port.default(61613),
+      /** WebSocket for every protocol, chosen by subprotocol (STOMP, MQTT, AMQP). */
       ws: port.default(61614),
+      /** Reserved for the HTTP console and API; nothing listens on it yet. */
       http: port.default(8161),
     })
     .prefault({}),
+  /** Route files (`*.route.json`, `*.route.ts`) deployed at start and watched (docs/routes.md). */
   routesDir: z.string().default('./routes'),
+  /** Least severe log level written. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `json` (default): one JSON object per line, for log collectors. `pretty`: one readable line per
    * event for a terminal (`--log-format pretty`, `JUNCTION_LOG_FORMAT`), formatted in-process.
    */
   logFormat: z.enum(['json', 'pretty']).default('json'),
+  /** Persistence (docs/journal.md). */
   store: z
     .strictObject({
       /** `journal`: the embedded append-only journal in `<dataDir>/journal` (persistent). `memory`: nothing survives a restart. */
@@ -51,6 +79,7 @@ export const ConfigSchema = z.strictObject({
         .string()
         .regex(/^(always|never|interval:\d+)$/, 'expected always, never or interval:<ms>')
         .default('always'),
+      /** Journal segment file size: a segment rolls when the next write would pass it (smaller while the disk has less free space than one segment). */
       segmentSize: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
       /** Compact when live bytes / journal bytes falls below this. */
       compactThreshold: z.number().min(0).max(1).default(0.5),
@@ -58,11 +87,15 @@ export const ConfigSchema = z.strictObject({
       recoverSkipCorrupt: z.boolean().default(false),
     })
     .prefault({}),
+  /** The STOMP adapter (docs/stomp.md). */
   stomp: stompConfigSchema.prefault({}),
+  /** The AMQP 1.0 adapter (docs/amqp.md). */
   amqp: amqpConfigSchema.prefault({}),
+  /** The MQTT 3.1/3.1.1 adapter (docs/mqtt.md). */
   mqtt: mqttConfigSchema.prefault({}),
-  /** Queues and topics that exist from the start. */
+  /** Queues that exist from the start (also when `autoCreate` is false). */
   queues: z.array(z.string()).default([]),
+  /** Topics that exist from the start. */
   topics: z.array(z.string()).default([]),
   /**
    * Bytes of messages all queues may hold in memory (ActiveMQ's memoryUsage); beyond it each address's
@@ -100,6 +133,7 @@ export const ConfigSchema = z.strictObject({
       maxConsumers: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
+  /** Scheduled delivery. */
   scheduler: z
     .strictObject({
       /**

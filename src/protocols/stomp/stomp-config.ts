@@ -7,8 +7,11 @@ import { z } from 'zod';
  * inferred from it, so a key, default or bound is written once.
  */
 export const stompConfigSchema = z.strictObject({
+  /** Bytes of a frame's header section (after the command line, up to the blank line); more is ERROR "Frame too large" and close. */
   maxHeaderBytes: z.number().int().min(256).default(10 * 1024),
+  /** Header lines per frame, repeats included; more is ERROR "Frame too large" and close. */
   maxHeaders: z.number().int().min(1).default(1000),
+  /** Body bytes per frame, with or without `content-length`; more is ERROR "Frame too large" and close. */
   maxBodyBytes: z.number().int().min(1).default(4 * 1024 * 1024),
   /** NACK dead-letters at once (ActiveMQ's poison ack), or returns the message for redelivery. */
   nackPolicy: z.enum(['deadLetter', 'redeliver']).default('deadLetter'),
