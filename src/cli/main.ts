@@ -16,11 +16,11 @@ Commands:
   route graph FILE  Print the routes of a file as Mermaid flowcharts
 
 Options for start:
-  --config FILE       Config file (JSON, validated; see README)
+  --config FILE       Config file (JSON, validated; see docs/configuration.md)
   --data-dir DIR      Data directory (default ./data)
   --host HOST         Address to listen on (default 127.0.0.1)
   --stomp-port N      STOMP over TCP (default 61613; 0 = any free port)
-  --ws-port N         WebSocket: STOMP and MQTT by subprotocol (default 61614)
+  --ws-port N         WebSocket: STOMP, MQTT and AMQP by subprotocol (default 61614)
   --mqtt-port N       MQTT 3.1.1 over TCP (default 1883)
   --amqp-port N       AMQP 1.0 (default 5672; 0 = any free port); AMQP over WebSocket on --ws-port
   --http-port N       HTTP console and API (default 8161; not available yet)
