@@ -17,7 +17,9 @@ const PUBLIC_CORE = ['^src/core/core\\.ts$', '^src/core/message\\.ts$', '^src/co
  */
 const KNOWN_VIOLATIONS = [
   // core helper: the facade hands out handles, so protocols stop importing Queue/Consumer and core helpers.
-  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/consumer-link.ts', to: ['src/core/address.ts', 'src/core/consumer.ts', 'src/core/queue.ts', 'src/core/reserved.ts', 'src/core/selector-resolver.ts', 'src/core/selector/types.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/consumer-link.ts', to: ['src/core/consumer.ts', 'src/core/reserved.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/consumer-source.ts', to: ['src/core/address.ts', 'src/core/queue.ts'], owner: 'core' },
+  { rule: 'core-internals-are-private', from: 'src/protocols/amqp/link-browser.ts', to: ['src/core/queue.ts', 'src/core/selector-resolver.ts', 'src/core/selector/types.ts'], owner: 'core' },
   { rule: 'core-internals-are-private', from: 'src/protocols/amqp/producer-link.ts', to: ['src/core/address.ts', 'src/core/queue.ts', 'src/core/reserved.ts'], owner: 'core' },
   { rule: 'core-internals-are-private', from: 'src/protocols/amqp/mapping.ts', to: ['src/core/consumer.ts', 'src/core/reserved.ts'], owner: 'core' },
   { rule: 'core-internals-are-private', from: 'src/protocols/amqp/transactions.ts', to: ['src/core/consumer.ts', 'src/core/transaction.ts'], owner: 'core' },

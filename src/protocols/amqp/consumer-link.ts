@@ -1,24 +1,13 @@
 import type { Logger } from '../../log.ts';
-import { JunctionError } from '../../errors.ts';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
-import type { Core, SubscriptionSpec } from '../../core/core.ts';
+import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
-import type { Destination, Message } from '../../core/message.ts';
-import { selectorResolver } from '../../core/selector-resolver.ts';
-import type { Queue, QueueBrowser } from '../../core/queue.ts';
-import type { Selector } from '../../core/selector/types.ts';
-import { validateAddress } from '../../core/address.ts';
-import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
 import { toAmqpError } from './amqp-errors.ts';
+import { resolveSource, type SourceSpec, type SourceState } from './consumer-source.ts';
+import { LinkBrowser } from './link-browser.ts';
 import { amqpFromDelivery } from './mapping.ts';
-import { descriptorOf, isDescribed, type RheaDelivery, type RheaSender, type RheaTerminus, terminusOrNull, holdAttach, onAttachWritten } from './rhea-shapes.ts';
+import { type RheaDelivery, type RheaSender, holdAttach, onAttachWritten, stripUndefined } from './rhea-shapes.ts';
 import type { Transactions } from './transactions.ts';
-
-const SELECTOR_FILTER = 'apache.org:selector-filter:string';
-/** A queue browser reads the queue this many messages at a time, at most BROWSE_READS_PER_TURN times per turn. */
-const BROWSE_BATCH = 256;
-const BROWSE_READS_PER_TURN = 8;
-const SELECTOR_FILTER_CODE = 0x0000468c00000004;
 
 /** What a consumer link needs from its connection. */
 export interface ConsumerLinkHost {
@@ -42,28 +31,6 @@ export interface ConsumerLinkHost {
   countOutbound(bytes: number): void;
 }
 
-/** A terminus filter map's selector, if it has one (by descriptor, whatever key the client used). */
-function selectorOf(filter: Record<string, unknown> | null | undefined): { key: string; value: unknown; selector: string } | undefined {
-  if (!filter) return undefined;
-  for (const [key, value] of Object.entries(filter)) {
-    if (isDescribed(value)) {
-      const d = descriptorOf(value);
-      if (d === SELECTOR_FILTER || d === SELECTOR_FILTER_CODE) {
-        const inner = value.value as { value?: unknown } | string;
-        const text = typeof inner === 'string' ? inner : String((inner as { value?: unknown })?.value ?? '');
-        return { key, value, selector: text };
-      }
-    }
-  }
-  return undefined;
-}
-
-/** The subscription name from a link name: Qpid JMS adds `|global` and `|volatileN` suffixes to shared ones. */
-function subscriptionName(linkName: string): string {
-  const bar = linkName.indexOf('|');
-  return bar >= 0 ? linkName.slice(0, bar) : linkName;
-}
-
 /**
  * A link on which the broker sends (the client's receiver): one core consumer, with the client's
  * link credit as the consumer's credit, and AMQP outcomes as core acks and nacks.
@@ -72,8 +39,8 @@ export class ConsumerLink implements ConsumerSink {
   readonly link: RheaSender;
   private readonly host: ConsumerLinkHost;
   private consumer: Consumer | null = null;
-  private temporary: Queue | null = null;
-  private durableSubscription: { name: string; clientId?: string } | null = null;
+  /** What resolving the source made: a dynamic queue, a durable subscription a closing detach deletes. */
+  private readonly source: SourceState = { temporary: null, durableSubscription: null };
   /** Deliveries handed to rhea; rhea's own delivery_count counts those already transferred. */
   private sent = 0;
   private closing = false;
@@ -89,8 +56,8 @@ export class ConsumerLink implements ConsumerSink {
    * for goes back to the queue, and one that cannot be mapped is dead-lettered, not lost.
    */
   private readonly presettled: boolean;
-  /** Set for a queue browser: its cursor over the queue, and matching messages read ahead of credit. */
-  private browsing: { cursor: QueueBrowser; selector: Selector | null; ahead: Message[]; end: boolean } | null = null;
+  /** Set for a queue browser (distribution-mode copy on a queue): it sends instead of a core consumer. */
+  private browsing: LinkBrowser | null = null;
 
   constructor(host: ConsumerLinkHost, link: RheaSender) {
     this.host = host;
@@ -118,51 +85,16 @@ export class ConsumerLink implements ConsumerSink {
 
   /** Resolves the source, answers the attach with it, then creates the consumer. */
   private open(): void {
-    const remote = this.link.remote.attach!;
-    const source = terminusOrNull(remote.source);
-    let spec: { destination: Destination; selector?: string; subscription?: SubscriptionSpec };
+    let spec: SourceSpec;
     let reply: Record<string, unknown>;
     try {
-      if (!source || ((source.address === undefined || source.address === null) && !source.dynamic)) {
-        // Qpid JMS looks a durable subscription up by link name with no source (unsubscribe).
-        const found = this.existingSubscription();
-        if (!found) throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No subscription for link ${remote.name}`);
-        spec = found.spec;
-        reply = found.reply;
-      } else if (source.dynamic) {
-        const name = this.host.newTemporaryName();
-        this.temporary = this.host.core.createTemporaryQueue(name, this.host.origin);
-        spec = { destination: { type: 'queue', name: this.temporary.name } };
-        reply = { ...terminusFields(source), address: this.temporary.name, dynamic: true, filter: undefined };
-      } else {
-        const caps = capabilityList(source.capabilities);
-        const { destination } = parseAmqpAddress(source.address!, caps);
-        validateAddress(destination.name, destination.type === 'queue' ? 'queue' : 'subscribe');
-        const sel = selectorOf(source.filter);
-        spec = { destination };
-        if (sel && sel.selector.trim() !== '') {
-          this.host.core.compileSelector(sel.selector); // refused at attach when it does not parse (configured limits)
-          spec.selector = sel.selector;
-        }
-        const durable = (source.durable ?? 0) > 0 || source.expiry_policy === 'never';
-        const shared = caps.includes('shared');
-        if (destination.type === 'topic' && (durable || shared)) {
-          const sub = subscriptionName(remote.name);
-          const clientId = this.host.containerId();
-          const global = caps.includes('global') || clientId === undefined;
-          spec.subscription = shared
-            ? { name: global ? sub : `${clientId}.${sub}`, durable, shared: true }
-            : { name: sub, clientId: clientId ?? 'anonymous', durable };
-          if (durable) this.durableSubscription = shared ? { name: spec.subscription.name } : { name: sub, clientId: clientId ?? 'anonymous' };
-        }
-        this.host.core.assertAddress(destination);
-        reply = { ...terminusFields(source), filter: sel ? { [sel.key]: sel.value } : undefined };
-        if (source.distribution_mode === 'copy' && destination.type === 'queue') {
-          // A queue browser (Qpid JMS QueueBrowser): a snapshot of the queue, nothing consumed.
-          this.startBrowsing(destination.name, spec.selector);
-          this.link.set_source(stripUndefined(reply));
-          return;
-        }
+      const resolved = resolveSource(this.host, this.link, this.source);
+      spec = resolved.spec;
+      reply = resolved.reply;
+      if (resolved.browse) {
+        this.browsing = new LinkBrowser(this.host, this.link, spec.destination.name, spec.selector);
+        this.link.set_source(stripUndefined(reply));
+        return;
       }
       // A reserved name (another connection's temporary queue, an MQTT session's subscription) is refused at attach.
       this.host.core.assertMayConsume({ ...spec, origin: this.host.origin });
@@ -189,30 +121,6 @@ export class ConsumerLink implements ConsumerSink {
         release();
         this.fail(err);
       });
-  }
-
-  /** The durable subscription a source-less attach refers to (link name + container id). */
-  private existingSubscription(): { spec: { destination: Destination; selector?: string; subscription: SubscriptionSpec }; reply: Record<string, unknown> } | undefined {
-    const name = subscriptionName(this.link.name);
-    const clientId = this.host.containerId();
-    const candidates = [clientId !== undefined ? `${clientId}.${name}` : undefined, name].filter((x): x is string => x !== undefined);
-    for (const qname of candidates) {
-      const q = this.host.core.getQueue(qname);
-      if (!q || q.kind !== 'subscription' || q.topic === undefined) continue;
-      const shared = q.shared;
-      const subscription: SubscriptionSpec = shared ? { name: q.name, durable: q.durable, shared: true } : { name: q.subscriptionName ?? name, durable: q.durable, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
-      if (q.durable) this.durableSubscription = shared ? { name: q.name } : { name: q.subscriptionName ?? name, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
-      const spec: { destination: Destination; selector?: string; subscription: SubscriptionSpec } = { destination: { type: 'topic', name: q.topic }, subscription };
-      if (q.filter) spec.selector = q.filter.text;
-      const reply: Record<string, unknown> = {
-        address: formatAmqpAddress({ type: 'topic', name: q.topic }),
-        durable: 2,
-        expiry_policy: 'never',
-        capabilities: shared ? ['topic', 'shared'] : ['topic'],
-      };
-      return { spec, reply };
-    }
-    return undefined;
   }
 
   // ---------------------------------------------------------------- delivery
@@ -296,55 +204,11 @@ export class ConsumerLink implements ConsumerSink {
     this.close({ condition: 'amqp:resource-deleted', description: reason });
   }
 
-  /**
-   * Browses the queue through a core cursor: its messages go out pre-settled as credit allows, then
-   * drain ends it. Read a batch at a time, a few batches per event-loop turn, so a large queue (or a
-   * selector that matches little of it) never holds the loop. A reserved name is refused at attach.
-   */
-  private startBrowsing(queue: string, selector: string | undefined): void {
-    const cursor = this.host.core.browser(queue, this.host.origin);
-    this.browsing = { cursor, selector: selector !== undefined ? this.host.core.compileSelector(selector) : null, ahead: [], end: false };
-    this.link.local.attach.snd_settle_mode = 1;
-  }
-
-  private browseFlow(): void {
-    const b = this.browsing!;
-    const outgoing = this.link.session.outgoing.deliveries as unknown as { available(): number };
-    let reads = 0;
-    while (this.link.credit - (this.sent - this.link.delivery_count) > 0 && outgoing.available() > 0) {
-      if (b.ahead.length === 0) {
-        if (b.end) break;
-        if (reads++ === BROWSE_READS_PER_TURN) {
-          setImmediate(() => this.onFlow());
-          return;
-        }
-        const batch = b.cursor.next(BROWSE_BATCH);
-        if (batch.length === 0) b.end = true;
-        const sel = b.selector;
-        b.ahead = sel ? batch.filter((m) => sel.matches(selectorResolver(m))) : batch;
-        continue;
-      }
-      const m = b.ahead.shift()!;
-      let payload: Buffer;
-      try {
-        payload = amqpFromDelivery({ id: 0, message: m, deliveryCount: 1, redelivered: false, queue: m.destination.name }, Date.now());
-      } catch (err) {
-        // A browser consumes nothing: a message that cannot be mapped is skipped, and stays queued.
-        this.host.log.warn({ link: this.link.name, messageId: m.id, cause: err instanceof Error ? err.message : String(err) }, 'amqp browse skipped a message that cannot be mapped');
-        continue;
-      }
-      const rd = this.link.send(payload, Buffer.from(`b${this.sent}`), 0);
-      rd.update(true);
-      this.sent++;
-    }
-    if (this.link._draining && b.end && b.ahead.length === 0) this.link.set_drained(true);
-  }
-
   /** Client credit -> consumer credit; a drain with nothing left to send gives the rest back. */
   private onFlow(): void {
     if (!this.attached || this.closing) return;
     if (this.browsing) {
-      this.browseFlow();
+      this.browsing.flow(() => this.onFlow());
       return;
     }
     const c = this.consumer;
@@ -430,8 +294,8 @@ export class ConsumerLink implements ConsumerSink {
   private onRemoteClose(): void {
     const closed = this.link.remote.detach?.closed === true;
     this.release();
-    if (closed && this.durableSubscription) {
-      const { name, clientId } = this.durableSubscription;
+    if (closed && this.source.durableSubscription) {
+      const { name, clientId } = this.source.durableSubscription;
       this.host.core.deleteSubscription(name, clientId, this.host.origin).catch((err: unknown) => this.host.log.warn({ err, subscription: name }, 'amqp unsubscribe failed'));
     }
   }
@@ -443,9 +307,9 @@ export class ConsumerLink implements ConsumerSink {
     const c = this.consumer;
     this.consumer = null;
     c?.close();
-    if (this.temporary) {
-      const q = this.temporary;
-      this.temporary = null;
+    if (this.source.temporary) {
+      const q = this.source.temporary;
+      this.source.temporary = null;
       this.host.core.deleteQueue(q).catch((err: unknown) => this.host.log.warn({ err, queue: q.name }, 'temporary queue delete failed'));
     }
     this.host.closed(this);
@@ -469,19 +333,4 @@ export class ConsumerLink implements ConsumerSink {
     this.host.log.info({ link: this.link.name, condition: e.condition, reason: e.description }, 'amqp receiver link failed');
     this.close(e);
   }
-}
-
-const TERMINUS_FIELDS = ['address', 'durable', 'expiry_policy', 'timeout', 'dynamic', 'dynamic_node_properties', 'distribution_mode', 'filter', 'default_outcome', 'outcomes', 'capabilities'] as const;
-
-/** The fields of a decoded terminus (rhea's composites keep them behind accessors). */
-export function terminusFields(t: RheaTerminus): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of TERMINUS_FIELDS) out[k] = t[k];
-  return out;
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && typeof v !== 'function') out[k] = v;
-  return out;
 }

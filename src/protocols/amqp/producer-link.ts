@@ -9,10 +9,9 @@ import type { Queue } from '../../core/queue.ts';
 import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
-import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus, terminusOrNull } from './rhea-shapes.ts';
+import { descriptorOf, isDescribed, type Frame, type RheaDelivery, type RheaReceiver, type RheaTerminus, terminusFields, terminusOrNull } from './rhea-shapes.ts';
 import { readDescribed, SECTION, SectionError, splitSections, type RawSection } from './sections.ts';
 import type { Transactions } from './transactions.ts';
-import { terminusFields } from './consumer-link.ts';
 
 const DECLARE = 0x31;
 const DISCHARGE = 0x32;

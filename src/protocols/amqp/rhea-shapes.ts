@@ -206,3 +206,19 @@ export function holdAttach(link: RheaLink): () => void {
     link.connection._register();
   };
 }
+
+const TERMINUS_FIELDS = ['address', 'durable', 'expiry_policy', 'timeout', 'dynamic', 'dynamic_node_properties', 'distribution_mode', 'filter', 'default_outcome', 'outcomes', 'capabilities'] as const;
+
+/** The fields of a decoded terminus (rhea's composites keep them behind accessors). */
+export function terminusFields(t: RheaTerminus): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of TERMINUS_FIELDS) out[k] = t[k];
+  return out;
+}
+
+/** `o` without its undefined (and function) fields: a terminus to answer an attach with. */
+export function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && typeof v !== 'function') out[k] = v;
+  return out;
+}
