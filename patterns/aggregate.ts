@@ -1,6 +1,13 @@
+import { z } from 'zod';
 import { Observable, type Subscription } from 'rxjs';
-import type { Evaluate, Exchange, ExchangeMessage, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Exchange, ExchangeMessage, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { guard, mark, toError } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    aggregate: AggregateDef;
+  }
+}
 
 export type AggregationStrategy = 'collect' | 'merge' | 'concat';
 
@@ -188,3 +195,41 @@ export function aggregate(opts: AggregateOptions, ctx: StepContext): Step {
       };
     });
 }
+
+/** An aggregate step as a definition gives it (expressions not yet compiled). */
+export interface AggregateDef {
+  correlation: Expression;
+  completionSize?: number | Expression;
+  completionTimeout?: number;
+  completionPredicate?: Expression;
+  strategy?: AggregationStrategy;
+  /** `concat`: put between bodies. */
+  separator?: string;
+}
+
+export const aggregateStep: StepDescriptor<'aggregate'> = {
+  kind: 'aggregate',
+  schema: z.strictObject({
+    correlation: z.unknown(),
+    completionSize: z.union([z.number().int().min(1), z.unknown()]).optional(),
+    completionTimeout: z.number().int().min(1).optional(),
+    completionPredicate: z.unknown().optional(),
+    strategy: z.enum(['collect', 'merge', 'concat']).optional(),
+    separator: z.string().optional(),
+  }),
+  compile: (a, c) => {
+    const p = c.path;
+    const size = a.completionSize;
+    return aggregate(
+      {
+        correlation: c.expression(a.correlation, `${p}.correlation`),
+        ...(size !== undefined ? { completionSize: typeof size === 'number' ? () => size : c.expression<number>(size, `${p}.completionSize`) } : {}),
+        ...(a.completionTimeout !== undefined ? { completionTimeout: a.completionTimeout } : {}),
+        ...(a.completionPredicate !== undefined ? { completionPredicate: c.predicate(a.completionPredicate, `${p}.completionPredicate`) } : {}),
+        strategy: a.strategy ?? 'collect',
+        ...(a.separator !== undefined ? { separator: a.separator } : {}),
+      },
+      c.context,
+    );
+  },
+};

@@ -1,5 +1,14 @@
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { Evaluate, Expression, Step, StepContext, StepDef, StepDescriptor } from '../src/routing/types.ts';
+import { stepList } from './definitions.ts';
 import { mark, toError, withBranches } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** The first `when` whose `if` holds takes the exchange through its steps, else `otherwise`. */
+    choice: { when: Array<{ if: Expression; steps: StepDef[] }>; otherwise?: StepDef[] };
+  }
+}
 
 export interface When {
   predicate: Evaluate<boolean>;
@@ -34,3 +43,14 @@ export function choice(when: When[], otherwise: Step | undefined, ctx: StepConte
     else branches[i]!.push(ex);
   });
 }
+
+export const choiceStep: StepDescriptor<'choice'> = {
+  kind: 'choice',
+  schema: z.strictObject({ when: z.array(z.strictObject({ if: z.unknown(), steps: stepList })).min(1), otherwise: stepList.optional() }),
+  nested: ['when[].steps', 'otherwise'],
+  compile: (d, c) => {
+    const p = c.path;
+    const when = d.when.map((w, i) => ({ predicate: c.predicate(w.if, `${p}.when[${i}].if`), step: c.steps(w.steps, `${p}.when[${i}].steps`) }));
+    return choice(when, d.otherwise ? c.steps(d.otherwise, `${p}.otherwise`) : undefined, c.context);
+  },
+};

@@ -1,7 +1,15 @@
+import { z } from 'zod';
 import { tap } from 'rxjs';
 import { assign, createActor, setup } from 'xstate';
-import type { ErrorHandling, Exchange, Step, StepContext } from '../src/routing/types.ts';
+import type { ErrorHandling, Exchange, Step, StepContext, StepDef, StepDescriptor } from '../src/routing/types.ts';
+import { stepList } from './definitions.ts';
 import { mark, withBranches } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    circuitBreaker: { steps: StepDef[]; fallback?: StepDef[] } & CircuitBreakerOptions;
+  }
+}
 
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit (default 5). */
@@ -105,3 +113,16 @@ export function circuitBreaker(build: (errors: ErrorHandling) => Step, fallback:
   }, true);
   return Object.assign(step, { breaker: actor });
 }
+
+export const circuitBreakerStep: StepDescriptor<'circuitBreaker'> = {
+  kind: 'circuitBreaker',
+  schema: z.strictObject({ steps: stepList, failureThreshold: z.number().int().min(1).optional(), resetTimeout: z.number().int().min(1).optional(), fallback: stepList.optional() }),
+  nested: ['steps', 'fallback'],
+  compile: (cb, c) => {
+    const fallback = cb.fallback ? c.steps(cb.fallback, `${c.path}.fallback`) : undefined;
+    // The breaker builds its steps at once (so a bad inner step fails the deploy) with its own error handling.
+    const inner = (errors: ErrorHandling) => c.steps(cb.steps, `${c.path}.steps`, errors);
+    const opts = { ...(cb.failureThreshold !== undefined ? { failureThreshold: cb.failureThreshold } : {}), ...(cb.resetTimeout !== undefined ? { resetTimeout: cb.resetTimeout } : {}) };
+    return circuitBreaker(inner, fallback, opts, c.context);
+  },
+};

@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { EMPTY, map, mergeMap, timer } from 'rxjs';
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { guard, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** ms, per message. */
+    delay: Expression;
+  }
+}
 
 /**
  * Delayer: holds each exchange for the expression's number of ms.
@@ -14,3 +22,9 @@ export function delay(ms: Evaluate<number>, ctx: StepContext): Step {
     return timer(r.value, ctx.scheduler).pipe(map(() => ex));
   });
 }
+
+export const delayStep: StepDescriptor<'delay'> = {
+  kind: 'delay',
+  schema: z.unknown(),
+  compile: (e, c) => delay(c.expression<number>(e, c.path), c.context),
+};

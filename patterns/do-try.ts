@@ -1,5 +1,14 @@
-import type { ErrorHandling, Evaluate, Exchange, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { ErrorHandling, Evaluate, Exchange, Expression, Step, StepContext, StepDef, StepDescriptor } from '../src/routing/types.ts';
+import { stepList } from './definitions.ts';
 import { mark, withBranches } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** `finally` runs after the try and the catches (for handled exchanges). */
+    doTry: { steps: StepDef[]; catch?: Array<{ when?: Expression; steps: StepDef[] }>; finally?: StepDef[] };
+  }
+}
 
 export interface Catch {
   /** Which failures this catch takes (over the exchange, with `properties.error`); none: all. */
@@ -39,3 +48,21 @@ export function doTry(build: (errors: ErrorHandling) => Step, catches: Catch[], 
     branches[0]!.push(ex);
   }, true);
 }
+
+export const doTryStep: StepDescriptor<'doTry'> = {
+  kind: 'doTry',
+  schema: z.strictObject({ steps: stepList, catch: z.array(z.strictObject({ when: z.unknown().optional(), steps: stepList })).optional(), finally: stepList.optional() }),
+  nested: ['steps', 'catch[].steps', 'finally'],
+  compile: (dt, c) => {
+    const p = c.path;
+    const inner = (errors: ErrorHandling) => c.steps(dt.steps, `${p}.steps`, errors);
+    const catches = (dt.catch ?? []).map((k, i) => ({
+      ...(k.when !== undefined ? { when: c.predicate(k.when, `${p}.catch[${i}].when`) } : {}),
+      step: c.steps(k.steps, `${p}.catch[${i}].steps`),
+    }));
+    const tried = doTry(inner, catches, c.context);
+    if (!dt.finally) return tried;
+    const fin = c.steps(dt.finally, `${p}.finally`);
+    return (source) => fin(tried(source));
+  },
+};

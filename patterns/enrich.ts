@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { map, mergeMap } from 'rxjs';
-import type { ExchangeMessage, Producer, Step, StepContext } from '../src/routing/types.ts';
+import type { ExchangeMessage, Producer, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { name, uri } from './definitions.ts';
 import { attempt, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    enrich: { uri: string } & EnrichOptions;
+  }
+}
 
 export interface EnrichOptions {
   timeout?: number;
@@ -47,3 +55,15 @@ export function enrich(producer: Producer, opts: EnrichOptions, ctx: StepContext
     );
   });
 }
+
+export const enrichStep: StepDescriptor<'enrich'> = {
+  kind: 'enrich',
+  schema: z.strictObject({ uri, timeout: z.number().int().min(1).optional(), strategy: z.enum(['replace', 'merge']).optional(), property: name.optional() }),
+  compile: ({ uri: target, ...opts }, c) => {
+    const producer = c.producer(target, `${c.path}.uri`); // checks the URI
+    // Only broker addresses have request-reply here (a reply queue and correlation id); another
+    // endpoint would fail every message at run time.
+    if (!target.startsWith('queue:') && !target.startsWith('topic:')) throw c.invalid(`${c.path}.uri`, `${target}: enrich needs request-reply, which only queue: and topic: endpoints on this broker have`);
+    return enrich(producer, opts, c.context);
+  },
+};

@@ -1,5 +1,13 @@
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { Evaluate, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { mark, syncStep, toError } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** A predicate: exchanges it rejects are done (acknowledged). */
+    filter: Expression;
+  }
+}
 
 /**
  * Message filter: passes exchanges the predicate accepts; the others are done (acknowledged).
@@ -20,3 +28,9 @@ export function filter(predicate: Evaluate<boolean>, ctx: StepContext): Step {
     return undefined;
   });
 }
+
+export const filterStep: StepDescriptor<'filter'> = {
+  kind: 'filter',
+  schema: z.unknown(),
+  compile: (e, c) => filter(c.predicate(e, c.path), c.context),
+};

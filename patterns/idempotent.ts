@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { EMPTY, mergeMap, of } from 'rxjs';
-import type { Evaluate, IdempotentRepository, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Expression, IdempotentRepository, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { guard, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** `window`: keys remembered (default 10,000); `persisted`: in the broker's store. */
+    idempotent: { key: Expression; window?: number; persisted?: boolean };
+  }
+}
 
 /**
  * Idempotent consumer: an exchange whose key was seen before is done (acknowledged) without
@@ -49,3 +57,10 @@ export function memoryRepository(window: number): IdempotentRepository {
     },
   };
 }
+
+export const idempotentStep: StepDescriptor<'idempotent'> = {
+  kind: 'idempotent',
+  schema: z.strictObject({ key: z.unknown(), window: z.number().int().min(1).optional(), persisted: z.boolean().optional() }),
+  compile: ({ key, window = 10_000, persisted = false }, c) =>
+    idempotent(c.expression(key, `${c.path}.key`), persisted ? c.persistedRepository(window) : memoryRepository(window), c.context),
+};

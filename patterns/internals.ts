@@ -1,6 +1,6 @@
 /** Machinery the patterns share: guarded steps with redelivery, and long-lived branches. */
 import { defer, EMPTY, from, Observable, Subject, Subscription, timer, catchError, retry, type ObservableInput } from 'rxjs';
-import type { Exchange, RedeliveryPolicy, Step, StepContext } from '../src/routing/types.ts';
+import type { Exchange, RedeliveryPolicy, Step, StepContext, SyncStep } from '../src/routing/types.ts';
 
 export function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -61,9 +61,6 @@ export function syncStep(fn: (ex: Exchange) => Exchange | undefined): SyncStep {
     );
   return Object.assign(op, { sync: fn });
 }
-
-/** A synchronous step's operator, with its function so a compiler can fuse consecutive ones. */
-export type SyncStep = Step & { sync: (ex: Exchange) => Exchange | undefined };
 
 /** Consecutive synchronous steps fused into one operator (one subscriber hop instead of n). */
 export function fuse(steps: SyncStep[]): SyncStep {

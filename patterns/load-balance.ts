@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { map, mergeMap } from 'rxjs';
-import type { Producer, Step, StepContext } from '../src/routing/types.ts';
+import type { Producer, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { uri } from './definitions.ts';
 import { attempt, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    loadBalance: { strategy?: BalanceStrategy; to: string[] };
+  }
+}
 
 export type BalanceStrategy = 'roundRobin' | 'failover';
 
@@ -32,3 +40,9 @@ export function loadBalance(producers: Producer[], strategy: BalanceStrategy, ct
     }).pipe(map(() => ex));
   });
 }
+
+export const loadBalanceStep: StepDescriptor<'loadBalance'> = {
+  kind: 'loadBalance',
+  schema: z.strictObject({ strategy: z.enum(['roundRobin', 'failover']).optional(), to: z.array(uri).min(1) }),
+  compile: (d, c) => loadBalance(d.to.map((u, i) => c.producer(u, `${c.path}.to[${i}]`)), d.strategy ?? 'roundRobin', c.context),
+};

@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { map } from 'rxjs';
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** A template (`${body.id}`), or a template and a level. */
+    log: string | { message: string; level?: LogLevel };
+  }
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -22,3 +30,12 @@ export function log(message: Evaluate<string>, level: LogLevel, ctx: StepContext
     return ex;
   });
 }
+
+export const logStep: StepDescriptor<'log'> = {
+  kind: 'log',
+  schema: z.union([z.string(), z.strictObject({ message: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']).optional() })]),
+  compile: (d, c) => {
+    const l = typeof d === 'string' ? { message: d } : d;
+    return log(c.template(l.message), l.level ?? 'info', c.context);
+  },
+};

@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { EMPTY, map, mergeMap } from 'rxjs';
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { attempt, guard, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** Endpoint URIs per message: an array, or a comma-separated string. */
+    recipientList: Expression;
+  }
+}
 
 /** Endpoint URIs from an expression value: an array, or a comma-separated string. */
 export function recipients(v: unknown): string[] {
@@ -21,3 +29,9 @@ export function recipientList(expr: Evaluate, ctx: StepContext): Step {
     return attempt(ctx, ex, () => Promise.all(r.value.map((p) => p.send(ex)))).pipe(map(() => ex));
   });
 }
+
+export const recipientListStep: StepDescriptor<'recipientList'> = {
+  kind: 'recipientList',
+  schema: z.unknown(),
+  compile: (e, c) => recipientList(c.expression(e, c.path), c.context),
+};

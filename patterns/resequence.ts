@@ -1,6 +1,13 @@
+import { z } from 'zod';
 import { Observable } from 'rxjs';
-import type { Evaluate, Exchange, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Exchange, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { guard, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    resequence: Omit<ResequenceOptions, 'by'> & { by: Expression };
+  }
+}
 
 export interface ResequenceOptions {
   by: Evaluate;
@@ -59,3 +66,9 @@ export function resequence(opts: ResequenceOptions, ctx: StepContext): Step {
       };
     });
 }
+
+export const resequenceStep: StepDescriptor<'resequence'> = {
+  kind: 'resequence',
+  schema: z.strictObject({ by: z.unknown(), size: z.number().int().min(1).optional(), timeout: z.number().int().min(1).optional(), reverse: z.boolean().optional() }),
+  compile: ({ by, ...rest }, c) => resequence({ by: c.expression(by, `${c.path}.by`), ...rest }, c.context),
+};

@@ -1,5 +1,12 @@
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { Evaluate, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { mark, syncStep, toError } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    setBody: Expression;
+  }
+}
 
 /**
  * Message translator: replaces the body with the expression's value (objects become JSON).
@@ -17,3 +24,9 @@ export function setBody(value: Evaluate, ctx: StepContext): Step {
     return ex;
   });
 }
+
+export const setBodyStep: StepDescriptor<'setBody'> = {
+  kind: 'setBody',
+  schema: z.unknown(),
+  compile: (e, c) => setBody(c.expression(e, c.path), c.context),
+};

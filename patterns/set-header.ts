@@ -1,5 +1,14 @@
-import type { Evaluate, HeaderValue, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { Evaluate, Expression, HeaderValue, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { name } from './definitions.ts';
 import { mark, syncStep, toError } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    setHeader: { name: string; value: Expression };
+    removeHeader: string;
+  }
+}
 
 /** A header value: scalars as they are, anything else as JSON text. */
 export function headerValue(v: unknown): HeaderValue {
@@ -40,3 +49,17 @@ export function removeHeader(name: string, ctx: StepContext): Step {
     return ex;
   });
 }
+
+export const setHeaderStep: StepDescriptor<'setHeader'> = {
+  kind: 'setHeader',
+  schema: z.strictObject({ name, value: z.unknown() }),
+  names: ['name'],
+  compile: (d, c) => setHeader(d.name, c.expression(d.value, `${c.path}.value`), c.context),
+};
+
+export const removeHeaderStep: StepDescriptor<'removeHeader'> = {
+  kind: 'removeHeader',
+  schema: name,
+  names: [''],
+  compile: (n, c) => removeHeader(n, c.context),
+};

@@ -1,5 +1,13 @@
-import type { Evaluate, Step, StepContext } from '../src/routing/types.ts';
+import { z } from 'zod';
+import type { Evaluate, Expression, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { name } from './definitions.ts';
 import { mark, syncStep, toError } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    setProperty: { name: string; value: Expression };
+  }
+}
 
 /**
  * Sets an exchange property: route-local, seen by later steps as `properties.NAME`, never sent.
@@ -17,3 +25,10 @@ export function setProperty(name: string, value: Evaluate, ctx: StepContext): St
     return ex;
   });
 }
+
+export const setPropertyStep: StepDescriptor<'setProperty'> = {
+  kind: 'setProperty',
+  schema: z.strictObject({ name, value: z.unknown() }),
+  names: ['name'],
+  compile: (d, c) => setProperty(d.name, c.expression(d.value, `${c.path}.value`), c.context),
+};

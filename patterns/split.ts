@@ -1,6 +1,15 @@
+import { z } from 'zod';
 import { Observable } from 'rxjs';
-import type { Evaluate, Exchange, Step, StepContext } from '../src/routing/types.ts';
+import type { Evaluate, Exchange, Expression, Step, StepContext, StepDef, StepDescriptor } from '../src/routing/types.ts';
+import { stepList } from './definitions.ts';
 import { guard, mark, withBranches } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** Without `steps`, the parts continue in place of the exchange. */
+    split: { by: Expression; steps?: StepDef[]; maxParts?: number };
+  }
+}
 
 /**
  * Parts per message when the step does not say (`maxParts`). Every part is an exchange the route
@@ -69,3 +78,15 @@ export function split(by: Evaluate, steps: Step | undefined, ctx: StepContext, m
     emit(ex);
   });
 }
+
+export const splitStep: StepDescriptor<'split'> = {
+  kind: 'split',
+  schema: z.strictObject({
+    by: z.unknown(),
+    steps: stepList.optional(),
+    /** At most this many parts per message (default 10,000); a larger array fails the exchange (error handler, then dead-letter channel). */
+    maxParts: z.number().int().min(1).max(1_000_000).optional(),
+  }),
+  nested: ['steps'],
+  compile: (d, c) => split(c.expression(d.by, `${c.path}.by`), d.steps ? c.steps(d.steps, `${c.path}.steps`) : undefined, c.context, d.maxParts),
+};

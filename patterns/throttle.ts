@@ -1,6 +1,13 @@
+import { z } from 'zod';
 import { Observable } from 'rxjs';
-import type { Exchange, Step, StepContext } from '../src/routing/types.ts';
+import type { Exchange, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    throttle: { rate: number; period?: number };
+  }
+}
 
 /**
  * Throttler: at most `rate` exchanges per `period` ms (sliding window); the others wait, in order
@@ -43,3 +50,9 @@ export function throttle(rate: number, period: number, ctx: StepContext): Step {
       };
     });
 }
+
+export const throttleStep: StepDescriptor<'throttle'> = {
+  kind: 'throttle',
+  schema: z.strictObject({ rate: z.number().int().min(1), period: z.number().int().min(1).optional() }),
+  compile: (d, c) => throttle(d.rate, d.period ?? 1000, c.context),
+};

@@ -1,5 +1,13 @@
-import type { Producer, Step, StepContext } from '../src/routing/types.ts';
+import type { Producer, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { uri } from './definitions.ts';
 import { asyncStep, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** An endpoint URI. */
+    to: string;
+  }
+}
 
 /**
  * Sends each exchange to an endpoint and passes it on once the endpoint has it (durably, for
@@ -12,3 +20,9 @@ export function to(producer: Producer, ctx: StepContext): Step {
     return producer.send(ex);
   });
 }
+
+export const toStep: StepDescriptor<'to'> = {
+  kind: 'to',
+  schema: uri,
+  compile: (u, c) => to(c.producer(u, c.path), c.context),
+};

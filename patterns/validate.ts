@@ -1,6 +1,14 @@
+import { z } from 'zod';
 import { EMPTY, mergeMap, of } from 'rxjs';
-import type { Exchange, Step, StepContext } from '../src/routing/types.ts';
+import type { Exchange, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
 import { guard, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** A JSON Schema for the body. */
+    validate: { schema: object };
+  }
+}
 
 /**
  * Validator: `check` returns a description of what is wrong with the exchange (for JSON routes,
@@ -18,3 +26,9 @@ export function validate(check: (ex: Exchange) => string | undefined, ctx: StepC
     return r.ok ? of(ex) : EMPTY;
   });
 }
+
+export const validateStep: StepDescriptor<'validate'> = {
+  kind: 'validate',
+  schema: z.strictObject({ schema: z.record(z.string(), z.unknown()) }),
+  compile: (d, c) => validate(c.bodySchema(d.schema, `${c.path}.schema`), c.context),
+};

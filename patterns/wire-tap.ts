@@ -1,6 +1,14 @@
 import { Observable, Subscription } from 'rxjs';
-import type { Exchange, Producer, Step, StepContext } from '../src/routing/types.ts';
+import type { Exchange, Producer, Step, StepContext, StepDescriptor } from '../src/routing/types.ts';
+import { uri } from './definitions.ts';
 import { attempt, mark } from './internals.ts';
+
+declare module '../src/routing/types.ts' {
+  interface StepDefs {
+    /** The endpoint URI a copy goes to. */
+    wireTap: string;
+  }
+}
 
 /**
  * Wire tap: sends a copy to an endpoint without waiting for it; the exchange continues at once.
@@ -50,3 +58,9 @@ export function wireTap(producer: Producer, ctx: StepContext): Step {
       return sends;
     });
 }
+
+export const wireTapStep: StepDescriptor<'wireTap'> = {
+  kind: 'wireTap',
+  schema: uri,
+  compile: (u, c) => wireTap(c.producer(u, c.path), c.context),
+};

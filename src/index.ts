@@ -9,5 +9,6 @@ export type { Message, MessageInput, Destination } from './core/message.ts';
 export type { Core } from './core/core.ts';
 export { route, RouteBuilder } from './routing/builder.ts';
 export type { RouteManager, RouteInfo } from './routing/route-manager.ts';
-export type { RouteDefinition, RouteDefinitionInput, StepDef } from './routing/definition.ts';
+export type { RouteDefinition, RouteDefinitionInput } from './routing/definition.ts';
+export type { StepDef } from './routing/types.ts';
 export type { Exchange, ExchangeMessage, StepContext, Step } from './routing/types.ts';

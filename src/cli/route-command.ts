@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadRouteFile } from '../routing/route-file.ts';
-import { routeJsonSchema } from '../routing/definition.ts';
+import { routeJsonSchema } from '../routing/route-schema.ts';
 import { routeGraph } from '../routing/route-graph.ts';
 import { checkRouteFile, loadCases, runRouteTests } from './route-test.ts';
 

@@ -1,5 +1,7 @@
-import type { AggregateDef, ErrorHandlerDef, RouteDefinitionInput, StepDef } from './definition.ts';
-import type { Exchange, Step, StepContext } from './types.ts';
+// The registry's types: importing them also brings every pattern's definition type (StepDefs).
+import type { AggregateDef, StepDef, StepDefs } from '../../patterns/index.ts';
+import type { RouteDefinitionInput } from './definition.ts';
+import type { ErrorHandlerDef, Exchange, Step, StepContext } from './types.ts';
 
 type Branch = (b: StepsBuilder) => unknown;
 
@@ -8,7 +10,10 @@ export type JsonLogic = string | number | boolean | null | readonly unknown[] | 
 /** An expression: json-logic, or a function of the exchange (TypeScript routes). */
 export type Expr<T = unknown> = JsonLogic | ((ex: Exchange) => T);
 
-/** Builds a list of steps; every method adds one step (the JSON step of the same name). */
+/**
+ * Builds a list of steps. `step(kind, def)` adds any registered step kind; the named methods are
+ * typed sugar for the built-in ones (the JSON step of the same name).
+ */
 export class StepsBuilder {
   readonly steps: StepDef[] = [];
 
@@ -17,8 +22,9 @@ export class StepsBuilder {
     return this.steps;
   }
 
-  private add(step: StepDef): this {
-    this.sink().push(step);
+  /** Adds a step of any registered kind, with its definition as in a JSON route. */
+  step<K extends keyof StepDefs>(kind: K, def: StepDefs[K]): this {
+    this.sink().push({ [kind]: def } as StepDef);
     return this;
   }
 
@@ -29,10 +35,10 @@ export class StepsBuilder {
   }
 
   to(uri: string): this {
-    return this.add({ to: uri });
+    return this.step('to', uri);
   }
   filter(predicate: Expr<boolean>): this {
-    return this.add({ filter: predicate });
+    return this.step('filter', predicate);
   }
   /**
    * Content-based router, Camel style: `.choice().when(pred).to(...).when(pred2).to(...)
@@ -45,93 +51,91 @@ export class StepsBuilder {
     if (fn) {
       const c = new ChoiceBuilder();
       fn(c);
-      return this.add({ choice: c.build() });
+      return this.step('choice', c.build());
     }
     const def: { when: Array<{ if: Expr<boolean>; steps: StepDef[] }>; otherwise?: StepDef[] } = { when: [] };
-    this.add({ choice: def });
+    this.step('choice', def);
     return new FluentChoice(this, def);
   }
   setBody(value: Expr<unknown>): this {
-    return this.add({ setBody: value });
+    return this.step('setBody', value);
   }
   setHeader(name: string, value: Expr<unknown>): this {
-    return this.add({ setHeader: { name, value } });
+    return this.step('setHeader', { name, value });
   }
   setProperty(name: string, value: Expr<unknown>): this {
-    return this.add({ setProperty: { name, value } });
+    return this.step('setProperty', { name, value });
   }
   removeHeader(name: string): this {
-    return this.add({ removeHeader: name });
+    return this.step('removeHeader', name);
   }
   removeProperty(name: string): this {
-    return this.add({ removeProperty: name });
+    return this.step('removeProperty', name);
   }
   /** Without `steps`, the parts continue in place of the exchange. */
   split(by: Expr<unknown[]>, steps?: Branch, opts: { maxParts?: number } = {}): this {
-    return this.add({ split: { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}), ...(opts.maxParts !== undefined ? { maxParts: opts.maxParts } : {}) } });
+    return this.step('split', { by, ...(steps ? { steps: StepsBuilder.of(steps) } : {}), ...(opts.maxParts !== undefined ? { maxParts: opts.maxParts } : {}) });
   }
   aggregate(opts: AggregateDef): this {
-    return this.add({ aggregate: opts });
+    return this.step('aggregate', opts);
   }
   recipientList(expr: Expr<string | string[]>): this {
-    return this.add({ recipientList: expr });
+    return this.step('recipientList', expr);
   }
   /** Each branch an endpoint URI or a function adding steps. */
   multicast(...branches: Array<string | Branch>): this {
-    return this.add({ multicast: branches.map((b) => (typeof b === 'string' ? b : StepsBuilder.of(b))) });
+    return this.step('multicast', branches.map((b) => (typeof b === 'string' ? b : StepsBuilder.of(b))));
   }
   wireTap(uri: string): this {
-    return this.add({ wireTap: uri });
+    return this.step('wireTap', uri);
   }
   enrich(uri: string, opts: { timeout?: number; strategy?: 'replace' | 'merge'; property?: string } = {}): this {
-    return this.add({ enrich: { uri, ...opts } });
+    return this.step('enrich', { uri, ...opts });
   }
   throttle(rate: number, period = 1000): this {
-    return this.add({ throttle: { rate, period } });
+    return this.step('throttle', { rate, period });
   }
   delay(ms: Expr<number>): this {
-    return this.add({ delay: ms });
+    return this.step('delay', ms);
   }
   resequence(by: Expr<unknown>, opts: { size?: number; timeout?: number; reverse?: boolean } = {}): this {
-    return this.add({ resequence: { by, ...opts } });
+    return this.step('resequence', { by, ...opts });
   }
   idempotent(key: Expr<unknown>, opts: { window?: number; persisted?: boolean } = {}): this {
-    return this.add({ idempotent: { key, ...opts } });
+    return this.step('idempotent', { key, ...opts });
   }
   circuitBreaker(steps: Branch, opts: { failureThreshold?: number; resetTimeout?: number; fallback?: Branch } = {}): this {
     const { fallback, ...rest } = opts;
-    return this.add({ circuitBreaker: { steps: StepsBuilder.of(steps), ...rest, ...(fallback ? { fallback: StepsBuilder.of(fallback) } : {}) } });
+    return this.step('circuitBreaker', { steps: StepsBuilder.of(steps), ...rest, ...(fallback ? { fallback: StepsBuilder.of(fallback) } : {}) });
   }
   loadBalance(strategy: 'roundRobin' | 'failover', ...uris: string[]): this {
-    return this.add({ loadBalance: { strategy, to: uris } });
+    return this.step('loadBalance', { strategy, to: uris });
   }
   validate(schema: object): this {
-    return this.add({ validate: { schema } });
+    return this.step('validate', { schema });
   }
   log(message: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): this {
-    return this.add({ log: { message, level } });
+    return this.step('log', { message, level });
   }
   /** Steps with their own redelivery policy and dead-letter channel. */
   onError(handler: ErrorHandlerDef, steps: Branch): this {
-    return this.add({ errorHandler: { ...handler, steps: StepsBuilder.of(steps) } });
+    return this.step('errorHandler', { ...handler, steps: StepsBuilder.of(steps) });
   }
   /** Try/catch: `doTry(b => b.to(...), [{ when: pred, steps: b => b.to(...) }], b => finallySteps)`. */
   doTry(steps: Branch, catches: Array<{ when?: Expr<boolean>; steps: Branch }> = [], fin?: Branch): this {
-    return this.add({
-      doTry: {
-        steps: StepsBuilder.of(steps),
-        catch: catches.map((c) => ({ ...(c.when !== undefined ? { when: c.when } : {}), steps: StepsBuilder.of(c.steps) })),
-        ...(fin ? { finally: StepsBuilder.of(fin) } : {}),
-      },
+    return this.step('doTry', {
+      steps: StepsBuilder.of(steps),
+      catch: catches.map((c) => ({ ...(c.when !== undefined ? { when: c.when } : {}), steps: StepsBuilder.of(c.steps) })),
+      ...(fin ? { finally: StepsBuilder.of(fin) } : {}),
     });
   }
   /** A function step, sync or async; a throw follows the error handler. */
   process(fn: (ex: Exchange) => void | Promise<void>): this {
-    return this.add({ process: fn });
+    return this.step('process', fn);
   }
   /** Any RxJS operator over exchanges (e.g. a pattern from `patterns/` composed by hand). */
   pipe(operator: (ctx: StepContext) => Step): this {
-    return this.add({ operator });
+    return this.step('operator', operator);
   }
 }
 

@@ -165,3 +165,25 @@ export class Expressions {
     return { [custom ?? op]: this.rewrite(args, `${path}.${op}`, literals) };
   }
 }
+
+function lookup(data: unknown, path: string): unknown {
+  let v: any = data;
+  for (const k of path.split('.')) {
+    if (v === null || v === undefined) return undefined;
+    v = v[k];
+  }
+  return v;
+}
+
+/** `${body.id}`-style templates of the log step. */
+export function template(text: string): Evaluate<string> {
+  if (!text.includes('${')) return () => text;
+  return (ex) => {
+    const data = expressionData(ex);
+    return text.replace(/\$\{([^}]+)\}/g, (_, p: string) => {
+      const key = p.trim();
+      const v = key === 'id' ? ex.id : lookup(data, key);
+      return v === undefined ? '' : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+    });
+  };
+}

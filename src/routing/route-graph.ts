@@ -1,4 +1,5 @@
-import type { RouteDefinition, StepDef } from './definition.ts';
+import type { RouteDefinition } from './definition.ts';
+import type { StepDef } from './types.ts';
 
 /**
  * A route as a Mermaid flowchart (`flowchart LR`), for docs, the console and reviews: the source,

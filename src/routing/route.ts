@@ -3,7 +3,7 @@ import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import type { Core } from '../core/core.ts';
 import { JunctionError } from '../errors.ts';
 import { policyOf, RouteCompiler } from './compile.ts';
-import type { ErrorHandlerDef, RouteDefinition } from './definition.ts';
+import type { RouteDefinition } from './definition.ts';
 import { RouteEndpoints } from './endpoints/endpoints.ts';
 import { checkEndpoint } from './endpoints/endpoint-uri.ts';
 import type { Source } from './endpoints/source.ts';
@@ -11,7 +11,7 @@ import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
 import { routeMachine, type RouteState } from './route-machine.ts';
 import type { Log } from '../core/ports/log.ts';
-import type { ErrorHandling, Exchange, IdempotentRepository, Outcome, Step } from './types.ts';
+import type { ErrorHandlerDef, ErrorHandling, Exchange, IdempotentRepository, Outcome, Step } from './types.ts';
 
 /** Per-route counters, as the management API shows them. */
 export interface RouteStats {

@@ -4,6 +4,7 @@
  */
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Log } from '../core/ports/log.ts';
+import type { ZodType } from 'zod';
 
 export type HeaderValue = string | number | boolean | null;
 export type BodyKind = 'bytes' | 'text' | 'json';
@@ -131,3 +132,82 @@ export interface StepContext {
 
 /** A pattern as compiled: an RxJS operator over exchanges. */
 export type Step = OperatorFunction<Exchange, Exchange>;
+
+/** A synchronous step's operator, with its function so a compiler can fuse consecutive ones. */
+export type SyncStep = Step & { sync: (ex: Exchange) => Exchange | undefined };
+
+/** An expression in a definition: a json-logic rule, or (TypeScript routes) a function of the exchange. */
+export type Expression = unknown;
+
+/** The redelivery policy and dead-letter channel of a route or of an `errorHandler` step. */
+export interface ErrorHandlerDef {
+  /** Endpoint URI of the dead-letter channel; without it a failed exchange is nacked to the broker. */
+  deadLetter?: string;
+  maxRedeliveries?: number;
+  redeliveryDelay?: number;
+  backoffMultiplier?: number;
+  maxRedeliveryDelay?: number;
+}
+
+/**
+ * Every step kind's definition, by kind. Each pattern file adds its own by declaration merging
+ * (`declare module '../src/routing/types.ts' { interface StepDefs { filter: Expression } }`), so
+ * {@link StepDef} and the builder's `.step(kind, def)` follow the registered patterns.
+ */
+export interface StepDefs {}
+
+/** One step of a route definition: an object with exactly one key, its kind. */
+export type StepDef = { [K in keyof StepDefs]: { [P in K]: StepDefs[K] } }[keyof StepDefs];
+
+/**
+ * What a step's `compile` gets from the route compiler (routing implements it): everything is
+ * checked once, at deploy, and a problem names its path in the definition.
+ */
+export interface StepCompiler {
+  /** The step's path with its kind, e.g. `steps[2].choice`: the prefix of its parameters' paths. */
+  readonly path: string;
+  /** The run-time context of the step's operator (its `step` is the path without the kind). */
+  readonly context: StepContext;
+  /** An expression (json-logic, checked against the allow-list; or a TypeScript function). */
+  expression<T = unknown>(e: Expression, path: string): Evaluate<T>;
+  /** A predicate (json-logic truthiness; a TypeScript function's result as a boolean). */
+  predicate(e: Expression, path: string): Evaluate<boolean>;
+  /** A producer for an endpoint URI; a bad URI fails the deploy naming `path`. */
+  producer(uri: string, path: string): Producer;
+  /** A nested step list in this step's scope, or with `errors` as its error handling (a breaker, a try). */
+  steps(list: readonly StepDef[], path: string, errors?: ErrorHandling): Step;
+  /** A nested step list under `handler` merged over the enclosing one (its dead letter named at `deadLetterPath`). */
+  handled(handler: ErrorHandlerDef, list: readonly StepDef[], path: string, deadLetterPath: string): Step;
+  /** The run-time context of another position in this step's scope (a multicast branch's endpoint). */
+  contextAt(step: string): StepContext;
+  /** The body's JSON Schema check, compiled now: what is wrong with an exchange's body, or undefined. */
+  bodySchema(schema: object, path: string): (ex: Exchange) => string | undefined;
+  /** A log template (`${body.id}`, `${headers.x}`, `${properties.y}`, `${id}`). */
+  template(text: string): Evaluate<string>;
+  /** The route's persisted idempotent repository for this step. */
+  persistedRepository(window: number): IdempotentRepository;
+  /** A definition error at `path`, for the step to throw. */
+  invalid(path: string, message: string): Error;
+}
+
+/**
+ * A step kind as `patterns/index.ts` registers it: the definition schema (nested step lists are
+ * `z.array(z.unknown())`, checked step by step by the registry's user), where its step lists are,
+ * and how it compiles.
+ */
+export interface StepDescriptor<K extends keyof StepDefs = keyof StepDefs> {
+  readonly kind: K;
+  /** The definition's zod schema; its messages are the validation errors a route author sees. */
+  readonly schema: ZodType;
+  /**
+   * Where the definition holds step lists: dotted paths, `[]` for each element of an array
+   * (`when[].steps`, `otherwise`, `[]` for a definition that is itself a list of branches). Only
+   * arrays there are step lists (a multicast branch may be a URI).
+   */
+  readonly nested?: readonly string[];
+  /** Fields naming a header or property (`''`: the definition itself); the adapters' reserved names are refused. */
+  readonly names?: readonly string[];
+  /** A step only TypeScript routes can have (a function): left out of the route JSON Schema. */
+  readonly typescriptOnly?: boolean;
+  compile(def: StepDefs[K], c: StepCompiler): Step;
+}

@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import { log } from '../../../patterns/log.ts';
 import { processStep } from '../../../patterns/process.ts';
 import { validate } from '../../../patterns/validate.ts';
-import { template } from '../../../src/routing/compile.ts';
+import { template } from '../../../src/routing/expression.ts';
 import { bodies, context, ex, run } from './fixture.ts';
 
 test('validate passes valid bodies and fails invalid ones to the error handler', async () => {

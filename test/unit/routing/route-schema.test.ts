@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { routeJsonSchema } from '../../../src/routing/definition.ts';
+import { routeJsonSchema } from '../../../src/routing/route-schema.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
