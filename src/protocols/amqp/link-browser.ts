@@ -1,5 +1,5 @@
 import type { Message } from '../../core/message.ts';
-import type { QueueBrowser } from '../../core/queue.ts';
+import type { QueueBrowser } from '../../core/queue-browser.ts';
 import { selectorResolver } from '../../core/selector-resolver.ts';
 import type { Selector } from '../../core/selector/types.ts';
 import type { ConsumerLinkHost } from './consumer-link.ts';

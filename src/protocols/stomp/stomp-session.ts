@@ -3,7 +3,7 @@ import { JunctionError, StompFrameError, isJunctionError } from '../../errors.ts
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
-import type { QueueBrowser } from '../../core/queue.ts';
+import type { QueueBrowser } from '../../core/queue-browser.ts';
 import type { Transaction } from '../../core/transaction.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';

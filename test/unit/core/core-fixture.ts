@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { Consumer, ConsumerSink, Delivery } from '../../../src/core/consumer.ts';
 import { Core, type ConsumerSpec, type CoreOptions } from '../../../src/core/core.ts';
 import type { Destination, MessageInput } from '../../../src/core/message.ts';
-import type { QueueHost } from '../../../src/core/queue.ts';
+import type { QueueHost } from '../../../src/core/queue-host.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
 
 /** Shared set-up for the core unit tests: a core over a MemoryStore, and consumers that record deliveries. */

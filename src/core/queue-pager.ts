@@ -1,0 +1,117 @@
+import type { Message } from './message.ts';
+import { PagedList, type PagedRef } from './paged-list.ts';
+import type { QueueHost } from './queue-host.ts';
+
+/** Paged queues keep about this many messages ready in memory, read back ahead of delivery. */
+const DEPAGE_WINDOW = 1000;
+const DEPAGE_BATCH = 200;
+/** After a failed read-back, the next try waits this long rather than spin on a failing disk. */
+const RETRY_MS = 1000;
+
+/** What a pager needs from its queue. */
+export interface PagedQueue {
+  readonly deleted: boolean;
+  /** Entries ready in memory. */
+  readonly readyCount: number;
+  /** Whether the queue's own `maxSizeBytes` or the broker-wide memory limit is reached. */
+  overMemoryLimit(): boolean;
+  /** Takes a message read back into memory. */
+  holdPaged(ref: PagedRef, message: Message): void;
+}
+
+/**
+ * A queue's paged messages: those only the store holds (past a memory limit, or recovered), oldest
+ * first, read back into memory a batch at a time as the ready ones run low. While any are paged,
+ * new messages are paged behind them, so order is kept. A queue makes one when it first pages.
+ */
+export class QueuePager {
+  private readonly queue: PagedQueue;
+  private readonly host: Pick<QueueHost, 'read' | 'backgroundError'>;
+  private readonly list = new PagedList();
+  private reading = false;
+  /** Paged messages are not read back while set (a purge is removing them). */
+  private held = false;
+  /** Bumped by {@link cancel}, so a read-back in flight is discarded. */
+  private generation = 0;
+
+  constructor(queue: PagedQueue, host: Pick<QueueHost, 'read' | 'backgroundError'>) {
+    this.queue = queue;
+    this.host = host;
+  }
+
+  /** Messages paged. */
+  get length(): number {
+    return this.list.length;
+  }
+
+  /** Bytes of the messages paged. */
+  get bytes(): number {
+    return this.list.bytes;
+  }
+
+  /** Adds a message only the store holds, behind those already paged. */
+  push(key: string, size: number, deliveryCount: number): void {
+    this.list.push(key, size, deliveryCount);
+  }
+
+  /**
+   * Reads the next paged messages back when the queue's ready window runs low. Over a memory limit,
+   * only when the queue has nothing ready, so it never starves.
+   */
+  readBack(): void {
+    const q = this.queue;
+    if (this.reading || this.held || this.list.length === 0 || q.deleted || q.readyCount >= DEPAGE_WINDOW) return;
+    if (q.readyCount > 0 && q.overMemoryLimit()) return;
+    this.reading = true;
+    const keys = this.list.peekKeys(Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - q.readyCount));
+    const generation = this.generation;
+    this.host.read(keys).then(
+      (messages) => {
+        if (q.deleted || generation !== this.generation) {
+          this.reading = false;
+          return;
+        }
+        // Take the batch off the paged list before holding it: holding dispatches, which may read back more.
+        const refs = this.list.shift(keys.length);
+        refs.forEach((ref, i) => {
+          const m = messages[i];
+          if (m) q.holdPaged(ref, m);
+          else this.host.backgroundError(new Error(`paged message ${ref.key} is missing from the store`), 'read back');
+        });
+        this.reading = false;
+        this.readBack();
+      },
+      (err) => {
+        this.reading = false;
+        this.host.backgroundError(err, 'read back of paged messages');
+        setTimeout(() => this.readBack(), RETRY_MS).unref();
+      },
+    );
+  }
+
+  /**
+   * Stops reading back while a purge removes paged messages: a read-back in flight is discarded (its
+   * messages are purged as paged ones). {@link resume} ends it.
+   */
+  hold(): void {
+    this.held = true;
+    this.generation++;
+    this.reading = false;
+  }
+
+  /** Reading back may go on (the purge is done). */
+  resume(): void {
+    this.held = false;
+    this.readBack();
+  }
+
+  /** Removes and returns the first `n` paged references. */
+  shift(n: number): PagedRef[] {
+    return this.list.shift(n);
+  }
+
+  /** Forgets every paged message (the queue is discarded). */
+  clear(): void {
+    this.list.clear();
+  }
+}
