@@ -1,4 +1,4 @@
-import type { StoreOp } from '../store/store.ts';
+import type { StoreOp } from './ports/store.ts';
 import type { Consumer } from './consumer.ts';
 import { DeliverySchedule } from './delivery-schedule.ts';
 import { Entry, EntryList } from './entry-list.ts';

@@ -1,4 +1,4 @@
-import type { StoreOp } from '../store/store.ts';
+import type { StoreOp } from './ports/store.ts';
 import type { Entry } from './entry-list.ts';
 import type { Message } from './message.ts';
 import type { Queue } from './queue.ts';
