@@ -9,14 +9,14 @@ import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from 
 import { MqttConnectionStream } from './connection.ts';
 import type { MqttConfig } from './mqtt-config.ts';
 import { CoreEmitter } from './core-emitter.ts';
-import { CorePersistence, isSessionMarker } from './core-persistence.ts';
+import { CorePersistence } from './core-persistence.ts';
 import { publishToCore } from './mapping.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
-import { RetainedWindow } from './retained-window.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
-import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
+import { SubscribeHooks } from './subscribe-hooks.ts';
+import { encodeSegment } from './topic-mapping.ts';
 import { WorkSlicer } from './work-slicer.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */
@@ -46,12 +46,11 @@ export class MqttProtocol implements ProtocolAdapter {
   private readonly cfg: MqttProtocolConfig;
   private readonly log: Logger;
   private readonly aedes: Aedes;
-  private readonly sessions = new Map<AedesClient, MqttSession>();
+  private readonly sessions: Map<AedesClient, MqttSession>;
+  /** The subscription bindings (a unit test drives a takeover's closeDurable through it). */
   private readonly subs: SubscriptionAttacher;
-  /** Per connection: its retained messages sent on SUBSCRIBE in flight, bounded as a subscription's. */
-  private readonly retainedWindows = new WeakMap<AedesClient, RetainedWindow>();
-  /** The connection whose SUBSCRIBE aedes answers now (between its 'subscribe' event and the retained stream). */
-  private subscribing: AedesClient | null = null;
+  /** SUBSCRIBE, UNSUBSCRIBE and retained-forward hooks. */
+  private readonly subscribeHooks: SubscribeHooks;
   /** Sessions, inbound QoS 2 packet ids and pending PUBRELs, by client id (durable for persistent sessions). */
   private readonly state: SessionStore;
   private readonly duplicates = new WeakSet<object>();
@@ -59,10 +58,12 @@ export class MqttProtocol implements ProtocolAdapter {
   private readonly slicer: WorkSlicer;
   private closing = false;
 
-  private constructor(core: Core, cfg: MqttProtocolConfig, log: Logger, aedes: Aedes, state: SessionStore, subs: SubscriptionAttacher, slicer: WorkSlicer) {
+  private constructor(core: Core, cfg: MqttProtocolConfig, log: Logger, aedes: Aedes, state: SessionStore, sessions: Map<AedesClient, MqttSession>, subs: SubscriptionAttacher, subscribeHooks: SubscribeHooks, slicer: WorkSlicer) {
     this.core = core;
     this.slicer = slicer;
     this.subs = subs;
+    this.sessions = sessions;
+    this.subscribeHooks = subscribeHooks;
     this.cfg = cfg;
     this.log = log;
     this.aedes = aedes;
@@ -78,6 +79,9 @@ export class MqttProtocol implements ProtocolAdapter {
     const state = new SessionStore(core);
     const subs = new SubscriptionAttacher(core, cfg, state);
     const slicer = new WorkSlicer((err) => mqLog.error({ err }, 'mqtt sliced work failed'));
+    const sessions = new Map<AedesClient, MqttSession>();
+    // aedes.unsubscribe is called only once aedes exists (on an UNSUBSCRIBE).
+    const hooks = new SubscribeHooks({ core, cfg, sessions, subs, slicer, unsubscribe: (filter, func) => aedes.unsubscribe(filter, func as never, noop) });
     const aedes = new Aedes({
       mq: new CoreEmitter({
         isClientSubscription: (f, n) => subs.isClientSubscription(f, n),
@@ -89,14 +93,14 @@ export class MqttProtocol implements ProtocolAdapter {
         coreClientId: (id) => `mqtt.${encodeSegment(id)}`,
         closeDurable: (name) => subs.closeDurable(name),
         closeBinding: (client, filter) => {
-          const session = me().sessions.get(client);
+          const session = sessions.get(client);
           if (session) subs.closeBinding(session, filter);
         },
         released: (client, id) => me().released(client, id),
         received: (client, id) => me().received(client, id),
         sessions: state,
         slicer,
-        retainedFor: () => me().takeRetainedWindow(),
+        retainedFor: () => hooks.takeRetainedWindow(),
         isDuplicate: (p) => me().duplicates.has(p),
       }),
       connectTimeout: cfg.connectTimeout,
@@ -109,14 +113,14 @@ export class MqttProtocol implements ProtocolAdapter {
       maxInflightInbound: 0,
       preConnect: (client, packet, cb) => me().preConnect(client as unknown as AedesClient, packet as unknown as ConnectPacket, cb),
       authorizePublish: (client, packet, cb) => me().authorizePublish(client as unknown as AedesClient | null, packet as unknown as IncomingPacket, cb),
-      authorizeSubscribe: (client, sub, cb) => me().authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
-      authorizeForward: (client, packet) => me().authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
+      authorizeSubscribe: (client, sub, cb) => hooks.authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
+      authorizeForward: (client, packet) => hooks.authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
     });
-    self = new MqttProtocol(core, cfg, mqLog, aedes, state, subs, slicer);
+    self = new MqttProtocol(core, cfg, mqLog, aedes, state, sessions, subs, hooks, slicer);
     aedes.on('connackSent', (_packet, client) => self.sessions.get(client as unknown as AedesClient)?.start());
     // aedes emits 'subscribe' right before it asks for the SUBSCRIBE's retained messages (synchronously).
-    aedes.on('subscribe', (_subs, client) => (self.subscribing = client as unknown as AedesClient));
-    aedes.on('unsubscribe', (filters, client) => self.unsubscribeInOrder(client as unknown as AedesClient, filters));
+    aedes.on('subscribe', (_subs, client) => (hooks.subscribing = client as unknown as AedesClient));
+    aedes.on('unsubscribe', (filters, client) => hooks.unsubscribeInOrder(client as unknown as AedesClient, filters));
     aedes.on('clientError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('connectionError', (client, err) => self.connectionError(client as unknown as AedesClient, err));
     aedes.on('client', (client) => mqLog.debug({ clientId: client.id }, 'mqtt client connected'));
@@ -246,122 +250,10 @@ export class MqttProtocol implements ProtocolAdapter {
     else send.then(() => cb(null), (err: Error) => cb(err));
   }
 
-  /**
-   * Each filter of a SUBSCRIBE, and each subscription a persistent session restores at CONNECT, comes
-   * here first (aedes calls this for all of them in one loop). The rest of its work (aedes's, and the
-   * core consumer it attaches) follows the callback, so the callback is given in slices
-   * ({@link WorkSlicer}): 50,000 restored subscriptions are made without holding the event loop.
-   * aedes writes the SUBACK (and CONNACK) once every filter has called back, so both still follow
-   * the subscriptions they answer ([MQTT-3.8.4-1], and CONNACK after the session is restored).
-   */
-  private authorizeSubscribe(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
-    if (isSessionMarker(sub)) {
-      cb(null, null); // restored for CONNACK session-present only
-      return;
-    }
-    this.slicer.run(client, () => this.authorizeFilter(client, sub, cb));
-  }
-
-  /**
-   * aedes has answered a clean session's UNSUBSCRIBE. aedes handles the packets of one read together,
-   * and calls nothing of ours for a clean session's UNSUBSCRIBE: one that came right behind a SUBSCRIBE
-   * whose filters still wait in the slicer found none of them to remove (UNSUBACK went out first) and
-   * they were added after it. Its removal is repeated behind them, as aedes's own (doUnsubscribe).
-   * A persistent session's UNSUBSCRIBE waits in `removeSubscriptions` behind the same work already.
-   */
-  private unsubscribeInOrder(client: AedesClient, filters: string[]): void {
-    if (!client.clean || client.closed || !this.slicer.has(client)) return;
-    this.slicer.run(client, () => {
-      for (const filter of filters) {
-        const s = client.subscriptions[filter];
-        if (s === undefined) continue;
-        delete client.subscriptions[filter];
-        this.aedes.unsubscribe(filter, s.func as never, noop);
-      }
-    });
-  }
-
-  private authorizeFilter(client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void): void {
-    const session = this.sessions.get(client);
-    // A SUBSCRIBE (not a restore: those are the session's, made under the cap) of a filter the session
-    // does not have yet, with the session at its cap: SUBACK 0x80 for it, the connection stays.
-    if (session && client.connected && !this.subs.has(session, sub.topic) && session.subscriptionCount >= this.cfg.maxSubscriptionsPerSession) {
-      if (!session.capWarned) {
-        session.capWarned = true;
-        const err = new JunctionError('ERR_MQTT_SUBSCRIPTION_LIMIT', `MQTT session is at its limit of ${this.cfg.maxSubscriptionsPerSession} subscriptions (mqtt.maxSubscriptionsPerSession): SUBACK 0x80`);
-        session.log.warn({ clientId: client.id, filter: sub.topic.slice(0, 200), code: err.code, err: err.message }, 'mqtt subscription refused (further ones not logged)');
-      }
-      cb(null, null);
-      return;
-    }
-    // A new filter needs a core consumer and a subscription queue: past the broker-wide caps (config
-    // `core`) SUBACK 0x80, the connection stays. The core logs the refusal (once a minute).
-    if (session && client.connected && !this.subs.has(session, sub.topic) && this.core.resourceLimitError(1, 1, sub.topic) !== undefined) {
-      cb(null, null);
-      return;
-    }
-    try {
-      const shared = parseShared(sub.topic);
-      mqttFilterToCore(shared ? shared.filter : sub.topic);
-    } catch (err) {
-      // SUBACK 0x80 for this filter; the connection stays.
-      this.sessions.get(client)?.log.warn({ clientId: client.id, filter: sub.topic.slice(0, 200), err: (err as Error).message }, 'mqtt subscription refused');
-      cb(null, null);
-      return;
-    }
-    if (session) this.subs.expect(session, sub.topic);
-    cb(null, sub);
-  }
-
-  /**
-   * Chooses the packet id of an outgoing QoS 1/2 PUBLISH that aedes sends: only retained messages
-   * sent on SUBSCRIBE (core deliveries are written by their session, each at its own subscription's
-   * QoS). A retained one comes at the QoS its SUBSCRIBE's best matching filter was granted (chosen
-   * in `createRetainedStreamCombi`: looking at every subscription of the client here cost one filter
-   * match per subscription per retained message, 10^9 for 10,000 subscriptions and 100,000 retained
-   * messages), capped at a subscription equal to the topic (as aedes caps it after this hook), inside
-   * the connection's window.
-   */
-  private authorizeForward(client: AedesClient, packet: OutgoingPacket): OutgoingPacket | null {
-    const session = this.sessions.get(client);
-    if (!session) return packet;
-    if (packet.qos === 0) return packet;
-    const window = this.retainedWindows.get(client);
-    const cap = client.subscriptions[packet.topic]?.qos ?? 2;
-    if (cap < packet.qos) packet.qos = cap as 0 | 1;
-    if (packet.qos === 0) {
-      window?.settled();
-      return packet;
-    }
-    const id = session.allocate();
-    if (id === undefined) {
-      window?.settled();
-      return null;
-    }
-    window?.taken(id);
-    packet.messageId = id;
-    return packet;
-  }
-
-  /** The connection whose SUBSCRIBE aedes answers now, with its retained window (made on its first SUBSCRIBE). */
-  private takeRetainedWindow(): { window: RetainedWindow; client: AedesClient } | undefined {
-    const client = this.subscribing;
-    this.subscribing = null;
-    const session = client ? this.sessions.get(client) : undefined;
-    if (!client || !session) return undefined;
-    let w = this.retainedWindows.get(client);
-    if (!w) {
-      const made = (w = new RetainedWindow(this.cfg.maxInflight));
-      this.retainedWindows.set(client, made);
-      session.stream.once('close', () => made.close());
-    }
-    return { window: w, client };
-  }
-
   /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */
   private released(client: AedesClient, messageId: number): void {
     this.sessions.get(client)?.released(messageId);
-    this.retainedWindows.get(client)?.released(messageId);
+    this.subscribeHooks.released(client, messageId);
     if (client.clean || !client.id) return;
     this.state.releasePubrel(client.id, messageId).catch((err) => this.sessions.get(client)?.reportError(err, 'pubrel record delete'));
   }
