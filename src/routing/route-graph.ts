@@ -1,11 +1,15 @@
+import { stepRegistry, type StepRegistry } from '../../patterns/index.ts';
 import type { RouteDefinition } from './definition.ts';
+import { forEachStepList } from './step-lists.ts';
 import type { StepDef } from './types.ts';
 
 /**
  * A route as a Mermaid flowchart (`flowchart LR`), for docs, the console and reviews: the source,
  * each step, branches of choice/multicast/split/circuitBreaker/errorHandler, and the endpoints.
+ * Another kind is one node, with its nested step lists (from its descriptor in `registry`) drawn
+ * as branches from it.
  */
-export function routeGraph(def: RouteDefinition): string {
+export function routeGraph(def: RouteDefinition, registry: StepRegistry = stepRegistry): string {
   const lines = ['flowchart LR'];
   let n = 0;
   const node = (label: string, shape: 'step' | 'endpoint' | 'decision' = 'step'): string => {
@@ -115,6 +119,7 @@ export function routeGraph(def: RouteDefinition): string {
     const value = (s as Record<string, unknown>)[kind];
     const id = node(kind === 'process' || kind === 'operator' ? `${kind} (function)` : `${kind} ${brief(value)}`);
     edge(prev, id);
+    forEachStepList(value, registry.get(kind)?.nested, '', (list) => steps(list as StepDef[], id));
     return id;
   };
 

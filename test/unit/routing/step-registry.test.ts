@@ -7,6 +7,7 @@ import { route } from '../../../src/routing/builder.ts';
 import { RouteCompiler } from '../../../src/routing/compile.ts';
 import { RouteDefinitionError, validateDefinition, type RouteDefinitionInput } from '../../../src/routing/definition.ts';
 import { Expressions } from '../../../src/routing/expression.ts';
+import { routeGraph } from '../../../src/routing/route-graph.ts';
 import { routeJsonSchema } from '../../../src/routing/route-schema.ts';
 import type { Exchange, Expression, StepDef } from '../../../src/routing/types.ts';
 import { bodies, context, ex, run } from '../patterns/fixture.ts';
@@ -107,4 +108,10 @@ test("the route JSON Schema of a registry has the new kind, its step lists point
 test('a registry refuses a kind registered twice', () => {
   assert.throws(() => new StepRegistry().register(shoutStep, shoutStep), /step kind 'shout' is already registered/);
   assert.throws(() => registry().register(stepRegistry.get('to')!), /step kind 'to' is already registered/);
+});
+
+test("a route graph draws the new kind's nested steps as a branch from its node", () => {
+  const reg = registry();
+  const def = validateDefinition({ id: 'r', from: 'queue:in', steps: [{ shout: { steps: [{ to: 'queue:loud' }] } }, { to: 'queue:out' }] }, reg);
+  assert.equal(routeGraph(def, reg), ['flowchart LR', '  n0[("queue:in")]', '  n1["shout {\'steps\':[{\'to\':\'queue:loud\'}]}"]', '  n0 --> n1', '  n2[("queue:loud")]', '  n1 --> n2', '  n3[("queue:out")]', '  n1 --> n3'].join('\n'));
 });
