@@ -2,8 +2,9 @@ import type { StepDescriptor } from '../src/routing/types.ts';
 
 /**
  * The step kinds a route may use, by kind: what validates a definition, derives the route JSON
- * Schema and compiles a route. `patterns/index.ts` registers the built-in patterns; a test (or an
- * embedding application) may build its own registry with more.
+ * Schema and compiles a route. `patterns/index.ts` registers the built-in patterns (the broker
+ * uses that one); validateDefinition, RouteCompiler, routeJsonSchema and routeGraph also take
+ * another registry, as a test of a new kind does.
  */
 export class StepRegistry {
   private readonly byKind = new Map<string, StepDescriptor>();
