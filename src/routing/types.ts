@@ -3,32 +3,43 @@
  * receives, endpoints. Patterns in `patterns/` import only this file (types only), never the core.
  */
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import type { BodyType, MessageInput, PropertyValue } from '../core/message.ts';
 import type { Log } from '../core/ports/log.ts';
 import type { ZodType } from 'zod';
 
-export type HeaderValue = string | number | boolean | null;
-export type BodyKind = 'bytes' | 'text' | 'json';
+export type HeaderValue = PropertyValue;
+export type BodyKind = BodyType;
 
-/** The message an exchange carries: a mutable working copy, protocol neutral. */
-export interface ExchangeMessage {
+/** The core message fields an exchange message carries under their core names and meanings. */
+type CoreFields = Omit<MessageInput, 'id' | 'destination' | 'replyTo' | 'originalDestination' | 'properties' | 'body' | 'bodyType' | 'durable'>;
+
+/**
+ * The message an exchange carries: the core's message (`MessageInput`, src/core/message.ts) as a
+ * mutable working copy, so every field a message has survives a route (TTL, user id, priority,
+ * group, delivery time...). Only four things are spelled differently, for patterns and expressions:
+ *
+ * - `headers` are the core `properties` (STOMP user headers, AMQP application properties, MQTT
+ *   user properties): this exchange's own object, which steps change in place.
+ * - `messageId` is the core `id`, the id the source gave the message. A producer sends a new message:
+ *   the target gives it its own id and timestamp (split parts and multicast copies must not share one).
+ * - `destination`, `replyTo` and `originalDestination` are endpoint URIs, not core destinations. A
+ *   broker address is `queue:<name>` / `topic:<name>` (what a route's `to` takes); `destination` of
+ *   a message from a remote source is that endpoint's URI (`mqtt://h:1883/a/b`), and a `replyTo`
+ *   from a remote source is the address as that broker gave it (meaningful there). A broker producer
+ *   makes `queue:`/`topic:` URIs core destinations and keeps any other reply-to as the
+ *   `JMS_AMQP_REPLY_TO` property, as the AMQP adapter keeps a reply-to it cannot resolve.
+ *
+ * `expiration` is absolute (epoch ms, as in the core), so a TTL keeps counting across a route.
+ */
+export interface ExchangeMessage extends CoreFields {
   body: Buffer;
   bodyType: BodyKind;
-  /** Application headers (STOMP user headers, AMQP application properties, MQTT 5 user properties). */
   headers: Record<string, HeaderValue>;
   durable: boolean;
-  priority?: number;
-  correlationId?: string;
-  type?: string;
-  contentType?: string;
-  groupId?: string;
-  groupSeq?: number;
-  /** An endpoint URI (`queue:replies`). */
-  replyTo?: string;
-  /** The id the source gave the message, if any. */
   messageId?: string;
-  /** The endpoint URI the message was received from (`queue:orders`, `mqtt://h:1883/a/b`). */
   destination?: string;
-  timestamp?: number;
+  replyTo?: string;
+  originalDestination?: string;
 }
 
 /** One step an exchange went through, for tracing (`route history`). */

@@ -3,7 +3,7 @@ import type { SubscriptionSpec } from '../../core/core.ts';
 import type { Destination } from '../../core/message.ts';
 import type { Queue } from '../../core/queue.ts';
 import { validateAddress } from '../../core/address.ts';
-import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
+import { capabilityList, formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
 import type { ConsumerLinkHost } from './consumer-link.ts';
 import { descriptorOf, isDescribed, type RheaSender, terminusFields, terminusOrNull } from './rhea-shapes.ts';
 

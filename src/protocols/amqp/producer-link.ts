@@ -4,7 +4,7 @@ import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
 import { validateAddress } from '../../core/address.ts';
-import { capabilityList, formatAmqpAddress, parseAmqpAddress } from './addressing.ts';
+import { capabilityList, formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
 import type { Queue } from '../../core/queue.ts';
 import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';

@@ -1,3 +1,5 @@
+import type { AmqpMessageOut } from '../../interop/amqp-message.ts';
+
 /**
  * Direct encoders for the sections Junction writes on every outgoing message (header, properties,
  * bodies): the same bytes rhea's composites produce, without building
@@ -72,16 +74,8 @@ function finishList(code: number, start: number, count: number): Buffer {
   return Buffer.concat([head, body]);
 }
 
-export interface HeaderFields {
-  durable: boolean;
-  priority: number;
-  ttl?: number;
-  firstAcquirer: boolean;
-  deliveryCount: number;
-}
-
-/** The header section (0x70): durable, priority, ttl, first-acquirer, delivery-count. */
-export function encodeHeader(h: HeaderFields): Buffer {
+/** The header section (0x70): durable, priority, ttl from `h`, then first-acquirer and delivery-count. */
+export function encodeHeader(h: AmqpMessageOut, firstAcquirer: boolean, deliveryCount: number): Buffer {
   b.len = 0;
   b.byte(h.durable ? 0x41 : 0x42);
   b.byte(0x50);
@@ -91,69 +85,73 @@ export function encodeHeader(h: HeaderFields): Buffer {
     b.byte(0x70);
     b.uint32(h.ttl);
   }
-  b.byte(h.firstAcquirer ? 0x41 : 0x42);
-  if (h.deliveryCount === 0) b.byte(0x43);
+  b.byte(firstAcquirer ? 0x41 : 0x42);
+  if (deliveryCount === 0) b.byte(0x43);
   else {
     b.byte(0x70);
-    b.uint32(h.deliveryCount);
+    b.uint32(deliveryCount);
   }
   return finishList(0x70, 0, 5);
 }
 
-export interface PropertiesFields {
-  messageId?: string;
-  userId?: Buffer;
-  to?: string;
-  subject?: string;
-  replyTo?: string;
-  correlationId?: string;
-  contentType?: string;
-  contentEncoding?: string;
-  absoluteExpiryTime?: number;
-  creationTime?: number;
-  groupId?: string;
-  groupSequence?: number;
-  replyToGroupId?: string;
+function str(v: string | undefined): void {
+  if (v === undefined) b.byte(0x40);
+  else b.variable(0xa1, 0xb1, v);
 }
 
-const STR = 0;
-const BIN = 1;
-const SYM = 2;
-const TS = 3;
-const UINT = 4;
+function sym(v: string | undefined): void {
+  if (v === undefined) b.byte(0x40);
+  else b.variable(0xa3, 0xb3, v);
+}
 
-/** The properties section (0x73) with string ids; trailing absent fields are left out. */
-export function encodeProperties(p: PropertiesFields): Buffer {
+function timestamp(v: number | undefined): void {
+  if (v === undefined) b.byte(0x40);
+  else b.timestamp(v);
+}
+
+/**
+ * The properties section (0x73) of `p` with string ids; trailing absent fields are left out. The
+ * fields are written in their list order, each by its type, with no per-message table.
+ */
+export function encodeProperties(p: AmqpMessageOut): Buffer {
   b.len = 0;
-  const spec: Array<[number, string | Buffer | number | undefined]> = [
-    [STR, p.messageId],
-    [BIN, p.userId],
-    [STR, p.to],
-    [STR, p.subject],
-    [STR, p.replyTo],
-    [STR, p.correlationId],
-    [SYM, p.contentType],
-    [SYM, p.contentEncoding],
-    [TS, p.absoluteExpiryTime],
-    [TS, p.creationTime],
-    [STR, p.groupId],
-    [UINT, p.groupSequence],
-    [STR, p.replyToGroupId],
-  ];
-  let count = spec.length;
-  while (count > 0 && spec[count - 1]![1] === undefined) count--;
-  for (let i = 0; i < count; i++) {
-    const [kind, v] = spec[i]!;
-    if (v === undefined) b.byte(0x40);
-    else if (kind === STR) b.variable(0xa1, 0xb1, v as string);
-    else if (kind === SYM) b.variable(0xa3, 0xb3, v as string);
-    else if (kind === BIN) b.variable(0xa0, 0xb0, v as Buffer);
-    else if (kind === TS) b.timestamp(v as number);
+  const count =
+    p.reply_to_group_id !== undefined ? 13
+    : p.group_sequence !== undefined ? 12
+    : p.group_id !== undefined ? 11
+    : p.creation_time !== undefined ? 10
+    : p.absolute_expiry_time !== undefined ? 9
+    : p.content_encoding !== undefined ? 8
+    : p.content_type !== undefined ? 7
+    : p.correlation_id !== undefined ? 6
+    : p.reply_to !== undefined ? 5
+    : p.subject !== undefined ? 4
+    : p.to !== undefined ? 3
+    : p.user_id !== undefined ? 2
+    : p.message_id !== undefined ? 1
+    : 0;
+  if (count > 0) str(p.message_id);
+  if (count > 1) {
+    if (p.user_id === undefined) b.byte(0x40);
+    else b.variable(0xa0, 0xb0, p.user_id);
+  }
+  if (count > 2) str(p.to);
+  if (count > 3) str(p.subject);
+  if (count > 4) str(p.reply_to);
+  if (count > 5) str(p.correlation_id);
+  if (count > 6) sym(p.content_type);
+  if (count > 7) sym(p.content_encoding);
+  if (count > 8) timestamp(p.absolute_expiry_time);
+  if (count > 9) timestamp(p.creation_time);
+  if (count > 10) str(p.group_id);
+  if (count > 11) {
+    if (p.group_sequence === undefined) b.byte(0x40);
     else {
       b.byte(0x70);
-      b.uint32(v as number);
+      b.uint32(p.group_sequence);
     }
   }
+  if (count > 12) str(p.reply_to_group_id);
   return finishList(0x73, 0, count);
 }
 

@@ -5,7 +5,8 @@ import type { Delivery } from '../../../../src/core/consumer.ts';
 import type { Message, PropertyValue } from '../../../../src/core/message.ts';
 import { isJunctionError } from '../../../../src/errors.ts';
 import { encode, types } from '../../../../src/protocols/amqp/rhea-codec.ts';
-import { amqpFromDelivery, messageFromAmqp, PROP_ANNOTATIONS, PROP_APP_PROPERTIES, PROP_BODY } from '../../../../src/protocols/amqp/mapping.ts';
+import { amqpFromDelivery, messageFromAmqp } from '../../../../src/protocols/amqp/mapping.ts';
+import { PROP_ANNOTATIONS, PROP_APP_PROPERTIES, PROP_BODY } from '../../../../src/interop/amqp-message.ts';
 
 // Marker properties (x-amqp-*) hold AMQP encodings the adapter wrote; a stored message whose markers
 // hold other bytes (set by a client before ingress stripped them, or damaged) cannot be mapped and

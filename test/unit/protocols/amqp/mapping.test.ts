@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import rhea from 'rhea';
 import type { Delivery } from '../../../../src/core/consumer.ts';
 import type { Message, MessageInput } from '../../../../src/core/message.ts';
-import { amqpFromDelivery, idToString, messageFromAmqp, PROP_ANNOTATIONS, PROP_BODY } from '../../../../src/protocols/amqp/mapping.ts';
+import { amqpFromDelivery, messageFromAmqp } from '../../../../src/protocols/amqp/mapping.ts';
+import { idToString, PROP_ANNOTATIONS, PROP_BODY } from '../../../../src/interop/amqp-message.ts';
 
 const NOW = 1_750_000_000_000;
 

@@ -1,5 +1,5 @@
-import { JunctionError } from '../../errors.ts';
-import type { Destination } from '../../core/message.ts';
+import { JunctionError } from '../errors.ts';
+import type { Destination } from '../core/message.ts';
 
 /** A terminus address resolved to a core destination. */
 export interface ResolvedAddress {
