@@ -8,7 +8,7 @@ import type { Message } from '../core/message.ts';
 import { JunctionError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { isWildcard, wildcardMatches } from '../core/wildcard.ts';
-import { destinationOf } from '../routing/endpoints/core-endpoint.ts';
+import { destinationOf } from '../routing/endpoints/envelope.ts';
 import { Expressions } from '../routing/expression.ts';
 import { loadRouteFile } from '../routing/route-file.ts';
 import { Route } from '../routing/route.ts';

@@ -2,10 +2,10 @@ import { Readable } from 'node:stream';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { AedesClient, IncomingPacket } from './aedes-types.ts';
-import { retainedQos } from './mapping.ts';
+import { retainedQos } from '../../interop/mqtt-message.ts';
 import type { RetainedWindow } from './retained-window.ts';
 import type { SessionStore } from './session-store.ts';
-import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches } from './topic-mapping.ts';
+import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches } from '../../interop/mqtt-topic.ts';
 import type { WorkSlicer } from './work-slicer.ts';
 
 /** MQTT sessions' subscriptions (`mqtt.<client id>.*`) are reserved to MQTT in the core. */

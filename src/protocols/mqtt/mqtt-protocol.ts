@@ -10,13 +10,13 @@ import { MqttConnectionStream } from './connection.ts';
 import type { MqttConfig } from './mqtt-config.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import { CorePersistence } from './core-persistence.ts';
-import { publishToCore } from './mapping.ts';
+import { publishToCore } from '../../interop/mqtt-message.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
 import { SubscribeHooks } from './subscribe-hooks.ts';
-import { encodeSegment } from './topic-mapping.ts';
+import { encodeSegment } from '../../interop/mqtt-topic.ts';
 import { WorkSlicer } from './work-slicer.ts';
 
 /** WebSocket subprotocols that select MQTT (MQTT 3.1.1 section 6: `mqtt`; MQTT 3.1: `mqttv3.1`). */

@@ -3,7 +3,7 @@ import type { Delivery } from '../../core/consumer.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';
 import type { BindingOwner, SubscriptionBinding } from './subscription-binding.ts';
-import { coreToMqttTopic } from './topic-mapping.ts';
+import { coreToMqttTopic } from '../../interop/mqtt-topic.ts';
 import type { WorkSlicer } from './work-slicer.ts';
 
 interface Completion {

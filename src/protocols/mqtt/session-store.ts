@@ -1,7 +1,7 @@
 import type { Core } from '../../core/core.ts';
 import type { Transaction } from '../../core/transaction.ts';
 import type { StateValue } from '../../core/ports/store.ts';
-import { encodeSegment } from './topic-mapping.ts';
+import { encodeSegment } from '../../interop/mqtt-topic.ts';
 
 /** What one client id has: a persistent session, inbound QoS 2 packet ids awaiting PUBREL, outbound ones awaiting PUBCOMP. */
 interface ClientState {

@@ -6,7 +6,7 @@ import type { MqttConfig } from './mqtt-config.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import { RetainedWindow } from './retained-window.ts';
 import type { SubscriptionAttacher } from './subscription-attacher.ts';
-import { mqttFilterToCore, parseShared } from './topic-mapping.ts';
+import { mqttFilterToCore, parseShared } from '../../interop/mqtt-topic.ts';
 import type { WorkSlicer } from './work-slicer.ts';
 
 /** What the hooks share with the adapter (mqtt-protocol.ts). */

@@ -6,7 +6,7 @@ import type { MqttConfig } from './mqtt-config.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import type { SessionStore } from './session-store.ts';
 import { SubscriptionBinding } from './subscription-binding.ts';
-import { encodeSegment, mqttFilterToCore, parseShared } from './topic-mapping.ts';
+import { encodeSegment, mqttFilterToCore, parseShared } from '../../interop/mqtt-topic.ts';
 
 /** MQTT's own names (`mqtt.<client id>.*`, `mqtt-share.*`) are reserved to it in the core. */
 const ORIGIN: Origin = { component: 'mqtt' };

@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
 import type { DeliverFunc } from './aedes-types.ts';
-import { deliveryQos } from './mapping.ts';
+import { deliveryQos } from '../../interop/mqtt-message.ts';
 
 /** What a binding needs from its session. */
 export interface BindingOwner {

@@ -2,7 +2,11 @@ import rhea, { type Connection, type Delivery, type EventContext, type Receiver,
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Log } from '../../core/ports/log.ts';
+import type { Destination, MessageInput } from '../../core/message.ts';
+import { formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
+import { amqpToCore, applicationPropertiesToAmqp, applicationPropertiesToCore, bodyFromAmqp, coreToAmqp, idToAmqp, type AmqpMessageIn, type AmqpMessageOut } from '../../interop/amqp-message.ts';
 import type { Exchange, ExchangeMessage, HeaderValue, Producer } from '../types.ts';
+import { destinationOf, fromMessageInput, toCoreMessage } from './envelope.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
@@ -65,15 +69,6 @@ function reconnectBackoff(): { next: () => number; opened: () => void } {
   };
 }
 
-function bodyBuffer(body: unknown): { body: Buffer; bodyType: 'bytes' | 'text' | 'json' } {
-  if (Buffer.isBuffer(body)) return { body, bodyType: 'bytes' };
-  const section = body as { typecode?: unknown; content?: unknown } | null;
-  if (section && typeof section === 'object' && section.typecode !== undefined && Buffer.isBuffer(section.content)) return { body: section.content, bodyType: 'bytes' };
-  if (typeof body === 'string') return { body: Buffer.from(body), bodyType: 'text' };
-  if (body === undefined || body === null) return { body: Buffer.alloc(0), bodyType: 'text' };
-  return { body: Buffer.from(JSON.stringify(body)), bodyType: 'json' };
-}
-
 /** rhea internals a close needs (not in its typings): a closed connection must stop reconnecting. */
 type RheaConnection = Connection & { set_reconnect(on: boolean): void; scheduled_reconnect?: NodeJS.Timeout; socket?: { destroy(): void } };
 
@@ -109,31 +104,40 @@ async function closeConnection(c: Connection): Promise<void> {
   });
 }
 
-/** An AMQP message (rhea) as an exchange message. */
+/** Where a remote message is (the endpoint, not a broker destination): only the exchange's URI says. */
+const REMOTE: Destination = { type: 'queue', name: '' };
+
+/** An AMQP message (rhea) as an exchange message: the interop mapping, with `uri` as its destination. */
 export function fromAmqp(m: rhea.Message, uri: string): ExchangeMessage {
-  const headers: Record<string, HeaderValue> = {};
-  for (const [k, v] of Object.entries(m.application_properties ?? {})) headers[k] = v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as HeaderValue) : String(v);
-  const out: ExchangeMessage = { ...bodyBuffer(m.body), headers, durable: m.durable ?? false, destination: uri, timestamp: Date.now() };
-  if (m.message_id !== undefined) out.messageId = String(m.message_id);
-  if (m.correlation_id !== undefined) out.correlationId = String(m.correlation_id);
-  if (m.content_type !== undefined) out.contentType = String(m.content_type);
-  if (m.subject !== undefined) out.type = String(m.subject);
-  if (m.priority !== undefined) out.priority = Number(m.priority);
-  return out;
+  const now = Date.now();
+  const properties: Record<string, HeaderValue> = {};
+  applicationPropertiesToCore(m.application_properties, properties);
+  const input: MessageInput = { destination: REMOTE, ...bodyFromAmqp(m.body), durable: m.durable === true, properties };
+  const wire = m as AmqpMessageIn;
+  amqpToCore(wire, input, now);
+  // The reply-to is an address of the remote broker: kept as it gave it (src/routing/types.ts).
+  return fromMessageInput(input, uri, typeof wire.reply_to === 'string' && wire.reply_to !== '' ? wire.reply_to : undefined, now);
 }
 
-/** An exchange message as an AMQP message: text and JSON bodies as strings, bytes as binary data. */
-export function toAmqp(m: ExchangeMessage): rhea.Message {
-  const out: rhea.Message = {
-    body: m.bodyType === 'bytes' ? rhea.message.data_section(m.body) : m.body.toString('utf8'),
-    durable: m.durable,
-    application_properties: { ...m.headers },
-  };
-  if (m.correlationId !== undefined) out.correlation_id = m.correlationId;
-  if (m.contentType !== undefined) out.content_type = m.contentType;
-  else if (m.bodyType === 'json') out.content_type = 'application/json';
-  if (m.type !== undefined) out.subject = m.type;
-  if (m.priority !== undefined) out.priority = m.priority;
+/** `queue:x` / `topic:x` as this broker's AMQP address (`x`, `topic://x`); another reply-to as it is. */
+function amqpReplyTo(uri: string): string {
+  return uri.startsWith('queue:') || uri.startsWith('topic:') ? formatAmqpAddress(destinationOf(uri)) : uri;
+}
+
+/**
+ * An exchange message as an AMQP message to `address`, by the interop mapping (every header and
+ * properties field, typed application properties): text and JSON bodies as strings, bytes as
+ * binary data. The remote gives the message its own id and creation time, as a broker target does.
+ */
+export function toAmqp(m: ExchangeMessage, address: string, now = Date.now()): rhea.Message {
+  const input = toCoreMessage(m, parseAmqpAddress(address, []).destination);
+  const out = coreToAmqp(input, now) as rhea.Message & AmqpMessageOut;
+  out.to = address;
+  if (m.replyTo !== undefined) out.reply_to = amqpReplyTo(m.replyTo);
+  if (out.content_type === undefined && m.bodyType === 'json') out.content_type = 'application/json';
+  out.correlation_id = idToAmqp(out.correlation_id, rhea.types) as string | undefined;
+  out.application_properties = applicationPropertiesToAmqp(input.properties!, rhea.types);
+  out.body = m.bodyType === 'bytes' ? rhea.message.data_section(m.body) : m.body.toString('utf8');
   return out;
 }
 
@@ -343,7 +347,7 @@ export class AmqpProducer implements Producer {
   }
 
   private transmit(p: PendingSend<ExchangeMessage>): void {
-    const delivery = this.sender.send(toAmqp(p.item));
+    const delivery = this.sender.send(toAmqp(p.item, this.address));
     p.handle = delivery;
     this.sent.set(delivery, p);
   }

@@ -1,95 +1,16 @@
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
-import { BODY_ENCODING_MARKERS, isReservedProperty, type Origin } from '../../core/reserved.ts';
-import { formatDestination, type Destination, type Message, type MessageInput } from '../../core/message.ts';
+import type { Origin } from '../../core/reserved.ts';
+import type { Destination } from '../../core/message.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Log } from '../../core/ports/log.ts';
 import type { Exchange, ExchangeMessage, Outcome, Producer } from '../types.ts';
+import { destinationOf, fromCoreMessage, toCoreMessage } from './envelope.ts';
 import type { Source } from './source.ts';
 
 /** Routes' own names (`route.<id>`, `route.<id>.replies.*`) are reserved to routes in the core. */
 const ORIGIN: Origin = { component: 'route' };
-
-/** `queue:a` / `topic:a.b` (or a bare name, a queue) as a core destination. */
-export function destinationOf(uri: string): Destination {
-  if (uri.startsWith('topic:')) return { type: 'topic', name: uri.slice(6).split('?')[0]! };
-  if (uri.startsWith('queue:')) return { type: 'queue', name: uri.slice(6).split('?')[0]! };
-  return { type: 'queue', name: uri };
-}
-
-/** A reply-to that is not a broker address (an address on a remote broker), as the AMQP adapter keeps one. */
-export const REPLY_TO_PROPERTY = 'JMS_AMQP_REPLY_TO';
-
-/** `queue:<name>` / `topic:<name>` as a core destination; undefined for any other URI. */
-function brokerDestination(uri: string): Destination | undefined {
-  return uri.startsWith('queue:') || uri.startsWith('topic:') ? destinationOf(uri) : undefined;
-}
-
-/**
- * A core message as an exchange message: every field (src/routing/types.ts says how the envelope
- * spells them). One object and one copy of the properties (the headers steps change), as before.
- */
-export function fromCoreMessage(m: Message): ExchangeMessage {
-  const out: ExchangeMessage = {
-    body: m.body,
-    bodyType: m.bodyType,
-    headers: { ...m.properties },
-    durable: m.durable,
-    priority: m.priority,
-    messageId: m.id,
-    destination: formatDestination(m.destination),
-    timestamp: m.timestamp,
-  };
-  if (m.expiration > 0) out.expiration = m.expiration;
-  if (m.correlationId !== undefined) out.correlationId = m.correlationId;
-  if (m.type !== undefined) out.type = m.type;
-  if (m.contentType !== undefined) out.contentType = m.contentType;
-  if (m.groupId !== undefined) out.groupId = m.groupId;
-  if (m.groupSeq !== undefined) out.groupSeq = m.groupSeq;
-  if (m.replyTo !== undefined) out.replyTo = formatDestination(m.replyTo);
-  if (m.userId !== undefined) out.userId = m.userId;
-  if (m.deliveryTime !== undefined) out.deliveryTime = m.deliveryTime;
-  if (m.originalDestination !== undefined) out.originalDestination = formatDestination(m.originalDestination);
-  return out;
-}
-
-/**
- * An exchange message as what the core takes for `destination`: every field but the id and
- * timestamp, which the core gives each message it is sent (src/routing/types.ts). Marker properties (core/reserved.ts:
- * `x-amqp-*`) go on only as the route received them with `original`: unchanged, and a body marker
- * only with that same body. One a step set or changed (a TypeScript process()) is dropped, so a route
- * can neither forge what an AMQP consumer receives nor mislabel a body it replaced, while a message
- * a route forwards keeps its AMQP encoding. Costs one character test per header.
- */
-export function toCoreMessage(m: ExchangeMessage, destination: Destination, original?: ExchangeMessage): MessageInput {
-  const properties = { ...m.headers };
-  for (const k in properties) {
-    if (k.charCodeAt(0) !== 0x78 /* x */ || !isReservedProperty(k)) continue;
-    const kept = original !== undefined && original.headers[k] === properties[k] && (!BODY_ENCODING_MARKERS.includes(k) || original.body === m.body || original.body.equals(m.body));
-    if (!kept) delete properties[k];
-  }
-  const input: MessageInput = { destination, body: m.body, bodyType: m.bodyType, durable: m.durable, properties };
-  if (m.priority !== undefined) input.priority = m.priority;
-  if (m.expiration !== undefined) input.expiration = m.expiration;
-  if (m.correlationId !== undefined) input.correlationId = m.correlationId;
-  if (m.type !== undefined) input.type = m.type;
-  if (m.contentType !== undefined) input.contentType = m.contentType;
-  if (m.groupId !== undefined) input.groupId = m.groupId;
-  if (m.groupSeq !== undefined) input.groupSeq = m.groupSeq;
-  if (m.userId !== undefined) input.userId = m.userId;
-  if (m.deliveryTime !== undefined) input.deliveryTime = m.deliveryTime;
-  if (m.replyTo !== undefined) {
-    const d = brokerDestination(m.replyTo);
-    if (d !== undefined) input.replyTo = d;
-    else properties[REPLY_TO_PROPERTY] ??= m.replyTo;
-  }
-  if (m.originalDestination !== undefined) {
-    const d = brokerDestination(m.originalDestination);
-    if (d !== undefined) input.originalDestination = d;
-  }
-  return input;
-}
 
 /** The durable subscription a route on a topic consumes from (messages wait there while it is down). */
 export function routeSubscriptionName(routeId: string): string {

@@ -30,7 +30,7 @@ export const MAX_RECONNECT_PERIOD = 3_600_000;
 /**
  * The other options MQTT.js is given, checked at deploy: `reconnectPeriod` (ms; NaN or 0 switches
  * its reconnecting off, so a route would never come back after the remote's first restart) and
- * `qos` (0 or 1: what the endpoints implement).
+ * `qos` (0 or 1: what the endpoints implement) and `protocolVersion` (4, the default, or 5).
  */
 function checkMqttOptions(uri: string, options: URLSearchParams): void {
   const period = options.get('reconnectPeriod');
@@ -39,6 +39,8 @@ function checkMqttOptions(uri: string, options: URLSearchParams): void {
   }
   const qos = options.get('qos');
   if (qos !== null && qos !== '0' && qos !== '1') throw bad(uri, 'qos must be 0 or 1');
+  const version = options.get('protocolVersion');
+  if (version !== null && version !== '4' && version !== '5') throw bad(uri, 'protocolVersion must be 4 (MQTT 3.1.1) or 5');
 }
 
 /**

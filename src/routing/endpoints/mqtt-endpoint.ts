@@ -1,8 +1,12 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { Destination } from '../../core/message.ts';
+import { coreToMqtt5, publishToCore, type Mqtt5PublishProperties } from '../../interop/mqtt-message.ts';
+import { mqttTopicToCore } from '../../interop/mqtt-topic.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Log } from '../../core/ports/log.ts';
-import type { Exchange, Producer } from '../types.ts';
+import type { Exchange, ExchangeMessage, Producer } from '../types.ts';
+import { fromMessageInput, toCoreMessage } from './envelope.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
@@ -15,6 +19,8 @@ function connect(host: string, port: number, clientId: string, clean: boolean, o
     clientId,
     clean,
     reconnectPeriod: Number(options.get('reconnectPeriod') ?? 1000),
+    // MQTT 5 (`?protocolVersion=5`) carries the message's properties; 3.1.1 only topic, QoS and payload.
+    protocolVersion: options.get('protocolVersion') === '5' ? 5 : 4,
     connectTimeout: 10_000,
     ...(options.get('username') !== null ? { username: options.get('username')!, password: options.get('password') ?? '' } : {}),
   });
@@ -54,16 +60,13 @@ export class MqttSource implements Source {
     this.client = client;
     const qos = this.options.get('qos') === '0' ? 0 : 1;
     client.handleMessage = (packet, callback) => {
+      const now = Date.now();
+      const input = publishToCore(packet, null, now);
+      // The response topic is a topic of the remote broker: kept as it gave it (src/routing/types.ts).
+      const responseTopic = (packet.properties as Mqtt5PublishProperties | undefined)?.responseTopic;
       const ex = createExchange({
         routeId: this.routeId,
-        message: {
-          body: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-          bodyType: 'bytes',
-          headers: { mqttTopic: packet.topic, mqttQos: packet.qos, mqttRetain: packet.retain },
-          durable: packet.qos > 0,
-          destination: `mqtt://${this.host}:${this.port}/${packet.topic}`,
-          timestamp: Date.now(),
-        },
+        message: fromMessageInput(input, `mqtt://${this.host}:${this.port}/${packet.topic}`, typeof responseTopic === 'string' && responseTopic !== '' ? responseTopic : undefined, now),
         onSettled: (o) => {
           if (o.kind === 'ack') return callback();
           if (o.kind === 'nack') {
@@ -130,10 +133,14 @@ export class MqttProducer implements Producer {
   private readonly topic: string;
   private readonly qos: 0 | 1;
   private readonly retain: boolean;
+  /** MQTT 5: each publish carries the message's properties (interop/mqtt-message.ts). */
+  private readonly v5: boolean;
+  /** The topic as a core destination: what the message's fields are mapped against. */
+  private readonly destination: Destination;
   private readonly client: MqttClient;
   /** Sends waiting for the connection, oldest first (entries that timed out are skipped). */
-  private readonly queued: Array<PendingSend<Buffer>> = [];
-  private readonly pending: PendingSends<Buffer>;
+  private readonly queued: Array<PendingSend<ExchangeMessage>> = [];
+  private readonly pending: PendingSends<ExchangeMessage>;
   private readonly status: RemoteStatus;
 
   constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: Log, sendTimeout: number, routeId: string, endpoint = uri) {
@@ -141,6 +148,8 @@ export class MqttProducer implements Producer {
     this.topic = topic;
     this.qos = options.get('qos') === '0' ? 0 : 1;
     this.retain = options.get('retain') === 'true';
+    this.v5 = options.get('protocolVersion') === '5';
+    this.destination = { type: 'topic', name: mqttTopicToCore(topic) };
     this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
     this.pending = new PendingSends(sendTimeout, uri, (p) => {
       if (typeof p.handle === 'number') this.client.removeOutgoingMessage(p.handle);
@@ -157,16 +166,19 @@ export class MqttProducer implements Producer {
 
   send(ex: Exchange): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const p = this.pending.add(ex.message.body, resolve, reject);
+      const p = this.pending.add(ex.message, resolve, reject);
       // Offline, MQTT.js would hold the publish with no end: the route holds it instead, with its deadline.
       if (this.queued.length === 0 && this.client.connected) this.publish(p);
       else this.queued.push(p);
     });
   }
 
-  private publish(p: PendingSend<Buffer>): void {
+  private publish(p: PendingSend<ExchangeMessage>): void {
     const done = (err?: Error) => (err ? this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: ${err.message}`)) : this.pending.resolve(p));
-    this.client.publish(this.topic, p.item, { qos: this.qos, retain: this.retain }, done);
+    const m = p.item;
+    const opts: IClientPublishOptions = { qos: this.qos, retain: this.retain };
+    if (this.v5) opts.properties = coreToMqtt5(toCoreMessage(m, this.destination), Date.now());
+    this.client.publish(this.topic, m.body, opts, done);
     if (this.qos === 0 || p.done) return;
     // The packet id MQTT.js gave this publish, so a timeout can withdraw it; taken only if it is
     // this publish's own entry (MQTT.js queues a publish while it replays its store after a reconnect).

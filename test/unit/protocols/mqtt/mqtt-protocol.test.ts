@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { CoreOptions } from '../../../../src/core/core.ts';
 import { MqttProtocol } from '../../../../src/protocols/mqtt/mqtt-protocol.ts';
 import { TcpServer } from '../../../../src/transport/tcp-server.ts';
-import { encodeSegment } from '../../../../src/protocols/mqtt/topic-mapping.ts';
+import { encodeSegment } from '../../../../src/interop/mqtt-topic.ts';
 import { DISCONNECT, parsePublish, publishPacket, pubrel, RawMqtt, subscribePacket } from '../../../helpers/raw-mqtt.ts';
 import { MemoryStore } from '../../../../src/store/memory-store.ts';
 import type { Store, StoreOp } from '../../../../src/core/ports/store.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches, mqttTopicToCore, parseShared } from '../../../../src/protocols/mqtt/topic-mapping.ts';
+import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches, mqttTopicToCore, parseShared } from '../../../src/interop/mqtt-topic.ts';
 
 describe('MQTT topic mapping', () => {
   test('levels become segments and a . inside a level a / inside a segment, both ways', () => {

@@ -1,4 +1,4 @@
-import { JunctionError } from '../../errors.ts';
+import { JunctionError } from '../errors.ts';
 
 /**
  * MQTT topic names and filters <-> core address names (DESIGN.md): levels become segments
