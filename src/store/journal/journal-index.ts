@@ -1,5 +1,7 @@
 import type { RecoveredMessage, RecoveredRef, RecoveredState, StateValue, StoredQueue } from '../../core/ports/store.ts';
+import type { Message } from '../../core/message.ts';
 import type { JournalOp } from './op-codec.ts';
+import { SegmentLiveness } from './segment-liveness.ts';
 import { SlotTable } from './slot-table.ts';
 
 /** Where a batch record was written. */
@@ -19,14 +21,6 @@ interface IndexedState {
   value: StateValue;
   segment: number;
   size: number;
-}
-
-/** Live bytes of one segment, how many live messages it defines, and the queue definitions and state keys in it. */
-interface SegmentLive {
-  bytes: number;
-  messages: number;
-  queues: Set<string>;
-  states: Set<string>;
 }
 
 /** Compaction looks at most this many slots per `liveKeys` call, so one call takes well under a millisecond. */
@@ -52,7 +46,7 @@ export class JournalIndex {
   private readonly queues = new Map<string, IndexedQueue>();
   /** Live `putState` values: the latest record of a key, until a `null` one deletes it. */
   private readonly states = new Map<string, IndexedState>();
-  private readonly live = new Map<number, SegmentLive>();
+  private readonly live = new SegmentLiveness();
   // Queue names of inline references as small ids, counted so unused ids are reused.
   private readonly queueIds = new Map<string, number>();
   private readonly queueNames: string[] = [];
@@ -94,7 +88,7 @@ export class JournalIndex {
         const fields = { seq: op.seq, durable: op.message.durable, segment, offset: at.offset, length: at.length, size };
         let slot = this.bySlot.get(op.key);
         if (slot !== undefined) {
-          if (this.refCount(slot) > 0) this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+          if (this.refCount(slot) > 0) this.live.unmarkMessage(this.slots.segment(slot), this.slots.sizeOf(slot));
           this.clearRefs(slot);
           this.slots.set(slot, fields);
         } else {
@@ -102,14 +96,14 @@ export class JournalIndex {
           this.bySlot.set(op.key, slot);
         }
         for (const [queue, count] of op.refs) this.setRef(slot, queue, count);
-        if (this.refCount(slot) > 0) this.mark(segment, size);
+        if (this.refCount(slot) > 0) this.live.markMessage(segment, size);
         return;
       }
       case 'addRef': {
         const slot = this.bySlot.get(op.key);
         if (slot === undefined || this.hasRef(slot, op.queue)) return;
         this.setRef(slot, op.queue, 0);
-        if (this.refCount(slot) === 1) this.mark(this.slots.segment(slot), this.slots.sizeOf(slot));
+        if (this.refCount(slot) === 1) this.live.markMessage(this.slots.segment(slot), this.slots.sizeOf(slot));
         return;
       }
       case 'removeRef':
@@ -122,16 +116,16 @@ export class JournalIndex {
       }
       case 'createQueue': {
         const old = this.queues.get(op.queue.name);
-        if (old) this.unmarkQueue(old.segment, op.queue.name, old.size);
+        if (old) this.live.unmarkQueue(old.segment, op.queue.name, old.size);
         this.queues.set(op.queue.name, { def: op.queue, segment, size });
-        this.markQueue(segment, op.queue.name, size);
+        this.live.markQueue(segment, op.queue.name, size);
         return;
       }
       case 'deleteQueue': {
         const old = this.queues.get(op.queue);
         if (old) {
           this.queues.delete(op.queue);
-          this.unmarkQueue(old.segment, op.queue, old.size);
+          this.live.unmarkQueue(old.segment, op.queue, old.size);
         }
         const keys: string[] = [];
         this.slots.forEach((slot) => {
@@ -144,11 +138,11 @@ export class JournalIndex {
         const old = this.states.get(op.key);
         if (old) {
           this.states.delete(op.key);
-          this.unmarkState(old.segment, op.key, old.size);
+          this.live.unmarkState(old.segment, op.key, old.size);
         }
         if (op.value === null) return;
         this.states.set(op.key, { value: op.value, segment, size });
-        this.markState(segment, op.key, size);
+        this.live.markState(segment, op.key, size);
         return;
       }
     }
@@ -158,7 +152,7 @@ export class JournalIndex {
     const slot = this.bySlot.get(key);
     if (slot === undefined || !this.deleteRef(slot, queue)) return;
     if (this.refCount(slot) === 0) {
-      this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+      this.live.unmarkMessage(this.slots.segment(slot), this.slots.sizeOf(slot));
       this.forget(key, slot);
     }
   }
@@ -245,65 +239,13 @@ export class JournalIndex {
 
   // ------------------------------------------------------------ live bytes per segment
 
-  private segmentLive(segment: number): SegmentLive {
-    let l = this.live.get(segment);
-    if (!l) this.live.set(segment, (l = { bytes: 0, messages: 0, queues: new Set(), states: new Set() }));
-    return l;
-  }
-
-  private mark(segment: number, size: number): void {
-    const l = this.segmentLive(segment);
-    l.bytes += size;
-    l.messages++;
-  }
-
-  private unmark(segment: number, size: number): void {
-    const l = this.live.get(segment);
-    if (!l || l.messages === 0) return;
-    l.bytes -= size;
-    l.messages--;
-    this.dropIfDead(segment, l);
-  }
-
-  private markQueue(segment: number, name: string, size: number): void {
-    const l = this.segmentLive(segment);
-    l.bytes += size;
-    l.queues.add(name);
-  }
-
-  private unmarkQueue(segment: number, name: string, size: number): void {
-    const l = this.live.get(segment);
-    if (!l || !l.queues.delete(name)) return;
-    l.bytes -= size;
-    this.dropIfDead(segment, l);
-  }
-
-  private markState(segment: number, key: string, size: number): void {
-    const l = this.segmentLive(segment);
-    l.bytes += size;
-    l.states.add(key);
-  }
-
-  private unmarkState(segment: number, key: string, size: number): void {
-    const l = this.live.get(segment);
-    if (!l || !l.states.delete(key)) return;
-    l.bytes -= size;
-    this.dropIfDead(segment, l);
-  }
-
-  private dropIfDead(segment: number, l: SegmentLive): void {
-    if (l.messages === 0 && l.queues.size === 0 && l.states.size === 0) this.live.delete(segment);
-  }
-
   /** Bytes of `segment` still needed. */
   liveBytes(segment: number): number {
-    return this.live.get(segment)?.bytes ?? 0;
+    return this.live.bytes(segment);
   }
 
   totalLiveBytes(): number {
-    let n = 0;
-    for (const l of this.live.values()) n += l.bytes;
-    return n;
+    return this.live.totalBytes();
   }
 
   /**
@@ -315,7 +257,7 @@ export class JournalIndex {
   liveKeys(segment: number, maxBytes: number): { keys: string[]; more: boolean } {
     if (this.scan.segment !== segment) this.scan = { segment, next: 0 };
     const keys: string[] = [];
-    if (!this.live.get(segment)?.messages) {
+    if (this.live.messages(segment) === 0) {
       this.scan.next = 0;
       return { keys, more: false };
     }
@@ -332,14 +274,27 @@ export class JournalIndex {
 
   /** Durable queue definitions recorded in `segment`. */
   liveQueues(segment: number): StoredQueue[] {
-    const l = this.live.get(segment);
-    return l ? [...l.queues].map((n) => this.queues.get(n)!.def) : [];
+    return [...this.live.queues(segment)].map((n) => this.queues.get(n)!.def);
   }
 
   /** Live state values recorded in `segment` (compaction rewrites them at the head). */
   liveStates(segment: number): Array<{ key: string; value: StateValue }> {
-    const l = this.live.get(segment);
-    return l ? [...l.states].map((key) => ({ key, value: this.states.get(key)!.value })) : [];
+    return [...this.live.states(segment)].map((key) => ({ key, value: this.states.get(key)!.value }));
+  }
+
+  /**
+   * Compaction's rewrite of `segment`'s live records at the head: its current queue definitions
+   * and state values, and those of `messages` (read back from it) still defined there and
+   * referenced, with their sequence numbers (recovery order) and current references.
+   */
+  rewriteOps(segment: number, messages: Map<string, Message>): JournalOp[] {
+    const ops: JournalOp[] = this.liveQueues(segment).map((queue) => ({ op: 'createQueue' as const, queue }));
+    for (const { key, value } of this.liveStates(segment)) ops.push({ op: 'putState', key, value });
+    for (const [key, message] of messages) {
+      const at = this.locate(key);
+      if (at && at.segment === segment && at.refs.length > 0) ops.push({ op: 'restoreMessage', seq: at.seq, key, message, refs: at.refs });
+    }
+    return ops;
   }
 
   /** Where a live message's defining record is, with its sequence number and current references. */
@@ -357,7 +312,7 @@ export class JournalIndex {
       if (!this.slots.durable(slot)) gone.push(slot);
     });
     for (const slot of gone) {
-      if (this.refCount(slot) > 0) this.unmark(this.slots.segment(slot), this.slots.sizeOf(slot));
+      if (this.refCount(slot) > 0) this.live.unmarkMessage(this.slots.segment(slot), this.slots.sizeOf(slot));
       this.forget(this.slots.key(slot), slot);
     }
   }
@@ -387,16 +342,4 @@ export class JournalIndex {
     const states = [...this.states].map(([key, s]) => ({ key, value: s.value }));
     return { queues: [...this.queues.values()].map((q) => q.def), messages, states };
   }
-}
-
-/**
- * Returns `key` after making V8 flatten it in place if it was concatenated (reading a character
- * does), so the next garbage collection of the young generation replaces it by one flat string: a
- * key like the core's `${bootId}-${seq}` is otherwise a cons string plus its parts, about 90 bytes
- * instead of 32, held by the index and the queue for as long as the message is stored. Called when
- * the key arrives (`commit`), while the string is still young. The key itself does not change.
- */
-export function flatKey(key: string): string {
-  key.charCodeAt(0);
-  return key;
 }

@@ -1,32 +1,21 @@
-import { open, mkdir, readdir, readFile, statfs, unlink, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
+// Over 400 lines on purpose: the group-commit writer and compaction share the writer's state (pending,
+// held, holding, writing); splitting them would put that state behind an interface on the commit path.
+// Recovery, free space, segment files, reading back and per-segment liveness are in their own files.
+import { open, mkdir, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { JunctionError } from '../../errors.ts';
 import type { Log } from '../../core/ports/log.ts';
 import type { Message } from '../../core/message.ts';
 import type { RecoveredState, Store, StoreOp } from '../../core/ports/store.ts';
-import { flatKey, JournalIndex } from './journal-index.ts';
-import { decodeBatch, measureBatch, writeBatchRecord, type JournalOp, type MeasuredBatch } from './op-codec.ts';
-import { findNextValidRecord, readRecord, RecordType, type DecodedRecord } from './record.ts';
-import { readSegmentRecords, REPLAY_WINDOW, type ReadWindow } from './segment-reader.ts';
+import { flatKey } from './flat-key.ts';
+import { fitSegmentSize } from './free-space.ts';
+import { JournalIndex } from './journal-index.ts';
+import { JournalReplay } from './journal-replay.ts';
+import type { JournalOptions, JournalStats, Segment, SyncPolicy } from './journal-types.ts';
+import { MessageReader } from './message-reader.ts';
+import { createSegment } from './segment-file.ts';
+import { measureBatch, writeBatchRecord, type JournalOp, type MeasuredBatch } from './op-codec.ts';
 
-export type SyncPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'interval'; ms: number };
-
-export interface JournalOptions {
-  /** Directory of the segment files (`<dataDir>/journal`). */
-  dir: string;
-  log: Log;
-  /** Segment file size before rolling to a new one (default 32 MiB). */
-  segmentSize?: number;
-  sync?: SyncPolicy;
-  /** Compact when live bytes / journal bytes falls below this (default 0.5). */
-  compactThreshold?: number;
-  /** Skip corrupt records in the middle of a segment instead of refusing to start. */
-  skipCorrupt?: boolean;
-  /** Index slots one compaction step scans for live messages (default 65,536; tests make it small). */
-  compactScanSlots?: number;
-  /** Free space of the journal's file system (default `fs.statfs`); tests pass a small disk. */
-  statfs?: (dir: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
-}
+export type { JournalOptions, JournalStats, SyncPolicy } from './journal-types.ts';
 
 interface Pending {
   /** Measured at commit; written into the group's buffer when its group is flushed. */
@@ -35,48 +24,17 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** A segment's read handle and the reads using it: a dead segment's handle closes when its last read is done. */
-interface Reader {
-  handle: Promise<FileHandle>;
-  reads: number;
-  closing: boolean;
-}
-
-interface Segment {
-  id: number;
-  file: string;
-  size: number;
-}
-
-/** Journal statistics for management and benchmarks. */
-export interface JournalStats {
-  segments: number;
-  bytes: number;
-  liveBytes: number;
-  messages: number;
-  writes: number;
-  syncs: number;
-  compactedSegments: number;
-  /** The segment size in use: the configured one, or smaller on a file system with less free space (see `open`). */
-  segmentSize: number;
-}
-
-const SEGMENT_RE = /^journal-(\d{8})\.seg$/;
 /** Compaction rewrites at most this many bytes of live messages per step, so producers wait one short write at most. */
 const COMPACT_CHUNK = 1024 * 1024;
 /** Group commit writes at most this many bytes at once. */
 const MAX_GROUP = 16 * 1024 * 1024;
 /** Groups up to this size are written from one buffer the journal keeps. */
 const WRITE_BUFFER = 1024 * 1024;
-/** The smallest segment (the config's minimum too). */
-const MIN_SEGMENT = 64 * 1024;
 /**
  * A head segment at least this big (or half a segment, if less) is rolled when the journal's live
  * ratio is low, so its dead bytes can be given back although it never filled up (see maybeCompact).
  */
 const RECLAIM_HEAD = 1024 * 1024;
-/** Rounds of `read` that locate keys again after compaction deleted their segment mid-read. */
-const MAX_READ_ROUNDS = 16;
 
 /**
  * The embedded append-only journal. Each `commit` is one CRC-framed record; every record produced
@@ -107,9 +65,7 @@ export class JournalStore implements Store {
   private flushScheduled = false;
   private compacting = false;
   private compactChunk: { segment: number; messages: Map<string, Message> } | null = null;
-  private readonly readers = new Map<number, Reader>();
-  /** Unlinks of dead segments and closes of their read handles under way: the space is back once they are done. */
-  private readonly releasing = new Set<Promise<unknown>>();
+  private readonly reader: MessageReader;
   private dirty = false;
   private seq = 0;
   private opened = false;
@@ -130,21 +86,19 @@ export class JournalStore implements Store {
     this.compactThreshold = opts.compactThreshold ?? 0.5;
     this.skipCorrupt = opts.skipCorrupt ?? false;
     this.index = new JournalIndex({ scanSlots: opts.compactScanSlots });
+    this.reader = new MessageReader({
+      segment: (id) => this.segments.find((s) => s.id === id),
+      locate: (key) => this.index.locate(key),
+      closing: () => this.closing,
+    });
   }
 
   // ---------------------------------------------------------------- recovery
 
   async open(): Promise<RecoveredState> {
     await mkdir(this.dir, { recursive: true });
-    await this.checkSpace();
-    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
-    const window: ReadWindow = { buf: Buffer.allocUnsafe(REPLAY_WINDOW) };
-    for (let i = 0; i < names.length; i++) {
-      const file = path.join(this.dir, names[i]!);
-      const id = Number(SEGMENT_RE.exec(names[i]!)![1]);
-      const size = await this.replaySegment(file, id, i === names.length - 1, window);
-      this.segments.push({ id, file, size });
-    }
+    this.segmentSize = await fitSegmentSize(this.dir, this.segmentSize, this.statfs, this.log);
+    this.segments = await new JournalReplay(this.index, this.log, this.skipCorrupt).replay(this.dir);
     this.seq = this.index.maxSeq;
     this.index.dropNonDurable();
     const last = this.segments.at(-1);
@@ -161,91 +115,6 @@ export class JournalStore implements Store {
     // is given back now, whatever its size: one roll at start costs nothing that matters.
     this.maybeCompact(1);
     return state;
-  }
-
-  /**
-   * A file system with less free space than one segment: segments never fill, so none is ever
-   * deleted, and the disk fills while consumed records sit in the one head (seen: a 2 MiB disk
-   * 97% full after a drain). As ActiveMQ Classic resets its store limit to the usable space of the
-   * data directory with a warning at start, the journal warns and uses segments of a quarter of the
-   * free space (at least MIN_SEGMENT), so several fit and the dead ones are deleted. It does not
-   * refuse to start: segments are not preallocated, a broker that holds little runs fine, and a
-   * disk that does fill is reported per send (ERR_STORE_FAILED) and recovers when space returns.
-   */
-  private async checkSpace(): Promise<void> {
-    let free: number;
-    try {
-      const s = await this.statfs(this.dir);
-      free = Number(s.bavail) * Number(s.bsize);
-    } catch (err) {
-      this.log.warn({ err, dir: this.dir }, 'cannot read the free space of the journal file system; not checked');
-      return;
-    }
-    if (free >= this.segmentSize) return;
-    const using = Math.max(MIN_SEGMENT, Math.floor(free / 4 / 4096) * 4096);
-    this.log.warn(
-      { dir: this.dir, free, segmentSize: this.segmentSize, using },
-      using * 2 > free
-        ? 'journal file system is nearly full (less free space than two of the smallest segments); sends will fail when it fills'
-        : 'journal file system has less free space than one segment (store.segmentSize); using smaller segments so consumed messages give their space back',
-    );
-    this.segmentSize = using;
-  }
-
-  /** Replays one segment into the index; returns its valid length. */
-  private async replaySegment(file: string, id: number, isLast: boolean, window: ReadWindow): Promise<number> {
-    const r = await readSegmentRecords(file, window, (record, offset) => this.replayRecord(file, id, record, offset));
-    if (r.clean) return r.offset;
-    // Damage (rare): the rest of the file decides whether it is a torn tail or corruption in the middle.
-    return this.replayDamaged(await readFile(file), file, id, isLast, r.offset);
-  }
-
-  private replayRecord(file: string, id: number, record: DecodedRecord, offset: number): void {
-    if (record.type !== RecordType.BATCH) return;
-    let ops: JournalOp[];
-    try {
-      ops = decodeBatch(record.payload, { keysOnly: true });
-    } catch (err) {
-      throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${file} offset ${offset}: undecodable record: ${(err as Error).message}`, { cause: err });
-    }
-    this.index.applyBatch(ops, { segment: id, offset, length: record.size });
-  }
-
-  /** Replays a segment's bytes from `offset`, where a record is not valid; returns its valid length. */
-  private async replayDamaged(buf: Buffer, file: string, id: number, isLast: boolean, from: number): Promise<number> {
-    let offset = from;
-    for (;;) {
-      const r = readRecord(buf, offset);
-      if (r.ok) {
-        this.replayRecord(file, id, r.record, offset);
-        offset += r.record.size;
-        continue;
-      }
-      if (r.reason === 'end') return offset;
-      const next = findNextValidRecord(buf, r.offset);
-      if (next < 0 && isLast) {
-        // A torn tail: the write that was in progress when the process died. Nothing confirmed is in it.
-        this.log.warn({ file, offset: r.offset, reason: r.reason, dropped: buf.length - r.offset }, 'journal tail truncated');
-        const fh = await open(file, 'r+');
-        try {
-          await fh.truncate(r.offset);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        return r.offset;
-      }
-      const where = `${file} offset ${r.offset} (${r.reason})`;
-      if (!this.skipCorrupt) {
-        throw new JunctionError(
-          'ERR_STORE_CORRUPT',
-          `Journal corrupt at ${where}; valid data follows it, so it is not a torn tail. Start with --recover-skip-corrupt to skip it (the corrupt record's operations are lost).`,
-        );
-      }
-      this.log.error({ file, offset: r.offset, reason: r.reason, skippedTo: next }, 'corrupt journal record skipped');
-      if (next < 0) return r.offset;
-      offset = next;
-    }
   }
 
   // ---------------------------------------------------------------- writing
@@ -362,19 +231,11 @@ export class JournalStore implements Store {
    * instead of holding a closed handle that fails every later write until a restart.
    */
   private async roll(): Promise<void> {
-    const last = this.segments.at(-1);
-    const id = (last?.id ?? 0) + 1;
-    const file = path.join(this.dir, `journal-${String(id).padStart(8, '0')}.seg`);
-    const next = await open(file, 'a');
+    const id = (this.segments.at(-1)?.id ?? 0) + 1;
     const old = this.head;
-    try {
+    const { file, handle: next } = await createSegment(this.dir, id, async () => {
       if (old && this.dirty) await old.datasync();
-      await syncDir(this.dir);
-    } catch (err) {
-      await next.close().catch(() => undefined /* nothing written to it */);
-      await unlink(file).catch(() => undefined /* the next roll opens it again anyway */);
-      throw err;
-    }
+    });
     this.head = next;
     this.segments.push({ id, file, size: 0 });
     this.dirty = false;
@@ -482,12 +343,7 @@ export class JournalStore implements Store {
     this.compactChunk = null;
     this.holding = false;
     if (chunk && !this.closing) {
-      const ops: JournalOp[] = this.index.liveQueues(chunk.segment).map((queue) => ({ op: 'createQueue' as const, queue }));
-      for (const { key, value } of this.index.liveStates(chunk.segment)) ops.push({ op: 'putState', key, value });
-      for (const [key, message] of chunk.messages) {
-        const at = this.index.locate(key);
-        if (at && at.segment === chunk.segment && at.refs.length > 0) ops.push({ op: 'restoreMessage', seq: at.seq, key, message, refs: at.refs });
-      }
+      const ops = this.index.rewriteOps(chunk.segment, chunk.messages);
       const next = () => setImmediate(() => void this.prepareCompactionStep(chunk.segment));
       if (ops.length > 0) {
         this.enqueue(
@@ -503,116 +359,23 @@ export class JournalStore implements Store {
 
   // ---------------------------------------------------------------- reading back
 
-  /**
-   * Reads messages back from their records (paging, recovery, compaction). The records are located
-   * first and read one after another; compaction may meanwhile move some forward and delete their
-   * segment (it runs from open on, while the core reads its retained messages back), so the keys of
-   * a record whose segment is gone are located again. Bounded: each round follows at least one
-   * deletion, and a key moves only when its segment is compacted.
-   */
   async read(keys: string[]): Promise<Array<Message | undefined>> {
     if (!this.opened || this.closing) throw new JunctionError('ERR_STORE_CLOSED');
-    const out: Array<Message | undefined> = keys.map(() => undefined);
-    let todo = keys.map((key, i) => ({ i, key }));
-    for (let round = 0; todo.length > 0; round++) {
-      if (round === MAX_READ_ROUNDS) throw new JunctionError('ERR_STORE_FAILED', `Journal read: ${todo.length} records kept moving while being read`);
-      const byRecord = new Map<string, Array<{ i: number; key: string }>>();
-      for (const w of todo) {
-        const at = this.index.locate(w.key);
-        if (!at) continue;
-        const id = `${at.segment}:${at.offset}:${at.length}`;
-        let list = byRecord.get(id);
-        if (!list) byRecord.set(id, (list = []));
-        list.push(w);
-      }
-      const moved: typeof todo = [];
-      for (const [id, wanted] of byRecord) {
-        const [segment, offset, length] = id.split(':').map(Number) as [number, number, number];
-        const ops = await this.readRecordAt(segment, offset, length);
-        if (!ops) {
-          moved.push(...wanted);
-          continue;
-        }
-        for (const { i, key } of wanted) {
-          const op = ops.find((o) => (o.op === 'addMessage' || o.op === 'restoreMessage') && o.key === key);
-          out[i] = op && (op.op === 'addMessage' || op.op === 'restoreMessage') ? op.message : undefined;
-        }
-      }
-      todo = moved;
-    }
-    return out;
-  }
-
-  /** The operations of one record, or null when its segment was deleted (its live records moved on). */
-  private async readRecordAt(segment: number, offset: number, length: number): Promise<JournalOp[] | null> {
-    const seg = this.segments.find((s) => s.id === segment);
-    if (!seg) return null;
-    // A read handle opened once close has begun would never be closed (close already closed them all).
-    if (this.closing) throw new JunctionError('ERR_STORE_CLOSED');
-    const reader = this.readHandle(seg);
-    const buf = Buffer.allocUnsafe(length);
-    let bytesRead: number;
-    reader.reads++;
-    try {
-      ({ bytesRead } = await (await reader.handle).read(buf, 0, length, offset));
-    } catch (err) {
-      // Deleted before its read handle was open (the open lost the race with the unlink): moved on.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg)) return null;
-      throw err;
-    } finally {
-      if (--reader.reads === 0 && reader.closing) this.closeHandle(reader);
-    }
-    const r = readRecord(buf.subarray(0, bytesRead), 0);
-    if (!r.ok) throw new JunctionError('ERR_STORE_CORRUPT', `Journal ${seg.file} offset ${offset}: cannot read back a record (${r.reason})`);
-    return decodeBatch(r.record.payload);
-  }
-
-  /** One read handle per segment, kept while the segment lives (an unlinked file stays readable through it). */
-  private readHandle(seg: Segment): Reader {
-    let r = this.readers.get(seg.id);
-    if (!r) {
-      const handle = open(seg.file, 'r');
-      r = { handle, reads: 0, closing: false };
-      this.readers.set(seg.id, r);
-      handle.catch(() => this.readers.get(seg.id)?.handle === handle && this.readers.delete(seg.id));
-    }
-    return r;
-  }
-
-  /**
-   * A dead segment's read handle closes once the reads using it are done, at once if none is: an
-   * unlinked file keeps its blocks while a descriptor is open on it, so a handle kept open would
-   * keep the space the deletion gives back.
-   */
-  private closeReader(id: number): void {
-    const r = this.readers.get(id);
-    if (!r) return;
-    this.readers.delete(id);
-    r.closing = true;
-    if (r.reads === 0) this.closeHandle(r);
-  }
-
-  private closeHandle(r: Reader): void {
-    this.track(r.handle.then((fh) => fh.close()).catch(() => undefined /* never opened, or already closed */));
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.releasing.add(p);
-    void p.finally(() => this.releasing.delete(p));
+    return this.reader.read(keys);
   }
 
   private deleteDeadSegments(): void {
     // Only the oldest may go: a later segment can hold removals of messages in older ones.
     while (this.segments.length > 1 && this.index.liveBytes(this.segments[0]!.id) === 0) {
       const dead = this.segments.shift()!;
-      this.closeReader(dead.id);
-      this.track(unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment')));
+      this.reader.segmentDeleted(dead.id);
+      this.reader.track(unlink(dead.file).catch((err) => this.log.error({ err, file: dead.file }, 'cannot delete journal segment')));
     }
   }
 
   /** Resolves once the deletions of dead segments started so far are done (their space is back). */
-  async released(): Promise<void> {
-    while (this.releasing.size > 0) await Promise.all(this.releasing);
+  released(): Promise<void> {
+    return this.reader.released();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -642,23 +405,12 @@ export class JournalStore implements Store {
     while (this.writing || this.pending.length > 0 || this.held.length > 0);
     this.closing = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    for (const r of this.readers.values()) await r.handle.then((fh) => fh.close()).catch(() => undefined /* never opened */);
-    this.readers.clear();
-    await this.released();
+    await this.reader.close();
     if (this.head) {
       if (this.dirty) await this.head.datasync().catch((err) => this.log.error({ err }, 'journal fsync at close failed'));
       await this.head.close();
       this.head = null;
     }
     this.opened = false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
