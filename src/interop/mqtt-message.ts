@@ -122,8 +122,8 @@ export function coreToMqtt5(m: CoreMessage, now: number): Mqtt5PublishProperties
 
 /**
  * The QoS a core message goes out at on a subscription granted `granted`: an MQTT message at most its
- * own QoS; a message from another protocol at the granted QoS (DESIGN.md: STOMP/AMQP messages reach MQTT
- * subscribers at the granted QoS).
+ * own QoS; a message from another protocol at the granted QoS (docs/architecture.md, "Naming across
+ * protocols": STOMP/AMQP messages reach MQTT subscribers at the granted QoS).
  */
 export function deliveryQos(m: Message, granted: 0 | 1 | 2): 0 | 1 | 2 {
   const q = m.properties[MQTT_PROPERTIES.qos];

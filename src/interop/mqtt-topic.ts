@@ -1,7 +1,7 @@
 import { JunctionError } from '../errors.ts';
 
 /**
- * MQTT topic names and filters <-> core address names (DESIGN.md): levels become segments
+ * MQTT topic names and filters <-> core address names (docs/architecture.md): levels become segments
  * (`sensors/1/temp` <-> `sensors.1.temp`), `+` <-> `*`, `#` <-> `>`, and a `.` inside an MQTT level is a
  * `/` inside a core segment, so names round-trip.
  *

@@ -6,7 +6,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
 
-// MQTT <-> STOMP through the one core: names per DESIGN.md, bodies byte for byte, MQTT's topic,
+// MQTT <-> STOMP through the one core: names per docs/architecture.md, bodies byte for byte, MQTT's topic,
 // QoS, retain flag and client id as properties, QoS > 0 = persistent.
 
 let broker: TestBroker;
