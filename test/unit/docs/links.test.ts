@@ -4,8 +4,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 // Every relative link in README.md and docs/*.md must name a file or folder of the repository and,
-// with a #fragment into a Markdown file, one of its headings: a moved or renamed page breaks here,
-// not for a reader.
+// with a #fragment into a Markdown file, one of its headings; and every repository path the pages
+// name in code (`src/core/core.ts`, `test/bench/`; `docs/` ones are links) must exist: a moved or
+// renamed file breaks here, not for a reader.
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
@@ -64,4 +65,16 @@ test('the anchor rule matches GitHub for headings with code, punctuation and sym
   assert.equal(slug('Store: the journal'), 'store-the-journal');
   assert.equal(slug('Memory per message (measured with npm run bench:journal, 1,000,000 × 1 KiB)'), 'memory-per-message-measured-with-npm-run-benchjournal-1000000--1-kib');
   assert.equal(slug('Configuration (mqtt in the config)'), 'configuration-mqtt-in-the-config');
+});
+
+test('repository paths named in README.md and docs/*.md exist', () => {
+  const missing: string[] = [];
+  for (const page of pages) {
+    // A path in code: from a top-level folder, ending in a file extension or a slash (`test/nosubscribe`
+    // is an MQTT topic, `src/<area>/` a pattern).
+    for (const m of readFileSync(path.join(root, page), 'utf8').matchAll(/`((?:src|patterns|test|examples|bin|routes|\.ci)\/[\w./-]*(?:\.[a-z]+|\/))`/g)) {
+      if (!existsSync(path.join(root, m[1]!))) missing.push(`${page}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(missing, []);
 });
