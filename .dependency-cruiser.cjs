@@ -91,9 +91,15 @@ const rules = [
   },
   {
     name: 'store-implements-core-ports',
-    comment: 'Store implementations import core ports/types and errors; never protocols, routing, transport, config or the CLI.',
+    comment: "Store implementations import core ports/types, routing's port (the route registry implements it) and errors; never protocols, routing itself, transport, config or the CLI.",
     from: { path: '^src/store/' },
-    to: { path: '^src/(protocols/|routing/|transport/|config/|cli/|interop/|broker\\.ts$|index\\.ts$)' },
+    to: { path: '^src/(protocols/|routing/|transport/|config/|cli/|interop/|broker\\.ts$|index\\.ts$)', pathNot: '^src/routing/ports/' },
+  },
+  {
+    name: 'routing-stays-above-adapters',
+    comment: 'Routing talks to the core facade, interop and the pattern registry; never a protocol adapter, the store (it owns the port the store implements), transport, config, the CLI or the composition root.',
+    from: { path: '^src/routing/' },
+    to: { path: '^src/(protocols/|store/|transport/|config/|cli/|broker\\.ts$|index\\.ts$)' },
   },
   {
     name: 'interop-is-pure',

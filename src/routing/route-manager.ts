@@ -1,6 +1,6 @@
 import type { Core } from '../core/core.ts';
 import { JunctionError } from '../errors.ts';
-import type { RouteRegistry } from '../store/route-registry.ts';
+import type { RouteRecords } from './ports/route-records.ts';
 import { isSerializable, validateDefinition, type RouteDefinition } from './definition.ts';
 import { Expressions } from './expression.ts';
 import { routeGraph } from './route-graph.ts';
@@ -46,7 +46,7 @@ export class RouteManager {
   readonly expressions = new Expressions();
   private readonly core: Core;
   private readonly log: Log;
-  private readonly registry: RouteRegistry | undefined;
+  private readonly registry: RouteRecords | undefined;
   private readonly routes = new Map<string, Route>();
   private readonly versions = new Map<string, number>();
   /** Persisted idempotent repositories by name (route:step), shared by the versions of a route. */
@@ -58,7 +58,7 @@ export class RouteManager {
   private closed = false;
   private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
 
-  constructor(core: Core, log: Log, registry?: RouteRegistry) {
+  constructor(core: Core, log: Log, registry?: RouteRecords) {
     this.core = core;
     this.log = log;
     this.registry = registry;

@@ -2,16 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { JSONFilePreset } from 'lowdb/node';
 import type { Low } from 'lowdb';
-
-/** A route deployed through the API, as recorded to come back after a restart. */
-export interface RegisteredRoute {
-  id: string;
-  version: number;
-  /** The JSON definition (routes with functions cannot be recorded). */
-  definition: unknown;
-  suspended: boolean;
-  deployedAt: string;
-}
+import type { RegisteredRoute, RouteRecords } from '../routing/ports/route-records.ts';
 
 interface RegistryData {
   routes: RegisteredRoute[];
@@ -22,7 +13,7 @@ interface RegistryData {
  * The routes registry, `<dataDir>/routes.json` (lowdb): programmatic deploys and the keys of
  * persisted idempotent consumers. Writes are serialised; each resolves once the file is written.
  */
-export class RouteRegistry {
+export class RouteRegistry implements RouteRecords {
   private readonly db: Low<RegistryData>;
   private writing: Promise<void> = Promise.resolve();
 
