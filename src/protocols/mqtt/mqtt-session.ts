@@ -196,7 +196,7 @@ export class MqttSession implements BindingOwner {
   private holdForId(binding: SubscriptionBinding): void {
     const c = binding.consumer;
     if (c !== null && c.credit > 0) {
-      binding.owed += c.credit;
+      binding.credit.hold(c.credit);
       c.setCredit(0);
     }
     (this.heldForIds ??= new Set()).add(binding);
@@ -210,7 +210,7 @@ export class MqttSession implements BindingOwner {
    */
   private owe(binding: SubscriptionBinding, n: number): void {
     const c = binding.consumer;
-    binding.owed += n + (c !== null && c.credit > 0 ? c.credit : 0);
+    binding.credit.hold(n + (c !== null && c.credit > 0 ? c.credit : 0));
     c?.setCredit(0);
     (this.owing ??= new Set()).add(binding);
     if (this.drainListening) return;

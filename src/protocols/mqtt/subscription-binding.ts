@@ -1,4 +1,5 @@
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
+import { CreditWindow } from '../../core/credit-window.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import { deliveryQos } from '../../interop/mqtt-message.ts';
 
@@ -31,9 +32,8 @@ export class SubscriptionBinding implements ConsumerSink {
   readonly durableName: string | undefined;
   consumer: Consumer | null = null;
   isClosed = false;
-  /** Credit held back while the connection was congested (returned on 'drain') or deliveries wait for packet ids. */
-  owed = 0;
-  private readonly window: number;
+  /** The window; credit held back while the connection is congested (returned on 'drain') or deliveries wait for packet ids. */
+  readonly credit: CreditWindow;
   /** [MQTT-4.7.2-1]: a filter starting with a wildcard does not match `$` topics. */
   private readonly blockDollar: boolean;
   private started = false;
@@ -45,7 +45,7 @@ export class SubscriptionBinding implements ConsumerSink {
     this.qos = init.qos;
     this.notify = init.notify;
     this.durableName = init.durableName;
-    this.window = init.window;
+    this.credit = new CreditWindow(init.window);
     this.blockDollar = init.matchFilter.startsWith('+') || init.matchFilter.startsWith('#');
   }
 
@@ -58,7 +58,7 @@ export class SubscriptionBinding implements ConsumerSink {
   start(): void {
     if (this.started || this.isClosed || !this.consumer) return;
     this.started = true;
-    this.consumer.grant(this.window);
+    this.consumer.grant(this.credit.size);
   }
 
   deliver(d: Delivery): void {
@@ -78,8 +78,7 @@ export class SubscriptionBinding implements ConsumerSink {
 
   /** Returns the credit held back while the connection was congested. */
   repay(): void {
-    const n = this.owed;
-    this.owed = 0;
+    const n = this.credit.release();
     if (n > 0 && !this.isClosed) this.consumer?.grant(n);
   }
 

@@ -1,6 +1,7 @@
 import { JunctionError } from '../../errors.ts';
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
+import { CreditWindow } from '../../core/credit-window.ts';
 import type { QueueBrowser } from '../../core/queue-browser.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Transaction } from '../../core/transaction.ts';
@@ -26,11 +27,8 @@ export interface Subscription {
   /** Unsettled deliveries, in delivery order: delivery id -> message id. */
   unacked: Map<number, string>;
   byMessageId: Map<string, number>;
-  /**
-   * Credit held back while the connection is congested (taken from the consumer, or returned by acks
-   * meanwhile); given back on drain.
-   */
-  held: number;
+  /** The prefetch window; credit taken from the consumer or returned by acks while the connection is congested waits here for the drain. */
+  credit: CreditWindow;
 }
 
 /** What a connection's subscriptions share with their session. */
@@ -118,7 +116,7 @@ export class StompSubscriptions {
       },
     });
     const { id, prefetch } = req;
-    const sub: Subscription = { id, destination: req.destination, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), held: 0 };
+    const sub: Subscription = { id, destination: req.destination, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), credit: new CreditWindow(Math.max(1, prefetch)) };
     this.map.set(id, sub);
     if (req.browser) {
       // Refused here: a reserved name gets its ERROR in place of the RECEIPT.
@@ -145,7 +143,7 @@ export class StompSubscriptions {
     const consumer = sub.consumer;
     return () => {
       if (this.closing()) consumer.close();
-      else this.giveCredit(sub, Math.max(1, prefetch));
+      else this.giveCredit(sub, sub.credit.size);
     };
   }
 
@@ -179,24 +177,23 @@ export class StompSubscriptions {
       // Nothing more is written into a socket over its high-water mark, whatever the prefetch and the
       // ack mode (an auto-acked message written there has already left its queue, so the queue's
       // memory limits no longer hold it back). The rest of the credit waits for the drain.
-      sub.held += consumer.credit;
+      sub.credit.hold(consumer.credit);
       consumer.setCredit(0);
     }
   }
 
   /** Returns credit to a subscription's consumer, or holds it while the connection is congested. */
   giveCredit(sub: Subscription, n: number): void {
-    if (this.conn.congested) sub.held += n;
-    else sub.consumer?.grant(n);
+    const now = sub.credit.give(n, this.conn.congested);
+    if (now > 0) sub.consumer?.grant(now);
   }
 
   /** The connection drained: browsers go on, and held credit goes back. */
   drained(): void {
     for (const w of this.drainWaiters.splice(0)) w();
     for (const sub of this.map.values()) {
-      if (sub.held > 0 && sub.consumer) {
-        const n = sub.held;
-        sub.held = 0;
+      if (sub.credit.held > 0 && sub.consumer) {
+        const n = sub.credit.release();
         // Granting writes, which may congest the socket again: deliver then holds what is left anew.
         this.giveCredit(sub, n);
       }

@@ -1,4 +1,5 @@
 import rhea, { type Connection, type Delivery, type EventContext, type Receiver, type Sender } from 'rhea';
+import { CreditWindow } from '../../core/credit-window.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Log } from '../../core/ports/log.ts';
@@ -153,12 +154,12 @@ export class AmqpSource implements Source {
   private readonly address: string;
   private readonly options: URLSearchParams;
   private readonly routeId: string;
-  private readonly maxInflight: number;
+  /** `maxInflight`: credit owed while paused or detached waits here. */
+  private readonly window: CreditWindow;
   private readonly log: Log;
   private connection: Connection | undefined;
   private receiver: Receiver | undefined;
   private paused = false;
-  private owed = 0;
   private inflight = 0;
   private reattach: NodeJS.Timeout | undefined;
 
@@ -172,14 +173,16 @@ export class AmqpSource implements Source {
     this.address = address;
     this.options = options;
     this.routeId = routeId;
-    this.maxInflight = maxInflight;
+    this.window = new CreditWindow(maxInflight);
     this.log = log;
   }
 
   async start(emit: (ex: Exchange) => void): Promise<void> {
     const conn = openConnection(this.host, this.port, this.options, `junction-route-${this.routeId}`, this.status);
     this.connection = conn;
-    this.owed = this.maxInflight;
+    // The whole window is owed to a new receiver (whatever an earlier start left held).
+    this.window.release();
+    this.window.refill(0);
     this.openReceiver(conn, emit);
     conn.on('connection_error', (ctx: EventContext) => this.status.failed(linkError(ctx)));
     conn.on('disconnected', (ctx: EventContext) => this.status.failed(ctx.error));
@@ -226,10 +229,10 @@ export class AmqpSource implements Source {
   }
 
   private credit(n: number): void {
-    this.owed += n;
-    if (this.paused || !this.receiver || this.owed <= 0) return;
-    this.receiver.add_credit(this.owed);
-    this.owed = 0;
+    this.window.hold(n);
+    if (this.paused || !this.receiver) return;
+    const now = this.window.release();
+    if (now > 0) this.receiver.add_credit(now);
   }
 
   pause(): void {
@@ -246,7 +249,7 @@ export class AmqpSource implements Source {
   /** Credit up to `maxInflight` less what is in flight or already granted. */
   private refill(): void {
     const r = this.receiver as (Receiver & { credit?: number }) | undefined;
-    if (r) this.owed = Math.max(this.owed, this.maxInflight - this.inflight - (r.credit ?? 0));
+    if (r) this.window.refill(this.inflight + (r.credit ?? 0));
     this.credit(0);
   }
 

@@ -1,5 +1,6 @@
 import type { Consumer, Delivery } from '../../core/consumer.ts';
 import type { Core } from '../../core/core.ts';
+import { CreditWindow } from '../../core/credit-window.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
 import { JunctionError } from '../../errors.ts';
@@ -27,7 +28,8 @@ export class CoreSource implements Source {
   private readonly core: Core;
   private readonly destination: Destination;
   private readonly routeId: string;
-  private readonly maxInflight: number;
+  /** `maxInflight`: unsettled deliveries plus unused credit never exceed it. */
+  private readonly window: CreditWindow;
   private readonly log: Log;
   private consumer: Consumer | undefined;
   private paused = false;
@@ -38,7 +40,7 @@ export class CoreSource implements Source {
     this.uri = uri;
     this.destination = destinationOf(uri);
     this.routeId = routeId;
-    this.maxInflight = maxInflight;
+    this.window = new CreditWindow(maxInflight);
     this.log = log;
   }
 
@@ -85,7 +87,7 @@ export class CoreSource implements Source {
   private topUp(): void {
     const c = this.consumer;
     if (!c || c.closed || this.paused) return;
-    const room = this.maxInflight - c.unacked.size - c.credit;
+    const room = this.window.room(c.unacked.size + c.credit);
     if (room > 0) c.grant(room);
   }
 

@@ -91,13 +91,13 @@ test('a QoS 0 delivery written while the stream is congested takes back the rest
   const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
   session.send(binding, d, 0);
   assert.equal(consumer.credit, 0, 'nothing more is delivered into a congested stream');
-  assert.equal(binding.owed, 10);
+  assert.equal(binding.credit.held, 10);
   await new Promise((r) => process.nextTick(r));
   assert.equal(writes.length, 1, 'the delivery itself was written');
   conn.congested = false;
   conn.drain!();
   assert.equal(consumer.credit, 10, 'the whole window is back after drain');
-  assert.equal(binding.owed, 0);
+  assert.equal(binding.credit.held, 0);
 });
 
 test('with all 65,535 packet ids in flight a QoS 1 delivery waits, keeping its credit, and goes out on the id the next PUBACK frees', async () => {
@@ -134,16 +134,16 @@ test('a QoS 1 delivery written while the stream is congested takes back the rest
   const d = { id: 1, redelivered: false, message: { destination: { type: 'topic', name: 't' }, body: Buffer.from('x') } } as unknown as Delivery;
   session.send(binding, d, 1);
   assert.equal(consumer.credit, 0, 'nothing more is delivered into a congested stream');
-  assert.equal(binding.owed, 9, 'the in-flight delivery keeps its own credit (its packet id)');
+  assert.equal(binding.credit.held, 9, 'the in-flight delivery keeps its own credit (its packet id)');
   await new Promise((r) => process.nextTick(r));
   assert.equal(writes.length, 1, 'the delivery itself was written');
   assert.equal(writes[0]!.readUInt16BE(5), 1, 'on packet id 1');
   session.released(1);
   assert.deepEqual(acked, [1], 'the PUBACK settles the delivery at once');
   assert.equal(consumer.credit, 0, 'its credit waits for drain');
-  assert.equal(binding.owed, 10);
+  assert.equal(binding.credit.held, 10);
   conn.congested = false;
   conn.drain!();
   assert.equal(consumer.credit, 10, 'the whole window is back after drain');
-  assert.equal(binding.owed, 0);
+  assert.equal(binding.credit.held, 0);
 });
