@@ -19,11 +19,7 @@ export type StompSessionConfig = StompConfig & { serverName: string };
 
 const SUPPORTED: StompVersion[] = ['1.0', '1.1', '1.2'];
 const CLIENT_COMMANDS = new Set(['CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT']);
-
-
 let sessionSeq = 0;
-/** Messages a queue browser writes per event-loop turn. */
-const BROWSE_BATCH = 256;
 
 /**
  * One STOMP connection: frames in, core calls out, MESSAGE frames back. Frames are handled in
