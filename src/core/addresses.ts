@@ -3,6 +3,9 @@ import { validateAddress } from './address.ts';
 import { TEMPORARY_PREFIX, type CoreContext } from './core-context.ts';
 import type { Destination } from './message.ts';
 import { Queue } from './queue.ts';
+import type { QueueBrowser } from './queue-browser.ts';
+import { QueueCursor } from './browse-cursor.ts';
+import type { BrowseCursor } from './handles.ts';
 import { reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
 import { isWildcard } from './wildcard.ts';
 
@@ -200,4 +203,13 @@ export class Addresses {
     if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
     return q;
   }
+
+  /** See `Core.browser`. */
+  browser(name: string, origin: Origin | undefined, selector: string | undefined): BrowseCursor {
+    const q = this.mayUse(name, origin, 'Browse');
+    const filter = selector !== undefined && selector.trim() !== '' ? this.ctx.compile(selector) : null;
+    return new QueueCursor(q ? q.browser() : EMPTY_BROWSER, filter);
+  }
 }
+
+const EMPTY_BROWSER: QueueBrowser = { next: () => [] };

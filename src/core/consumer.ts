@@ -1,5 +1,6 @@
 import { JunctionError } from '../errors.ts';
 import type { Entry } from './entry-list.ts';
+import type { ConsumerHandle } from './handles.ts';
 import type { Message } from './message.ts';
 import type { Queue } from './queue.ts';
 import type { Selector } from './selector/types.ts';
@@ -47,7 +48,7 @@ export interface ConsumerInit {
  * A consumer pulls from one queue with credit: the queue delivers while `credit > 0`. A protocol
  * maps its flow control onto `grant` (STOMP prefetch, AMQP link credit, MQTT receive maximum).
  */
-export class Consumer {
+export class Consumer implements ConsumerHandle {
   readonly id: number;
   readonly queue: Queue;
   readonly selector: Selector | null;
@@ -68,6 +69,11 @@ export class Consumer {
     this.exclusive = init.exclusive;
     this.autoAck = init.autoAck;
     this.credit = init.credit;
+  }
+
+  /** The name of the queue it consumes from. */
+  get queueName(): string {
+    return this.queue.name;
   }
 
   /** Adds credit and lets the queue deliver. */

@@ -6,24 +6,24 @@
  * - `subscriptions.ts`: subscription queues (temporary, shared, durable) and consumers.
  * - `transactions.ts`, `protocol-state.ts`, `recovery.ts`, `expiry-sweeper.ts`; shared state in `core-context.ts`.
  *
- * Public surface: files outside `src/core` import only this file, `message.ts`, `reserved.ts` and
- * the store port; everything else in `src/core` is internal.
+ * Public surface: files outside `src/core` import only this file, `handles.ts` (what the facade
+ * hands out: consumer and transaction handles, queue views, browse cursors, subscription info),
+ * `message.ts`, `reserved.ts` (reserved names and `Origin`), `address.ts` and `wildcard.ts` (address
+ * validation and matching) and `ports/*.ts`; every other file of `src/core` is internal. The facade never returns a `Queue` or a
+ * `Consumer`: the handle is the same object seen through an interface, so it costs nothing per message.
  */
 import type { StateValue, StoredState } from './ports/store.ts';
 import type { JunctionError } from '../errors.ts';
 import { Addresses } from './addresses.ts';
-import type { Consumer } from './consumer.ts';
 import { CoreContext, type CoreContextOptions } from './core-context.ts';
 import { ExpirySweeper } from './expiry-sweeper.ts';
 import type { Destination, Message, MessageInput } from './message.ts';
 import { PostOffice, type SendOptions } from './post-office.ts';
 import { ProtocolState } from './protocol-state.ts';
-import type { Queue } from './queue.ts';
-import type { QueueBrowser } from './queue-browser.ts';
-import type { QueueStats } from './queue-contents.ts';
+import type { BrowseCursor, ConsumerHandle, QueueStats, QueueView, SubscriptionInfo, TransactionHandle } from './handles.ts';
+import type { Consumer } from './consumer.ts';
 import { recover } from './recovery.ts';
 import { BROKER_ORIGIN, type Origin } from './reserved.ts';
-import type { Selector } from './selector/types.ts';
 import { Subscriptions, type ConsumerSpec, type DurableSubscriptionInfo } from './subscriptions.ts';
 import type { Transaction } from './transaction.ts';
 import { Transactions } from './transactions.ts';
@@ -41,8 +41,6 @@ export interface CoreOptions extends CoreContextOptions {
   /** How often expired messages are swept out of queues, in ms. */
   expiryScanPeriod?: number;
 }
-
-const EMPTY_BROWSER: QueueBrowser = { next: () => [] };
 
 /**
  * The broker core: addresses, queues, subscriptions, routing, delivery, acknowledgement,
@@ -118,7 +116,7 @@ export class Core {
   }
 
   /** A temporary queue (AMQP dynamic node) `$tmp.<suffix>`: never stored; its owner deletes it with `deleteQueue`. */
-  createTemporaryQueue(suffix: string, origin: Origin = BROKER_ORIGIN): Queue {
+  createTemporaryQueue(suffix: string, origin: Origin = BROKER_ORIGIN): QueueView {
     return this.addresses.createTemporaryQueue(suffix, origin);
   }
 
@@ -133,7 +131,7 @@ export class Core {
   }
 
   /** Attaches a consumer with zero credit (the protocol registers it, then grants credit); a topic consumer gets a subscription queue. */
-  createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+  createConsumer(spec: ConsumerSpec): Promise<ConsumerHandle> {
     return this.subscriptions.createConsumer(spec);
   }
 
@@ -152,9 +150,31 @@ export class Core {
     return this.subscriptions.deleteSubscription(name, clientId, origin);
   }
 
-  /** Removes a queue or subscription with its messages. */
-  deleteQueue(q: Queue): Promise<void> {
-    return this.addresses.deleteQueue(q);
+  /** Removes a queue or subscription (a temporary queue by its owner) with its messages; a queue already gone is left. */
+  async deleteQueue(queue: QueueView | string): Promise<void> {
+    const q = this.ctx.queues.get(typeof queue === 'string' ? queue : queue.name);
+    if (q && (typeof queue === 'string' || q === queue)) await this.addresses.deleteQueue(q);
+  }
+
+  /** The subscription queue `name` described, if it is one (what it was made with, consumers attached now). */
+  findSubscription(name: string): SubscriptionInfo | undefined {
+    return this.subscriptions.find(name);
+  }
+
+  /** Deletes the queue or subscription `name` when no consumer is attached; false when it is in use or gone. */
+  deleteIfIdle(name: string): Promise<boolean> {
+    return this.subscriptions.deleteIfIdle(name);
+  }
+
+  /** Whether `c`'s queue still exists (not deleted, nor replaced by another of its name). */
+  consumerQueueExists(c: ConsumerHandle): boolean {
+    const q = (c as Consumer).queue;
+    return this.ctx.queues.get(q.name) === q;
+  }
+
+  /** Whether `name` is its own dead-letter address (a message dead-lettered there would be discarded). */
+  isDeadLetterQueue(name: string): boolean {
+    return this.ctx.queues.get(name)?.settings.deadLetterAddress === name;
   }
 
   /** Stores a protocol's own state under `key` (`null` deletes it); writes to one key apply in call order. */
@@ -203,7 +223,7 @@ export class Core {
   }
 
   /** A local transaction; `owner` (the connection) counts it against `transactions.maxPerConnection`. */
-  createTransaction(owner?: object): Transaction {
+  createTransaction(owner?: object): TransactionHandle {
     return this.transactions.create(owner);
   }
 
@@ -213,15 +233,16 @@ export class Core {
   }
 
   /** Applies a transaction's sends and acks with one store batch. */
-  commit(tx: Transaction): Promise<void> {
-    return this.transactions.commit(tx);
+  commit(tx: TransactionHandle): Promise<void> {
+    return this.transactions.commit(tx as Transaction);
   }
 
-  rollback(tx: Transaction): void {
-    this.transactions.rollback(tx);
+  rollback(tx: TransactionHandle): void {
+    this.transactions.rollback(tx as Transaction);
   }
 
-  getQueue(name: string): Queue | undefined {
+  /** A read-only view of a queue, for management and tests. */
+  getQueue(name: string): QueueView | undefined {
     return this.ctx.queues.get(name);
   }
 
@@ -229,10 +250,13 @@ export class Core {
     return this.addresses.existing(name, origin, 'Browse').browse();
   }
 
-  /** A cursor over a queue's messages, a batch at a time; a queue that does not exist browses empty (ActiveMQ). */
-  browser(name: string, origin?: Origin): QueueBrowser {
-    const q = this.addresses.mayUse(name, origin, 'Browse');
-    return q ? q.browser() : EMPTY_BROWSER;
+  /**
+   * A cursor over a queue's messages, a batch at a time, only those `selector` matches (compiled
+   * under the configured limits: a bad one throws). A queue that does not exist browses empty
+   * (ActiveMQ); a reserved name of someone else is refused.
+   */
+  browser(name: string, origin?: Origin, selector?: string): BrowseCursor {
+    return this.addresses.browser(name, origin, selector);
   }
 
   async purge(name: string, origin?: Origin): Promise<number> {
@@ -248,9 +272,9 @@ export class Core {
     return { queues: queues.size, topics: topics.size, unrouted, dropped: limits.dropped, memoryBytes: limits.memoryBytes, blockedSends: limits.blockedSends };
   }
 
-  /** Compiles a selector under the configured limits: for an adapter that checks one before its consumer exists (AMQP attach). */
-  compileSelector(text: string): Selector {
-    return this.ctx.compile(text);
+  /** Throws the error a consumer with this selector would get (configured limits): for AMQP, which answers attach first. */
+  checkSelector(text: string): void {
+    this.ctx.compile(text);
   }
 
   /** Stops timers and consumers (their unsettled deliveries stay stored) and closes the store. */

@@ -9,10 +9,11 @@ import { messageSize, type Message, type MessageInput, type Mutable } from './me
 import type { ProtocolState } from './protocol-state.ts';
 import type { Queue } from './queue.ts';
 import { selectorResolver } from './selector-resolver.ts';
+import type { TransactionHandle } from './handles.ts';
 import type { Transaction } from './transaction.ts';
 
 export interface SendOptions {
-  tx?: Transaction;
+  tx?: TransactionHandle;
   /** Also make this the retained message of its topic (an empty body clears it), in the same store batch. */
   retain?: boolean;
   /**
@@ -54,7 +55,8 @@ export class PostOffice {
     const m = this.normalise(input);
     if (opts.tx) {
       this.route(m); // fail early on an unknown address
-      opts.tx.addSend(m);
+      // Every TransactionHandle is a Transaction: the core makes them all (handles.ts).
+      (opts.tx as Transaction).addSend(m);
       if (opts.state) opts.tx.putState(opts.state.key, opts.state.value);
       return m;
     }

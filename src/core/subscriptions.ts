@@ -4,6 +4,7 @@ import { validateAddress } from './address.ts';
 import type { Addresses } from './addresses.ts';
 import { Consumer, type ConsumerSink } from './consumer.ts';
 import type { CoreContext } from './core-context.ts';
+import type { SubscriptionInfo } from './handles.ts';
 import type { Destination } from './message.ts';
 import { Queue } from './queue.ts';
 import { BROKER_ORIGIN, type Origin } from './reserved.ts';
@@ -217,5 +218,30 @@ export class Subscriptions {
     if (!q || q.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${qname}`);
     if (q.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${qname} has an active consumer`);
     await this.addresses.deleteQueue(q);
+  }
+
+  /** See `Core.findSubscription`. */
+  find(name: string): SubscriptionInfo | undefined {
+    const q = this.ctx.queues.get(name);
+    if (!q || q.kind !== 'subscription' || q.topic === undefined) return undefined;
+    return {
+      name: q.name,
+      topic: q.topic,
+      durable: q.durable,
+      shared: q.shared,
+      clientId: q.clientId,
+      subscriptionName: q.subscriptionName,
+      selector: q.filter?.text,
+      meta: q.meta,
+      consumers: q.consumers.length,
+    };
+  }
+
+  /** See `Core.deleteIfIdle`. */
+  async deleteIfIdle(name: string): Promise<boolean> {
+    const q = this.ctx.queues.get(name);
+    if (!q || q.consumers.length > 0) return false;
+    await this.addresses.deleteQueue(q);
+    return true;
   }
 }

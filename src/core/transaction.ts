@@ -2,6 +2,7 @@ import { JunctionError } from '../errors.ts';
 import type { Consumer } from './consumer.ts';
 import type { Entry } from './entry-list.ts';
 import type { StateValue } from './ports/store.ts';
+import type { ConsumerHandle, TransactionHandle } from './handles.ts';
 import { messageSize, type Message } from './message.ts';
 
 /** What transactions may hold (config `transactions`). */
@@ -84,7 +85,7 @@ export class TransactionBudget {
  * store batch. Rollback discards the sends; acked deliveries stay with their consumer, unsettled,
  * as ActiveMQ does for STOMP ABORT (the client may ack them again or close to have them redelivered).
  */
-export class Transaction {
+export class Transaction implements TransactionHandle {
   readonly id: number;
   readonly sends: Message[] = [];
   readonly acks: Array<{ consumer: Consumer; deliveryId: number; cumulative: boolean }> = [];
@@ -116,8 +117,10 @@ export class Transaction {
   }
 
   /** Records an ack; the delivery must be unsettled now (checked again at commit). */
-  addAck(consumer: Consumer, deliveryId: number, cumulative: boolean): void {
+  addAck(handle: ConsumerHandle, deliveryId: number, cumulative: boolean): void {
     this.assertActive();
+    // Every ConsumerHandle is a Consumer: the core makes them all (handles.ts).
+    const consumer = handle as Consumer;
     consumer.take(deliveryId);
     this.budget?.charge(this, ACK_BYTES);
     this.acks.push({ consumer, deliveryId, cumulative });

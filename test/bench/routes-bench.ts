@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createBroker, type Broker } from '../../src/broker.ts';
-import type { Delivery } from '../../src/core/consumer.ts';
+import type { Delivery } from '../../src/core/handles.ts';
 import { FrameSplitter } from './stomp-frames.ts';
 
 const N = Number(process.env.BENCH_ROUTE_MESSAGES ?? 20_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Consumer, Delivery } from '../../src/core/consumer.ts';
+import type { ConsumerHandle, Delivery } from '../../src/core/handles.ts';
 import { eventually } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { TestMqttClient } from '../helpers/mqtt-client.ts';
@@ -63,7 +63,7 @@ describe('publish completion', () => {
 
   test('while its address is blocked, a QoS 0 publisher is not read from; once there is room, everything follows in order', async () => {
     const deliveries: Delivery[] = [];
-    let consumer: Consumer | undefined;
+    let consumer: ConsumerHandle | undefined;
     consumer = await broker.core.createConsumer({ destination: { type: 'topic', name: 'bp.x' }, sink: { deliver: (d) => deliveries.push(d) } });
     const watcher = await TestMqttClient.connect(broker, { clientId: 'bp-watch' });
     await watcher.subscribe('other/#', 0);

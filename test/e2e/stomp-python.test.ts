@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { QueueStats } from '../../src/core/queue-contents.ts';
+import type { QueueStats } from '../../src/core/handles.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { StoreOp } from '../../src/core/ports/store.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';

@@ -1,7 +1,7 @@
 import { Client, Versions, type IFrame, type IMessage, type IStompSocket, type StompHeaders, type StompSubscription } from '@stomp/stompjs';
 import { WebSocket } from 'ws';
 import type { TestContext } from 'node:test';
-import type { QueueStats } from '../../src/core/queue-contents.ts';
+import type { QueueStats } from '../../src/core/handles.ts';
 import type { TestBroker } from './broker.ts';
 import { TcpStompSocket } from './stomp-tcp.ts';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.ts';
-import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
+import type { ConsumerHandle, ConsumerSink, Delivery } from '../../core/handles.ts';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import { toAmqpError } from './amqp-errors.ts';
@@ -38,7 +38,7 @@ export interface ConsumerLinkHost {
 export class ConsumerLink implements ConsumerSink {
   readonly link: RheaSender;
   private readonly host: ConsumerLinkHost;
-  private consumer: Consumer | null = null;
+  private consumer: ConsumerHandle | null = null;
   /** What resolving the source made: a dynamic queue, a durable subscription a closing detach deletes. */
   private readonly source: SourceState = { temporary: null, durableSubscription: null };
   /** Deliveries handed to rhea; rhea's own delivery_count counts those already transferred. */
@@ -184,7 +184,7 @@ export class ConsumerLink implements ConsumerSink {
     const c = this.consumer;
     if (!c) return;
     // On the dead-letter queue itself the core would discard it: keep it there for other protocols' consumers.
-    const dlq = this.host.core.getQueue(d.queue)?.settings.deadLetterAddress === d.queue;
+    const dlq = this.host.core.isDeadLetterQueue(d.queue);
     const returned = dlq ? c.nack(d.id, { undelivered: true, undeliverableHere: true }) : c.nack(d.id, { deadLetter: true, cause });
     returned.catch((e: unknown) => this.host.log.error({ err: e, link: this.link.name }, 'amqp dead-letter not stored'));
     setImmediate(() => this.onFlow());

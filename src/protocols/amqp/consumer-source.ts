@@ -1,7 +1,7 @@
 import { JunctionError } from '../../errors.ts';
 import type { SubscriptionSpec } from '../../core/core.ts';
 import type { Destination } from '../../core/message.ts';
-import type { Queue } from '../../core/queue.ts';
+import type { QueueView } from '../../core/handles.ts';
 import { validateAddress } from '../../core/address.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
 import type { ConsumerLinkHost } from './consumer-link.ts';
@@ -24,7 +24,7 @@ export interface SourceSpec {
  */
 export interface SourceState {
   /** The dynamic (temporary) queue made for this link, deleted with it. */
-  temporary: Queue | null;
+  temporary: QueueView | null;
   /** The durable subscription a closing detach deletes (Qpid JMS unsubscribe). */
   durableSubscription: { name: string; clientId?: string } | null;
 }
@@ -89,7 +89,7 @@ export function resolveSource(host: ConsumerLinkHost, link: RheaSender, state: S
   const sel = selectorOf(source.filter);
   const spec: SourceSpec = { destination };
   if (sel && sel.selector.trim() !== '') {
-    host.core.compileSelector(sel.selector); // refused at attach when it does not parse (configured limits)
+    host.core.checkSelector(sel.selector); // refused at attach when it does not parse (configured limits)
     spec.selector = sel.selector;
   }
   const durable = (source.durable ?? 0) > 0 || source.expiry_policy === 'never';
@@ -114,13 +114,13 @@ function existingSubscription(host: ConsumerLinkHost, link: RheaSender, state: S
   const clientId = host.containerId();
   const candidates = [clientId !== undefined ? `${clientId}.${name}` : undefined, name].filter((x): x is string => x !== undefined);
   for (const qname of candidates) {
-    const q = host.core.getQueue(qname);
-    if (!q || q.kind !== 'subscription' || q.topic === undefined) continue;
+    const q = host.core.findSubscription(qname);
+    if (!q) continue;
     const shared = q.shared;
     const subscription: SubscriptionSpec = shared ? { name: q.name, durable: q.durable, shared: true } : { name: q.subscriptionName ?? name, durable: q.durable, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
     if (q.durable) state.durableSubscription = shared ? { name: q.name } : { name: q.subscriptionName ?? name, ...(q.clientId !== undefined ? { clientId: q.clientId } : {}) };
     const spec: SourceSpec = { destination: { type: 'topic', name: q.topic }, subscription };
-    if (q.filter) spec.selector = q.filter.text;
+    if (q.selector !== undefined) spec.selector = q.selector;
     const reply: Record<string, unknown> = {
       address: formatAmqpAddress({ type: 'topic', name: q.topic }),
       durable: 2,

@@ -1,7 +1,5 @@
 import type { Message } from '../../core/message.ts';
-import type { QueueBrowser } from '../../core/queue-browser.ts';
-import { selectorResolver } from '../../core/selector-resolver.ts';
-import type { Selector } from '../../core/selector/types.ts';
+import type { BrowseCursor } from '../../core/handles.ts';
 import type { ConsumerLinkHost } from './consumer-link.ts';
 import { amqpFromDelivery } from './mapping.ts';
 import type { RheaSender } from './rhea-shapes.ts';
@@ -19,19 +17,17 @@ const BROWSE_READS_PER_TURN = 8;
 export class LinkBrowser {
   private readonly host: ConsumerLinkHost;
   private readonly link: RheaSender;
-  private readonly cursor: QueueBrowser;
-  private readonly selector: Selector | null;
+  /** The core's cursor, filtered by the link's selector inside the core. */
+  private readonly cursor: BrowseCursor;
   /** Matching messages read ahead of credit. */
   private ahead: Message[] = [];
-  private end = false;
   /** Deliveries handed to rhea; rhea's own delivery_count counts those already transferred. */
   private sent = 0;
 
   constructor(host: ConsumerLinkHost, link: RheaSender, queue: string, selector: string | undefined) {
     this.host = host;
     this.link = link;
-    this.cursor = host.core.browser(queue, host.origin);
-    this.selector = selector !== undefined ? host.core.compileSelector(selector) : null;
+    this.cursor = host.core.browser(queue, host.origin, selector);
     link.local.attach.snd_settle_mode = 1;
   }
 
@@ -41,15 +37,12 @@ export class LinkBrowser {
     let reads = 0;
     while (this.link.credit - (this.sent - this.link.delivery_count) > 0 && outgoing.available() > 0) {
       if (this.ahead.length === 0) {
-        if (this.end) break;
+        if (this.cursor.done) break;
         if (reads++ === BROWSE_READS_PER_TURN) {
           setImmediate(again);
           return;
         }
-        const batch = this.cursor.next(BROWSE_BATCH);
-        if (batch.length === 0) this.end = true;
-        const sel = this.selector;
-        this.ahead = sel ? batch.filter((m) => sel.matches(selectorResolver(m))) : batch;
+        this.ahead = this.cursor.next(BROWSE_BATCH);
         continue;
       }
       const m = this.ahead.shift()!;
@@ -65,6 +58,6 @@ export class LinkBrowser {
       rd.update(true);
       this.sent++;
     }
-    if (this.link._draining && this.end && this.ahead.length === 0) this.link.set_drained(true);
+    if (this.link._draining && this.cursor.done && this.ahead.length === 0) this.link.set_drained(true);
   }
 }

@@ -1,6 +1,6 @@
 import { JunctionError } from '../../errors.ts';
 import { isReservedProperty } from '../../core/reserved.ts';
-import type { Delivery } from '../../core/consumer.ts';
+import type { Delivery } from '../../core/handles.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import { formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
 import {

@@ -5,7 +5,7 @@ import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
 import { validateAddress } from '../../core/address.ts';
 import { capabilityList, formatAmqpAddress, parseAmqpAddress } from '../../interop/amqp-address.ts';
-import type { Queue } from '../../core/queue.ts';
+import type { QueueView } from '../../core/handles.ts';
 import { toAmqpError, type AmqpError } from './amqp-errors.ts';
 import { messageFromAmqp } from './mapping.ts';
 import { messageCodec, types, type Typed } from './rhea-codec.ts';
@@ -69,7 +69,7 @@ export class ProducerLink {
   private readonly coordinator: boolean;
   private destination: Destination | undefined;
   /** The temporary queue of a dynamic target, deleted with the link. */
-  private temporary: Queue | null = null;
+  private temporary: QueueView | null = null;
   /** The temporary topic of a dynamic target (temporary-topic capability), ended with the link. */
   private temporaryTopic: string | null = null;
   private inflight = 0;

@@ -1,13 +1,13 @@
 import type { Logger } from '../../log.ts';
 import { JunctionError } from '../../errors.ts';
-import type { Consumer } from '../../core/consumer.ts';
+import type { ConsumerHandle } from '../../core/handles.ts';
 import type { Core } from '../../core/core.ts';
-import type { Transaction } from '../../core/transaction.ts';
+import type { TransactionHandle } from '../../core/handles.ts';
 
 interface AmqpTransaction {
-  tx: Transaction;
+  tx: TransactionHandle;
   /** Deliveries acked in the transaction: returned to their queue if it rolls back. */
-  acks: Array<{ consumer: Consumer; deliveryId: number }>;
+  acks: Array<{ consumer: ConsumerHandle; deliveryId: number }>;
 }
 
 /**
@@ -34,11 +34,11 @@ export class Transactions {
   }
 
   /** The core transaction of an AMQP txn-id; ERR_TX_UNKNOWN if it was never declared or is discharged. */
-  get(txnId: string): Transaction {
+  get(txnId: string): TransactionHandle {
     return this.entry(txnId).tx;
   }
 
-  ack(txnId: string, consumer: Consumer, deliveryId: number): void {
+  ack(txnId: string, consumer: ConsumerHandle, deliveryId: number): void {
     const t = this.entry(txnId);
     t.tx.addAck(consumer, deliveryId, false);
     t.acks.push({ consumer, deliveryId });

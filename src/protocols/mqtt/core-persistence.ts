@@ -136,8 +136,8 @@ export class CorePersistence {
       this.host.closeBinding(client, filter);
       // The durable subscription's name is the encoded filter (subscription-attacher.ts): a lookup, not a scan.
       const name = encodeSegment(filter);
-      const q = core.getQueue(`${cid}.${name}`);
-      if (q?.kind === 'subscription' && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN).catch(goneAlready));
+      const q = core.findSubscription(`${cid}.${name}`);
+      if (q !== undefined && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN).catch(goneAlready));
       if (this.host.sessions.hasShare(client.id!, filter)) deletes.push(this.leaveShare(client.id!, filter));
     }
     await Promise.all(deletes);
@@ -146,9 +146,8 @@ export class CorePersistence {
   /** A persistent session leaves a durable `$share` group; the group's queue goes with its last persistent member. */
   private async leaveShare(clientId: string, filter: string): Promise<void> {
     const queue = await this.host.sessions.leaveShare(clientId, filter);
-    const q = queue !== undefined ? this.host.core.getQueue(queue) : undefined;
     // A clean member still attached keeps it; it is deleted when that member leaves (subscription-attacher.ts).
-    if (q && q.consumers.length === 0) await this.host.core.deleteQueue(q);
+    if (queue !== undefined) await this.host.core.deleteIfIdle(queue);
   }
 
   /**

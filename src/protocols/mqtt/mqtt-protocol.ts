@@ -271,7 +271,7 @@ export class MqttProtocol implements ProtocolAdapter {
     // Returned to a queue that still exists (a takeover's new connection restored the session and
     // closed this one's consumer): the message is sent again there, so this PUBREC owes no PUBREL
     // (recording one would have it resent as well: the client would get the message twice).
-    if (!ours && c !== null && this.core.getQueue(c.queue.name) === c.queue) return;
+    if (!ours && c !== null && this.core.consumerQueueExists(c)) return;
     const tx = this.core.createTransaction();
     if (ours) tx.addAck(c!, d.deliveryId, false);
     this.state.addPubrel(tx, client.id, messageId);

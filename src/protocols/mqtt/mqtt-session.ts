@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.ts';
-import type { Delivery } from '../../core/consumer.ts';
+import type { Delivery } from '../../core/handles.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';
 import type { BindingOwner, SubscriptionBinding } from './subscription-binding.ts';

@@ -1,5 +1,5 @@
 import type { Core } from '../../core/core.ts';
-import type { Transaction } from '../../core/transaction.ts';
+import type { TransactionHandle } from '../../core/handles.ts';
 import type { StateValue } from '../../core/ports/store.ts';
 import { encodeSegment } from '../../interop/mqtt-topic.ts';
 
@@ -212,7 +212,7 @@ export class SessionStore {
   }
 
   /** PUBREC on a persistent session: records the pending PUBREL in `tx` (the one that acks the delivery). */
-  addPubrel(tx: Transaction, clientId: string, messageId: number): void {
+  addPubrel(tx: TransactionHandle, clientId: string, messageId: number): void {
     this.of(clientId).pubrel.add(messageId);
     tx.putState(this.pubrelKey(clientId, messageId), { c: clientId, p: messageId });
   }

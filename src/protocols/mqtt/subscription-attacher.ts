@@ -133,7 +133,7 @@ export class SubscriptionAttacher {
       // A group of persistent sessions at QoS 1/2 is a durable shared subscription (Artemis: shared durable):
       // messages wait while every member is offline. A group's first member decides; later ones join it.
       const name = `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`;
-      const existing = this.core.getQueue(name);
+      const existing = this.core.findSubscription(name);
       const durable = existing ? existing.durable : !client.clean && qos > 0;
       subscription = { name, durable, shared: true };
       if (durable && !client.clean) await this.state.joinShare(client.id!, filter, qos, name);
@@ -203,9 +203,8 @@ export class SubscriptionAttacher {
 
   /** A durable `$share` group queue that no persistent session is a member of any more goes with its last consumer. */
   private dropOrphanGroup(queue: string, session: MqttSession): void {
-    const q = this.core.getQueue(queue);
-    if (!q || q.consumers.length > 0 || this.state.hasShareMembers(queue)) return;
-    this.core.deleteQueue(q).catch((err) => session.reportError(err, 'share group delete'));
+    if (this.state.hasShareMembers(queue)) return;
+    this.core.deleteIfIdle(queue).catch((err) => session.reportError(err, 'share group delete'));
   }
 
   /** A non-durable QoS 1/2 binding of `filter` removed in this tick and not closed yet (a lookup: a scan per filter made restoring 50,000 subscriptions quadratic). */

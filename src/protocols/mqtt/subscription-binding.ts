@@ -1,4 +1,4 @@
-import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.ts';
+import type { ConsumerHandle, ConsumerSink, Delivery } from '../../core/handles.ts';
 import { CreditWindow } from '../../core/credit-window.ts';
 import type { DeliverFunc } from './aedes-types.ts';
 import { deliveryQos } from '../../interop/mqtt-message.ts';
@@ -30,7 +30,7 @@ export class SubscriptionBinding implements ConsumerSink {
   replacing = false;
   /** The durable core subscription's queue name, for a persistent session's subscription. */
   readonly durableName: string | undefined;
-  consumer: Consumer | null = null;
+  consumer: ConsumerHandle | null = null;
   isClosed = false;
   /** The window; credit held back while the connection is congested (returned on 'drain') or deliveries wait for packet ids. */
   readonly credit: CreditWindow;

@@ -1,5 +1,5 @@
 import { JunctionError } from '../../errors.ts';
-import type { Delivery } from '../../core/consumer.ts';
+import type { Delivery } from '../../core/handles.ts';
 import { isReservedProperty } from '../../core/reserved.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../../core/message.ts';
 import type { StompFrame, StompVersion } from './frame.ts';

@@ -2,7 +2,7 @@ import type { Logger } from '../../log.ts';
 import { JunctionError, StompFrameError, isJunctionError } from '../../errors.ts';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
-import type { Transaction } from '../../core/transaction.ts';
+import type { TransactionHandle } from '../../core/handles.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
@@ -40,7 +40,7 @@ export class StompSession {
   private connected = false;
   private closing = false;
   private readonly subs: StompSubscriptions;
-  private readonly transactions = new Map<string, Transaction>();
+  private readonly transactions = new Map<string, TransactionHandle>();
   private inbound: Promise<void> = Promise.resolve();
   private replies: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
@@ -258,13 +258,13 @@ export class StompSession {
     this.transactions.set(name, this.core.createTransaction(this));
   }
 
-  private getTx(name: string): Transaction {
+  private getTx(name: string): TransactionHandle {
     const tx = this.transactions.get(name);
     if (!tx) throw new JunctionError('ERR_TX_UNKNOWN', `Unknown transaction '${name.slice(0, 60)}'`);
     return tx;
   }
 
-  private takeTx(frame: StompFrame): Transaction {
+  private takeTx(frame: StompFrame): TransactionHandle {
     const name = header(frame, 'transaction');
     if (name === undefined) throw new JunctionError('ERR_STOMP_MISSING_HEADER', `${frame.command} requires a transaction header`);
     const tx = this.getTx(name);

@@ -1,10 +1,8 @@
 import { JunctionError } from '../../errors.ts';
-import type { Consumer, Delivery } from '../../core/consumer.ts';
+import type { BrowseCursor, ConsumerHandle, Delivery, TransactionHandle } from '../../core/handles.ts';
 import type { Core } from '../../core/core.ts';
 import { CreditWindow } from '../../core/credit-window.ts';
-import type { QueueBrowser } from '../../core/queue-browser.ts';
 import type { Origin } from '../../core/reserved.ts';
-import type { Transaction } from '../../core/transaction.ts';
 import type { Logger } from '../../log.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { encodeFrame } from './encoder.ts';
@@ -23,7 +21,7 @@ export interface Subscription {
   id: string;
   destination: string;
   ackMode: AckMode;
-  consumer: Consumer | null;
+  consumer: ConsumerHandle | null;
   /** Unsettled deliveries, in delivery order: delivery id -> message id. */
   unacked: Map<number, string>;
   byMessageId: Map<string, number>;
@@ -82,7 +80,7 @@ export class StompSubscriptions {
   }
 
   /** After a commit: forgets the acks of `tx` the core settled. */
-  committed(tx: Transaction): void {
+  committed(tx: TransactionHandle): void {
     for (const { consumer } of tx.acks) {
       const sub = [...this.map.values()].find((s) => s.consumer === consumer);
       if (!sub) continue;
@@ -119,8 +117,9 @@ export class StompSubscriptions {
     const sub: Subscription = { id, destination: req.destination, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), credit: new CreditWindow(Math.max(1, prefetch)) };
     this.map.set(id, sub);
     if (req.browser) {
-      // Refused here: a reserved name gets its ERROR in place of the RECEIPT.
-      const browser = this.core.browser(req.dest.name, this.origin);
+      // Refused here: a reserved name or a bad selector gets its ERROR in place of the RECEIPT. The
+      // selector filters what the browser shows (ActiveMQ sets it on the browser's ConsumerInfo too).
+      const browser = this.core.browser(req.dest.name, this.origin, req.selector);
       return () => void this.browse(sub, browser);
     }
     try {
@@ -152,11 +151,12 @@ export class StompSubscriptions {
    * batch per event-loop turn and only while the socket takes them (a queue of a million messages
    * neither holds the loop nor piles up in the outgoing buffer); stops when the subscription goes.
    */
-  private async browse(sub: Subscription, browser: QueueBrowser): Promise<void> {
+  private async browse(sub: Subscription, browser: BrowseCursor): Promise<void> {
     for (;;) {
       if (this.closing() || this.map.get(sub.id) !== sub) return;
+      // With a selector a batch may be empty before the end: `done` says when the queue is walked.
       const batch = browser.next(BROWSE_BATCH);
-      if (batch.length === 0) break;
+      if (browser.done) break;
       for (const m of batch) this.write(messageFrame({ id: 0, message: m, deliveryCount: 0, redelivered: false, queue: m.destination.name }, sub.id, undefined, this.version));
       await new Promise<void>((resolve) => (this.conn.congested ? this.drainWaiters.push(resolve) : setImmediate(resolve)));
     }

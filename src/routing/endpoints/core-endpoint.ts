@@ -1,4 +1,4 @@
-import type { Consumer, Delivery } from '../../core/consumer.ts';
+import type { ConsumerHandle, Delivery } from '../../core/handles.ts';
 import type { Core } from '../../core/core.ts';
 import { CreditWindow } from '../../core/credit-window.ts';
 import type { Origin } from '../../core/reserved.ts';
@@ -31,7 +31,7 @@ export class CoreSource implements Source {
   /** `maxInflight`: unsettled deliveries plus unused credit never exceed it. */
   private readonly window: CreditWindow;
   private readonly log: Log;
-  private consumer: Consumer | undefined;
+  private consumer: ConsumerHandle | undefined;
   private paused = false;
   private emit: (ex: Exchange) => void = () => {};
 
@@ -65,7 +65,7 @@ export class CoreSource implements Source {
     this.emit(createExchange({ routeId: this.routeId, message: fromCoreMessage(d.message), deliveryCount: d.deliveryCount, onSettled }));
   }
 
-  private settle(c: Consumer, id: number, o: Outcome): void {
+  private settle(c: ConsumerHandle, id: number, o: Outcome): void {
     // After a stop the delivery went back to the queue with the consumer: nothing to settle.
     if (c.closed) return;
     let p: Promise<void>;
@@ -135,7 +135,7 @@ export class CoreProducer implements Producer {
   readonly uri: string;
   private readonly core: Core;
   private readonly destination: Destination;
-  private reply: { queue: string; consumer: Consumer; waiting: Map<string, Waiting> } | undefined;
+  private reply: { queue: string; consumer: ConsumerHandle; waiting: Map<string, Waiting> } | undefined;
   private replyStarting: Promise<void> | undefined;
   private closed = false;
 
@@ -220,7 +220,6 @@ export class CoreProducer implements Producer {
     for (const w of waiting.values()) w.reject(stopped(this.uri));
     waiting.clear();
     consumer.close();
-    const q = this.core.getQueue(queue);
-    if (q) await this.core.deleteQueue(q);
+    await this.core.deleteQueue(queue);
   }
 }

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { Consumer, ConsumerSink, Delivery } from '../../../src/core/consumer.ts';
+import type { ConsumerHandle, ConsumerSink, Delivery } from '../../../src/core/handles.ts';
 import { Core, type ConsumerSpec, type CoreOptions } from '../../../src/core/core.ts';
 import type { Destination, MessageInput } from '../../../src/core/message.ts';
 import type { QueueHost } from '../../../src/core/queue-host.ts';
@@ -63,7 +63,7 @@ export class Collector implements ConsumerSink {
 }
 
 /** Attaches a consumer with a collecting sink and grants it `credit`. */
-export async function consume(core: Core, spec: Omit<ConsumerSpec, 'sink'>, credit = 100): Promise<{ consumer: Consumer; sink: Collector }> {
+export async function consume(core: Core, spec: Omit<ConsumerSpec, 'sink'>, credit = 100): Promise<{ consumer: ConsumerHandle; sink: Collector }> {
   const sink = new Collector();
   const consumer = await core.createConsumer({ ...spec, sink });
   consumer.grant(credit);

@@ -28,7 +28,7 @@ function fakeCore(opts: { failFirstConsumer?: boolean; answer?: boolean }) {
       const reply = { id: 'r1', destination: { type: 'queue', name: 'replies' }, body: Buffer.from('"pong"'), bodyType: 'json', properties: {}, durable: false, priority: 4, timestamp: 0, correlationId: m.correlationId };
       setImmediate(() => sink!.deliver({ message: reply }));
     },
-    getQueue: () => undefined,
+    deleteQueue: async () => {},
   };
   return { core: core as unknown as Core, consumers };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import rhea from 'rhea';
-import type { Delivery } from '../../../../src/core/consumer.ts';
+import type { Delivery } from '../../../../src/core/handles.ts';
 import type { Message, PropertyValue } from '../../../../src/core/message.ts';
 import { isJunctionError } from '../../../../src/errors.ts';
 import { isDecodeError } from '../../../../src/protocols/amqp/decode-bounds.ts';

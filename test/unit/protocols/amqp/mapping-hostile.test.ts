@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import rhea from 'rhea';
-import type { Delivery } from '../../../../src/core/consumer.ts';
+import type { Delivery } from '../../../../src/core/handles.ts';
 import type { Message, PropertyValue } from '../../../../src/core/message.ts';
 import { isJunctionError } from '../../../../src/errors.ts';
 import { encode, types } from '../../../../src/protocols/amqp/rhea-codec.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import rhea from 'rhea';
-import type { Delivery } from '../../../../src/core/consumer.ts';
+import type { Delivery } from '../../../../src/core/handles.ts';
 import type { Message, MessageInput } from '../../../../src/core/message.ts';
 import { amqpFromDelivery, messageFromAmqp } from '../../../../src/protocols/amqp/mapping.ts';
 import { idToString, PROP_ANNOTATIONS, PROP_BODY } from '../../../../src/interop/amqp-message.ts';

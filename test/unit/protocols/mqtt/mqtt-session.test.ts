@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { Delivery } from '../../../../src/core/consumer.ts';
+import type { Delivery } from '../../../../src/core/handles.ts';
 import type { TransportConnection } from '../../../../src/transport/connection.ts';
 import type { AedesClient } from '../../../../src/protocols/mqtt/aedes-types.ts';
 import { MqttConnectionStream } from '../../../../src/protocols/mqtt/connection.ts';

@@ -1,0 +1,99 @@
+/**
+ * What the core hands out (see core.ts): read-only views and handles, never a `Queue` or a
+ * `Consumer`. The objects behind them are the core's own (a handle is the core object seen through
+ * an interface), so using one costs nothing per message; only the core may reach past the interface.
+ */
+import type { NackOptions } from './consumer.ts';
+import type { StateValue } from './ports/store.ts';
+import type { Message } from './message.ts';
+import type { QueueStats } from './queue-contents.ts';
+
+export type { ConsumerSink, Delivery, NackOptions } from './consumer.ts';
+export type { QueueStats } from './queue-contents.ts';
+
+/** A delivery handed out and not yet settled, as a {@link ConsumerHandle} lists them. */
+export interface UnsettledDelivery {
+  readonly message: Message;
+}
+
+/**
+ * A consumer as its protocol sees it: credit, the deliveries it has not settled, and the calls that
+ * settle them. The protocol maps its flow control onto `grant`/`setCredit` (STOMP prefetch, AMQP link
+ * credit, MQTT receive maximum).
+ */
+export interface ConsumerHandle {
+  readonly id: number;
+  /** The queue it consumes from (a topic subscription's queue for a topic consumer). */
+  readonly queueName: string;
+  readonly autoAck: boolean;
+  readonly credit: number;
+  /** Closed by its protocol or by the broker (its queue deleted, the broker stopping). */
+  readonly closed: boolean;
+  /** Deliveries not yet settled, by delivery id, in delivery order. */
+  readonly unacked: ReadonlyMap<number, UnsettledDelivery>;
+  /** Adds credit and lets the queue deliver. */
+  grant(n: number): void;
+  /** Sets the credit to an absolute value (AMQP flow). */
+  setCredit(n: number): void;
+  /** Acknowledges one delivery; resolves when the removal is stored. */
+  ack(deliveryId: number): Promise<void>;
+  /** Acknowledges a delivery and every earlier one to this consumer (STOMP `client`). */
+  ackCumulative(deliveryId: number): Promise<void>;
+  /** Returns a delivery to the queue (redelivery policy applies) or dead-letters it. */
+  nack(deliveryId: number, opts?: NackOptions): Promise<void>;
+  /** Closes the consumer; its unsettled deliveries return to the queue, redelivered. */
+  close(): void;
+}
+
+/** A queue as management and tests see it: counters and contents, no way to change it but through the core. */
+export interface QueueView {
+  readonly name: string;
+  readonly kind: 'anycast' | 'subscription';
+  readonly durable: boolean;
+  readonly shared: boolean;
+  readonly topic: string | undefined;
+  readonly messageCount: number;
+  readonly groupCount: number;
+  readonly consumers: readonly ConsumerHandle[];
+  statistics(): QueueStats;
+  /** Messages held, highest priority first (one array: for management and tests; protocols browse with a cursor). */
+  browse(): Message[];
+}
+
+/** A cursor over a queue's messages (`Core.browser`), read a batch at a time. */
+export interface BrowseCursor {
+  /**
+   * More messages: up to `max`, from at most `max` of the queue's (with a selector, those of them it
+   * matches, so possibly none before the end). Not a snapshot (JMS 2.0 4.1.2).
+   */
+  next(max: number): Message[];
+  /** True once every message of the queue has been looked at. */
+  readonly done: boolean;
+}
+
+/** A topic subscription as `Core.findSubscription` describes it: a plain copy of what it was made with. */
+export interface SubscriptionInfo {
+  /** The subscription queue's name. */
+  name: string;
+  topic: string;
+  durable: boolean;
+  shared: boolean;
+  clientId: string | undefined;
+  subscriptionName: string | undefined;
+  /** The selector it filters by, if any. */
+  selector: string | undefined;
+  meta: Record<string, unknown> | undefined;
+  /** Consumers attached now. */
+  consumers: number;
+}
+
+/** A local transaction as its protocol holds it: sends join it through `SendOptions.tx`. */
+export interface TransactionHandle {
+  readonly id: number;
+  /** The acks recorded so far, in order. */
+  readonly acks: ReadonlyArray<{ readonly consumer: ConsumerHandle; readonly deliveryId: number; readonly cumulative: boolean }>;
+  /** Records an ack of an unsettled delivery, applied at commit. */
+  addAck(consumer: ConsumerHandle, deliveryId: number, cumulative: boolean): void;
+  /** Records a `Core.putState` to store with the commit. */
+  putState(key: string, value: StateValue | null): void;
+}
