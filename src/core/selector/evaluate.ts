@@ -1,5 +1,5 @@
 import type { SelectorResolver, SelectorValue } from './types.ts';
-import type { ArithmeticOperator, ComparisonOperator, Expr } from './parser.ts';
+import type { ArithmeticOperator, ComparisonOperator, Expr } from './ast.ts';
 import { booleanFromString, doubleFromString, integerFromString } from './convert.ts';
 
 /**
