@@ -8,9 +8,10 @@
  *
  * Public surface: files outside `src/core` import only this file, `handles.ts` (what the facade
  * hands out: consumer and transaction handles, queue views, browse cursors, subscription info),
- * `message.ts`, `reserved.ts` (reserved names and `Origin`), `address.ts` and `wildcard.ts` (address
- * validation and matching) and `ports/*.ts`; every other file of `src/core` is internal. The facade never returns a `Queue` or a
- * `Consumer`: the handle is the same object seen through an interface, so it costs nothing per message.
+ * `message.ts`, `credit-window.ts`, `ports/*.ts`, and the pure helpers `reserved.ts` (reserved names,
+ * `Origin`), `address.ts` and `wildcard.ts` (address validation and matching); every other file of
+ * `src/core` is internal (.dependency-cruiser.cjs keeps it so). The facade never returns a `Queue` or
+ * a `Consumer`: the handle is the same object seen through an interface, so it costs nothing per message.
  */
 import type { StateValue, StoredState } from './ports/store.ts';
 import type { JunctionError } from '../errors.ts';
