@@ -83,7 +83,7 @@ function mqtt5ToCore(p: Record<string, unknown>, m: MessageInput, properties: Re
   for (const [k, v] of Object.entries(user)) {
     // The adapters' marker names (x-amqp-*) are never taken from a client (core/reserved.ts); nor are
     // the names this mapping sets from the packet itself.
-    if (isReservedProperty(k) || k in properties) continue;
+    if (isReservedProperty(k) || Object.hasOwn(properties, k)) continue;
     const s = Array.isArray(v) ? v.map(String).join(',') : String(v);
     if (k === '__proto__') Object.defineProperty(properties, k, { value: s, enumerable: true, writable: true, configurable: true });
     else properties[k] = s;

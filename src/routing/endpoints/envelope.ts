@@ -13,9 +13,10 @@ import type { ExchangeMessage } from '../types.ts';
 type SharedFields = Pick<MessageInput, 'priority' | 'expiration' | 'correlationId' | 'type' | 'contentType' | 'groupId' | 'groupSeq' | 'userId' | 'deliveryTime'>;
 
 /**
- * Copies the fields the envelope and the core share from `from` to `to`: what is set, only (a
- * conditional per field, no spread: this runs once per routed message). An expiration of 0 (never,
- * in a stored message) is not set.
+ * Copies the fields the envelope and the core share from `from` to `to`: what is set, only. An
+ * expiration of 0 (never, in a stored message) is not set. For the remote endpoints; the broker's
+ * own (fromCoreMessage, toCoreMessage: every routed message) copy inline, so each site's property
+ * reads see only its own message shapes, as before this function existed.
  */
 function copyShared(from: Readonly<SharedFields>, to: SharedFields): void {
   if (from.priority !== undefined) to.priority = from.priority;
@@ -51,11 +52,19 @@ export function fromCoreMessage(m: Message): ExchangeMessage {
     bodyType: m.bodyType,
     headers: { ...m.properties },
     durable: m.durable,
+    priority: m.priority,
     messageId: m.id,
     destination: formatDestination(m.destination),
     timestamp: m.timestamp,
   };
-  copyShared(m, out);
+  if (m.expiration > 0) out.expiration = m.expiration;
+  if (m.correlationId !== undefined) out.correlationId = m.correlationId;
+  if (m.type !== undefined) out.type = m.type;
+  if (m.contentType !== undefined) out.contentType = m.contentType;
+  if (m.groupId !== undefined) out.groupId = m.groupId;
+  if (m.groupSeq !== undefined) out.groupSeq = m.groupSeq;
+  if (m.userId !== undefined) out.userId = m.userId;
+  if (m.deliveryTime !== undefined) out.deliveryTime = m.deliveryTime;
   if (m.replyTo !== undefined) out.replyTo = formatDestination(m.replyTo);
   if (m.originalDestination !== undefined) out.originalDestination = formatDestination(m.originalDestination);
   return out;
@@ -91,7 +100,15 @@ export function toCoreMessage(m: ExchangeMessage, destination: Destination, orig
     if (!kept) delete properties[k];
   }
   const input: MessageInput = { destination, body: m.body, bodyType: m.bodyType, durable: m.durable, properties };
-  copyShared(m, input);
+  if (m.priority !== undefined) input.priority = m.priority;
+  if (m.expiration !== undefined) input.expiration = m.expiration;
+  if (m.correlationId !== undefined) input.correlationId = m.correlationId;
+  if (m.type !== undefined) input.type = m.type;
+  if (m.contentType !== undefined) input.contentType = m.contentType;
+  if (m.groupId !== undefined) input.groupId = m.groupId;
+  if (m.groupSeq !== undefined) input.groupSeq = m.groupSeq;
+  if (m.userId !== undefined) input.userId = m.userId;
+  if (m.deliveryTime !== undefined) input.deliveryTime = m.deliveryTime;
   if (m.replyTo !== undefined) {
     const d = brokerDestination(m.replyTo);
     if (d !== undefined) input.replyTo = d;
