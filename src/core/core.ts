@@ -5,6 +5,8 @@
  * - `addresses.ts`: queues, topics, temporary ones, auto-create/delete, reserved names, resource caps.
  * - `subscriptions.ts`: subscription queues (temporary, shared, durable) and consumers.
  * - `transactions.ts`, `protocol-state.ts`, `recovery.ts`, `expiry-sweeper.ts`; shared state in `core-context.ts`.
+ * It is near 300 lines, not 150, because it keeps every call adapters, routing and tests made before
+ * the split (39 members, each a documented one-line delegate); nothing here does a job of its own.
  *
  * Public surface: files outside `src/core` import only this file, `handles.ts` (what the facade
  * hands out: consumer and transaction handles, queue views, browse cursors, subscription info),
