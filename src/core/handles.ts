@@ -64,7 +64,8 @@ export interface QueueView {
 export interface BrowseCursor {
   /**
    * More messages: up to `max`, from at most `max` of the queue's (with a selector, those of them it
-   * matches, so possibly none before the end). Not a snapshot (JMS 2.0 4.1.2).
+   * matches, so possibly none before the end; and only as many as it evaluates in about 10 ms, the
+   * rest on later calls). Not a snapshot (JMS 2.0 4.1.2).
    */
   next(max: number): Message[];
   /** True once every message of the queue has been looked at. */

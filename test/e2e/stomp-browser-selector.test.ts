@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { AmqpTestClient } from '../helpers/amqp-client.ts';
+import { assertServed, watchAttack } from '../helpers/attack.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { RawStomp } from '../helpers/raw-stomp.ts';
 import { bodies, connectFor, stats } from '../helpers/stompjs.ts';
 
 // A STOMP queue browser (`browser:true`) with a `selector` header shows only the messages the selector
@@ -41,6 +44,32 @@ describe('STOMP queue browser with a selector (stompjs over TCP)', () => {
     assert.equal(seen[0]!.headers.browser, 'end');
     await browser.expectNone();
     assert.equal(stats(broker, 'q.browse.none').messages, 2);
+  });
+
+  test('a browser with the costliest selector within the limits over long AMQP properties: the broker keeps serving', async () => {
+    // One evaluation of a 256-character LIKE stretch with `_` against a 65,536-character property
+    // costs ~2-4 ms (selectors.maxLikeValueLength): a browse batch of 256 evaluated in one turn held
+    // the event loop ~0.8 s. The cursor now evaluates for about 10 ms a call.
+    const amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+    const browserConn = await RawStomp.connect(broker.ports.stomp!, undefined, { timeout: 60_000 });
+    try {
+      const s = await amqp.sender('q.browse.costly');
+      const miss = 'a'.repeat(65_536);
+      for (let i = 0; i < 300; i++) await amqp.send(s, { body: `miss-${i}`, application_properties: { p: miss } }, 30_000);
+      await amqp.send(s, { body: 'hit', application_properties: { p: `${'a'.repeat(254)}xb` } });
+      const w = await watchAttack({ stompPort: broker.ports.stomp! });
+      await w.roundTrips(1);
+      browserConn.send('SUBSCRIBE', { id: 'b', destination: '/queue/q.browse.costly', browser: 'true', selector: `p LIKE '%${'a'.repeat(254)}_b%'` });
+      const first = await browserConn.nextFrame();
+      assert.equal(first.text, 'hit');
+      assert.equal((await browserConn.nextFrame()).header('browser'), 'end');
+      await w.roundTrips(2);
+      assertServed(await w.stop(), { maxLagMs: 400 });
+      assert.equal(stats(broker, 'q.browse.costly').messages, 301, 'browsing consumed nothing');
+    } finally {
+      browserConn.destroy();
+      await amqp.close();
+    }
   });
 
   test('a browser with a selector that does not parse gets an ERROR', async (t) => {
