@@ -1,5 +1,5 @@
 import { isReservedProperty } from '../core/reserved.ts';
-import type { Message, MessageInput, PropertyValue } from '../core/message.ts';
+import type { Destination, Message, MessageInput, PropertyValue } from '../core/message.ts';
 import { coreToMqttTopic, mqttTopicToCore } from './mqtt-topic.ts';
 
 /**
@@ -50,9 +50,24 @@ const MAX_INTERVAL = 0xffffffff;
 /**
  * A PUBLISH -> the core message: topic -> topic address, QoS > 0 -> durable, body bytes
  * unchanged, MQTT 5 properties (when the packet has them) as above. `now` makes an expiry interval
- * absolute.
+ * absolute. Throws ERR_MQTT_TOPIC_INVALID for a topic (or response topic) no core name can hold.
  */
 export function publishToCore(packet: PublishPacket, clientId: string | null, now = 0): MessageInput {
+  return toCore(packet, clientId, { type: 'topic', name: mqttTopicToCore(packet.topic) }, now, true);
+}
+
+/**
+ * A PUBLISH another broker delivered (the `mqtt://` route source) -> the core fields, with
+ * `destination` as its destination. Its topic and response topic are that broker's names, valid
+ * there (`living room/temp`, `a/*`) whether or not a core name could hold them, so neither is
+ * mapped nor refused: the topic stays the `mqttTopic` property, and the caller keeps the response
+ * topic as the remote gave it (src/routing/types.ts).
+ */
+export function remotePublishToCore(packet: PublishPacket, destination: Destination, now: number): MessageInput {
+  return toCore(packet, null, destination, now, false);
+}
+
+function toCore(packet: PublishPacket, clientId: string | null, destination: Destination, now: number, mapReplyTo: boolean): MessageInput {
   const body = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? '');
   const properties: Record<string, PropertyValue> = {
     [MQTT_PROPERTIES.topic]: packet.topic,
@@ -61,21 +76,21 @@ export function publishToCore(packet: PublishPacket, clientId: string | null, no
   };
   if (clientId !== null) properties[MQTT_PROPERTIES.clientId] = clientId;
   const m: MessageInput = {
-    destination: { type: 'topic', name: mqttTopicToCore(packet.topic) },
+    destination,
     body,
     bodyType: 'bytes',
     durable: packet.qos > 0,
     properties,
   };
-  if (packet.properties !== undefined && packet.properties !== null && typeof packet.properties === 'object') mqtt5ToCore(packet.properties as Record<string, unknown>, m, properties, now);
+  if (packet.properties !== undefined && packet.properties !== null && typeof packet.properties === 'object') mqtt5ToCore(packet.properties as Record<string, unknown>, m, properties, now, mapReplyTo);
   return m;
 }
 
-function mqtt5ToCore(p: Record<string, unknown>, m: MessageInput, properties: Record<string, PropertyValue>, now: number): void {
+function mqtt5ToCore(p: Record<string, unknown>, m: MessageInput, properties: Record<string, PropertyValue>, now: number, mapReplyTo: boolean): void {
   const expiry = p.messageExpiryInterval;
   if (typeof expiry === 'number' && expiry > 0 && expiry <= MAX_INTERVAL) m.expiration = now + expiry * 1000;
   if (typeof p.contentType === 'string') m.contentType = p.contentType;
-  if (typeof p.responseTopic === 'string' && p.responseTopic !== '') m.replyTo = { type: 'topic', name: mqttTopicToCore(p.responseTopic) };
+  if (mapReplyTo && typeof p.responseTopic === 'string' && p.responseTopic !== '') m.replyTo = { type: 'topic', name: mqttTopicToCore(p.responseTopic) };
   if (Buffer.isBuffer(p.correlationData)) m.correlationId = p.correlationData.toString('utf8');
   if (p.payloadFormatIndicator === true) m.bodyType = 'text';
   const user = p.userProperties;
@@ -113,7 +128,10 @@ export function coreToMqtt5(m: CoreMessage, now: number): Mqtt5PublishProperties
     for (const k in props) {
       if (!isUserProperty(k)) continue;
       const v = props[k];
-      (user ??= {})[k] = v === null ? '' : String(v);
+      const s = v === null ? '' : String(v);
+      // A property named `__proto__` (a client may send one) is a user property like any other.
+      if (k === '__proto__') Object.defineProperty((user ??= {}), k, { value: s, enumerable: true, writable: true, configurable: true });
+      else (user ??= {})[k] = s;
     }
     if (user !== undefined) out.userProperties = user;
   }

@@ -1,7 +1,6 @@
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Destination } from '../../core/message.ts';
-import { coreToMqtt5, publishToCore, type Mqtt5PublishProperties } from '../../interop/mqtt-message.ts';
-import { mqttTopicToCore } from '../../interop/mqtt-topic.ts';
+import { coreToMqtt5, remotePublishToCore, type Mqtt5PublishProperties } from '../../interop/mqtt-message.ts';
 import { JunctionError } from '../../errors.ts';
 import { createExchange } from '../exchange.ts';
 import type { Log } from '../../core/ports/log.ts';
@@ -10,6 +9,13 @@ import { fromMessageInput, toCoreMessage } from './envelope.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
+
+/**
+ * The core destination of a remote message: none. The remote's topics are its own names (any
+ * valid MQTT topic, `living room/temp` too), not core addresses; only the exchange's URI says
+ * where a message came from or goes, and the mappers read no destination for MQTT 5 properties.
+ */
+const REMOTE: Destination = { type: 'topic', name: '' };
 
 function connect(host: string, port: number, clientId: string, clean: boolean, options: URLSearchParams): MqttClient {
   return mqtt.connect({
@@ -61,7 +67,7 @@ export class MqttSource implements Source {
     const qos = this.options.get('qos') === '0' ? 0 : 1;
     client.handleMessage = (packet, callback) => {
       const now = Date.now();
-      const input = publishToCore(packet, null, now);
+      const input = remotePublishToCore(packet, REMOTE, now);
       // The response topic is a topic of the remote broker: kept as it gave it (src/routing/types.ts).
       const responseTopic = (packet.properties as Mqtt5PublishProperties | undefined)?.responseTopic;
       const ex = createExchange({
@@ -135,8 +141,6 @@ export class MqttProducer implements Producer {
   private readonly retain: boolean;
   /** MQTT 5: each publish carries the message's properties (interop/mqtt-message.ts). */
   private readonly v5: boolean;
-  /** The topic as a core destination: what the message's fields are mapped against. */
-  private readonly destination: Destination;
   private readonly client: MqttClient;
   /** Sends waiting for the connection, oldest first (entries that timed out are skipped). */
   private readonly queued: Array<PendingSend<ExchangeMessage>> = [];
@@ -149,7 +153,6 @@ export class MqttProducer implements Producer {
     this.qos = options.get('qos') === '0' ? 0 : 1;
     this.retain = options.get('retain') === 'true';
     this.v5 = options.get('protocolVersion') === '5';
-    this.destination = { type: 'topic', name: mqttTopicToCore(topic) };
     this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
     this.pending = new PendingSends(sendTimeout, uri, (p) => {
       if (typeof p.handle === 'number') this.client.removeOutgoingMessage(p.handle);
@@ -177,7 +180,7 @@ export class MqttProducer implements Producer {
     const done = (err?: Error) => (err ? this.pending.reject(p, new JunctionError('ERR_ROUTE_ENDPOINT', `${this.uri}: ${err.message}`)) : this.pending.resolve(p));
     const m = p.item;
     const opts: IClientPublishOptions = { qos: this.qos, retain: this.retain };
-    if (this.v5) opts.properties = coreToMqtt5(toCoreMessage(m, this.destination), Date.now());
+    if (this.v5) opts.properties = coreToMqtt5(toCoreMessage(m, REMOTE), Date.now());
     this.client.publish(this.topic, m.body, opts, done);
     if (this.qos === 0 || p.done) return;
     // The packet id MQTT.js gave this publish, so a timeout can withdraw it; taken only if it is

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import type { Message, MessageInput } from '../../../src/core/message.ts';
-import { coreToMqtt5, deliveryQos, MQTT_PROPERTIES, publishToCore, retainedQos, type PublishPacket } from '../../../src/interop/mqtt-message.ts';
+import { coreToMqtt5, deliveryQos, MQTT_PROPERTIES, publishToCore, remotePublishToCore, retainedQos, type PublishPacket } from '../../../src/interop/mqtt-message.ts';
 
 const NOW = 1_700_000_000_000;
 
@@ -97,6 +97,29 @@ describe('interop MQTT message mapping', () => {
       ['__proto__', 'p'],
       ['multi', 'a,b'],
     ]);
+  });
+
+  test('a property named __proto__ goes out as a user property, as it came in', () => {
+    const properties = JSON.parse('{"__proto__": "p", "a": 1}') as Record<string, string | number>;
+    const out = coreToMqtt5({ destination: { type: 'topic', name: 't' }, body: Buffer.alloc(0), properties }, NOW);
+    assert.equal(Object.getPrototypeOf(out.userProperties), Object.prototype);
+    assert.deepEqual(Object.entries(out.userProperties!), [
+      ['__proto__', 'p'],
+      ['a', '1'],
+    ]);
+  });
+
+  test("a remote broker's PUBLISH: its topic and response topic are its own names, neither mapped nor refused", () => {
+    const remote = { type: 'topic', name: '' } as const;
+    for (const topic of ['living room/temp', 'a/*/b', 'a/>', 'tab\there']) {
+      const packet = { topic, payload: 'x', qos: 1, retain: false, properties: { responseTopic: 'replies/+/to me', contentType: 'text/plain' } } as const;
+      assert.throws(() => publishToCore(packet, null, NOW), { code: 'ERR_MQTT_TOPIC_INVALID' });
+      const m = remotePublishToCore(packet, remote, NOW);
+      assert.equal(m.destination, remote);
+      assert.equal(m.replyTo, undefined);
+      assert.equal(m.contentType, 'text/plain');
+      assert.deepEqual(m.properties, { mqttTopic: topic, mqttQos: 1, mqttRetain: false });
+    }
   });
 
   test('delivery QoS: an MQTT message at most its own, others at the granted; retained at its own', () => {
