@@ -125,10 +125,19 @@ export function idToAmqp(s: string | undefined, t: AmqpTypes): unknown {
   return s;
 }
 
-/** A property value as AMQP: integers in int range are `int`, others `long`, fractions `double`. */
+/** 2^63: the first integer a `long` cannot hold (rhea's encoder throws a RangeError on one). */
+const LONG_LIMIT = 2 ** 63;
+
+/**
+ * A property value as AMQP: integers in int range are `int`, others in long range `long`; fractions,
+ * and integers no long holds (1e20: a double a client or an expression made), `double`.
+ */
 export function propertyToAmqp(v: PropertyValue, t: AmqpTypes): unknown {
   if (typeof v === 'number') {
-    if (Number.isInteger(v)) return v >= -2147483648 && v <= 2147483647 ? t.wrap_int(v) : t.wrap_long(v);
+    if (Number.isInteger(v)) {
+      if (v >= -2147483648 && v <= 2147483647) return t.wrap_int(v);
+      if (v > -LONG_LIMIT && v < LONG_LIMIT) return t.wrap_long(v);
+    }
     return t.wrap_double(v);
   }
   return t.wrap(v);
@@ -185,9 +194,11 @@ export function applicationPropertiesToCore(app: unknown, props: Record<string, 
 /**
  * The header, properties and message-annotations fields of `msg` into `m` (whose destination,
  * body and properties the caller set). `now` turns a ttl or a delivery delay into epoch ms.
- * Fields of a wrong type are left out, never thrown on.
+ * Fields of a wrong type are left out, never thrown on. `schedule` false: a message another broker
+ * delivered (the `amqp://` route source), which that broker scheduled already; its
+ * `x-opt-delivery-*` annotations say when it was due there, not to wait again.
  */
-export function amqpToCore(msg: AmqpMessageIn, m: MessageInput, now: number): void {
+export function amqpToCore(msg: AmqpMessageIn, m: MessageInput, now: number, schedule = true): void {
   const properties = (m.properties ??= {});
   if (msg.priority !== undefined && msg.priority !== null) {
     const p = Number(msg.priority);
@@ -222,7 +233,7 @@ export function amqpToCore(msg: AmqpMessageIn, m: MessageInput, now: number): vo
   if (msg.content_encoding !== undefined && msg.content_encoding !== null) properties[PROP_CONTENT_ENCODING] = String(msg.content_encoding);
   if (typeof msg.reply_to_group_id === 'string') properties[PROP_REPLY_TO_GROUP_ID] = msg.reply_to_group_id;
   const ma = msg.message_annotations as Record<string, unknown> | null | undefined;
-  if (ma !== null && typeof ma === 'object') {
+  if (schedule && ma !== null && typeof ma === 'object') {
     const at = epoch(ma['x-opt-delivery-time']);
     const delay = Number(ma['x-opt-delivery-delay'] ?? 0);
     if (at !== undefined && at > now) m.deliveryTime = at;

@@ -52,7 +52,7 @@ function section(raw: Buffer, sections: RawSection[], code: number): Buffer | un
 }
 
 /** Sets a property named by a client: `__proto__` is an own property like any other, never the prototype. */
-function setProperty(props: Record<string, PropertyValue>, k: string, v: PropertyValue): void {
+function setProperty<V>(props: Record<string, V>, k: string, v: V): void {
   if (k === '__proto__') Object.defineProperty(props, k, { value: v, enumerable: true, writable: true, configurable: true });
   else props[k] = v;
 }
@@ -178,7 +178,7 @@ export function amqpFromDelivery(d: Delivery, now: number): Buffer {
   if (rawApp) w.write_bytes(appendToMap(rawApp, entries));
   else if (entries.length > 0) {
     const wrapped: Record<string, unknown> = {};
-    for (const [k, v] of entries) wrapped[k] = propertyToAmqp(v, types);
+    for (const [k, v] of entries) setProperty(wrapped, k, propertyToAmqp(v, types));
     w.write(types.described(types.wrap_ulong(SECTION.applicationProperties), types.wrap_map(wrapped)));
   }
 

@@ -115,7 +115,7 @@ export function fromAmqp(m: rhea.Message, uri: string): ExchangeMessage {
   applicationPropertiesToCore(m.application_properties, properties);
   const input: MessageInput = { destination: REMOTE, ...bodyFromAmqp(m.body), durable: m.durable === true, properties };
   const wire = m as AmqpMessageIn;
-  amqpToCore(wire, input, now);
+  amqpToCore(wire, input, now, false); // the remote scheduled it: due now
   // The reply-to is an address of the remote broker: kept as it gave it (src/routing/types.ts).
   return fromMessageInput(input, uri, typeof wire.reply_to === 'string' && wire.reply_to !== '' ? wire.reply_to : undefined, now);
 }

@@ -174,6 +174,17 @@ describe('interop AMQP message mapping', () => {
     assert.deepEqual(empty.properties, {});
   });
 
+  test('an integer no long can hold goes out as a double, so the message still encodes', () => {
+    for (const v of [1e20, -1e20, 2 ** 63, -(2 ** 63) - 4096, Number.MAX_VALUE]) {
+      const out = { body: '', application_properties: applicationPropertiesToAmqp({ v }, types) };
+      const decoded = rhea.message.decode(rhea.message.encode(out as unknown as rhea.Message)) as unknown as { application_properties: Record<string, unknown> };
+      assert.equal(decoded.application_properties.v, v, String(v));
+    }
+    const name = (v: number) => (propertyToAmqp(v, types) as { type: { name: string } }).type.name;
+    assert.equal(name(2 ** 62), 'Long');
+    assert.equal(name(2 ** 63), 'Double');
+  });
+
   test('huge values are clamped or kept as numbers', () => {
     const m: MessageInput = { destination: { type: 'queue', name: 'q' }, body: Buffer.alloc(0) };
     amqpToCore({ priority: 1e300, ttl: 2 ** 40, group_sequence: 2 ** 53 }, m, NOW);

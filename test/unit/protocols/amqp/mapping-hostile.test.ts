@@ -90,4 +90,13 @@ describe('reserved names from AMQP clients', () => {
     assert.ok(Object.hasOwn(input.properties!, '__proto__'));
     assert.equal(input.properties!['__proto__'], null);
   });
+
+  test('a property named __proto__ goes out as an application property, and nothing else with it', () => {
+    const out = amqpFromDelivery(delivery(JSON.parse('{"__proto__": "p", "a": "1"}') as Record<string, PropertyValue>), NOW);
+    const app = (rhea.message.decode(out) as unknown as { application_properties: Record<string, unknown> }).application_properties;
+    assert.deepEqual(Object.entries(app), [
+      ['__proto__', 'p'],
+      ['a', '1'],
+    ]);
+  });
 });
