@@ -76,6 +76,18 @@ const TREE: Record<string, string[]> = {
   'src/cli/main.ts': ['../broker.ts'],
 };
 
+/**
+ * Other ways of importing, each forbidden (the core reaching a protocol): a type-only import, a
+ * re-export, a dynamic import(), a require() and an import() type all count as imports.
+ */
+const FORMS: Record<string, string> = {
+  'src/core/type-only.ts': "import type * as m from '../protocols/stomp/frames.ts';\nexport type T = typeof m;\n",
+  'src/core/re-export.ts': "export * from '../protocols/stomp/frames.ts';\n",
+  'src/core/dynamic.ts': "export const load = () => import('../protocols/stomp/frames.ts');\n",
+  'src/core/required.ts': "declare const require: (id: string) => unknown;\nexport const m = require('../protocols/stomp/frames.ts');\n",
+  'src/core/import-type.ts': "export type T = typeof import('../protocols/stomp/frames.ts');\n",
+};
+
 /** [importing file, imported file, rule that must report it]. */
 const EXPECTED: Array<[string, string, string]> = [
   ['src/core/leaky.ts', 'src/protocols/stomp/frames.ts', 'core-imports-only-core'],
@@ -92,6 +104,7 @@ const EXPECTED: Array<[string, string, string]> = [
   ['patterns/reach-core.ts', 'src/core/core.ts', 'patterns-import-the-envelope-only'],
   ['src/config/boot.ts', 'src/broker.ts', 'composition-root-on-top'],
   ['src/routing/persist.ts', 'src/store/memory.ts', 'routing-stays-above-adapters'],
+  ...Object.keys(FORMS).map((file): [string, string, string] => [file, 'src/protocols/stomp/frames.ts', 'core-imports-only-core']),
 ];
 
 describe('module boundaries (npm run lint)', () => {
@@ -108,6 +121,7 @@ describe('module boundaries (npm run lint)', () => {
       const body = imports.map((spec, i) => `import * as m${i} from '${spec}';\nexport const x${i} = m${i};\n`).join('');
       await writeFile(path.join(dir, file), body || 'export {};\n');
     }
+    for (const [file, body] of Object.entries(FORMS)) await writeFile(path.join(dir, file), body);
     violations = (await cruise(dir)).summary.violations;
   });
 
