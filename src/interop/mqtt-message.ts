@@ -1,5 +1,6 @@
 import { isReservedProperty } from '../core/reserved.ts';
 import type { Destination, Message, MessageInput, PropertyValue } from '../core/message.ts';
+import { PROP_REPLY_TO } from './amqp-message.ts';
 import { coreToMqttTopic, mqttTopicToCore } from './mqtt-topic.ts';
 
 /**
@@ -105,9 +106,9 @@ function mqtt5ToCore(p: Record<string, unknown>, m: MessageInput, properties: Re
   }
 }
 
-/** True for a property that goes out as an MQTT 5 user property: not a marker, not the MQTT packet's own. */
+/** True for a property that goes out as an MQTT 5 user property: not a marker, not the MQTT packet's own, not the kept reply-to. */
 function isUserProperty(k: string): boolean {
-  return k !== MQTT_PROPERTIES.topic && k !== MQTT_PROPERTIES.qos && k !== MQTT_PROPERTIES.retain && k !== MQTT_PROPERTIES.clientId && !isReservedProperty(k);
+  return k !== MQTT_PROPERTIES.topic && k !== MQTT_PROPERTIES.qos && k !== MQTT_PROPERTIES.retain && k !== MQTT_PROPERTIES.clientId && k !== PROP_REPLY_TO && !isReservedProperty(k);
 }
 
 /**
@@ -119,10 +120,16 @@ export function coreToMqtt5(m: CoreMessage, now: number): Mqtt5PublishProperties
   const expiration = m.expiration ?? 0;
   if (expiration > 0) out.messageExpiryInterval = Math.min(MAX_INTERVAL, Math.max(1, Math.ceil((expiration - now) / 1000)));
   if (m.contentType !== undefined) out.contentType = m.contentType;
+  const props = m.properties;
   if (m.replyTo !== undefined) out.responseTopic = coreToMqttTopic(m.replyTo.name);
+  else {
+    // A reply-to that is no address of this broker (another broker's, as a remote source or an AMQP
+    // client gave it: src/routing/types.ts) goes out as given, as the AMQP mapping's reply-to does.
+    const kept = props?.[PROP_REPLY_TO];
+    if (typeof kept === 'string' && kept !== '') out.responseTopic = kept;
+  }
   if (m.correlationId !== undefined) out.correlationData = Buffer.from(m.correlationId, 'utf8');
   if (m.bodyType === 'text' || m.bodyType === 'json') out.payloadFormatIndicator = true;
-  const props = m.properties;
   if (props !== undefined) {
     let user: Record<string, string> | undefined;
     for (const k in props) {

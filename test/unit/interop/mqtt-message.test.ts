@@ -99,6 +99,16 @@ describe('interop MQTT message mapping', () => {
     ]);
   });
 
+  test("a reply-to of another broker (kept as JMS_AMQP_REPLY_TO) goes out as the response topic, as given", () => {
+    const properties = { JMS_AMQP_REPLY_TO: 'replies/of remote/1', a: 'x' };
+    const out = coreToMqtt5({ destination: { type: 'topic', name: 't' }, body: Buffer.alloc(0), properties }, NOW);
+    assert.equal(out.responseTopic, 'replies/of remote/1');
+    assert.deepEqual(out.userProperties, { a: 'x' });
+    // A reply-to of this broker wins.
+    const own = coreToMqtt5({ destination: { type: 'topic', name: 't' }, body: Buffer.alloc(0), replyTo: { type: 'topic', name: 'r.1' }, properties }, NOW);
+    assert.equal(own.responseTopic, 'r/1');
+  });
+
   test('a property named __proto__ goes out as a user property, as it came in', () => {
     const properties = JSON.parse('{"__proto__": "p", "a": 1}') as Record<string, string | number>;
     const out = coreToMqtt5({ destination: { type: 'topic', name: 't' }, body: Buffer.alloc(0), properties }, NOW);
