@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import type { Message } from 'rhea';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { freePort, listening } from '../helpers/ports.ts';
 import { connectFor } from '../helpers/stompjs.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
 /*
  * Issue 13 part 5: one message model. An AMQP client sends one message with every field a route
@@ -17,18 +16,17 @@ import { connectFor } from '../helpers/stompjs.ts';
  */
 
 let broker: TestBroker;
-let mosquitto: ChildProcess | undefined;
+let mosquitto: Mosquitto | undefined;
 let mosquittoPort = 0;
 
 before(async () => {
   broker = await startBroker({ store: { type: 'memory' } });
-  mosquittoPort = await freePort();
-  mosquitto = spawn('/usr/sbin/mosquitto', ['-p', String(mosquittoPort)], { stdio: 'ignore' });
-  assert.ok(await listening(mosquittoPort), 'mosquitto did not start listening');
+  mosquitto = await startMosquitto();
+  mosquittoPort = mosquitto.port;
 });
 after(async () => {
   await broker.stop();
-  mosquitto?.kill('SIGKILL');
+  mosquitto?.stop();
 });
 
 const TTL = 600_000;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { freePort, listening } from '../helpers/ports.ts';
 import { connectFor, type Inbox } from '../helpers/stompjs.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
 /*
  * The names a remote MQTT broker uses are its own: any valid MQTT topic (spaces, `*`, `>`, a
@@ -14,18 +13,17 @@ import { connectFor, type Inbox } from '../helpers/stompjs.ts';
  */
 
 let broker: TestBroker;
-let mosquitto: ChildProcess | undefined;
+let mosquitto: Mosquitto | undefined;
 let port = 0;
 
 before(async () => {
   broker = await startBroker({ store: { type: 'memory' } });
-  port = await freePort();
-  mosquitto = spawn('/usr/sbin/mosquitto', ['-p', String(port)], { stdio: 'ignore' });
-  assert.ok(await listening(port), 'mosquitto did not start listening');
+  mosquitto = await startMosquitto();
+  port = mosquitto.port;
 });
 after(async () => {
   await broker.stop();
-  mosquitto?.kill('SIGKILL');
+  mosquitto?.stop();
 });
 
 /** Publishes `probe` on `topic` until the route delivers it to `inbox` (its subscription is made once it connects). */

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import rhea, { type EventContext, type Sender } from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { freePort, listening } from '../helpers/ports.ts';
 import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
 /*
  * Remote endpoints of routes: mqtt:// against Debian's mosquitto (started here on a free loopback
@@ -14,18 +13,17 @@ import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
  */
 
 let broker: TestBroker;
-let mosquitto: ChildProcess | undefined;
+let mosquitto: Mosquitto | undefined;
 let mosquittoPort = 0;
 
 before(async () => {
   broker = await startBroker({ store: { type: 'memory' } });
-  mosquittoPort = await freePort();
-  mosquitto = spawn('/usr/sbin/mosquitto', ['-p', String(mosquittoPort)], { stdio: 'ignore' });
-  assert.ok(await listening(mosquittoPort), 'mosquitto did not start listening');
+  mosquitto = await startMosquitto();
+  mosquittoPort = mosquitto.port;
 });
 after(async () => {
   await broker.stop();
-  mosquitto?.kill('SIGKILL');
+  mosquitto?.stop();
 });
 
 /** Retries an async check until it stops throwing (the helpers' `eventually` is synchronous). */
