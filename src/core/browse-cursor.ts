@@ -27,10 +27,13 @@ export class QueueCursor implements BrowseCursor {
   /** The batch read from the queue and not yet all looked at (selector only), and where to go on. */
   private batch: Message[] = [];
   private at = 0;
+  /** The clock the slice is measured on (a unit test passes a virtual one). */
+  private readonly now: () => number;
 
-  constructor(browser: QueueBrowser, selector: Selector | null) {
+  constructor(browser: QueueBrowser, selector: Selector | null, now: () => number = () => performance.now()) {
     this.browser = browser;
     this.selector = selector;
+    this.now = now;
   }
 
   next(max: number): Message[] {
@@ -52,12 +55,12 @@ export class QueueCursor implements BrowseCursor {
     const batch = this.batch;
     const out: Message[] = [];
     const end = Math.min(batch.length, this.at + max);
-    const until = performance.now() + BROWSE_SLICE_MS;
+    const until = this.now() + BROWSE_SLICE_MS;
     // At least one message per call, so the cursor always moves on.
     do {
       const m = batch[this.at++]!;
       if (sel.matches(selectorResolver(m))) out.push(m);
-    } while (this.at < end && performance.now() < until);
+    } while (this.at < end && this.now() < until);
     return out;
   }
 }

@@ -39,7 +39,7 @@ describe('browser with a selector', () => {
     assert.equal(calls, 4, 'three calls of at most two messages each, then the one that finds the end');
   });
 
-  test('a selector that costs much per message: one call evaluates for about 10 ms, the rest of its batch on later calls, every match shown', async () => {
+  test('a selector that costs much per message: its batch is spread over several calls, every match shown (the slice itself: browse-cursor.test.ts)', async () => {
     // The costliest selector within the default limits (one 256-character LIKE stretch with `_`)
     // against 65,536-character values: ~2-4 ms an evaluation, so 200 in one call held the loop ~0.6 s.
     const core = await openCore();
@@ -54,17 +54,13 @@ describe('browser with a selector', () => {
     const cursor = core.browser('costly', undefined, `p LIKE '%${'a'.repeat(254)}_b%'`);
     const shown: Message[] = [];
     let calls = 0;
-    let slowest = 0;
     while (!cursor.done) {
       calls++;
-      const t0 = performance.now();
       const batch = cursor.next(256);
-      slowest = Math.max(slowest, performance.now() - t0);
       assert.ok(batch.length <= 256);
       shown.push(...batch);
     }
     assert.deepEqual(shown.map((m) => m.body.toString()), expected);
-    assert.ok(slowest < 150, `one next() took ${Math.round(slowest)} ms`);
     assert.ok(calls > 2, `the batch of 200 was spread over ${calls} calls`);
     assert.equal(core.getQueue('costly')!.messageCount, 200);
   });
