@@ -144,7 +144,7 @@ export function propertyToAmqp(v: PropertyValue, t: AmqpTypes): unknown {
 }
 
 /** An application-property value as a core property value; undefined for one that has none (list, map...). */
-export function propertyFromAmqp(v: unknown): PropertyValue | undefined {
+function propertyFromAmqp(v: unknown): PropertyValue | undefined {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isNaN(v) ? null : v;
   if (typeof v === 'bigint') return Number(v);
