@@ -16,6 +16,8 @@ import { MemoryStore } from './store/memory-store.ts';
 import { RouteRegistry } from './store/route-registry.ts';
 import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts';
 import type { Store } from './core/ports/store.ts';
+import type { Authenticator } from './core/ports/security.ts';
+import { OPEN_ACCESS } from './security/open-access.ts';
 import { Listeners } from './transport/listeners.ts';
 import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
@@ -34,7 +36,7 @@ export interface BoundPorts {
  * The protocol adapters, in the order their listeners bind (and, reversed, close): STOMP, MQTT, AMQP.
  * A new protocol is one more entry (and its name, port and first bytes in src/transport).
  */
-const PROTOCOLS: ReadonlyArray<(core: Core, config: JunctionConfig, log: Logger) => ProtocolAdapter | Promise<ProtocolAdapter>> = [
+const PROTOCOLS: ReadonlyArray<(core: Core, config: JunctionConfig, log: Logger, auth: Authenticator) => ProtocolAdapter | Promise<ProtocolAdapter>> = [
   (core, config, log) => new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log),
   (core, config, log) => MqttProtocol.create(core, config.mqtt, log),
   (core, config, log) => new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log),
@@ -150,8 +152,10 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     const listeners = new Listeners(guards);
     closers.push(() => listeners.close());
     // Each adapter made, registered and bound in turn; the WebSocket port then carries them all.
+    // Security (issue 14): until src/security's users file is wired, every login is open.
+    const auth: Authenticator = OPEN_ACCESS;
     for (const make of PROTOCOLS) {
-      const adapter = await make(core, config, log);
+      const adapter = await make(core, config, log, auth);
       ports[adapter.name] = await listeners.listen(adapter, config.ports[adapter.name], config.host);
     }
     ports.ws = await listeners.listenWs(config.ports.ws, config.host);

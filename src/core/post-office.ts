@@ -8,12 +8,15 @@ import type { Target } from './memory-limits.ts';
 import { messageSize, type Message, type MessageInput, type Mutable } from './message.ts';
 import type { ProtocolState } from './protocol-state.ts';
 import type { Queue } from './queue.ts';
+import type { Origin } from './reserved.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import type { TransactionHandle } from './handles.ts';
 import type { Transaction } from './transaction.ts';
 
 export interface SendOptions {
   tx?: TransactionHandle;
+  /** Who sends (its subject's `send` permission is checked when security is on); omitted: the broker itself. */
+  origin?: Origin;
   /** Also make this the retained message of its topic (an empty body clears it), in the same store batch. */
   retain?: boolean;
   /**

@@ -1,4 +1,5 @@
 import type { PropertyValue } from './message.ts';
+import type { Subject } from './ports/security.ts';
 
 /**
  * Names that belong to one part of the broker and that no client may set or reach through another
@@ -49,6 +50,11 @@ export interface Origin {
   readonly component: 'stomp' | 'amqp' | 'mqtt' | 'route' | 'broker';
   /** The connection asking: a temporary queue belongs to the connection that created it. */
   readonly connectionId?: string;
+  /**
+   * Who is logged in on it (issue 14). With an authorizer configured the core checks this subject's
+   * permissions for every operation of a client or route origin; the broker origin needs none.
+   */
+  readonly subject?: Subject;
 }
 
 /** The broker itself: what the core assumes when a caller names no origin. */
