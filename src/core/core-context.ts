@@ -1,5 +1,6 @@
 import { JunctionError } from '../errors.ts';
 import type { Log } from './ports/log.ts';
+import type { Authorizer } from './ports/security.ts';
 import type { Store, StoreOp } from './ports/store.ts';
 import { MemoryLimits } from './memory-limits.ts';
 import type { Queue } from './queue.ts';
@@ -36,6 +37,8 @@ export interface CoreContextOptions {
   retainedLimits?: Partial<RetainedLimits>;
   transactionLimits?: Partial<TransactionLimits>;
   resourceLimits?: Partial<ResourceLimits>;
+  /** Permission checks for client and route origins (issue 14); omitted: security off, nothing is checked. */
+  authorizer?: Authorizer;
   now?: () => number;
 }
 

@@ -1,3 +1,5 @@
+import type { PeerCertificate } from '../core/ports/security.ts';
+
 /**
  * One client connection, whatever carries it (TCP or a WebSocket). Protocol sessions see only this
  * surface; only the transport files touch sockets.
@@ -6,6 +8,11 @@ export interface TransportConnection {
   readonly id: number;
   readonly kind: 'tcp' | 'ws';
   readonly remoteAddress: string;
+  /**
+   * Set on a connection that came over TLS (a TLS listener or WSS): the client certificate the
+   * listener verified against the configured CA (mTLS), if the client sent one.
+   */
+  readonly tls?: { readonly peerCertificate?: PeerCertificate };
   /** Queues bytes for the peer. Returns false once the outgoing buffer is over its high-water mark. */
   write(data: Buffer): boolean;
   /** True while the outgoing buffer is over its high-water mark; `onDrain` fires when it empties. */
