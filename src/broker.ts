@@ -37,7 +37,7 @@ export interface BoundPorts {
  * A new protocol is one more entry (and its name, port and first bytes in src/transport).
  */
 const PROTOCOLS: ReadonlyArray<(core: Core, config: JunctionConfig, log: Logger, auth: Authenticator) => ProtocolAdapter | Promise<ProtocolAdapter>> = [
-  (core, config, log) => new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log),
+  (core, config, log, auth) => new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log, auth),
   (core, config, log) => MqttProtocol.create(core, config.mqtt, log),
   (core, config, log) => new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log),
 ];

@@ -1,4 +1,5 @@
 import { ErrorCodes, type ErrorCode } from '../../errors.ts';
+import type { LoginRefusal } from '../../core/ports/security.ts';
 
 /**
  * The `message` header of a STOMP ERROR, per error code: one stable short reason, the same for every
@@ -31,6 +32,8 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_TX_LIMIT: 'Transaction limit exceeded',
   ERR_STORE_FAILED: 'Message not stored',
   ERR_RESOURCE_LIMIT: 'Resource limit reached',
+  ERR_UNAUTHORIZED: 'Not authorized',
+  ERR_AUTHENTICATION_FAILED: 'Authentication failed',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STORE_CLOSED: 'Broker is shutting down',
   // Written by the transport itself (src/transport/wrong-protocol.ts), before any STOMP session reads a byte.
@@ -43,4 +46,22 @@ export const INTERNAL_ERROR = 'Internal error';
 /** The `message` header for an error of `code` (none: a failure without a code). */
 export function errorMessage(code: ErrorCode | undefined): string {
   return code === undefined ? INTERNAL_ERROR : (ERROR_MESSAGES[code] ?? ErrorCodes[code]);
+}
+
+/**
+ * The `message` header of the ERROR that refuses a CONNECT, per refusal reason (the body says more,
+ * in the authenticator's words). ActiveMQ Classic answers bad credentials with ERROR `User name [x]
+ * or password is invalid.` and closes; the reason here is the same for an unknown user and a wrong
+ * password, so the answer tells an attacker neither.
+ */
+const REFUSAL_MESSAGES: Record<LoginRefusal, string> = {
+  credentials: 'Authentication failed',
+  'not-authorized': 'Not authorized to connect',
+  throttled: 'Too many failed logins, try later',
+  limit: 'Connection limit reached',
+};
+
+/** The `message` header of an ERROR refusing a login for `reason`. */
+export function refusalMessage(reason: LoginRefusal): string {
+  return REFUSAL_MESSAGES[reason];
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
+import type { Authenticator } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { ReadBudget } from '../../transport/read-budget.ts';
@@ -13,14 +14,17 @@ export class StompProtocol implements ProtocolAdapter {
   readonly name = 'stomp' as const;
   readonly ws: WsBinding;
   private readonly core: Core;
+  private readonly auth: Authenticator;
   private readonly cfg: StompSessionConfig;
   private readonly log: Logger;
   private readonly sessions = new Set<StompSession>();
   /** Bytes of unfinished frames over all this broker's STOMP connections, TCP and WebSocket. */
   readonly partialFrames: ReadBudget;
 
-  constructor(core: Core, cfg: StompSessionConfig, log: Logger) {
+  /** `auth` logs each CONNECT's `login`/`passcode` (or client certificate) in. */
+  constructor(core: Core, cfg: StompSessionConfig, log: Logger, auth: Authenticator) {
     this.core = core;
+    this.auth = auth;
     this.cfg = cfg;
     this.log = log.child({ protocol: 'stomp' });
     // At least one largest frame must fit, or such a frame could never be read whatever the others do.
@@ -33,7 +37,7 @@ export class StompProtocol implements ProtocolAdapter {
   }
 
   accept(conn: TransportConnection): void {
-    const session = new StompSession(conn, this.core, this.cfg, this.log, this.partialFrames);
+    const session = new StompSession(conn, this.core, this.auth, this.cfg, this.log, this.partialFrames);
     this.sessions.add(session);
     conn.onClose(() => this.sessions.delete(session));
   }

@@ -1,8 +1,9 @@
 import type { Logger } from '../../log.ts';
 import { JunctionError, StompFrameError, isJunctionError } from '../../errors.ts';
-import type { Core } from '../../core/core.ts';
+import type { Core, SendOptions } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { TransactionHandle } from '../../core/handles.ts';
+import type { Authenticator, LoginResult, LoginSession } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
@@ -11,7 +12,7 @@ import { HeartBeats, negotiateHeartBeat, systemClock, type HeartBeatClock } from
 import { messageFromSend } from './mapping.ts';
 import type { ReadBudget } from '../../transport/read-budget.ts';
 import { StompSubscriptions } from './stomp-subscriptions.ts';
-import { errorMessage } from './stomp-errors.ts';
+import { errorMessage, refusalMessage } from './stomp-errors.ts';
 import type { StompConfig } from './stomp-config.ts';
 
 /** What a session is configured with: the `stomp` config section plus the name the server gives in CONNECTED. */
@@ -34,10 +35,23 @@ export class StompSession {
   private readonly reader: FrameReader;
   private readonly beats: HeartBeats;
   private readonly sessionId = `junction-session-${++sessionSeq}`;
-  /** This connection, for the core's reserved names (a client id `mqtt.<id>` cannot reach an MQTT session). */
-  private readonly origin: Origin;
+  private readonly auth: Authenticator;
+  /**
+   * This connection, for the core's reserved names (a client id `mqtt.<id>` cannot reach an MQTT
+   * session) and, from the login on, its permissions (`subject`). One object per connection.
+   */
+  private origin: Origin;
+  /** The options of every SEND outside a transaction: one object per connection, none per message. */
+  private sendOpts: SendOptions;
+  /** The login behind this connection, released at close (per-user connection counts). */
+  private login: LoginSession | undefined;
   private version: StompVersion = '1.0';
+  /** CONNECT read, its login not answered yet: frames after it wait behind it (bounded as any held frame). */
+  private connecting = false;
   private connected = false;
+  /** When a denial was last logged at debug, and how many were not logged since (see {@link deny}). */
+  private deniedLoggedAt = -Infinity;
+  private deniedQuiet = 0;
   private closing = false;
   private readonly subs: StompSubscriptions;
   private readonly transactions = new Map<string, TransactionHandle>();
@@ -46,12 +60,14 @@ export class StompSession {
   private timers: NodeJS.Timeout[] = [];
 
   /** `clock` drives the heart-beats (a virtual one in tests). */
-  constructor(conn: TransportConnection, core: Core, cfg: StompSessionConfig, log: Logger, budget: ReadBudget, clock: HeartBeatClock = systemClock) {
+  constructor(conn: TransportConnection, core: Core, auth: Authenticator, cfg: StompSessionConfig, log: Logger, budget: ReadBudget, clock: HeartBeatClock = systemClock) {
     this.conn = conn;
     this.core = core;
+    this.auth = auth;
     this.cfg = cfg;
     this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
     this.origin = { component: 'stomp', connectionId: String(conn.id) };
+    this.sendOpts = { origin: this.origin };
     this.reader = new FrameReader(conn, cfg, budget, this.log, {
       closing: () => this.closing,
       frame: (frame) => this.onFrame(frame),
@@ -73,7 +89,10 @@ export class StompSession {
     conn.onDrain(() => this.subs.drained());
     conn.onClose((err) => this.cleanup(err));
     const t = setTimeout(() => {
-      if (!this.connected) this.fatal(new JunctionError('ERR_STOMP_PROTOCOL', `No CONNECT frame within ${cfg.connectTimeout} ms`));
+      if (this.connected) return;
+      // A login still running holds the frame chain (fatal would queue behind it): answered at once.
+      if (this.connecting) this.fail(new JunctionError('ERR_STOMP_PROTOCOL', `Login not answered within ${cfg.connectTimeout} ms`));
+      else this.fatal(new JunctionError('ERR_STOMP_PROTOCOL', `No CONNECT frame within ${cfg.connectTimeout} ms`));
     }, cfg.connectTimeout);
     t.unref();
     this.timers.push(t);
@@ -92,13 +111,13 @@ export class StompSession {
       this.handleConnect(frame);
       return;
     }
-    if (!this.connected) {
+    if (!this.connected && !this.connecting) {
       // Refused on arrival (nothing is in flight yet), so a CONNECT later in the same chunk cannot let it in.
       this.fail(new JunctionError('ERR_STOMP_PROTOCOL', `${frame.command.slice(0, 40)} before CONNECT`), frame);
       return;
     }
     // Held from here until handled: frames queue behind one that waits (a COMMIT behind a SEND that a
-    // full BLOCK address holds), and would otherwise be read without bound.
+    // full BLOCK address holds, anything behind a login), and would otherwise be read without bound.
     const bytes = heldBytes(frame);
     this.reader.hold(bytes);
     this.inbound = this.inbound.then(() => this.step(frame, bytes));
@@ -171,8 +190,10 @@ export class StompSession {
     this.replies = this.replies
       .then(() => outcome)
       .then((failed) => {
-        if (failed) this.fail(failed.err, frame);
-        else if (rid !== undefined) this.write({ command: 'RECEIPT', headers: [['receipt-id', rid]], body: Buffer.alloc(0) });
+        if (failed) {
+          if (isJunctionError(failed.err) && failed.err.code === 'ERR_UNAUTHORIZED') this.deny(failed.err, frame);
+          else this.fail(failed.err, frame);
+        } else if (rid !== undefined) this.write({ command: 'RECEIPT', headers: [['receipt-id', rid]], body: Buffer.alloc(0) });
       });
     return this.replies;
   }
@@ -180,7 +201,7 @@ export class StompSession {
   // ---------------------------------------------------------------- CONNECT
 
   private handleConnect(frame: StompFrame): void {
-    if (this.connected) {
+    if (this.connected || this.connecting) {
       this.fail(new JunctionError('ERR_STOMP_PROTOCOL', 'Already connected'), frame);
       return;
     }
@@ -195,12 +216,51 @@ export class StompSession {
       this.fail(new JunctionError('ERR_STOMP_VERSION', `Supported protocol versions are ${SUPPORTED.join(',')}`), frame, [['version', SUPPORTED.join(',')]]);
       return;
     }
+    // Set now: the frames after CONNECT are decoded with the negotiated version while the login runs.
     this.version = version;
     this.subs.version = version;
     this.reader.parser.version = version;
-    this.connected = true;
+    this.connecting = true;
     const clientId = header(frame, 'client-id') || undefined;
+    const remote = this.conn.remoteAddress;
+    const login = this.auth.login({
+      protocol: 'stomp',
+      remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+      user: header(frame, 'login'),
+      password: header(frame, 'passcode'),
+      certificate: this.conn.tls?.peerCertificate,
+      clientId,
+    });
+    this.inbound = this.inbound.then(() => this.loggedIn(frame, version, clientId, login));
+  }
+
+  /** The login of CONNECT answered: CONNECTED, or (as ActiveMQ on bad credentials) ERROR and close. */
+  private async loggedIn(frame: StompFrame, version: StompVersion, clientId: string | undefined, login: Promise<LoginResult>): Promise<void> {
+    let result: LoginResult;
+    try {
+      result = await login;
+    } catch (err) {
+      this.fail(err, frame);
+      return;
+    }
+    if (this.closing) {
+      // Gone (or timed out) while the login ran.
+      if (result.ok) result.session.close();
+      return;
+    }
+    if (!result.ok) {
+      this.log.debug({ reason: result.reason }, 'stomp login refused');
+      // The refusal's text comes from the authenticator, which never puts the password in it.
+      this.sendError(refusalMessage(result.reason), result.message, frame, []);
+      return;
+    }
+    this.login = result.session;
+    this.origin = { component: 'stomp', connectionId: String(this.conn.id), subject: result.session.subject };
+    this.sendOpts = { origin: this.origin };
+    this.subs.origin = this.origin;
     this.subs.clientId = clientId;
+    this.connecting = false;
+    this.connected = true;
     const headers: Array<[string, string]> = [
       ['version', version],
       ['session', this.sessionId],
@@ -212,7 +272,7 @@ export class StompSession {
       headers.push(['heart-beat', terms.header]);
     }
     this.write({ command: 'CONNECTED', headers, body: Buffer.alloc(0) });
-    this.log.debug({ version, clientId }, 'stomp connected');
+    this.log.debug({ version, clientId, user: result.session.subject.user }, 'stomp connected');
   }
 
   // ---------------------------------------------------------------- SEND
@@ -221,7 +281,7 @@ export class StompSession {
     const input = messageFromSend(frame, Date.now());
     const txName = header(frame, 'transaction');
     const tx = txName !== undefined ? this.getTx(txName) : undefined;
-    return this.core.send(input, tx ? { tx } : {});
+    return this.core.send(input, tx ? { tx, origin: this.origin } : this.sendOpts);
   }
 
   // ---------------------------------------------------------------- ACK / NACK
@@ -294,17 +354,43 @@ export class StompSession {
     if (this.closing) return;
     const code = isJunctionError(err) ? err.code : undefined;
     const detail = err instanceof Error ? err.message : String(err);
-    const message = errorMessage(code);
     if (!code) this.log.error({ err, command: frame?.command }, 'stomp internal error');
     else this.log.info({ code, command: frame?.command, detail }, 'stomp error');
+    this.sendError(errorMessage(code), detail, frame, extra);
+  }
+
+  /**
+   * A frame the core refused for want of a permission: ERROR (with the frame's `receipt-id`), and the
+   * connection stays open, as ActiveMQ Classic answers a denied SEND or SUBSCRIBE (checked against
+   * 5.17: later frames are still served). The denial was done nothing with, so nothing is left to undo.
+   * The audit logger has its line (Authorizer.denied); here at most one debug line a second.
+   */
+  private deny(err: JunctionError, frame: StompFrame): void {
+    if (this.closing) return;
+    const now = Date.now();
+    if (now - this.deniedLoggedAt >= 1000) {
+      this.log.debug({ command: frame.command, detail: err.message, notLogged: this.deniedQuiet }, 'stomp frame not authorized');
+      this.deniedLoggedAt = now;
+      this.deniedQuiet = 0;
+    } else this.deniedQuiet++;
+    this.writeError(errorMessage(err.code), err.message, frame, []);
+  }
+
+  /** ERROR then close. */
+  private sendError(message: string, detail: string, frame: StompFrame | undefined, extra: Array<[string, string]>): void {
+    if (this.closing) return;
+    this.writeError(message, detail, frame, extra);
+    this.closing = true;
+    this.conn.end();
+  }
+
+  private writeError(message: string, detail: string, frame: StompFrame | undefined, extra: Array<[string, string]>): void {
     // `message` is one stable short reason per code (stomp-errors.ts), the detail is the body: the
     // header once carried both, which repeated itself when they were the same text.
     const headers: Array<[string, string]> = [['message', message], ['content-type', 'text/plain'], ...extra];
     const rid = frame ? header(frame, 'receipt') : undefined;
     if (rid !== undefined) headers.push(['receipt-id', rid]);
     this.write({ command: 'ERROR', headers, body: Buffer.from(`${detail}\n`) });
-    this.closing = true;
-    this.conn.end();
   }
 
   /** A frame the parser could not read: nothing after it can be trusted, but the frames before it still count. */
@@ -334,6 +420,8 @@ export class StompSession {
     for (const tx of this.transactions.values()) this.core.rollback(tx);
     this.transactions.clear();
     this.subs.closeAll();
+    this.login?.close();
+    this.login = undefined;
     this.beats.stop();
     // Every path out of a connection comes here (ERROR, DISCONNECT, peer close, timeouts).
     this.reader.close();

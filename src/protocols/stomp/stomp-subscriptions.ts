@@ -52,13 +52,14 @@ export class StompSubscriptions {
   /** Set on CONNECT. */
   version: StompVersion = '1.0';
   clientId: string | undefined;
+  /** The connection's origin; set again on CONNECT, when the login gives it its subject. */
+  origin: Origin;
   readonly acks = new StompAcks<Subscription>();
   private readonly map = new Map<string, Subscription>();
   private readonly conn: TransportConnection;
   private readonly core: Core;
   private readonly cfg: StompConfig;
   private readonly log: Logger;
-  private readonly origin: Origin;
   private readonly beats: HeartBeats;
   private readonly closing: () => boolean;
   /** Queue browsers waiting for the socket to drain. */
@@ -117,9 +118,16 @@ export class StompSubscriptions {
     const sub: Subscription = { id, destination: req.destination, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), credit: new CreditWindow(Math.max(1, prefetch)) };
     this.map.set(id, sub);
     if (req.browser) {
-      // Refused here: a reserved name or a bad selector gets its ERROR in place of the RECEIPT. The
-      // selector filters what the browser shows (ActiveMQ sets it on the browser's ConsumerInfo too).
-      const browser = this.core.browser(req.dest.name, this.origin, req.selector);
+      // Refused here: a reserved name, a bad selector or a denied `browse` gets its ERROR in place of
+      // the RECEIPT (a denial leaves the connection open, so the id is free again). The selector
+      // filters what the browser shows (ActiveMQ sets it on the browser's ConsumerInfo too).
+      let browser: BrowseCursor;
+      try {
+        browser = this.core.browser(req.dest.name, this.origin, req.selector);
+      } catch (err) {
+        this.map.delete(id);
+        throw err;
+      }
       return () => void this.browse(sub, browser);
     }
     try {
