@@ -7,6 +7,7 @@ import type { QueueBrowser } from './queue-browser.ts';
 import { QueueCursor } from './browse-cursor.ts';
 import type { BrowseCursor } from './handles.ts';
 import { reservedOwner, type Origin, type ReservedOwner } from './reserved.ts';
+import type { Permission } from './ports/security.ts';
 import { isWildcard } from './wildcard.ts';
 
 /** The ERR_ADDRESS_RESERVED for `what` on a name that belongs to `owner`. */
@@ -29,14 +30,19 @@ export class Addresses {
     this.ctx = ctx;
   }
 
-  /** Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a link at attach). */
-  assertAddress(d: Destination): void {
+  /**
+   * Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a
+   * link at attach), and ERR_UNAUTHORIZED when `origin` may not create what the first send would.
+   */
+  assertAddress(d: Destination, origin: Origin | undefined): void {
     const { ctx } = this;
     if (d.type === 'queue' ? ctx.queues.has(d.name) : ctx.topics.has(d.name) || isWildcard(d.name)) return;
     if (d.name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary ${d.type} ${d.name} does not exist (any more)`);
     if (!ctx.settings.resolve(d.name).autoCreate) {
       throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `${d.type === 'queue' ? 'Queue' : 'Topic'} ${d.name} does not exist`);
     }
+    if (d.type === 'queue') this.authorizeAutoCreate(d.name, origin);
+    else ctx.access.check(origin, d.name, 'createAddress');
   }
 
   /** Whether sends to `d` are waiting for room under BLOCK (AMQP withholds producer credit then). */
@@ -57,6 +63,7 @@ export class Addresses {
     const name = `${TEMPORARY_PREFIX}${suffix}`;
     validateAddress(name, 'queue');
     if (ctx.queues.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Queue ${name} already exists`);
+    ctx.access.check(origin, name, 'createNonDurableQueue');
     this.assertRoom(1, 0, name);
     const q = new Queue({ name, kind: 'anycast', persistent: false, durable: false, settings: ctx.settings.resolve(name), host: ctx.host, owner: origin });
     ctx.queues.set(name, q);
@@ -70,6 +77,8 @@ export class Addresses {
     const name = `${TEMPORARY_PREFIX}${suffix}`;
     validateAddress(name, 'send');
     if (ctx.temporaryTopics.has(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Topic ${name} already exists`);
+    // As a temporary queue (Artemis checks CREATE_ADDRESS here): one grant on `$tmp.#` covers every dynamic node.
+    ctx.access.check(origin, name, 'createNonDurableQueue');
     ctx.temporaryTopics.set(name, origin);
     ctx.topics.add(name);
     return name;
@@ -81,20 +90,32 @@ export class Addresses {
   }
 
   /**
-   * Creates a queue on first use. `origin` is the consumer asking, undefined for a send: a send never
+   * Creates a queue on first use by `origin`, a sender or (`consuming`) a consumer. A send never
    * creates a reserved name (each is made by its owner's own call: temporary queues by
    * createTemporaryQueue, MQTT and route subscriptions by subscribing), so a send to a temporary
    * queue that is gone is refused instead of being confirmed into a queue no restart recovers.
    */
-  autoCreateQueue(name: string, origin: Origin | undefined): Queue {
+  autoCreateQueue(name: string, origin: Origin, consuming: boolean): Queue {
     const owner = reservedOwner(name);
-    if (owner !== undefined && (origin === undefined || owner === 'core')) {
+    if (owner !== undefined && (!consuming || owner === 'core')) {
       if (name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary queue ${name} does not exist (any more)`);
       throw reserved(name, owner, 'Create');
     }
     if (!this.ctx.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
+    this.authorizeAutoCreate(name, origin);
     this.assertRoom(1, 0, name);
     return this.createQueue(name, true);
+  }
+
+  /**
+   * Artemis's auto-create checks CREATE_ADDRESS and then CREATE_DURABLE_QUEUE (an auto-created
+   * anycast queue is durable), both on the name; here the queue and its address are one name.
+   */
+  authorizeAutoCreate(name: string, origin: Origin | undefined): void {
+    const { access } = this.ctx;
+    if (!access.checks(origin)) return;
+    access.check(origin, name, 'createAddress');
+    access.check(origin, name, 'createDurableQueue');
   }
 
   /** The anycast queue `name`, made now unless it exists (configured, recovered, auto-created). */
@@ -107,6 +128,22 @@ export class Addresses {
     ctx.queues.set(name, q);
     ctx.log.debug({ queue: name }, 'queue created');
     return q;
+  }
+
+  /**
+   * `deleteQueue` asked by a client or route: a reserved name of someone else is refused, a durable
+   * subscription of another user too, and the origin needs Artemis's DELETE_DURABLE_QUEUE or
+   * DELETE_NON_DURABLE_QUEUE on the queue's address. Deletes the core does on its own (a temporary
+   * subscription whose consumer left, a dynamic node whose link closed) are not asked by anyone.
+   */
+  authorizeDelete(q: Queue, origin: Origin | undefined, what: string): void {
+    this.assertMayUse(q.name, q, origin, what);
+    const { access } = this.ctx;
+    if (!access.checks(origin)) return;
+    const address = q.topic ?? q.name;
+    const permission = q.durable ? 'deleteDurableQueue' : 'deleteNonDurableQueue';
+    access.assertOwner(q.ownerUser, origin, address, permission);
+    access.check(origin, address, permission);
   }
 
   /** Removes a queue or subscription with its messages; its consumers are closed and told why. */
@@ -190,23 +227,33 @@ export class Addresses {
     throw reserved(name, q?.owner !== undefined ? 'temporary' : owner, what);
   }
 
-  /** The queue `name` if it exists, after refusing a reserved name of someone else to `origin`. */
-  mayUse(name: string, origin: Origin | undefined, what: string): Queue | undefined {
+  /**
+   * The queue `name` if it exists, after refusing a reserved name of someone else to `origin`, and,
+   * with security on, checking `permission` on its address (a subscription's topic) and, for a
+   * durable subscription, that it is the origin's user's.
+   */
+  mayUse(name: string, origin: Origin | undefined, what: string, permission: Permission): Queue | undefined {
     const q = this.ctx.queues.get(name);
     this.assertMayUse(name, q, origin, what);
+    const { access } = this.ctx;
+    if (access.checks(origin)) {
+      const address = q?.topic ?? name;
+      if (permission !== 'manage') access.assertOwner(q?.ownerUser, origin, address, permission);
+      access.check(origin, address, permission);
+    }
     return q;
   }
 
   /** As {@link mayUse}, but ERR_ADDRESS_NOT_FOUND when the queue does not exist. */
-  existing(name: string, origin: Origin | undefined, what: string): Queue {
-    const q = this.mayUse(name, origin, what);
+  existing(name: string, origin: Origin | undefined, what: string, permission: Permission): Queue {
+    const q = this.mayUse(name, origin, what, permission);
     if (!q) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Queue ${name} does not exist`);
     return q;
   }
 
   /** See `Core.browser`. */
   browser(name: string, origin: Origin | undefined, selector: string | undefined): BrowseCursor {
-    const q = this.mayUse(name, origin, 'Browse');
+    const q = this.mayUse(name, origin, 'Browse', 'browse');
     const filter = selector !== undefined && selector.trim() !== '' ? this.ctx.compile(selector) : null;
     return new QueueCursor(q ? q.browser() : EMPTY_BROWSER, filter);
   }

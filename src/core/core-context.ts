@@ -1,4 +1,5 @@
 import { JunctionError } from '../errors.ts';
+import { Access } from './access.ts';
 import type { Log } from './ports/log.ts';
 import type { Authorizer } from './ports/security.ts';
 import type { Store, StoreOp } from './ports/store.ts';
@@ -69,6 +70,8 @@ export class CoreContext {
   readonly retainedMessages: RetainedMessages;
   readonly txBudget: TransactionBudget;
   readonly resourceLimits: ResourceLimits;
+  /** Permission checks; `access.authorizer` undefined: security off. */
+  readonly access: Access;
   /** Set by the core once its components exist: the queues' callbacks into them. */
   host!: QueueHost;
   closed = false;
@@ -100,6 +103,7 @@ export class CoreContext {
     this.maxScheduledDelay = opts.maxScheduledDelay ?? DEFAULT_MAX_SCHEDULED_DELAY;
     this.resourceLimits = { maxQueues: Infinity, maxConsumers: Infinity, ...opts.resourceLimits };
     this.bootId = this.now().toString(36);
+    this.access = new Access(opts.authorizer);
   }
 
   /** A new store key for a message. */

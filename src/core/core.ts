@@ -15,6 +15,7 @@
  * `src/core` is internal (.dependency-cruiser.cjs keeps it so). The facade never returns a `Queue` or
  * a `Consumer`: the handle is the same object seen through an interface, so it costs nothing per message.
  */
+import type { Permission } from './ports/security.ts';
 import type { StateValue, StoredState } from './ports/store.ts';
 import type { JunctionError } from '../errors.ts';
 import { Addresses } from './addresses.ts';
@@ -108,9 +109,21 @@ export class Core {
     return this.postOffice.sendNow(input, opts);
   }
 
-  /** Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a link at attach). */
-  assertAddress(d: Destination): void {
-    this.addresses.assertAddress(d);
+  /**
+   * Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a
+   * link at attach), and ERR_UNAUTHORIZED when `origin` may not create what the first send would.
+   */
+  assertAddress(d: Destination, origin?: Origin): void {
+    this.addresses.assertAddress(d, origin);
+  }
+
+  /**
+   * Throws ERR_UNAUTHORIZED unless `origin` may `permission` on `address` (security on; the broker
+   * origin may do anything): for a protocol that answers before it calls the core (MQTT SUBACK per
+   * filter, AMQP sender attach: `send`). Every core call checks again on its own.
+   */
+  authorize(origin: Origin | undefined, address: string, permission: Permission): void {
+    this.ctx.access.check(origin, address, permission);
   }
 
   /** Whether sends to `d` are waiting for room under BLOCK (AMQP withholds producer credit then). */
@@ -153,10 +166,16 @@ export class Core {
     return this.subscriptions.deleteSubscription(name, clientId, origin);
   }
 
-  /** Removes a queue or subscription (a temporary queue by its owner) with its messages; a queue already gone is left. */
-  async deleteQueue(queue: QueueView | string): Promise<void> {
+  /**
+   * Removes a queue or subscription (a temporary queue by its owner) with its messages; a queue
+   * already gone is left. `origin`: a client asking (its permission to delete is checked); omitted:
+   * the broker or a protocol cleaning up on its own (a dynamic node whose link closed).
+   */
+  async deleteQueue(queue: QueueView | string, origin?: Origin): Promise<void> {
     const q = this.ctx.queues.get(typeof queue === 'string' ? queue : queue.name);
-    if (q && (typeof queue === 'string' || q === queue)) await this.addresses.deleteQueue(q);
+    if (!q || (typeof queue !== 'string' && q !== queue)) return;
+    if (origin !== undefined) this.addresses.authorizeDelete(q, origin, 'Delete');
+    await this.addresses.deleteQueue(q);
   }
 
   /** The subscription queue `name` described, if it is one (what it was made with, consumers attached now). */
@@ -250,7 +269,7 @@ export class Core {
   }
 
   browse(name: string, origin?: Origin): Message[] {
-    return this.addresses.existing(name, origin, 'Browse').browse();
+    return this.addresses.existing(name, origin, 'Browse', 'browse').browse();
   }
 
   /**
@@ -262,8 +281,9 @@ export class Core {
     return this.addresses.browser(name, origin, selector);
   }
 
+  /** Removes every message of a queue; a management operation (Artemis: `manage`, on the queue's address). */
   async purge(name: string, origin?: Origin): Promise<number> {
-    return this.addresses.existing(name, origin, 'Purge').purge();
+    return this.addresses.existing(name, origin, 'Purge', 'manage').purge();
   }
 
   queueStats(): QueueStats[] {

@@ -8,7 +8,9 @@ import type { Target } from './memory-limits.ts';
 import { messageSize, type Message, type MessageInput, type Mutable } from './message.ts';
 import type { ProtocolState } from './protocol-state.ts';
 import type { Queue } from './queue.ts';
-import type { Origin } from './reserved.ts';
+import { BROKER_ORIGIN, type Origin } from './reserved.ts';
+import type { Access } from './access.ts';
+import type { Authorizer } from './ports/security.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import type { TransactionHandle } from './handles.ts';
 import type { Transaction } from './transaction.ts';
@@ -39,6 +41,9 @@ export class PostOffice {
   /** The context's long-lived tables, held here so the per-message path reads them directly. */
   private readonly queues: Map<string, Queue>;
   private readonly topics: Set<string>;
+  /** Undefined with security off: the per-message check is then this one test. */
+  private readonly authorizer: Authorizer | undefined;
+  private readonly access: Access;
   private idSeq = 0;
   /** Moves logged at debug since the last one logged at info/warn (see logMove). */
   private moveLoggedAt = -Infinity;
@@ -50,20 +55,24 @@ export class PostOffice {
     this.protocolState = protocolState;
     this.queues = ctx.queues;
     this.topics = ctx.topics;
+    this.access = ctx.access;
+    this.authorizer = ctx.access.authorizer;
   }
 
   /** See `Core.send`. */
   async send(input: MessageInput, opts: SendOptions): Promise<Message> {
     this.ctx.assertOpen();
     const m = this.normalise(input);
+    // Checked at send time, for a transactional send too (Artemis checks SEND as the message arrives).
+    if (this.authorizer !== undefined) this.access.check(opts.origin, m.destination.name, 'send');
     if (opts.tx) {
-      this.route(m); // fail early on an unknown address
+      this.route(m, opts.origin); // fail early on an unknown address
       // Every TransactionHandle is a Transaction: the core makes them all (handles.ts).
       (opts.tx as Transaction).addSend(m);
       if (opts.state) opts.tx.putState(opts.state.key, opts.state.value);
       return m;
     }
-    return this.sendRouted(m, this.route(m), opts);
+    return this.sendRouted(m, this.route(m, opts.origin), opts);
   }
 
   /** `send` after the message is normalised and routed (not in a transaction). */
@@ -96,7 +105,8 @@ export class PostOffice {
     if (opts.tx !== undefined || opts.retain === true || opts.state !== undefined) return this.send(input, opts);
     this.ctx.assertOpen();
     const m = this.normalise(input);
-    const queues = this.route(m);
+    if (this.authorizer !== undefined) this.access.check(opts.origin, m.destination.name, 'send');
+    const queues = this.route(m, opts.origin);
     // Normalised and routed once: a message that must wait goes on from here, not through send again.
     if (m.durable) for (const q of queues) if (q.stores(m)) return this.sendRouted(m, queues, opts);
     const targets = this.ctx.limits.admitNow(messageSize(m), queues);
@@ -143,11 +153,15 @@ export class PostOffice {
     return new JunctionError('ERR_SCHEDULE_TOO_FAR', `Scheduled delivery ${Number.isFinite(delay) ? `${Math.round(delay)} ms` : String(delay)} ahead exceeds the maximum of ${this.ctx.maxScheduledDelay} ms`);
   }
 
-  /** The queues a message goes to: the anycast queue, or every matching topic subscription. */
-  route(m: Message): Queue[] {
+  /**
+   * The queues a message goes to: the anycast queue, or every matching topic subscription. `origin`:
+   * the sender, whose permission to create the address is checked when the send auto-creates it
+   * (a transaction's commit routes again as the broker: it was checked when the message was sent).
+   */
+  route(m: Message, origin: Origin = BROKER_ORIGIN): Queue[] {
     const { type, name } = m.destination;
     if (type === 'queue') {
-      const q = this.queues.get(name) ?? this.addresses.autoCreateQueue(name, undefined);
+      const q = this.queues.get(name) ?? this.addresses.autoCreateQueue(name, origin, false);
       // Subscription queues share the name map; only the topic may feed them.
       if (q.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
       return [q];
@@ -156,6 +170,8 @@ export class PostOffice {
     if (!this.topics.has(name)) {
       if (name.startsWith(TEMPORARY_PREFIX)) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Temporary topic ${name} does not exist (any more)`);
       if (!ctx.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
+      // Artemis: an auto-created multicast address needs CREATE_ADDRESS (no queue is made by a send).
+      if (this.authorizer !== undefined) this.access.check(origin, name, 'createAddress');
       this.topics.add(name);
     }
     // A temporary topic reaches only subscriptions naming it (its owner's), never a wildcard one such as `>`.

@@ -63,6 +63,8 @@ export abstract class QueueContents {
   meta: Record<string, unknown> | undefined;
   /** The connection a temporary queue belongs to; undefined for every other queue. */
   readonly owner: Origin | undefined;
+  /** The user a durable subscription belongs to (security on); undefined for every other queue. */
+  readonly ownerUser: string | undefined;
   readonly consumers: Consumer[] = [];
   deleted = false;
   /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */
@@ -106,6 +108,7 @@ export abstract class QueueContents {
     this.durable = init.durable ?? init.kind === 'anycast';
     this.meta = init.meta;
     this.owner = init.owner;
+    this.ownerUser = init.ownerUser;
     this.lastValues = init.settings.lastValueKey !== undefined ? new LastValueIndex(init.settings.lastValueKey) : null;
   }
 

@@ -45,4 +45,6 @@ export interface QueueInit {
   dispatchScanLimit?: number;
   /** The connection a temporary queue belongs to (only it may consume from the queue). */
   owner?: Origin;
+  /** The user a durable subscription belongs to (see `StoredQueue.ownerUser`). */
+  ownerUser?: string;
 }

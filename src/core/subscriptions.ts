@@ -75,6 +75,7 @@ export class Subscriptions {
       ...(spec.subscriptionName !== undefined ? { subscriptionName: spec.subscriptionName } : {}),
       shared: spec.shared ?? false,
       ...(spec.meta !== undefined ? { meta: spec.meta } : {}),
+      ...(spec.ownerUser !== undefined ? { ownerUser: spec.ownerUser } : {}),
     });
     ctx.queues.set(name, q);
     ctx.subscriptionIndex.add(topic, q);
@@ -99,11 +100,13 @@ export class Subscriptions {
       if (isWildcard(name)) throw new JunctionError('ERR_ADDRESS_INVALID', `Wildcard queue consumers are not supported: ${name}`);
       const existing = ctx.queues.get(name);
       addresses.assertMayUse(name, existing, spec.origin, 'Consume from');
-      queue = existing ?? addresses.autoCreateQueue(name, spec.origin ?? BROKER_ORIGIN);
+      if (ctx.access.checks(spec.origin)) this.authorize(spec.destination, undefined, spec.origin);
+      queue = existing ?? addresses.autoCreateQueue(name, spec.origin ?? BROKER_ORIGIN, true);
       if (queue.kind !== 'anycast') throw new JunctionError('ERR_ADDRESS_INVALID', `${name} is a subscription, not a queue`);
     } else {
       validateAddress(name, 'subscribe');
       if (name.charCodeAt(0) === 0x24) addresses.assertMayUseTopic(name, spec.origin);
+      if (ctx.access.checks(spec.origin)) this.authorize(spec.destination, spec.subscription, spec.origin);
       if (!isWildcard(name) && !ctx.topics.has(name)) {
         if (!ctx.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
         ctx.topics.add(name);
@@ -138,7 +141,30 @@ export class Subscriptions {
       addresses.assertMayUse(name, ctx.queues.get(name), origin, 'Subscribe as');
       queueName = name;
     }
+    if (ctx.access.checks(origin)) {
+      this.authorize(d, sub, origin);
+      if (d.type === 'queue' && !ctx.queues.has(d.name)) addresses.authorizeAutoCreate(d.name, origin);
+      const existing = queueName !== undefined && d.type === 'topic' ? ctx.queues.get(queueName) : undefined;
+      if (existing !== undefined) ctx.access.assertOwner(existing.ownerUser, origin, d.name, 'consume');
+    }
     addresses.assertRoom(queueName !== undefined && ctx.queues.has(queueName) ? 0 : 1, 1, d.name);
+  }
+
+  /**
+   * The permissions a consumer needs besides auto-creating a queue (Artemis's
+   * ServerSessionImpl.createConsumer and createQueue), checked before anything is made: `consume` on
+   * the queue or topic; on a topic, `createAddress` when it is auto-created now, and a new
+   * subscription queue's `createNonDurableQueue` (temporary, shared non-durable) or
+   * `createDurableQueue` (durable, shared durable). A topic filter is checked as written (`a.*`):
+   * the authorizer matches it like any address, so a grant on `a.#` covers it and one on `a.b` does not.
+   */
+  private authorize(d: Destination, sub: SubscriptionSpec | undefined, origin: Origin): void {
+    const { ctx } = this;
+    const { access } = ctx;
+    access.check(origin, d.name, 'consume');
+    if (d.type === 'queue') return;
+    if (!isWildcard(d.name) && !ctx.topics.has(d.name)) access.check(origin, d.name, 'createAddress');
+    if (sub === undefined || !ctx.queues.has(subscriptionQueueName(sub))) access.check(origin, d.name, sub?.durable === true ? 'createDurableQueue' : 'createNonDurableQueue');
   }
 
   private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined): Promise<Queue> {
@@ -154,6 +180,7 @@ export class Subscriptions {
     addresses.assertMayUse(name, existing, origin, 'Subscribe as');
     if (existing) {
       if (existing.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `${name} is already a queue`);
+      ctx.access.assertOwner(existing.ownerUser, origin, topic, 'consume');
       const same = existing.topic === topic && (existing.filter?.text ?? '') === (filter?.text ?? '') && existing.durable === sub.durable;
       if (same) {
         if (!existing.shared && existing.consumers.length > 0) {
@@ -164,9 +191,14 @@ export class Subscriptions {
       }
       // JMS: a durable subscription resubscribed with another topic or selector is replaced.
       if (existing.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} is active with another topic or selector`);
+      // Replacing deletes the old one and creates anew (Artemis: both permissions, checked before either happens).
+      addresses.authorizeDelete(existing, origin, 'Replace subscription');
+      ctx.access.check(origin, topic, sub.durable ? 'createDurableQueue' : 'createNonDurableQueue');
       await addresses.deleteQueue(existing);
     }
     addresses.assertRoom(1, 0, topic);
+    // A durable subscription of one client belongs to its user; a shared one is meant for several.
+    const ownerUser = sub.durable && !sub.shared ? ctx.access.ownerOf(origin) : undefined;
     const stored: StoredQueue = {
       name,
       kind: 'subscription',
@@ -176,6 +208,7 @@ export class Subscriptions {
       ...(sub.clientId !== undefined ? { clientId: sub.clientId } : {}),
       subscriptionName: sub.name,
       ...(sub.meta !== undefined ? { meta: sub.meta } : {}),
+      ...(ownerUser !== undefined ? { ownerUser } : {}),
     };
     if (sub.durable) await ctx.persist([{ op: 'createQueue', queue: stored }]);
     if (ctx.queues.has(name)) return this.subscriptionFor(topic, filter, sub, origin); // created meanwhile
@@ -195,6 +228,7 @@ export class Subscriptions {
       ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
       ...(q.subscriptionName !== undefined ? { subscriptionName: q.subscriptionName } : {}),
       meta,
+      ...(q.ownerUser !== undefined ? { ownerUser: q.ownerUser } : {}),
     };
     await this.ctx.persist([{ op: 'createQueue', queue: stored }]);
   }
@@ -214,7 +248,7 @@ export class Subscriptions {
     const { ctx } = this;
     const qname = clientId !== undefined ? `${clientId}.${name}` : name;
     const q = ctx.queues.get(qname) ?? ctx.queues.get(name);
-    if (q) this.addresses.assertMayUse(q.name, q, origin, 'Delete subscription');
+    if (q) this.addresses.authorizeDelete(q, origin, 'Delete subscription');
     if (!q || q.kind !== 'subscription') throw new JunctionError('ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${qname}`);
     if (q.consumers.length > 0) throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${qname} has an active consumer`);
     await this.addresses.deleteQueue(q);

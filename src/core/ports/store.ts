@@ -12,6 +12,8 @@ export interface StoredQueue {
   shared?: boolean;
   /** Protocol-neutral extra state a protocol keeps with a durable subscription (e.g. MQTT's granted QoS); JSON. */
   meta?: Record<string, unknown>;
+  /** The user that created a durable subscription with security on: only that user may attach to, browse or delete it (issue 14). */
+  ownerUser?: string;
 }
 
 /** A JSON value a protocol keeps with `putState` (no `undefined`, no functions). */
