@@ -8,14 +8,18 @@ import type { SessionStore } from './session-store.ts';
 import { coreToMqttTopic, encodeSegment, mqttFilterToCore, mqttMatches } from '../../interop/mqtt-topic.ts';
 import type { WorkSlicer } from './work-slicer.ts';
 
-/** MQTT sessions' subscriptions (`mqtt.<client id>.*`) are reserved to MQTT in the core. */
-const ORIGIN: Origin = { component: 'mqtt' };
-
 /** What the persistence needs from the protocol. */
 export interface PersistenceHost {
   readonly core: Core;
   /** The core client id of an MQTT client id's durable subscriptions (`mqtt.<encoded id>`). */
   coreClientId(clientId: string): string;
+  /**
+   * The connection's origin (component `mqtt`, to which the core reserves `mqtt.<client id>.*`, and
+   * the subject logged in on it): deleting a session's subscriptions is checked under it.
+   */
+  originOf(client: AedesClient): Origin;
+  /** The owner (user, null for anonymous) of the persistent session the accepted CONNECT of `clientId` opens; undefined with security off. */
+  ownerOpening(clientId: string): string | null | undefined;
   /** Closes the live binding of a durable subscription, if any (a session taken over or cleaned). */
   closeDurable(queueName: string): void;
   /** Closes a connection's binding for a filter; returns its durable queue name, if it had one. */
@@ -129,6 +133,7 @@ export class CorePersistence {
   async removeSubscriptions(client: AedesClient, topics: string[]): Promise<void> {
     const core = this.host.core;
     const cid = this.host.coreClientId(client.id!);
+    const origin = this.host.originOf(client);
     const slicer = this.host.slicer;
     const deletes: Array<Promise<void>> = [];
     for (const filter of topics) {
@@ -137,7 +142,7 @@ export class CorePersistence {
       // The durable subscription's name is the encoded filter (subscription-attacher.ts): a lookup, not a scan.
       const name = encodeSegment(filter);
       const q = core.findSubscription(`${cid}.${name}`);
-      if (q !== undefined && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, ORIGIN).catch(goneAlready));
+      if (q !== undefined && (q.meta?.mqtt as StoredMqttSubscription | undefined)?.filter === filter) deletes.push(core.deleteSubscription(name, cid, origin).catch(goneAlready));
       if (this.host.sessions.hasShare(client.id!, filter)) deletes.push(this.leaveShare(client.id!, filter));
     }
     await Promise.all(deletes);
@@ -156,6 +161,8 @@ export class CorePersistence {
    * session-present 1 even without subscriptions (as Mosquitto), through a marker aedes restores nothing from.
    */
   async subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number; rh: number; rap: boolean; nl: boolean }>> {
+    // Read before anything waits: known only during the CONNECT's synchronous run (mqtt-login.ts).
+    const owner = this.host.ownerOpening(client.id);
     const out = [];
     for (const s of this.host.core.durableSubscriptions(this.host.coreClientId(client.id))) {
       const m = s.meta?.mqtt as StoredMqttSubscription | undefined;
@@ -163,7 +170,7 @@ export class CorePersistence {
     }
     for (const { filter, qos } of this.host.sessions.shareFilters(client.id)) out.push({ topic: filter, qos, rh: 0, rap: false, nl: false });
     const present = out.length > 0 || this.host.sessions.hasSession(client.id);
-    await this.host.sessions.openSession(client.id);
+    await this.host.sessions.openSession(client.id, owner);
     if (out.length === 0 && present) {
       const marker = { topic: '$junction/session', qos: 0, rh: 0, rap: false, nl: false };
       sessionMarkers.add(marker);
@@ -176,12 +183,13 @@ export class CorePersistence {
   async cleanSubscriptions(client: AedesClient): Promise<void> {
     // Walked in slices, the deletes stored together (as `removeSubscriptions`); CONNACK follows them.
     const cid = this.host.coreClientId(client.id!);
+    const origin = this.host.originOf(client);
     const slicer = this.host.slicer;
     const deletes: Array<Promise<void>> = [];
     for (const s of this.host.core.durableSubscriptions(cid)) {
       if (slicer.mustYield()) await slicer.yield(client);
       this.host.closeDurable(s.name);
-      if (s.subscriptionName !== undefined) deletes.push(this.host.core.deleteSubscription(s.subscriptionName, cid, ORIGIN).catch(goneAlready));
+      if (s.subscriptionName !== undefined) deletes.push(this.host.core.deleteSubscription(s.subscriptionName, cid, origin).catch(goneAlready));
     }
     for (const { filter } of this.host.sessions.shareFilters(client.id!)) {
       if (slicer.mustYield()) await slicer.yield(client);

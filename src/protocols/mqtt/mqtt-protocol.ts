@@ -1,8 +1,10 @@
 import { Aedes } from 'aedes';
 import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
-import { JunctionError } from '../../errors.ts';
+import { isJunctionError, JunctionError } from '../../errors.ts';
 import type { StateValue } from '../../core/ports/store.ts';
+import type { Authenticator } from '../../core/ports/security.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
@@ -12,6 +14,7 @@ import { CoreEmitter } from './core-emitter.ts';
 import { CorePersistence } from './core-persistence.ts';
 import { publishToCore } from '../../interop/mqtt-message.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
+import { MqttLogin } from './mqtt-login.ts';
 import { MqttSession } from './mqtt-session.ts';
 import { SessionStore } from './session-store.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
@@ -27,6 +30,10 @@ export const MQTT_WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
  * which are the core's (broker.ts hands them to `Core.open`).
  */
 export type MqttProtocolConfig = Omit<MqttConfig, 'maxRetainedMessages' | 'maxRetainedBytes'>;
+
+/** The origin of what no connection asks for (a will aedes publishes for no client): no subject, so denied when security is on. */
+const MQTT_ORIGIN: Origin = Object.freeze({ component: 'mqtt' });
+const WILL_OPTIONS = Object.freeze({ origin: MQTT_ORIGIN });
 
 /** MQTT 5 CONNACK with reason code 0x84 (Unsupported Protocol Version) and no properties. */
 const CONNACK_V5_UNSUPPORTED = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
@@ -47,6 +54,8 @@ export class MqttProtocol implements ProtocolAdapter {
   private readonly log: Logger;
   private readonly aedes: Aedes;
   private readonly sessions: Map<AedesClient, MqttSession>;
+  /** Every connection's session, also after it left `sessions`: aedes publishes a will once the connection has closed. */
+  private readonly ended = new WeakMap<AedesClient, MqttSession>();
   /** The subscription bindings (a unit test drives a takeover's closeDurable through it). */
   private readonly subs: SubscriptionAttacher;
   /** SUBSCRIBE, UNSUBSCRIBE and retained-forward hooks. */
@@ -72,7 +81,11 @@ export class MqttProtocol implements ProtocolAdapter {
     this.ws = { subprotocols: MQTT_WS_SUBPROTOCOLS, maxPayload: cfg.maxPacketSize, binary: true, isDefault: false };
   }
 
-  static async create(core: Core, cfg: MqttProtocolConfig, log: Logger): Promise<MqttProtocol> {
+  /**
+   * `auth` logs clients in at CONNECT (issue 14); without one, or with one not `enabled` (security
+   * off), aedes's own hook accepts every CONNECT and no check runs per packet.
+   */
+  static async create(core: Core, cfg: MqttProtocolConfig, log: Logger, auth?: Authenticator): Promise<MqttProtocol> {
     const mqLog = log.child({ protocol: 'mqtt' });
     let self: MqttProtocol | undefined;
     const me = (): MqttProtocol => self!;
@@ -80,8 +93,11 @@ export class MqttProtocol implements ProtocolAdapter {
     const subs = new SubscriptionAttacher(core, cfg, state);
     const slicer = new WorkSlicer((err) => mqLog.error({ err }, 'mqtt sliced work failed'));
     const sessions = new Map<AedesClient, MqttSession>();
+    const login = auth?.enabled
+      ? new MqttLogin({ auth, sessions, state, liveClient: (id: string): AedesClient | undefined => liveClient(aedes, id), timeoutMs: cfg.connectTimeout, log: mqLog })
+      : undefined;
     // aedes.unsubscribe is called only once aedes exists (on an UNSUBSCRIBE).
-    const hooks = new SubscribeHooks({ core, cfg, sessions, subs, slicer, unsubscribe: (filter, func) => aedes.unsubscribe(filter, func as never, noop) });
+    const hooks = new SubscribeHooks({ core, cfg, sessions, subs, slicer, unsubscribe: (filter, func) => aedes.unsubscribe(filter, func as never, noop), secured: login !== undefined });
     const aedes = new Aedes({
       mq: new CoreEmitter({
         isClientSubscription: (f, n) => subs.isClientSubscription(f, n),
@@ -91,6 +107,8 @@ export class MqttProtocol implements ProtocolAdapter {
       persistence: new CorePersistence({
         core,
         coreClientId: (id) => `mqtt.${encodeSegment(id)}`,
+        originOf: (client) => sessions.get(client)?.origin ?? MQTT_ORIGIN,
+        ownerOpening: (id) => login?.ownerOpening(id),
         closeDurable: (name) => subs.closeDurable(name),
         closeBinding: (client, filter) => {
           const session = sessions.get(client);
@@ -112,6 +130,7 @@ export class MqttProtocol implements ProtocolAdapter {
       // The packet id space bounds the (client id, packet id) table at 65,535 ids per client.
       maxInflightInbound: 0,
       preConnect: (client, packet, cb) => me().preConnect(client as unknown as AedesClient, packet as unknown as ConnectPacket, cb),
+      ...(login ? { authenticate: (client, username, password, cb) => login.authenticate(client as unknown as AedesClient, username, password, cb as never) } : {}),
       authorizePublish: (client, packet, cb) => me().authorizePublish(client as unknown as AedesClient | null, packet as unknown as IncomingPacket, cb),
       authorizeSubscribe: (client, sub, cb) => hooks.authorizeSubscribe(client as unknown as AedesClient, sub, cb as never),
       authorizeForward: (client, packet) => hooks.authorizeForward(client as unknown as AedesClient, packet as unknown as OutgoingPacket) as never,
@@ -135,6 +154,7 @@ export class MqttProtocol implements ProtocolAdapter {
     stream.setMaxListeners(0);
     const session = new MqttSession(client, stream, this.log, this.sessions, this.slicer);
     this.sessions.set(client, session);
+    this.ended.set(client, session);
     // The session ends, and leaves `sessions`, after aedes's own close handling (no closure per connection).
     stream.closeListener = session;
   }
@@ -196,6 +216,10 @@ export class MqttProtocol implements ProtocolAdapter {
       return;
     }
     const session = client ? this.sessions.get(client) : undefined;
+    // The send carries the connection's origin: with security on the core checks the subject's `send`
+    // permission on the topic (one cached lookup) and a denied PUBLISH is dropped (MqttSession.complete).
+    // A will is published after its connection closed, under the same subject (as Mosquitto checks it).
+    const sendOptions = session?.sendOptions ?? (client ? this.ended.get(client)?.sendOptions : undefined) ?? WILL_OPTIONS;
     let send: Promise<unknown>;
     try {
       const input = publishToCore(packet, client?.id ?? null);
@@ -219,7 +243,7 @@ export class MqttProtocol implements ProtocolAdapter {
       if (!inbound && !packet.retain && !earlier) {
         // Nothing to store (QoS 0, or QoS 1 with no durable subscriber) and room everywhere: routed and
         // delivered now, completed without a Promise or a macrotask. Else (stored, blocked, paged) later.
-        const sent = this.core.sendNow(input);
+        const sent = this.core.sendNow(input, sendOptions);
         if (!(sent instanceof Promise)) {
           if (session) session.completeNow(cb);
           else cb(null);
@@ -227,7 +251,7 @@ export class MqttProtocol implements ProtocolAdapter {
         }
         send = sent;
       } else {
-        const opts = { ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) };
+        const opts = { origin: sendOptions.origin, ...(packet.retain ? { retain: true } : {}), ...(qos2 ? { state: qos2 } : {}) };
         const go = (): Promise<unknown> => this.core.send(input, opts);
         send = earlier ? earlier.then(go, go) : go();
         if (packet.retain && session) session.retainingTo(packet.topic, send);
@@ -241,13 +265,24 @@ export class MqttProtocol implements ProtocolAdapter {
     } catch (err) {
       send = Promise.reject(err);
     }
-    this.completeWhen(session, send, cb);
+    this.completeWhen(session, send, cb, client);
   }
 
-  /** Calls back a publish once `send` is done: in the connection's order, or directly for a will (no session). */
-  private completeWhen(session: MqttSession | undefined, send: Promise<unknown>, cb: (err?: Error | null) => void): void {
+  /**
+   * Calls back a publish once `send` is done: in the connection's order, or directly for a will (no
+   * session), which aedes does not publish when it fails (a denied will is logged and dropped).
+   */
+  private completeWhen(session: MqttSession | undefined, send: Promise<unknown>, cb: (err?: Error | null) => void, client?: AedesClient | null): void {
     if (session) session.complete(send, cb);
-    else send.then(() => cb(null), (err: Error) => cb(err));
+    else {
+      send.then(
+        () => cb(null),
+        (err: Error) => {
+          if (isJunctionError(err) && err.code === 'ERR_UNAUTHORIZED') this.log.info({ clientId: client?.id ?? undefined, code: err.code, reason: err.message }, 'mqtt will denied: not published');
+          cb(err);
+        },
+      );
+    }
   }
 
   /** PUBACK / PUBCOMP: the delivery behind the packet id is done; a pending PUBREL (persistent session) too. */
@@ -296,3 +331,9 @@ export class MqttProtocol implements ProtocolAdapter {
 }
 
 function noop(): void {}
+
+/** aedes's registry of connected clients by client id (a plain object of aedes's: an own property only). */
+function liveClient(aedes: Aedes, clientId: string): AedesClient | undefined {
+  const clients = (aedes as unknown as { clients: Record<string, AedesClient> }).clients;
+  return Object.hasOwn(clients, clientId) ? clients[clientId] : undefined;
+}

@@ -1,5 +1,8 @@
 import type { Logger } from '../../log.ts';
+import type { SendOptions } from '../../core/core.ts';
 import type { Delivery } from '../../core/handles.ts';
+import type { LoginSession, Subject } from '../../core/ports/security.ts';
+import type { Origin } from '../../core/reserved.ts';
 import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { MqttConnectionStream } from './connection.ts';
 import type { BindingOwner, SubscriptionBinding } from './subscription-binding.ts';
@@ -69,6 +72,17 @@ export class MqttSession implements BindingOwner {
   readonly slicer: WorkSlicer | null;
   /** Set once a connection error has been logged (each is logged once). */
   errorLogged = false;
+  /**
+   * Who this connection is, for the core's permission checks: its connection id and, once CONNECT
+   * is authenticated, its login's subject. One object per connection (the core may cache on it).
+   */
+  origin: Origin;
+  /** The options of this connection's routed sends (its origin): one object, not one per PUBLISH. */
+  sendOptions: SendOptions;
+  /** Set once a denied PUBLISH or SUBSCRIBE has been logged at warn (further ones at debug). */
+  denyWarned = false;
+  /** The login held while the connection lives (released at end: per-user connection counts). */
+  private loginSession: LoginSession | null = null;
   /** Set once a delivery no MQTT packet can carry has been logged at warn. */
   private dropWarned = false;
   private readonly parentLog: Logger;
@@ -96,6 +110,25 @@ export class MqttSession implements BindingOwner {
     this.stream = stream;
     this.parentLog = log;
     this.registry = registry;
+    this.origin = { component: 'mqtt', connectionId: String(stream.conn.id) };
+    this.sendOptions = { origin: this.origin };
+  }
+
+  /** CONNECT was authenticated: the connection acts as `login`'s subject until it ends. */
+  loggedIn(login: LoginSession): void {
+    if (this.ended) {
+      login.close();
+      return;
+    }
+    this.loginSession?.close();
+    this.loginSession = login;
+    this.origin = { component: 'mqtt', connectionId: this.origin.connectionId!, subject: login.subject };
+    this.sendOptions = { origin: this.origin };
+  }
+
+  /** The logged-in subject, if CONNECT was authenticated. */
+  get subject(): Subject | undefined {
+    return this.origin.subject;
   }
 
   /**
@@ -281,14 +314,37 @@ export class MqttSession implements BindingOwner {
    * Completes an `authorizePublish` once `work` is done, in the order publishes arrived
    * ([MQTT-4.6.0-2]: PUBACKs in order), and always from a fresh macrotask: aedes reads the client's
    * next chunk inside the callback, and a chain of microtask completions would starve the sockets.
+   *
+   * A publish the core refused for want of `send` permission (ERR_UNAUTHORIZED) completes as done:
+   * MQTT 3.1.1 has no negative acknowledgement, so, as Mosquitto 2, a denied PUBLISH is dropped and
+   * logged, and a QoS 1/2 one is still acknowledged (else the client resent it for ever) on a
+   * connection that stays open.
    */
   complete(work: Promise<unknown>, cb: (err: Error | null) => void): void {
     const c: Completion = { done: false, err: null, cb };
     (this.completions ??= []).push(c);
     work.then(
       () => this.settle(c, null),
-      (err: unknown) => this.settle(c, err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => this.settle(c, this.denied(err) ? null : err instanceof Error ? err : new Error(String(err))),
     );
+  }
+
+  /** Whether `err` is the core's refusal of a send permission (then logged). */
+  private denied(err: unknown): boolean {
+    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNAUTHORIZED') return false;
+    this.logDenied('mqtt PUBLISH denied: dropped', err as Error);
+    return true;
+  }
+
+  /**
+   * A PUBLISH or a SUBSCRIBE filter refused: the connection's first refusal at warn, the rest at debug
+   * (a client looping on a denied topic must not flood the log; the audit log has each one).
+   */
+  logDenied(what: string, err: Error, filter?: string): void {
+    const fields = { clientId: this.client.id, user: this.subject?.user, ...(filter !== undefined ? { filter: filter.slice(0, 200) } : {}), code: (err as { code?: string }).code, reason: err.message };
+    if (this.denyWarned) this.log.debug(fields, what);
+    else this.log.warn(fields, `${what} (further refusals of this connection at debug)`);
+    this.denyWarned = true;
   }
 
   /**
@@ -366,6 +422,8 @@ export class MqttSession implements BindingOwner {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.loginSession?.close();
+    this.loginSession = null;
     const bindings = [...this.bindings.values()];
     this.inflightIds = null;
     this.owing = null;

@@ -1,11 +1,17 @@
 import type { Core } from '../../core/core.ts';
 import type { TransactionHandle } from '../../core/handles.ts';
 import type { StateValue } from '../../core/ports/store.ts';
+import { JunctionError } from '../../errors.ts';
 import { encodeSegment } from '../../interop/mqtt-topic.ts';
 
 /** What one client id has: a persistent session, inbound QoS 2 packet ids awaiting PUBREL, outbound ones awaiting PUBCOMP. */
 interface ClientState {
   session: boolean;
+  /**
+   * The user the stored session belongs to (issue 14): a user name, null for the anonymous subject,
+   * undefined when none was recorded (made while security was off, or before owners were stored).
+   */
+  owner: string | null | undefined;
   /** Inbound QoS 2 packet ids awaiting PUBREL ([MQTT-4.3.3-2]); those of a persistent session are stored. */
   qos2In: Set<number>;
   stored: Set<number>;
@@ -22,6 +28,8 @@ interface ClientState {
 /** The value of every record: the client id (keys hold it encoded) and, per packet id, the id. */
 interface Record {
   c: string;
+  /** The session's owner (session records only): a user name, or null for the anonymous subject. */
+  u?: string | null;
   p?: number;
   /** `$share` membership: the filter, its QoS and the group's core queue. */
   f?: string;
@@ -55,7 +63,11 @@ export class SessionStore {
     for (const { key, value } of core.state('mqtt.')) {
       const r = value as unknown as Record;
       if (typeof r?.c !== 'string') continue;
-      if (key.startsWith(SESSION)) this.of(r.c).session = true;
+      if (key.startsWith(SESSION)) {
+        const s = this.of(r.c);
+        s.session = true;
+        if (r.u === null || typeof r.u === 'string') s.owner = r.u;
+      }
       else if (key.startsWith(SHARE)) {
         if (typeof r.f === 'string' && typeof r.n === 'string') this.addShare(r.c, r.f, r.q ?? 1, r.n);
       }
@@ -82,15 +94,35 @@ export class SessionStore {
     return this.clients.get(clientId)?.session === true;
   }
 
-  /** A clean-session-false CONNECT: the session is stored (once; later CONNECTs find it). */
-  async openSession(clientId: string): Promise<void> {
+  /**
+   * Whether `user` (null: the anonymous subject) may use the session state of `clientId`: there is
+   * none, it is theirs, or it has no recorded owner (made while security was off).
+   */
+  mayUse(clientId: string, user: string | null): boolean {
+    const s = this.clients.get(clientId);
+    return s === undefined || !s.session || s.owner === undefined || s.owner === user;
+  }
+
+  /**
+   * A clean-session-false CONNECT: the session is stored (once; later CONNECTs find it). With
+   * security on, `owner` is the user it belongs to, stored with it (it survives a restart); a
+   * session without a recorded owner is claimed by it. One recorded for another user is refused.
+   */
+  async openSession(clientId: string, owner?: string | null): Promise<void> {
     const s = this.of(clientId);
-    if (s.session) return;
+    if (s.session && (owner === undefined || s.owner === owner)) return;
+    if (s.session && s.owner !== undefined) {
+      // Two users' CONNECTs with one client id authenticated at the same time: the first one's.
+      throw new JunctionError('ERR_UNAUTHORIZED', `the MQTT session of client id ${clientId.slice(0, 100)} belongs to another user`);
+    }
+    const was = { session: s.session, owner: s.owner };
     s.session = true;
+    s.owner = owner;
     try {
-      await this.core.putState(SESSION + encodeSegment(clientId), { c: clientId });
+      await this.core.putState(SESSION + encodeSegment(clientId), owner === undefined ? { c: clientId } : { c: clientId, u: owner });
     } catch (err) {
-      s.session = false;
+      s.session = was.session;
+      s.owner = was.owner;
       throw err;
     }
   }
@@ -104,6 +136,7 @@ export class SessionStore {
     if (s.session) writes.push(this.core.putState(SESSION + enc, null));
     for (const p of s.pubrel) writes.push(this.core.putState(`${PUBREL}${enc}.${p}`, null));
     s.session = false;
+    s.owner = undefined;
     s.pubrel.clear();
     this.drop(clientId, s);
     await Promise.all(writes);
@@ -294,7 +327,7 @@ export class SessionStore {
 
   private of(clientId: string): ClientState {
     let s = this.clients.get(clientId);
-    if (!s) this.clients.set(clientId, (s = { session: false, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map(), sending: null, releasing: null }));
+    if (!s) this.clients.set(clientId, (s = { session: false, owner: undefined, qos2In: new Set(), stored: new Set(), pubrel: new Set(), shares: new Map(), sending: null, releasing: null }));
     return s;
   }
 

@@ -19,6 +19,8 @@ export interface SubscribeHooksInit {
   slicer: WorkSlicer;
   /** Removes one subscription from aedes (aedes.unsubscribe). */
   unsubscribe(filter: string, func: unknown): void;
+  /** Security is on: each filter's permissions are checked before SUBACK. */
+  secured: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export class SubscribeHooks {
   private readonly subs: SubscriptionAttacher;
   private readonly slicer: WorkSlicer;
   private readonly unsubscribe: (filter: string, func: unknown) => void;
+  private readonly secured: boolean;
   /** Per connection: its retained messages sent on SUBSCRIBE in flight, bounded as a subscription's. */
   private readonly retainedWindows = new WeakMap<AedesClient, RetainedWindow>();
   /** The connection whose SUBSCRIBE aedes answers now (between its 'subscribe' event and the retained stream). */
@@ -46,6 +49,7 @@ export class SubscribeHooks {
     this.subs = init.subs;
     this.slicer = init.slicer;
     this.unsubscribe = init.unsubscribe;
+    this.secured = init.secured;
   }
 
   /**
@@ -111,8 +115,33 @@ export class SubscribeHooks {
       cb(null, null);
       return;
     }
+    if (session && this.secured && !this.permitted(session, sub)) {
+      cb(null, null);
+      return;
+    }
     if (session) this.subs.expect(session, sub.topic);
     cb(null, sub);
+  }
+
+  /**
+   * Security on: whether the connection's subject may have this subscription, asked of the core with
+   * the very consumer it would attach (SUBACK 0x80 otherwise, [MQTT-3.9.3]; the other filters of the
+   * SUBSCRIBE are granted as usual and the connection stays). The core checks `consume` on the
+   * filter as an address (`a/+/c` is `a.*.c`: a grant on `a.#` or `a.*.c` covers it, one on `a.b.c`
+   * does not, as Artemis matches a filter), `createAddress` for a topic it creates, and
+   * `createNonDurableQueue` or, for a persistent session or a durable `$share` group,
+   * `createDurableQueue` for a new subscription queue; and that a durable one is this user's.
+   * Refused here, not when the consumer is attached after SUBACK, which would close the connection.
+   */
+  private permitted(session: MqttSession, sub: { topic: string; qos: number }): boolean {
+    try {
+      const { destination, subscription } = this.subs.specFor(session.client, sub.topic, sub.qos);
+      this.core.assertMayConsume({ destination, origin: session.origin, ...(subscription ? { subscription } : {}) });
+      return true;
+    } catch (err) {
+      session.logDenied('mqtt subscription refused: SUBACK 0x80', err as Error, sub.topic);
+      return false;
+    }
   }
 
   /**

@@ -1,15 +1,12 @@
 import type { Core, SubscriptionSpec } from '../../core/core.ts';
-import type { Origin } from '../../core/reserved.ts';
-import type { DeliverFunc } from './aedes-types.ts';
+import type { Destination } from '../../core/message.ts';
+import type { AedesClient, DeliverFunc } from './aedes-types.ts';
 import type { StoredMqttSubscription } from './core-persistence.ts';
 import type { MqttConfig } from './mqtt-config.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import type { SessionStore } from './session-store.ts';
 import { SubscriptionBinding } from './subscription-binding.ts';
 import { encodeSegment, mqttFilterToCore, parseShared } from '../../interop/mqtt-topic.ts';
-
-/** MQTT's own names (`mqtt.<client id>.*`, `mqtt-share.*`) are reserved to it in the core. */
-const ORIGIN: Origin = { component: 'mqtt' };
 
 /** The windows a binding gets (from the MQTT config). */
 export type AttachConfig = Pick<MqttConfig, 'maxInflight' | 'qos0Window'>;
@@ -125,27 +122,10 @@ export class SubscriptionAttacher {
       return;
     }
     const matchFilter = shared ? shared.filter : filter;
-    const destination = { type: 'topic' as const, name: mqttFilterToCore(matchFilter) };
-    let subscription: SubscriptionSpec | undefined;
-    let durableName: string | undefined;
-    if (shared) {
-      // Junction's shared subscriptions, for every MQTT version: one shared core subscription per group and filter.
-      // A group of persistent sessions at QoS 1/2 is a durable shared subscription (Artemis: shared durable):
-      // messages wait while every member is offline. A group's first member decides; later ones join it.
-      const name = `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`;
-      const existing = this.core.findSubscription(name);
-      const durable = existing ? existing.durable : !client.clean && qos > 0;
-      subscription = { name, durable, shared: true };
-      if (durable && !client.clean) await this.state.joinShare(client.id!, filter, qos, name);
-    } else if (!client.clean) {
-      const clientId = `mqtt.${encodeSegment(client.id!)}`;
-      const name = encodeSegment(filter);
-      durableName = `${clientId}.${name}`;
-      const meta: { mqtt: StoredMqttSubscription } = { mqtt: { filter, qos } };
-      subscription = { clientId, name, durable: true, meta };
-      // [MQTT-3.1.4-2] takeover: the new connection restores the session before aedes closes the old one.
-      this.durable.get(durableName)?.close();
-    }
+    const { destination, subscription, durableName } = this.specFor(client, filter, qos);
+    if (shared && subscription?.durable && !client.clean) await this.state.joinShare(client.id!, filter, qos, subscription.name);
+    // [MQTT-3.1.4-2] takeover: the new connection restores the session before aedes closes the old one.
+    if (durableName !== undefined) this.durable.get(durableName)?.close();
     const binding = new SubscriptionBinding({
       owner: session,
       filter,
@@ -168,8 +148,10 @@ export class SubscriptionAttacher {
       if (b.durableName !== undefined && this.durable.get(b.durableName) === b) this.durable.delete(b.durableName);
       if (group !== undefined) this.dropOrphanGroup(group, session);
     });
+    // The connection's origin: component `mqtt` (MQTT's own names `mqtt.<client id>.*` and `mqtt-share.*`
+    // are reserved to it in the core) and the subject logged in on it, whose permissions the core checks.
     try {
-      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, origin: ORIGIN, ...(subscription ? { subscription } : {}) });
+      binding.consumer = await this.core.createConsumer({ destination, sink: binding, autoAck: qos === 0, origin: session.origin, ...(subscription ? { subscription } : {}) });
     } catch (err) {
       binding.close();
       throw err;
@@ -179,6 +161,30 @@ export class SubscriptionAttacher {
       return;
     }
     if (client.connackSent) binding.start();
+  }
+
+  /**
+   * The core consumer a subscription to `filter` at `qos` is: its topic (the filter in core terms),
+   * and its core subscription. Junction's shared subscriptions (`$share/<group>/<filter>`, for every
+   * MQTT version) are one shared core subscription per group and filter; a group of persistent
+   * sessions at QoS 1/2 is a durable shared subscription (Artemis: shared durable), whose messages
+   * wait while every member is offline; a group's first member decides, later ones join it. A
+   * persistent session's subscription is durable, named `mqtt.<client id>.<filter>` (encoded).
+   * Throws ERR_MQTT_TOPIC_INVALID for a filter the core cannot take.
+   */
+  specFor(client: AedesClient, filter: string, qos: number): { destination: Destination; subscription?: SubscriptionSpec; durableName?: string } {
+    const shared = parseShared(filter);
+    const destination: Destination = { type: 'topic', name: mqttFilterToCore(shared ? shared.filter : filter) };
+    if (shared) {
+      const name = `mqtt-share.${encodeSegment(shared.group)}.${encodeSegment(shared.filter)}`;
+      const existing = this.core.findSubscription(name);
+      return { destination, subscription: { name, durable: existing ? existing.durable : !client.clean && qos > 0, shared: true } };
+    }
+    if (client.clean) return { destination };
+    const clientId = `mqtt.${encodeSegment(client.id!)}`;
+    const name = encodeSegment(filter);
+    const meta: { mqtt: StoredMqttSubscription } = { mqtt: { filter, qos: Math.max(0, Math.min(2, qos)) as 0 | 1 | 2 } };
+    return { destination, subscription: { clientId, name, durable: true, meta }, durableName: `${clientId}.${name}` };
   }
 
   /** `removeListener` for a client subscription; false when `notify` was never one. */
