@@ -39,7 +39,7 @@ export interface BoundPorts {
 const PROTOCOLS: ReadonlyArray<(core: Core, config: JunctionConfig, log: Logger, auth: Authenticator) => ProtocolAdapter | Promise<ProtocolAdapter>> = [
   (core, config, log, auth) => new StompProtocol(core, { ...config.stomp, serverName: `Junction/${VERSION}` }, log, auth),
   (core, config, log, auth) => MqttProtocol.create(core, config.mqtt, log, auth),
-  (core, config, log) => new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log),
+  (core, config, log, auth) => new AmqpProtocol(core, { ...config.amqp, serverName: `Junction/${VERSION}` }, log, auth),
 ];
 
 export interface BrokerOptions {

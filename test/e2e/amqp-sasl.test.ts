@@ -6,6 +6,7 @@ import { Core } from '../../src/core/core.ts';
 import { AmqpProtocol } from '../../src/protocols/amqp/amqp-protocol.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { TcpServer } from '../../src/transport/tcp-server.ts';
+import type { Authenticator } from '../../src/core/ports/security.ts';
 
 // The SASL login hook: the broker accepts every PLAIN login until security is configured; an
 // authenticator (the security issue's) decides instead when one is given.
@@ -19,10 +20,17 @@ const seen: Array<{ user: string; password: string }> = [];
 before(async () => {
   core = await Core.open({ store: new MemoryStore(), log });
   const cfg = { maxFrameSize: 65536, channelMax: 255, idleTimeout: 0, maxMessageSize: 1 << 20, producerCredit: 10, saslMechanisms: ['PLAIN' as const], serverName: 'test', connectTimeout: 10000, minIdleTimeout: 1000, maxConsumerCredit: 4096, maxLinksPerSession: 1024, maxLinksPerConnection: 10_000 };
-  const amqp = new AmqpProtocol(core, cfg, log, (user, password) => {
-    seen.push({ user, password });
-    return user === 'alice' && password === 'right';
-  });
+  const auth: Authenticator = {
+    enabled: true,
+    anonymousAllowed: false,
+    login: async ({ user, password }) => {
+      seen.push({ user: user!, password: password! });
+      return user === 'alice' && password === 'right'
+        ? { ok: true, session: { subject: { user, roles: new Set() }, close() {} } }
+        : { ok: false, reason: 'credentials', message: 'wrong' };
+    },
+  };
+  const amqp = new AmqpProtocol(core, cfg, log, auth);
   server = new TcpServer(amqp);
   port = await server.listen(0, '127.0.0.1');
 });

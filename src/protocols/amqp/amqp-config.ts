@@ -16,8 +16,12 @@ export const amqpConfigSchema = z.strictObject({
   maxMessageSize: z.number().int().min(1).default(4 * 1024 * 1024),
   /** Credit granted to each producer link; topped up as its messages are stored. */
   producerCredit: z.number().int().min(1).default(1000),
-  /** SASL mechanisms offered. PLAIN accepts any user until security is configured. */
-  saslMechanisms: z.array(z.enum(['ANONYMOUS', 'PLAIN'])).min(1).default(['ANONYMOUS', 'PLAIN']),
+  /**
+   * SASL mechanisms the broker may offer. Security off: ANONYMOUS and PLAIN accept everyone.
+   * Security on: PLAIN checks the users, EXTERNAL is offered on a TLS connection with a verified
+   * client certificate, ANONYMOUS only when the anonymous user is granted a role.
+   */
+  saslMechanisms: z.array(z.enum(['ANONYMOUS', 'PLAIN', 'EXTERNAL'])).min(1).default(['ANONYMOUS', 'PLAIN', 'EXTERNAL']),
   /**
    * How long a connection may take to send its protocol header, finish SASL and send its open, ms;
    * then the socket is closed and logged once. Default 10000, as STOMP's connect timeout (ActiveMQ's

@@ -13,6 +13,8 @@ import { RheaSocket, type StreamViolation } from './socket-adapter.ts';
 import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
 import type { AmqpConfig } from './amqp-config.ts';
+import type { Authenticator, LoginSession } from '../../core/ports/security.ts';
+import { installSaslServer, type SaslMechanismName } from './sasl-server.ts';
 
 /** What a connection is configured with: the `amqp` config section plus the name the broker gives in its open. */
 export type AmqpSessionConfig = AmqpConfig & { serverName: string };
@@ -61,8 +63,13 @@ const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]
  */
 export class AmqpConnection {
   private readonly conn: TransportConnection;
-  /** This connection, for the core's reserved names: its temporary queues are its own. */
-  private readonly origin: Origin;
+  /**
+   * This connection, for the core's reserved names (its temporary queues are its own) and, with
+   * security on, its login's subject (set by the SASL outcome, before any link can attach).
+   */
+  private origin: Origin;
+  /** The SASL login (security on), closed with the connection. */
+  private login: LoginSession | undefined;
   private readonly core: Core;
   private readonly cfg: AmqpSessionConfig;
   private readonly log: Logger;
@@ -80,14 +87,16 @@ export class AmqpConnection {
   /** Closes a connection that has not completed header, SASL and open in time; cleared at open. */
   private connectTimer: NodeJS.Timeout | undefined;
 
-  constructor(conn: TransportConnection, container: RheaContainer, core: Core, cfg: AmqpSessionConfig, log: Logger) {
+  /** `auth`: with security on (`auth.enabled`), SASL is required and each login goes to it; else rhea's container mechanisms answer, as before. */
+  constructor(conn: TransportConnection, container: RheaContainer, core: Core, cfg: AmqpSessionConfig, log: Logger, auth?: Authenticator) {
     this.conn = conn;
     this.origin = { component: 'amqp', connectionId: String(conn.id) };
     this.core = core;
     this.cfg = cfg;
     this.log = log.child({ conn: conn.id, remote: conn.remoteAddress, transport: conn.kind });
     this.transactions = new Transactions(core, this.log);
-    this.socket = new RheaSocket(conn, cfg.maxFrameSize, (v) => this.onViolation(v));
+    const secure = auth?.enabled === true;
+    this.socket = new RheaSocket(conn, cfg.maxFrameSize, (v) => this.onViolation(v), secure);
     this.rc = container.create_connection({
       id: `amqp-${conn.id}`,
       container_id: core.brokerName,
@@ -98,6 +107,8 @@ export class AmqpConnection {
       properties: { product: 'Junction', version: cfg.serverName },
       session_buffer_size: 4096,
       reconnect: false,
+      // Security on: the connection's own SASL server replaces rhea's (installSaslServer below).
+      ...(secure ? { disable_sasl: true } : {}),
     });
     this.intercept();
     const rc = this.rc;
@@ -132,6 +143,39 @@ export class AmqpConnection {
       this.onRheaError(err, condition);
     });
     rc.accept(this.socket);
+    if (secure) this.requireLogin(auth);
+  }
+
+  /** Security on: SASL with the connection's mechanisms, each login through `auth` (AMQP 1.0 §5.3). */
+  private requireLogin(auth: Authenticator): void {
+    const conn = this.conn;
+    installSaslServer(this.rc, {
+      auth,
+      mechanisms: this.cfg.saslMechanisms,
+      remoteAddress: conn.remoteAddress,
+      certificate: conn.tls?.peerCertificate,
+      loggedIn: (session, mechanism) => {
+        if (this.ended || this.failed) {
+          session.close();
+          return false;
+        }
+        this.login = session;
+        this.origin = { component: 'amqp', connectionId: String(conn.id), subject: session.subject };
+        this.log.debug({ user: session.subject.user, mechanism }, 'amqp login');
+        return true;
+      },
+      refused: (mechanism, code, message) => this.onLoginRefused(mechanism, code, message),
+      pause: () => conn.pause(),
+      resume: () => conn.resume(),
+    });
+  }
+
+  /** The SASL outcome is written: the connection ends (the client learns why from the code). */
+  private onLoginRefused(mechanism: string, code: number, message: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.info({ mechanism, saslCode: code, reason: message }, 'amqp login refused');
+    this.socket.end();
   }
 
   containerId(): string | undefined {
@@ -386,6 +430,7 @@ export class AmqpConnection {
   private cleanup(): void {
     if (this.ended) return;
     this.ended = true;
+    this.login?.close();
     for (const l of [...this.links]) l.release();
     this.links.clear();
     this.producers.clear();

@@ -2,6 +2,7 @@ import rhea from 'rhea';
 import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
+import type { Authenticator } from '../../core/ports/security.ts';
 import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';
 import { installDecodeBounds } from './decode-bounds.ts';
@@ -9,14 +10,6 @@ import type { RheaContainer } from './rhea-shapes.ts';
 
 /** WebSocket subprotocols that select AMQP 1.0 (OASIS AMQP over WebSocket binding). */
 export const AMQP_WS_SUBPROTOCOLS = ['amqp'];
-
-/**
- * Decides a SASL PLAIN login. Until security is configured every login is accepted; the security
- * issue replaces this hook with a check against the configured users.
- */
-export type AmqpAuthenticator = (user: string, password: string, hostname: string | undefined) => boolean | Promise<boolean>;
-
-export const acceptAll: AmqpAuthenticator = () => true;
 
 /** Accepts AMQP 1.0 connections from any transport, on its own rhea container (never rhea's module singleton). */
 export class AmqpProtocol implements ProtocolAdapter {
@@ -27,9 +20,16 @@ export class AmqpProtocol implements ProtocolAdapter {
   private readonly log: Logger;
   private readonly container: RheaContainer;
   private readonly connections = new Set<AmqpConnection>();
+  private readonly auth: Authenticator | undefined;
 
-  constructor(core: Core, cfg: AmqpSessionConfig, log: Logger, authenticate: AmqpAuthenticator = acceptAll) {
+  /**
+   * `auth` (the broker's): with security on (`auth.enabled`), every connection must log in with SASL
+   * (PLAIN, EXTERNAL with a verified client certificate, ANONYMOUS where the authenticator allows
+   * it). Without it, or with security off, the container's ANONYMOUS and PLAIN accept everyone.
+   */
+  constructor(core: Core, cfg: AmqpSessionConfig, log: Logger, auth?: Authenticator) {
     this.core = core;
+    this.auth = auth;
     this.cfg = cfg;
     this.log = log.child({ protocol: 'amqp' });
     // Every AMQP byte the broker decodes goes through rhea's decoder: bound it before the first connection.
@@ -42,9 +42,12 @@ export class AmqpProtocol implements ProtocolAdapter {
       treat_modified_as_released: false,
       reconnect: false,
     } as Parameters<typeof rhea.create_container>[0]) as unknown as RheaContainer;
-    const mechs = this.container.sasl_server_mechanisms;
-    if (cfg.saslMechanisms.includes('ANONYMOUS')) mechs.enable_anonymous();
-    if (cfg.saslMechanisms.includes('PLAIN')) mechs.enable_plain((user, password, hostname) => authenticate(user, password, hostname));
+    if (auth?.enabled !== true) {
+      // Security off: rhea's own mechanisms; PLAIN accepts any user, a client may skip SASL.
+      const mechs = this.container.sasl_server_mechanisms;
+      if (cfg.saslMechanisms.includes('ANONYMOUS')) mechs.enable_anonymous();
+      if (cfg.saslMechanisms.includes('PLAIN')) mechs.enable_plain(() => true);
+    }
     // Events no connection handled end here; an unhandled 'error' would throw from rhea's read loop.
     this.container.on('error', (err: unknown) => this.log.warn({ err }, 'amqp error'));
     // A WebSocket message is any slice of the byte stream (AMQP WSB 1.0 2.4: one frame may span
@@ -55,7 +58,7 @@ export class AmqpProtocol implements ProtocolAdapter {
   }
 
   accept(conn: TransportConnection): void {
-    const c = new AmqpConnection(conn, this.container, this.core, this.cfg, this.log);
+    const c = new AmqpConnection(conn, this.container, this.core, this.cfg, this.log, this.auth);
     this.connections.add(c);
     conn.onClose(() => this.connections.delete(c));
   }

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.ts';
 import { JunctionError } from '../../errors.ts';
-import type { Core } from '../../core/core.ts';
+import type { Core, SendOptions } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
 import { validateAddress } from '../../core/address.ts';
@@ -67,6 +67,8 @@ export class ProducerLink {
   readonly link: RheaReceiver;
   private readonly host: ProducerLinkHost;
   private readonly coordinator: boolean;
+  /** The connection's origin for every send (the core checks its subject's `send`): one object per link, none per message. */
+  private readonly sendOptions: SendOptions;
   private destination: Destination | undefined;
   /** The temporary queue of a dynamic target, deleted with the link. */
   private temporary: QueueView | null = null;
@@ -92,6 +94,7 @@ export class ProducerLink {
     this.host = host;
     this.link = link;
     this.coordinator = coordinator !== undefined;
+    this.sendOptions = { origin: host.origin };
     link.on('message', (ctx: { message: Record<string, unknown>; delivery: RheaDelivery }) => this.onMessage(ctx.message, ctx.delivery));
     link.on('receiver_close', () => this.release());
     link.on('receiver_error', () => undefined);
@@ -237,7 +240,7 @@ export class ProducerLink {
     let send: Promise<unknown>;
     try {
       const input = messageFromAmqp(msg, raw, { destination: this.destination, now: Date.now(), ...(sections ? { sections } : {}) });
-      send = txState ? this.host.core.send(input, { tx: this.host.transactions.get(txState.txn) }) : this.host.core.send(input);
+      send = txState ? this.host.core.send(input, { tx: this.host.transactions.get(txState.txn), origin: this.host.origin }) : this.host.core.send(input, this.sendOptions);
     } catch (err) {
       send = Promise.reject(err);
     }

@@ -17,15 +17,20 @@ const AMQP = 0x414d5150; // "AMQP"
  */
 export class FrameGuard {
   private readonly maxFrameSize: number;
+  private readonly requireSasl: boolean;
   private headerBytes: number[] = [];
   private expectHeader = true;
+  /** No header read yet: with security on the first must be SASL's. */
+  private first = true;
   private sizeBytes: number[] = [];
   /** Bytes of the current frame not yet seen (after its 4 size bytes). */
   private remaining = 0;
   failed = false;
 
-  constructor(maxFrameSize: number) {
+  /** `requireSasl`: the first header must be SASL's (3); the AMQP header (0) is refused (security on). */
+  constructor(maxFrameSize: number, requireSasl = false) {
     this.maxFrameSize = maxFrameSize;
+    this.requireSasl = requireSasl;
   }
 
   /** Returns a violation, or undefined when the chunk may go to rhea. */
@@ -42,6 +47,9 @@ export class FrameGuard {
           if (h.readUInt32BE(0) !== AMQP || (h[4] !== 0 && h[4] !== 3) || h[5] !== 1 || h[6] !== 0 || h[7] !== 0) {
             return this.fail('header', `Unsupported protocol header ${JSON.stringify(h.toString('latin1'))}`);
           }
+          // AMQP 1.0 §5.3.1: a server that requires SASL answers the AMQP header with the SASL one and closes.
+          if (this.first && this.requireSasl && h[4] === 0) return this.fail('header', 'SASL is required (security is on): AMQP header without SASL');
+          this.first = false;
         }
         continue;
       }
@@ -84,10 +92,10 @@ export class RheaSocket extends EventEmitter {
   private readonly onViolation: (v: StreamViolation) => void;
   destroyed = false;
 
-  constructor(conn: TransportConnection, maxFrameSize: number, onViolation: (v: StreamViolation) => void) {
+  constructor(conn: TransportConnection, maxFrameSize: number, onViolation: (v: StreamViolation) => void, requireSasl = false) {
     super();
     this.conn = conn;
-    this.guard = new FrameGuard(maxFrameSize);
+    this.guard = new FrameGuard(maxFrameSize, requireSasl);
     this.onViolation = onViolation;
     conn.onData((chunk) => {
       if (this.destroyed) return;

@@ -24,6 +24,16 @@ describe('FrameGuard', () => {
     for (const byte of stream) assert.equal(g.check(Buffer.from([byte])), undefined);
   });
 
+  test('with SASL required, the AMQP header first is refused and the one after SASL passes', () => {
+    assert.match(new FrameGuard(1024, true).check(PLAIN)!.message, /SASL is required/);
+    const stream = Buffer.concat([SASL, frame(20), frame(8), PLAIN, frame(100)]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const g = new FrameGuard(1024, true);
+      assert.equal(g.check(stream.subarray(0, cut)), undefined, `cut ${cut}`);
+      assert.equal(g.check(stream.subarray(cut)), undefined, `cut ${cut}`);
+    }
+  });
+
   test('refuses a header that is not AMQP 1.0.0 with protocol id 0 or 3', () => {
     assert.equal(new FrameGuard(1024).check(Buffer.from('GET / HTTP/1.1'))?.kind, 'header');
     assert.equal(new FrameGuard(1024).check(Buffer.from('AMQP\x00\x02\x00\x00', 'latin1'))?.kind, 'header');
