@@ -7,7 +7,8 @@ A scenario names the broker and lists steps, run in order:
 
     {"host": "127.0.0.1", "port": 61613, "timeout": 5,
      "steps": [
-       {"op": "connect", "conn": "p", "version": "1.2", "headers": {"client-id": "x"}},
+       {"op": "connect", "conn": "p", "version": "1.2", "headers": {"client-id": "x"},
+        "login": "alice", "passcode": "secret"},
        {"op": "send", "conn": "p", "destination": "/queue/a", "bodies": ["m0", "m1"],
         "headers": {"persistent": "true"}, "transaction": "tx1"},
        {"op": "subscribe", "conn": "c", "destination": "/queue/a", "id": "s1",
@@ -24,7 +25,9 @@ Every frame that can carry a receipt asks for one, and the step waits for it, so
 on the broker is complete when the step ends. `send` may set `receipt_timeout` and
 `allow_missing_receipt` to report receipts still missing after a short window instead of failing
 (`await_receipts` then waits for them). Any step may set `"expect": "error"` to wait for the
-broker's ERROR frame instead of a receipt. `drop` closes the socket without DISCONNECT.
+broker's ERROR frame instead of a receipt; on `connect` it waits for the ERROR that refuses the
+CONNECT and for the broker to close the connection (reported as `closed`). `drop` closes the socket
+without DISCONNECT.
 
 Output: one JSON object per line on stdout, one per step (`{"step": i, "op": ..., "as": label}`), then
 `{"op": "end", "errors": [...]}`. Bodies are reported as `body` (UTF-8 text, or null when the
@@ -63,6 +66,12 @@ class Recorder(stomp.ConnectionListener):
         self.receipts = set()
         self.errors = []
         self.connected = None
+        self.disconnected = False
+
+    def on_disconnected(self):
+        with self.cond:
+            self.disconnected = True
+            self.cond.notify_all()
 
     def on_connected(self, frame):
         self.connected = frame
@@ -94,7 +103,7 @@ class Recorder(stomp.ConnectionListener):
 class Client:
     """One stomp.py connection plus the messages it has received (for acks by body)."""
 
-    def __init__(self, name, host, port, version, headers, timeout):
+    def __init__(self, name, host, port, version, headers, timeout, login=None, passcode=None, refused=False):
         self.name = name
         self.version = version
         self.timeout = timeout
@@ -102,7 +111,8 @@ class Client:
         cls = {'1.1': stomp.Connection11, '1.2': stomp.Connection12}[version]
         self.conn = cls([(host, port)], auto_decode=False, heartbeats=(0, 0), reconnect_attempts_max=1)
         self.conn.set_listener('recorder', self.rec)
-        self.conn.connect(wait=True, headers=dict(headers or {}))
+        # Refused: no CONNECTED will come, so do not wait for one (the ERROR is waited for by the step).
+        self.conn.connect(username=login, passcode=passcode, wait=not refused, headers=dict(headers or {}))
         self.received = []
         self.pending = []
         self._n = 0
@@ -155,10 +165,15 @@ def run_step(clients, everyone, scenario, step):
     name = step.get('conn', 'default')
     timeout = scenario.get('timeout', 5)
     if op == 'connect':
+        refused = step.get('expect') == 'error'
         c = Client(name, scenario.get('host', '127.0.0.1'), scenario['port'], step.get('version', '1.2'),
-                   step.get('headers'), timeout)
-        clients[name] = c
+                   step.get('headers'), timeout, step.get('login'), step.get('passcode'), refused)
         everyone.append(c)
+        if refused:
+            error = c.wait_error(0)
+            closed = c.rec.wait(lambda: c.rec.disconnected, timeout)
+            return {'error': error, 'closed': closed, 'connected': None}
+        clients[name] = c
         return {'connected': c.rec.connected.headers if c.rec.connected else None}
     c = clients.get(name)
     if c is None:
