@@ -32,15 +32,22 @@ export interface ConnectOptions {
   /** The protocol name (default `MQTT`; MQTT 3.1 clients send `MQIsdp`). */
   protocolName?: string;
   will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain?: boolean };
+  /** User name and password flags and fields (MQTT 3.1.1 section 3.1.3.4, 3.1.3.5). */
+  username?: string;
+  password?: string;
 }
 
 export function connectPacket(o: ConnectOptions): Buffer {
   let flags = o.clean === false ? 0 : 0x02;
   if (o.will) flags |= 0x04 | (o.will.qos << 3) | (o.will.retain ? 0x20 : 0);
+  if (o.username !== undefined) flags |= 0x80;
+  if (o.password !== undefined) flags |= 0x40;
   const ka = Buffer.alloc(2);
   ka.writeUInt16BE(o.keepalive ?? 0, 0);
   const parts = [str(o.protocolName ?? 'MQTT'), Buffer.from([o.protocolLevel ?? 4, flags]), ka, str(o.clientId)];
   if (o.will) parts.push(str(o.will.topic), str(o.will.payload));
+  if (o.username !== undefined) parts.push(str(o.username));
+  if (o.password !== undefined) parts.push(str(o.password));
   return packet(0x10, Buffer.concat(parts));
 }
 
