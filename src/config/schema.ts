@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { amqpConfigSchema } from '../protocols/amqp/amqp-config.ts';
 import { mqttConfigSchema } from '../protocols/mqtt/mqtt-config.ts';
 import { stompConfigSchema } from '../protocols/stomp/stomp-config.ts';
+import { securityConfigSchema } from '../security/security-config.ts';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -93,6 +94,8 @@ export const ConfigSchema = z.strictObject({
   amqp: amqpConfigSchema.prefault({}),
   /** The MQTT 3.1/3.1.1 adapter (docs/mqtt.md). */
   mqtt: mqttConfigSchema.prefault({}),
+  /** Users, roles, permissions, login limits and the audit log (docs/security.md). */
+  security: securityConfigSchema.prefault({}),
   /** Queues that exist from the start (also when `autoCreate` is false). */
   queues: z.array(z.string()).default([]),
   /** Topics that exist from the start. */

@@ -1,0 +1,82 @@
+import type { LoginRequest, Permission, Subject } from '../core/ports/security.ts';
+import type { Logger } from '../log.ts';
+
+/** Keys (users, addresses) the rate limit tracks in one minute; past it they share one budget. */
+const MAX_KEYS = 10_000;
+const MINUTE = 60_000;
+/** The key every line beyond MAX_KEYS counts under. */
+const OVERFLOW = '\0overflow';
+
+/** What changed in the users file, by user name (never a hash). */
+export interface UsersChange {
+  readonly file: string;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+}
+
+/**
+ * The audit log (issue 14 part 7): one structured line per security event on its own logger
+ * (`component: "audit"`, `event: auth.success | auth.failure | permission.denied | users.changed`).
+ * auth.failure and permission.denied lines are limited per user (or remote address) per minute: a
+ * hostile client repeating a refused operation cannot flood the log; the lines held back are
+ * counted and reported, once a minute, in one `audit.suppressed` line. Passwords are never
+ * passed in (and log.ts redacts `password` anyway).
+ */
+export class AuditLog {
+  private counts = new Map<string, number>();
+  private suppressed = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly log: Logger | undefined;
+  private readonly maxPerMinute: number;
+
+  /** `log` undefined: auditing off (`security.audit: false`), every method does nothing. */
+  constructor(log: Logger | undefined, maxPerMinute: number) {
+    this.log = log;
+    this.maxPerMinute = maxPerMinute;
+    if (log) {
+      this.timer = setInterval(() => this.flush(), MINUTE);
+      this.timer.unref();
+    }
+  }
+
+  authSuccess(req: LoginRequest, user: string | undefined, method: string): void {
+    this.log?.info({ event: 'auth.success', protocol: req.protocol, remoteAddress: req.remoteAddress, user, clientId: req.clientId, method }, 'login succeeded');
+  }
+
+  authFailure(req: LoginRequest, reason: string, method: string): void {
+    if (!this.log || !this.admit(req.user ?? req.remoteAddress)) return;
+    this.log.warn({ event: 'auth.failure', protocol: req.protocol, remoteAddress: req.remoteAddress, user: req.user, clientId: req.clientId, method, reason }, 'login refused');
+  }
+
+  denied(subject: Subject, address: string, permission: Permission): void {
+    if (!this.log || !this.admit(subject.user ?? '')) return;
+    this.log.warn({ event: 'permission.denied', user: subject.user, clientId: subject.clientId, address, permission }, 'permission denied');
+  }
+
+  usersChanged(change: UsersChange): void {
+    this.log?.info({ event: 'users.changed', ...change }, 'users file loaded');
+  }
+
+  /** Stops the minute timer (reports what is still held back). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+  }
+
+  private admit(key: string): boolean {
+    let k = key;
+    if (!this.counts.has(k) && this.counts.size >= MAX_KEYS) k = OVERFLOW;
+    const n = (this.counts.get(k) ?? 0) + 1;
+    this.counts.set(k, n);
+    if (n <= this.maxPerMinute) return true;
+    this.suppressed++;
+    return false;
+  }
+
+  private flush(): void {
+    if (this.suppressed > 0) this.log?.warn({ event: 'audit.suppressed', suppressed: this.suppressed, keys: this.counts.size }, 'audit lines held back by the per-minute limit');
+    this.suppressed = 0;
+    this.counts = new Map();
+  }
+}

@@ -1,0 +1,212 @@
+import type { LoginRefusal, LoginRequest, LoginResult, Permission, Subject } from '../core/ports/security.ts';
+import type { Logger } from '../log.ts';
+import { AuditLog } from './audit-log.ts';
+import { AuthCache } from './auth-cache.ts';
+import { FailureThrottle, RateLimit, UserConnections } from './login-limits.ts';
+import { burn, verifyPassword } from './password-hash.ts';
+import { PermissionTable } from './permission-table.ts';
+import type { SecurityConfig } from './security-config.ts';
+import type { SecurityManager } from './security-manager.ts';
+import { certificateKey, type UsersTable } from './users-file.ts';
+import { UsersWatcher } from './users-watcher.ts';
+
+/** How a client logged in, in the audit log. */
+type Method = 'password' | 'certificate' | 'anonymous';
+
+/** Counters of the login side (docs/security.md#abuse-limits). */
+export interface SecurityStatistics {
+  loginsSucceeded: number;
+  /** Logins refused, for any reason (credentials, throttled, limit, not authorized). */
+  loginsRefused: number;
+  /** Logins refused because their address or user was locked out by failed logins. */
+  loginsThrottled: number;
+  /** Lockouts begun (each logged once). */
+  lockouts: number;
+  /** Logins refused by the connect rate, the pending-login cap or the per-user connection cap. */
+  loginsOverLimit: number;
+  /** Logins answered from the authentication cache. */
+  cacheHits: number;
+}
+
+/** Never says whether the user exists. */
+const BAD_CREDENTIALS = 'Invalid user name or password';
+
+/** Optional test hooks. */
+export interface FileSecurityManagerOptions {
+  now?: () => number;
+}
+
+/**
+ * The built-in security manager: users, password hashes, roles and certificate subjects from the
+ * users file (`security.usersFile`), permissions from `security.permissions`, with the login-side
+ * abuse limits and the audit log. Implements both ports of src/core/ports/security.ts: protocols
+ * log clients in through it and the core asks it for every permission.
+ */
+export class FileSecurityManager implements SecurityManager {
+  readonly enabled = true;
+  readonly anonymousAllowed: boolean;
+  private readonly config: SecurityConfig;
+  private readonly log: Logger;
+  private readonly audit: AuditLog;
+  private readonly permissions: PermissionTable;
+  private readonly cache: AuthCache;
+  private readonly byAddress: FailureThrottle;
+  private readonly byUser: FailureThrottle;
+  private readonly rate: RateLimit;
+  private readonly connections: UserConnections;
+  private readonly anonymous: Subject | undefined;
+  private watcher!: UsersWatcher;
+  private pending = 0;
+  private readonly stats: SecurityStatistics = { loginsSucceeded: 0, loginsRefused: 0, loginsThrottled: 0, lockouts: 0, loginsOverLimit: 0, cacheHits: 0 };
+
+  private constructor(config: SecurityConfig, log: Logger, opts: FileSecurityManagerOptions) {
+    const now = opts.now ?? Date.now;
+    this.config = config;
+    this.log = log.child({ component: 'security' });
+    this.audit = new AuditLog(config.audit ? log.child({ component: 'audit' }) : undefined, config.auditMaxDenialsPerMinute);
+    this.permissions = new PermissionTable(config.permissions);
+    this.cache = new AuthCache(config.authCacheSize, config.authCacheTtl, now);
+    this.byAddress = new FailureThrottle(config.maxFailedLoginsPerAddress, config.failedLoginWindow, now);
+    this.byUser = new FailureThrottle(config.maxFailedLoginsPerUser, config.failedLoginWindow, now);
+    this.rate = new RateLimit(config.maxConnectRate, now);
+    this.connections = new UserConnections(config.maxConnectionsPerUser);
+    this.anonymousAllowed = config.anonymousRoles.length > 0;
+    // No login ever yields a subject with user undefined unless anonymous has roles (Mosquitto 2's allow_anonymous false).
+    this.anonymous = this.anonymousAllowed ? Object.freeze({ user: undefined, roles: new Set(config.anonymousRoles) }) : undefined;
+  }
+
+  /** Loads the users file (ERR_CONFIG_INVALID when it is bad) and starts watching it. */
+  static async open(config: SecurityConfig & { usersFile: string }, log: Logger, opts: FileSecurityManagerOptions = {}): Promise<FileSecurityManager> {
+    const m = new FileSecurityManager(config, log, opts);
+    m.watcher = await UsersWatcher.open(config.usersFile, m.log, (_table, change) => {
+      // A password may have changed or a user gone: no cached login outlives the file it was checked against.
+      m.cache.clear();
+      m.audit.usersChanged(change);
+    });
+    return m;
+  }
+
+  async login(req: LoginRequest): Promise<LoginResult> {
+    if (!this.rate.take()) return this.overLimit(req, 'logins arrive faster than security.maxConnectRate');
+    const users = this.watcher.table;
+    if (req.password === undefined && req.certificate !== undefined) return this.certificateLogin(req, users);
+    if (req.user === undefined && req.password === undefined) {
+      if (this.anonymous) return this.admit(req, this.anonymous, 'anonymous');
+      return this.refuse(req, 'credentials', 'anonymous', 'Anonymous access is not allowed: log in with a user name and password');
+    }
+    if (req.user === undefined || req.password === undefined) return this.refuse(req, 'credentials', 'password', BAD_CREDENTIALS);
+    return this.passwordLogin(req, req.user, req.password, users);
+  }
+
+  allowed(subject: Subject, address: string, permission: Permission): boolean {
+    return this.permissions.allowed(subject, address, permission);
+  }
+
+  denied(subject: Subject, address: string, permission: Permission): void {
+    this.audit.denied(subject, address, permission);
+  }
+
+  reload(): Promise<void> {
+    return this.watcher.reload();
+  }
+
+  close(): void {
+    this.watcher.close();
+    this.audit.close();
+  }
+
+  /** A snapshot of the login counters. */
+  statistics(): SecurityStatistics {
+    return { ...this.stats, lockouts: this.byAddress.lockouts + this.byUser.lockouts };
+  }
+
+  private async passwordLogin(req: LoginRequest, user: string, password: string, users: UsersTable): Promise<LoginResult> {
+    // Checked before the KDF: a locked-out guesser costs the broker nothing.
+    if (this.byAddress.throttled(req.remoteAddress) || this.byUser.throttled(user)) {
+      this.stats.loginsThrottled++;
+      return this.refuse(req, 'throttled', 'password', 'Too many failed logins: try again later');
+    }
+    const entry = users.users.get(user);
+    if (entry && this.cache.has(user, password)) {
+      this.stats.cacheHits++;
+      return this.admitUser(req, user, entry.roles, 'password');
+    }
+    if (this.pending >= this.config.maxPendingLogins) return this.overLimit(req, 'too many logins waiting for the password check (security.maxPendingLogins)');
+    this.pending++;
+    let ok: boolean;
+    try {
+      // An unknown user, or one without a password, costs the same KDF run as a wrong password.
+      if (entry?.password !== undefined) ok = await verifyPassword(password, entry.password);
+      else ok = (await burn(password), false);
+    } finally {
+      this.pending--;
+    }
+    if (!ok || !entry) {
+      this.failed(req.remoteAddress, this.byAddress, 'address');
+      this.failed(user, this.byUser, 'user');
+      return this.refuse(req, 'credentials', 'password', BAD_CREDENTIALS);
+    }
+    this.byAddress.succeed(req.remoteAddress);
+    this.byUser.succeed(user);
+    this.cache.add(user, password);
+    return this.admitUser(req, user, entry.roles, 'password');
+  }
+
+  private certificateLogin(req: LoginRequest, users: UsersTable): LoginResult {
+    const cert = req.certificate!;
+    let user = users.byCertificate.get(certificateKey(cert.subject));
+    for (const san of cert.subjectAltNames) user ??= users.byCertificate.get(certificateKey(san));
+    // A user name sent along with a certificate must be the certificate's user.
+    if (user === undefined || (req.user !== undefined && req.user !== user)) {
+      return this.refuse(req, 'credentials', 'certificate', 'The client certificate is not mapped to a user');
+    }
+    return this.admitUser(req, user, users.users.get(user)!.roles, 'certificate');
+  }
+
+  private admitUser(req: LoginRequest, user: string, roles: readonly string[], method: Method): LoginResult {
+    if (req.protocol === 'mqtt' && !clientIdAllowed(this.config.mqttClientId, user, req.clientId)) {
+      return this.refuse(req, 'not-authorized', method, `Client id must ${this.config.mqttClientId === 'equals' ? 'be' : 'start with'} the user name`);
+    }
+    if (!this.connections.acquire(user)) return this.overLimit(req, `user has security.maxConnectionsPerUser (${this.config.maxConnectionsPerUser}) connections open`);
+    const subject: Subject = Object.freeze({ user, roles: new Set(roles), clientId: req.clientId });
+    let open = true;
+    return this.admit(req, subject, method, () => {
+      if (!open) return;
+      open = false;
+      this.connections.release(user);
+    });
+  }
+
+  private admit(req: LoginRequest, subject: Subject, method: Method, release: () => void = () => {}): LoginResult {
+    this.stats.loginsSucceeded++;
+    this.audit.authSuccess(req, subject.user, method);
+    // The anonymous subject is shared, but a client id is per connection: give each its own.
+    const s = subject === this.anonymous && req.clientId !== undefined ? Object.freeze({ ...subject, clientId: req.clientId }) : subject;
+    return { ok: true, session: { subject: s, close: release } };
+  }
+
+  private overLimit(req: LoginRequest, why: string): LoginResult {
+    this.stats.loginsOverLimit++;
+    return this.refuse(req, 'limit', req.certificate ? 'certificate' : req.user !== undefined ? 'password' : 'anonymous', `Connection refused: ${why}`);
+  }
+
+  private refuse(req: LoginRequest, reason: LoginRefusal, method: Method, message: string): LoginResult {
+    this.stats.loginsRefused++;
+    this.audit.authFailure(req, reason, method);
+    return { ok: false, reason, message };
+  }
+
+  private failed(key: string, throttle: FailureThrottle, kind: 'address' | 'user'): void {
+    if (throttle.fail(key)) {
+      const max = kind === 'address' ? this.config.maxFailedLoginsPerAddress : this.config.maxFailedLoginsPerUser;
+      this.log.warn({ [kind === 'address' ? 'remoteAddress' : 'user']: key, failures: max, lockoutMs: this.config.failedLoginWindow }, `too many failed logins for this ${kind}: its logins are refused for a while`);
+    }
+  }
+}
+
+/** Mosquitto-style: the MQTT client id equals, or starts with, the user name. */
+function clientIdAllowed(rule: SecurityConfig['mqttClientId'], user: string, clientId: string | undefined): boolean {
+  if (rule === 'any') return true;
+  if (clientId === undefined) return false;
+  return rule === 'equals' ? clientId === user : clientId.startsWith(user);
+}

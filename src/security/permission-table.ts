@@ -1,0 +1,116 @@
+import { PERMISSIONS, type Permission, type Subject } from '../core/ports/security.ts';
+import { compareSpecificity, wildcardMatches } from '../core/wildcard.ts';
+
+/** `security.permissions`: address pattern -> permission -> roles. */
+export type PermissionsConfig = Record<string, Partial<Record<Permission, string[]>>>;
+
+/** Bit of each permission in a decision (PERMISSIONS order); an object of fixed shape, so the hot path pays no Map lookup for it. */
+const BIT = Object.freeze(Object.fromEntries(PERMISSIONS.map((p, i) => [p, 1 << i]))) as Readonly<Record<Permission, number>>;
+
+/**
+ * Addresses whose decisions one subject keeps; past it that subject's cache starts over. Real
+ * clients use a handful of addresses; one that walks through millions must not grow the broker.
+ */
+export const MAX_CACHED_ADDRESSES = 10_000;
+
+interface Entry {
+  readonly pattern: string;
+  /** Holds `%u` or `%c` (Mosquitto's pattern substitution): matched per subject. */
+  readonly template: boolean;
+  /** Granted bits per role. */
+  readonly roleBits: ReadonlyMap<string, number>;
+}
+
+/** A value substituted into a pattern must stay one literal segment: no separator, no wildcard. */
+const UNSAFE_SEGMENT = /[.*>#]/;
+
+/**
+ * Decides permissions as Artemis's security settings do: among the patterns that match an address,
+ * the most specific one (core wildcard specificity, as address settings) decides alone; its entry is
+ * the whole answer (no inheritance from a less specific match) and a permission it does not grant
+ * any of the subject's roles is denied, as is every permission on an address no pattern matches.
+ *
+ * Decisions are cached per subject (a subject never changes its roles: src/core/ports/security.ts)
+ * as one bit set per address, so after the first check of an address `allowed` costs one Map
+ * lookup; the subject of the last call is kept aside, so a connection's run of sends does not look
+ * its cache up either.
+ */
+export class PermissionTable {
+  private readonly entries: Entry[];
+  private cache = new WeakMap<Subject, Map<string, number>>();
+  private lastSubject: Subject | undefined;
+  private lastDecisions: Map<string, number> | undefined;
+
+  constructor(config: PermissionsConfig) {
+    this.entries = Object.entries(config).map(([pattern, grants]) => {
+      const roleBits = new Map<string, number>();
+      for (const [perm, roles] of Object.entries(grants) as Array<[Permission, string[] | undefined]>) {
+        for (const role of roles ?? []) roleBits.set(role, (roleBits.get(role) ?? 0) | BIT[perm]);
+      }
+      return { pattern, template: pattern.includes('%u') || pattern.includes('%c'), roleBits };
+    });
+  }
+
+  /** Whether `subject` holds `permission` on `address`. O(1) after the subject's first check of the address. */
+  allowed(subject: Subject, address: string, permission: Permission): boolean {
+    const decisions = subject === this.lastSubject ? this.lastDecisions! : this.decisionsOf(subject);
+    let bits = decisions.get(address);
+    if (bits === undefined) {
+      if (decisions.size >= MAX_CACHED_ADDRESSES) decisions.clear();
+      bits = this.decide(subject, address);
+      decisions.set(address, bits);
+    }
+    return (bits & BIT[permission]) !== 0;
+  }
+
+  /** Forgets every cached decision (permissions or roles changed). */
+  clear(): void {
+    this.cache = new WeakMap();
+    this.lastSubject = undefined;
+    this.lastDecisions = undefined;
+  }
+
+  private decisionsOf(subject: Subject): Map<string, number> {
+    let d = this.cache.get(subject);
+    if (!d) this.cache.set(subject, (d = new Map()));
+    this.lastSubject = subject;
+    this.lastDecisions = d;
+    return d;
+  }
+
+  /** The granted bits of the most specific matching pattern for this subject's roles. */
+  private decide(subject: Subject, address: string): number {
+    let best: Entry | undefined;
+    let bestPattern = '';
+    for (const e of this.entries) {
+      const pattern = e.template ? substitute(e.pattern, subject) : e.pattern;
+      if (pattern === undefined || !wildcardMatches(pattern, address)) continue;
+      // Equal specificity (a template that became an explicit pattern's twin): the explicit one decides.
+      const c = best === undefined ? 1 : compareSpecificity(pattern, bestPattern);
+      if (c > 0 || (c === 0 && best!.template && !e.template)) {
+        best = e;
+        bestPattern = pattern;
+      }
+    }
+    if (!best) return 0;
+    let bits = 0;
+    for (const role of subject.roles) bits |= best.roleBits.get(role) ?? 0;
+    return bits;
+  }
+}
+
+/** `%u` and `%c` replaced by the subject's user and client id; undefined when one is missing or not a plain segment. */
+function substitute(pattern: string, subject: Subject): string | undefined {
+  let out = pattern;
+  if (out.includes('%u')) {
+    const u = subject.user;
+    if (u === undefined || u === '' || UNSAFE_SEGMENT.test(u)) return undefined;
+    out = out.replaceAll('%u', u);
+  }
+  if (out.includes('%c')) {
+    const c = subject.clientId;
+    if (c === undefined || c === '' || UNSAFE_SEGMENT.test(c)) return undefined;
+    out = out.replaceAll('%c', c);
+  }
+  return out;
+}
