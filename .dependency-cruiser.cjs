@@ -103,6 +103,18 @@ const rules = [
     to: { path: 'node_modules/', dependencyTypesNot: ['type-only'] },
   },
   {
+    name: 'security-implements-ports',
+    comment: 'src/security implements the security ports: it imports the public core (ports, wildcards), errors, src/log.ts, zod and node builtins only; never a protocol, transport, the store, routing, config, the CLI or the composition root.',
+    from: { path: '^src/security/' },
+    to: { pathNot: ['^src/security/', '^src/errors\\.ts$', '^src/log\\.ts$', '(^|/)node_modules/zod/', ...PUBLIC_CORE], dependencyTypesNot: ['core'] },
+  },
+  {
+    name: 'adapters-use-security-ports',
+    comment: 'Protocols and routing know security only through its ports (src/core/ports/security.ts): the implementation is handed to them by the composition root.',
+    from: { path: '^src/(protocols|routing)/' },
+    to: { path: '^src/security/' },
+  },
+  {
     name: 'composition-root-on-top',
     comment: 'Only the CLI and the package entry import the composition root (src/broker.ts).',
     from: { pathNot: '^src/(cli/|index\\.ts$|broker\\.ts$)' },

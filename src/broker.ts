@@ -18,6 +18,9 @@ import { JournalStore, type SyncPolicy } from './store/journal/journal-store.ts'
 import type { Store } from './core/ports/store.ts';
 import type { Authenticator } from './core/ports/security.ts';
 import { OPEN_ACCESS } from './security/open-access.ts';
+import { FileSecurityManager } from './security/file-security-manager.ts';
+import { checkSafeDefaults } from './security/safe-defaults.ts';
+import type { SecurityManager } from './security/security-manager.ts';
 import { Listeners } from './transport/listeners.ts';
 import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
@@ -47,6 +50,11 @@ export interface BrokerOptions {
   store?: Store;
   /** Logger; default: pino to stdout at `config.logLevel`. */
   logger?: Logger;
+  /**
+   * Security implementation (LDAP, an external hook): logs clients in and decides permissions in
+   * place of the users file (`security.usersFile` is then not read). The broker closes it on close.
+   */
+  securityManager?: SecurityManager;
 }
 
 function createStore(config: JunctionConfig, log: Logger): Store {
@@ -76,6 +84,14 @@ export interface Broker {
   readonly log: Logger;
   /** The integration routes: deploy, undeploy, suspend, resume, list, stats (see docs/routes.md). */
   readonly routes: RouteManager;
+  /** The security manager clients log in through and the core checks permissions with; undefined while security is off. */
+  readonly security: SecurityManager | undefined;
+  /**
+   * Reloads what can change without a restart (the users file; certificates), as SIGHUP does for
+   * `junction start`. Each part reloads on its own; one that cannot keeps what it had, logs why,
+   * and makes this reject (after the others have reloaded).
+   */
+  reload(): Promise<void>;
   /** Stops listening, closes every connection and the store. */
   close(): Promise<void>;
 }
@@ -86,13 +102,14 @@ export interface Broker {
  */
 export async function createBroker(input: JunctionConfigInput | JunctionConfig = {}, opts: BrokerOptions = {}): Promise<Broker> {
   const config = parseConfig(input);
+  checkSafeDefaults(config.host, config.security, opts.securityManager !== undefined || config.security.usersFile !== undefined);
   const log = opts.logger ?? createLogger(config.logLevel, { format: config.logFormat });
   await prepareDataDir(config.dataDir);
   // One broker per data dir (ActiveMQ's KahaDB lock), with either store: the route registry and
   // ports.json live there too. Taken before the store opens, released after it closes.
   const lock = await DataDirLock.acquire(config.dataDir);
   try {
-    return await start(config, log, opts.store ?? createStore(config, log), lock);
+    return await start(config, log, opts.store ?? createStore(config, log), lock, opts.securityManager);
   } catch (err) {
     await lock.release();
     throw dataDirError(config.dataDir, err);
@@ -124,23 +141,42 @@ async function prepareDataDir(dir: string): Promise<void> {
   }
 }
 
-async function start(config: JunctionConfig, log: Logger, store: Store, lock: DataDirLock): Promise<Broker> {
-  const core = await Core.open({
-    store,
-    log: log.child({ component: 'core' }),
-    brokerName: config.name,
-    addressSettings: config.addressSettings,
-    queues: config.queues,
-    topics: config.topics,
-    expiryScanPeriod: config.expiryScanPeriod,
-    maxScheduledDelay: config.scheduler.maxScheduledDelay,
-    selectorLimits: config.selectors,
-    retainedLimits: { maxMessages: config.mqtt.maxRetainedMessages, maxBytes: config.mqtt.maxRetainedBytes },
-    globalMaxSizeBytes: config.globalMaxSizeBytes,
-    transactionLimits: { maxBytes: config.transactions.maxBytes, maxPerOwner: config.transactions.maxPerConnection },
-    resourceLimits: config.core,
-  });
+/** The users file's manager when `security.usersFile` is set; undefined: security off. */
+async function openSecurity(config: JunctionConfig, log: Logger): Promise<SecurityManager | undefined> {
+  const { usersFile } = config.security;
+  return usersFile === undefined ? undefined : FileSecurityManager.open({ ...config.security, usersFile }, log);
+}
+
+async function start(config: JunctionConfig, log: Logger, store: Store, lock: DataDirLock, given: SecurityManager | undefined): Promise<Broker> {
+  // Security first: a bad users file stops the start before anything listens.
+  const security = given ?? (await openSecurity(config, log));
+  // What `reload()` (and SIGHUP) reloads, in order; each part that can change at run time adds itself.
+  const reloaders: Array<() => Promise<void>> = [];
+  if (security) reloaders.push(() => security.reload());
+  let core: Core;
+  try {
+    core = await Core.open({
+      store,
+      log: log.child({ component: 'core' }),
+      brokerName: config.name,
+      addressSettings: config.addressSettings,
+      queues: config.queues,
+      topics: config.topics,
+      expiryScanPeriod: config.expiryScanPeriod,
+      maxScheduledDelay: config.scheduler.maxScheduledDelay,
+      selectorLimits: config.selectors,
+      retainedLimits: { maxMessages: config.mqtt.maxRetainedMessages, maxBytes: config.mqtt.maxRetainedBytes },
+      globalMaxSizeBytes: config.globalMaxSizeBytes,
+      transactionLimits: { maxBytes: config.transactions.maxBytes, maxPerOwner: config.transactions.maxPerConnection },
+      resourceLimits: config.core,
+      authorizer: security,
+    });
+  } catch (err) {
+    await security?.close();
+    throw err;
+  }
   const closers: Array<() => Promise<void>> = [];
+  if (security) closers.push(async () => security.close());
   const ports: BoundPorts = {};
   try {
     // One set of connection limits over every listener.
@@ -152,8 +188,8 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     const listeners = new Listeners(guards);
     closers.push(() => listeners.close());
     // Each adapter made, registered and bound in turn; the WebSocket port then carries them all.
-    // Security (issue 14): until src/security's users file is wired, every login is open.
-    const auth: Authenticator = OPEN_ACCESS;
+    // Security off: every login is open (OPEN_ACCESS) and the core has no authorizer.
+    const auth: Authenticator = security ?? OPEN_ACCESS;
     for (const make of PROTOCOLS) {
       const adapter = await make(core, config, log, auth);
       ports[adapter.name] = await listeners.listen(adapter, config.ports[adapter.name], config.host);
@@ -181,7 +217,7 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
   }
   // The ports file is complete before the log says the broker started, so a watcher can read it then.
   await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
-  log.info({ host: config.host, ports, notYetAvailable: ['http'], store: store.kind, dataDir: path.resolve(config.dataDir) }, 'broker started');
+  log.info({ host: config.host, ports, notYetAvailable: ['http'], store: store.kind, dataDir: path.resolve(config.dataDir), security: security ? 'on' : 'off' }, 'broker started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -191,6 +227,19 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     ports,
     log,
     routes,
+    security,
+    async reload() {
+      const errors: unknown[] = [];
+      for (const reload of reloaders) {
+        try {
+          await reload();
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) throw new AggregateError(errors, `${errors.length} parts could not reload`);
+    },
     close() {
       closing ??= (async () => {
         for (const close of closers.reverse()) await close();

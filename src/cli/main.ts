@@ -3,11 +3,15 @@ import { createBroker, VERSION } from '../broker.ts';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.ts';
 import { isJunctionError, JunctionError } from '../errors.ts';
 import { routeCommand } from './route-command.ts';
+import { userCommand } from './user-command.ts';
 
 const USAGE = `Usage: junction <command> [options]
 
 Commands:
-  start             Run the broker in this process (SIGTERM/SIGINT stop it gracefully)
+  start             Run the broker in this process (SIGTERM/SIGINT stop it gracefully, SIGHUP
+                    reloads the users file)
+  user add|passwd|remove|list --file USERS_FILE
+                    Edit the users file (see junction user help, docs/security.md)
   version           Print the version
   route test ROUTE --cases CASES.json
                     Test a route file against an in-process broker (pass/fail per case)
@@ -29,6 +33,9 @@ Options for start:
   --log-format FORMAT json (one JSON object per line, the default) or pretty (readable lines)
   --recover-skip-corrupt  Skip corrupt journal records in the middle of a segment instead of
                       refusing to start (their operations are lost; logged)
+  --users-file FILE   Turn security on with this users file (docs/security.md)
+  --allow-anonymous   Accept anonymous clients with security off on a non-loopback --host
+                      (without it, or --users-file, such a start is refused)
 Environment: JUNCTION_<KEY> overrides the config file, e.g. JUNCTION_STOMP_PORT=0.`;
 
 function port(name: string, v: string | undefined): number | undefined {
@@ -55,6 +62,8 @@ async function start(argv: string[]): Promise<void> {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'recover-skip-corrupt': { type: 'boolean' },
+      'users-file': { type: 'string' },
+      'allow-anonymous': { type: 'boolean' },
     },
   });
   const overrides: ConfigOverrides = {
@@ -72,6 +81,8 @@ async function start(argv: string[]): Promise<void> {
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values['log-format'] !== undefined) overrides.logFormat = values['log-format'];
   if (values['recover-skip-corrupt']) overrides.recoverSkipCorrupt = true;
+  if (values['users-file'] !== undefined) overrides.usersFile = values['users-file'];
+  if (values['allow-anonymous']) overrides.allowAnonymous = true;
   const config = await loadConfig(values.config, overrides);
   // Handlers go in before the broker starts, so a signal during start-up still stops it cleanly.
   let stopping = false;
@@ -94,6 +105,18 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP reloads (the users file, certificates) as Mosquitto does; a part that cannot reload
+  // keeps what it had and has logged why.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    void starting.then(
+      (broker) => {
+        broker.log.info({ signal: 'SIGHUP' }, 'reloading');
+        return broker.reload().catch((err: unknown) => broker.log.warn({ err }, 'reload incomplete: what could not reload keeps its previous state'));
+      },
+      () => {}, // a failed start is reported where it is awaited
+    );
+  });
   await starting;
 }
 
@@ -122,6 +145,9 @@ export async function main(argv: string[]): Promise<void> {
         return await start(rest);
       case 'route':
         process.exitCode = await routeCommand(rest);
+        return;
+      case 'user':
+        process.exitCode = await userCommand(rest);
         return;
       case 'version':
       case '--version':

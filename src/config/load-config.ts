@@ -11,6 +11,10 @@ export interface ConfigOverrides {
   logLevel?: string;
   logFormat?: string;
   recoverSkipCorrupt?: boolean;
+  /** `security.usersFile` (`--users-file`). */
+  usersFile?: string;
+  /** `security.allowAnonymous` (`--allow-anonymous`). */
+  allowAnonymous?: boolean;
   ports?: Partial<Record<'mqtt' | 'amqp' | 'stomp' | 'ws' | 'http', number>>;
 }
 
@@ -27,6 +31,7 @@ export const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
   JUNCTION_STOMP_PORT: [['ports', 'stomp'], 'port'],
   JUNCTION_WS_PORT: [['ports', 'ws'], 'port'],
   JUNCTION_HTTP_PORT: [['ports', 'http'], 'port'],
+  JUNCTION_USERS_FILE: [['security', 'usersFile'], 'string'],
 };
 
 /** Validates a config object; the error names every bad field. */
@@ -66,6 +71,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
     if (k === 'recoverSkipCorrupt') setPath(merged, ['store', 'recoverSkipCorrupt'], v);
+    else if (k === 'usersFile' || k === 'allowAnonymous') setPath(merged, ['security', k], v);
     else if (k === 'ports') for (const [p, n] of Object.entries(v as Record<string, number | undefined>)) {
       if (n !== undefined) setPath(merged, ['ports', p], n);
     }

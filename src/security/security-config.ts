@@ -48,7 +48,7 @@ export const securityConfigSchema = z.strictObject({
   authCacheTtl: z.number().int().min(0).default(10_000),
   /**
    * Failed logins from one remote address within `failedLoginWindow` after which further logins
-   * from it are refused as throttled (MQTT CONNACK 0x05, STOMP ERROR, AMQP SASL `auth`) until the
+   * from it are refused as throttled (each protocol's login refusal, docs/security.md#protocol-answers) until the
    * window has passed; logged once per lockout and counted. 0 = no limit.
    */
   maxFailedLoginsPerAddress: z.number().int().min(0).default(10),
@@ -61,8 +61,8 @@ export const securityConfigSchema = z.strictObject({
   /** The window the failed-login limits count in, and the lockout they impose, ms. */
   failedLoginWindow: z.number().int().min(1000).default(60_000),
   /**
-   * Connections one user may have open at once; one more is refused (MQTT CONNACK 0x05, STOMP ERROR,
-   * AMQP SASL `sys`). 0 (default) = no cap beyond `connections.max`: a fleet of devices commonly
+   * Connections one user may have open at once; one more is refused (each protocol's login
+   * refusal). 0 (default) = no cap beyond `connections.max`: a fleet of devices commonly
    * shares one account (Mosquitto has no per-user cap either).
    */
   maxConnectionsPerUser: z.number().int().min(0).default(0),
