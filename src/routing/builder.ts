@@ -201,7 +201,7 @@ export class ChoiceBuilder {
 export class RouteBuilder extends StepsBuilder {
   private readonly id: string;
   private source: string | undefined;
-  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'description' | 'autoStart' | 'trace'>> = {};
+  private options: Partial<Pick<RouteDefinitionInput, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'description' | 'autoStart' | 'trace' | 'runAs'>> = {};
   private handler: ErrorHandlerDef | undefined;
 
   constructor(id: string) {
@@ -234,6 +234,11 @@ export class RouteBuilder extends StepsBuilder {
   /** Record each exchange's steps in `Exchange.history`. */
   trace(on = true): this {
     this.options.trace = on;
+    return this;
+  }
+  /** The user the route runs as when security is on (default: `security.routes.defaultUser`). */
+  runAs(user: string): this {
+    this.options.runAs = user;
     return this;
   }
   description(text: string): this {

@@ -30,6 +30,11 @@ export interface RouteDefinition {
   autoStart: boolean;
   /** Record the steps each exchange goes through (`Exchange.history`, logged on failure). */
   trace: boolean;
+  /**
+   * The user the route runs as when security is on (issue 14): its sends and its consumer are
+   * checked against this user's permissions, like a client's. Omitted: `security.routes.defaultUser`.
+   */
+  runAs?: string;
 }
 
 export type RouteDefinitionInput = Omit<RouteDefinition, 'maxInflight' | 'drainTimeout' | 'sendTimeout' | 'autoStart' | 'trace'> &
@@ -60,6 +65,7 @@ export const routeSchema = z.strictObject({
   sendTimeout: z.number().int().min(1).max(MAX_SEND_TIMEOUT).default(DEFAULT_SEND_TIMEOUT),
   autoStart: z.boolean().default(true),
   trace: z.boolean().default(false),
+  runAs: z.string().min(1).max(256).optional(),
 });
 
 /** A definition that does not validate: `path` is the JSON path of the bad part (`steps[2].choice.when[0].if`). */

@@ -1,7 +1,10 @@
 import type { Core } from '../core/core.ts';
 import { JunctionError } from '../errors.ts';
+import type { Origin } from '../core/reserved.ts';
 import type { RouteRecords } from './ports/route-records.ts';
-import { isSerializable, validateDefinition, type RouteDefinition } from './definition.ts';
+import type { RouteIdentityResolver } from './ports/route-identity.ts';
+import { isSerializable, RouteDefinitionError, validateDefinition, type RouteDefinition } from './definition.ts';
+import { ROUTE_ORIGIN } from './endpoints/core-endpoint.ts';
 import { Expressions } from './expression.ts';
 import { routeGraph } from './route-graph.ts';
 import { Route, type RouteStats } from './route.ts';
@@ -47,6 +50,8 @@ export class RouteManager {
   private readonly core: Core;
   private readonly log: Log;
   private readonly registry: RouteRecords | undefined;
+  /** Security on: who each route runs as. Undefined: security off, every route acts as {@link ROUTE_ORIGIN}. */
+  private readonly identities: RouteIdentityResolver | undefined;
   private readonly routes = new Map<string, Route>();
   private readonly versions = new Map<string, number>();
   /** Persisted idempotent repositories by name (route:step), shared by the versions of a route. */
@@ -58,10 +63,11 @@ export class RouteManager {
   private closed = false;
   private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
 
-  constructor(core: Core, log: Log, registry?: RouteRecords) {
+  constructor(core: Core, log: Log, registry?: RouteRecords, identities?: RouteIdentityResolver) {
     this.core = core;
     this.log = log;
     this.registry = registry;
+    this.identities = identities;
   }
 
   /** The routes directory whose files this manager deploys (the broker attaches it at start). */
@@ -117,14 +123,14 @@ export class RouteManager {
     const old = this.routes.get(def.id);
     const v = version ?? (this.versions.get(def.id) ?? 0) + 1;
     // Compiling checks everything that can be checked: the old version keeps running if it throws.
-    const next = new Route(def, v, origin, this.services(def.id));
+    const next = new Route(def, v, origin, this.services(def.id, this.identityOf(def)));
     if (old) await old.stop();
     try {
       await next.start(suspended);
     } catch (err) {
       await next.stop().catch(() => {}); // failed already; the start error is reported
       if (old) {
-        const again = new Route(old.definition, old.version, old.origin, this.services(def.id));
+        const again = new Route(old.definition, old.version, old.origin, this.services(def.id, old.identity));
         this.routes.set(def.id, again);
         await again.start().catch((e: unknown) => this.log.error({ err: e, route: def.id }, 'previous route version failed to restart'));
       }
@@ -230,9 +236,29 @@ export class RouteManager {
     return out;
   }
 
-  private services(routeId: string) {
+  /**
+   * Who a route acts as on the broker (issue 14 part 8): with security on, the subject of its `runAs`
+   * user (or of `security.routes.defaultUser`), so the core checks its consumer and its sends like a
+   * client's; a route nobody can be resolved for is not deployed.
+   */
+  private identityOf(def: RouteDefinition): Origin {
+    if (this.identities === undefined) return ROUTE_ORIGIN;
+    const subject = this.identities(def.runAs);
+    if (subject === undefined) {
+      throw new RouteDefinitionError(
+        'runAs',
+        def.runAs !== undefined
+          ? `route ${def.id} cannot run as '${def.runAs.slice(0, 100)}': no such user (security is on: a route runs as a user whose permissions are checked)`
+          : `route ${def.id} has no identity: set its runAs, or security.routes.defaultUser (security is on: a route runs as a user whose permissions are checked)`,
+      );
+    }
+    return Object.freeze({ component: 'route', subject });
+  }
+
+  private services(routeId: string, identity: Origin) {
     return {
       core: this.core,
+      identity,
       expressions: this.expressions,
       log: this.log,
       repository: (_route: string, step: string, window: number, persisted: boolean) => this.repository(`${routeId}:${step}`, window, persisted),

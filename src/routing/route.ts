@@ -1,10 +1,12 @@
 import { asyncScheduler, Subject, type Subscription } from 'rxjs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import type { Core } from '../core/core.ts';
+import type { Origin } from '../core/reserved.ts';
 import { JunctionError } from '../errors.ts';
 import { policyOf, RouteCompiler } from './compile.ts';
 import type { RouteDefinition } from './definition.ts';
 import { RouteEndpoints } from './endpoints/endpoints.ts';
+import { ROUTE_ORIGIN } from './endpoints/core-endpoint.ts';
 import { checkEndpoint } from './endpoints/endpoint-uri.ts';
 import type { Source } from './endpoints/source.ts';
 import { copyMessage, createExchange } from './exchange.ts';
@@ -33,6 +35,8 @@ export interface RouteStats {
 
 export interface RouteServices {
   core: Core;
+  /** Who the route acts as on the broker: the subject of its `runAs` user when security is on (default: the route origin, no subject). */
+  identity?: Origin;
   expressions: Expressions;
   log: Log;
   repository(routeId: string, step: string, window: number, persisted: boolean): IdempotentRepository;
@@ -59,6 +63,8 @@ export class Route {
   readonly version: number;
   readonly origin: string;
   readonly actor: Actor<typeof routeMachine>;
+  /** Who this version acts as on the broker (kept to restart it as the same user). */
+  readonly identity: Origin;
   private readonly services: RouteServices;
   private readonly log: Log;
   private readonly endpoints: RouteEndpoints;
@@ -79,8 +85,9 @@ export class Route {
     this.version = version;
     this.origin = origin;
     this.services = services;
+    this.identity = services.identity ?? ROUTE_ORIGIN;
     this.log = services.log;
-    this.endpoints = new RouteEndpoints(services.core, definition.id, services.log, undefined, definition.sendTimeout);
+    this.endpoints = new RouteEndpoints(services.core, definition.id, services.log, undefined, definition.sendTimeout, this.identity);
     try {
       const compiler = new RouteCompiler({
         routeId: definition.id,

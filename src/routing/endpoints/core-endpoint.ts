@@ -1,5 +1,5 @@
 import type { ConsumerHandle, Delivery } from '../../core/handles.ts';
-import type { Core } from '../../core/core.ts';
+import type { Core, SendOptions } from '../../core/core.ts';
 import { CreditWindow } from '../../core/credit-window.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Destination } from '../../core/message.ts';
@@ -10,8 +10,12 @@ import type { Exchange, ExchangeMessage, Outcome, Producer } from '../types.ts';
 import { destinationOf, fromCoreMessage, toCoreMessage } from './envelope.ts';
 import type { Source } from './source.ts';
 
-/** Routes' own names (`route.<id>`, `route.<id>.replies.*`) are reserved to routes in the core. */
-const ORIGIN: Origin = { component: 'route' };
+/**
+ * A route's origin with security off: routes' own names (`route.<id>`, `route.<id>.replies.*`) are
+ * reserved to routes in the core. With security on each route has its own, carrying the subject of
+ * the user it runs as (`runAs`), and the core checks its consumer and its sends like a client's.
+ */
+export const ROUTE_ORIGIN: Origin = Object.freeze({ component: 'route' });
 
 /** The durable subscription a route on a topic consumes from (messages wait there while it is down). */
 export function routeSubscriptionName(routeId: string): string {
@@ -31,12 +35,14 @@ export class CoreSource implements Source {
   /** `maxInflight`: unsettled deliveries plus unused credit never exceed it. */
   private readonly window: CreditWindow;
   private readonly log: Log;
+  private readonly identity: Origin;
   private consumer: ConsumerHandle | undefined;
   private paused = false;
   private emit: (ex: Exchange) => void = () => {};
 
-  constructor(core: Core, uri: string, routeId: string, maxInflight: number, log: Log) {
+  constructor(core: Core, uri: string, routeId: string, maxInflight: number, log: Log, identity: Origin = ROUTE_ORIGIN) {
     this.core = core;
+    this.identity = identity;
     this.uri = uri;
     this.destination = destinationOf(uri);
     this.routeId = routeId;
@@ -53,7 +59,7 @@ export class CoreSource implements Source {
         closed: (reason) => this.log.warn({ route: this.routeId, reason }, 'route source closed by the broker'),
       },
       ...(this.destination.type === 'topic' ? { subscription: { name: routeSubscriptionName(this.routeId), durable: true } } : {}),
-      origin: ORIGIN,
+      origin: this.identity,
     });
     this.topUp();
   }
@@ -109,7 +115,8 @@ export class CoreSource implements Source {
   async remove(): Promise<void> {
     if (this.destination.type !== 'topic') return;
     try {
-      await this.core.deleteSubscription(routeSubscriptionName(this.routeId), undefined, ORIGIN);
+      // Asked by the broker, not the route: undeploying is the operator's act (Artemis: management).
+      await this.core.deleteSubscription(routeSubscriptionName(this.routeId), undefined);
     } catch (err) {
       if ((err as JunctionError).code !== 'ERR_SUBSCRIPTION_NOT_FOUND') throw err;
     }
@@ -135,18 +142,21 @@ export class CoreProducer implements Producer {
   readonly uri: string;
   private readonly core: Core;
   private readonly destination: Destination;
+  /** One object for the producer's life: a send passes it, allocating nothing per message. */
+  private readonly sendOptions: SendOptions;
   private reply: { queue: string; consumer: ConsumerHandle; waiting: Map<string, Waiting> } | undefined;
   private replyStarting: Promise<void> | undefined;
   private closed = false;
 
-  constructor(core: Core, uri: string) {
+  constructor(core: Core, uri: string, identity: Origin = ROUTE_ORIGIN) {
     this.core = core;
     this.uri = uri;
     this.destination = destinationOf(uri);
+    this.sendOptions = Object.freeze({ origin: identity });
   }
 
   send(ex: Exchange): Promise<unknown> {
-    return this.core.send(toCoreMessage(ex.message, this.destination, ex.original));
+    return this.core.send(toCoreMessage(ex.message, this.destination, ex.original), this.sendOptions);
   }
 
   async request(ex: Exchange, timeoutMs: number): Promise<ExchangeMessage> {
@@ -180,7 +190,7 @@ export class CoreProducer implements Producer {
     m.replyTo = { type: 'queue', name: r.queue };
     m.durable = false;
     try {
-      await this.core.send(m);
+      await this.core.send(m, this.sendOptions);
     } catch (err) {
       r.waiting.delete(correlationId);
       throw err;
@@ -191,10 +201,11 @@ export class CoreProducer implements Producer {
   private async startReplies(routeId: string): Promise<void> {
     const queue = `route.${routeId}.replies.${Date.now().toString(36)}${++replySeq}`;
     const waiting = new Map<string, Waiting>();
+    // The reply queue is the route engine's own plumbing, made by the broker (no origin) whatever the
+    // route runs as, as Camel's temporary reply queue; the request itself is a send checked above.
     const consumer = await this.core.createConsumer({
       destination: { type: 'queue', name: queue },
       autoAck: true,
-      origin: ORIGIN,
       sink: {
         deliver: (d) => {
           const id = d.message.correlationId;

@@ -3,7 +3,8 @@ import { DEFAULT_SEND_TIMEOUT } from '../definition.ts';
 import type { Log } from '../../core/ports/log.ts';
 import type { Producer } from '../types.ts';
 import { AmqpProducer, AmqpSource } from './amqp-endpoint.ts';
-import { CoreProducer, CoreSource } from './core-endpoint.ts';
+import { CoreProducer, CoreSource, ROUTE_ORIGIN } from './core-endpoint.ts';
+import type { Origin } from '../../core/reserved.ts';
 import { checkEndpoint } from './endpoint-uri.ts';
 import { LogProducer } from './log-producer.ts';
 import { MqttProducer, MqttSource } from './mqtt-endpoint.ts';
@@ -31,10 +32,13 @@ export class RouteEndpoints {
   private readonly dynamicLimit: number;
   /** The route's `sendTimeout`: how long a remote producer's send may wait, unless its URI says (`?sendTimeout=`). */
   private readonly sendTimeout: number;
+  /** Who the route's broker endpoints act as (the subject of its `runAs` user, security on). */
+  private readonly identity: Origin;
   private sealed = false;
 
-  constructor(core: Core, routeId: string, log: Log, dynamicLimit = DYNAMIC_PRODUCER_CACHE, sendTimeout = DEFAULT_SEND_TIMEOUT) {
+  constructor(core: Core, routeId: string, log: Log, dynamicLimit = DYNAMIC_PRODUCER_CACHE, sendTimeout = DEFAULT_SEND_TIMEOUT, identity: Origin = ROUTE_ORIGIN) {
     this.core = core;
+    this.identity = identity;
     this.routeId = routeId;
     this.log = log;
     this.dynamicLimit = dynamicLimit;
@@ -56,7 +60,7 @@ export class RouteEndpoints {
     switch (e.scheme) {
       case 'queue':
       case 'topic':
-        return new CoreSource(this.core, `${e.scheme}:${e.name}`, this.routeId, maxInflight, this.log);
+        return new CoreSource(this.core, `${e.scheme}:${e.name}`, this.routeId, maxInflight, this.log, this.identity);
       case 'mqtt':
         return new MqttSource(uri, e.host, e.port, e.topic, e.options, this.routeId, this.log, e.endpoint);
       case 'amqp':
@@ -98,7 +102,7 @@ export class RouteEndpoints {
     switch (e.scheme) {
       case 'queue':
       case 'topic':
-        p = new CoreProducer(this.core, `${e.scheme}:${e.name}`);
+        p = new CoreProducer(this.core, `${e.scheme}:${e.name}`, this.identity);
         break;
       case 'mqtt':
         p = new MqttProducer(uri, e.host, e.port, e.topic, e.options, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId, e.endpoint);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import pino from 'pino';
 import type { Core } from '../../../src/core/core.ts';
-import type { Authorizer, Permission, Subject } from '../../../src/core/ports/security.ts';
+import type { Permission } from '../../../src/core/ports/security.ts';
+import { FakeAuthorizer, subjectOf, type Grants } from '../../helpers/fake-authorizer.ts';
 import type { Store } from '../../../src/core/ports/store.ts';
 import type { Origin } from '../../../src/core/reserved.ts';
 import { JournalStore } from '../../../src/store/journal/journal-store.ts';
@@ -14,41 +15,10 @@ import { closeCores, Collector, consume, msg, openCore, queue, rejection, topic 
 
 // Issue 14 part 2: the core checks every operation of a client or route origin against its
 // subject's permissions (Artemis's names and semantics), and a durable subscription belongs to the
-// user that created it. The fake authorizer below grants per user a list of `permission address`
-// lines, an address ending in `#` matching by prefix (enough for these tests; the real matcher is
-// the security module's).
-
-type Grants = Record<string, string[]>;
-
-class FakeAuthorizer implements Authorizer {
-  readonly calls: Array<[string | undefined, string, Permission]> = [];
-  readonly denials: Array<[string | undefined, string, Permission]> = [];
-  private readonly grants: Grants;
-  constructor(grants: Grants) {
-    this.grants = grants;
-  }
-
-  allowed(subject: Subject, address: string, permission: Permission): boolean {
-    this.calls.push([subject.user, address, permission]);
-    for (const g of this.grants[subject.user ?? ''] ?? []) {
-      const [perm, pattern] = g.split(' ') as [string, string];
-      if (perm !== permission && perm !== '*') continue;
-      if (pattern === address || (pattern.endsWith('#') && address.startsWith(pattern.slice(0, -1)))) return true;
-    }
-    return false;
-  }
-
-  denied(subject: Subject, address: string, permission: Permission): void {
-    this.denials.push([subject.user, address, permission]);
-  }
-}
-
-function subject(user: string): Subject {
-  return { user, roles: new Set([user]) };
-}
+// user that created it. The fake authorizer grants per user a list of `permission address` lines.
 
 function client(user: string, connectionId = user, component: Origin['component'] = 'stomp'): Origin {
-  return { component, connectionId, subject: subject(user) };
+  return { component, connectionId, subject: subjectOf(user) };
 }
 
 /** Every permission on every address. */
