@@ -45,6 +45,20 @@ const PERMISSIONS = {
   '$tmp.#': { send: ['temp'], consume: ['temp'], createNonDurableQueue: ['temp'], deleteNonDurableQueue: ['temp'] },
 };
 
+/** Writes the users file of these tests (alice, bob, carol) into a fresh temp dir; returns the dir and the file. */
+async function writeUsers(extra: Record<string, unknown> = {}): Promise<{ dir: string; usersFile: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stomp-security-'));
+  const usersFile = path.join(dir, 'users.json');
+  const users = {
+    alice: { password: await hashPassword(PASSWORDS.alice, FAST), roles: ['writer', 'reader', 'durable', 'temp'] },
+    bob: { password: await hashPassword(PASSWORDS.bob, FAST), roles: ['reader', 'temp'] },
+    carol: { password: await hashPassword(PASSWORDS.carol, FAST), roles: ['writer'] },
+    ...extra,
+  };
+  await writeFile(usersFile, JSON.stringify({ users }));
+  return { dir, usersFile };
+}
+
 describe('STOMP security: users file and permissions', () => {
   let broker: TestBroker;
   let log: LogCapture;
@@ -58,14 +72,8 @@ describe('STOMP security: users file and permissions', () => {
 
   before(async () => {
     log = captureLog('debug');
-    dir = await mkdtemp(path.join(tmpdir(), 'stomp-security-'));
-    const usersFile = path.join(dir, 'users.json');
-    const users = {
-      alice: { password: await hashPassword(PASSWORDS.alice, FAST), roles: ['writer', 'reader', 'durable', 'temp'] },
-      bob: { password: await hashPassword(PASSWORDS.bob, FAST), roles: ['reader', 'temp'] },
-      carol: { password: await hashPassword(PASSWORDS.carol, FAST), roles: ['writer'] },
-    };
-    await writeFile(usersFile, JSON.stringify({ users }));
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
     broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS } }, { logger: log.logger });
   });
   after(async () => {
@@ -203,5 +211,33 @@ describe('STOMP security: users file and permissions', () => {
     assert.match(run.get('denied').error?.headers['receipt-id'] ?? '', /^b-rcpt-/);
     assert.deepEqual(run.messages('got').map((m) => m.body), ['in tx'], 'the transaction committed without the denied message; bob sent nothing');
     assert.equal(maybeStats(broker, 'other.x'), undefined);
+  });
+});
+
+describe('STOMP security: anonymous granted a role (security.anonymousRoles)', () => {
+  let broker: TestBroker;
+  let dir: string;
+
+  before(async () => {
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, anonymousRoles: ['reader'] } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a CONNECT without credentials is the anonymous subject, with the anonymous roles only', async (t) => {
+    const anon = await connectFor(t, broker, { name: 'anonymous' });
+    const inbox = await anon.subscribe('/queue/sec.anon');
+    await assert.rejects(anon.send('/queue/sec.anon', 'from anonymous'), /Not authorized User \(anonymous\) is not authorized to send on sec\.anon/);
+    const alice = await connectFor(t, broker, { connectHeaders: { login: 'alice', passcode: PASSWORDS.alice } });
+    await alice.send('/queue/sec.anon', 'from alice');
+    assert.deepEqual((await inbox.take(1)).map((m) => m.body), ['from alice']);
+  });
+
+  test('credentials that do not check out are still refused (no fall-back to anonymous)', async () => {
+    await assert.rejects(connect(broker, { connectHeaders: { login: 'alice', passcode: 'nope' } }), /ERROR on connect: Authentication failed/);
   });
 });

@@ -57,6 +57,10 @@ export interface RunOptions {
   onStep?: (s: StepResult) => void;
   /** ERROR frames are expected (otherwise any ERROR fails the run). */
   errorsExpected?: boolean;
+  /** Connect over TLS: the CA file to verify the broker with, and optionally a client certificate and key (PEM paths). */
+  ssl?: { ca_certs: string; cert_file?: string; key_file?: string };
+  /** The host to connect to (default 127.0.0.1; `localhost` for a certificate naming it). */
+  host?: string;
 }
 
 /** One line of the client's output; a line that is not JSON fails the run, where all of stdout is parsed. */
@@ -70,7 +74,7 @@ function parseLine(line: string): StepResult | undefined {
 
 /** Runs one scenario in a fresh Python process and checks it completed. */
 export async function runPython(port: number, steps: Step[], opts: RunOptions = {}): Promise<Run> {
-  const scenario = JSON.stringify({ host: '127.0.0.1', port, timeout: 5, steps });
+  const scenario = JSON.stringify({ host: opts.host ?? '127.0.0.1', port, timeout: 5, steps, ...(opts.ssl ? { ssl: opts.ssl } : {}) });
   const { code, stdout, stderr } = await new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(PYTHON, [CLIENT, scenario], { timeout: 20_000, killSignal: 'SIGKILL' }, (err, out, errOut) =>
       resolve({ code: err ? ((err as { code?: number | string }).code ?? (err.killed ? 'killed (timeout)' : 1)) : 0, stdout: out, stderr: errOut }),

@@ -6,6 +6,7 @@ Usage: stomp_client.py '<scenario json>'   (or the JSON on stdin when no argumen
 A scenario names the broker and lists steps, run in order:
 
     {"host": "127.0.0.1", "port": 61613, "timeout": 5,
+     "ssl": {"ca_certs": "ca.pem", "cert_file": "client.pem", "key_file": "client-key.pem"},
      "steps": [
        {"op": "connect", "conn": "p", "version": "1.2", "headers": {"client-id": "x"},
         "login": "alice", "passcode": "secret"},
@@ -30,7 +31,8 @@ CONNECT and for the broker to close the connection (reported as `closed`). `drop
 without DISCONNECT.
 
 Output: one JSON object per line on stdout, one per step (`{"step": i, "op": ..., "as": label}`), then
-`{"op": "end", "errors": [...]}`. Bodies are reported as `body` (UTF-8 text, or null when the
+`{"op": "end", "errors": [...]}`. With `ssl` every connection is TLS (stomp.py's set_ssl: the CA
+to verify the broker with, and optionally a client certificate). Bodies are reported as `body` (UTF-8 text, or null when the
 bytes are not UTF-8) and `body_b64`. On a failed step it prints `{"op": "fatal", ...}` and exits 1.
 """
 import base64
@@ -103,7 +105,7 @@ class Recorder(stomp.ConnectionListener):
 class Client:
     """One stomp.py connection plus the messages it has received (for acks by body)."""
 
-    def __init__(self, name, host, port, version, headers, timeout, login=None, passcode=None, refused=False):
+    def __init__(self, name, host, port, version, headers, timeout, login=None, passcode=None, refused=False, ssl=None):
         self.name = name
         self.version = version
         self.timeout = timeout
@@ -111,6 +113,8 @@ class Client:
         cls = {'1.1': stomp.Connection11, '1.2': stomp.Connection12}[version]
         self.conn = cls([(host, port)], auto_decode=False, heartbeats=(0, 0), reconnect_attempts_max=1)
         self.conn.set_listener('recorder', self.rec)
+        if ssl:
+            self.conn.set_ssl(for_hosts=[(host, port)], **ssl)
         # Refused: no CONNECTED will come, so do not wait for one (the ERROR is waited for by the step).
         self.conn.connect(username=login, passcode=passcode, wait=not refused, headers=dict(headers or {}))
         self.received = []
@@ -167,7 +171,8 @@ def run_step(clients, everyone, scenario, step):
     if op == 'connect':
         refused = step.get('expect') == 'error'
         c = Client(name, scenario.get('host', '127.0.0.1'), scenario['port'], step.get('version', '1.2'),
-                   step.get('headers'), timeout, step.get('login'), step.get('passcode'), refused)
+                   step.get('headers'), timeout, step.get('login'), step.get('passcode'), refused,
+                   scenario.get('ssl'))
         everyone.append(c)
         if refused:
             error = c.wait_error(0)
