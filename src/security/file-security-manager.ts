@@ -106,6 +106,11 @@ export class FileSecurityManager implements SecurityManager {
     this.audit.denied(subject, address, permission);
   }
 
+  identity(user: string): Subject | undefined {
+    const entry = this.watcher.table.users.get(user);
+    return entry ? Object.freeze({ user, roles: new Set(entry.roles) }) : undefined;
+  }
+
   reload(): Promise<void> {
     return this.watcher.reload();
   }

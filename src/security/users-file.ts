@@ -26,9 +26,7 @@ const userName = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[^\s\x00-\x1f\x7f:]+$/, 'a user name has no spaces, control characters or colons')
-  // The file's users object is a plain object (JSON): this key would set its prototype instead.
-  .refine((n) => n !== '__proto__', 'a user name cannot be __proto__');
+  .regex(/^[^\s\x00-\x1f\x7f:]+$/, 'a user name has no spaces, control characters or colons');
 
 const userEntry = z.strictObject({
   password: z.string().min(1).max(512).optional(),
@@ -74,6 +72,11 @@ export function parseUsersFile(text: string, source: string): UsersTable {
     json = JSON.parse(text);
   } catch (err) {
     throw new JunctionError('ERR_CONFIG_INVALID', `users file ${source} is not valid JSON: ${(err as Error).message}`);
+  }
+  // zod's record skips this key (it would set an object's prototype): said, rather than the user silently dropped.
+  const users = (json as { users?: unknown } | null)?.users;
+  if (typeof users === 'object' && users !== null && Object.hasOwn(users, '__proto__')) {
+    throw new JunctionError('ERR_CONFIG_INVALID', `users file ${source} is invalid: a user cannot be named __proto__`);
   }
   const r = usersFileSchema.safeParse(json);
   if (!r.success) throw new JunctionError('ERR_CONFIG_INVALID', `users file ${source} is invalid:\n${z.prettifyError(r.error)}`);
