@@ -1,5 +1,5 @@
 import { PERMISSIONS, type Permission, type Subject } from '../core/ports/security.ts';
-import { compareSpecificity, wildcardMatches } from '../core/wildcard.ts';
+import { compareSpecificity } from '../core/wildcard.ts';
 
 /** `security.permissions`: address pattern -> permission -> roles. */
 export type PermissionsConfig = Record<string, Partial<Record<Permission, string[]>>>;
@@ -78,13 +78,29 @@ export class PermissionTable {
     return d;
   }
 
-  /** The granted bits of the most specific matching pattern for this subject's roles. */
+  /**
+   * The granted bits of the most specific pattern covering the address, for this subject's roles.
+   *
+   * A wildcard address (a subscription filter `a.*`, which the core checks as written) is covered by
+   * a pattern that matches every address the filter matches (`a.>` and `a.*` cover `a.*`; `a.b` and
+   * `a.*` do not cover `a.>`). Its messages may come from addresses a more specific pattern decides
+   * (`a.secret`), so each more specific pattern that overlaps the filter can only take permissions
+   * away: a grant on `a.>` does not let a `a.*` subscription read what `a.secret` denies.
+   */
   private decide(subject: Subject, address: string): number {
+    const target = segments(address);
+    const wildcard = target.some((x) => x === '*' || x === '>');
     let best: Entry | undefined;
     let bestPattern = '';
+    const overlapping: Array<[Entry, string]> = [];
     for (const e of this.entries) {
       const pattern = e.template ? substitute(e.pattern, subject) : e.pattern;
-      if (pattern === undefined || !wildcardMatches(pattern, address)) continue;
+      if (pattern === undefined) continue;
+      const p = segments(pattern);
+      if (!covers(p, target)) {
+        if (wildcard && intersects(p, target)) overlapping.push([e, pattern]);
+        continue;
+      }
       // Equal specificity (a template that became an explicit pattern's twin): the explicit one decides.
       const c = best === undefined ? 1 : compareSpecificity(pattern, bestPattern);
       if (c > 0 || (c === 0 && best!.template && !e.template)) {
@@ -93,9 +109,46 @@ export class PermissionTable {
       }
     }
     if (!best) return 0;
-    let bits = 0;
-    for (const role of subject.roles) bits |= best.roleBits.get(role) ?? 0;
+    let bits = granted(best, subject);
+    for (const [e, pattern] of overlapping) if (compareSpecificity(pattern, bestPattern) > 0) bits &= granted(e, subject);
     return bits;
+  }
+}
+
+function granted(e: Entry, subject: Subject): number {
+  let bits = 0;
+  for (const role of subject.roles) bits |= e.roleBits.get(role) ?? 0;
+  return bits;
+}
+
+/** A pattern or address as segments, `#` spelled `>`. */
+function segments(name: string): string[] {
+  return name.split('.').map((x) => (x === '#' ? '>' : x));
+}
+
+/**
+ * Whether pattern `p` matches every address that `a` matches (for a concrete `a`: whether it matches
+ * `a`). `*` covers one segment, a literal or `*`, never `>`; `>` covers the rest, whatever it is.
+ */
+function covers(p: string[], a: string[]): boolean {
+  for (let i = 0; ; i++) {
+    const x = p[i];
+    const y = a[i];
+    if (x === '>') return true;
+    if (x === undefined || y === undefined) return x === y;
+    if (y === '>') return false;
+    if (x !== '*' && x !== y) return false;
+  }
+}
+
+/** Whether some address matches both patterns (`>` matching zero or more segments, as the core's). */
+function intersects(p: string[], q: string[]): boolean {
+  for (let i = 0; ; i++) {
+    const x = p[i];
+    const y = q[i];
+    if (x === '>' || y === '>') return true;
+    if (x === undefined || y === undefined) return x === y;
+    if (x !== '*' && y !== '*' && x !== y) return false;
   }
 }
 

@@ -129,3 +129,32 @@ test('one subject caches at most MAX_CACHED_ADDRESSES addresses and keeps answer
   assert.equal(t.allowed(s, 'm.1', 'send'), false);
   assert.equal(t.allowed(s, 'n.0', 'send'), true);
 });
+
+test('a subscription filter is checked as written: only a pattern covering all it matches decides (a.* never grants a.>)', () => {
+  const t = new PermissionTable({ 'a.*': { consume: ['r'] }, 'b.>': { consume: ['r'] } });
+  const s = subject('u', ['r']);
+  assert.equal(t.allowed(s, 'a.*', 'consume'), true);
+  assert.equal(t.allowed(s, 'a.x', 'consume'), true);
+  assert.equal(t.allowed(s, 'a.>', 'consume'), false, 'a.> also reads a.x.y, which a.* does not grant');
+  assert.equal(t.allowed(s, 'a.#', 'consume'), false);
+  assert.equal(t.allowed(s, '>', 'consume'), false);
+  assert.equal(t.allowed(s, '*.x', 'consume'), false);
+  assert.equal(t.allowed(s, 'b.*', 'consume'), true);
+  assert.equal(t.allowed(s, 'b.>', 'consume'), true);
+  assert.equal(t.allowed(s, 'b.*.c.>', 'consume'), true);
+});
+
+test('a more specific pattern inside a filter takes permissions away from the filter: a.> granted, a.secret denied, a.* denied', () => {
+  const t = new PermissionTable({ 'a.>': { consume: ['r'], send: ['r'] }, 'a.secret': { send: ['r'] }, '*.public': { consume: ['r'] } });
+  const s = subject('u', ['r']);
+  assert.equal(t.allowed(s, 'a.x', 'consume'), true);
+  assert.equal(t.allowed(s, 'a.secret', 'consume'), false);
+  assert.equal(t.allowed(s, 'a.*', 'consume'), false, 'a.* would deliver a.secret');
+  assert.equal(t.allowed(s, 'a.>', 'consume'), false);
+  assert.equal(t.allowed(s, 'a.*', 'send'), true, 'a.secret grants send too: nothing taken away');
+  assert.equal(t.allowed(s, 'a.x.*', 'consume'), true, 'a.secret does not overlap a.x.*');
+  // *.public is less specific than a.> for every address they share: it takes nothing from a.*.
+  const t2 = new PermissionTable({ 'a.>': { consume: ['r'] }, '*.public': {} });
+  assert.equal(t2.allowed(s, 'a.*', 'consume'), true);
+  assert.equal(t2.allowed(s, 'a.public', 'consume'), true);
+});
