@@ -79,8 +79,6 @@ export class MqttSession implements BindingOwner {
   origin: Origin;
   /** The options of this connection's routed sends (its origin): one object, not one per PUBLISH. */
   sendOptions: SendOptions;
-  /** Set once a denied PUBLISH or SUBSCRIBE has been logged at warn (further ones at debug). */
-  denyWarned = false;
   /** The login held while the connection lives (released at end: per-user connection counts). */
   private loginSession: LoginSession | null = null;
   /** Set once a delivery no MQTT packet can carry has been logged at warn. */
@@ -337,14 +335,12 @@ export class MqttSession implements BindingOwner {
   }
 
   /**
-   * A PUBLISH or a SUBSCRIBE filter refused: the connection's first refusal at warn, the rest at debug
-   * (a client looping on a denied topic must not flood the log; the audit log has each one).
+   * A PUBLISH or a SUBSCRIBE filter refused, logged at debug: the security audit log has every
+   * denial (`permission.denied`, rate-limited per user), and a client looping on a denied topic, or
+   * many connections each denied once, must not flood this log.
    */
   logDenied(what: string, err: Error, filter?: string): void {
-    const fields = { clientId: this.client.id, user: this.subject?.user, ...(filter !== undefined ? { filter: filter.slice(0, 200) } : {}), code: (err as { code?: string }).code, reason: err.message };
-    if (this.denyWarned) this.log.debug(fields, what);
-    else this.log.warn(fields, `${what} (further refusals of this connection at debug)`);
-    this.denyWarned = true;
+    this.log.debug({ clientId: this.client.id, user: this.subject?.user, ...(filter !== undefined ? { filter: filter.slice(0, 200) } : {}), code: (err as { code?: string }).code, reason: err.message }, what);
   }
 
   /**
