@@ -17,7 +17,7 @@ import { closeCores, openCore } from '../../core/core-fixture.ts';
 // a denied PUBLISH dropped and acknowledged, a session's owner, a denied will. With real users files
 // and real clients: test/e2e/mqtt-security.test.ts.
 
-const PASSWORDS = new Map([['alice', 'secret'], ['bob', 'bobpw'], ['limited', 'x'], ['rule', 'x']]);
+const PASSWORDS = new Map([['alice', 'secret'], ['bob', 'bobpw'], ['limited', 'x'], ['rule', 'x'], ['keeper', 'x']]);
 
 /** Logins: the users above; `limited` is over its connection limit; `rule` may use client ids starting with `rule` only; `slow` never answers. */
 class TestAuthenticator implements Authenticator {
@@ -41,12 +41,13 @@ class TestAuthenticator implements Authenticator {
   }
 }
 
-/** alice: everything but `send` under `ro.` and `consume` under `secret.`; bob: everything; anonymous (guest): everything but consuming `test.nosubscribe`. */
+/** alice: everything but `send` under `ro.` and `consume` under `secret.`; bob: everything; keeper: everything but `deleteDurableQueue`; anonymous (guest): everything but consuming `test.nosubscribe`. */
 class TestAuthorizer implements Authorizer {
   readonly denials: string[] = [];
 
   allowed(s: Subject, address: string, p: Permission): boolean {
     if (s.user === 'bob') return true;
+    if (s.user === 'keeper') return p !== 'deleteDurableQueue';
     if (s.user === 'alice') return !(p === 'send' && address.startsWith('ro.')) && !(p === 'consume' && address.startsWith('secret.'));
     return s.roles.has('guest') && !(p === 'consume' && address === 'test.nosubscribe');
   }
@@ -278,4 +279,19 @@ test('a will is published under its connection\'s subject: a denied one is dropp
   const allowed = await session(port, { clientId: 'will-2', username: 'alice', password: 'secret', will: { topic: 'ok/will', payload: 'yes', qos: 1 } });
   allowed.socket.destroy();
   assert.equal(await nextPublish(watcher), 'ok/will yes');
+});
+
+test('ending a persistent session needs deleteDurableQueue: without it a clean CONNECT is closed without CONNACK and the session stays', async () => {
+  const { port } = await start();
+  const k = await session(port, { clientId: 'kept', clean: false, username: 'keeper', password: 'x' });
+  k.send(subscribePacket(1, 'k/t', 1));
+  assert.equal((await k.next()).type, 9);
+  k.send(DISCONNECT);
+  await k.waitClosed();
+  const raw = await RawMqtt.connect(port);
+  raw.send(connectPacket({ clientId: 'kept', clean: true, username: 'keeper', password: 'x' }));
+  await raw.waitClosed();
+  assert.equal(raw.packets.length, 0, 'no CONNACK');
+  const back = await connack(port, { clientId: 'kept', clean: false, username: 'keeper', password: 'x' });
+  assert.deepEqual([back.code, back.present], [0, 1]);
 });
