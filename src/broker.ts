@@ -204,7 +204,13 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
   const routeLog = log.child({ component: 'routes' });
   let routes: RouteManager;
   try {
-    routes = new RouteManager(core, routeLog, await RouteRegistry.open(config.dataDir));
+    // Security on: each route runs as its runAs user (else security.routes.defaultUser), checked like a client.
+    const { defaultUser } = config.security.routes;
+    const runAs = (user: string | undefined) => {
+      const name = user ?? defaultUser;
+      return name === undefined ? undefined : security?.subjectOf?.(name);
+    };
+    routes = new RouteManager(core, routeLog, await RouteRegistry.open(config.dataDir), security ? runAs : undefined);
     closers.push(() => routes.close());
     await routes.restore();
     const dir = new RoutesDirectory(config.routesDir, routes, routeLog);

@@ -249,7 +249,7 @@ export class RouteManager {
         'runAs',
         def.runAs !== undefined
           ? `route ${def.id} cannot run as '${def.runAs.slice(0, 100)}': no such user (security is on: a route runs as a user whose permissions are checked)`
-          : `route ${def.id} has no identity: set its runAs, or security.routes.defaultUser (security is on: a route runs as a user whose permissions are checked)`,
+          : `route ${def.id} has no identity: set its runAs, or security.routes.defaultUser to a known user (security is on: a route runs as a user whose permissions are checked)`,
       );
     }
     return Object.freeze({ component: 'route', subject });

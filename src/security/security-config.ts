@@ -93,6 +93,12 @@ export const securityConfigSchema = z.strictObject({
    * flood the log. Default 60.
    */
   auditMaxDenialsPerMinute: z.number().int().min(1).default(60),
+  /**
+   * Routes run as a user whose permissions the core checks like a client's (docs/security.md#routes).
+   * `defaultUser`: the user of a route whose definition names none (`runAs`); unset, such a route is
+   * not deployed while security is on.
+   */
+  routes: z.strictObject({ defaultUser: z.string().min(1).optional() }).default({}),
 });
 
 /** The `security` configuration slice, as validated. */

@@ -52,7 +52,7 @@ describe('routes run under an identity', () => {
       code: 'ERR_ROUTE_INVALID',
       message: "runAs: route r1 cannot run as 'ghost': no such user (security is on: a route runs as a user whose permissions are checked)",
     });
-    await assert.rejects(routes.deploy(copy('r2', 'queue:in', 'queue:out')), { code: 'ERR_ROUTE_INVALID', message: /^runAs: route r2 has no identity: set its runAs, or security\.routes\.defaultUser/ });
+    await assert.rejects(routes.deploy(copy('r2', 'queue:in', 'queue:out')), { code: 'ERR_ROUTE_INVALID', message: /^runAs: route r2 has no identity: set its runAs, or security\.routes\.defaultUser to a known user/ });
     assert.deepEqual(routes.list(), []);
   });
 
