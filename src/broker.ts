@@ -208,7 +208,7 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     const { defaultUser } = config.security.routes;
     const runAs = (user: string | undefined) => {
       const name = user ?? defaultUser;
-      return name === undefined ? undefined : security?.subjectOf?.(name);
+      return name === undefined ? undefined : security?.identity(name);
     };
     routes = new RouteManager(core, routeLog, await RouteRegistry.open(config.dataDir), security ? runAs : undefined);
     closers.push(() => routes.close());

@@ -115,12 +115,6 @@ export class FileSecurityManager implements SecurityManager {
     return this.watcher.reload();
   }
 
-  /** A user's subject from the users file as it is now (a route's `runAs`: no password, no login limits). */
-  subjectOf(user: string): Subject | undefined {
-    const entry = this.watcher.table.users.get(user);
-    return entry === undefined ? undefined : Object.freeze({ user, roles: new Set(entry.roles) });
-  }
-
   close(): void {
     this.watcher.close();
     this.audit.close();

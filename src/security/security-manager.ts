@@ -14,11 +14,6 @@ export interface SecurityManager extends Authenticator, Authorizer {
   identity(user: string): Subject | undefined;
   /** Reads its users again; rejects (keeping the users it had) when the new ones cannot be loaded. */
   reload(): Promise<void>;
-  /**
-   * The subject of a user, for what runs as that user without logging in (a route's `runAs`);
-   * undefined when there is no such user. Not implemented: routes cannot run while security is on.
-   */
-  subjectOf?(user: string): Subject | undefined;
   /** Stops watching and timers; called once when the broker closes. */
   close(): void | Promise<void>;
 }
