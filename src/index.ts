@@ -12,3 +12,6 @@ export type { RouteManager, RouteInfo } from './routing/route-manager.ts';
 export type { RouteDefinition, RouteDefinitionInput } from './routing/definition.ts';
 export type { StepDef } from './routing/types.ts';
 export type { Exchange, ExchangeMessage, StepContext, Step } from './routing/types.ts';
+export type { SecurityManager } from './security/security-manager.ts';
+export type { Authenticator, Authorizer, LoginRequest, LoginResult, LoginSession, LoginRefusal, Permission, PeerCertificate, Subject } from './core/ports/security.ts';
+export { hashPassword, verifyPassword } from './security/password-hash.ts';
