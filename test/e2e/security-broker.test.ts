@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -9,6 +8,7 @@ import { hashPassword } from '../../src/security/password-hash.ts';
 import type { SecurityManager } from '../../src/security/security-manager.ts';
 import { writeUsersFile, type UsersFileContent } from '../../src/security/users-file.ts';
 import { startBroker } from '../helpers/broker.ts';
+import { RawStomp } from '../helpers/raw-stomp.ts';
 
 const FAST = { ln: 10, r: 8, p: 1 };
 let dir: string;
@@ -24,20 +24,15 @@ after(async () => {
 
 const req = (r: Partial<LoginRequest>): LoginRequest => ({ protocol: 'amqp', remoteAddress: '127.0.0.1', ...r });
 
-/** A raw STOMP CONNECT; resolves with the command of the server's first frame. */
-function stompConnect(port: number, headers: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(`CONNECT\naccept-version:1.2\nhost:localhost\n${headers}\n\0`));
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\0')) {
-        s.destroy();
-        resolve(buf.split('\n')[0]!);
-      }
-    });
-    s.on('error', reject);
-  });
+/** A raw STOMP CONNECT with these headers; resolves with the command of the server's answer. */
+async function stompConnect(port: number, headers: Record<string, string>): Promise<string> {
+  const c = await RawStomp.open(port);
+  try {
+    c.send('CONNECT', { 'accept-version': '1.2', host: 'localhost', ...headers });
+    return (await c.nextFrame()).command;
+  } finally {
+    c.destroy();
+  }
 }
 
 test('security.usersFile: the broker logs clients in against it and decides permissions from security.permissions', async () => {
@@ -56,9 +51,9 @@ test('security.usersFile: the broker logs clients in against it and decides perm
     assert.deepEqual(await sec.login(req({ user: 'alice', password: 'wrong' })), { ok: false, reason: 'credentials', message: 'Invalid user name or password' });
     assert.equal((await sec.login(req({}))).ok, false);
     // The protocols got the same authenticator: a real STOMP client over a socket.
-    assert.equal(await stompConnect(b.ports.stomp!, 'login:alice\npasscode:alice-pw\n'), 'CONNECTED');
-    assert.equal(await stompConnect(b.ports.stomp!, 'login:alice\npasscode:wrong\n'), 'ERROR');
-    assert.equal(await stompConnect(b.ports.stomp!, ''), 'ERROR');
+    assert.equal(await stompConnect(b.ports.stomp!, { login: 'alice', passcode: 'alice-pw' }), 'CONNECTED');
+    assert.equal(await stompConnect(b.ports.stomp!, { login: 'alice', passcode: 'wrong' }), 'ERROR');
+    assert.equal(await stompConnect(b.ports.stomp!, {}), 'ERROR');
   } finally {
     await b.stop();
   }
@@ -104,8 +99,8 @@ test('an embedding application passes its own SecurityManager; the broker uses i
   const b = await startBroker({ host: '0.0.0.0' }, { securityManager: custom });
   try {
     assert.equal(b.security, custom);
-    assert.equal(await stompConnect(b.ports.stomp!, 'login:x\npasscode:hook\n'), 'CONNECTED');
-    assert.equal(await stompConnect(b.ports.stomp!, 'login:x\npasscode:nope\n'), 'ERROR');
+    assert.equal(await stompConnect(b.ports.stomp!, { login: 'x', passcode: 'hook' }), 'CONNECTED');
+    assert.equal(await stompConnect(b.ports.stomp!, { login: 'x', passcode: 'nope' }), 'ERROR');
     await b.reload();
   } finally {
     await b.stop();
@@ -120,7 +115,7 @@ test('safe defaults: security off on a non-loopback host, or permissions without
   const open = await startBroker({ host: '0.0.0.0', security: { allowAnonymous: true } });
   try {
     assert.equal(open.security, undefined);
-    assert.equal(await stompConnect(open.ports.stomp!, 'login:any\npasscode:thing\n'), 'CONNECTED');
+    assert.equal(await stompConnect(open.ports.stomp!, { login: 'any', passcode: 'thing' }), 'CONNECTED');
   } finally {
     await open.stop();
   }
