@@ -46,6 +46,7 @@ const PERMISSIONS = {
 
 let broker: TestBroker;
 let dir: string;
+let usersFile: string;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'junction-mqtt-security-'));
@@ -55,7 +56,7 @@ before(async () => {
     alice: { password: await hashPassword('secret', params), roles: ['devices'] },
     bob: { password: await hashPassword('bobpw', params), roles: ['admin'] },
   };
-  const usersFile = path.join(dir, 'users.json');
+  usersFile = path.join(dir, 'users.json');
   await writeFile(usersFile, JSON.stringify({ users }));
   broker = await startBroker({ store: { type: 'memory' }, security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 0, maxFailedLoginsPerUser: 0 } });
 });
@@ -70,9 +71,9 @@ let n = 0;
 const uid = (p: string): string => `${p}${++n}${Math.random().toString(36).slice(2, 6)}`;
 
 /** The CONNACK return code MQTT.js reports for a CONNECT with these options (0 when accepted). */
-async function connectCode(opts: mqtt.IClientOptions, transport: 'tcp' | 'ws' = 'tcp'): Promise<number> {
+async function connectCode(opts: mqtt.IClientOptions, transport: 'tcp' | 'ws' = 'tcp', on: TestBroker = broker): Promise<number> {
   try {
-    const c = await mqtt.connectAsync(mqttUrl(broker, transport), { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000, ...opts });
+    const c = await mqtt.connectAsync(mqttUrl(on, transport), { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000, ...opts });
     await c.endAsync();
     return 0;
   } catch (err) {
@@ -161,6 +162,16 @@ test('a persistent session is its user\'s: another user with its client id gets 
   assert.equal(m!.payload.toString(), 'kept');
   await back.client.unsubscribeAsync(`${p}/ok/queued`);
   await back.end();
+});
+
+test('with security.mqttClientId "prefix" (Mosquitto\'s client id rule), a client id not starting with the user name gets CONNACK 0x05', T, async () => {
+  const strict = await startBroker({ store: { type: 'memory' }, security: { usersFile, permissions: PERMISSIONS, mqttClientId: 'prefix' } });
+  try {
+    assert.equal(await connectCode({ clientId: 'alice-sensor-1', ...alice }, 'tcp', strict), 0);
+    assert.equal(await connectCode({ clientId: 'bob-sensor-1', ...alice }, 'tcp', strict), 5);
+  } finally {
+    await strict.stop();
+  }
 });
 
 describe('mosquitto_pub and mosquitto_sub', { skip: noMosquitto }, () => {
