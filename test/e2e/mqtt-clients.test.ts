@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { MOSQ_PUB, MOSQ_SUB, noMosquitto, noPaho, PYTHON } from '../helpers/mqtt-tools.ts';
 import { TestMqttClient } from '../helpers/mqtt-client.ts';
 
 // Independently written MQTT clients against the broker over real sockets: Debian's
 // mosquitto_pub / mosquitto_sub (TCP) and Eclipse Paho for Python (TCP and WebSocket).
 
-const PYTHON = '/usr/bin/python3';
 const PAHO = path.resolve(import.meta.dirname, 'python/mqtt_paho.py');
-const MOSQ_PUB = '/usr/bin/mosquitto_pub';
-const MOSQ_SUB = '/usr/bin/mosquitto_sub';
 
-const noPaho = await new Promise<string | undefined>((resolve) => {
-  execFile(PYTHON, ['-c', 'import paho.mqtt.client'], { timeout: 10_000 }, (err) => resolve(err ? `paho-mqtt is not available for ${PYTHON} (apt-get install python3-paho-mqtt)` : undefined));
-});
-const noMosquitto = existsSync(MOSQ_PUB) && existsSync(MOSQ_SUB) ? undefined : 'mosquitto-clients is not installed (apt-get install mosquitto-clients)';
 
 let broker: TestBroker;
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import mqtt from 'mqtt';
 import type { ISubackPacket } from 'mqtt-packet';
 import { hashPassword } from '../../src/security/password-hash.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { MOSQ_PUB, MOSQ_SUB, noMosquitto, noPaho, PYTHON } from '../helpers/mqtt-tools.ts';
 import { flush, mqttUrl, TestMqttClient, TRANSPORTS } from '../helpers/mqtt-client.ts';
 
 // MQTT 3.1.1 with security on (issue 14), over real sockets with independently written clients:
@@ -17,14 +17,7 @@ import { flush, mqttUrl, TestMqttClient, TRANSPORTS } from '../helpers/mqtt-clie
 // granted to anonymous (what Mosquitto 2.0.11 answers with allow_anonymous false), SUBACK 0x80 per
 // denied filter, a denied PUBLISH acknowledged and dropped, a persistent session kept from other users.
 
-const PYTHON = '/usr/bin/python3';
 const PAHO = path.resolve(import.meta.dirname, 'python/mqtt_paho_security.py');
-const MOSQ_PUB = '/usr/bin/mosquitto_pub';
-const MOSQ_SUB = '/usr/bin/mosquitto_sub';
-const noPaho = await new Promise<string | undefined>((resolve) => {
-  execFile(PYTHON, ['-c', 'import paho.mqtt.client'], { timeout: 10_000 }, (err) => resolve(err ? `paho-mqtt is not available for ${PYTHON} (apt-get install python3-paho-mqtt)` : undefined));
-});
-const noMosquitto = existsSync(MOSQ_PUB) && existsSync(MOSQ_SUB) ? undefined : 'mosquitto-clients is not installed (apt-get install mosquitto-clients)';
 
 /** A bound on each test: MQTT.js's promises never settle once the broker has closed the connection. */
 const T = { timeout: 30_000 };
