@@ -2,7 +2,7 @@ import type { LoginRefusal, LoginRequest, LoginResult, Permission, Subject } fro
 import type { Logger } from '../log.ts';
 import { AuditLog } from './audit-log.ts';
 import { AuthCache } from './auth-cache.ts';
-import { FailureThrottle, RateLimit, UserConnections } from './login-limits.ts';
+import { FailureThrottle, RateLimit, Slots, UserConnections } from './login-limits.ts';
 import { burn, verifyPassword } from './password-hash.ts';
 import { PermissionTable } from './permission-table.ts';
 import type { SecurityConfig } from './security-config.ts';
@@ -57,6 +57,8 @@ export class FileSecurityManager implements SecurityManager {
   private readonly anonymous: Subject | undefined;
   private watcher!: UsersWatcher;
   private pending = 0;
+  /** Half of libuv's default pool of 4 threads: the rest stays free for the journal's fsyncs. */
+  private readonly kdf = new Slots(2);
   private readonly stats: SecurityStatistics = { loginsSucceeded: 0, loginsRefused: 0, loginsThrottled: 0, lockouts: 0, loginsOverLimit: 0, cacheHits: 0 };
 
   private constructor(config: SecurityConfig, log: Logger, opts: FileSecurityManagerOptions) {
@@ -141,8 +143,8 @@ export class FileSecurityManager implements SecurityManager {
     let ok: boolean;
     try {
       // An unknown user, or one without a password, costs the same KDF run as a wrong password.
-      if (entry?.password !== undefined) ok = await verifyPassword(password, entry.password);
-      else ok = (await burn(password), false);
+      const hash = entry?.password;
+      ok = await this.kdf.run(async () => (hash !== undefined ? verifyPassword(password, hash) : (await burn(password), false)));
     } finally {
       this.pending--;
     }

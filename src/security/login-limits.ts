@@ -148,3 +148,30 @@ export class UserConnections {
     return this.open.get(user) ?? 0;
   }
 }
+
+/**
+ * At most `size` tasks at once, the others waiting in arrival order. The KDF runs on libuv's thread
+ * pool (4 threads by default), which the journal's file writes and fsyncs share: password checks
+ * taking every thread would hold up durable sends, so they get only some of it.
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Runs `task` once a slot is free. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}

@@ -72,8 +72,9 @@ export const securityConfigSchema = z.strictObject({
    */
   maxConnectRate: z.number().int().min(0).default(1000),
   /**
-   * Password checks waiting for or running the KDF at once (each scrypt takes ~32 MiB and tens of
-   * ms); one more login is refused as a limit. Default 100.
+   * Password checks waiting for or running the KDF at once; one more login is refused as a limit.
+   * Two run at a time (each scrypt takes ~32 MiB and tens of ms), on half of libuv's thread pool, so
+   * a login storm leaves the other half to the journal's writes and fsyncs. Default 100.
    */
   maxPendingLogins: z.number().int().min(1).default(100),
   /**

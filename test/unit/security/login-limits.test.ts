@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuthCache } from '../../../src/security/auth-cache.ts';
-import { FailureThrottle, MAX_THROTTLE_KEYS, RateLimit, UserConnections } from '../../../src/security/login-limits.ts';
+import { FailureThrottle, MAX_THROTTLE_KEYS, RateLimit, Slots, UserConnections } from '../../../src/security/login-limits.ts';
 
 function clock(start = 1_000_000) {
   const c = { t: start, now: () => c.t };
@@ -108,4 +108,30 @@ test('AuthCache: remembers a login for the TTL, by user and password together; b
   const off = new AuthCache(0, 5000, c.now);
   off.add('a', 'b');
   assert.equal(off.has('a', 'b'), false);
+});
+
+test('Slots: at most size tasks run at once, the rest in arrival order; a failing task frees its slot', async () => {
+  const slots = new Slots(2);
+  let running = 0;
+  let most = 0;
+  const order: number[] = [];
+  const gates: Array<() => void> = [];
+  const task = (i: number) =>
+    slots.run(async () => {
+      running++;
+      most = Math.max(most, running);
+      order.push(i);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+      if (i === 1) throw new Error('boom');
+      return i;
+    });
+  const all = [0, 1, 2, 3, 4].map((i) => task(i).catch((e: Error) => e.message));
+  for (let k = 0; k < 5; k++) {
+    while (gates.length === 0) await new Promise((r) => setImmediate(r));
+    gates.shift()!();
+  }
+  assert.deepEqual(await Promise.all(all), [0, 'boom', 2, 3, 4]);
+  assert.equal(most, 2);
+  assert.deepEqual(order, [0, 1, 2, 3, 4]);
 });
