@@ -17,7 +17,8 @@ export interface UsersChange {
 
 /**
  * The audit log (issue 14 part 7): one structured line per security event on its own logger
- * (`component: "audit"`, `event: auth.success | auth.failure | permission.denied | users.changed`).
+ * (`component: "audit"`, `event: auth.success | auth.failure | permission.denied | users.changed |
+ * permissions.loaded`).
  * auth.failure and permission.denied lines are limited per user (or remote address) per minute: a
  * hostile client repeating a refused operation cannot flood the log; the lines held back are
  * counted and reported, once a minute, in one `audit.suppressed` line. Passwords are never
@@ -56,6 +57,11 @@ export class AuditLog {
 
   usersChanged(change: UsersChange): void {
     this.log?.info({ event: 'users.changed', ...change }, 'users file loaded');
+  }
+
+  /** The permissions in force (at start: they change only with the configuration). */
+  permissionsLoaded(permissions: Readonly<Record<string, unknown>>, anonymousRoles: readonly string[]): void {
+    this.log?.info({ event: 'permissions.loaded', permissions, anonymousRoles }, 'permissions in force');
   }
 
   /** Stops the minute timer (reports what is still held back). */

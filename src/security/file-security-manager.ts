@@ -80,6 +80,7 @@ export class FileSecurityManager implements SecurityManager {
   /** Loads the users file (ERR_CONFIG_INVALID when it is bad) and starts watching it. */
   static async open(config: SecurityConfig & { usersFile: string }, log: Logger, opts: FileSecurityManagerOptions = {}): Promise<FileSecurityManager> {
     const m = new FileSecurityManager(config, log, opts);
+    m.audit.permissionsLoaded(config.permissions, config.anonymousRoles);
     m.watcher = await UsersWatcher.open(config.usersFile, m.log, (_table, change) => {
       // A password may have changed or a user gone: no cached login outlives the file it was checked against.
       m.cache.clear();

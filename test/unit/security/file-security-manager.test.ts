@@ -251,6 +251,7 @@ test('audit log: auth.success, auth.failure, permission.denied, users.changed on
     assert.deepEqual(audit(cap, 'auth.success').map((l) => [l.user, l.protocol, l.clientId, l.method]), [['bob', 'mqtt', 'b1', 'password']]);
     assert.deepEqual(audit(cap, 'auth.failure').map((l) => [l.user, l.reason, l.remoteAddress]), [['alice', 'credentials', '10.0.0.1']]);
     assert.deepEqual(audit(cap, 'permission.denied').map((l) => [l.user, l.address, l.permission]), [['bob', 'orders', 'send']]);
+    assert.deepEqual(audit(cap, 'permissions.loaded').map((l) => [l.permissions, l.anonymousRoles]), [[{}, []]]);
     const changes = audit(cap, 'users.changed');
     assert.deepEqual(changes.at(-1)!.removed, ['alice', 'device1']);
     const all = JSON.stringify(cap.lines);
