@@ -13,7 +13,7 @@ export const mqttConfigSchema = z.strictObject({
   maxInflight: z.number().int().min(1).max(65535).default(1000),
   /** QoS 0 messages handed to one subscription's socket ahead of aedes writing them. */
   qos0Window: z.number().int().min(1).default(1000),
-  /** How long a connection may take to send CONNECT, in ms. */
+  /** How long a connection may take to send CONNECT, in ms; with security on, also how long its login may take (then CONNACK 0x03). */
   connectTimeout: z.number().int().min(100).default(30000),
   /** Largest keep-alive a client may ask for, in s (CONNACK 0x06 beyond it); 0 = any. */
   keepaliveLimit: z.number().int().min(0).default(0),
