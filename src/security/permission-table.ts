@@ -81,26 +81,21 @@ export class PermissionTable {
   /**
    * The granted bits of the most specific pattern covering the address, for this subject's roles.
    *
-   * A wildcard address (a subscription filter `a.*`, which the core checks as written) is covered by
-   * a pattern that matches every address the filter matches (`a.>` and `a.*` cover `a.*`; `a.b` and
-   * `a.*` do not cover `a.>`). Its messages may come from addresses a more specific pattern decides
-   * (`a.secret`), so each more specific pattern that overlaps the filter can only take permissions
-   * away: a grant on `a.>` does not let a `a.*` subscription read what `a.secret` denies.
+   * A wildcard address (a subscription filter `a.*`, which the core checks as written, as Artemis
+   * does) is decided by the patterns that match every address the filter matches (`a.>` and `a.*`
+   * cover `a.*`; `a.b` and `a.*` do not cover `a.>`, where Artemis's regular expression would let
+   * `a.*` match the text `a.#`). A more specific pattern inside the filter (`a.secret` under a
+   * subscription to `a.*`) is not consulted: the filter is checked once, not topic by topic, so
+   * `consume` on a wildcard is for roles that may read everything beneath it (docs/security.md).
    */
   private decide(subject: Subject, address: string): number {
     const target = segments(address);
-    const wildcard = target.some((x) => x === '*' || x === '>');
     let best: Entry | undefined;
     let bestPattern = '';
-    const overlapping: Array<[Entry, string]> = [];
     for (const e of this.entries) {
       const pattern = e.template ? substitute(e.pattern, subject) : e.pattern;
       if (pattern === undefined) continue;
-      const p = segments(pattern);
-      if (!covers(p, target)) {
-        if (wildcard && intersects(p, target)) overlapping.push([e, pattern]);
-        continue;
-      }
+      if (!covers(segments(pattern), target)) continue;
       // Equal specificity (a template that became an explicit pattern's twin): the explicit one decides.
       const c = best === undefined ? 1 : compareSpecificity(pattern, bestPattern);
       if (c > 0 || (c === 0 && best!.template && !e.template)) {
@@ -109,16 +104,10 @@ export class PermissionTable {
       }
     }
     if (!best) return 0;
-    let bits = granted(best, subject);
-    for (const [e, pattern] of overlapping) if (compareSpecificity(pattern, bestPattern) > 0) bits &= granted(e, subject);
+    let bits = 0;
+    for (const role of subject.roles) bits |= best.roleBits.get(role) ?? 0;
     return bits;
   }
-}
-
-function granted(e: Entry, subject: Subject): number {
-  let bits = 0;
-  for (const role of subject.roles) bits |= e.roleBits.get(role) ?? 0;
-  return bits;
 }
 
 /** A pattern or address as segments, `#` spelled `>`. */
@@ -138,17 +127,6 @@ function covers(p: string[], a: string[]): boolean {
     if (x === undefined || y === undefined) return x === y;
     if (y === '>') return false;
     if (x !== '*' && x !== y) return false;
-  }
-}
-
-/** Whether some address matches both patterns (`>` matching zero or more segments, as the core's). */
-function intersects(p: string[], q: string[]): boolean {
-  for (let i = 0; ; i++) {
-    const x = p[i];
-    const y = q[i];
-    if (x === '>' || y === '>') return true;
-    if (x === undefined || y === undefined) return x === y;
-    if (x !== '*' && y !== '*' && x !== y) return false;
   }
 }
 
