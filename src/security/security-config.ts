@@ -68,7 +68,8 @@ export const securityConfigSchema = z.strictObject({
   maxConnectionsPerUser: z.number().int().min(0).default(0),
   /**
    * Logins per second over all listeners; beyond it a login is refused as a limit (a CONNECT storm
-   * is turned away before it reaches the password hash). 0 = no cap. Default 1000.
+   * is turned away before it reaches the password hash). 0 = no cap. Default 1000, as EMQX's
+   * `max_conn_rate`; a benchmark opening thousands of connections at once with security on raises it.
    */
   maxConnectRate: z.number().int().min(0).default(1000),
   /**
