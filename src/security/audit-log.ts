@@ -7,6 +7,14 @@ const MINUTE = 60_000;
 /** The key every line beyond MAX_KEYS counts under. */
 const OVERFLOW = '\0overflow';
 
+/** Longest client-given text (user name, client id, address) written into an audit line or kept as a rate-limit key. */
+const MAX_FIELD = 256;
+
+/** `s` cut to {@link MAX_FIELD} characters, marked when cut. */
+function clip(s: string | undefined): string | undefined {
+  return s === undefined || s.length <= MAX_FIELD ? s : `${s.slice(0, MAX_FIELD)}…`;
+}
+
 /** What changed in the users file, by user name (never a hash). */
 export interface UsersChange {
   readonly file: string;
@@ -42,17 +50,18 @@ export class AuditLog {
   }
 
   authSuccess(req: LoginRequest, user: string | undefined, method: string): void {
-    this.log?.info({ event: 'auth.success', protocol: req.protocol, remoteAddress: req.remoteAddress, user, clientId: req.clientId, method }, 'login succeeded');
+    this.log?.info({ event: 'auth.success', protocol: req.protocol, remoteAddress: req.remoteAddress, user, clientId: clip(req.clientId), method }, 'login succeeded');
   }
 
   authFailure(req: LoginRequest, reason: string, method: string): void {
-    if (!this.log || !this.admit(req.user ?? req.remoteAddress)) return;
-    this.log.warn({ event: 'auth.failure', protocol: req.protocol, remoteAddress: req.remoteAddress, user: req.user, clientId: req.clientId, method, reason }, 'login refused');
+    const user = clip(req.user);
+    if (!this.log || !this.admit(user ?? req.remoteAddress)) return;
+    this.log.warn({ event: 'auth.failure', protocol: req.protocol, remoteAddress: req.remoteAddress, user, clientId: clip(req.clientId), method, reason }, 'login refused');
   }
 
   denied(subject: Subject, address: string, permission: Permission): void {
     if (!this.log || !this.admit(subject.user ?? '')) return;
-    this.log.warn({ event: 'permission.denied', user: subject.user, clientId: subject.clientId, address, permission }, 'permission denied');
+    this.log.warn({ event: 'permission.denied', user: subject.user, clientId: clip(subject.clientId), address: clip(address), permission }, 'permission denied');
   }
 
   usersChanged(change: UsersChange): void {

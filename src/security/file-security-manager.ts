@@ -28,6 +28,11 @@ export interface SecurityStatistics {
   cacheHits: number;
 }
 
+/** Longest user name the users file allows. */
+const MAX_USER_LENGTH = 256;
+/** Longest password `junction user` sets. */
+const MAX_PASSWORD_LENGTH = 4096;
+
 /** Never says whether the user exists. */
 const BAD_CREDENTIALS = 'Invalid user name or password';
 
@@ -98,6 +103,12 @@ export class FileSecurityManager implements SecurityManager {
       return this.refuse(req, 'credentials', 'anonymous', 'Anonymous access is not allowed: log in with a user name and password');
     }
     if (req.user === undefined || req.password === undefined) return this.refuse(req, 'credentials', 'password', BAD_CREDENTIALS);
+    if (req.user.length > MAX_USER_LENGTH || req.password.length > MAX_PASSWORD_LENGTH) {
+      // No such user can exist (the users file allows 256 characters, `junction user` 4096-byte
+      // passwords): refused at once, and not kept as a throttle key of up to a protocol's 64 KiB.
+      this.failed(req.remoteAddress, this.byAddress, 'address');
+      return this.refuse(req, 'credentials', 'password', BAD_CREDENTIALS);
+    }
     return this.passwordLogin(req, req.user, req.password, users);
   }
 

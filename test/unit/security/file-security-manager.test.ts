@@ -281,3 +281,20 @@ test('audit log: denial lines are limited per user per minute and the rest count
   await flush();
   assert.deepEqual(off.cap.lines.filter((l) => l.component === 'audit'), []);
 });
+
+test('a hostile user name or password of protocol size is refused at once; audit lines carry at most 256 characters of it', async () => {
+  const { m, cap } = await manager({ maxFailedLoginsPerUser: 1 });
+  try {
+    const long = 'u'.repeat(60_000);
+    assert.equal(refusal(await m.login(req({ user: long, password: 'x', clientId: 'c'.repeat(60_000) }))), 'credentials');
+    assert.equal(refusal(await m.login(req({ user: 'bob', password: 'p'.repeat(60_000) }))), 'credentials');
+    assert.equal(refusal(await m.login(req({ user: 'bob', password: 'bob-pw' }))), 'ok', 'the over-long password was not counted against bob');
+    await flush();
+    const failures = audit(cap, 'auth.failure');
+    assert.equal(failures.length, 2);
+    assert.equal((failures[0]!.user as string).length, 257);
+    assert.equal((failures[0]!.clientId as string).length, 257);
+  } finally {
+    m.close();
+  }
+});
