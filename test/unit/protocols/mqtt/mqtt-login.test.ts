@@ -8,7 +8,7 @@ import { TcpServer } from '../../../../src/transport/tcp-server.ts';
 import { MemoryStore } from '../../../../src/store/memory-store.ts';
 import type { Store } from '../../../../src/core/ports/store.ts';
 import { captureLog, type LogCapture } from '../../../helpers/log-capture.ts';
-import { connectPacket, DISCONNECT, parsePublish, publishPacket, pubrel, RawMqtt, subscribeManyPacket, subscribePacket, type ConnectOptions } from '../../../helpers/raw-mqtt.ts';
+import { connectPacket, DISCONNECT, parsePublish, publishPacket, pubrel, RawMqtt, subscribeManyPacket, subscribePacket, unsubscribePacket, type ConnectOptions } from '../../../helpers/raw-mqtt.ts';
 import { closeCores, openCore } from '../../core/core-fixture.ts';
 
 // The MQTT adapter's side of issue 14, against the security ports (an Authenticator and an Authorizer
@@ -281,7 +281,7 @@ test('a will is published under its connection\'s subject: a denied one is dropp
   assert.equal(await nextPublish(watcher), 'ok/will yes');
 });
 
-test('ending a persistent session needs deleteDurableQueue: without it a clean CONNECT is closed without CONNACK and the session stays', async () => {
+test('ending a persistent session or one of its subscriptions needs deleteDurableQueue: without it a clean CONNECT is closed without CONNACK (the session stays), an UNSUBSCRIBE without UNSUBACK', async () => {
   const { port } = await start();
   const k = await session(port, { clientId: 'kept', clean: false, username: 'keeper', password: 'x' });
   k.send(subscribePacket(1, 'k/t', 1));
@@ -294,4 +294,8 @@ test('ending a persistent session needs deleteDurableQueue: without it a clean C
   assert.equal(raw.packets.length, 0, 'no CONNACK');
   const back = await connack(port, { clientId: 'kept', clean: false, username: 'keeper', password: 'x' });
   assert.deepEqual([back.code, back.present], [0, 1]);
+  // UNSUBSCRIBE deletes the durable subscription: refused the same way, closed without UNSUBACK.
+  back.raw.send(unsubscribePacket(2, ['k/t']));
+  await back.raw.waitClosed();
+  assert.deepEqual(back.raw.packets.map((p) => p.type), [], 'no UNSUBACK');
 });
