@@ -1,6 +1,7 @@
 import { JunctionError } from '../errors.ts';
 import type { Authorizer, Permission, Subject } from './ports/security.ts';
 import type { Origin } from './reserved.ts';
+import { isWildcard } from './wildcard.ts';
 
 /** What {@link Access.deny} tells the authorizer when the origin named no subject at all. */
 const NO_SUBJECT: Subject = Object.freeze({ user: undefined, roles: new Set<string>() });
@@ -58,6 +59,34 @@ export class Access {
   /** The user a durable subscription made now by `origin` belongs to (undefined: security off, the broker, anonymous). */
   ownerOf(origin: Origin | undefined): string | undefined {
     return this.checks(origin) ? origin.subject?.user : undefined;
+  }
+
+  /**
+   * The subject whose `consume` permission must be checked on each message routed into a topic
+   * subscription `origin` makes or attaches to on `filter` (already checked as written), or
+   * undefined when every address under the filter is granted (`Authorizer.coverage` `all`: the
+   * common case, no per-message work), nothing is checked (security off, the broker), or the filter
+   * names one address. Mosquitto checks read access on every delivery; Junction only where a more
+   * specific pattern under the filter withholds it. An authorizer without `coverage` is checked per
+   * message for every wildcard filter.
+   */
+  readerOf(origin: Origin | undefined, filter: string): Subject | undefined {
+    const a = this.authorizer;
+    if (a === undefined || !this.checks(origin) || origin.subject === undefined || !isWildcard(filter)) return undefined;
+    const s = origin.subject;
+    return a.coverage !== undefined && a.coverage(s, filter, 'consume') === 'all' ? undefined : s;
+  }
+
+  /**
+   * Whether each of `readers` may `consume` on `address` (a subscription's per-message read check;
+   * none: nobody known yet, so no). Only called with an authorizer (readers are set only with one):
+   * one cached `allowed` lookup per reader, nothing allocated.
+   */
+  mayRead(readers: readonly Subject[], address: string): boolean {
+    if (readers.length === 0) return false;
+    const a = this.authorizer!;
+    for (let i = 0; i < readers.length; i++) if (!a.allowed(readers[i]!, address, 'consume')) return false;
+    return true;
   }
 
   private deny(subject: Subject | undefined, address: string, permission: Permission): JunctionError {

@@ -214,9 +214,17 @@ export class Core {
     return this.protocolState.scan(prefix);
   }
 
-  /** Retained messages whose topic matches a pattern (`*`, `>` allowed). */
-  retained(pattern: string): Message[] {
-    return this.ctx.retainedMessages.match(pattern);
+  /**
+   * Retained messages whose topic matches a pattern (`*`, `>` allowed). With `origin` (a subscriber,
+   * security on) only those whose topic it may `consume`, when a more specific pattern under the
+   * pattern withholds that (as its subscription's deliveries, see `Access.readerOf`).
+   */
+  retained(pattern: string, origin?: Origin): Message[] {
+    const found = this.ctx.retainedMessages.match(pattern);
+    const reader = this.ctx.access.readerOf(origin, pattern);
+    if (reader === undefined) return found;
+    const readers = [reader];
+    return found.filter((m) => this.ctx.access.mayRead(readers, m.destination.name));
   }
 
   /** How many topics have a retained message. */

@@ -179,6 +179,9 @@ export class PostOffice {
     const out: Queue[] = [];
     for (const q of ctx.subscriptionIndex.match(name)) {
       if (temporary && q.topic !== name) continue;
+      // A wildcard subscription granted only in part reads only what its subscriber may (issue 14):
+      // one property test for every other subscription, and no work at all with security off.
+      if (q.readers !== undefined && !this.access.mayRead(q.readers, name)) continue;
       if (q.filter === null || q.filter.matches(selectorResolver(m))) out.push(q);
     }
     if (out.length === 0) ctx.unrouted++;

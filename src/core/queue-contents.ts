@@ -9,6 +9,7 @@ import type { PagedRef } from './paged-list.ts';
 import { queueBrowser, queueSnapshot, type QueueBrowser } from './queue-browser.ts';
 import type { QueueHost, QueueInit } from './queue-host.ts';
 import { QueuePager } from './queue-pager.ts';
+import type { Subject } from './ports/security.ts';
 import type { Origin } from './reserved.ts';
 import type { Selector } from './selector/types.ts';
 import { SelectorCursors } from './selector/selector-cursors.ts';
@@ -65,6 +66,13 @@ export abstract class QueueContents {
   readonly owner: Origin | undefined;
   /** The user a durable subscription belongs to (security on); undefined for every other queue. */
   readonly ownerUser: string | undefined;
+  /**
+   * A topic subscription whose wildcard filter is granted but not on every address beneath it
+   * (`Authorizer.coverage` `some`, issue 14): only messages whose address each of these subjects may
+   * `consume` are routed into it (empty: nothing, until its owner attaches again after a restart).
+   * Undefined, the usual case and always with security off: no per-message check.
+   */
+  readers: Subject[] | undefined = undefined;
   readonly consumers: Consumer[] = [];
   deleted = false;
   /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */

@@ -7,9 +7,17 @@ import type { CoreContext } from './core-context.ts';
 import type { SubscriptionInfo } from './handles.ts';
 import type { Destination } from './message.ts';
 import { Queue } from './queue.ts';
+import type { Subject } from './ports/security.ts';
 import { BROKER_ORIGIN, type Origin } from './reserved.ts';
 import type { Selector } from './selector/types.ts';
 import { isWildcard } from './wildcard.ts';
+
+/**
+ * Distinct subscribers (user and client id) whose read restriction a shared subscription keeps
+ * (issue 14): each adds its own, and a message is routed into the group only if all may read it.
+ * Past this many the next one is refused (ERR_RESOURCE_LIMIT) rather than let in unfiltered.
+ */
+export const MAX_SHARED_READERS = 64;
 
 /** A topic subscription: durable ones are named by client id + name; shared ones by name alone. */
 export interface SubscriptionSpec {
@@ -77,6 +85,9 @@ export class Subscriptions {
       ...(spec.meta !== undefined ? { meta: spec.meta } : {}),
       ...(spec.ownerUser !== undefined ? { ownerUser: spec.ownerUser } : {}),
     });
+    // Stored as read-filtered (see StoredQueue.readFiltered): routes nothing until a subscriber attaches
+    // again, since the core cannot rebuild a user's roles (fails closed; moot with security now off).
+    if (spec.readFiltered === true && ctx.access.authorizer !== undefined) q.readers = [];
     ctx.queues.set(name, q);
     ctx.subscriptionIndex.add(topic, q);
     if (durable && spec.clientId !== undefined) {
@@ -111,7 +122,8 @@ export class Subscriptions {
         if (!ctx.settings.resolve(name).autoCreate) throw new JunctionError('ERR_ADDRESS_NOT_FOUND', `Topic ${name} does not exist`);
         ctx.topics.add(name);
       }
-      queue = await this.subscriptionFor(name, selector, spec.subscription, spec.origin);
+      const reader = ctx.access.readerOf(spec.origin, name);
+      queue = await this.subscriptionFor(name, selector, spec.subscription, spec.origin, reader);
       consumerSelector = null; // the subscription filters before storing
     }
     const consumer = new Consumer({
@@ -167,11 +179,17 @@ export class Subscriptions {
     if (sub === undefined || !ctx.queues.has(subscriptionQueueName(sub))) access.check(origin, d.name, sub?.durable === true ? 'createDurableQueue' : 'createNonDurableQueue');
   }
 
-  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined): Promise<Queue> {
+  /**
+   * The subscription queue a topic consumer attaches to, made or found. `reader`: the subscriber whose
+   * `consume` each routed message's address must pass (see `Access.readerOf`), undefined for none.
+   */
+  private async subscriptionFor(topic: string, filter: Selector | null, sub: SubscriptionSpec | undefined, origin: Origin | undefined, reader: Subject | undefined): Promise<Queue> {
     const { ctx, addresses } = this;
     if (!sub) {
       addresses.assertRoom(1, 0, topic);
-      return this.createSubscriptionQueue(`$sub.${ctx.bootId}.${++ctx.subSeq}`, topic, filter, {}, false);
+      const q = this.createSubscriptionQueue(`$sub.${ctx.bootId}.${++ctx.subSeq}`, topic, filter, {}, false);
+      if (reader !== undefined) q.readers = [reader];
+      return q;
     }
     const name = subscriptionQueueName(sub);
     validateAddress(name, 'subscription');
@@ -186,7 +204,9 @@ export class Subscriptions {
         if (!existing.shared && existing.consumers.length > 0) {
           throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} already has an active consumer`);
         }
+        const readFilterChanged = this.attachReader(existing, reader);
         if (sub.meta !== undefined && JSON.stringify(sub.meta) !== JSON.stringify(existing.meta ?? null)) await this.updateMeta(existing, sub.meta);
+        else if (readFilterChanged && existing.durable) await ctx.persist([{ op: 'createQueue', queue: storedOf(existing) }]);
         return existing;
       }
       // JMS: a durable subscription resubscribed with another topic or selector is replaced.
@@ -209,28 +229,43 @@ export class Subscriptions {
       subscriptionName: sub.name,
       ...(sub.meta !== undefined ? { meta: sub.meta } : {}),
       ...(ownerUser !== undefined ? { ownerUser } : {}),
+      ...(reader !== undefined ? { readFiltered: true } : {}),
     };
     if (sub.durable) await ctx.persist([{ op: 'createQueue', queue: stored }]);
-    if (ctx.queues.has(name)) return this.subscriptionFor(topic, filter, sub, origin); // created meanwhile
-    return this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
+    if (ctx.queues.has(name)) return this.subscriptionFor(topic, filter, sub, origin, reader); // created meanwhile
+    const q = this.createSubscriptionQueue(name, topic, filter, stored, sub.durable);
+    this.attachReader(q, reader);
+    return q;
+  }
+
+  /**
+   * Sets whose read permission filters what is routed into `q` as `reader` attaches (issue 14).
+   * One subscriber's subscription (temporary or durable): its current subscriber's, replaced at each
+   * attach (a durable one is its owner's). A shared one: every restricted member's, kept while the
+   * queue lives (a member that leaves may come back to the messages held meanwhile). Returns whether
+   * the subscription went from unfiltered to filtered or back (a durable one is then stored again).
+   */
+  private attachReader(q: Queue, reader: Subject | undefined): boolean {
+    const before = q.readers !== undefined;
+    if (!q.shared) q.readers = reader === undefined ? undefined : [reader];
+    else if (reader === undefined) {
+      // Recovered read-filtered and joined first by a member granted everything: the others add theirs as they come back.
+      if (q.readers?.length === 0) q.readers = undefined;
+    } else if (q.readers === undefined) q.readers = [reader];
+    else if (!q.readers.some((r) => r === reader || (r.user === reader.user && r.clientId === reader.clientId))) {
+      if (q.readers.length >= MAX_SHARED_READERS) {
+        throw new JunctionError('ERR_RESOURCE_LIMIT', `Shared subscription ${q.name} holds its limit of ${MAX_SHARED_READERS} subscribers with a partly granted filter`);
+      }
+      q.readers.push(reader);
+    }
+    return before !== (q.readers !== undefined);
   }
 
   /** Replaces what a subscription keeps for its protocol; a durable one's definition is stored again. */
   private async updateMeta(q: Queue, meta: Record<string, unknown>): Promise<void> {
     q.meta = meta;
     if (!q.durable || q.topic === undefined) return;
-    const stored: StoredQueue = {
-      name: q.name,
-      kind: 'subscription',
-      topic: q.topic,
-      shared: q.shared,
-      ...(q.filter ? { selector: q.filter.text } : {}),
-      ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
-      ...(q.subscriptionName !== undefined ? { subscriptionName: q.subscriptionName } : {}),
-      meta,
-      ...(q.ownerUser !== undefined ? { ownerUser: q.ownerUser } : {}),
-    };
-    await this.ctx.persist([{ op: 'createQueue', queue: stored }]);
+    await this.ctx.persist([{ op: 'createQueue', queue: storedOf(q) }]);
   }
 
   /** The durable subscriptions of a client id, with what their protocol keeps with them. */
@@ -278,4 +313,20 @@ export class Subscriptions {
     await this.addresses.deleteQueue(q);
     return true;
   }
+}
+
+/** A durable subscription's definition as stored (what recovery makes it again from). */
+function storedOf(q: Queue): StoredQueue {
+  return {
+    name: q.name,
+    kind: 'subscription',
+    topic: q.topic,
+    shared: q.shared,
+    ...(q.filter ? { selector: q.filter.text } : {}),
+    ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
+    ...(q.subscriptionName !== undefined ? { subscriptionName: q.subscriptionName } : {}),
+    ...(q.meta !== undefined ? { meta: q.meta } : {}),
+    ...(q.ownerUser !== undefined ? { ownerUser: q.ownerUser } : {}),
+    ...(q.readers !== undefined ? { readFiltered: true } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import type { LoginRefusal, LoginRequest, LoginResult, Permission, Subject } from '../core/ports/security.ts';
+import type { Coverage, LoginRefusal, LoginRequest, LoginResult, Permission, Subject } from '../core/ports/security.ts';
 import type { Logger } from '../log.ts';
 import { AuditLog } from './audit-log.ts';
 import { AuthCache } from './auth-cache.ts';
@@ -114,6 +114,10 @@ export class FileSecurityManager implements SecurityManager {
 
   allowed(subject: Subject, address: string, permission: Permission): boolean {
     return this.permissions.allowed(subject, address, permission);
+  }
+
+  coverage(subject: Subject, filter: string, permission: Permission): Coverage {
+    return this.permissions.coverage(subject, filter, permission);
   }
 
   denied(subject: Subject, address: string, permission: Permission): void {

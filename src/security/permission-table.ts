@@ -1,4 +1,4 @@
-import { PERMISSIONS, type Permission, type Subject } from '../core/ports/security.ts';
+import { PERMISSIONS, type Coverage, type Permission, type Subject } from '../core/ports/security.ts';
 import { compareSpecificity } from '../core/wildcard.ts';
 
 /** `security.permissions`: address pattern -> permission -> roles. */
@@ -6,6 +6,13 @@ export type PermissionsConfig = Record<string, Partial<Record<Permission, string
 
 /** Bit of each permission in a decision (PERMISSIONS order); an object of fixed shape, so the hot path pays no Map lookup for it. */
 const BIT = Object.freeze(Object.fromEntries(PERMISSIONS.map((p, i) => [p, 1 << i]))) as Readonly<Record<Permission, number>>;
+/**
+ * A cached decision also keeps, for a wildcard filter, which permissions hold on every address under
+ * it (`coverage`): those bits shifted by ALL_SHIFT, and COVERED once they are computed. One number
+ * per address still, in the same per-subject Map.
+ */
+const ALL_SHIFT = PERMISSIONS.length;
+const COVERED = 1 << (2 * PERMISSIONS.length);
 
 /**
  * Addresses whose decisions one subject keeps; past it that subject's cache starts over. Real
@@ -63,6 +70,25 @@ export class PermissionTable {
     return (bits & BIT[permission]) !== 0;
   }
 
+  /**
+   * How far `permission` on the subscription filter `filter` reaches for `subject` (see
+   * `Authorizer.coverage`): `none` when the filter is denied as written (Artemis's check), `all`
+   * when no pattern more specific than the one deciding the filter overlaps it without granting the
+   * permission too, `some` otherwise. Conservative: `some` may be answered where every address is in
+   * fact granted (a denying pattern shadowed by a still more specific grant); never `all` where one is
+   * not. Cached with the filter's decision: after the first call, one Map lookup.
+   */
+  coverage(subject: Subject, filter: string, permission: Permission): Coverage {
+    if (!this.allowed(subject, filter, permission)) return 'none';
+    const decisions = this.lastDecisions!; // allowed() just made this subject the last one
+    let bits = decisions.get(filter) ?? this.decide(subject, filter);
+    if ((bits & COVERED) === 0) {
+      bits |= COVERED | (this.grantedEverywhere(subject, filter) << ALL_SHIFT);
+      decisions.set(filter, bits);
+    }
+    return (bits & (BIT[permission] << ALL_SHIFT)) !== 0 ? 'all' : 'some';
+  }
+
   /** Forgets every cached decision (permissions or roles changed). */
   clear(): void {
     this.cache = new WeakMap();
@@ -89,7 +115,12 @@ export class PermissionTable {
    * `consume` on a wildcard is for roles that may read everything beneath it (docs/security.md).
    */
   private decide(subject: Subject, address: string): number {
-    const target = segments(address);
+    const best = this.decider(subject, segments(address));
+    return best === undefined ? 0 : granted(best.entry, subject);
+  }
+
+  /** The entry (and its pattern, substituted) that decides `target`: the most specific one covering it. */
+  private decider(subject: Subject, target: string[]): { entry: Entry; pattern: string } | undefined {
     let best: Entry | undefined;
     let bestPattern = '';
     for (const e of this.entries) {
@@ -103,10 +134,51 @@ export class PermissionTable {
         bestPattern = pattern;
       }
     }
-    if (!best) return 0;
-    let bits = 0;
-    for (const role of subject.roles) bits |= best.roleBits.get(role) ?? 0;
+    return best === undefined ? undefined : { entry: best, pattern: bestPattern };
+  }
+
+  /**
+   * The permissions granted on every address `filter` matches. An address under the filter is
+   * decided by the filter's own decider or by a pattern at least as specific that matches the address
+   * (one less specific never wins over the decider, which matches every such address), so a
+   * permission holds everywhere when the decider and every such overlapping pattern grant it.
+   * Mosquitto checks each message instead (acl_check on delivery); this lets the core skip the check
+   * for the common filter nothing under it restricts.
+   */
+  private grantedEverywhere(subject: Subject, filter: string): number {
+    const target = segments(filter);
+    const best = this.decider(subject, target);
+    if (best === undefined) return 0;
+    let bits = granted(best.entry, subject);
+    if (!target.some((x) => x === '*' || x === '>')) return bits;
+    for (const e of this.entries) {
+      if (e === best.entry || bits === 0) continue;
+      const pattern = e.template ? substitute(e.pattern, subject) : e.pattern;
+      if (pattern === undefined || compareSpecificity(pattern, best.pattern) < 0) continue;
+      if (overlaps(segments(pattern), target)) bits &= granted(e, subject);
+    }
     return bits;
+  }
+}
+
+/** The bits an entry grants to any of the subject's roles. */
+function granted(e: Entry, subject: Subject): number {
+  let bits = 0;
+  for (const role of subject.roles) bits |= e.roleBits.get(role) ?? 0;
+  return bits;
+}
+
+/**
+ * Whether some address matches both `p` and `a` (patterns as segments, `>` spelled so). `>` matches
+ * the rest, zero segments included (`a.>` matches `a`); `*` one segment of anything.
+ */
+function overlaps(p: string[], a: string[]): boolean {
+  for (let i = 0; ; i++) {
+    const x = p[i];
+    const y = a[i];
+    if (x === '>' || y === '>') return true;
+    if (x === undefined || y === undefined) return x === y;
+    if (x !== '*' && y !== '*' && x !== y) return false;
   }
 }
 

@@ -55,9 +55,25 @@ export interface Subject {
   readonly clientId?: string;
 }
 
+/**
+ * How far a permission on a wildcard filter reaches (see {@link Authorizer.coverage}): `all` every
+ * address the filter can match is granted, `some` the filter is granted but a more specific pattern
+ * under it takes the permission away for some addresses, `none` the filter itself is denied.
+ */
+export type Coverage = 'all' | 'some' | 'none';
+
 /** Decides permissions. `allowed` is on the per-message path (send): it must be O(1) after the first call for an address (cache per subject). */
 export interface Authorizer {
   allowed(subject: Subject, address: string, permission: Permission): boolean;
+  /**
+   * Whether `permission` holds on every address `filter` (a subscription filter, wildcards allowed)
+   * can match: `none` exactly when `allowed(subject, filter, permission)` is false; `some` when it
+   * is true but a more specific pattern overlapping the filter may deny it; `all` otherwise (and for
+   * a filter without wildcards that is allowed). Asked once per topic subscription; the core then
+   * checks each message of a `some` subscription with `allowed` (Mosquitto's per-message read check).
+   * Optional: an authorizer without it is taken to answer `some` for every allowed wildcard filter.
+   */
+  coverage?(subject: Subject, filter: string, permission: Permission): Coverage;
   /** Told of every denial the core refuses (the audit log: who, what, where). */
   denied?(subject: Subject, address: string, permission: Permission): void;
 }

@@ -14,6 +14,12 @@ export interface StoredQueue {
   meta?: Record<string, unknown>;
   /** The user that created a durable subscription with security on: only that user may attach to, browse or delete it (issue 14). */
   ownerUser?: string;
+  /**
+   * The subscription's filter was granted to its subscriber only in part (a more specific pattern
+   * under it withholds `consume`): after a restart it routes nothing until a subscriber attaches
+   * again and its subject is known (issue 14, docs/security.md#permissions).
+   */
+  readFiltered?: boolean;
 }
 
 /** A JSON value a protocol keeps with `putState` (no `undefined`, no functions). */

@@ -92,6 +92,8 @@ export class CorePersistence {
     // Each retained message once, at the QoS of the best filter of this SUBSCRIBE that matches it
     // (no more than it was published with); found through the core's topic index, per filter.
     const byTopic = new Map<string, { qos: number }>();
+    // Security on: only topics the subscriber may consume, where its filter is granted only in part (issue 14).
+    const origin = subscribing ? this.host.originOf(subscribing.client) : undefined;
     const out: Array<{ qos: number }> = [];
     for (const pattern of patterns) {
       if (pattern.startsWith('$share/')) continue;
@@ -102,7 +104,7 @@ export class CorePersistence {
         continue; // refused in authorizeSubscribe already
       }
       const granted = subscribing?.client.subscriptions[pattern]?.qos ?? 2;
-      for (const m of this.host.core.retained(core)) {
+      for (const m of this.host.core.retained(core, origin)) {
         const topic = coreToMqttTopic(m.destination.name);
         // '' is the core name `~` (a STOMP/AMQP name): no PUBLISH may carry an empty topic [MQTT-4.7.3-1].
         if (topic.length === 0 || !mqttMatches(pattern, topic)) continue;
