@@ -168,7 +168,8 @@ export class Subscriptions {
    * the queue or topic; on a topic, `createAddress` when it is auto-created now, and a new
    * subscription queue's `createNonDurableQueue` (temporary, shared non-durable) or
    * `createDurableQueue` (durable, shared durable). A topic filter is checked as written (`a.*`):
-   * the authorizer matches it like any address, so a grant on `a.#` covers it and one on `a.b` does not.
+   * the authorizer matches it like any address, so a grant on `a.#` covers it and one on `a.b` does not;
+   * what a more specific pattern under it withholds is filtered per message (see `Access.readerOf`).
    */
   private authorize(d: Destination, sub: SubscriptionSpec | undefined, origin: Origin): void {
     const { ctx } = this;

@@ -111,8 +111,8 @@ export class PermissionTable {
    * does) is decided by the patterns that match every address the filter matches (`a.>` and `a.*`
    * cover `a.*`; `a.b` and `a.*` do not cover `a.>`, where Artemis's regular expression would let
    * `a.*` match the text `a.#`). A more specific pattern inside the filter (`a.secret` under a
-   * subscription to `a.*`) is not consulted: the filter is checked once, not topic by topic, so
-   * `consume` on a wildcard is for roles that may read everything beneath it (docs/security.md).
+   * subscription to `a.*`) does not decide the filter; {@link coverage} finds it, and the core then
+   * checks each message's own address (docs/security.md, "Subscription filters").
    */
   private decide(subject: Subject, address: string): number {
     const best = this.decider(subject, segments(address));
