@@ -126,7 +126,10 @@ export class ProducerLink {
       if (target && typeof target.address === 'string') {
         this.destination = parseAmqpAddress(target.address, capabilityList(target.capabilities)).destination;
         validateAddress(this.destination.name, 'send');
-        host.core.assertAddress(this.destination);
+        // A sender the user may not send on is refused at attach, not at its first message
+        // (amqp:unauthorized-access, AMQP 1.0 §2.8.15), nor one whose first send would create an address it may not.
+        host.core.authorize(host.origin, this.destination.name, 'send');
+        host.core.assertAddress(this.destination, host.origin);
       }
       // A null target or one without an address is the anonymous relay: each message's `to` decides.
     } catch (err) {
