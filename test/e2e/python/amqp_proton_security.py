@@ -1,0 +1,72 @@
+"""python-qpid-proton against a broker with security on: SASL PLAIN, EXTERNAL and ANONYMOUS, over
+TCP or SSL. `amqp_proton_security.py PORT SCENARIO JSON_ARGS`; one JSON object on stdout. A refused
+connection is a result ({"refused": ...}), not an error: the tests assert what the broker answered."""
+import json
+import sys
+
+from proton import Message, SSLDomain
+from proton.reactor import Container
+from proton.utils import BlockingConnection, ConnectionException
+
+PORT = int(sys.argv[1])
+SCENARIO = sys.argv[2]
+ARGS = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+TIMEOUT = 10
+
+
+def connect():
+    kwargs = {'allowed_mechs': ARGS.get('mechs', 'PLAIN')}
+    if 'user' in ARGS:
+        kwargs['user'] = ARGS['user']
+        kwargs['password'] = ARGS.get('password', '')
+    scheme = 'amqp'
+    tls = ARGS.get('ssl')
+    if tls:
+        scheme = 'amqps'
+        domain = SSLDomain(SSLDomain.MODE_CLIENT)
+        domain.set_trusted_ca_db(tls['ca'])
+        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
+        if 'cert' in tls:
+            domain.set_credentials(tls['cert'], tls['key'], None)
+        kwargs['ssl_domain'] = domain
+    url = '%s://%s:%d' % (scheme, ARGS.get('host', 'localhost'), PORT)
+    return BlockingConnection(url, timeout=TIMEOUT, container=Container(), **kwargs)
+
+
+def roundtrip():
+    """Logs in, sends one message to ARGS.address and receives it back."""
+    try:
+        conn = connect()
+    except ConnectionException as e:
+        return {'refused': str(e)}
+    try:
+        receiver = conn.create_receiver(ARGS['address'])
+        conn.create_sender(ARGS['address']).send(Message(body=ARGS.get('body', 'hello')))
+        return {'body': receiver.receive(timeout=TIMEOUT).body}
+    finally:
+        conn.close()
+
+
+def send():
+    """Logs in and sends one message to ARGS.address: the broker's outcome or link error."""
+    try:
+        conn = connect()
+    except ConnectionException as e:
+        return {'refused': str(e)}
+    try:
+        conn.create_sender(ARGS['address']).send(Message(body='x'))
+        return {'sent': True}
+    except Exception as e:  # the link's detach error, as proton reports it
+        return {'link_error': '%s: %s' % (type(e).__name__, e)}
+    finally:
+        conn.close()
+
+
+SCENARIOS = {'roundtrip': roundtrip, 'send': send}
+
+if __name__ == '__main__':
+    try:
+        print(json.dumps(SCENARIOS[SCENARIO]()))
+    except Exception as e:
+        print(json.dumps({'error': '%s: %s' % (type(e).__name__, e)}))
+        sys.exit(1)
