@@ -14,7 +14,7 @@ import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
 import type { AmqpConfig } from './amqp-config.ts';
 import type { Authenticator, LoginSession } from '../../core/ports/security.ts';
-import { installSaslServer, type SaslMechanismName } from './sasl-server.ts';
+import { installSaslServer, remoteIp } from './sasl-server.ts';
 
 /** What a connection is configured with: the `amqp` config section plus the name the broker gives in its open. */
 export type AmqpSessionConfig = AmqpConfig & { serverName: string };
@@ -152,7 +152,7 @@ export class AmqpConnection {
     installSaslServer(this.rc, {
       auth,
       mechanisms: this.cfg.saslMechanisms,
-      remoteAddress: conn.remoteAddress,
+      remoteAddress: remoteIp(conn.remoteAddress),
       certificate: conn.tls?.peerCertificate,
       loggedIn: (session, mechanism) => {
         if (this.ended || this.failed) {

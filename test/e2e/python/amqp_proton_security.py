@@ -4,9 +4,9 @@ connection is a result ({"refused": ...}), not an error: the tests assert what t
 import json
 import sys
 
-from proton import Message, SSLDomain
+from proton import ConnectionException, Message, SSLDomain
 from proton.reactor import Container
-from proton.utils import BlockingConnection, ConnectionException
+from proton.utils import BlockingConnection
 
 PORT = int(sys.argv[1])
 SCENARIO = sys.argv[2]
