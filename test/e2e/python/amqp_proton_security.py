@@ -42,7 +42,9 @@ def roundtrip():
     try:
         receiver = conn.create_receiver(ARGS['address'])
         conn.create_sender(ARGS['address']).send(Message(body=ARGS.get('body', 'hello')))
-        return {'body': receiver.receive(timeout=TIMEOUT).body}
+        body = receiver.receive(timeout=TIMEOUT).body
+        receiver.accept()  # else the close releases it back to the queue
+        return {'body': body}
     finally:
         conn.close()
 
