@@ -110,6 +110,8 @@ class JunctionSaslServer extends RheaSaslServer {
   private readonly offered: readonly string[];
   private started = false;
   private waiting = false;
+  /** Inside rhea's read of our frames (see refuse). */
+  private reading = false;
 
   constructor(connection: RheaConnection, host: SaslHost, offered: readonly SaslMechanismName[]) {
     // rhea writes the names of the mechanisms map's own properties in its sasl-mechanisms frame.
@@ -157,7 +159,13 @@ class JunctionSaslServer extends RheaSaslServer {
   }
 
   read(buffer: Buffer): number {
-    return this.waiting ? 0 : super.read(buffer);
+    if (this.waiting) return 0;
+    this.reading = true;
+    try {
+      return super.read(buffer);
+    } finally {
+      this.reading = false;
+    }
   }
 
   peek_size(buffer: Buffer): number | undefined {
@@ -168,6 +176,13 @@ class JunctionSaslServer extends RheaSaslServer {
     if (this.outcome !== undefined) return;
     this.outcome = code;
     this.transport.encode(rheaFrames.sasl_frame(rheaFrames.sasl_outcome({ code })));
+    if (this.reading) {
+      // Within rhea's read its input() writes the outcome once the read returns. An output() here
+      // would arm rhea's idle timer, which input() then replaces without clearing: a 2 x idle-time-out
+      // timer holding the closed connection.
+      process.nextTick(() => this.host.refused(mechanism, code, message));
+      return;
+    }
     this.connection.output();
     this.host.refused(mechanism, code, message);
   }
