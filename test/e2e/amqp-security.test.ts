@@ -7,6 +7,7 @@ import rhea from 'rhea';
 import { hashPassword } from '../../src/security/password-hash.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
+import { coordinator, transactionalSend } from '../helpers/amqp-tx.ts';
 import { AMQP_HEADER, frames, perf, RawAmqp, SASL_HEADER, until } from '../helpers/raw-amqp.ts';
 import { protonMissing, runProtonScenario } from '../helpers/python-proton.ts';
 
@@ -172,6 +173,20 @@ describe('AMQP permission answers', () => {
     assert.equal(denied.state, 'rejected');
     assert.equal(denied.error?.condition, 'amqp:unauthorized-access');
     assert.equal((await alice.send(relay, { to: 'orders.relay', body: 'yes' })).state, 'accepted', 'the link stays usable');
+  });
+
+  test('a denied message in a transaction is rejected with amqp:unauthorized-access inside its transactional state; the permitted one commits', async () => {
+    const coord = await coordinator(alice);
+    const txn = await coord.declare();
+    const relay = await alice.sender(null);
+    const denied = await transactionalSend(relay, { to: 'readonly.feed', body: 'no' }, txn);
+    // transactional-state (0x34): [txn-id, outcome]; the outcome a rejected with its error.
+    const state = (denied as unknown as { remote_state?: { value?: Array<{ value?: unknown }> } }).remote_state;
+    const outcome = state?.value?.[1] as { value?: Array<{ value?: unknown }> } | undefined;
+    assert.match(JSON.stringify(outcome), /amqp:unauthorized-access/);
+    await transactionalSend(relay, { to: 'orders.tx', body: 'yes' }, txn);
+    assert.deepEqual(await coord.discharge(txn, false), { accepted: true });
+    assert.deepEqual(broker.core.browse('orders.tx').map((m) => m.body.toString()), ['yes']);
   });
 
   test('a durable subscription without createDurableQueue is refused; with it, it is made', async () => {
