@@ -33,42 +33,41 @@ def connect():
     return BlockingConnection(url, timeout=TIMEOUT, container=Container(), **kwargs)
 
 
-def roundtrip():
-    """Logs in, sends one message to ARGS.address and receives it back."""
+def logged_in(scenario):
+    """Runs `scenario(conn)` on a logged-in connection; a refused login is the result instead."""
     try:
         conn = connect()
     except ConnectionException as e:
         return {'refused': str(e)}
     try:
-        receiver = conn.create_receiver(ARGS['address'])
-        conn.create_sender(ARGS['address']).send(Message(body=ARGS.get('body', 'hello')))
-        body = receiver.receive(timeout=TIMEOUT).body
-        receiver.accept()  # else the close releases it back to the queue
-        return {'body': body}
+        return scenario(conn)
     finally:
         conn.close()
 
 
-def send():
-    """Logs in and sends one message to ARGS.address: the broker's outcome or link error."""
-    try:
-        conn = connect()
-    except ConnectionException as e:
-        return {'refused': str(e)}
+def roundtrip(conn):
+    """Sends one message to ARGS.address and receives it back."""
+    receiver = conn.create_receiver(ARGS['address'])
+    conn.create_sender(ARGS['address']).send(Message(body=ARGS.get('body', 'hello')))
+    body = receiver.receive(timeout=TIMEOUT).body
+    receiver.accept()  # else the close releases it back to the queue
+    return {'body': body}
+
+
+def send(conn):
+    """Sends one message to ARGS.address: sent, or the link error the broker answered."""
     try:
         conn.create_sender(ARGS['address']).send(Message(body='x'))
         return {'sent': True}
     except Exception as e:  # the link's detach error, as proton reports it
         return {'link_error': '%s: %s' % (type(e).__name__, e)}
-    finally:
-        conn.close()
 
 
 SCENARIOS = {'roundtrip': roundtrip, 'send': send}
 
 if __name__ == '__main__':
     try:
-        print(json.dumps(SCENARIOS[SCENARIO]()))
+        print(json.dumps(logged_in(SCENARIOS[SCENARIO])))
     except Exception as e:
         print(json.dumps({'error': '%s: %s' % (type(e).__name__, e)}))
         sys.exit(1)
