@@ -134,11 +134,14 @@ class JunctionSaslServer extends RheaSaslServer {
     this.waiting = true;
     this.transport.read_complete = true;
     this.host.pause();
+    const done = (): void => {
+      this.waiting = false;
+      this.transport.read_complete = false;
+      this.host.resume();
+    };
     this.host.auth.login(req).then(
       (result) => {
-        this.waiting = false;
-        this.transport.read_complete = false;
-        this.host.resume();
+        done();
         if (!result.ok) return this.refuse(mechanism, saslCode(result.reason), result.message);
         if (!this.host.loggedIn(result.session, mechanism)) return;
         this.mechanism = { outcome: true, username: req.user ?? mechanism };
@@ -147,8 +150,7 @@ class JunctionSaslServer extends RheaSaslServer {
         this.connection.input(Buffer.alloc(0));
       },
       (err: unknown) => {
-        this.waiting = false;
-        this.host.resume();
+        done();
         this.refuse(mechanism, SASL_CODE.sys, err instanceof Error ? err.message : String(err));
       },
     );
