@@ -205,7 +205,8 @@ export class Subscriptions {
         if (!existing.shared && existing.consumers.length > 0) {
           throw new JunctionError('ERR_SUBSCRIPTION_IN_USE', `Subscription ${name} already has an active consumer`);
         }
-        const readFilterChanged = this.attachReader(existing, reader);
+        // The broker itself attaching (no subject) leaves the subscriber's read check as it is.
+        const readFilterChanged = ctx.access.checks(origin) && this.attachReader(existing, reader);
         if (sub.meta !== undefined && JSON.stringify(sub.meta) !== JSON.stringify(existing.meta ?? null)) await this.updateMeta(existing, sub.meta);
         else if (readFilterChanged && existing.durable) await ctx.persist([{ op: 'createQueue', queue: storedOf(existing) }]);
         return existing;

@@ -101,6 +101,15 @@ describe('wildcard subscriptions read only what their subscriber may consume', (
     await assert.rejects(consume(core, { destination: topic('#'), subscription: sub, origin: { component: 'mqtt', connectionId: 'x', subject: { user: 'dev', roles: new Set(['dev']), clientId: 'x' } } }), { code: 'ERR_RESOURCE_LIMIT' });
   });
 
+  test("the broker attaching a user's filtered durable subscription leaves its read check in place", async () => {
+    const { core } = await secured();
+    const sub = { name: 'all', clientId: 'dev-1', durable: true };
+    (await core.createConsumer({ destination: topic('#'), subscription: sub, origin: client('dev'), sink: new Collector() })).close();
+    (await core.createConsumer({ destination: topic('#'), subscription: sub, sink: new Collector() })).close();
+    await publishThree(core);
+    assert.equal(core.getQueue('dev-1.all')!.messageCount, 2);
+  });
+
   test('retained messages under a filter granted in part: only what the subscriber may consume', async () => {
     const { core } = await secured();
     await core.send(msg(topic('public.x'), 'p'), { retain: true });
