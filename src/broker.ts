@@ -24,6 +24,8 @@ import type { SecurityManager } from './security/security-manager.ts';
 import { Listeners } from './transport/listeners.ts';
 import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
+import { TlsContext } from './transport/tls-context.ts';
+import { TLS_LISTENERS } from './transport/tls-config.ts';
 
 export const VERSION = '0.1.0';
 
@@ -33,6 +35,11 @@ export interface BoundPorts {
   amqp?: number;
   mqtt?: number;
   ws?: number;
+  /** The TLS listeners (`tls.ports`), bound only when `tls.cert` and `tls.key` are set. */
+  stompSsl?: number;
+  mqttSsl?: number;
+  amqps?: number;
+  wss?: number;
 }
 
 /**
@@ -185,16 +192,27 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
       guards.gate.close();
       guards.wrongProtocolLog.close();
     });
+    // TLS listeners only with a certificate and key; a file that does not load refuses the start.
+    const tls = config.tls.cert !== undefined ? await TlsContext.open(config.tls, log.child({ component: 'tls' })) : undefined;
+    if (tls) {
+      closers.push(async () => tls.close());
+      reloaders.push(async () => {
+        // The context has logged why; the listeners keep the certificate they have.
+        if (!(await tls.reload())) throw new JunctionError('ERR_TRANSPORT_TLS_CONFIG', 'TLS reload failed: the listeners keep their certificate (the log says why)');
+      });
+    }
     const listeners = new Listeners(guards);
     closers.push(() => listeners.close());
-    // Each adapter made, registered and bound in turn; the WebSocket port then carries them all.
+    // Each adapter made, registered and bound in turn (then its TLS listener); the WebSocket ports then carry them all.
     // Security off: every login is open (OPEN_ACCESS) and the core has no authorizer.
     const auth: Authenticator = security ?? OPEN_ACCESS;
     for (const make of PROTOCOLS) {
       const adapter = await make(core, config, log, auth);
       ports[adapter.name] = await listeners.listen(adapter, config.ports[adapter.name], config.host);
+      if (tls) ports[TLS_LISTENERS[adapter.name]] = await listeners.listenTls(adapter, TLS_LISTENERS[adapter.name], tls, config.tls.ports[adapter.name], config.host);
     }
     ports.ws = await listeners.listenWs(config.ports.ws, config.host);
+    if (tls) ports.wss = await listeners.listenWss(tls, config.tls.ports.ws, config.host);
   } catch (err) {
     for (const close of closers.reverse()) await close();
     await core.close();

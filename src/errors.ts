@@ -40,6 +40,8 @@ export const ErrorCodes = {
   ERR_TRANSPORT_OUTBOUND_LIMIT: 'Connection closed: too many bytes waiting to be sent to it',
   ERR_TRANSPORT_WRONG_PROTOCOL: 'Connection closed: its first bytes are another protocol than the listener speaks',
   ERR_TRANSPORT_ADAPTER_CONFLICT: 'Two protocol adapters claim the same name, WebSocket subprotocol or default',
+  ERR_TRANSPORT_TLS_CONFIG: 'The TLS key, certificate or CA cannot be loaded',
+  ERR_TRANSPORT_TLS_HANDSHAKE: 'TLS handshake failed',
   ERR_MQTT_MALFORMED: 'Malformed MQTT packet',
   ERR_MQTT_PACKET_TOO_LARGE: 'MQTT packet exceeds the maximum size',
   ERR_MQTT_TOPIC_INVALID: 'Invalid MQTT topic name or filter',

@@ -32,6 +32,9 @@ export const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
   JUNCTION_WS_PORT: [['ports', 'ws'], 'port'],
   JUNCTION_HTTP_PORT: [['ports', 'http'], 'port'],
   JUNCTION_USERS_FILE: [['security', 'usersFile'], 'string'],
+  JUNCTION_TLS_KEY: [['tls', 'key'], 'string'],
+  JUNCTION_TLS_CERT: [['tls', 'cert'], 'string'],
+  JUNCTION_TLS_CA: [['tls', 'ca'], 'string'],
 };
 
 /** Validates a config object; the error names every bad field. */

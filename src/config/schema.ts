@@ -3,6 +3,7 @@ import { amqpConfigSchema } from '../protocols/amqp/amqp-config.ts';
 import { mqttConfigSchema } from '../protocols/mqtt/mqtt-config.ts';
 import { stompConfigSchema } from '../protocols/stomp/stomp-config.ts';
 import { securityConfigSchema } from '../security/security-config.ts';
+import { tlsConfigSchema } from '../transport/tls-config.ts';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -96,6 +97,8 @@ export const ConfigSchema = z.strictObject({
   mqtt: mqttConfigSchema.prefault({}),
   /** Users, roles, permissions, login limits and the audit log (docs/security.md). */
   security: securityConfigSchema.prefault({}),
+  /** TLS listeners: STOMP+SSL, MQTT over TLS, AMQPS, secure WebSocket (docs/security.md#tls). Off until `tls.cert` and `tls.key` are set. */
+  tls: tlsConfigSchema.prefault({}),
   /** Queues that exist from the start (also when `autoCreate` is false). */
   queues: z.array(z.string()).default([]),
   /** Topics that exist from the start. */

@@ -1,6 +1,7 @@
 import { AdapterRegistry } from './adapter-registry.ts';
 import type { ProtocolAdapter } from './protocol-adapter.ts';
 import { TcpServer } from './tcp-server.ts';
+import type { TlsContext } from './tls-context.ts';
 import type { TransportGuards } from './transport-guards.ts';
 import { WsServer } from './ws-server.ts';
 
@@ -14,7 +15,10 @@ export class Listeners {
   private readonly guards: TransportGuards;
   private readonly registry = new AdapterRegistry();
   private readonly tcp: TcpServer[] = [];
+  /** TLS listeners by the adapter they carry (listenTls). */
+  private readonly tls = new Map<ProtocolAdapter, TcpServer>();
   private ws: WsServer | undefined;
+  private wss: WsServer | undefined;
 
   constructor(guards: TransportGuards) {
     this.guards = guards;
@@ -31,13 +35,34 @@ export class Listeners {
     return tcp.listen(port, host);
   }
 
+  /**
+   * Binds a TLS listener named `name` (`stompSsl`, ...) for an adapter registered with {@link listen}:
+   * the same adapter, its connections over TLS with `context`'s certificate. Resolves with the bound port.
+   */
+  listenTls(adapter: ProtocolAdapter, name: string, context: TlsContext, port: number, host: string): Promise<number> {
+    const tcp = new TcpServer(adapter, this.guards, adapter.name, { name, context });
+    this.tls.set(adapter, tcp);
+    return tcp.listen(port, host);
+  }
+
   /** Binds the WebSocket listener with every adapter registered so far; resolves with the bound port. */
   listenWs(port: number, host: string): Promise<number> {
-    const ws = new WsServer(this.guards);
-    for (const a of this.registry.adapters) ws.register(a.name, [...a.ws.subprotocols], a, { maxPayload: a.ws.maxPayload, binary: a.ws.binary, isDefault: a.ws.isDefault });
-    const bound = ws.listen(port, host);
+    const ws = this.wsServer();
     this.ws = ws;
-    return bound;
+    return ws.listen(port, host);
+  }
+
+  /** Binds the secure WebSocket listener (WSS), as {@link listenWs} with `context`'s certificate. */
+  listenWss(context: TlsContext, port: number, host: string): Promise<number> {
+    const wss = this.wsServer(context);
+    this.wss = wss;
+    return wss.listen(port, host);
+  }
+
+  private wsServer(secure?: TlsContext): WsServer {
+    const ws = new WsServer(this.guards, secure);
+    for (const a of this.registry.adapters) ws.register(a.name, [...a.ws.subprotocols], a, { maxPayload: a.ws.maxPayload, binary: a.ws.binary, isDefault: a.ws.isDefault });
+    return ws;
   }
 
   /** The registered adapters, in registration order. */
@@ -46,15 +71,17 @@ export class Listeners {
   }
 
   /**
-   * Every adapter's shutdown (last registered first), then the WebSocket listener, then each
-   * adapter's close and its TCP listener (last registered first).
+   * Every adapter's shutdown (last registered first), then the WebSocket listeners, then each
+   * adapter's close and its TCP listeners (last registered first).
    */
   async close(): Promise<void> {
     const adapters = [...this.registry.adapters].reverse();
     for (const a of adapters) await a.shutdown();
+    await this.wss?.close();
     await this.ws?.close();
     for (const [i, a] of [...this.registry.adapters.entries()].reverse()) {
       await a.close();
+      await this.tls.get(a)?.close();
       await this.tcp[i]!.close();
     }
   }

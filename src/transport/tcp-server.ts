@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { listen } from './listen.ts';
 import { nextConnectionId, type ProtocolAcceptor, type TransportConnection } from './connection.ts';
 import { OutboundPolicy, type Watched } from './outbound-policy.ts';
@@ -6,6 +7,9 @@ import { defaultTransportGuards, type TransportGuards } from './transport-guards
 import { LOOKS_LIKE, sniffForeign, type WireProtocol } from './first-bytes.ts';
 import { logWrongProtocol, wrongProtocolAnswer, type ListenerName } from './wrong-protocol.ts';
 import { forceCloseAfter } from './force-close.ts';
+import { gateConnections } from './gate-connections.ts';
+import { peerCertificateOf } from './peer-certificate.ts';
+import type { TlsContext } from './tls-context.ts';
 
 function uncork(c: TcpConnection): void {
   c.uncork();
@@ -36,9 +40,13 @@ class TcpConnection implements TransportConnection, Watched {
   /** Set until the first bytes are judged (only on a listener of a known protocol); then null. */
   private sniff: Sniff | null = null;
 
-  constructor(socket: net.Socket, server: TcpServer) {
+  /** Set on a connection of a TLS listener (see TransportConnection.tls). */
+  readonly tls: TransportConnection['tls'];
+
+  constructor(socket: net.Socket, server: TcpServer, tlsInfo?: TransportConnection['tls']) {
     this.socket = socket;
     this.server = server;
+    this.tls = tlsInfo;
     socket.setNoDelay(true);
     if (server.own !== undefined) {
       const sniff: Sniff = { listeners: [], held: undefined, onData: (chunk) => this.firstBytes(chunk) };
@@ -184,14 +192,28 @@ export class TcpServer {
   readonly protocol: string;
   /** `protocol` when the first bytes of its connections are checked for another protocol (a known one). */
   readonly own: WireProtocol | undefined;
+  /** The listener's name (ports.json, log lines): the protocol, or `stompSsl`, `mqttSsl`, `amqps` for TLS. */
+  readonly name: string;
   private readonly server: net.Server;
+  /** Admitted sockets: on a TLS listener the raw TCP sockets (gate-connections.ts) and the TLS sockets over them. */
   private readonly sockets = new Set<net.Socket>();
+  private readonly secure: boolean;
 
-  /** `guards`: the broker's connection limits (default: the configured defaults, logging nowhere). */
-  constructor(acceptor: ProtocolAcceptor, guards: TransportGuards = defaultTransportGuards(), protocol = 'tcp') {
+  /**
+   * `guards`: the broker's connection limits (default: the configured defaults, logging nowhere).
+   * `secure`: a TLS listener named `name`, with this TLS material: the protocol gets the decrypted
+   * bytes (and checks their first ones as on its plaintext port) once the handshake is done.
+   */
+  constructor(acceptor: ProtocolAcceptor, guards: TransportGuards = defaultTransportGuards(), protocol = 'tcp', secure?: { name: string; context: TlsContext }) {
     this.guards = guards;
     this.protocol = protocol;
+    this.name = secure?.name ?? protocol;
+    this.secure = secure !== undefined;
     this.own = protocol === 'stomp' || protocol === 'mqtt' || protocol === 'amqp' ? protocol : undefined;
+    if (secure) {
+      this.server = this.secureServer(acceptor, secure.name, secure.context);
+      return;
+    }
     this.server = net.createServer((socket) => {
       // Refused before anything is allocated for it: no protocol state, no listeners.
       const host = socket.remoteAddress; // also kept by the socket for `closed` to read after the close
@@ -204,17 +226,36 @@ export class TcpServer {
     });
   }
 
+  /**
+   * A TLS listener: the raw socket is admitted by the gate at accept, before the handshake, and
+   * released when it closes (gate-connections.ts); a handshake that fails or does not finish within
+   * `tls.handshakeTimeout` is closed and logged by the context. Only a completed handshake reaches
+   * the protocol, with the verified client certificate if there is one.
+   */
+  private secureServer(acceptor: ProtocolAcceptor, name: string, context: TlsContext): tls.Server {
+    const server = tls.createServer(context.serverOptions(), (socket) => {
+      if (socket.destroyed) return;
+      this.sockets.add(socket);
+      acceptor.accept(new TcpConnection(socket, this, { peerCertificate: peerCertificateOf(socket) }));
+    });
+    gateConnections(server, this.guards, name, this.sockets);
+    server.on('tlsClientError', (err, socket) => context.handshakeFailed(name, socket, err));
+    context.attach(server);
+    return server;
+  }
+
   /** An admitted socket closed. */
   closed(socket: net.Socket): void {
     this.sockets.delete(socket);
-    this.guards.gate.release(socket.remoteAddress!);
+    // A TLS listener's gate entry belongs to the raw socket under it, released when that closes.
+    if (!this.secure) this.guards.gate.release(socket.remoteAddress!);
   }
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
     // Accept errors that reach Node (libuv handles EMFILE itself, see ConnectionGate) are logged.
-    return listen(this.server, port, host, (err) => this.guards.log.error({ err, listener: this.protocol }, 'listener error')).then((bound) => {
-      this.guards.ports.set(this.protocol, bound);
+    return listen(this.server, port, host, (err) => this.guards.log.error({ err, listener: this.name }, 'listener error')).then((bound) => {
+      this.guards.ports.set(this.name, bound);
       return bound;
     });
   }

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { isUtf8 } from 'node:buffer';
 import type net from 'node:net';
 import type { Logger } from '../log.ts';
@@ -11,6 +13,9 @@ import type { TransportGuards } from './transport-guards.ts';
 import { LOOKS_LIKE, sniffForeign } from './first-bytes.ts';
 import { logWrongProtocol, wrongProtocolAnswer } from './wrong-protocol.ts';
 import { forceCloseAfter } from './force-close.ts';
+import { gateConnections } from './gate-connections.ts';
+import { peerCertificateOf } from './peer-certificate.ts';
+import type { TlsContext } from './tls-context.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
 const HIGH_WATER = 1024 * 1024;
@@ -41,8 +46,11 @@ class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
   private budgetPaused = false;
   private budget: ReadBudget | undefined = undefined;
 
-  constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy) {
+  readonly tls: TransportConnection['tls'];
+
+  constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy, tls?: TransportConnection['tls']) {
     this.ws = ws;
+    this.tls = tls;
     this.remoteAddress = remote;
     this.protocol = protocol;
     this.binary = binary;
@@ -211,34 +219,39 @@ interface WsProtocol {
  * unfinished message is bounded by its protocol's limit (ws's own default was 100 MiB, ours 64 MiB).
  */
 export class WsServer {
-  private readonly http: http.Server;
+  private readonly http: http.Server | https.Server;
   private readonly guards: TransportGuards;
   private readonly protocols = new Map<string, WsProtocol>();
   private defaultProtocol: WsProtocol | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** The TLS material of a WSS listener; undefined on the plaintext port. */
+  private readonly secure: TlsContext | undefined;
+  /** The listener's name: `ws`, or `wss` (ports.json, log lines). */
+  readonly name: 'ws' | 'wss';
 
-  constructor(guards: TransportGuards) {
+  /**
+   * `secure`: a secure WebSocket listener (WSS, the listener `wss`) with this TLS material; the
+   * handshake comes first, then the upgrade within `upgradeTimeout`, as on the plaintext port.
+   */
+  constructor(guards: TransportGuards, secure?: TlsContext) {
     this.guards = guards;
+    this.secure = secure;
+    this.name = secure ? 'wss' : 'ws';
     const t = guards.upgradeTimeout;
     // The upgrade request must be complete within `upgradeTimeout`, whether the client sends nothing
     // or trickles header bytes (Node answers 408 and closes); Node checks every
     // connectionsCheckingInterval (default 30 s), so check more often for a short timeout.
-    this.http = http.createServer({ headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(1000, t) }, (_req, res) => {
+    const opts = { headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(1000, t) };
+    const upgradeRequired = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
-    });
-    // First, before the HTTP server sets up its parser for the socket.
-    this.http.prependListener('connection', (s: net.Socket) => {
-      const host = s.remoteAddress; // also kept by the socket, for the release after the close
-      if (host === undefined || !guards.gate.admit(host, 'ws')) {
-        s.destroy();
-        return;
-      }
-      this.sockets.add(s);
-      s.on('close', () => {
-        this.sockets.delete(s);
-        guards.gate.release(host);
-      });
-    });
+    };
+    this.http = secure ? https.createServer({ ...opts, ...secure.serverOptions() }, upgradeRequired) : http.createServer(opts, upgradeRequired);
+    // First, before the HTTP server sets up its parser for the socket (and before a TLS handshake).
+    gateConnections(this.http, guards, this.name, this.sockets);
+    if (secure) {
+      secure.attach(this.http as https.Server);
+      this.http.on('tlsClientError', (err: Error, socket: net.Socket) => secure.handshakeFailed(this.name, socket, err));
+    }
     this.http.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => this.clientError(err, socket));
     this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (socket.destroyed) return; // refused at 'connection'
@@ -304,7 +317,8 @@ export class WsServer {
   }
 
   private connected(ws: WebSocket, req: http.IncomingMessage, p: WsProtocol): void {
-    const conn = new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound);
+    const tlsInfo = this.secure ? { peerCertificate: peerCertificateOf(req.socket as TLSSocket) } : undefined;
+    const conn = new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound, tlsInfo);
     conn.watchMessages(req.socket, this.guards.partialMessages, this.guards.messageTimeout, this.guards.log);
     p.acceptor.accept(conn);
   }
@@ -326,8 +340,8 @@ export class WsServer {
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number> {
-    return listen(this.http, port, host, (err) => this.guards.log.error({ err, listener: 'ws' }, 'listener error')).then((bound) => {
-      this.guards.ports.set('ws', bound);
+    return listen(this.http, port, host, (err) => this.guards.log.error({ err, listener: this.name }, 'listener error')).then((bound) => {
+      this.guards.ports.set(this.name, bound);
       return bound;
     });
   }
