@@ -1,5 +1,6 @@
 import { stepRegistry, type StepRegistry } from '../../patterns/index.ts';
 import type { RouteDefinition } from './definition.ts';
+import { redactUri } from './endpoints/endpoint-uri.ts';
 import { forEachStepList } from './step-lists.ts';
 import type { StepDef } from './types.ts';
 
@@ -14,7 +15,8 @@ export function routeGraph(def: RouteDefinition, registry: StepRegistry = stepRe
   let n = 0;
   const node = (label: string, shape: 'step' | 'endpoint' | 'decision' = 'step'): string => {
     const id = `n${n++}`;
-    const text = label.replace(/"/g, "'");
+    // Endpoint URIs (and expressions naming them) without their passwords: graphs end up in docs and reviews.
+    const text = redactUri(label).replace(/"/g, "'");
     lines.push(shape === 'endpoint' ? `  ${id}[("${text}")]` : shape === 'decision' ? `  ${id}{"${text}"}` : `  ${id}["${text}"]`);
     return id;
   };

@@ -7,6 +7,7 @@ import { isSerializable, RouteDefinitionError, validateDefinition, type RouteDef
 import { ROUTE_ORIGIN } from './endpoints/core-endpoint.ts';
 import { Expressions } from './expression.ts';
 import { routeGraph } from './route-graph.ts';
+import { redactSecrets, redactUri } from './endpoints/endpoint-uri.ts';
 import { Route, type RouteStats } from './route.ts';
 import type { RouteState } from './route-machine.ts';
 import type { RouteFileProblem } from './routes-directory.ts';
@@ -204,7 +205,8 @@ export class RouteManager {
   /** One route's info with its definition and its Mermaid graph. */
   describe(id: string): RouteInfo & { graph: string } {
     const r = this.get(id);
-    return { ...this.info(r), definition: r.definition, graph: routeGraph(r.definition) };
+    // Remote endpoints' passwords masked (as in every listing); the registry keeps them to reconnect.
+    return { ...this.info(r), definition: redactSecrets(r.definition), graph: routeGraph(r.definition) };
   }
 
   stats(id: string): RouteStats {
@@ -231,7 +233,7 @@ export class RouteManager {
   }
 
   private info(r: Route): RouteInfo {
-    const out: RouteInfo = { id: r.id, version: r.version, state: r.state, from: r.definition.from, origin: r.origin, stats: r.stats() };
+    const out: RouteInfo = { id: r.id, version: r.version, state: r.state, from: redactUri(r.definition.from), origin: r.origin, stats: r.stats() };
     if (r.error !== undefined) out.error = r.error;
     return out;
   }

@@ -7,7 +7,7 @@ import { policyOf, RouteCompiler } from './compile.ts';
 import type { RouteDefinition } from './definition.ts';
 import { RouteEndpoints } from './endpoints/endpoints.ts';
 import { ROUTE_ORIGIN } from './endpoints/core-endpoint.ts';
-import { checkEndpoint } from './endpoints/endpoint-uri.ts';
+import { checkEndpoint, redactUri } from './endpoints/endpoint-uri.ts';
 import type { Source } from './endpoints/source.ts';
 import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
@@ -229,7 +229,7 @@ export class Route {
       await this.source.stop().catch(() => {}); // already failing: the start error is the one to report
       throw err;
     }
-    this.log.info({ route: this.id, version: this.version, from: this.definition.from }, 'route started');
+    this.log.info({ route: this.id, version: this.version, from: redactUri(this.definition.from) }, 'route started');
   }
 
   private accept(ex: Exchange): void {

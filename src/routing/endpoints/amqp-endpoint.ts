@@ -11,6 +11,11 @@ import { destinationOf, fromMessageInput, toCoreMessage } from './envelope.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
+import type { EndpointUri, RemoteTarget } from './endpoint-uri.ts';
+import { tlsConnectOptions } from './remote-tls.ts';
+
+/** A parsed `amqp://` or `amqps://` endpoint. */
+export type AmqpTarget = Extract<EndpointUri, { scheme: 'amqp' }>;
 
 /** How long after a remote refused our link (detach with an error) it is attached again: rhea's longest reconnect delay. */
 const REATTACH_DELAY = 5000;
@@ -27,18 +32,24 @@ function linkError(ctx: EventContext): unknown {
  * session with an error) reaches the container, where rhea emits it as an EventEmitter 'error':
  * without this listener that is an uncaught exception that ends the broker.
  */
-function openConnection(host: string, port: number, options: URLSearchParams, id: string, status: RemoteStatus): Connection {
+function openConnection(target: RemoteTarget, id: string, status: RemoteStatus): Connection {
   // A container of our own: rhea's default export is a process-wide singleton.
   const container = rhea.create_container({ id });
   container.on('error', (err: unknown) => status.failed(err));
   const backoff = reconnectBackoff();
-  const c = container.connect({
-    host,
-    port,
+  const tls = tlsConnectOptions(target);
+  const common = {
+    host: target.host,
+    port: target.port,
     // rhea takes a function for the delay before each reconnect (ms; its own backoff is not used).
     reconnect: backoff.next as unknown as boolean,
-    ...(options.get('username') !== null ? { username: options.get('username')!, password: options.get('password') ?? '' } : {}),
-  });
+    ...(target.credentials ? { username: target.credentials.username, password: target.credentials.password } : {}),
+  };
+  const c = tls
+    ? // amqps://: rhea's tls transport hands these options to tls.connect. A client certificate and no
+      // user name: SASL EXTERNAL, so the remote maps the certificate to a user.
+      container.connect({ ...common, transport: 'tls', ...tls, ...(tls.cert && !target.credentials ? { enable_sasl_external: true } : {}) })
+    : container.connect(common);
   c.on('connection_open', backoff.opened);
   return c;
 }
@@ -148,11 +159,10 @@ export function toAmqp(m: ExchangeMessage, address: string, now = Date.now()): r
  * one credit back per settled exchange. rhea reconnects by itself.
  */
 export class AmqpSource implements Source {
+  /** The URI as shown: secrets masked (endpoint-uri.ts redactUri); also the source of its exchanges. */
   readonly uri: string;
-  private readonly host: string;
-  private readonly port: number;
+  private readonly target: AmqpTarget;
   private readonly address: string;
-  private readonly options: URLSearchParams;
   private readonly routeId: string;
   /** `maxInflight`: credit owed while paused or detached waits here. */
   private readonly window: CreditWindow;
@@ -165,20 +175,18 @@ export class AmqpSource implements Source {
 
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, routeId: string, maxInflight: number, log: Log, endpoint = uri) {
-    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
+  constructor(uri: string, target: AmqpTarget, routeId: string, maxInflight: number, log: Log) {
+    this.status = new RemoteStatus(log, { route: routeId, endpoint: target.endpoint, role: 'from' });
     this.uri = uri;
-    this.host = host;
-    this.port = port;
-    this.address = address;
-    this.options = options;
+    this.target = target;
+    this.address = target.address;
     this.routeId = routeId;
     this.window = new CreditWindow(maxInflight);
     this.log = log;
   }
 
   async start(emit: (ex: Exchange) => void): Promise<void> {
-    const conn = openConnection(this.host, this.port, this.options, `junction-route-${this.routeId}`, this.status);
+    const conn = openConnection(this.target, `junction-route-${this.routeId}`, this.status);
     this.connection = conn;
     // The whole window is owed to a new receiver (whatever an earlier start left held).
     this.window.release();
@@ -284,16 +292,16 @@ export class AmqpProducer implements Producer {
   private readonly pending: PendingSends<ExchangeMessage>;
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, address: string, options: URLSearchParams, log: Log, sendTimeout: number, routeId: string, endpoint = uri) {
+  constructor(uri: string, target: AmqpTarget, log: Log, sendTimeout: number, routeId: string) {
     this.uri = uri;
-    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'to' });
+    this.status = new RemoteStatus(log, { route: routeId, endpoint: target.endpoint, role: 'to' });
     this.pending = new PendingSends(sendTimeout, uri, (p) => {
       if (p.handle !== undefined) this.sent.delete(p.handle);
       // Deadlines pass in the order sends came, so what timed out waiting is the queue's head.
       while (this.queued.length > 0 && this.queued[0]!.done) this.queued.shift();
     });
-    this.address = address;
-    this.connection = openConnection(host, port, options, `junction-out-${Math.random().toString(36).slice(2, 10)}`, this.status);
+    this.address = target.address;
+    this.connection = openConnection(target, `junction-out-${Math.random().toString(36).slice(2, 10)}`, this.status);
     this.sender = this.openSender();
     this.connection.on('connection_error', (ctx: EventContext) => this.status.failed(linkError(ctx)));
     this.connection.on('disconnected', (ctx: EventContext) => {

@@ -5,7 +5,7 @@ import type { Producer } from '../types.ts';
 import { AmqpProducer, AmqpSource } from './amqp-endpoint.ts';
 import { CoreProducer, CoreSource, ROUTE_ORIGIN } from './core-endpoint.ts';
 import type { Origin } from '../../core/reserved.ts';
-import { checkEndpoint } from './endpoint-uri.ts';
+import { checkEndpoint, redactUri } from './endpoint-uri.ts';
 import { LogProducer } from './log-producer.ts';
 import { MqttProducer, MqttSource } from './mqtt-endpoint.ts';
 import type { Source } from './source.ts';
@@ -62,9 +62,9 @@ export class RouteEndpoints {
       case 'topic':
         return new CoreSource(this.core, `${e.scheme}:${e.name}`, this.routeId, maxInflight, this.log, this.identity);
       case 'mqtt':
-        return new MqttSource(uri, e.host, e.port, e.topic, e.options, this.routeId, this.log, e.endpoint);
+        return new MqttSource(redactUri(uri), e, this.routeId, this.log);
       case 'amqp':
-        return new AmqpSource(uri, e.host, e.port, e.address, e.options, this.routeId, maxInflight, this.log, e.endpoint);
+        return new AmqpSource(redactUri(uri), e, this.routeId, maxInflight, this.log);
       case 'timer':
         return new TimerSource(uri, e.name, e.period, e.options, this.routeId, maxInflight);
       default:
@@ -105,10 +105,10 @@ export class RouteEndpoints {
         p = new CoreProducer(this.core, `${e.scheme}:${e.name}`, this.identity);
         break;
       case 'mqtt':
-        p = new MqttProducer(uri, e.host, e.port, e.topic, e.options, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId, e.endpoint);
+        p = new MqttProducer(redactUri(uri), e, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId);
         break;
       case 'amqp':
-        p = new AmqpProducer(uri, e.host, e.port, e.address, e.options, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId, e.endpoint);
+        p = new AmqpProducer(redactUri(uri), e, this.log, e.sendTimeout ?? this.sendTimeout, this.routeId);
         break;
       case 'log':
         p = new LogProducer(uri, e.name, e.options, this.log);

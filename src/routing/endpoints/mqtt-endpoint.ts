@@ -9,6 +9,8 @@ import { fromMessageInput, toCoreMessage } from './envelope.ts';
 import { PendingSends, type PendingSend } from './pending-sends.ts';
 import { RemoteStatus } from './remote-status.ts';
 import type { Source } from './source.ts';
+import type { EndpointUri, RemoteTarget } from './endpoint-uri.ts';
+import { tlsConnectOptions } from './remote-tls.ts';
 
 /**
  * The core destination of a remote message: none. The remote's topics are its own names (any
@@ -17,18 +19,25 @@ import type { Source } from './source.ts';
  */
 const REMOTE: Destination = { type: 'topic', name: '' };
 
-function connect(host: string, port: number, clientId: string, clean: boolean, options: URLSearchParams): MqttClient {
+/** A parsed `mqtt://` or `mqtts://` endpoint. */
+export type MqttTarget = Extract<EndpointUri, { scheme: 'mqtt' }>;
+
+/** An MQTT.js client for `target` (`mqtts://`: over TLS with its options; credentials from the URI). */
+function connect(target: RemoteTarget, clientId: string, clean: boolean): MqttClient {
+  const options = target.options;
+  const tls = tlsConnectOptions(target);
   return mqtt.connect({
-    host,
-    port,
-    protocol: 'mqtt',
+    host: target.host,
+    port: target.port,
+    protocol: tls ? 'mqtts' : 'mqtt',
+    ...tls,
     clientId,
     clean,
     reconnectPeriod: Number(options.get('reconnectPeriod') ?? 1000),
     // MQTT 5 (`?protocolVersion=5`) carries the message's properties; 3.1.1 only topic, QoS and payload.
     protocolVersion: options.get('protocolVersion') === '5' ? 5 : 4,
     connectTimeout: 10_000,
-    ...(options.get('username') !== null ? { username: options.get('username')!, password: options.get('password') ?? '' } : {}),
+    ...(target.credentials ? { username: target.credentials.username, password: target.credentials.password } : {}),
   });
 }
 
@@ -39,7 +48,9 @@ function connect(host: string, port: number, clientId: string, clean: boolean, o
  * at-least-once, one message at a time (MQTT.js handles incoming publishes in order).
  */
 export class MqttSource implements Source {
+  /** The URI as shown: secrets masked (endpoint-uri.ts redactUri). */
   readonly uri: string;
+  private readonly target: MqttTarget;
   private readonly host: string;
   private readonly port: number;
   private readonly topic: string;
@@ -50,19 +61,20 @@ export class MqttSource implements Source {
 
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, routeId: string, log: Log, endpoint = uri) {
-    this.status = new RemoteStatus(log, { route: routeId, endpoint, role: 'from' });
+  constructor(uri: string, target: MqttTarget, routeId: string, log: Log) {
+    this.status = new RemoteStatus(log, { route: routeId, endpoint: target.endpoint, role: 'from' });
     this.uri = uri;
-    this.host = host;
-    this.port = port;
-    this.topic = topic;
-    this.options = options;
+    this.target = target;
+    this.host = target.host;
+    this.port = target.port;
+    this.topic = target.topic;
+    this.options = target.options;
     this.routeId = routeId;
     this.log = log;
   }
 
   async start(emit: (ex: Exchange) => void): Promise<void> {
-    const client = connect(this.host, this.port, this.options.get('clientId') ?? `junction-route-${this.routeId}`, false, this.options);
+    const client = connect(this.target, this.options.get('clientId') ?? `junction-route-${this.routeId}`, false);
     this.client = client;
     const qos = this.options.get('qos') === '0' ? 0 : 1;
     client.handleMessage = (packet, callback) => {
@@ -72,7 +84,7 @@ export class MqttSource implements Source {
       const responseTopic = (packet.properties as Mqtt5PublishProperties | undefined)?.responseTopic;
       const ex = createExchange({
         routeId: this.routeId,
-        message: fromMessageInput(input, `mqtt://${this.host}:${this.port}/${packet.topic}`, typeof responseTopic === 'string' && responseTopic !== '' ? responseTopic : undefined, now),
+        message: fromMessageInput(input, `${this.target.tls ? 'mqtts' : 'mqtt'}://${this.host}:${this.port}/${packet.topic}`, typeof responseTopic === 'string' && responseTopic !== '' ? responseTopic : undefined, now),
         onSettled: (o) => {
           if (o.kind === 'ack') return callback();
           if (o.kind === 'nack') {
@@ -147,7 +159,8 @@ export class MqttProducer implements Producer {
   private readonly pending: PendingSends<ExchangeMessage>;
   private readonly status: RemoteStatus;
 
-  constructor(uri: string, host: string, port: number, topic: string, options: URLSearchParams, log: Log, sendTimeout: number, routeId: string, endpoint = uri) {
+  constructor(uri: string, target: MqttTarget, log: Log, sendTimeout: number, routeId: string) {
+    const { topic, options, endpoint } = target;
     this.uri = uri;
     this.topic = topic;
     this.qos = options.get('qos') === '0' ? 0 : 1;
@@ -159,7 +172,7 @@ export class MqttProducer implements Producer {
       // Deadlines pass in the order sends came, so what timed out waiting is the queue's head.
       while (this.queued.length > 0 && this.queued[0]!.done) this.queued.shift();
     });
-    this.client = connect(host, port, options.get('clientId') ?? `junction-out-${Math.random().toString(36).slice(2, 10)}`, true, options);
+    this.client = connect(target, options.get('clientId') ?? `junction-out-${Math.random().toString(36).slice(2, 10)}`, true);
     this.client.on('connect', () => {
       this.status.connected();
       this.flush();
