@@ -195,7 +195,7 @@ export class TcpServer {
   /** The listener's name (ports.json, log lines): the protocol, or `stompSsl`, `mqttSsl`, `amqps` for TLS. */
   readonly name: string;
   private readonly server: net.Server;
-  /** Admitted sockets: on a TLS listener the raw TCP sockets (gate-connections.ts) and the TLS sockets over them. */
+  /** Admitted sockets: on a TLS listener the raw TCP sockets while they shake hands, then the TLS sockets (gate-connections.ts). */
   private readonly sockets = new Set<net.Socket>();
   private readonly secure: boolean;
 
@@ -235,10 +235,9 @@ export class TcpServer {
   private secureServer(acceptor: ProtocolAcceptor, name: string, context: TlsContext): tls.Server {
     const server = tls.createServer(context.serverOptions(), (socket) => {
       if (socket.destroyed) return;
-      this.sockets.add(socket);
       acceptor.accept(new TcpConnection(socket, this, { peerCertificate: peerCertificateOf(socket) }));
     });
-    gateConnections(server, this.guards, name, this.sockets);
+    gateConnections(server, this.guards, name, this.sockets, true);
     server.on('tlsClientError', (err, socket) => context.handshakeFailed(name, socket, err));
     context.attach(server);
     return server;
@@ -246,9 +245,10 @@ export class TcpServer {
 
   /** An admitted socket closed. */
   closed(socket: net.Socket): void {
+    // A TLS listener's sockets and gate entries are kept by gate-connections.ts (the raw socket's close releases).
+    if (this.secure) return;
     this.sockets.delete(socket);
-    // A TLS listener's gate entry belongs to the raw socket under it, released when that closes.
-    if (!this.secure) this.guards.gate.release(socket.remoteAddress!);
+    this.guards.gate.release(socket.remoteAddress!);
   }
 
   /** Listens and resolves with the bound port (port 0 picks a free one). */

@@ -247,7 +247,7 @@ export class WsServer {
     };
     this.http = secure ? https.createServer({ ...opts, ...secure.serverOptions() }, upgradeRequired) : http.createServer(opts, upgradeRequired);
     // First, before the HTTP server sets up its parser for the socket (and before a TLS handshake).
-    gateConnections(this.http, guards, this.name, this.sockets);
+    gateConnections(this.http, guards, this.name, this.sockets, secure !== undefined);
     if (secure) {
       secure.attach(this.http as https.Server);
       this.http.on('tlsClientError', (err: Error, socket: net.Socket) => secure.handshakeFailed(this.name, socket, err));

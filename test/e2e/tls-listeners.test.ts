@@ -160,20 +160,21 @@ test('a TLS 1.1 client is refused at the handshake, and logged once', async (t) 
 
 test('a silent TLS client holds a connection slot until tls.handshakeTimeout closes it; the slot is then free again', async (t) => {
   const log = captureLog('info');
-  const broker = await startBroker({ connections: { maxPerAddress: 1 }, tls: tlsConfig(certs, { handshakeTimeout: 300 }) }, { logger: log.logger });
+  const broker = await startBroker({ connections: { maxPerAddress: 2 }, tls: tlsConfig(certs, { handshakeTimeout: 300 }) }, { logger: log.logger });
   t.after(() => broker.stop());
   const port = broker.ports.stompSsl!;
   const silent = net.connect({ host: '127.0.0.1', port });
-  await new Promise((r) => silent.once('connect', r));
-  // While it holds the one slot of 127.0.0.1, another client (a plaintext port too) is refused at accept.
+  const silent2 = net.connect({ host: '127.0.0.1', port: broker.ports.wss! });
+  await Promise.all([new Promise((r) => silent.once('connect', r)), new Promise((r) => silent2.once('connect', r))]);
+  // While they hold both slots of 127.0.0.1 (a STOMP+SSL and a WSS one), another client is refused at accept.
   const refused = await tlsConnect(port).then(
     (s) => (s.destroy(), false),
     () => true,
   );
-  assert.ok(refused, 'a second connection from the same address was admitted past maxPerAddress 1');
+  assert.ok(refused, 'a third connection from the same address was admitted past maxPerAddress 2');
   await log.waitFor((l) => l.code === 'ERR_TRANSPORT_CONNECTION_LIMIT', 'connection limit line');
-  // The broker closes the silent one (the handshake timeout), then admits a new client.
-  await closed(silent);
+  // The broker closes the silent ones (the handshake timeout), then admits a new client.
+  await Promise.all([closed(silent), closed(silent2)]);
   await log.waitFor((l) => l.code === 'ERR_TRANSPORT_TLS_HANDSHAKE' && l.msg === 'TLS handshake not completed in time: closed', 'handshake timeout line');
   let s: tls.TLSSocket | undefined;
   for (let i = 0; i < 50 && !s; i++) {
@@ -184,7 +185,13 @@ test('a silent TLS client holds a connection slot until tls.handshakeTimeout clo
   assert.ok(s, 'the slot was not given back after the handshake timeout');
   s.write('CONNECT\naccept-version:1.2\nhost:localhost\n\n\0');
   await readUntil(s, (x) => x.includes('CONNECTED'), 'CONNECTED');
-  s.destroy();
+  // The broker stops with a connected TLS client and a handshake under way: both are closed.
+  s.on('error', () => {});
+  const lingering = net.connect({ host: '127.0.0.1', port: broker.ports.mqttSsl! });
+  lingering.on('error', () => {});
+  await new Promise((r) => lingering.once('connect', r));
+  await broker.stop();
+  await Promise.all([closed(s), closed(lingering)]);
 });
 
 test('plaintext on a TLS port is closed and logged; another protocol inside TLS gets the listener answer, decrypted', async (t) => {
