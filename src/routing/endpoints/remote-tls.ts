@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { JunctionError } from '../../errors.ts';
 import type { RemoteTarget } from './endpoint-uri.ts';
 
@@ -35,5 +36,8 @@ export function tlsConnectOptions(target: RemoteTarget): TlsConnectOptions | und
   if (cert) out.cert = cert;
   if (key) out.key = key;
   if (t.servername !== undefined) out.servername = t.servername;
+  // An IP address is no SNI name (RFC 6066 §3; Node warns, and rhea would send it): none, and the
+  // certificate is checked against the IP (its SAN `IP:`), as tls.connect does without a servername.
+  else if (isIP(target.host) !== 0) out.servername = '';
   return out;
 }
