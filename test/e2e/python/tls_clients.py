@@ -76,10 +76,10 @@ def run_stomp(port, a):
             out["error"] = "ERROR %s" % frame.headers.get("message")
             got.set()
 
-    conn = stomp.Connection12([(host, port)])
+    conn = stomp.Connection12([(host, port)], auto_content_length=True)
     conn.set_ssl(for_hosts=[(host, port)], ca_certs=a["ca"], cert_file=a.get("cert"), key_file=a.get("key"))
     conn.set_listener("l", Listener())
-    conn.connect(wait=True)
+    conn.connect(a.get("login"), a.get("passcode"), wait=True)
     sock = conn.transport.socket
     out["tls"] = sock.version()
     out["fingerprint"] = fingerprint(sock.getpeercert(binary_form=True))
@@ -102,7 +102,8 @@ def run_proton(port, a):
     if a.get("cert"):
         domain.set_credentials(a["cert"], a["key"], None)
     url = "amqps://%s:%d" % (a.get("host", "localhost"), port)
-    conn = BlockingConnection(url, ssl_domain=domain, timeout=10, allowed_mechs=a.get("mechs"))
+    # mechs "EXTERNAL": SASL EXTERNAL, the broker maps the client certificate to a user.
+    conn = BlockingConnection(url, ssl_domain=domain, timeout=10, allowed_mechs=a.get("mechs"), sasl_enabled=True)
     out = {}
     try:
         receiver = conn.create_receiver(a["queue"])
