@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Holds Junction's default ports (the ActiveMQ ones) for the duration of `npm test`, as a machine
-// running Mosquitto (1883) and ActiveMQ (61613, 61614, 5672, 8161) would: a test that binds a
+// running Mosquitto (1883, 8883) and ActiveMQ (61613, 61614, 5672, 8161; TLS 61612, 5671, 61619) would: a test that binds a
 // default port fails with EADDRINUSE, and one that connects to a default port by mistake is
 // accepted and closed at once instead of finding a broker. Tests must use port 0 (issue 12, item 21).
 //
@@ -18,7 +18,7 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--ready-file') readyFile = args[++i];
   else ports.push(Number(args[i]));
 }
-if (ports.length === 0) ports.push(61613, 61614, 1883, 5672, 8161);
+if (ports.length === 0) ports.push(61613, 61614, 1883, 5672, 8161, 61612, 8883, 5671, 61619);
 
 /** Listens on host:port; resolves to a description of what happened (never rejects). */
 function hold(port, host, options = {}) {
