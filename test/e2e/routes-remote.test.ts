@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import rhea, { type EventContext, type Sender } from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { retryUntil as until } from '../helpers/retry.ts';
 import { bodies, connectFor, eventually } from '../helpers/stompjs.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
@@ -25,19 +26,6 @@ after(async () => {
   await broker.stop();
   mosquitto?.stop();
 });
-
-/** Retries an async check until it stops throwing (the helpers' `eventually` is synchronous). */
-async function until(check: () => Promise<void>, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** An AMQP body as text: a string, or a data section (binary). */
 function text(body: unknown): string {

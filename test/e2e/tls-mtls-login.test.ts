@@ -41,6 +41,19 @@ after(async () => {
   await certs?.remove();
 });
 
+/** One client of test/e2e/python/tls_clients.py trusting the test CA; its JSON answer. */
+function python(client: string, port: number, args: Record<string, unknown>): Promise<{ body?: string; error?: string }> {
+  return new Promise((resolve, reject) =>
+    execFile(PYTHON, [SCRIPT, client, String(port), JSON.stringify({ ca: certs.ca, ...args })], { timeout: 30_000 }, (err, stdout, stderr) => {
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as { body?: string });
+      } catch {
+        reject(new Error(`${err?.message}\n${stdout}\n${stderr}`));
+      }
+    }),
+  );
+}
+
 test('MQTT over TLS: a mapped client certificate logs in as its user without a user name; no certificate and no password is refused', async (t) => {
   const device = await mqtt.connectAsync({ host: 'localhost', port: broker.ports.mqttSsl!, protocol: 'mqtts', ca: certs.caPem, cert: certs.clientCertPem, key: certs.clientKeyPem, clientId: 'device1-a', reconnectPeriod: 0 });
   t.after(() => device.endAsync(true));
@@ -63,34 +76,16 @@ test('MQTT over TLS: a mapped client certificate logs in as its user without a u
 test('AMQPS with SASL EXTERNAL (python-qpid-proton): the client certificate is the user', async (t) => {
   const missing = await protonMissing();
   if (missing) return t.skip(missing);
-  const run = (args: Record<string, unknown>) =>
-    new Promise<{ body?: string; error?: string }>((resolve, reject) =>
-      execFile(PYTHON, [SCRIPT, 'proton', String(broker.ports.amqps), JSON.stringify({ ca: certs.ca, ...args })], { timeout: 30_000 }, (err, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop()!) as { body?: string });
-        } catch {
-          reject(new Error(`${err?.message}\n${stdout}\n${stderr}`));
-        }
-      }),
-    );
-  const ok = await run({ queue: 'devices.inbox', body: 'via EXTERNAL', cert: certs.clientCert, key: certs.clientKey, mechs: 'EXTERNAL' });
+  const ok = await python('proton', broker.ports.amqps!, { queue: 'devices.inbox', body: 'via EXTERNAL', cert: certs.clientCert, key: certs.clientKey, mechs: 'EXTERNAL' });
   assert.equal(ok.error, undefined);
   assert.equal(ok.body, 'via EXTERNAL');
   // EXTERNAL without a certificate: the SASL outcome is auth, the connection fails.
-  const refused = await run({ queue: 'devices.inbox', body: 'x', mechs: 'EXTERNAL' });
+  const refused = await python('proton', broker.ports.amqps!, { queue: 'devices.inbox', body: 'x', mechs: 'EXTERNAL' });
   assert.ok(refused.error, 'EXTERNAL without a certificate was accepted');
 });
 
 test('STOMP over TLS: CONNECT without login carries the certificate (stomp.py with cert_file)', async () => {
-  const out = await new Promise<{ body?: string; error?: string }>((resolve, reject) =>
-    execFile(PYTHON, [SCRIPT, 'stomp', String(broker.ports.stompSsl), JSON.stringify({ ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, queue: 'devices.stomp', body: 'stomp as device1' })], { timeout: 30_000 }, (err, stdout, stderr) => {
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as { body?: string });
-      } catch {
-        reject(new Error(`${err?.message}\n${stdout}\n${stderr}`));
-      }
-    }),
-  );
+  const out = await python('stomp', broker.ports.stompSsl!, { cert: certs.clientCert, key: certs.clientKey, queue: 'devices.stomp', body: 'stomp as device1' });
   assert.equal(out.error, undefined);
   assert.equal(out.body, 'stomp as device1');
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { retryUntil as until } from '../helpers/retry.ts';
 import { captureLog, type LogCapture } from '../helpers/log-capture.ts';
 import { freePort, listening } from '../helpers/ports.ts';
 import { connectFor } from '../helpers/stompjs.ts';
@@ -37,19 +38,6 @@ after(async () => {
   await remote?.stop();
   await certs?.remove();
 });
-
-/** Retries an async check until it stops throwing. */
-async function until(check: () => Promise<void>, timeout = 15_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** No log line, listing or graph of the local broker holds any of the passwords. */
 function assertNoSecrets(where: string, text: string): void {
