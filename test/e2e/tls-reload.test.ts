@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { startBroker } from '../helpers/broker.ts';
+import { BrokerProcess } from '../helpers/broker-process.ts';
 import { captureLog, type LogCapture } from '../helpers/log-capture.ts';
 import { makeCerts, type TestCerts } from '../helpers/tls-certs.ts';
 
@@ -146,4 +147,25 @@ test('Broker.reload() (SIGHUP) reloads the certificate when files are not watche
   assert.equal(line.trigger, 'reload');
   assert.equal(await fingerprintOn(broker.ports.mqttSsl!), second.serverFingerprint);
   assert.equal(await fingerprintOn(broker.ports.wss!), second.serverFingerprint);
+});
+
+test('SIGHUP to `junction start` reloads the certificate (JUNCTION_TLS_CERT/KEY, tls.watch false)', async (t) => {
+  const live = await liveDir(first);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-tls-sighup-'));
+  t.after(() => Promise.all([rm(live.dir, { recursive: true, force: true }), rm(dataDir, { recursive: true, force: true })]));
+  const config = path.join(dataDir, 'junction.json');
+  await writeFile(config, JSON.stringify({ tls: { watch: false, ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } }));
+  const broker = await BrokerProcess.start({ dataDir, args: ['--config', config], env: { JUNCTION_TLS_CERT: live.cert, JUNCTION_TLS_KEY: live.key } });
+  t.after(() => broker.stop());
+  const ports = broker.ports as unknown as Record<string, number>;
+  assert.equal(await fingerprintOn(ports.stompSsl!), first.serverFingerprint);
+  const connected = await stompClient(ports.stompSsl!);
+  t.after(() => connected.socket.destroy());
+  await live.install(second);
+  broker.child.kill('SIGHUP');
+  // The reload is done when a new client sees the new certificate (nothing else to wait on in another process).
+  for (let i = 0; i < 100 && (await fingerprintOn(ports.stompSsl!)) !== second.serverFingerprint; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await fingerprintOn(ports.stompSsl!), second.serverFingerprint);
+  assert.match(broker.output(), /TLS certificate reloaded/);
+  assert.match(await connected.request('SEND\ndestination:/queue/sighup\nreceipt:r9\n\nx\0', 'receipt-id:r9'), /^RECEIPT/);
 });
