@@ -191,7 +191,10 @@ export class FileSecurityManager implements SecurityManager {
       return this.refuse(req, 'not-authorized', method, `Client id must ${this.config.mqttClientId === 'equals' ? 'be' : 'start with'} the user name`);
     }
     if (!this.connections.acquire(user)) return this.overLimit(req, `user has security.maxConnectionsPerUser (${this.config.maxConnectionsPerUser}) connections open`);
-    const subject: Subject = Object.freeze({ user, roles: new Set(roles), clientId: req.clientId });
+    // With a client id rule, `%c` stands only for a client id the rule bound to this user: a STOMP
+    // `client-id` is the client's free choice, and would otherwise reach another device's `devices.%c.>`.
+    const clientId = req.protocol === 'mqtt' || clientIdAllowed(this.config.mqttClientId, user, req.clientId) ? req.clientId : undefined;
+    const subject: Subject = Object.freeze({ user, roles: new Set(roles), clientId });
     let open = true;
     return this.admit(req, subject, method, () => {
       if (!open) return;
@@ -204,7 +207,8 @@ export class FileSecurityManager implements SecurityManager {
     this.stats.loginsSucceeded++;
     this.audit.authSuccess(req, subject.user, method);
     // The anonymous subject is shared, but a client id is per connection: give each its own.
-    const s = subject === this.anonymous && req.clientId !== undefined ? Object.freeze({ ...subject, clientId: req.clientId }) : subject;
+    // Under a client id rule no client id is bound to the anonymous subject (no user name), so `%c` matches none.
+    const s = subject === this.anonymous && req.clientId !== undefined && this.config.mqttClientId === 'any' ? Object.freeze({ ...subject, clientId: req.clientId }) : subject;
     return { ok: true, session: { subject: s, close: release } };
   }
 

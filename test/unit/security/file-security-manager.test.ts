@@ -117,6 +117,9 @@ test('MQTT client id rule: equals and prefix refuse as not-authorized; other pro
     assert.equal(refusal(await eq.m.login(req({ protocol: 'mqtt', user: 'bob', password: 'bob-pw', clientId: 'bob-2' }))), 'not-authorized');
     assert.equal(refusal(await eq.m.login(req({ protocol: 'mqtt', user: 'bob', password: 'bob-pw' }))), 'not-authorized');
     assert.equal(refusal(await eq.m.login(req({ protocol: 'stomp', user: 'bob', password: 'bob-pw', clientId: 'other' }))), 'ok');
+    // ...but a client id that breaks the rule is not bound to the subject: `%c` never matches it.
+    assert.equal(subjectOf(await eq.m.login(req({ protocol: 'stomp', user: 'bob', password: 'bob-pw', clientId: 'other' }))).clientId, undefined);
+    assert.equal(subjectOf(await eq.m.login(req({ protocol: 'stomp', user: 'bob', password: 'bob-pw', clientId: 'bob' }))).clientId, 'bob');
   } finally {
     eq.m.close();
   }

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import mqtt from 'mqtt';
+import { hashPassword } from '../../src/security/password-hash.ts';
+import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { captureLog, type LogCapture } from '../helpers/log-capture.ts';
+import { RawStomp } from '../helpers/raw-stomp.ts';
+
+// Issue 14 attacked from a hostile tenant's side, over real sockets: each test is a bypass that was
+// found and fixed (docs/security.md says what holds).
+
+const PASSWORDS = { alice: 'alice-Secret-1', mallory: 'mallory-Secret-2', sensor1: 'sensor1-Secret-3' } as const;
+/** Cheap scrypt parameters: the broker verifies whatever parameters the PHC string names. */
+const FAST = { ln: 10, r: 8, p: 1 };
+
+// Mosquitto's per-device pattern: each device reads and writes only under its own client id, which
+// `mqttClientId: equals` binds to its user name.
+const PERMISSIONS = {
+  'devices.%c.>': { send: ['device'], consume: ['device'], createAddress: ['device'], createNonDurableQueue: ['device'] },
+};
+
+async function writeUsers(): Promise<{ dir: string; usersFile: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'security-attack-'));
+  const usersFile = path.join(dir, 'users.json');
+  const users: Record<string, unknown> = {};
+  for (const [u, pw] of Object.entries(PASSWORDS)) users[u] = { password: await hashPassword(pw, FAST), roles: ['device'] };
+  await writeFile(usersFile, JSON.stringify({ users }));
+  return { dir, usersFile };
+}
+
+/** CONNECT over raw TCP; the first frame's command and `message` header. */
+async function stompLogin(port: number, headers: Record<string, string>): Promise<{ c: RawStomp; answer: string }> {
+  const c = await RawStomp.open(port);
+  c.send('CONNECT', { 'accept-version': '1.2', host: 'localhost', ...headers });
+  const f = await c.nextFrame();
+  return { c, answer: f.command === 'CONNECTED' ? 'CONNECTED' : `${f.command} ${f.header('message') ?? ''}` };
+}
+
+describe('security attacks: a hostile tenant', () => {
+  let broker: TestBroker;
+  let log: LogCapture;
+  let dir: string;
+  const stompPort = () => broker.ports.stomp!;
+
+  before(async () => {
+    log = captureLog('debug');
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
+    broker = await startBroker(
+      { security: { usersFile, permissions: PERMISSIONS, mqttClientId: 'equals', maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 100 } },
+      { logger: log.logger },
+    );
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+    for (const [user, pw] of Object.entries(PASSWORDS)) {
+      assert.deepEqual(log.lines.filter((l) => JSON.stringify(l).includes(pw)), [], `${user}'s password never reaches a log line`);
+    }
+  });
+
+  test("STOMP client-id naming another device does not reach its %c topics (mqttClientId: equals); the device's own id does", async () => {
+    const { c: mallory, answer } = await stompLogin(stompPort(), { login: 'mallory', passcode: PASSWORDS.mallory, 'client-id': 'sensor1' });
+    assert.equal(answer, 'CONNECTED', 'STOMP still accepts any client-id (durable subscriptions)');
+    await assert.rejects(mallory.request('SUBSCRIBE', { destination: '/topic/devices.sensor1.cmd', id: '1' }), /Not authorized/);
+    await assert.rejects(mallory.request('SEND', { destination: '/topic/devices.sensor1.data' }, 'forged'), /Not authorized/);
+    mallory.destroy();
+
+    // The real sensor1 over MQTT (client id = user name) reads its own topic; over STOMP with its own id too.
+    const dev = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 'sensor1', username: 'sensor1', password: PASSWORDS.sensor1, reconnectPeriod: 0 });
+    try {
+      await new Promise<void>((resolve, reject) => dev.once('connect', () => resolve()).once('error', reject));
+      const granted = await dev.subscribeAsync('devices/sensor1/cmd', { qos: 1 });
+      assert.equal(granted[0]!.qos, 1);
+      const got = new Promise<string>((resolve) => dev.once('message', (_t, p) => resolve(p.toString())));
+      const { c: own, answer: ownAnswer } = await stompLogin(stompPort(), { login: 'sensor1', passcode: PASSWORDS.sensor1, 'client-id': 'sensor1' });
+      assert.equal(ownAnswer, 'CONNECTED');
+      await own.request('SEND', { destination: '/topic/devices.sensor1.cmd' }, 'from its own STOMP client');
+      assert.equal(await got, 'from its own STOMP client');
+      own.destroy();
+    } finally {
+      await dev.endAsync(true);
+    }
+  });
+});
