@@ -86,3 +86,45 @@ describe('security attacks: a hostile tenant', () => {
     }
   });
 });
+
+describe('security attacks: failed logins from one host, each on a new connection', () => {
+  let broker: TestBroker;
+  let dir: string;
+
+  before(async () => {
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
+    // Per user the cap is out of reach: only the per-address throttle is under test.
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('STOMP then MQTT: the address is locked after 4 failures whatever source port each connection used', async () => {
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: `guess-${i}` });
+      answers.push(answer);
+      c.destroy();
+    }
+    // The fourth failure, over MQTT (the throttle is the broker's, not a protocol's).
+    const guess = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 'g', username: 'alice', password: 'guess-3', reconnectPeriod: 0 });
+    const refused = await new Promise<Error>((resolve) => guess.once('error', resolve));
+    answers.push(String((refused as Error & { code?: number }).code));
+    guess.end(true);
+    const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
+    answers.push(answer);
+    c.destroy();
+    // MQTT answers a throttled login as a wrong password (0x04): the right password tells it apart.
+    const right = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 's', username: 'sensor1', password: PASSWORDS.sensor1, reconnectPeriod: 0 });
+    const throttled = await new Promise<Error>((resolve) => right.once('error', resolve).once('connect', () => resolve(new Error('connected'))));
+    answers.push(String((throttled as Error & { code?: number }).code ?? throttled.message));
+    right.end(true);
+    assert.deepEqual(answers, [
+      'ERROR Authentication failed', 'ERROR Authentication failed', 'ERROR Authentication failed', '4',
+      'ERROR Too many failed logins, try later', '4',
+    ]);
+  });
+});

@@ -30,15 +30,8 @@ export function parsePlain(response: Buffer | undefined): { user: string; passwo
   return user === '' ? undefined : { user, password: response.toString('utf8', second + 1) };
 }
 
-/**
- * The peer's IP from a transport's `host:port` (IPv6 `::1:5555` too), an IPv4-mapped IPv6 address
- * as IPv4: what the authenticator throttles by (LoginRequest.remoteAddress), so that failed logins
- * from one host count together whatever source port each connection used.
- */
-export function remoteIp(remote: string): string {
-  const host = remote.replace(/:\d+$/, '');
-  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
-}
+/** The peer's IP, shared by every protocol's login (src/interop/remote-ip.ts). */
+export { remoteIp } from '../../interop/remote-ip.ts';
 
 /** What a connection's SASL layer needs from it. */
 export interface SaslHost {

@@ -1,6 +1,7 @@
 import type { Authenticator, LoginRefusal, LoginResult } from '../../core/ports/security.ts';
 import { JunctionError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { remoteIp } from '../../interop/remote-ip.ts';
 import type { AedesClient } from './aedes-types.ts';
 import type { MqttSession } from './mqtt-session.ts';
 import type { SessionStore } from './session-store.ts';
@@ -71,7 +72,8 @@ export class MqttLogin {
     const cert = conn.tls?.peerCertificate;
     const login = this.host.auth.login({
       protocol: 'mqtt',
-      remoteAddress: conn.remoteAddress,
+      // The IP without the port: each connection has a port of its own, and the throttle counts per host.
+      remoteAddress: remoteIp(conn.remoteAddress),
       ...(username !== undefined ? { user: username } : {}),
       ...(password !== undefined ? { password: password.toString('utf8') } : {}),
       clientId: client.id,

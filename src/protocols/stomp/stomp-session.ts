@@ -5,6 +5,7 @@ import type { Origin } from '../../core/reserved.ts';
 import type { TransactionHandle } from '../../core/handles.ts';
 import type { Authenticator, LoginResult, LoginSession } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
+import { remoteIp } from '../../interop/remote-ip.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
 import { FrameReader, heldBytes } from './frame-reader.ts';
@@ -222,10 +223,10 @@ export class StompSession {
     this.reader.parser.version = version;
     this.connecting = true;
     const clientId = header(frame, 'client-id') || undefined;
-    const remote = this.conn.remoteAddress;
     const login = this.auth.login({
       protocol: 'stomp',
-      remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+      // The IP without the port: each connection has a port of its own, and the throttle counts per host.
+      remoteAddress: remoteIp(this.conn.remoteAddress),
       user: header(frame, 'login'),
       password: header(frame, 'passcode'),
       certificate: this.conn.tls?.peerCertificate,
