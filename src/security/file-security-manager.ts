@@ -169,7 +169,8 @@ export class FileSecurityManager implements SecurityManager {
       this.failed(user, this.byUser, 'user');
       return this.refuse(req, 'credentials', 'password', BAD_CREDENTIALS);
     }
-    this.byAddress.succeed(req.remoteAddress);
+    // Only the user's failures are forgiven. The address's run out with their window: a tenant's own
+    // good login between guesses at other users' passwords must not reset its address's count.
     this.byUser.succeed(user);
     this.cache.add(user, password);
     return this.admitUser(req, user, entry.roles, 'password');

@@ -128,3 +128,39 @@ describe('security attacks: failed logins from one host, each on a new connectio
     ]);
   });
 });
+
+describe('security attacks: login throttling', () => {
+  let broker: TestBroker;
+  let dir: string;
+
+  before(async () => {
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
+    // Per user the cap is out of reach: only the per-address throttle is under test.
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a tenant's own good logins between guesses do not reset its address's failed-login count", async () => {
+    const answers: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2; i++) {
+        const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: `guess-${round}-${i}` });
+        answers.push(answer);
+        c.destroy();
+      }
+      const { c: own, answer } = await stompLogin(broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
+      answers.push(`own ${answer}`);
+      own.destroy();
+    }
+    // 4 failures lock the address: the third round's guesses, and mallory's own login, are throttled.
+    assert.deepEqual(answers, [
+      'ERROR Authentication failed', 'ERROR Authentication failed', 'own CONNECTED',
+      'ERROR Authentication failed', 'ERROR Authentication failed', 'own ERROR Too many failed logins, try later',
+      'ERROR Too many failed logins, try later', 'ERROR Too many failed logins, try later', 'own ERROR Too many failed logins, try later',
+    ]);
+  });
+});
