@@ -10,9 +10,9 @@
  * Run alone: `node --import tsx test/bench/amqp-bench.ts` (BENCH_AMQP_MESSAGES, BENCH_BODY_SIZE).
  * Measurement only: no assertions; every loop is bounded and a stalled run fails after a timeout.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import rhea, { type Connection } from 'rhea';
 import { stopChild } from './processes.ts';
 import { rabbitmqMissing, startRabbitMQ } from './rabbitmq.ts';
+import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 20_000);
@@ -36,15 +37,24 @@ export interface AmqpBenchRow {
   note?: string;
 }
 
+/** How a client reaches a broker: its port, the SASL PLAIN login, and for AMQPS the CA (PEM) to trust. */
+interface Endpoint {
+  port: number;
+  username: string;
+  password: string;
+  tlsCa?: string;
+}
+
 interface Target {
   name: string;
-  port: number;
+  endpoint: Endpoint;
   stop(): Promise<void>;
 }
 
-async function open(port: number): Promise<Connection> {
+async function open(e: Endpoint): Promise<Connection> {
   const container = rhea.create_container();
-  const conn: Connection = container.connect({ host: '127.0.0.1', port, reconnect: false, username: 'guest', password: 'guest' } as Parameters<typeof container.connect>[0]);
+  const tls = e.tlsCa !== undefined ? { transport: 'tls', ca: e.tlsCa, servername: 'localhost' } : {};
+  const conn: Connection = container.connect({ host: '127.0.0.1', port: e.port, reconnect: false, username: e.username, password: e.password, ...tls } as Parameters<typeof container.connect>[0]);
   conn.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     conn.once('connection_open', () => resolve());
@@ -55,8 +65,8 @@ async function open(port: number): Promise<Connection> {
 }
 
 /** Child role: receive `n` messages (auto-accepted, credit window CREDIT), then report. */
-async function consume(port: number, queue: string, n: number): Promise<void> {
-  const conn = await open(port);
+async function consume(e: Endpoint, queue: string, n: number): Promise<void> {
+  const conn = await open(e);
   let received = 0;
   await new Promise<void>((resolve) => {
     const receiver = conn.open_receiver({ source: { address: queue }, credit_window: CREDIT, autoaccept: true });
@@ -70,8 +80,8 @@ async function consume(port: number, queue: string, n: number): Promise<void> {
 }
 
 /** Child role: send `n` messages within the broker's credit, each settled by the broker's `accepted`. */
-async function produce(port: number, queue: string, n: number, durable: boolean): Promise<void> {
-  const conn = await open(port);
+async function produce(e: Endpoint, queue: string, n: number, durable: boolean): Promise<void> {
+  const conn = await open(e);
   const body = rhea.message.data_section(Buffer.alloc(BODY_SIZE, 0x61));
   let sent = 0;
   let accepted = 0;
@@ -117,13 +127,13 @@ function role(args: string[]): { child: ChildProcess; next: (what: 'ready' | 'do
 }
 
 /** One run: the consumer attaches first, then the producer sends `n` messages; msg/s from the producer's start to the last message received and accepted. */
-async function measure(port: number, queue: string, n: number, durable: boolean): Promise<number> {
-  const consumer = role(['consume', String(port), queue, String(n)]);
+async function measure(e: Endpoint, queue: string, n: number, durable: boolean): Promise<number> {
+  const consumer = role(['consume', JSON.stringify(e), queue, String(n)]);
   const producer: { child?: ChildProcess } = {};
   try {
     await consumer.next('ready');
     const start = process.hrtime.bigint();
-    const p = role(['produce', String(port), queue, String(n), durable ? '1' : '0']);
+    const p = role(['produce', JSON.stringify(e), queue, String(n), durable ? '1' : '0']);
     producer.child = p.child;
     await Promise.all([consumer.next('done'), p.next('done')]);
     return n / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -132,32 +142,69 @@ async function measure(port: number, queue: string, n: number, durable: boolean)
   }
 }
 
-async function startJunction(): Promise<Target> {
+/**
+ * `bin/junction.js start` with `config` (a JSON file in its data dir; `config` may write files
+ * there too), the AMQP port (or another of ports.json) taken from its ports file.
+ */
+async function startJunction(
+  name: string,
+  config: (dataDir: string) => Promise<Record<string, unknown>> = async () => ({}),
+  client: (dataDir: string, ports: Record<string, number>) => Endpoint = (_d, p) => ({ port: p.amqp!, username: 'guest', password: 'guest' }),
+): Promise<Target> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-amqp-bench-'));
+  const configFile = path.join(dataDir, 'bench.json');
+  await writeFile(configFile, JSON.stringify(await config(dataDir)));
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin/junction.js'), 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--amqp-port', '0', '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'warn'],
+    [path.join(ROOT, 'bin/junction.js'), 'start', '--config', configFile, '--data-dir', dataDir, '--host', '127.0.0.1', '--amqp-port', '0', '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const portsFile = path.join(dataDir, 'ports.json');
   const deadline = Date.now() + 30_000;
-  let port: number | undefined;
-  while (port === undefined) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('Junction did not start');
+  let ports: Record<string, number> | undefined;
+  while (ports === undefined) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`);
     try {
-      port = (JSON.parse(await readFile(portsFile, 'utf8')) as { amqp?: number }).amqp;
+      ports = JSON.parse(await readFile(portsFile, 'utf8')) as Record<string, number>;
     } catch {
       await sleep(50);
     }
   }
   return {
-    name: 'Junction (journal, sync always)',
-    port,
+    name,
+    endpoint: client(dataDir, ports),
     async stop() {
       await stopChild(child);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const JUNCTION = 'Junction (journal, sync always)';
+const JUNCTION_AUTH = 'Junction+auth';
+const JUNCTION_TLS = 'Junction+TLS';
+
+/** Junction with security on: SASL PLAIN as the bench user, every send and attach checked. */
+function startJunctionAuth(): Promise<Target> {
+  return startJunction(
+    JUNCTION_AUTH,
+    async (dir) => ({ security: await benchSecurityConfig(dir) }),
+    (_d, p) => ({ port: p.amqp!, username: BENCH_USER, password: BENCH_PASSWORD }),
+  );
+}
+
+/** Junction's AMQPS listener (examples/tls/make-certs.sh's certificates; security off). */
+function startJunctionTls(): Promise<Target> {
+  return startJunction(
+    JUNCTION_TLS,
+    async (dir) => {
+      const certs = path.join(dir, 'certs');
+      const made = spawnSync('bash', [path.join(ROOT, 'examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
+      return { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } };
+    },
+    (dir, p) => ({ port: p.amqps!, username: 'guest', password: 'guest', tlsCa: readFileSync(path.join(dir, 'certs', 'ca.pem'), 'utf8') }),
+  );
 }
 
 /** Why ActiveMQ Classic cannot serve AMQP here, or undefined. */
@@ -183,14 +230,20 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
     { key: 'nondurable', label: 'non-durable, unsettled + accepted', durable: false, n: MESSAGES },
     { key: 'durable', label: 'durable, unsettled + accepted', durable: true, n: DURABLE_MESSAGES },
   ];
-  const junction = await startJunction();
+  // Junction as shipped, with security on and over AMQPS, side by side: every variant's warm-up,
+  // then workload by workload each variant in turn, so the ratios compare runs made together.
+  const variants: Target[] = [];
   try {
+    for (const start of [() => startJunction(JUNCTION), startJunctionAuth, startJunctionTls]) variants.push(await start());
     // Warm-up: JIT and the journal's first segment.
-    await measure(junction.port, 'bench.amqp.warmup', Math.min(2000, MESSAGES), false);
-    for (const w of workloads) rows.push({ broker: junction.name, workload: w.label, messages: w.n, msgPerSec: await measure(junction.port, `bench.amqp.${w.key}`, w.n, w.durable) });
+    for (const v of variants) await measure(v.endpoint, 'bench.amqp.warmup', Math.min(2000, MESSAGES), false);
+    for (const w of workloads) {
+      for (const v of variants) rows.push({ broker: v.name, workload: w.label, messages: w.n, msgPerSec: await measure(v.endpoint, `bench.amqp.${w.key}`, w.n, w.durable) });
+    }
   } finally {
-    await junction.stop();
+    for (const v of variants) await v.stop();
   }
+  const junction = { name: JUNCTION };
   const activemqWhy = activemqAmqpMissing();
   for (const w of workloads) rows.push({ broker: 'ActiveMQ Classic (AMQP)', workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${activemqWhy}` });
   const rabbitName = 'RabbitMQ 3 (rabbitmq_amqp1_0)';
@@ -201,7 +254,8 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
     let rabbit: Awaited<ReturnType<typeof startRabbitMQ>> | undefined;
     try {
       rabbit = await startRabbitMQ();
-      await measure(rabbit.port, '/queue/bench.amqp.warmup', Math.min(2000, MESSAGES), false);
+      const endpoint: Endpoint = { port: rabbit.port, username: 'guest', password: 'guest' };
+      await measure(endpoint, '/queue/bench.amqp.warmup', Math.min(2000, MESSAGES), false);
       for (const w of workloads) {
         // `/queue/NAME` declares a transient queue; durable messages need a durable one (`/amq/queue/NAME`).
         let address = `/queue/bench.amqp.${w.key}`;
@@ -209,7 +263,7 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
           rabbit.declareDurableQueue(`bench.amqp.${w.key}`);
           address = `/amq/queue/bench.amqp.${w.key}`;
         }
-        rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: await measure(rabbit.port, address, w.n, w.durable) });
+        rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: await measure(endpoint, address, w.n, w.durable) });
       }
     } catch (err) {
       for (const w of workloads) if (!rows.some((r) => r.broker === rabbitName && r.workload === w.label)) rows.push({ broker: rabbitName, workload: w.label, messages: w.n, msgPerSec: undefined, note: `skipped: ${(err as Error).message}` });
@@ -218,20 +272,25 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
     }
   }
   console.log(`\nAMQP 1.0 queue throughput (${BODY_SIZE}-byte bodies, rhea producer -> queue -> rhea consumer, credit ${CREDIT})`);
-  console.log('| broker | workload | messages | msg/s | Junction / this |');
-  console.log('|---|---|---|---|---|');
+  console.log(`(${JUNCTION_AUTH}: security on, SASL PLAIN, every attach and send checked; ${JUNCTION_TLS}: AMQPS, TLS 1.2+, security off; both measured beside Junction)`);
+  console.log('| broker | workload | messages | msg/s | Junction / this | this / Junction |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     const mine = rows.find((x) => x.broker === junction.name && x.workload === r.workload)?.msgPerSec;
-    const ratio = r.msgPerSec !== undefined && mine !== undefined && r.broker !== junction.name ? `${(mine / r.msgPerSec).toFixed(2)}x` : r.broker === junction.name ? '-' : 'n/a';
-    console.log(`| ${r.broker} | ${r.workload} | ${r.messages} | ${fmt(r.msgPerSec)} | ${ratio} |`);
+    const variant = r.broker.startsWith('Junction+');
+    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : 'n/a');
+    const vsRef = r.broker === junction.name || variant ? '-' : ratio(mine, r.msgPerSec);
+    const vsJunction = variant ? ratio(r.msgPerSec, mine) : '-';
+    console.log(`| ${r.broker} | ${r.workload} | ${r.messages} | ${fmt(r.msgPerSec)} | ${vsRef} | ${vsJunction} |`);
   }
   for (const r of rows) if (r.note) console.log(`- ${r.broker}, ${r.workload}: ${r.note}`);
   return rows;
 }
 
-const [roleName, rolePort, roleQueue, roleN, roleDurable] = process.argv.slice(2);
+const [roleName, roleEndpoint, roleQueue, roleN, roleDurable] = process.argv.slice(2);
 if (process.send && (roleName === 'consume' || roleName === 'produce')) {
-  const run = roleName === 'consume' ? consume(Number(rolePort), roleQueue!, Number(roleN)) : produce(Number(rolePort), roleQueue!, Number(roleN), roleDurable === '1');
+  const endpoint = JSON.parse(roleEndpoint!) as Endpoint;
+  const run = roleName === 'consume' ? consume(endpoint, roleQueue!, Number(roleN)) : produce(endpoint, roleQueue!, Number(roleN), roleDurable === '1');
   run.then(
     () => setTimeout(() => process.exit(0), 100),
     (err) => {

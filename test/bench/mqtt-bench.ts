@@ -65,8 +65,20 @@ const LEAD_IN_MS = 500;
 
 let seq = 0;
 
-async function client(port: number, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, connectTimeout: 30_000, clientId: `bench-${process.pid}-${++seq}`, ...opts });
+async function client(t: Target, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const c = t.connect;
+  const login = c?.username !== undefined ? { username: c.username, password: c.password ?? '' } : {};
+  const tls = c?.tlsCa !== undefined ? { ca: c.tlsCa, servername: 'localhost' } : {};
+  return mqtt.connectAsync(`${c?.tlsCa !== undefined ? 'mqtts' : 'mqtt'}://127.0.0.1:${t.port}`, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    keepalive: 60,
+    connectTimeout: 30_000,
+    clientId: `bench-${process.pid}-${++seq}`,
+    ...login,
+    ...tls,
+    ...opts,
+  });
 }
 
 /** Publishes as fast as the window allows until `stop()`; counts acknowledged (QoS 1) or written (QoS 0) publishes. */
@@ -141,11 +153,11 @@ async function measure(t: Target, counter: () => number, seconds: number): Promi
 async function fanIn(t: Target, qos: 0 | 1, persistent: boolean, seconds: number): Promise<Measured> {
   const run = `bench/${++seq}`;
   const subId = `bench-session-${process.pid}-${seq}`;
-  const sub = await client(t.port, { clientId: subId, clean: !persistent });
+  const sub = await client(t, { clientId: subId, clean: !persistent });
   let received = 0;
   sub.on('message', () => received++);
   await sub.subscribeAsync(`${run}/#`, { qos });
-  const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, () => client(t.port)));
+  const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, () => client(t)));
   const floods = pubs.map((p, i) => flood(p, `${run}/${i}`, qos));
   try {
     return await measure(t, () => received, seconds);
@@ -154,19 +166,19 @@ async function fanIn(t: Target, qos: 0 | 1, persistent: boolean, seconds: number
     await Promise.all(pubs.map((p) => p.endAsync(true)));
     await sub.endAsync(true);
     // Drops the session and whatever is still queued for it.
-    if (persistent) await (await client(t.port, { clientId: subId, clean: true })).endAsync();
+    if (persistent) await (await client(t, { clientId: subId, clean: true })).endAsync();
   }
 }
 
 async function fanOut(t: Target, seconds: number): Promise<Measured> {
   const topic = `bench/out/${++seq}`;
   let received = 0;
-  const subs = await Promise.all(Array.from({ length: FANOUT }, () => client(t.port)));
+  const subs = await Promise.all(Array.from({ length: FANOUT }, () => client(t)));
   for (const s of subs) {
     s.on('message', () => received++);
     await s.subscribeAsync(topic, { qos: 0 });
   }
-  const pub = await client(t.port);
+  const pub = await client(t);
   const f = flood(pub, topic, 0);
   try {
     return await measure(t, () => received, seconds);
@@ -180,11 +192,11 @@ async function fanOut(t: Target, seconds: number): Promise<Measured> {
 /** Publish-to-delivery latency of QoS 1 messages published at a fixed rate. */
 async function latency(t: Target): Promise<{ p50: number; p99: number }> {
   const topic = `bench/lat/${++seq}`;
-  const sub = await client(t.port);
+  const sub = await client(t);
   const samples: number[] = [];
   sub.on('message', (_t, payload) => samples.push(performance.now() - payload.readDoubleBE(0)));
   await sub.subscribeAsync(topic, { qos: 1 });
-  const pub = await client(t.port);
+  const pub = await client(t);
   const total = RATE * SECONDS;
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
@@ -224,14 +236,16 @@ function abort(why: string, code: number): void {
   void stopAll().finally(() => process.exit(code));
 }
 
-async function measureTarget(t: Target, rows: Row[], log: (s: string) => void): Promise<void> {
-  const put = (i: number, v: number, cpu?: Measured) => {
-    rows[i]!.values.set(t.name, v);
-    if (cpu) rows[i]!.cpu!.set(t.name, cpu);
-  };
-  // Memory first, on the fresh broker: later workloads leave heap behind that would hide the growth.
+/** Puts a target's value (and CPU shares) into row `i`. */
+function put(rows: Row[], t: Target, i: number, v: number, cpu?: Measured): void {
+  rows[i]!.values.set(t.name, v);
+  if (cpu) rows[i]!.cpu!.set(t.name, cpu);
+}
+
+/** Memory first, on the fresh broker: later workloads leave heap behind that would hide the growth. */
+async function measureMemory(t: Target, rows: Row[], log: (s: string) => void): Promise<void> {
   const mem = await idleMemory(t, IDLE, IDLE_WARMUP, log);
-  put(6, mem.perConnection);
+  put(rows, t, 6, mem.perConnection);
   if (mem.heapPerConnection !== undefined) log(`heap in use after a full GC: +${mem.heapPerConnection.toFixed(1)} KiB per idle connection`);
   rows[6]!.notes.set(t.name, mem.heapPerConnection);
   log('idle memory done');
@@ -242,22 +256,27 @@ async function measureTarget(t: Target, rows: Row[], log: (s: string) => void): 
     await fanIn(t, 1, true, WARMUP);
     log('warm-up done');
   }
-  const m0 = await fanIn(t, 0, false, SECONDS);
-  put(0, m0.rate, m0);
-  log('fan-in QoS 0 done');
-  const m1 = await fanIn(t, 1, false, SECONDS);
-  put(1, m1.rate, m1);
-  log('fan-in QoS 1 done');
-  const m2 = await fanOut(t, SECONDS);
-  put(2, m2.rate, m2);
-  log('fan-out done');
-  const m3 = await fanIn(t, 1, true, SECONDS);
-  put(3, m3.rate, m3);
-  log('persistent session done');
-  const lat = await latency(t);
-  put(4, lat.p50);
-  put(5, lat.p99);
-  log('latency done');
+}
+
+/** The measured workloads, in order, each writing its row(s). */
+const WORKLOADS: Array<{ name: string; run: (t: Target, rows: Row[]) => Promise<void> }> = [
+  { name: 'fan-in QoS 0', run: async (t, rows) => put(rows, t, 0, ...rated(await fanIn(t, 0, false, SECONDS))) },
+  { name: 'fan-in QoS 1', run: async (t, rows) => put(rows, t, 1, ...rated(await fanIn(t, 1, false, SECONDS))) },
+  { name: 'fan-out', run: async (t, rows) => put(rows, t, 2, ...rated(await fanOut(t, SECONDS))) },
+  { name: 'persistent session', run: async (t, rows) => put(rows, t, 3, ...rated(await fanIn(t, 1, true, SECONDS))) },
+  {
+    name: 'latency',
+    run: async (t, rows) => {
+      const l = await latency(t);
+      put(rows, t, 4, l.p50);
+      put(rows, t, 5, l.p99);
+    },
+  },
+];
+
+/** A throughput measurement as `put`'s value and CPU arguments. */
+function rated(m: Measured): [number, Measured] {
+  return [m.rate, m];
 }
 
 export async function runMqttBench(): Promise<number> {
@@ -289,13 +308,27 @@ export async function runMqttBench(): Promise<number> {
         skipped.push(`${start.name.replace(/^start/, '')}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
-    for (const t of [...started]) {
+    // Each broker's idle memory and warm-up, then workload by workload every broker in turn, so
+    // drift on the machine falls on all of them alike and side-by-side ratios (Junction with
+    // security or TLS against Junction) compare runs made minutes, not a quarter of an hour, apart.
+    const measuring = [...started];
+    const fail = (t: Target, err: unknown) => {
+      failed.set(t.name, (err as Error).message.split('\n')[0]!);
+      console.error(`#   ${t.name} failed: ${(err as Error).stack}`);
+    };
+    for (const t of measuring) {
       console.error(`# measuring ${t.name} on port ${t.port} (pid ${t.pid}; ${t.about})`);
-      try {
-        await measureTarget(t, rows, (s) => console.error(`#   ${t.name}: ${s}`));
-      } catch (err) {
-        failed.set(t.name, (err as Error).message.split('\n')[0]!);
-        console.error(`#   ${t.name} failed: ${(err as Error).stack}`);
+      await measureMemory(t, rows, (s) => console.error(`#   ${t.name}: ${s}`)).catch((err: unknown) => fail(t, err));
+    }
+    for (const w of WORKLOADS) {
+      for (const t of measuring) {
+        if (failed.has(t.name)) continue;
+        try {
+          await w.run(t, rows);
+          console.error(`#   ${t.name}: ${w.name} done`);
+        } catch (err) {
+          fail(t, err);
+        }
       }
     }
   } finally {

@@ -31,6 +31,7 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectPacket } from '../helpers/raw-mqtt.ts';
 import type { Target } from './mqtt-targets.ts';
@@ -80,14 +81,18 @@ function slope(points: Array<[number, number]>): number {
 
 let seq = 0;
 
-async function open(port: number, count: number, into: net.Socket[]): Promise<void> {
+async function open(port: number, count: number, into: net.Socket[], login: Target['connect']): Promise<void> {
   for (let i = 0; i < count; i += 250) {
     await Promise.all(
       Array.from(
         { length: Math.min(250, count - i) },
         () =>
           new Promise<void>((resolve, reject) => {
-            const s = net.connect({ host: '127.0.0.1', port }, () => s.write(connectPacket({ clientId: `idle-${process.pid}-${++seq}` })));
+            const packet = () => connectPacket({ clientId: `idle-${process.pid}-${++seq}`, ...(login?.username !== undefined ? { username: login.username, password: login.password ?? '' } : {}) });
+            const s: net.Socket =
+              login?.tlsCa === undefined
+                ? net.connect({ host: '127.0.0.1', port }, () => s.write(packet()))
+                : tls.connect({ host: '127.0.0.1', port, ca: login.tlsCa, servername: 'localhost' }, () => s.write(packet()));
             // The CONNACK (or a refusal: then the row is wrong, so fail loudly).
             s.once('data', (d) => (d[0] === 0x20 && d[3] === 0 ? resolve() : reject(new Error(`CONNECT refused: ${d.toString('hex')}`))));
             s.once('error', reject);
@@ -102,7 +107,7 @@ async function open(port: number, count: number, into: net.Socket[]): Promise<vo
 export async function idleMemory(t: Target, idle: number, warmup: number, log: (s: string) => void): Promise<IdleMemory> {
   const socks: net.Socket[] = [];
   try {
-    await open(t.port, warmup, socks);
+    await open(t.port, warmup, socks, t.connect);
     const after: Array<[number, number]> = [];
     const heap0 = t.heapUsedKiB ? (await t.collectGarbage?.(), await t.heapUsedKiB()) : undefined;
     const sample = async (n: number) => {
@@ -113,7 +118,7 @@ export async function idleMemory(t: Target, idle: number, warmup: number, log: (
     const step = Math.ceil(idle / STEPS);
     for (let n = 0; n < idle; ) {
       const k = Math.min(step, idle - n);
-      await open(t.port, k, socks);
+      await open(t.port, k, socks, t.connect);
       n += k;
       await sample(n);
     }

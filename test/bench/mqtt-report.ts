@@ -69,12 +69,14 @@ function table(header: string[], lines: string[][], leftColumns: number): void {
   for (const l of lines) console.log(line(l));
 }
 
-/** Junction's value over `ref`'s on this row, or undefined when either is missing. */
-function ratio(r: Row, ref: string): number | undefined {
-  const j = r.values.get('Junction');
+/** `of`'s value over `ref`'s on this row (default: Junction's over `ref`'s), or undefined when either is missing. */
+function ratio(r: Row, ref: string, of = 'Junction'): number | undefined {
+  const j = r.values.get(of);
   const v = r.values.get(ref);
   return j === undefined || v === undefined || v === 0 || Number.isNaN(j) || Number.isNaN(v) ? undefined : j / v;
 }
+
+const fmtRatio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)}x`);
 
 /** "yes (0.85x, aim >= 0.80x)" / "no (...)", or "n/a" when the reference was not measured. */
 function aim(r: Row, ref: string, op: '>=' | '>' | '<=', bound: number): string {
@@ -87,7 +89,10 @@ function aim(r: Row, ref: string, op: '>=' | '>' | '<=', bound: number): string 
 export function printReport(rep: Report): void {
   const c = rep.conditions;
   const names = rep.targets.map((t) => t.name);
-  const refs = names.filter((n) => n !== 'Junction');
+  // Junction's own variants (`Junction+auth`: security on; `Junction+TLS`) are compared with Junction
+  // (variant / Junction); the other brokers are references (Junction / reference).
+  const variants = names.filter((n) => n.startsWith('Junction+'));
+  const refs = names.filter((n) => !n.startsWith('Junction'));
   console.log('MQTT benchmark (MQTT 3.1.1; every broker on loopback in a process of its own; MQTT.js load: all clients in the bench process)');
   console.log(`Conditions: ${c.cpus} CPUs (${c.cpuModel}) shared by the load and the broker; load average (1 min) ${c.loadBefore.toFixed(2)} before, ${c.loadAfter.toFixed(2)} after.`);
   console.log(
@@ -98,10 +103,16 @@ export function printReport(rep: Report): void {
   for (const t of rep.targets) console.log(`  ${t.name}: ${t.about}`);
   console.log('');
 
-  const header = ['workload', 'unit', ...names, ...refs.map((r) => `Junction / ${r}`)];
+  const header = ['workload', 'unit', ...names, ...variants.map((v) => `${v} / Junction`), ...refs.map((r) => `Junction / ${r}`)];
   table(
     header,
-    rep.rows.map((r) => [r.label, r.unit, ...names.map((n) => fmt(r.values.get(n))), ...refs.map((n) => (ratio(r, n) === undefined ? '-' : `${ratio(r, n)!.toFixed(2)}x`))]),
+    rep.rows.map((r) => [
+      r.label,
+      r.unit,
+      ...names.map((n) => fmt(r.values.get(n))),
+      ...variants.map((v) => fmtRatio(ratio(r, 'Junction', v))),
+      ...refs.map((n) => fmtRatio(ratio(r, n))),
+    ]),
     2,
   );
   console.log('Ratios: throughput higher is better; latency and memory lower is better.');

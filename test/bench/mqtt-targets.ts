@@ -10,7 +10,7 @@
  * malloc) has none.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BrokerProcess } from '../helpers/broker-process.ts';
 import { listening } from '../helpers/ports.ts';
+import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { activemqMissing, startActiveMQ } from './activemq.ts';
 import { freePort, stopChild } from './processes.ts';
 
@@ -31,6 +32,8 @@ export interface Target {
   pid: number;
   /** One line on how it runs (version, settings), for the report. */
   about: string;
+  /** How clients connect when not plainly and anonymously: a user name and password, TLS trusting `tlsCa` (PEM). */
+  connect?: { username?: string; password?: string; tlsCa?: string };
   /** A full garbage collection in the broker, resolved once it is done; absent when the runtime has none. */
   collectGarbage?(): Promise<void>;
   /** Extra facts after the idle-memory run (the JVM's heap after a full GC), or undefined. */
@@ -67,15 +70,21 @@ function version(pkg: string): string {
   return r.status === 0 && r.stdout ? r.stdout.replace(/\+.*$/, '') : '?';
 }
 
-export async function startJunction(): Promise<Started> {
+/**
+ * Junction as `bin/junction.js start` with the bench's config plus `extra` (written next to the
+ * data dir; `extra` may write files there too), named `name`.
+ */
+async function startJunctionWith(name: string, about: string, extra: (dataDir: string) => Promise<{ config: Record<string, unknown>; connect?: Target['connect']; port?: (p: Record<string, number>) => number }>): Promise<Started> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-mqtt-bench-'));
   let b: BrokerProcess;
+  let more: Awaited<ReturnType<typeof extra>>;
   try {
+    more = await extra(dataDir);
     // Every bench connection comes from 127.0.0.1: the idle-memory row alone opens 6,000 (warm-up
     // included), past the per-address default (connections.maxPerAddress 1,000); connections.max
     // (10,000) still bounds them.
     const config = path.join(dataDir, 'bench.json');
-    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: 1_000_000 } }));
+    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: 1_000_000 }, ...more.config }));
     b = await BrokerProcess.start({ dataDir, args: ['--config', config], env: { NODE_OPTIONS: gcNodeOptions() } });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
@@ -83,10 +92,11 @@ export async function startJunction(): Promise<Started> {
   }
   let gcs = 0;
   return {
-    name: 'Junction',
-    port: b.ports.mqtt,
+    name,
+    port: more.port ? more.port(b.ports as unknown as Record<string, number>) : b.ports.mqtt,
+    ...(more.connect ? { connect: more.connect } : {}),
     pid: b.child.pid!,
-    about: `bin/junction.js start, journal with sync always, ${process.version}`,
+    about: `bin/junction.js start, journal with sync always, ${process.version}${about}`,
     collectGarbage: () => signalledGc(b.child.pid!, ++gcs, () => b.output()),
     async stop() {
       const stopped = b.stop();
@@ -96,6 +106,32 @@ export async function startJunction(): Promise<Started> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export function startJunction(): Promise<Started> {
+  return startJunctionWith('Junction', '', async () => ({ config: {} }));
+}
+
+/** Junction with security on: every client logs in as the bench user, every PUBLISH and SUBSCRIBE is checked. */
+export function startJunctionAuth(): Promise<Started> {
+  return startJunctionWith('Junction+auth', '; security on (users file, each client logs in)', async (dir) => ({
+    config: { security: await benchSecurityConfig(dir) },
+    connect: { username: BENCH_USER, password: BENCH_PASSWORD },
+  }));
+}
+
+/** Junction's MQTT over TLS listener (examples/tls/make-certs.sh's certificates, security off). */
+export function startJunctionTls(): Promise<Started> {
+  return startJunctionWith('Junction+TLS', '; MQTT over TLS (TLS 1.2+), security off', async (dir) => {
+    const certs = path.join(dir, 'certs');
+    const made = spawnSync('bash', [path.join(import.meta.dirname, '../../examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
+    return {
+      config: { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } },
+      connect: { tlsCa: readFileSync(path.join(certs, 'ca.pem'), 'utf8') },
+      port: (p) => p.mqttSsl!,
+    };
+  });
 }
 
 function waitLine(child: ChildProcess, what: string): Promise<string> {
@@ -185,4 +221,4 @@ export async function startActiveMQClassic(): Promise<Started> {
   };
 }
 
-export const STARTERS = [startJunction, startAedes, startMosquitto, startActiveMQClassic];
+export const STARTERS = [startJunction, startJunctionAuth, startJunctionTls, startAedes, startMosquitto, startActiveMQClassic];

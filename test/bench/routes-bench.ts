@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createBroker, type Broker } from '../../src/broker.ts';
 import type { Delivery } from '../../src/core/handles.ts';
+import { BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { FrameSplitter } from './stomp-frames.ts';
 
 const N = Number(process.env.BENCH_ROUTE_MESSAGES ?? 20_000);
@@ -86,9 +87,9 @@ const ROUTE_STEPS = (tag: string) => [
   { choice: { when: [{ if: { '>': [{ var: 'body.celsius' }, 30] }, steps: [{ to: `queue:${tag}.alerts` }] }], otherwise: [{ to: `queue:${tag}.readings` }] } },
 ];
 
-async function viaRoute(broker: Broker, tag: string): Promise<number> {
+async function viaRoute(broker: Broker, tag: string, runAs?: string): Promise<number> {
   const t0 = performance.now();
-  await broker.routes.deploy({ id: `bench-${tag}`, from: `queue:${tag}.in`, maxInflight: WINDOW, steps: ROUTE_STEPS(tag) });
+  await broker.routes.deploy({ id: `bench-${tag}`, from: `queue:${tag}.in`, maxInflight: WINDOW, steps: ROUTE_STEPS(tag), ...(runAs !== undefined ? { runAs } : {}) });
   const ms = await until(() => count(broker, `${tag}.alerts`, `${tag}.readings`) >= N, t0);
   await broker.routes.undeploy(`bench-${tag}`);
   return ms;
@@ -133,13 +134,16 @@ async function viaStomp(broker: Broker, tag: string): Promise<number> {
   return ms;
 }
 
-async function splitAggregate(broker: Broker): Promise<number> {
+async function splitAggregate(broker: Broker, runAs?: string): Promise<number> {
+  // A run before this one on the same broker left its orders in sa.out.
+  await purge(broker, 'sa.in', 'sa.out');
   await fill(broker, 'sa.in', ORDERS, (i) => Buffer.from(JSON.stringify({ id: `o${i}`, lines: Array.from({ length: LINES }, (_, n) => ({ sku: `k${n}`, qty: n + 1, price: 2 })) })));
   const t0 = performance.now();
   await broker.routes.deploy({
     id: 'bench-split-aggregate',
     from: 'queue:sa.in',
     maxInflight: WINDOW,
+    ...(runAs !== undefined ? { runAs } : {}),
     steps: [
       { setProperty: { name: 'order', value: { var: 'body.id' } } },
       { split: { by: { var: 'body.lines' } } },
@@ -154,43 +158,68 @@ async function splitAggregate(broker: Broker): Promise<number> {
   return ms;
 }
 
-export async function runRoutesBench(): Promise<void> {
+/** An embedded broker for the bench (memory store), with `extra` config on top. */
+async function start(extra: (dataDir: string) => Promise<Record<string, unknown>> = async () => ({})): Promise<{ broker: Broker; dataDir: string }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-routes-bench-'));
   const broker = await createBroker(
-    { dataDir, routesDir: path.join(dataDir, 'routes'), store: { type: 'memory' }, globalMaxSizeBytes: -1, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 } },
+    { dataDir, routesDir: path.join(dataDir, 'routes'), store: { type: 'memory' }, globalMaxSizeBytes: -1, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 }, ...(await extra(dataDir)) },
     { logger: pino({ level: 'warn' }) },
   );
+  return { broker, dataDir };
+}
+
+export async function runRoutesBench(): Promise<void> {
+  const brokers: Array<{ broker: Broker; dataDir: string }> = [];
   try {
-    const kinds = [
-      ['bare core consumer+producer', bareCore],
-      ['route filter/setProperty/choice', viaRoute],
-      ['external STOMP client', viaStomp],
-    ] as const;
+    const plain = await start();
+    brokers.push(plain);
+    // Security on: the route runs as the bench user (runAs), so its consumer and every send are checked.
+    const secured = await start(async (dir) => ({ security: await benchSecurityConfig(dir) }));
+    brokers.push(secured);
+    const broker = plain.broker;
+    const kinds: ReadonlyArray<readonly [string, Broker, (b: Broker, tag: string) => Promise<number>]> = [
+      ['bare core consumer+producer', broker, bareCore],
+      ['route filter/setProperty/choice', broker, (b, tag) => viaRoute(b, tag)],
+      ['route, security on (runAs)', secured.broker, (b, tag) => viaRoute(b, tag, BENCH_USER)],
+      ['external STOMP client', broker, viaStomp],
+    ];
     // Warm-up (JIT) of each, then four measured runs, interleaved; the best counts (the machine is shared, so the best run is the least disturbed).
     const best = new Map<string, number>();
     for (const round of [0, 1, 2, 3, 4]) {
-      for (const [name, fn] of kinds) {
+      for (const [name, b, fn] of kinds) {
         const tag = `b${round}${name.length}`;
-        await fill(broker, `${tag}.in`, N, reading);
-        const ms = await fn(broker, tag);
-        await purge(broker, `${tag}.in`, `${tag}.alerts`, `${tag}.readings`);
+        await fill(b, `${tag}.in`, N, reading);
+        const ms = await fn(b, tag);
+        await purge(b, `${tag}.in`, `${tag}.alerts`, `${tag}.readings`);
         if (round > 0) best.set(name, Math.min(best.get(name) ?? Infinity, ms));
       }
     }
-    const floor = N / (best.get(kinds[0][0])! / 1000);
+    const floor = N / (best.get('bare core consumer+producer')! / 1000);
+    const rateOf = (name: string) => N / (best.get(name)! / 1000);
     console.log(`\nRoutes: forwarding ${N} queued messages (memory store, window ${WINDOW}, at-least-once)`);
     console.log('| forwarder | msg/s | vs bare core |');
     console.log('|---|---:|---:|');
-    for (const [name] of kinds) {
-      const rate = N / (best.get(name)! / 1000);
-      console.log(`| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / floor).toFixed(2)} |`);
+    for (const [name] of kinds) console.log(`| ${name} | ${Math.round(rateOf(name)).toLocaleString('en-US')} | ${(rateOf(name) / floor).toFixed(2)} |`);
+    // Split/aggregate without and with security, alternated: the best of two each.
+    let sa = Infinity;
+    let saAuth = Infinity;
+    for (let i = 0; i < 2; i++) {
+      sa = Math.min(sa, await splitAggregate(broker));
+      saAuth = Math.min(saAuth, await splitAggregate(secured.broker, BENCH_USER));
     }
-    const saMs = await splitAggregate(broker);
-    const orders = ORDERS / (saMs / 1000);
-    console.log(`| split/aggregate route (${ORDERS} orders x ${LINES} lines) | ${Math.round(orders).toLocaleString('en-US')} orders/s = ${Math.round(orders * LINES).toLocaleString('en-US')} lines/s | ${((orders * LINES) / floor).toFixed(2)} (lines) |`);
+    for (const [name, ms] of [['split/aggregate route', sa], ['split/aggregate route, security on (runAs)', saAuth]] as const) {
+      const orders = ORDERS / (ms / 1000);
+      console.log(`| ${name} (${ORDERS} orders x ${LINES} lines) | ${Math.round(orders).toLocaleString('en-US')} orders/s = ${Math.round(orders * LINES).toLocaleString('en-US')} lines/s | ${((orders * LINES) / floor).toFixed(2)} (lines) |`);
+    }
+    console.log(
+      `Security on / off: route ${(rateOf('route, security on (runAs)') / rateOf('route filter/setProperty/choice')).toFixed(2)}x, split/aggregate ${(sa / saAuth).toFixed(2)}x` +
+        ' (the secured broker: a users file, the route runs as the bench user granted everything, every consume and send checked)',
+    );
   } finally {
-    await broker.close();
-    await rm(dataDir, { recursive: true, force: true });
+    for (const b of brokers) {
+      await b.broker.close();
+      await rm(b.dataDir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -5,15 +5,18 @@
  * Measurement only: no assertions. Exits 0 unless Junction itself could not be measured.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { createBroker } from '../../src/broker.ts';
+import { createBroker, type Broker } from '../../src/broker.ts';
+import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { activemqMissing, startActiveMQ, type ActiveMQ } from './activemq.ts';
 import type { LoadOptions, LoadResult } from './stomp-load.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -158,10 +161,20 @@ function fsyncLine(result: LoadResult, before: StoreCounters, after: StoreCounte
   );
 }
 
-async function measure(client: LoadClient, target: string, port: number, w: Workload, counters?: CountersProbe): Promise<Outcome> {
-  const base: Omit<LoadOptions, 'destination' | 'messages'> = {
+/** One broker as the bench drives it: its STOMP port and how the load client connects. */
+interface BenchTarget {
+  /** Padded into every line. */
+  name: string;
+  port: number;
+  login?: LoadOptions['login'];
+  tlsCa?: string;
+  counters?: CountersProbe;
+}
+
+function loadBase(t: BenchTarget, w: Workload): Omit<LoadOptions, 'destination' | 'messages'> {
+  return {
     host: '127.0.0.1',
-    port,
+    port: t.port,
     bodySize: BODY_SIZE,
     persistent: w.persistent,
     receiptEvery: w.receiptEvery,
@@ -169,32 +182,68 @@ async function measure(client: LoadClient, target: string, port: number, w: Work
     prefetch: PREFETCH,
     stallTimeoutMs: STALL_TIMEOUT_MS,
     producers: w.producers,
+    ...(t.login ? { login: t.login } : {}),
+    ...(t.tlsCa !== undefined ? { tlsCa: t.tlsCa } : {}),
   };
-  const name = `${target.padEnd(9)} ${w.label.padEnd(LABEL_WIDTH)}`;
-  try {
-    const warmup = warmupFor(w.messages);
-    if (warmup > 0) await client.run({ ...base, destination: `/queue/bench.${w.key}.warmup`, messages: warmup });
-    const results: LoadResult[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const before = w.persistent ? counters?.() : undefined;
-      const result = await client.run({ ...base, destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
-      const after = before ? counters?.() : undefined;
-      results.push(result);
-      console.log(
-        `  ${name} ${fmtInt(result.messages)} messages in ${(result.elapsedMs / 1000).toFixed(2)} s: ${fmtInt(result.rate).padStart(7)} msg/s` +
-          ` (${w.producers === 1 ? 'producer' : 'producers'} confirmed after ${(result.producerMs / 1000).toFixed(2)} s; client CPU ${Math.round((100 * result.clientCpuMs) / result.elapsedMs)}%` +
-          `${result.redelivered ? `; ${result.redelivered} redelivered` : ''})`,
-      );
-      if (before && after) console.log(`  ${' '.repeat(name.length)} ${fsyncLine(result, before, after)}`);
+}
+
+/**
+ * Measures one workload on several targets: each one's warm-up, then round by round every target
+ * in turn, so drift on the machine (another process, thermal) falls on all of them alike and the
+ * ratios between them (security on/off, TLS/plain) compare runs made side by side. The median
+ * round of each target is its result.
+ */
+async function measure(client: LoadClient, targets: BenchTarget[], w: Workload): Promise<Map<string, Outcome>> {
+  const results = new Map<string, LoadResult[]>();
+  const failed = new Map<string, Outcome>();
+  const label = (t: BenchTarget) => `${t.name.padEnd(NAME_WIDTH)} ${w.label.padEnd(LABEL_WIDTH)}`;
+  const fail = (t: BenchTarget, err: unknown) => {
+    const error = err instanceof Error ? err.message : String(err);
+    console.log(`  ${label(t)} failed: ${error}`);
+    failed.set(t.name, { ok: false, error });
+  };
+  const warmup = warmupFor(w.messages);
+  for (const t of targets) {
+    results.set(t.name, []);
+    if (warmup === 0) continue;
+    try {
+      await client.run({ ...loadBase(t, w), destination: `/queue/bench.${w.key}.warmup`, messages: warmup });
+    } catch (err) {
+      fail(t, err);
+    }
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      if (failed.has(t.name)) continue;
+      try {
+        const before = w.persistent ? t.counters?.() : undefined;
+        const result = await client.run({ ...loadBase(t, w), destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
+        const after = before ? t.counters?.() : undefined;
+        results.get(t.name)!.push(result);
+        const name = label(t);
+        console.log(
+          `  ${name} ${fmtInt(result.messages)} messages in ${(result.elapsedMs / 1000).toFixed(2)} s: ${fmtInt(result.rate).padStart(7)} msg/s` +
+            ` (${w.producers === 1 ? 'producer' : 'producers'} confirmed after ${(result.producerMs / 1000).toFixed(2)} s; client CPU ${Math.round((100 * result.clientCpuMs) / result.elapsedMs)}%` +
+            `${result.redelivered ? `; ${result.redelivered} redelivered` : ''})`,
+        );
+        if (before && after) console.log(`  ${' '.repeat(name.length)} ${fsyncLine(result, before, after)}`);
+      } catch (err) {
+        fail(t, err);
+      }
+    }
+  }
+  const outcomes = new Map<string, Outcome>();
+  for (const t of targets) {
+    const f = failed.get(t.name);
+    if (f) {
+      outcomes.set(t.name, f);
+      continue;
     }
     // The median round: one slow outlier (another process on the machine) does not decide it.
-    const sorted = [...results].sort((a, b) => a.rate - b.rate);
-    return { ok: true, result: sorted[Math.floor((sorted.length - 1) / 2)]! };
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    console.log(`  ${name} failed: ${error}`);
-    return { ok: false, error };
+    const sorted = [...results.get(t.name)!].sort((a, b) => a.rate - b.rate);
+    outcomes.set(t.name, { ok: true, result: sorted[Math.floor((sorted.length - 1) / 2)]! });
   }
+  return outcomes;
 }
 
 /** What Junction's persistent number means, from the store the broker actually runs with. */
@@ -214,13 +263,17 @@ function countersOf(store: object): CountersProbe | undefined {
   };
 }
 
-async function benchJunction(
-  client: LoadClient,
-): Promise<{ outcomes: Map<string, Outcome>; rss: number; heapUsed: number; store: string; fsyncs: boolean }> {
+/** The Junction variants, measured side by side: as shipped, with security on (every connection logs in), over STOMP+SSL. */
+const JUNCTION = 'Junction';
+const JUNCTION_AUTH = 'Junction+auth';
+const JUNCTION_TLS = 'Junction+TLS';
+const NAME_WIDTH = JUNCTION_AUTH.length;
+
+/** A Junction broker in this process on a temp data dir, with `extra` config on top of the bench's. */
+async function startJunction(extra: (dataDir: string) => Promise<Record<string, unknown>>): Promise<{ broker: Broker; dataDir: string }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-'));
   // Ctrl-C in the middle: the data dir goes anyway.
-  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
-  process.once('exit', removeDir);
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const broker = await createBroker(
     {
       dataDir,
@@ -228,21 +281,52 @@ async function benchJunction(
       ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 },
       logLevel: 'silent',
       ...(JUNCTION_STORE ? { store: { type: JUNCTION_STORE } } : {}),
+      ...(await extra(dataDir)),
     },
     { logger: pino({ level: 'silent' }) },
   );
-  const store = storeLabel(broker.config.store);
-  console.log(`  (store: ${store})`);
-  const counters = countersOf(broker.store);
-  const outcomes = new Map<string, Outcome>();
+  return { broker, dataDir };
+}
+
+/**
+ * Junction three times in this process, each on its own data dir: as shipped (security off), with
+ * security on (a users file, the bench user granted everything: test/bench/security-fixture.ts;
+ * each connection logs in with login/passcode, each SEND and subscription is checked) and with
+ * STOMP+SSL (examples/tls/make-certs.sh's certificates, security off). The rows run interleaved
+ * (see measure), so the ratios compare runs made side by side.
+ */
+async function benchJunction(client: LoadClient): Promise<{ outcomes: Map<string, Map<string, Outcome>>; rss: number; heapUsed: number; store: string; fsyncs: boolean }> {
+  const started: Array<{ broker: Broker; dataDir: string }> = [];
   try {
-    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'Junction', broker.ports.stomp!, w, counters));
+    const plain = await startJunction(async () => ({}));
+    started.push(plain);
+    const auth = await startJunction(async (dir) => ({ security: await benchSecurityConfig(dir) }));
+    started.push(auth);
+    const certs = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-certs-'));
+    process.once('exit', () => rmSync(certs, { recursive: true, force: true }));
+    const made = spawnSync('bash', [path.join(ROOT, 'examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
+    const secure = await startJunction(async () => ({
+      tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } },
+    }));
+    started.push(secure);
+    const store = storeLabel(plain.broker.config.store);
+    console.log(`  (store: ${store}; ${JUNCTION_AUTH}: security on, login/passcode on every connection; ${JUNCTION_TLS}: STOMP+SSL, TLS 1.2+, security off)`);
+    const counters = countersOf(plain.broker.store);
+    const targets: BenchTarget[] = [
+      { name: JUNCTION, port: plain.broker.ports.stomp!, ...(counters ? { counters } : {}) },
+      { name: JUNCTION_AUTH, port: auth.broker.ports.stomp!, login: { user: BENCH_USER, passcode: BENCH_PASSWORD } },
+      { name: JUNCTION_TLS, port: secure.broker.ports.stompSsl!, tlsCa: readFileSync(path.join(certs, 'ca.pem'), 'utf8') },
+    ];
+    const outcomes = new Map<string, Map<string, Outcome>>();
+    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, targets, w));
     const mem = process.memoryUsage();
     return { outcomes, rss: mem.rss, heapUsed: mem.heapUsed, store, fsyncs: counters !== undefined };
   } finally {
-    await broker.close();
-    await rm(dataDir, { recursive: true, force: true });
-    process.off('exit', removeDir);
+    for (const s of started) {
+      await s.broker.close();
+      await rm(s.dataDir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -261,7 +345,7 @@ async function benchActiveMQ(
   console.log(`  (ActiveMQ pid ${amq.pid} up on STOMP port ${amq.stompPort} after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const outcomes = new Map<string, Outcome>();
   try {
-    for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, 'ActiveMQ', amq.stompPort, w));
+    for (const w of WORKLOADS) outcomes.set(w.key, (await measure(client, [{ name: 'ActiveMQ', port: amq.stompPort }], w)).get('ActiveMQ')!);
     return { outcomes, rss: amq.rss(), javaOpts: amq.javaOpts };
   } finally {
     await amq.stop();
@@ -313,7 +397,7 @@ async function main(): Promise<number> {
   let junction: Awaited<ReturnType<typeof benchJunction>>;
   let activemq: Awaited<ReturnType<typeof benchActiveMQ>>;
   try {
-    console.log('Junction (in-process, createBroker):');
+    console.log(`Junction (in-process, createBroker; ${JUNCTION}, ${JUNCTION_AUTH} and ${JUNCTION_TLS} round by round):`);
     junction = await benchJunction(client);
     console.log(`ActiveMQ Classic (${activemqVersion()}, ${javaVersion()}, KahaDB):`);
     activemq = await benchActiveMQ(client);
@@ -323,20 +407,21 @@ async function main(): Promise<number> {
   }
 
   const rate = (o: Outcome | undefined) => (o?.ok ? o.result.rate : undefined);
-  const rows = [['workload', 'Junction msg/s', 'ActiveMQ msg/s', 'Junction/ActiveMQ']];
+  const num = (n: number | undefined) => (n !== undefined ? fmtInt(n) : 'failed');
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : '-');
+  const rows = [['workload', 'Junction msg/s', '+auth msg/s', 'auth/off', '+TLS msg/s', 'TLS/off', 'ActiveMQ msg/s', 'Junction/ActiveMQ']];
   for (const w of WORKLOADS) {
-    const j = rate(junction.outcomes.get(w.key));
+    const mine = junction.outcomes.get(w.key);
+    const j = rate(mine?.get(JUNCTION));
+    const auth = rate(mine?.get(JUNCTION_AUTH));
+    const tls = rate(mine?.get(JUNCTION_TLS));
     const a = 'skipped' in activemq ? undefined : rate(activemq.outcomes.get(w.key));
     const label = w.persistent ? `${w.label} (*)` : w.label;
-    rows.push([
-      label,
-      j !== undefined ? fmtInt(j) : 'failed',
-      'skipped' in activemq ? 'skipped' : a !== undefined ? fmtInt(a) : 'failed',
-      j !== undefined && a !== undefined ? `${(j / a).toFixed(2)}x` : '-',
-    ]);
+    rows.push([label, num(j), num(auth), ratio(auth, j), num(tls), ratio(tls, j), 'skipped' in activemq ? 'skipped' : num(a), ratio(j, a)]);
   }
   console.log('');
   console.log(table(rows));
+  console.log(`+auth: ${JUNCTION_AUTH}, security on (users file, login/passcode, every SEND and SUBSCRIBE checked); +TLS: ${JUNCTION_TLS}, STOMP+SSL; both measured round by round beside Junction.`);
   console.log(`(*) Junction: ${junction.store}. ActiveMQ: KahaDB, stock settings (journal disk sync always).`);
   if (junction.fsyncs) {
     console.log(
@@ -347,10 +432,10 @@ async function main(): Promise<number> {
   }
   if ('skipped' in activemq) console.log('ActiveMQ reference skipped, so there is no ratio.');
   console.log('');
-  console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; broker + harness, the load client is a separate process)`);
+  console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; the three brokers + harness, the load client is a separate process)`);
   if (!('skipped' in activemq) && activemq.rss !== undefined) console.log(`ActiveMQ JVM RSS after the run: ${fmtMB(activemq.rss)} (${activemq.javaOpts})`);
 
-  const junctionFailed = [...junction.outcomes.values()].some((o) => !o.ok);
+  const junctionFailed = [...junction.outcomes.values()].some((byTarget) => [...byTarget.values()].some((o) => !o.ok));
   return junctionFailed ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@
  * `{ id, error }` out.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { FrameSplitter, type ServerFrame } from './stomp-frames.ts';
@@ -39,7 +40,14 @@ export interface LoadOptions {
    * its own and its own `receiptEvery` count, and its last SEND carries a receipt.
    */
   producers?: number;
+  /** CONNECT with `login`/`passcode` (the security-on rows). */
+  login?: { user: string; passcode: string };
+  /** Connect over TLS, trusting this CA (PEM text): the STOMP+SSL row. */
+  tlsCa?: string;
 }
+
+/** How a connection is opened: the load options the connection itself depends on. */
+type OpenOptions = Pick<LoadOptions, 'host' | 'port' | 'login' | 'tlsCa'>;
 
 export interface LoadResult {
   messages: number;
@@ -81,14 +89,15 @@ class StompConnection {
     socket.on('close', () => this.fail(new Error('connection closed by the broker')));
   }
 
-  static async open(host: string, port: number, timeoutMs = 10_000): Promise<StompConnection> {
+  static async open(o: OpenOptions, timeoutMs = 10_000): Promise<StompConnection> {
+    const { host, port } = o;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port });
+      const s = o.tlsCa === undefined ? net.connect({ host, port }) : tls.connect({ host, port, ca: o.tlsCa, servername: 'localhost' });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new Error(`no TCP connection to ${host}:${port} within ${timeoutMs} ms`));
       }, timeoutMs);
-      s.once('connect', () => {
+      s.once(o.tlsCa === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
@@ -110,7 +119,8 @@ class StompConnection {
         reject(err);
       };
     });
-    socket.write('CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:0,0\n\n\0');
+    const login = o.login ? `login:${o.login.user}\npasscode:${o.login.passcode}\n` : '';
+    socket.write(`CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:0,0\n${login}\n\0`);
     try {
       const frame = await connected;
       if (frame.headers.get('version') !== '1.2') throw new Error(`broker negotiated STOMP ${frame.headers.get('version') ?? '1.0'}, the bench needs 1.2`);
@@ -212,8 +222,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const count = o.producers ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`producers must be an integer >= 1, got ${count}`);
   if (count > o.messages) throw new Error(`${count} producers for ${o.messages} messages: each producer needs one at least`);
-  const consumer = await StompConnection.open(o.host, o.port);
-  const opened = await Promise.allSettled(Array.from({ length: count }, () => StompConnection.open(o.host, o.port)));
+  const consumer = await StompConnection.open(o);
+  const opened = await Promise.allSettled(Array.from({ length: count }, () => StompConnection.open(o)));
   const producers = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
