@@ -16,6 +16,11 @@
  * `always` and ActiveMQ's KahaDB are on the path; aedes and Mosquitto keep it in memory), and
  * publish-to-delivery latency p50/p99 of QoS 1 at a fixed rate.
  *
+ * Junction runs three times: as shipped, with security on (`Junction+auth`: every client logs in as
+ * the bench user, test/bench/security-fixture.ts) and over MQTT over TLS (`Junction+TLS`). After each
+ * broker's idle memory and warm-up, the workloads run one by one on every broker in turn, so the
+ * ratios variant / Junction compare runs made minutes apart, not a quarter of an hour.
+ *
  * Saturation: the load (all publishers and subscribers, MQTT.js) runs in this one process and the
  * machine may have only 2 CPUs, so a throughput row can be bounded by the load instead of the broker.
  * Every throughput window records the CPU time of the broker (from /proc/<pid>/stat, all threads)

@@ -189,7 +189,7 @@ function loadBase(t: BenchTarget, w: Workload): Omit<LoadOptions, 'destination' 
 
 /**
  * Measures one workload on several targets: each one's warm-up, then round by round every target
- * in turn, so drift on the machine (another process, thermal) falls on all of them alike and the
+ * in turn (each round starting one target further), so drift on the machine (another process, thermal) falls on all of them alike and the
  * ratios between them (security on/off, TLS/plain) compare runs made side by side. The median
  * round of each target is its result.
  */
@@ -213,7 +213,9 @@ async function measure(client: LoadClient, targets: BenchTarget[], w: Workload):
     }
   }
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
+    // Each round starts with the next target, so none is always the one measured first.
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round - 1) % targets.length]!;
       if (failed.has(t.name)) continue;
       try {
         const before = w.persistent ? t.counters?.() : undefined;
