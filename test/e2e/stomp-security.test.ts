@@ -8,6 +8,7 @@ import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { captureLog, type LogCapture } from '../helpers/log-capture.ts';
 import { RawStomp } from '../helpers/raw-stomp.ts';
+import { makeCerts, tlsConfig, type TestCerts } from '../helpers/tls-certs.ts';
 import { connect, connectFor, maybeStats, nextReceiptId, type ConnectOptions } from '../helpers/stompjs.ts';
 import { pyTest, runPython } from '../helpers/stomp-python.ts';
 
@@ -239,5 +240,72 @@ describe('STOMP security: anonymous granted a role (security.anonymousRoles)', (
 
   test('credentials that do not check out are still refused (no fall-back to anonymous)', async () => {
     await assert.rejects(connect(broker, { connectHeaders: { login: 'alice', passcode: 'nope' } }), /ERROR on connect: Authentication failed/);
+  });
+});
+
+describe('STOMP security over TLS: stomp+ssl and WSS', () => {
+  let broker: TestBroker;
+  let dir: string;
+  let certs: TestCerts;
+  const ssl = () => ({ host: 'localhost', ssl: { ca_certs: certs.ca } });
+
+  before(async () => {
+    certs = await makeCerts('device1');
+    // device1 logs in with its client certificate (mapped by the SAN make-certs.sh gives it) and only reads.
+    const { dir: d, usersFile } = await writeUsers({ device1: { roles: ['reader'], certificates: ['email:device1@example.com'] } });
+    dir = d;
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS }, tls: tlsConfig(certs, { clientAuth: 'want' }) });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+    await certs.remove();
+  });
+
+  pyTest('stomp.py over SSL: a login, a refused login', async () => {
+    const run = await runPython(
+      broker.ports.stompSsl!,
+      [
+        { op: 'connect', conn: 'bad', login: 'alice', passcode: 'wrong', expect: 'error', as: 'refused' },
+        { op: 'connect', conn: 'a', login: 'alice', passcode: PASSWORDS.alice },
+        { op: 'subscribe', conn: 'a', destination: '/queue/sec.tls', id: 'tls-1' },
+        { op: 'send', conn: 'a', destination: '/queue/sec.tls', bodies: ['over tls'] },
+        { op: 'receive', conn: 'a', count: 1, quiet: 0.2, as: 'got' },
+        { op: 'disconnect', conn: 'a' },
+      ],
+      { ...ssl(), errorsExpected: true },
+    );
+    const refused = run.get('refused') as { error?: { headers: Record<string, string> }; closed?: boolean };
+    assert.equal(refused.error?.headers.message, 'Authentication failed');
+    assert.equal(refused.closed, true);
+    assert.deepEqual(run.messages('got').map((m) => m.body), ['over tls']);
+  });
+
+  pyTest('stomp.py over SSL with a client certificate and no passcode: the certificate\'s user, with its permissions', async () => {
+    const run = await runPython(
+      broker.ports.stompSsl!,
+      [
+        { op: 'connect', conn: 'd' },
+        { op: 'subscribe', conn: 'd', destination: '/queue/sec.device', id: 'dev-1' },
+        { op: 'send', conn: 'd', destination: '/queue/sec.device', bodies: ['from device1'], expect: 'error', as: 'denied' },
+        { op: 'disconnect', conn: 'd' },
+      ],
+      { host: 'localhost', ssl: { ca_certs: certs.ca, cert_file: certs.clientCert, key_file: certs.clientKey }, errorsExpected: true },
+    );
+    assert.equal(run.get('denied').error?.headers.message, 'Not authorized');
+    assert.match(run.get('denied').error?.body ?? '', /User device1 is not authorized to send on sec\.device/);
+  });
+
+  pyTest('stomp.py over SSL without a client certificate and without credentials: refused', async () => {
+    const run = await runPython(broker.ports.stompSsl!, [{ op: 'connect', conn: 'x', expect: 'error', as: 'refused' }], { ...ssl(), errorsExpected: true });
+    assert.equal(run.get('refused').error?.headers.message, 'Authentication failed');
+  });
+
+  test('stompjs over WSS with the CA: right credentials connect, a wrong passcode is refused', async (t) => {
+    const c = await connectFor(t, broker, { transport: 'wss', ca: certs.caPem, name: 'alice(wss)', connectHeaders: { login: 'alice', passcode: PASSWORDS.alice } });
+    const inbox = await c.subscribe('/queue/sec.wss');
+    await c.send('/queue/sec.wss', 'over wss');
+    assert.deepEqual((await inbox.take(1)).map((m) => m.body), ['over wss']);
+    await assert.rejects(connect(broker, { transport: 'wss', ca: certs.caPem, connectHeaders: { login: 'alice', passcode: 'nope' } }), /ERROR on connect: Authentication failed/);
   });
 });

@@ -10,7 +10,7 @@ import { TcpStompSocket } from './stomp-tcp.ts';
  * TCP (through {@link TcpStompSocket}) or WebSocket (the `ws` package).
  */
 
-export type Transport = 'tcp' | 'ws';
+export type Transport = 'tcp' | 'ws' | 'wss';
 export type StompVersionName = '1.0' | '1.1' | '1.2';
 
 /** All three STOMP subprotocols, most recent first, as a browser client offers them. */
@@ -32,6 +32,8 @@ export interface ConnectOptions {
   heartbeat?: [number, number];
   /** Label for failure messages. */
   name?: string;
+  /** `wss`: the CA (PEM) the broker's certificate is verified with; the client connects to `localhost`, the name it carries. */
+  ca?: Buffer;
 }
 
 let clientSeq = 0;
@@ -263,10 +265,13 @@ export async function connect(broker: TestBroker, opts: ConnectOptions = {}): Pr
   let tc: TestClient;
   const client = new Client({
     webSocketFactory: () => {
+      const protocols = opts.subprotocols ?? ALL_SUBPROTOCOLS;
       const socket: IStompSocket =
         transport === 'tcp'
           ? new TcpStompSocket(host, broker.ports.stomp!)
-          : (new WebSocket(`ws://${host}:${broker.ports.ws}/`, opts.subprotocols ?? ALL_SUBPROTOCOLS) as unknown as IStompSocket);
+          : transport === 'ws'
+            ? (new WebSocket(`ws://${host}:${broker.ports.ws}/`, protocols) as unknown as IStompSocket)
+            : (new WebSocket(`wss://localhost:${broker.ports.wss}/`, protocols, { ca: opts.ca }) as unknown as IStompSocket);
       tc.socket = socket;
       return socket;
     },
