@@ -33,6 +33,8 @@ class FakeConnection implements TransportConnection {
   readonly tls: { peerCertificate?: PeerCertificate } | undefined;
   congested = false;
   ended = false;
+  /** Whether the session stopped reading (backpressure). */
+  paused = false;
   private out = '';
   private dataCb: ((b: Buffer) => void) | undefined;
   private closeCbs: Array<(err?: Error) => void> = [];
@@ -50,8 +52,12 @@ class FakeConnection implements TransportConnection {
   onClose(cb: (err?: Error) => void): void {
     this.closeCbs.push(cb);
   }
-  pause(): void {}
-  resume(): void {}
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
   end(): void {
     this.close();
   }
@@ -193,6 +199,20 @@ describe('StompSession login and denials', () => {
       assert.equal(auth.closed, 0);
     });
   }
+
+  test('frames behind a login that has not answered are held within the per-connection bound: reading stops, and goes on after', async () => {
+    const { conn, auth, sends } = await session();
+    conn.send(['CONNECT', { 'accept-version': '1.2', host: 'x', login: 'alice', passcode: 'p' }]);
+    const flood = Array.from({ length: 1100 }, (_, i): [string, Record<string, string>, string] => ['SEND', { destination: '/queue/flood' }, `m${i}`]);
+    conn.send(...flood);
+    assert.ok(conn.paused, 'the connection is no longer read once 1,024 frames wait');
+    assert.equal(sends.length, 0);
+    auth.accept(ALICE);
+    const deadline = Date.now() + 5000;
+    while ((sends.length < 1100 || conn.paused) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(sends.length, 1100, 'every held frame is served once the login answers');
+    assert.ok(!conn.paused, 'and reading resumes');
+  });
 
   test('a login answered after the connection closed: its session is closed at once', async () => {
     const { conn, auth } = await session();
