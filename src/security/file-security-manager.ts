@@ -145,10 +145,7 @@ export class FileSecurityManager implements SecurityManager {
 
   private async passwordLogin(req: LoginRequest, user: string, password: string, users: UsersTable): Promise<LoginResult> {
     // Checked before the KDF: a locked-out guesser costs the broker nothing.
-    if (this.byAddress.throttled(req.remoteAddress) || this.byUser.throttled(user)) {
-      this.stats.loginsThrottled++;
-      return this.refuse(req, 'throttled', 'password', 'Too many failed logins: try again later');
-    }
+    if (this.lockedOut(req.remoteAddress, user)) return this.throttled(req);
     const entry = users.users.get(user);
     if (entry && this.cache.has(user, password)) {
       this.stats.cacheHits++;
@@ -156,14 +153,20 @@ export class FileSecurityManager implements SecurityManager {
     }
     if (this.pending >= this.config.maxPendingLogins) return this.overLimit(req, 'too many logins waiting for the password check (security.maxPendingLogins)');
     this.pending++;
-    let ok: boolean;
+    let ok: boolean | 'throttled';
     try {
       // An unknown user, or one without a password, costs the same KDF run as a wrong password.
       const hash = entry?.password;
-      ok = await this.kdf.run(async () => (hash !== undefined ? verifyPassword(password, hash) : (await burn(password), false)));
+      ok = await this.kdf.run(async () => {
+        // Checked again once a slot is free: a burst of guesses sent before its address or user was
+        // locked waits here, and only the first failures' worth of it may run the KDF.
+        if (this.lockedOut(req.remoteAddress, user)) return 'throttled';
+        return hash !== undefined ? verifyPassword(password, hash) : (await burn(password), false);
+      });
     } finally {
       this.pending--;
     }
+    if (ok === 'throttled') return this.throttled(req);
     if (!ok || !entry) {
       this.failed(req.remoteAddress, this.byAddress, 'address');
       this.failed(user, this.byUser, 'user');
@@ -174,6 +177,15 @@ export class FileSecurityManager implements SecurityManager {
     this.byUser.succeed(user);
     this.cache.add(user, password);
     return this.admitUser(req, user, entry.roles, 'password');
+  }
+
+  private lockedOut(remoteAddress: string, user: string): boolean {
+    return this.byAddress.throttled(remoteAddress) || this.byUser.throttled(user);
+  }
+
+  private throttled(req: LoginRequest): LoginResult {
+    this.stats.loginsThrottled++;
+    return this.refuse(req, 'throttled', 'password', 'Too many failed logins: try again later');
   }
 
   private certificateLogin(req: LoginRequest, users: UsersTable): LoginResult {

@@ -164,3 +164,39 @@ describe('security attacks: login throttling', () => {
     ]);
   });
 });
+
+describe('security attacks: a burst of parallel guesses', () => {
+  let broker: TestBroker;
+  let dir: string;
+
+  before(async () => {
+    const { dir: d, usersFile } = await writeUsers();
+    dir = d;
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a burst of parallel guesses sent before the lock runs the KDF only for the first failures, the rest are refused as throttled', async () => {
+    const burst = 30;
+    const answers = await Promise.all(
+      Array.from({ length: burst }, async (_, i) => {
+        const c = await RawStomp.open(broker.ports.stomp!, { timeout: 30_000 });
+        // Unknown users (each its own name, so the per-user throttle stays out of it) cost a full KDF run each.
+        c.send('CONNECT', { 'accept-version': '1.2', host: 'localhost', login: `ghost-${i}`, passcode: `guess-${i}` });
+        try {
+          return (await c.nextFrame()).header('message');
+        } finally {
+          c.destroy();
+        }
+      }),
+    );
+    const failed = answers.filter((a) => a === 'Authentication failed').length;
+    const throttled = answers.filter((a) => a === 'Too many failed logins, try later').length;
+    assert.equal(failed + throttled, burst, answers.join(', '));
+    // 4 failures lock the address; the two KDF slots may each hold one more guess already running.
+    assert.ok(failed <= 4 + 2, `${failed} guesses ran the KDF`);
+  });
+});
