@@ -14,7 +14,8 @@ import { Transactions } from './transactions.ts';
 import type { Typed } from './rhea-codec.ts';
 import type { AmqpConfig } from './amqp-config.ts';
 import type { Authenticator, LoginSession } from '../../core/ports/security.ts';
-import { installSaslServer, remoteIp } from './sasl-server.ts';
+import { remoteIp } from '../../interop/remote-ip.ts';
+import { installSaslServer } from './sasl-server.ts';
 
 /** What a connection is configured with: the `amqp` config section plus the name the broker gives in its open. */
 export type AmqpSessionConfig = AmqpConfig & { serverName: string };

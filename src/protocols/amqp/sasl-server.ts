@@ -30,15 +30,12 @@ export function parsePlain(response: Buffer | undefined): { user: string; passwo
   return user === '' ? undefined : { user, password: response.toString('utf8', second + 1) };
 }
 
-/** The peer's IP, shared by every protocol's login (src/interop/remote-ip.ts). */
-export { remoteIp } from '../../interop/remote-ip.ts';
-
 /** What a connection's SASL layer needs from it. */
 export interface SaslHost {
   readonly auth: Authenticator;
   /** The mechanisms configured (`amqp.saslMechanisms`); each is offered only where it can succeed. */
   readonly mechanisms: readonly SaslMechanismName[];
-  /** The peer's IP (see {@link remoteIp}). */
+  /** The peer's IP (`remoteIp` of src/interop/remote-ip.ts: failed logins count per host). */
   readonly remoteAddress: string;
   /** The client certificate the TLS listener verified, if any (SASL EXTERNAL). */
   readonly certificate: PeerCertificate | undefined;
