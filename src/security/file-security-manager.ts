@@ -143,7 +143,7 @@ export class FileSecurityManager implements SecurityManager {
     return { ...this.stats, lockouts: this.byAddress.lockouts + this.byUser.lockouts };
   }
 
-  private async passwordLogin(req: LoginRequest, user: string, password: string, users: UsersTable): Promise<LoginResult> {
+  private async passwordLogin(req: LoginRequest, user: string, password: string, users: UsersTable, again = false): Promise<LoginResult> {
     // Checked before the KDF: a locked-out guesser costs the broker nothing.
     if (this.lockedOut(req.remoteAddress, user)) return this.throttled(req);
     const entry = users.users.get(user);
@@ -167,6 +167,10 @@ export class FileSecurityManager implements SecurityManager {
       this.pending--;
     }
     if (ok === 'throttled') return this.throttled(req);
+    // The users file was reloaded while the KDF ran: the password or the user may be gone (a
+    // `junction user passwd` after a leak). Checked once more against the file now in force, else the
+    // old password would be admitted, and cached for authCacheTtl past the reload that cleared the cache.
+    if (this.watcher.table !== users && !again) return this.passwordLogin(req, user, password, this.watcher.table, true);
     if (!ok || !entry) {
       this.failed(req.remoteAddress, this.byAddress, 'address');
       this.failed(user, this.byUser, 'user');

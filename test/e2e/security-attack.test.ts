@@ -200,3 +200,38 @@ describe('security attacks: a burst of parallel guesses', () => {
     assert.ok(failed <= 4 + 2, `${failed} guesses ran the KDF`);
   });
 });
+
+describe('security attacks: a password changed while a login with the old one runs', () => {
+  let broker: TestBroker;
+  let dir: string;
+  let usersFile: string;
+
+  before(async () => {
+    ({ dir, usersFile } = await writeUsers());
+    // alice's old hash is slow (N = 2^16): the reload below lands while her login's KDF runs.
+    const users = { alice: { password: await hashPassword('old-password', { ln: 16, r: 8, p: 1 }), roles: ['device'] } };
+    await writeFile(usersFile, JSON.stringify({ users }));
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the login in flight is checked against the new file, and the old password is not cached past the change', async () => {
+    const connecting = stompLogin(broker.ports.stomp!, { login: 'alice', passcode: 'old-password' });
+    // `junction user passwd` (the old password leaked): the file is replaced, the broker reloads it.
+    const users = { alice: { password: await hashPassword('new-password', FAST), roles: ['device'] } };
+    await writeFile(usersFile, JSON.stringify({ users }));
+    await broker.reload();
+    const { c, answer } = await connecting;
+    c.destroy();
+    assert.equal(answer, 'ERROR Authentication failed');
+    const again = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: 'old-password' });
+    again.c.destroy();
+    assert.equal(again.answer, 'ERROR Authentication failed');
+    const fresh = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: 'new-password' });
+    fresh.c.destroy();
+    assert.equal(fresh.answer, 'CONNECTED');
+  });
+});
