@@ -27,7 +27,7 @@ export interface UsersChange {
  * The audit log (issue 14 part 7): one structured line per security event on its own logger
  * (`component: "audit"`, `event: auth.success | auth.failure | permission.denied | users.changed |
  * permissions.loaded`).
- * auth.failure and permission.denied lines are limited per user (or remote address) per minute: a
+ * auth.failure lines are limited per remote address, permission.denied lines per user, per minute: a
  * hostile client repeating a refused operation cannot flood the log; the lines held back are
  * counted and reported, once a minute, in one `audit.suppressed` line. Passwords are never
  * passed in (and log.ts redacts `password` anyway).
@@ -55,7 +55,9 @@ export class AuditLog {
 
   authFailure(req: LoginRequest, reason: string, method: string): void {
     const user = clip(req.user);
-    if (!this.log || !this.admit(user ?? req.remoteAddress)) return;
+    // Counted per remote address: the user name is the client's free choice, and a new one per
+    // attempt (a throttled one costs nothing) would be a new budget each time.
+    if (!this.log || !this.admit(`\0${req.remoteAddress}`)) return;
     this.log.warn({ event: 'auth.failure', protocol: req.protocol, remoteAddress: req.remoteAddress, user, clientId: clip(req.clientId), method, reason }, 'login refused');
   }
 

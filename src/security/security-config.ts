@@ -90,7 +90,7 @@ export const securityConfigSchema = z.strictObject({
    */
   audit: z.boolean().default(true),
   /**
-   * auth.failure and permission.denied lines per user (or remote address) per minute; the ones
+   * auth.failure lines per remote address and permission.denied lines per user, per minute; the ones
    * beyond are counted and reported in one line when the minute ends, so a hostile client cannot
    * flood the log. Default 60.
    */

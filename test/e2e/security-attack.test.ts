@@ -235,3 +235,34 @@ describe('security attacks: a password changed while a login with the old one ru
     assert.equal(fresh.answer, 'CONNECTED');
   });
 });
+
+describe('security attacks: audit log flooding', () => {
+  let broker: TestBroker;
+  let log: LogCapture;
+  let dir: string;
+
+  before(async () => {
+    log = captureLog('info');
+    ({ dir } = await writeUsers().then(async (w) => {
+      broker = await startBroker({ security: { usersFile: w.usersFile, permissions: PERMISSIONS, auditMaxDenialsPerMinute: 5, maxFailedLoginsPerAddress: 3 } }, { logger: log.logger });
+      return w;
+    }));
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('failed logins with a new user name each are limited per remote address, not per claimed name', async () => {
+    // Throttled after 3 failures, so the rest cost the broker no KDF: only the log could suffer.
+    for (let i = 0; i < 30; i++) {
+      const { c } = await stompLogin(broker.ports.stomp!, { login: `nobody-${i}`, passcode: 'x' });
+      c.destroy();
+    }
+    await broker.close();
+    const failures = log.lines.filter((l) => l.event === 'auth.failure');
+    assert.equal(failures.length, 5);
+    const suppressed = log.lines.filter((l) => l.event === 'audit.suppressed');
+    assert.deepEqual(suppressed.map((l) => l.suppressed), [25], 'the rest are counted in one line');
+  });
+});
