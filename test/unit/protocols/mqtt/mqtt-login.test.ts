@@ -44,8 +44,10 @@ class TestAuthenticator implements Authenticator {
 /** alice: everything but `send` under `ro.` and `consume` under `secret.`; bob: everything; keeper: everything but `deleteDurableQueue`; anonymous (guest): everything but consuming `test.nosubscribe`. */
 class TestAuthorizer implements Authorizer {
   readonly denials: string[] = [];
+  calls = 0;
 
   allowed(s: Subject, address: string, p: Permission): boolean {
+    this.calls++;
     if (s.user === 'bob') return true;
     if (s.user === 'keeper') return p !== 'deleteDurableQueue';
     if (s.user === 'alice') return !(p === 'send' && address.startsWith('ro.')) && !(p === 'consume' && address.startsWith('secret.'));
@@ -298,4 +300,17 @@ test('ending a persistent session or one of its subscriptions needs deleteDurabl
   back.raw.send(unsubscribePacket(2, ['k/t']));
   await back.raw.waitClosed();
   assert.deepEqual(back.raw.packets.map((p) => p.type), [], 'no UNSUBACK');
+});
+
+test('a PUBLISH costs one authorizer call (the core\'s send check) and nothing else of the adapter', async () => {
+  const { port, authz } = await start();
+  const a = await session(port, { clientId: 'counted', username: 'alice', password: 'secret' });
+  a.send(publishPacket('ok/counted', 'first: creates the topic', { qos: 1, id: 1 }));
+  assert.equal((await a.next()).type, 4);
+  authz.calls = 0;
+  for (let i = 0; i < 10; i++) a.send(publishPacket('ok/counted', `m${i}`, { qos: i % 2 === 0 ? 0 : 1, id: 2 + i }));
+  a.send(publishPacket('ok/counted', 'last', { qos: 1, id: 100 }));
+  let acks = 0;
+  while (acks < 6) if ((await a.next()).type === 4) acks++;
+  assert.equal(authz.calls, 11);
 });
