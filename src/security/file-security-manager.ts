@@ -183,6 +183,24 @@ export class FileSecurityManager implements SecurityManager {
     return this.admitUser(req, user, entry.roles, 'password');
   }
 
+  /**
+   * Whether `%c` may stand for `clientId` in `user`'s permissions. With a client id rule, only for an
+   * id the rule binds to this user: a STOMP `client-id` is the client's free choice, and would
+   * otherwise reach another device's `devices.%c.>`; under `prefix`, user `sensor` may use the id
+   * `sensor1`, but that id is user sensor1's for `%c` (the longest user name it starts with).
+   */
+  private bindsClientId(protocol: LoginRequest['protocol'], user: string, clientId: string | undefined): boolean {
+    const rule = this.config.mqttClientId;
+    if (rule === 'any' || clientId === undefined) return true;
+    if (protocol !== 'mqtt' && !clientIdAllowed(rule, user, clientId)) return false;
+    if (rule === 'prefix') {
+      const users = this.watcher.table.users;
+      const longest = Math.min(clientId.length, MAX_USER_LENGTH);
+      for (let n = user.length + 1; n <= longest; n++) if (users.has(clientId.slice(0, n))) return false;
+    }
+    return true;
+  }
+
   private lockedOut(remoteAddress: string, user: string): boolean {
     return this.byAddress.throttled(remoteAddress) || this.byUser.throttled(user);
   }
@@ -208,9 +226,7 @@ export class FileSecurityManager implements SecurityManager {
       return this.refuse(req, 'not-authorized', method, `Client id must ${this.config.mqttClientId === 'equals' ? 'be' : 'start with'} the user name`);
     }
     if (!this.connections.acquire(user)) return this.overLimit(req, `user has security.maxConnectionsPerUser (${this.config.maxConnectionsPerUser}) connections open`);
-    // With a client id rule, `%c` stands only for a client id the rule bound to this user: a STOMP
-    // `client-id` is the client's free choice, and would otherwise reach another device's `devices.%c.>`.
-    const clientId = req.protocol === 'mqtt' || clientIdAllowed(this.config.mqttClientId, user, req.clientId) ? req.clientId : undefined;
+    const clientId = this.bindsClientId(req.protocol, user, req.clientId) ? req.clientId : undefined;
     const subject: Subject = Object.freeze({ user, roles: new Set(roles), clientId });
     let open = true;
     return this.admit(req, subject, method, () => {

@@ -266,3 +266,51 @@ describe('security attacks: audit log flooding', () => {
     assert.deepEqual(suppressed.map((l) => l.suppressed), [25], 'the rest are counted in one line');
   });
 });
+
+describe('security attacks: mqttClientId prefix and user names that prefix each other', () => {
+  let broker: TestBroker;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'security-attack-'));
+    const usersFile = path.join(dir, 'users.json');
+    const password = await hashPassword('pw-of-both', FAST);
+    await writeFile(usersFile, JSON.stringify({ users: { sensor: { password, roles: ['device'] }, sensor1: { password, roles: ['device'] } } }));
+    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, mqttClientId: 'prefix' } });
+  });
+  after(async () => {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const device = async (username: string, clientId: string): Promise<mqtt.MqttClient> => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId, username, password: 'pw-of-both', reconnectPeriod: 0 });
+    await new Promise<void>((resolve, reject) => c.once('connect', () => resolve()).once('error', reject));
+    return c;
+  };
+  const granted = async (c: mqtt.MqttClient, filter: string): Promise<number> => {
+    const [g] = await c.subscribeAsync(filter, { qos: 1 }).catch((e: { granted?: Array<{ qos: number }> }) => e.granted ?? [{ qos: 128 }]);
+    return g!.qos;
+  };
+
+  test("user sensor connecting as client id sensor1 (which starts with its name) does not get sensor1's %c topics", async () => {
+    const impostor = await device('sensor', 'sensor1');
+    try {
+      assert.equal(await granted(impostor, 'devices/sensor1/#'), 128);
+    } finally {
+      await impostor.endAsync(true);
+    }
+    const own = await device('sensor', 'sensor-7');
+    try {
+      assert.equal(await granted(own, 'devices/sensor-7/#'), 1, 'an id that is its own still binds %c');
+    } finally {
+      await own.endAsync(true);
+    }
+    const real = await device('sensor1', 'sensor1');
+    try {
+      assert.equal(await granted(real, 'devices/sensor1/#'), 1);
+    } finally {
+      await real.endAsync(true);
+    }
+  });
+});
