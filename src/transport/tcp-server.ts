@@ -15,6 +15,28 @@ function uncork(c: TcpConnection): void {
   c.uncork();
 }
 
+function endTurn(c: TcpConnection): void {
+  c.endTurn();
+}
+
+/**
+ * Cleartext bytes a TLS connection reads in one event-loop turn before it waits for the next. A
+ * TLSSocket emits one 'data' per TLS record (MQTT.js sends one record per PUBLISH, ~300 bytes) and
+ * libuv reads up to 32 x 64 KiB per socket per poll: four flooding publishers made one turn last
+ * 0.5 s. And a TLS write completes (and a congested socket drains) only in the next turn (Node's
+ * TLSWrap calls back through SetImmediate), so a subscriber over TLS got one socket buffer (16 KiB)
+ * per such turn: QoS 0 fan-in 4 -> 1 over TLS fell from ~40,000 to ~300 msg/s.
+ */
+const TLS_READ_PER_TURN = 64 * 1024;
+
+/**
+ * Bytes waiting in a TLS socket above which the connection is congested (a plain socket: its own
+ * 16 KiB high-water mark). The TLS write of a turn is encrypted and handed to the kernel at once,
+ * but the socket counts it as waiting until its completion in the next turn; with 16 KiB a TLS
+ * subscriber got 16 KiB per turn while publishers read 64 KiB each in it.
+ */
+const TLS_WRITE_HIGH_WATER = 1024 * 1024;
+
 /** A connection's first bytes while they are checked for another protocol (see {@link TcpConnection.firstBytes}). */
 interface Sniff {
   /** The protocol's 'data' listeners, added to the socket once the bytes are its own. */
@@ -39,6 +61,10 @@ class TcpConnection implements TransportConnection, Watched {
   private drainWatched = false;
   /** Set until the first bytes are judged (only on a listener of a known protocol); then null. */
   private sniff: Sniff | null = null;
+  /** The protocol paused reading (back-pressure, read budget). */
+  private paused = false;
+  /** TLS: cleartext bytes read in this event-loop turn; -1 while waiting for the next turn. */
+  private turnBytes = 0;
 
   /** Set on a connection of a TLS listener (see TransportConnection.tls). */
   readonly tls: TransportConnection['tls'];
@@ -53,6 +79,7 @@ class TcpConnection implements TransportConnection, Watched {
       this.sniff = sniff;
       socket.on('data', sniff.onData);
     }
+    if (tlsInfo !== undefined) socket.on('data', (chunk: Buffer) => this.readInTurn(chunk.length));
     // One 'error' and one 'close' listener per socket, whoever registers with onClose (an idle
     // connection's memory is mostly such small objects).
     socket.on('error', (err) => {
@@ -87,7 +114,7 @@ class TcpConnection implements TransportConnection, Watched {
   }
 
   get congested(): boolean {
-    return this.socket.writableNeedDrain;
+    return this.tls === undefined ? this.socket.writableNeedDrain : this.socket.writableLength >= TLS_WRITE_HIGH_WATER;
   }
 
   get outboundBytes(): number {
@@ -102,7 +129,7 @@ class TcpConnection implements TransportConnection, Watched {
       this.socket.cork();
       process.nextTick(uncork, this);
     }
-    if (this.socket.write(data)) return true;
+    if (this.socket.write(data) || (this.tls !== undefined && this.socket.writableLength < TLS_WRITE_HIGH_WATER)) return true;
     // Over the high-water mark: the only path that pays for the slow-consumer and outbound checks.
     if (!this.drainWatched) {
       this.drainWatched = true;
@@ -163,11 +190,29 @@ class TcpConnection implements TransportConnection, Watched {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.paused = false;
+    if (this.turnBytes >= 0) this.socket.resume();
+  }
+
+  /** TLS: counts what this turn read; past TLS_READ_PER_TURN the socket waits for the next turn (see there). */
+  private readInTurn(bytes: number): void {
+    if (this.turnBytes < 0) return;
+    this.turnBytes += bytes;
+    if (this.turnBytes < TLS_READ_PER_TURN) return;
+    this.turnBytes = -1;
+    this.socket.pause();
+    setImmediate(endTurn, this);
+  }
+
+  /** The next turn: reading goes on unless the protocol paused it meanwhile. */
+  endTurn(): void {
+    this.turnBytes = 0;
+    if (!this.paused && !this.socket.destroyed) this.socket.resume();
   }
 
   end(): void {
