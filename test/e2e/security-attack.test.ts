@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
+import type { JunctionConfigInput } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/security/password-hash.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { captureLog, type LogCapture } from '../helpers/log-capture.ts';
@@ -29,6 +30,23 @@ async function writeUsers(): Promise<{ dir: string; usersFile: string }> {
   for (const [u, pw] of Object.entries(PASSWORDS)) users[u] = { password: await hashPassword(pw, FAST), roles: ['device'] };
   await writeFile(usersFile, JSON.stringify({ users }));
   return { dir, usersFile };
+}
+
+type SecurityInput = NonNullable<JunctionConfigInput['security']>;
+
+/** A broker with the users of writeUsers for the enclosing describe: started before its tests, removed after. */
+function brokerWith(security: Omit<SecurityInput, 'usersFile' | 'permissions'>, logger?: LogCapture['logger']): { readonly broker: TestBroker } {
+  const ctx = {} as { broker: TestBroker; dir: string };
+  before(async () => {
+    const { dir, usersFile } = await writeUsers();
+    ctx.dir = dir;
+    ctx.broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, ...security } }, logger ? { logger } : {});
+  });
+  after(async () => {
+    await ctx.broker.stop();
+    await rm(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
 }
 
 /** CONNECT over raw TCP; the first frame's command and `message` header. */
@@ -88,37 +106,26 @@ describe('security attacks: a hostile tenant', () => {
 });
 
 describe('security attacks: failed logins from one host, each on a new connection', () => {
-  let broker: TestBroker;
-  let dir: string;
-
-  before(async () => {
-    const { dir: d, usersFile } = await writeUsers();
-    dir = d;
-    // Per user the cap is out of reach: only the per-address throttle is under test.
-    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
-  });
-  after(async () => {
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  // Per user the cap is out of reach: only the per-address throttle is under test.
+  const b = brokerWith({ maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 });
 
   test('STOMP then MQTT: the address is locked after 4 failures whatever source port each connection used', async () => {
     const answers: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: `guess-${i}` });
+      const { c, answer } = await stompLogin(b.broker.ports.stomp!, { login: 'alice', passcode: `guess-${i}` });
       answers.push(answer);
       c.destroy();
     }
     // The fourth failure, over MQTT (the throttle is the broker's, not a protocol's).
-    const guess = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 'g', username: 'alice', password: 'guess-3', reconnectPeriod: 0 });
+    const guess = mqtt.connect(`mqtt://127.0.0.1:${b.broker.ports.mqtt}`, { clientId: 'g', username: 'alice', password: 'guess-3', reconnectPeriod: 0 });
     const refused = await new Promise<Error>((resolve) => guess.once('error', resolve));
     answers.push(String((refused as Error & { code?: number }).code));
     guess.end(true);
-    const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
+    const { c, answer } = await stompLogin(b.broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
     answers.push(answer);
     c.destroy();
     // MQTT answers a throttled login as a wrong password (0x04): the right password tells it apart.
-    const right = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 's', username: 'sensor1', password: PASSWORDS.sensor1, reconnectPeriod: 0 });
+    const right = mqtt.connect(`mqtt://127.0.0.1:${b.broker.ports.mqtt}`, { clientId: 's', username: 'sensor1', password: PASSWORDS.sensor1, reconnectPeriod: 0 });
     const throttled = await new Promise<Error>((resolve) => right.once('error', resolve).once('connect', () => resolve(new Error('connected'))));
     answers.push(String((throttled as Error & { code?: number }).code ?? throttled.message));
     right.end(true);
@@ -130,29 +137,18 @@ describe('security attacks: failed logins from one host, each on a new connectio
 });
 
 describe('security attacks: login throttling', () => {
-  let broker: TestBroker;
-  let dir: string;
-
-  before(async () => {
-    const { dir: d, usersFile } = await writeUsers();
-    dir = d;
-    // Per user the cap is out of reach: only the per-address throttle is under test.
-    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
-  });
-  after(async () => {
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  // Per user the cap is out of reach: only the per-address throttle is under test.
+  const b = brokerWith({ maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 });
 
   test("a tenant's own good logins between guesses do not reset its address's failed-login count", async () => {
     const answers: string[] = [];
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 2; i++) {
-        const { c, answer } = await stompLogin(broker.ports.stomp!, { login: 'alice', passcode: `guess-${round}-${i}` });
+        const { c, answer } = await stompLogin(b.broker.ports.stomp!, { login: 'alice', passcode: `guess-${round}-${i}` });
         answers.push(answer);
         c.destroy();
       }
-      const { c: own, answer } = await stompLogin(broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
+      const { c: own, answer } = await stompLogin(b.broker.ports.stomp!, { login: 'mallory', passcode: PASSWORDS.mallory });
       answers.push(`own ${answer}`);
       own.destroy();
     }
@@ -166,24 +162,13 @@ describe('security attacks: login throttling', () => {
 });
 
 describe('security attacks: a burst of parallel guesses', () => {
-  let broker: TestBroker;
-  let dir: string;
-
-  before(async () => {
-    const { dir: d, usersFile } = await writeUsers();
-    dir = d;
-    broker = await startBroker({ security: { usersFile, permissions: PERMISSIONS, maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 } });
-  });
-  after(async () => {
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const b = brokerWith({ maxFailedLoginsPerAddress: 4, maxFailedLoginsPerUser: 1000 });
 
   test('a burst of parallel guesses sent before the lock runs the KDF only for the first failures, the rest are refused as throttled', async () => {
     const burst = 30;
     const answers = await Promise.all(
       Array.from({ length: burst }, async (_, i) => {
-        const c = await RawStomp.open(broker.ports.stomp!, { timeout: 30_000 });
+        const c = await RawStomp.open(b.broker.ports.stomp!, { timeout: 30_000 });
         // Unknown users (each its own name, so the per-user throttle stays out of it) cost a full KDF run each.
         c.send('CONNECT', { 'accept-version': '1.2', host: 'localhost', login: `ghost-${i}`, passcode: `guess-${i}` });
         try {
@@ -237,29 +222,16 @@ describe('security attacks: a password changed while a login with the old one ru
 });
 
 describe('security attacks: audit log flooding', () => {
-  let broker: TestBroker;
-  let log: LogCapture;
-  let dir: string;
-
-  before(async () => {
-    log = captureLog('info');
-    ({ dir } = await writeUsers().then(async (w) => {
-      broker = await startBroker({ security: { usersFile: w.usersFile, permissions: PERMISSIONS, auditMaxDenialsPerMinute: 5, maxFailedLoginsPerAddress: 3 } }, { logger: log.logger });
-      return w;
-    }));
-  });
-  after(async () => {
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const log = captureLog('info');
+  const b = brokerWith({ auditMaxDenialsPerMinute: 5, maxFailedLoginsPerAddress: 3 }, log.logger);
 
   test('failed logins with a new user name each are limited per remote address, not per claimed name', async () => {
     // Throttled after 3 failures, so the rest cost the broker no KDF: only the log could suffer.
     for (let i = 0; i < 30; i++) {
-      const { c } = await stompLogin(broker.ports.stomp!, { login: `nobody-${i}`, passcode: 'x' });
+      const { c } = await stompLogin(b.broker.ports.stomp!, { login: `nobody-${i}`, passcode: 'x' });
       c.destroy();
     }
-    await broker.close();
+    await b.broker.close();
     const failures = log.lines.filter((l) => l.event === 'auth.failure');
     assert.equal(failures.length, 5);
     const suppressed = log.lines.filter((l) => l.event === 'audit.suppressed');
