@@ -43,7 +43,10 @@ export type EndpointUri =
   | { scheme: 'log'; name: string; uri: string; options: URLSearchParams };
 
 function bad(uri: string, why: string): JunctionError {
-  return new JunctionError('ERR_ROUTE_INVALID', `Endpoint '${redactUri(uri)}': ${why}`);
+  // A URI that does not parse has no user info to find: a password with an unencoded '/', '?' or
+  // '#' (`amqp://u:p/ss@h/q`) made the parse fail and stood in the message whole.
+  const shown = URL.canParse(uri) ? redactUri(uri) : uri.replace(UNPARSED_USERINFO, '$1***@');
+  return new JunctionError('ERR_ROUTE_INVALID', `Endpoint '${shown}': ${why}`);
 }
 
 /**
@@ -75,10 +78,26 @@ function remoteTls(uri: string, scheme: string, secure: boolean, options: URLSea
   return tls;
 }
 
-/** The user info of a remote endpoint URI anywhere in a text (the user info ends at the authority's last '@', as the WHATWG URL parser reads it). */
-const USERINFO = /\b((?:mqtt|amqp)s?:\/\/[^:@/?#\s"'`]*):[^/?#\s"'`]*@/g;
-/** A `password` option's value. */
-const PASSWORD_OPTION = /([?&#]password=)[^&#\s"'`]*/g;
+/**
+ * The user info of a remote endpoint URI anywhere in a text (the user info ends at the authority's
+ * last '@', as the WHATWG URL parser reads it; the user name may hold an unencoded '@' too:
+ * `amqps://us@er:pa:ss@host` logs in as `us@er` with `pa:ss`).
+ */
+const USERINFO = /\b((?:mqtt|amqp)s?:\/\/[^:/?#\s"'`]*):[^/?#\s"'`]*@/g;
+/** Everything up to the last '@' of a URI that does not parse. */
+const UNPARSED_USERINFO = /\b((?:mqtt|amqp)s?:\/\/)[^\s"'`]*@/g;
+/** An option and its value; the name is percent-decoded before it is compared (URLSearchParams reads `pass%77ord` as `password`). */
+const OPTION = /([?&#])([^=&#\s"'`]*)=([^&#\s"'`]*)/g;
+
+function maskPassword(whole: string, sep: string, name: string): string {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    // Not valid percent-encoding: URLSearchParams keeps such a name as it is.
+  }
+  return decoded === 'password' ? `${sep}${name}=***` : whole;
+}
 
 /**
  * `text` (an endpoint URI, or any text that may hold some) with the secrets of remote endpoint URIs
@@ -87,7 +106,7 @@ const PASSWORD_OPTION = /([?&#]password=)[^&#\s"'`]*/g;
  * (`?password=***`). Anything else is returned as it is; so is a text without secrets.
  */
 export function redactUri(text: string): string {
-  return text.replace(USERINFO, '$1:***@').replace(PASSWORD_OPTION, '$1***');
+  return text.replace(USERINFO, '$1:***@').replace(OPTION, maskPassword);
 }
 
 /**
