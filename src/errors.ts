@@ -51,7 +51,7 @@ export const ErrorCodes = {
   ERR_MQTT_SUBSCRIPTION_LIMIT: 'MQTT session has too many subscriptions',
   ERR_RETAINED_LIMIT: 'Retained message store is full',
   ERR_AMQP_DECODE: 'Malformed AMQP frame or message',
-  ERR_UNAUTHORIZED: 'Not authorized',
+  ERR_SECURITY_UNAUTHORIZED: 'Not authorized',
   ERR_AUTHENTICATION_FAILED: 'Authentication failed',
   ERR_RESOURCE_LIMIT: 'Broker-wide limit on queues or consumers reached',
   ERR_AMQP_NO_ADDRESS: 'AMQP message without an address',

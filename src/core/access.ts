@@ -6,10 +6,10 @@ import { isWildcard } from './wildcard.ts';
 /** What {@link Access.deny} tells the authorizer when the origin named no subject at all. */
 const NO_SUBJECT: Subject = Object.freeze({ user: undefined, roles: new Set<string>() });
 
-/** The ERR_UNAUTHORIZED of a denial, worded as Artemis's AMQ229032 (user, permission, address; never a secret). */
+/** The ERR_SECURITY_UNAUTHORIZED of a denial, worded as Artemis's AMQ229032 (user, permission, address; never a secret). */
 export function unauthorized(subject: Subject | undefined, permission: Permission, address: string): JunctionError {
   const user = subject === undefined ? '(not logged in)' : (subject.user ?? '(anonymous)');
-  return new JunctionError('ERR_UNAUTHORIZED', `User ${user.slice(0, 200)} is not authorized to ${permission} on ${address.slice(0, 200)}`);
+  return new JunctionError('ERR_SECURITY_UNAUTHORIZED', `User ${user.slice(0, 200)} is not authorized to ${permission} on ${address.slice(0, 200)}`);
 }
 
 /**
@@ -32,7 +32,7 @@ export class Access {
   }
 
   /**
-   * Throws ERR_UNAUTHORIZED (and tells the authorizer) unless `origin` may `permission` on `address`.
+   * Throws ERR_SECURITY_UNAUTHORIZED (and tells the authorizer) unless `origin` may `permission` on `address`.
    * One `allowed` call, which the authorizer answers from its per-subject cache: this is the whole
    * per-message cost of a send with security on. Allocates nothing unless it denies.
    */

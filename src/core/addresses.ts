@@ -32,7 +32,7 @@ export class Addresses {
 
   /**
    * Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a
-   * link at attach), and ERR_UNAUTHORIZED when `origin` may not create what the first send would.
+   * link at attach), and ERR_SECURITY_UNAUTHORIZED when `origin` may not create what the first send would.
    */
   assertAddress(d: Destination, origin: Origin | undefined): void {
     const { ctx } = this;

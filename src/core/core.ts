@@ -111,14 +111,14 @@ export class Core {
 
   /**
    * Throws ERR_ADDRESS_NOT_FOUND when `d` neither exists nor may be auto-created (AMQP refuses such a
-   * link at attach), and ERR_UNAUTHORIZED when `origin` may not create what the first send would.
+   * link at attach), and ERR_SECURITY_UNAUTHORIZED when `origin` may not create what the first send would.
    */
   assertAddress(d: Destination, origin?: Origin): void {
     this.addresses.assertAddress(d, origin);
   }
 
   /**
-   * Throws ERR_UNAUTHORIZED unless `origin` may `permission` on `address` (security on; the broker
+   * Throws ERR_SECURITY_UNAUTHORIZED unless `origin` may `permission` on `address` (security on; the broker
    * origin may do anything): for a protocol that answers before it calls the core (MQTT SUBACK per
    * filter, AMQP sender attach: `send`). Every core call checks again on its own.
    */

@@ -44,7 +44,7 @@ async function collect(broker: TestBroker, queue: string): Promise<Message[]> {
   return got;
 }
 
-test('a route runs as its user: allowed sends arrive, a denied one goes to its error handling with ERR_UNAUTHORIZED', async (t) => {
+test('a route runs as its user: allowed sends arrive, a denied one goes to its error handling with ERR_SECURITY_UNAUTHORIZED', async (t) => {
   const broker = await securedBroker(t);
   assert.ok(broker.security, 'security is on');
   const out = await collect(broker, 'out');

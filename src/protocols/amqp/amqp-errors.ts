@@ -16,7 +16,7 @@ export const AMQP_CONDITIONS: Partial<Record<ErrorCode, string>> = {
   ERR_SELECTOR_TOO_COMPLEX: 'amqp:invalid-field',
   ERR_ADDRESS_FULL: 'amqp:resource-limit-exceeded',
   ERR_ADDRESS_RESERVED: 'amqp:unauthorized-access',
-  ERR_UNAUTHORIZED: 'amqp:unauthorized-access',
+  ERR_SECURITY_UNAUTHORIZED: 'amqp:unauthorized-access',
   ERR_AUTHENTICATION_FAILED: 'amqp:unauthorized-access',
   ERR_SCHEDULE_TOO_FAR: 'amqp:invalid-field',
   ERR_SUBSCRIPTION_IN_USE: 'amqp:resource-locked',

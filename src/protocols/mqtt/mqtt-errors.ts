@@ -11,7 +11,7 @@ import { isJunctionError } from '../../errors.ts';
  * | ERR_MQTT_PROTOCOL_VERSION     | CONNACK 0x84 (v5) / 0x01 (any level but 3, 4, 5), close |
  * | ERR_MQTT_CLIENT_ID_REJECTED   | CONNACK 0x02, close (empty id with CleanSession=0, or on MQTT 3.1) |
  * | ERR_AUTHENTICATION_FAILED     | CONNACK 0x04 (bad user name or password, throttled), 0x05 (anonymous refused), 0x03 (login timed out), close |
- * | ERR_UNAUTHORIZED              | CONNECT: CONNACK 0x05, close (not authorized, over a limit, another user's client id); SUBSCRIBE: SUBACK 0x80; PUBLISH: acknowledged and dropped |
+ * | ERR_SECURITY_UNAUTHORIZED              | CONNECT: CONNACK 0x05, close (not authorized, over a limit, another user's client id); SUBSCRIBE: SUBACK 0x80; PUBLISH: acknowledged and dropped |
  * | ERR_MQTT_MALFORMED            | close                         |
  * | ERR_MQTT_PACKET_TOO_LARGE     | close                         |
  * | ERR_MQTT_TOPIC_INVALID        | PUBLISH: close; SUBSCRIBE: SUBACK 0x80 |
@@ -27,7 +27,7 @@ export function describeError(err: Error): { code?: string; reason: string } {
 }
 
 /** A refused CONNECT (mqtt-login.ts) is logged once at debug where it is refused, and by the security audit log. */
-const ROUTINE = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_AUTHENTICATION_FAILED', 'ERR_UNAUTHORIZED']);
+const ROUTINE = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_AUTHENTICATION_FAILED', 'ERR_SECURITY_UNAUTHORIZED']);
 
 /** Errors that are a peer going away or a refused login, not something to warn about. */
 export function isNoise(err: Error): boolean {

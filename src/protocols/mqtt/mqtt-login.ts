@@ -119,7 +119,7 @@ export class MqttLogin {
     const liveOwner = live !== undefined && live !== client ? this.host.sessions.get(live)?.subject : undefined;
     if (!this.host.state.mayUse(clientId, owner) || (liveOwner !== undefined && (liveOwner.user ?? null) !== owner)) {
       r.session.close();
-      this.refuse(session, cb, refusal(NOT_AUTHORIZED, 'ERR_UNAUTHORIZED', `client id ${clientId.slice(0, 100)} is another user's`));
+      this.refuse(session, cb, refusal(NOT_AUTHORIZED, 'ERR_SECURITY_UNAUTHORIZED', `client id ${clientId.slice(0, 100)} is another user's`));
       return;
     }
     session.loggedIn(r.session);
@@ -138,7 +138,7 @@ export class MqttLogin {
   }
 }
 
-function refusal(returnCode: number, code: 'ERR_AUTHENTICATION_FAILED' | 'ERR_UNAUTHORIZED', message: string): JunctionError & { returnCode: number } {
+function refusal(returnCode: number, code: 'ERR_AUTHENTICATION_FAILED' | 'ERR_SECURITY_UNAUTHORIZED', message: string): JunctionError & { returnCode: number } {
   return Object.assign(new JunctionError(code, `${message}: CONNACK 0x0${returnCode}`), { returnCode });
 }
 

@@ -278,7 +278,7 @@ export class MqttProtocol implements ProtocolAdapter {
       send.then(
         () => cb(null),
         (err: Error) => {
-          if (isJunctionError(err) && err.code === 'ERR_UNAUTHORIZED') this.log.debug({ clientId: client?.id ?? undefined, code: err.code, reason: err.message }, 'mqtt will denied: not published');
+          if (isJunctionError(err) && err.code === 'ERR_SECURITY_UNAUTHORIZED') this.log.debug({ clientId: client?.id ?? undefined, code: err.code, reason: err.message }, 'mqtt will denied: not published');
           cb(err);
         },
       );

@@ -313,7 +313,7 @@ export class MqttSession implements BindingOwner {
    * ([MQTT-4.6.0-2]: PUBACKs in order), and always from a fresh macrotask: aedes reads the client's
    * next chunk inside the callback, and a chain of microtask completions would starve the sockets.
    *
-   * A publish the core refused for want of `send` permission (ERR_UNAUTHORIZED) completes as done:
+   * A publish the core refused for want of `send` permission (ERR_SECURITY_UNAUTHORIZED) completes as done:
    * MQTT 3.1.1 has no negative acknowledgement, so, as Mosquitto 2, a denied PUBLISH is dropped and
    * logged, and a QoS 1/2 one is still acknowledged (else the client resent it for ever) on a
    * connection that stays open.
@@ -329,7 +329,7 @@ export class MqttSession implements BindingOwner {
 
   /** Whether `err` is the core's refusal of a send permission (then logged). */
   private denied(err: unknown): boolean {
-    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNAUTHORIZED') return false;
+    if ((err as { code?: unknown } | null)?.code !== 'ERR_SECURITY_UNAUTHORIZED') return false;
     this.logDenied('mqtt PUBLISH denied: dropped', err as Error);
     return true;
   }

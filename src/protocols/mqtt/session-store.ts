@@ -113,7 +113,7 @@ export class SessionStore {
     if (s.session && (owner === undefined || s.owner === owner)) return;
     if (s.session && s.owner !== undefined) {
       // Two users' CONNECTs with one client id authenticated at the same time: the first one's.
-      throw new JunctionError('ERR_UNAUTHORIZED', `the MQTT session of client id ${clientId.slice(0, 100)} belongs to another user`);
+      throw new JunctionError('ERR_SECURITY_UNAUTHORIZED', `the MQTT session of client id ${clientId.slice(0, 100)} belongs to another user`);
     }
     const was = { session: s.session, owner: s.owner };
     s.session = true;

@@ -32,7 +32,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_TX_LIMIT: 'Transaction limit exceeded',
   ERR_STORE_FAILED: 'Message not stored',
   ERR_RESOURCE_LIMIT: 'Resource limit reached',
-  ERR_UNAUTHORIZED: 'Not authorized',
+  ERR_SECURITY_UNAUTHORIZED: 'Not authorized',
   ERR_AUTHENTICATION_FAILED: 'Authentication failed',
   ERR_BROKER_CLOSED: 'Broker is shutting down',
   ERR_STORE_CLOSED: 'Broker is shutting down',

@@ -192,7 +192,7 @@ export class StompSession {
       .then(() => outcome)
       .then((failed) => {
         if (failed) {
-          if (isJunctionError(failed.err) && failed.err.code === 'ERR_UNAUTHORIZED') this.deny(failed.err, frame);
+          if (isJunctionError(failed.err) && failed.err.code === 'ERR_SECURITY_UNAUTHORIZED') this.deny(failed.err, frame);
           else this.fail(failed.err, frame);
         } else if (rid !== undefined) this.write({ command: 'RECEIPT', headers: [['receipt-id', rid]], body: Buffer.alloc(0) });
       });

@@ -30,7 +30,7 @@ async function secured(grants: Grants, store?: Store): Promise<{ core: Core; aut
   return { core, authz };
 }
 
-const denied = (perm: Permission, address: string, user = 'u') => ({ code: 'ERR_UNAUTHORIZED', message: `User ${user} is not authorized to ${perm} on ${address}` });
+const denied = (perm: Permission, address: string, user = 'u') => ({ code: 'ERR_SECURITY_UNAUTHORIZED', message: `User ${user} is not authorized to ${perm} on ${address}` });
 
 afterEach(closeCores);
 
@@ -47,11 +47,11 @@ describe('permissions in the core (security on)', () => {
     assert.equal(await core.purge('b', o), 1);
   });
 
-  test('send: allowed with `send` on the address, else ERR_UNAUTHORIZED (Artemis AMQ229032 wording) and the authorizer is told', async () => {
+  test('send: allowed with `send` on the address, else ERR_SECURITY_UNAUTHORIZED (Artemis AMQ229032 wording) and the authorizer is told', async () => {
     const { core, authz } = await secured({ u: ['send orders', 'createAddress orders', 'createDurableQueue orders'] });
     await core.send(msg(queue('orders'), 'x'), { origin: client('u') });
     const err = await rejection(core.send(msg(queue('billing'), 'x'), { origin: client('u') }));
-    assert.equal(err.code, 'ERR_UNAUTHORIZED');
+    assert.equal(err.code, 'ERR_SECURITY_UNAUTHORIZED');
     assert.equal(err.message, 'User u is not authorized to send on billing');
     assert.deepEqual(authz.denials, [['u', 'billing', 'send']]);
     assert.equal(core.getQueue('billing'), undefined, 'a denied send creates nothing');
@@ -82,10 +82,10 @@ describe('permissions in the core (security on)', () => {
     const { core, authz } = await secured({ '': ALL });
     for (const o of [{ component: 'stomp', connectionId: '1' }, { component: 'route' }] as Origin[]) {
       const err = await rejection(core.send(msg(queue('q'), 'x'), { origin: o }));
-      assert.equal(err.code, 'ERR_UNAUTHORIZED');
+      assert.equal(err.code, 'ERR_SECURITY_UNAUTHORIZED');
       assert.match(err.message, /^User \(not logged in\) is not authorized to send on q$/);
-      await assert.rejects(core.createConsumer({ destination: queue('q'), sink: new Collector(), origin: o }), { code: 'ERR_UNAUTHORIZED' });
-      assert.throws(() => core.authorize(o, 'q', 'browse'), { code: 'ERR_UNAUTHORIZED' });
+      await assert.rejects(core.createConsumer({ destination: queue('q'), sink: new Collector(), origin: o }), { code: 'ERR_SECURITY_UNAUTHORIZED' });
+      assert.throws(() => core.authorize(o, 'q', 'browse'), { code: 'ERR_SECURITY_UNAUTHORIZED' });
     }
     assert.equal(authz.calls.length, 0, 'no subject: the authorizer is not asked');
     assert.equal(authz.denials[0]![0], undefined);

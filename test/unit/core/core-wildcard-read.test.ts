@@ -65,7 +65,7 @@ describe('wildcard subscriptions read only what their subscriber may consume', (
     assert.deepEqual(pub.sink.bodies, ['p1', 'p2']);
     assert.deepEqual(lit.sink.bodies, ['p1']);
     assert.deepEqual(authz.calls, [], 'no per-message check');
-    await assert.rejects(consume(core, { destination: topic('secret.#'), origin: client('dev') }), { code: 'ERR_UNAUTHORIZED' });
+    await assert.rejects(consume(core, { destination: topic('secret.#'), origin: client('dev') }), { code: 'ERR_SECURITY_UNAUTHORIZED' });
   });
 
   test('security off: wildcard subscriptions get everything and nobody is asked', async () => {

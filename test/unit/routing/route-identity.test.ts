@@ -56,7 +56,7 @@ describe('routes run under an identity', () => {
     assert.deepEqual(routes.list(), []);
   });
 
-  test('a route whose identity may send to its target works; one that may not sees ERR_UNAUTHORIZED in its error handling', async () => {
+  test('a route whose identity may send to its target works; one that may not sees ERR_SECURITY_UNAUTHORIZED in its error handling', async () => {
     const grants: Grants = {
       writer: ['consume in', 'send out', 'send dlq'],
       limited: ['consume in2', 'send dlq'],

@@ -12,7 +12,7 @@ import { ReadBudget } from '../../../../src/transport/read-budget.ts';
 import { MemoryStore } from '../../../../src/store/memory-store.ts';
 
 // The STOMP session's side of issue 14 on a fake connection: what CONNECT hands the Authenticator,
-// frames that wait for the login, the ERROR of a refused login, and a denial (ERR_UNAUTHORIZED
+// frames that wait for the login, the ERROR of a refused login, and a denial (ERR_SECURITY_UNAUTHORIZED
 // from the core) answered with ERROR while the connection stays open, as ActiveMQ Classic 5.17 does.
 // The core here is a real one whose send/createConsumer refuse `denied.*` the way core-authz does;
 // test/e2e/stomp-security.test.ts checks the same over sockets with the real users file and permissions.
@@ -124,7 +124,7 @@ async function gatedCore(): Promise<{ core: Core; sends: SendOptions[] }> {
   cores.push(core);
   const sends: SendOptions[] = [];
   const gated = Object.create(core) as Core;
-  const deny = (name: string, perm: string) => new JunctionError('ERR_UNAUTHORIZED', `User may not ${perm} ${name}`);
+  const deny = (name: string, perm: string) => new JunctionError('ERR_SECURITY_UNAUTHORIZED', `User may not ${perm} ${name}`);
   gated.send = (input, opts = {}) => {
     sends.push(opts);
     return input.destination.name.startsWith('denied.') ? Promise.reject(deny(input.destination.name, 'send')) : core.send(input, opts);
