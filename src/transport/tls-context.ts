@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import path from 'node:path';
 import tls from 'node:tls';
 import { JunctionError } from '../errors.ts';
@@ -190,7 +190,12 @@ async function loadMaterial(config: TlsConfig): Promise<Material> {
   };
   const [key, cert, ca] = await Promise.all([read('key'), read('cert'), read('ca')]);
   if (key === undefined || cert === undefined) throw fail('tls.key and tls.cert must both be set');
-  const options: tls.SecureContextOptions = { key, cert, ...(ca !== undefined ? { ca } : {}), minVersion: config.minVersion };
+  // No renegotiation (TLS 1.2; 1.3 has none): each one costs the server a full handshake's key
+  // exchange, and Node's own limit (tls.CLIENT_RENEG_LIMIT, 3 per 10 min) only emits an 'error'
+  // that the connection's error listener took as the close reason, so a client renegotiated at
+  // will (seen with `openssl s_client -tls1_2` and `R`). OpenSSL 3 alone refuses client renegotiation
+  // (Mosquitto 2 on it does); Node allows it for its limit to count.
+  const options: tls.SecureContextOptions = { key, cert, ...(ca !== undefined ? { ca } : {}), minVersion: config.minVersion, secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION };
   try {
     // What the listeners would do with them: OpenSSL parses both and checks that the key matches.
     tls.createSecureContext(options);
