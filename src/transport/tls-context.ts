@@ -135,7 +135,10 @@ export class TlsContext {
     for (const [dir, names] of byDir) {
       try {
         const w = watch(dir, { persistent: false }, (_event, filename) => {
-          if (filename !== null && !names.has(filename.toString())) return;
+          // `..data` and its siblings: a Kubernetes secret volume's files are symlinks through
+          // `..data`, which the kubelet swaps (a rename) to a new `..<timestamp>` directory; the
+          // files' own names never change.
+          if (filename !== null && !names.has(filename.toString()) && !filename.toString().startsWith('..')) return;
           clearTimeout(this.debounce);
           this.debounce = setTimeout(() => void this.reload('watch'), WATCH_DEBOUNCE).unref();
         });
