@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import tls from 'node:tls';
 import { startBroker } from '../helpers/broker.ts';
 import { retryUntil } from '../helpers/retry.ts';
@@ -16,17 +16,7 @@ import { makeCerts, type TestCerts } from '../helpers/tls-certs.ts';
  * renames that over `..data`. The names the broker watched for never changed: no reload.
  */
 
-let first: TestCerts;
-let second: TestCerts;
-before(async () => {
-  [first, second] = await Promise.all([makeCerts('device1'), makeCerts('device2')]);
-});
-after(async () => {
-  await first.remove();
-  await second.remove();
-});
-
-function fingerprint(port: number): Promise<string> {
+function fingerprint(port: number, first: TestCerts, second: TestCerts): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: '127.0.0.1', port, ca: [first.caPem, second.caPem], servername: 'localhost' }, () => {
       resolve(s.getPeerX509Certificate()!.fingerprint256);
@@ -37,6 +27,8 @@ function fingerprint(port: number): Promise<string> {
 }
 
 test('a certificate rotated as a Kubernetes secret volume rotates it (..data symlink swap) is reloaded', async (t) => {
+  const [first, second] = await Promise.all([makeCerts('device1'), makeCerts('device2')]);
+  t.after(() => Promise.all([first.remove(), second.remove()]));
   const dir = await mkdtemp(path.join(tmpdir(), 'junction-tls-k8s-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const version = async (name: string, c: TestCerts) => {
@@ -51,11 +43,11 @@ test('a certificate rotated as a Kubernetes secret volume rotates it (..data sym
   const broker = await startBroker({ tls: { cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } });
   t.after(() => broker.stop());
   const port = (broker.ports as Record<string, number>).stompSsl!;
-  assert.equal(await fingerprint(port), first.serverFingerprint);
+  assert.equal(await fingerprint(port, first, second), first.serverFingerprint);
 
   await version('..2026_02', second);
   await symlink('..2026_02', path.join(dir, '..data_tmp'));
   await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
   await rm(path.join(dir, '..2026_01'), { recursive: true });
-  await retryUntil(async () => assert.equal(await fingerprint(port), second.serverFingerprint), 5000);
+  await retryUntil(async () => assert.equal(await fingerprint(port, first, second), second.serverFingerprint), 5000);
 });
