@@ -123,8 +123,8 @@ export function unique(prefix: string): string {
 export const bodies = (frames: Frame[]) => frames.map((f) => f.body);
 
 /** A test that skips (with the reason) where stomp.py is not installed. */
-export function pyTest(name: string, fn: (t: TestContext) => Promise<void>): void {
-  test(name, async (t) => {
+export function pyTest(name: string, fn: (t: TestContext) => Promise<void>, opts: { todo?: string } = {}): void {
+  test(name, opts, async (t) => {
     if (missing) {
       t.skip(missing);
       return;
