@@ -56,7 +56,8 @@ export class AuthCache {
     return this.entries.size;
   }
 
-  private keyOf(user: string, password: string): string {
+  /** The HMAC key of a user and password (for {@link FileSecurityManager}'s in-flight checks). */
+  keyOf(user: string, password: string): string {
     // Length-prefixed, so ("ab","c") and ("a","bc") are different keys.
     return createHmac('sha256', this.key).update(`${user.length}:${user}`).update(password).digest('base64');
   }

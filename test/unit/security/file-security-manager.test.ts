@@ -301,3 +301,22 @@ test('a hostile user name or password of protocol size is refused at once; audit
     m.close();
   }
 });
+
+test('identical logins in flight share one password check: a fleet of one account reconnecting at once is neither refused as over maxPendingLogins nor hashed once per client', async () => {
+  const { m } = await manager({ maxPendingLogins: 2, maxConnectRate: 0 });
+  try {
+    const logins = await Promise.all(Array.from({ length: 50 }, (_, i) => m.login(req({ user: 'alice', password: 'alice-pw', remoteAddress: `10.0.1.${i}` }))));
+    assert.deepEqual(new Set(logins.map(refusal)), new Set(['ok']));
+    assert.equal(m.statistics().coalesced, 49, 'one KDF run for the 50');
+    // A wrong password shared by several logins is one check too, but each counts as a failure of its own.
+    const wrong = await Promise.all(Array.from({ length: 5 }, () => m.login(req({ user: 'bob', password: 'guess', remoteAddress: '10.0.2.1' }))));
+    assert.deepEqual(wrong.map(refusal), ['credentials', 'credentials', 'credentials', 'credentials', 'credentials']);
+    assert.equal(m.statistics().coalesced, 53);
+    assert.equal(m.statistics().loginsRefused, 5);
+    // Another password of the same user is never answered by the check in flight.
+    const [right, other] = await Promise.all([m.login(req({ user: 'bob', password: 'bob-pw' })), m.login(req({ user: 'bob', password: 'not-bob' }))]);
+    assert.deepEqual([refusal(right), refusal(other)], ['ok', 'credentials']);
+  } finally {
+    m.close();
+  }
+});
