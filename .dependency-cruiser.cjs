@@ -104,9 +104,9 @@ const rules = [
   },
   {
     name: 'security-implements-ports',
-    comment: 'src/security implements the security ports: it imports the public core (ports, wildcards), errors, src/log.ts, zod and node builtins only; never a protocol, transport, the store, routing, config, the CLI or the composition root.',
+    comment: 'src/security implements the security ports: it imports the public core (ports, wildcards), errors, src/log.ts, src/file-watch.ts, zod and node builtins only; never a protocol, transport, the store, routing, config, the CLI or the composition root.',
     from: { path: '^src/security/' },
-    to: { pathNot: ['^src/security/', '^src/errors\\.ts$', '^src/log\\.ts$', '(^|/)node_modules/zod/', ...PUBLIC_CORE], dependencyTypesNot: ['core'] },
+    to: { pathNot: ['^src/security/', '^src/errors\\.ts$', '^src/log\\.ts$', '^src/file-watch\\.ts$', '(^|/)node_modules/zod/', ...PUBLIC_CORE], dependencyTypesNot: ['core'] },
   },
   {
     name: 'adapters-use-security-ports',

@@ -56,7 +56,7 @@ export class FailureThrottle {
       e = undefined;
     }
     if (!e) {
-      this.makeRoom(t);
+      this.makeRoom();
       this.entries.set(key, (e = { count: 0, until: t + this.window }));
     }
     e.count++;
@@ -77,14 +77,14 @@ export class FailureThrottle {
     return this.entries.size;
   }
 
-  private makeRoom(t: number): void {
+  /**
+   * Full: drops the oldest key (Map keeps insertion order). One deletion, not a sweep of every
+   * entry for expired ones: a client spraying keys would otherwise make each of its failures walk
+   * 100,000 entries once the map is full of live ones. Expired entries go when next looked up.
+   */
+  private makeRoom(): void {
     if (this.entries.size < MAX_THROTTLE_KEYS) return;
-    for (const [k, e] of this.entries) if (e.until <= t) this.entries.delete(k);
-    // Still full of live entries: drop the oldest (Map keeps insertion order).
-    for (const k of this.entries.keys()) {
-      if (this.entries.size < MAX_THROTTLE_KEYS) break;
-      this.entries.delete(k);
-    }
+    this.entries.delete(this.entries.keys().next().value!);
   }
 }
 

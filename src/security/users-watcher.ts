@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
+import { watchFiles } from '../file-watch.ts';
 import type { Logger } from '../log.ts';
 import type { UsersChange } from './audit-log.ts';
 import { loadUsersFile, type UserEntry, type UsersTable } from './users-file.ts';
@@ -12,16 +11,16 @@ export const RELOAD_DEBOUNCE_MS = 200;
  * changes and on `reload()` (SIGHUP, `Broker.reload()`). A new file that cannot be read or does
  * not validate keeps the users loaded before and logs why, as Mosquitto does on a bad reload.
  *
- * The directory is watched, not the file: `junction user` and most editors replace the file by a
- * rename, after which a watch on the old file would hear nothing more.
+ * The file is watched as file-watch.ts watches: its directory (editors and `junction user` replace
+ * it by a rename) and a Kubernetes secret's `..data` swap.
  */
 export class UsersWatcher {
   private current: UsersTable;
   private readonly file: string;
   private readonly log: Logger;
   private readonly onChange: (table: UsersTable, change: UsersChange) => void;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Stops the file watch (none until started). */
+  private unwatch: () => void = () => {};
   /** The reload in progress, so overlapping triggers read the file once more, not in parallel. */
   private reloading: Promise<void> | undefined;
   private closed = false;
@@ -59,8 +58,7 @@ export class UsersWatcher {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.watcher?.close();
+    this.unwatch();
   }
 
   private async load(): Promise<void> {
@@ -78,19 +76,11 @@ export class UsersWatcher {
   }
 
   private watch(): void {
-    const dir = path.dirname(path.resolve(this.file));
-    const base = path.basename(this.file);
-    try {
-      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
-        if (name !== null && name !== base) return;
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.reload().catch(() => {}), RELOAD_DEBOUNCE_MS);
-        this.timer.unref();
-      });
-      this.watcher.on('error', (err) => this.log.warn({ file: this.file, err }, 'users file watch failed: changes are loaded on SIGHUP only'));
-    } catch (err) {
-      this.log.warn({ file: this.file, err }, 'cannot watch the users file: changes are loaded on SIGHUP only');
-    }
+    this.unwatch = watchFiles([this.file], {
+      debounceMs: RELOAD_DEBOUNCE_MS,
+      onChange: () => void this.reload().catch(() => {}),
+      onError: (err) => this.log.warn({ file: this.file, err }, 'cannot watch the users file: changes are loaded on SIGHUP only'),
+    });
   }
 }
 

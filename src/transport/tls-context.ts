@@ -1,9 +1,9 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import path from 'node:path';
 import tls from 'node:tls';
 import { JunctionError } from '../errors.ts';
+import { watchFiles } from '../file-watch.ts';
 import type { Logger } from '../log.ts';
 import { LogBurst } from './log-burst.ts';
 import { rfc4514 } from './peer-certificate.ts';
@@ -48,8 +48,8 @@ export class TlsContext {
   private readonly log: Logger;
   private material: Material;
   private readonly targets = new Set<SecureContextTarget>();
-  private readonly watchers: FSWatcher[] = [];
-  private debounce: NodeJS.Timeout | undefined;
+  /** Stops the file watch (none until started). */
+  private unwatch: () => void = () => {};
   /** Reloads run one after another, never two reading the files at once. */
   private reloading: Promise<boolean> = Promise.resolve(true);
   private readonly handshakeLog: LogBurst;
@@ -118,36 +118,14 @@ export class TlsContext {
     return true;
   }
 
-  /**
-   * Watches the directories of the files, not the files: a certificate is usually replaced by a
-   * rename (certbot, Kubernetes secrets swap a symlink), after which a watch on the old file would
-   * see nothing more.
-   */
+  /** Reloads when a file is replaced (file-watch.ts: by rename, or by a Kubernetes secret's `..data` swap). */
   private watch(): void {
-    const byDir = new Map<string, Set<string>>();
-    for (const f of [this.config.key, this.config.cert, this.config.ca]) {
-      if (f === undefined) continue;
-      const abs = path.resolve(f);
-      const names = byDir.get(path.dirname(abs)) ?? new Set<string>();
-      names.add(path.basename(abs));
-      byDir.set(path.dirname(abs), names);
-    }
-    for (const [dir, names] of byDir) {
-      try {
-        const w = watch(dir, { persistent: false }, (_event, filename) => {
-          // `..data` and its siblings: a Kubernetes secret volume's files are symlinks through
-          // `..data`, which the kubelet swaps (a rename) to a new `..<timestamp>` directory; the
-          // files' own names never change.
-          if (filename !== null && !names.has(filename.toString()) && !filename.toString().startsWith('..')) return;
-          clearTimeout(this.debounce);
-          this.debounce = setTimeout(() => void this.reload('watch'), WATCH_DEBOUNCE).unref();
-        });
-        w.on('error', (err) => this.log.warn({ err, dir }, 'TLS file watch failed: certificate changes in this directory need a reload (SIGHUP)'));
-        this.watchers.push(w);
-      } catch (err) {
-        this.log.warn({ err, dir }, 'cannot watch the TLS files: certificate changes need a reload (SIGHUP)');
-      }
-    }
+    const files = [this.config.key, this.config.cert, this.config.ca].filter((f): f is string => f !== undefined);
+    this.unwatch = watchFiles(files, {
+      debounceMs: WATCH_DEBOUNCE,
+      onChange: () => void this.reload('watch'),
+      onError: (err, dir) => this.log.warn({ err, dir }, 'cannot watch the TLS files: certificate changes in this directory need a reload (SIGHUP)'),
+    });
   }
 
   /**
@@ -169,9 +147,7 @@ export class TlsContext {
 
   /** Stops watching (broker shutdown). */
   close(): void {
-    clearTimeout(this.debounce);
-    for (const w of this.watchers) w.close();
-    this.watchers.length = 0;
+    this.unwatch();
     this.handshakeLog.close();
   }
 }
