@@ -38,6 +38,11 @@ const CONFINED_LIBRARIES = [
   ['mqtt', '^src/routing/endpoints/', 'MQTT.js is the mqtt:// route endpoint client'],
   ['ws', '^src/transport/', 'WebSocket listeners are transport'],
   ['lowdb', '^src/store/', 'lowdb is a store implementation detail'],
+  ['fastify', '^src/management/', 'the HTTP server belongs to the management plane'],
+  ['@fastify', '^src/management/', 'fastify plugins belong to the management plane'],
+  ['fastify-type-provider-zod', '^src/management/', 'the HTTP schemas belong to the management plane'],
+  ['prom-client', '^src/management/', 'Prometheus metrics belong to the management plane'],
+  ['commander', '^src/cli/', 'the command-line parser belongs to the CLI'],
   ['pino', '^src/log\\.ts$', 'one logger factory; others name its Logger type through src/log.ts'],
 ];
 
@@ -113,6 +118,18 @@ const rules = [
     comment: 'Protocols and routing know security only through its ports (src/core/ports/security.ts): the implementation is handed to them by the composition root.',
     from: { path: '^src/(protocols|routing)/' },
     to: { path: '^src/security/' },
+  },
+  {
+    name: 'management-stays-above-adapters',
+    comment: 'The management plane (HTTP API, metrics, SSE) reads the broker through the core facade, the RouteManager, the ConnectionDirectory (transport) and the security manager; it never imports a protocol adapter, the CLI or the composition root, and the console (browser code) imports nothing of the broker.',
+    from: { path: '^src/management/' },
+    to: { path: '^src/(protocols/|cli/|broker\\.ts$|index\\.ts$)' },
+  },
+  {
+    name: 'console-is-browser-only',
+    comment: 'The web console (src/console) runs in the browser: it talks to the broker only over HTTP and imports nothing of src/ outside itself.',
+    from: { path: '^src/console/' },
+    to: { path: '^(src|patterns)/', pathNot: '^src/console/' },
   },
   {
     name: 'composition-root-on-top',

@@ -24,7 +24,7 @@ import { ExpirySweeper } from './expiry-sweeper.ts';
 import type { Destination, Message, MessageInput } from './message.ts';
 import { PostOffice, type SendOptions } from './post-office.ts';
 import { ProtocolState } from './protocol-state.ts';
-import type { BrowseCursor, ConsumerHandle, QueueStats, QueueView, SubscriptionInfo, TransactionHandle } from './handles.ts';
+import type { AddressInfo, BrokerTotals, BrowseCursor, ConsumerHandle, MessageFilter, MessageOperation, MessagePage, QueueStats, QueueView, SubscriptionInfo, TransactionHandle } from './handles.ts';
 import type { Consumer } from './consumer.ts';
 import { recover } from './recovery.ts';
 import { BROKER_ORIGIN, type Origin } from './reserved.ts';
@@ -301,6 +301,80 @@ export class Core {
   brokerStats(): { queues: number; topics: number; unrouted: number; dropped: number; memoryBytes: number; blockedSends: number } {
     const { queues, topics, unrouted, limits } = this.ctx;
     return { queues: queues.size, topics: topics.size, unrouted, dropped: limits.dropped, memoryBytes: limits.memoryBytes, blockedSends: limits.blockedSends };
+  }
+
+  // ---- Management (issue 15): what the HTTP API, the console, /metrics and the CLI call. ----
+  // `origin`: the management caller (its subject is checked like a client's, security on); omitted: the broker.
+
+  /** Every address: topics and queues (subscription queues appear under their topic), temporary ones included. */
+  addressList(): AddressInfo[] {
+    throw new Error('not implemented');
+  }
+
+  /**
+   * Creates a queue (anycast; `durable`: stored, survives a restart) as an administrator would:
+   * `createAddress` + `createDurableQueue` (or `createNonDurableQueue`) on it. ERR_ADDRESS_EXISTS
+   * when a queue or topic of that name exists; reserved names are refused.
+   */
+  createQueue(name: string, opts: { durable?: boolean } = {}, origin?: Origin): QueueView {
+    void name, opts, origin;
+    throw new Error('not implemented');
+  }
+
+  /**
+   * Pauses delivery from a queue (Artemis `pause()`): consumers stay attached, nothing more is
+   * delivered until `resumeQueue`; sends are still accepted. `persist`: the pause survives a restart.
+   * Needs `manage` on the queue's address.
+   */
+  pauseQueue(name: string, origin?: Origin, opts: { persist?: boolean } = {}): Promise<void> {
+    void name, origin, opts;
+    throw new Error('not implemented');
+  }
+
+  resumeQueue(name: string, origin?: Origin): Promise<void> {
+    void name, origin;
+    throw new Error('not implemented');
+  }
+
+  /**
+   * A page of a queue's messages for management browsing: up to `limit` (at most 1000) after the
+   * position `after` (a previous page's `next`), only those `selector` matches. Stateless between
+   * calls (nothing held per caller); a message removed between pages is simply not seen. Needs `browse`.
+   */
+  browsePage(name: string, opts: { after?: string; limit: number; selector?: string }, origin?: Origin): MessagePage {
+    void name, opts, origin;
+    throw new Error('not implemented');
+  }
+
+  /** One message of a queue by its id (JMSMessageID), if the queue holds it (paged ones included). Needs `browse`. */
+  findMessage(queue: string, messageId: string, origin?: Origin): Promise<Message | undefined> {
+    void queue, messageId, origin;
+    throw new Error('not implemented');
+  }
+
+  /**
+   * A bulk operation on a queue's messages, run by the caller a slice at a time (see
+   * {@link MessageOperation}). Checked at creation: `manage` on the queue's address, and for
+   * move/copy `send` (and the create permissions of a first send) on the target.
+   */
+  messageOperation(queue: string, action: MessageOperation['action'], filter: MessageFilter, opts: { target?: string } = {}, origin?: Origin): MessageOperation {
+    void queue, action, filter, opts, origin;
+    throw new Error('not implemented');
+  }
+
+  /** Every durable topic subscription (all client ids), as `findSubscription` describes one. */
+  durableSubscriptionList(): SubscriptionInfo[] {
+    throw new Error('not implemented');
+  }
+
+  /** Counters over the whole broker (see {@link BrokerTotals}): O(queues), for sampling once a second, never per message. */
+  totals(): BrokerTotals {
+    throw new Error('not implemented');
+  }
+
+  /** Global memory limit (`globalMaxSizeBytes`, 0: none) and what counts against it now, for alarms and metrics. */
+  memory(): { limitBytes: number; usedBytes: number; blockedSends: number; dropped: number } {
+    throw new Error('not implemented');
   }
 
   /** Throws the error a consumer with this selector would get (configured limits): for AMQP, which answers attach first. */

@@ -98,3 +98,68 @@ export interface TransactionHandle {
   /** Records a `Core.putState` to store with the commit. */
   putState(key: string, value: StateValue | null): void;
 }
+
+/** An address as management lists it (`Core.addressList`): a topic, or a queue's own address. */
+export interface AddressInfo {
+  readonly name: string;
+  /** `multicast`: a topic (its subscriptions are queues of kind `subscription`); `anycast`: a queue. */
+  readonly routing: 'anycast' | 'multicast';
+  /** The queues bound to it: the queue itself, or the topic's subscription queues. */
+  readonly queues: readonly string[];
+  readonly temporary: boolean;
+  readonly autoCreated: boolean;
+}
+
+/** One page of a queue's messages (`Core.browsePage`), in delivery order (priority, then arrival). */
+export interface MessagePage {
+  readonly messages: readonly Message[];
+  /** Opaque token for the page after this one; undefined at the end of the queue. */
+  readonly next: string | undefined;
+}
+
+/** Which messages of a queue a bulk operation takes: every one, those `ids` name, or those `selector` matches. */
+export interface MessageFilter {
+  readonly ids?: readonly string[];
+  readonly selector?: string;
+}
+
+/**
+ * A bulk operation on a queue's messages (`Core.messageOperation`), run a slice at a time so a large
+ * set never blocks the event loop: the management plane runs it as a job with progress.
+ * - `remove`: delete them (acknowledged as removed; not dead-lettered).
+ * - `move`: send each to `target` (a queue or topic name), then remove it; `copy`: send, keep it.
+ * - `retry`: send each to its `originalDestination` (a dead-lettered or expired message), then remove
+ *   it; a message with no original destination is skipped (counted in `skipped`).
+ * Messages in delivery to a consumer are skipped (counted in `skipped`), as Artemis does.
+ */
+export interface MessageOperation {
+  readonly action: 'remove' | 'move' | 'copy' | 'retry';
+  /** Processes up to `max` more messages; resolves with how many it processed (sent/removed) in this step, once stored. */
+  step(max: number): Promise<number>;
+  readonly done: boolean;
+  /** Messages processed so far. */
+  readonly processed: number;
+  readonly skipped: number;
+  /** Messages the filter could match when the operation started (the queue's count then, or `ids.length`): for progress. */
+  readonly total: number;
+}
+
+/** Counters over the whole broker since start (`Core.totals`), for the overview, rates and metrics. */
+export interface BrokerTotals {
+  /** Messages held in every queue now, and their bytes in memory. */
+  readonly messages: number;
+  readonly bytes: number;
+  readonly paged: number;
+  readonly inDelivery: number;
+  /** Since start, over every queue (a queue deleted keeps counting here). */
+  readonly enqueued: number;
+  readonly acked: number;
+  readonly expired: number;
+  readonly deadLettered: number;
+  /** Sends accepted by the post office (one per send, whatever the queues it reached). */
+  readonly sent: number;
+  readonly unrouted: number;
+  readonly queues: number;
+  readonly topics: number;
+  readonly consumers: number;
+}

@@ -33,6 +33,8 @@ export interface QueueStats {
   expired: number;
   deadLettered: number;
   bytes: number;
+  /** Delivery paused by management (`Core.pauseQueue`): sends are still accepted and kept. */
+  paused: boolean;
 }
 
 /** Message priorities (JMS 0-9): one ready list each. */
@@ -394,6 +396,7 @@ export abstract class QueueContents {
       expired: this.stats.expired,
       deadLettered: this.stats.deadLettered,
       bytes: this.memBytes + (this.pager !== null ? this.pager.bytes : 0),
+      paused: false, // issue 15: the core builder sets it from the queue's pause state
     };
     if (this.topic !== undefined) s.topic = this.topic;
     return s;

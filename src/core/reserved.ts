@@ -47,7 +47,7 @@ export function withoutReservedProperties<T extends Record<string, PropertyValue
  * connection (or per component), so passing it costs nothing per message.
  */
 export interface Origin {
-  readonly component: 'stomp' | 'amqp' | 'mqtt' | 'route' | 'broker';
+  readonly component: 'stomp' | 'amqp' | 'mqtt' | 'route' | 'broker' | 'management';
   /** The connection asking: a temporary queue belongs to the connection that created it. */
   readonly connectionId?: string;
   /**

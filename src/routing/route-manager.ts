@@ -1,3 +1,4 @@
+import type { RouteGraphModel, StepStats } from './route-telemetry.ts';
 import type { Core } from '../core/core.ts';
 import { JunctionError } from '../errors.ts';
 import type { Origin } from '../core/reserved.ts';
@@ -207,6 +208,18 @@ export class RouteManager {
     const r = this.get(id);
     // Remote endpoints' passwords masked (as in every listing); the registry keeps them to reconnect.
     return { ...this.info(r), definition: redactSecrets(r.definition), graph: routeGraph(r.definition) };
+  }
+
+  /** The route's steps as a graph for the console (issue 15; see route-telemetry.ts). ERR_ROUTE_NOT_FOUND when no such route. */
+  graphModel(id: string): RouteGraphModel {
+    void id;
+    throw new Error('not implemented'); // issue 15: the routing builder
+  }
+
+  /** Per-node counters of a deployed route, one per `graphModel` node, same ids. */
+  stepStats(id: string): StepStats[] {
+    void id;
+    throw new Error('not implemented'); // issue 15: the routing builder
   }
 
   stats(id: string): RouteStats {

@@ -26,7 +26,13 @@ export type Permission =
   | 'deleteDurableQueue'
   | 'createNonDurableQueue'
   | 'deleteNonDurableQueue'
-  | 'manage';
+  | 'manage'
+  /**
+   * Read-only management (Artemis 2.33's `view`): list, statistics, graphs and message browsing
+   * through the HTTP API, the console and `/metrics`. Checked by the management plane only
+   * (src/management, docs/management.md), on the address concerned or on a `$sys.mgmt.*` name.
+   */
+  | 'view';
 
 /** Every permission, in Artemis's order (config validation, docs, tables). */
 export const PERMISSIONS: readonly Permission[] = [
@@ -40,6 +46,7 @@ export const PERMISSIONS: readonly Permission[] = [
   'createNonDurableQueue',
   'deleteNonDurableQueue',
   'manage',
+  'view',
 ];
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import type { Authenticator } from '../../core/ports/security.ts';
-import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
+import type { ConnectionInfo, ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { AmqpConnection, type AmqpSessionConfig } from './amqp-connection.ts';
 import { installDecodeBounds } from './decode-bounds.ts';
 import type { RheaContainer } from './rhea-shapes.ts';
@@ -76,4 +76,13 @@ export class AmqpProtocol implements ProtocolAdapter {
 
   /** Nothing held beyond the connections, which the listeners close. */
   async close(): Promise<void> {}
+
+  listConnections(): ConnectionInfo[] {
+    return []; // issue 15: the connections builder lists this adapter's connections
+  }
+
+  closeConnection(id: number, reason: string): boolean {
+    void id, reason;
+    return false; // issue 15: the connections builder closes with the protocol's own close
+  }
 }

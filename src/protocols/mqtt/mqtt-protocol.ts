@@ -6,7 +6,7 @@ import type { StateValue } from '../../core/ports/store.ts';
 import type { Authenticator } from '../../core/ports/security.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
-import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
+import type { ConnectionInfo, ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import type { AedesClient, ConnectPacket, IncomingPacket, OutgoingPacket } from './aedes-types.ts';
 import { MqttConnectionStream } from './connection.ts';
 import type { MqttConfig } from './mqtt-config.ts';
@@ -327,6 +327,14 @@ export class MqttProtocol implements ProtocolAdapter {
     const fields = { clientId: client.id ?? undefined, ...describeError(err) };
     if (isNoise(err)) log.debug(fields, 'mqtt connection closed');
     else log.warn(fields, 'mqtt connection closed on error');
+  }
+  listConnections(): ConnectionInfo[] {
+    return []; // issue 15: the connections builder lists this adapter's connections
+  }
+
+  closeConnection(id: number, reason: string): boolean {
+    void id, reason;
+    return false; // issue 15: the connections builder closes with the protocol's own close
   }
 }
 

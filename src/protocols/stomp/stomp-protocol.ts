@@ -2,7 +2,7 @@ import type { Logger } from '../../log.ts';
 import type { Core } from '../../core/core.ts';
 import type { Authenticator } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
-import type { ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
+import type { ConnectionInfo, ProtocolAdapter, WsBinding } from '../../transport/protocol-adapter.ts';
 import { ReadBudget } from '../../transport/read-budget.ts';
 import { StompSession, type StompSessionConfig } from './stomp-session.ts';
 
@@ -51,4 +51,13 @@ export class StompProtocol implements ProtocolAdapter {
 
   /** Nothing held beyond the connections, which the listeners close. */
   async close(): Promise<void> {}
+
+  listConnections(): ConnectionInfo[] {
+    return []; // issue 15: the connections builder lists this adapter's connections
+  }
+
+  closeConnection(id: number, reason: string): boolean {
+    void id, reason;
+    return false; // issue 15: the connections builder closes with the protocol's own close
+  }
 }

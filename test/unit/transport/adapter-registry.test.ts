@@ -19,6 +19,8 @@ function adapter(name: AdapterName, ws: Partial<WsBinding> = {}, events: string[
     async close() {
       events.push(`${name} close`);
     },
+    listConnections: () => [],
+    closeConnection: () => false,
   };
 }
 
