@@ -144,7 +144,8 @@ const rules = [
     to: { path: '^src/cli/' },
   },
   ...CONFINED_LIBRARIES.map(([pkg, allowed, why]) => ({
-    name: `${pkg}-confined`,
+    // A scope (`@fastify`) is named `<scope>-plugins-confined`: the rule names stay plain words.
+    name: `${pkg.startsWith('@') ? `${pkg.slice(1)}-plugins` : pkg}-confined`,
     comment: `${pkg} is imported only in ${allowed}: ${why}.`,
     from: { pathNot: allowed },
     to: { path: `(^|/)node_modules/${pkg}/` },
