@@ -13,6 +13,7 @@ import { JournalReplay } from './journal-replay.ts';
 import type { JournalOptions, JournalStats, Segment, SyncPolicy } from './journal-types.ts';
 import { MessageReader } from './message-reader.ts';
 import { createSegment } from './segment-file.ts';
+import { SyncLatency } from './sync-latency.ts';
 import { measureBatch, writeBatchRecord, type JournalOp, type MeasuredBatch } from './op-codec.ts';
 
 export type { JournalOptions, JournalStats, SyncPolicy } from './journal-types.ts';
@@ -73,7 +74,8 @@ export class JournalStore implements Store {
   private syncTimer: NodeJS.Timeout | null = null;
   /** Set after a failed write whose partial bytes could not be truncated away: no write may follow them. */
   private truncateTo: number | null = null;
-  private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0 };
+  private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0, bytesWritten: 0 };
+  private readonly syncLatency = new SyncLatency();
   private idleWaiters: Array<() => void> = [];
   private writeBuf: Buffer | null = null;
 
@@ -170,10 +172,13 @@ export class JournalStore implements Store {
       }
       const { bytesWritten } = await this.head!.write(buf, 0, bytes);
       this.stats.writes++;
+      this.stats.bytesWritten += bytesWritten;
       if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
       seg.size += bytes;
       if (this.sync.mode === 'always') {
+        const t = this.syncLatency.start();
         await this.head!.datasync();
+        this.syncLatency.record(t);
         this.stats.syncs++;
       } else this.dirty = true;
       let offset = goodSize;
@@ -246,7 +251,9 @@ export class JournalStore implements Store {
     if (!this.dirty || !this.head || this.writing) return;
     this.dirty = false;
     try {
+      const t = this.syncLatency.start();
       await this.head.datasync();
+      this.syncLatency.record(t);
       this.stats.syncs++;
     } catch (err) {
       this.dirty = true;
@@ -393,6 +400,7 @@ export class JournalStore implements Store {
       liveBytes: this.index.totalLiveBytes(),
       messages: this.index.messageCount,
       ...this.stats,
+      syncSeconds: this.syncLatency.snapshot(),
       segmentSize: this.segmentSize,
     };
   }

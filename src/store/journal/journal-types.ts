@@ -20,6 +20,19 @@ export interface JournalOptions {
   statfs?: (dir: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
 }
 
+/**
+ * Upper bounds (seconds) of the fsync latency histogram buckets (Prometheus style: cumulative, +Inf
+ * implied). From 100 µs (a battery-backed cache) to 2.5 s (a disk in trouble).
+ */
+export const JOURNAL_SYNC_SECONDS_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Latency of the journal's fdatasyncs: cumulative counts per {@link JOURNAL_SYNC_SECONDS_BUCKETS} bound, then count and sum. */
+export interface SyncHistogram {
+  buckets: number[];
+  count: number;
+  sumSeconds: number;
+}
+
 /** Journal statistics for management and benchmarks. */
 export interface JournalStats {
   segments: number;
@@ -29,6 +42,10 @@ export interface JournalStats {
   writes: number;
   syncs: number;
   compactedSegments: number;
+  /** Bytes written to segment files since open (group commits and compaction rewrites). */
+  bytesWritten: number;
+  /** Latency of every fdatasync since open (one clock pair per fsync, never per message). */
+  syncSeconds: SyncHistogram;
   /** The segment size in use: the configured one, or smaller on a file system with less free space (see `open`). */
   segmentSize: number;
 }
