@@ -74,7 +74,7 @@ export class JournalStore implements Store {
   private syncTimer: NodeJS.Timeout | null = null;
   /** Set after a failed write whose partial bytes could not be truncated away: no write may follow them. */
   private truncateTo: number | null = null;
-  private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0, bytesWritten: 0 };
+  private readonly stats = { writes: 0, syncs: 0, compactedSegments: 0, bytesWritten: 0, errors: 0 };
   private readonly syncLatency = new SyncLatency();
   private idleWaiters: Array<() => void> = [];
   private writeBuf: Buffer | null = null;
@@ -188,6 +188,7 @@ export class JournalStore implements Store {
       }
       for (const p of group) p.resolve();
     } catch (err) {
+      this.stats.errors++;
       const failure = new JunctionError('ERR_STORE_FAILED', `Journal write failed: ${(err as Error).message}`, { cause: err });
       this.log.error({ err, file: seg.file, messages: group.length }, 'journal write failed; the batch was not confirmed');
       if (goodSize >= 0) {
@@ -257,6 +258,7 @@ export class JournalStore implements Store {
       this.stats.syncs++;
     } catch (err) {
       this.dirty = true;
+      this.stats.errors++;
       this.log.error({ err }, 'journal fsync failed');
     }
   }

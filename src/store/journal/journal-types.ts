@@ -42,6 +42,8 @@ export interface JournalStats {
   writes: number;
   syncs: number;
   compactedSegments: number;
+  /** Writes and fsyncs that failed since open (each logged): the management overview raises an alarm on a new one. */
+  errors: number;
   /** Bytes written to segment files since open (group commits and compaction rewrites). */
   bytesWritten: number;
   /** Latency of every fdatasync since open (one clock pair per fsync, never per message). */
