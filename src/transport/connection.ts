@@ -13,6 +13,15 @@ export interface TransportConnection {
    * listener verified against the configured CA (mTLS), if the client sent one.
    */
   readonly tls?: { readonly peerCertificate?: PeerCertificate };
+  /** Epoch ms the transport accepted it (issue 15: management lists it). */
+  readonly connectedAt: number;
+  /**
+   * Bytes read from and written to the peer so far: after TLS decryption (cleartext), WebSocket
+   * framing and the HTTP upgrade included. Read from the socket's own counters when asked (Node
+   * counts every read and write already), so the data path pays nothing for them.
+   */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
   /** Queues bytes for the peer. Returns false once the outgoing buffer is over its high-water mark. */
   write(data: Buffer): boolean;
   /** True while the outgoing buffer is over its high-water mark; `onDrain` fires when it empties. */

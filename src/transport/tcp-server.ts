@@ -9,6 +9,7 @@ import { logWrongProtocol, wrongProtocolAnswer, type ListenerName } from './wron
 import { forceCloseAfter } from './force-close.ts';
 import { gateConnections } from './gate-connections.ts';
 import { peerCertificateOf } from './peer-certificate.ts';
+import { tallyOf, type ConnectionTally } from './connection-tally.ts';
 import type { TlsContext } from './tls-context.ts';
 
 function uncork(c: TcpConnection): void {
@@ -49,6 +50,7 @@ interface Sniff {
 class TcpConnection implements TransportConnection, Watched {
   readonly id = nextConnectionId();
   readonly kind = 'tcp' as const;
+  readonly connectedAt = Date.now();
   private readonly socket: net.Socket;
   private readonly server: TcpServer;
   private corked = false;
@@ -92,7 +94,19 @@ class TcpConnection implements TransportConnection, Watched {
       const listeners = this.closeListeners;
       this.closeListeners = null;
       if (listeners) for (const cb of listeners) cb(this.error);
+      // After the protocol's own close handling: whoever hears of it no longer finds it listed.
+      server.tally.gone(this);
     });
+  }
+
+  /** Node's own count of what the socket read (a TLS socket: cleartext). */
+  get bytesIn(): number {
+    return this.socket.bytesRead;
+  }
+
+  /** Node's own count of what was written to the socket, queued bytes included (a TLS socket: cleartext). */
+  get bytesOut(): number {
+    return this.socket.bytesWritten ?? 0;
   }
 
   /** `host:port` of the peer, read when first asked for (most connections never log it). */
@@ -243,6 +257,8 @@ export class TcpServer {
   /** Admitted sockets: on a TLS listener the raw TCP sockets while they shake hands, then the TLS sockets (gate-connections.ts). */
   private readonly sockets = new Set<net.Socket>();
   private readonly secure: boolean;
+  /** The acceptor's connection counts (shared with its other listeners), for the connection directory. */
+  readonly tally: ConnectionTally;
 
   /**
    * `guards`: the broker's connection limits (default: the configured defaults, logging nowhere).
@@ -254,6 +270,7 @@ export class TcpServer {
     this.protocol = protocol;
     this.name = secure?.name ?? protocol;
     this.secure = secure !== undefined;
+    this.tally = tallyOf(acceptor);
     this.own = protocol === 'stomp' || protocol === 'mqtt' || protocol === 'amqp' ? protocol : undefined;
     if (secure) {
       this.server = this.secureServer(acceptor, secure.name, secure.context);
@@ -267,7 +284,9 @@ export class TcpServer {
         return;
       }
       this.sockets.add(socket);
-      acceptor.accept(new TcpConnection(socket, this));
+      const conn = new TcpConnection(socket, this);
+      acceptor.accept(conn);
+      this.tally.admitted(conn);
     });
   }
 
@@ -280,7 +299,9 @@ export class TcpServer {
   private secureServer(acceptor: ProtocolAcceptor, name: string, context: TlsContext): tls.Server {
     const server = tls.createServer(context.serverOptions(), (socket) => {
       if (socket.destroyed) return;
-      acceptor.accept(new TcpConnection(socket, this, { peerCertificate: peerCertificateOf(socket) }));
+      const conn = new TcpConnection(socket, this, { peerCertificate: peerCertificateOf(socket) });
+      acceptor.accept(conn);
+      this.tally.admitted(conn);
     });
     gateConnections(server, this.guards, name, this.sockets, true);
     server.on('tlsClientError', (err, socket) => context.handshakeFailed(name, socket, err));

@@ -15,6 +15,7 @@ import { logWrongProtocol, wrongProtocolAnswer } from './wrong-protocol.ts';
 import { forceCloseAfter } from './force-close.ts';
 import { gateConnections } from './gate-connections.ts';
 import { peerCertificateOf } from './peer-certificate.ts';
+import { tallyOf, type ConnectionTally } from './connection-tally.ts';
 import type { TlsContext } from './tls-context.ts';
 
 /** Bytes queued on a WebSocket above which the connection counts as congested. */
@@ -26,9 +27,12 @@ const CONTROL_OVERHEAD = 6;
 class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
   readonly id = nextConnectionId();
   readonly kind = 'ws' as const;
+  readonly connectedAt = Date.now();
   readonly remoteAddress: string;
   readonly protocol: string;
   private readonly ws: WebSocket;
+  /** The upgraded socket (TLS: the TLS socket), whose counters are the connection's byte counts. */
+  private readonly socket: net.Socket;
   private readonly policy: OutboundPolicy;
   private pending = 0;
   private readonly drainListeners: Array<() => void> = [];
@@ -48,8 +52,9 @@ class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
 
   readonly tls: TransportConnection['tls'];
 
-  constructor(ws: WebSocket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy, tls?: TransportConnection['tls']) {
+  constructor(ws: WebSocket, socket: net.Socket, remote: string, protocol: string, binary: boolean, policy: OutboundPolicy, tls?: TransportConnection['tls']) {
     this.ws = ws;
+    this.socket = socket;
     this.tls = tls;
     this.remoteAddress = remote;
     this.protocol = protocol;
@@ -59,6 +64,16 @@ class WsConnection implements TransportConnection, Watched, ReadBudgetWaiter {
 
   get closed(): boolean {
     return this.ws.readyState === this.ws.CLOSED;
+  }
+
+  /** Node's count of what the socket read: WebSocket frames and the upgrade request, after TLS. */
+  get bytesIn(): number {
+    return this.socket.bytesRead;
+  }
+
+  /** Node's count of what was written to the socket (queued included): frames and the 101 answer, before TLS. */
+  get bytesOut(): number {
+    return this.socket.bytesWritten ?? 0;
   }
 
   get congested(): boolean {
@@ -206,6 +221,8 @@ interface WsProtocol {
   acceptor: ProtocolAcceptor;
   wss: WebSocketServer;
   binary: boolean;
+  /** The acceptor's connection counts (shared with its TCP listeners). */
+  tally: ConnectionTally;
 }
 
 /**
@@ -318,9 +335,12 @@ export class WsServer {
 
   private connected(ws: WebSocket, req: http.IncomingMessage, p: WsProtocol): void {
     const tlsInfo = this.secure ? { peerCertificate: peerCertificateOf(req.socket as TLSSocket) } : undefined;
-    const conn = new WsConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound, tlsInfo);
+    const conn = new WsConnection(ws, req.socket, `${req.socket.remoteAddress}:${req.socket.remotePort}`, p.name, p.binary, this.guards.outbound, tlsInfo);
     conn.watchMessages(req.socket, this.guards.partialMessages, this.guards.messageTimeout, this.guards.log);
     p.acceptor.accept(conn);
+    p.tally.admitted(conn);
+    // Added after the protocol's close listeners: whoever hears of it no longer finds it listed.
+    ws.on('close', () => p.tally.gone(conn));
   }
 
   /**
@@ -333,7 +353,7 @@ export class WsServer {
     const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, handleProtocols: (offered) => this.choose(offered) });
     // One message of the largest size must always fit, or it could never complete.
     this.guards.partialMessages.atLeast(opts.maxPayload + 14);
-    const p: WsProtocol = { name, acceptor, wss, binary: opts.binary ?? false };
+    const p: WsProtocol = { name, acceptor, wss, binary: opts.binary ?? false, tally: tallyOf(acceptor) };
     for (const sp of subprotocols) this.protocols.set(sp, p);
     if (opts.isDefault) this.defaultProtocol = p;
   }

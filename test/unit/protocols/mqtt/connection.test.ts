@@ -10,6 +10,9 @@ class FakeConnection implements TransportConnection {
   readonly id = 1;
   readonly kind = 'tcp' as const;
   readonly remoteAddress = 'test';
+  readonly connectedAt = 0;
+  readonly bytesIn = 0;
+  readonly bytesOut = 0;
   congested = false;
   readonly writes: Buffer[] = [];
   private drain: (() => void) | null = null;

@@ -30,6 +30,9 @@ class FakeConnection implements TransportConnection {
   readonly id = 7;
   readonly kind = 'tcp' as const;
   readonly remoteAddress = '::ffff:10.1.2.3';
+  readonly connectedAt = 0;
+  readonly bytesIn = 0;
+  readonly bytesOut = 0;
   readonly tls: { peerCertificate?: PeerCertificate } | undefined;
   congested = false;
   ended = false;
