@@ -4,6 +4,7 @@ import type { Core } from '../../core/core.ts';
 import { isJunctionError } from '../../errors.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
+import type { ConnectionInfo } from '../../transport/protocol-adapter.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
 import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
@@ -388,10 +389,10 @@ export class AmqpConnection {
     this.writeClose({ condition, description: err.message });
   }
 
-  private fail(error: AmqpErrorField): void {
+  private fail(error: AmqpErrorField, why = 'amqp connection closed', level: 'warn' | 'info' = 'warn'): void {
     if (this.failed) return;
     this.failed = true;
-    this.log.warn({ condition: error.condition, reason: error.description }, 'amqp connection closed');
+    this.log[level]({ condition: error.condition, reason: error.description }, why);
     this.rc.close(error);
     // rhea ends the socket when the peer's close comes back; a peer that never sends it gets as long
     // as a connection has to open (every wait has a timeout). The connect timer's slot: the socket's
@@ -419,6 +420,45 @@ export class AmqpConnection {
       // The transport may not be writable any more; the socket closes anyway.
     }
     this.socket.end();
+  }
+
+  /** This connection as management lists it (issue 15): its consumer links, and the addresses its sender links send to. */
+  info(): ConnectionInfo {
+    const c = this.conn;
+    const producers: string[] = [];
+    for (const p of this.producers.values()) if (p.address !== undefined) producers.push(p.address);
+    return {
+      id: c.id,
+      protocol: 'amqp',
+      transport: c.kind,
+      tls: c.tls !== undefined,
+      remoteAddress: c.remoteAddress,
+      user: this.login?.subject.user,
+      clientId: this.containerId(),
+      version: this.rc.remote.open ? '1.0' : undefined,
+      connectedAt: c.connectedAt,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      subscriptions: [...this.consumers.values()].map((l) => l.describe()),
+      producers,
+    };
+  }
+
+  /**
+   * An administrator closes the connection: close with `amqp:connection:forced` and the reason as
+   * its description (AMQP 1.0 §2.8.16: "an operator intervened to close the connection"); the socket
+   * ends when the peer's close comes back, or after the connect timeout. Before the peer's open there
+   * is no AMQP connection to close: the socket goes. Links are released as on any close.
+   */
+  adminClose(reason: string): void {
+    if (this.failed || this.ended) return;
+    if (!this.rc.remote.open) {
+      this.failed = true;
+      this.log.info({ reason }, 'amqp connection closed by an administrator before its open');
+      this.conn.destroy();
+      return;
+    }
+    this.fail({ condition: 'amqp:connection:forced', description: reason }, 'amqp connection closed by an administrator', 'info');
   }
 
   /** The broker is stopping: close with amqp:connection:forced (clients with failover reconnect elsewhere). */

@@ -19,7 +19,8 @@ export class AmqpProtocol implements ProtocolAdapter {
   private readonly cfg: AmqpSessionConfig;
   private readonly log: Logger;
   private readonly container: RheaContainer;
-  private readonly connections = new Set<AmqpConnection>();
+  /** Open connections by connection id. */
+  private readonly connections = new Map<number, AmqpConnection>();
   private readonly auth: Authenticator | undefined;
 
   /**
@@ -59,14 +60,14 @@ export class AmqpProtocol implements ProtocolAdapter {
 
   accept(conn: TransportConnection): void {
     const c = new AmqpConnection(conn, this.container, this.core, this.cfg, this.log, this.auth);
-    this.connections.add(c);
-    conn.onClose(() => this.connections.delete(c));
+    this.connections.set(conn.id, c);
+    conn.onClose(() => this.connections.delete(conn.id));
   }
 
   /** Sends every connection a close with amqp:connection:forced and lets the frames leave. */
   async shutdown(): Promise<void> {
     if (this.connections.size === 0) return;
-    for (const c of this.connections) c.shutdown();
+    for (const c of this.connections.values()) c.shutdown();
     await new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -78,11 +79,16 @@ export class AmqpProtocol implements ProtocolAdapter {
   async close(): Promise<void> {}
 
   listConnections(): ConnectionInfo[] {
-    return []; // issue 15: the connections builder lists this adapter's connections
+    const out: ConnectionInfo[] = [];
+    for (const c of this.connections.values()) out.push(c.info());
+    return out;
   }
 
+  /** Close with `amqp:connection:forced` and the reason as description (see {@link AmqpConnection.adminClose}). */
   closeConnection(id: number, reason: string): boolean {
-    void id, reason;
-    return false; // issue 15: the connections builder closes with the protocol's own close
+    const c = this.connections.get(id);
+    if (!c) return false;
+    c.adminClose(reason);
+    return true;
   }
 }

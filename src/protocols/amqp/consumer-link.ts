@@ -2,6 +2,7 @@ import type { Logger } from '../../log.ts';
 import type { ConsumerHandle, ConsumerSink, Delivery } from '../../core/handles.ts';
 import type { Core } from '../../core/core.ts';
 import type { Origin } from '../../core/reserved.ts';
+import type { ConnectionSubscription } from '../../transport/protocol-adapter.ts';
 import { toAmqpError } from './amqp-errors.ts';
 import { resolveSource, type SourceSpec, type SourceState } from './consumer-source.ts';
 import { LinkBrowser } from './link-browser.ts';
@@ -58,6 +59,8 @@ export class ConsumerLink implements ConsumerSink {
   private readonly presettled: boolean;
   /** Set for a queue browser (distribution-mode copy on a queue): it sends instead of a core consumer. */
   private browsing: LinkBrowser | null = null;
+  /** What the source resolved to (management lists it); unset while the attach is refused. */
+  private spec: SourceSpec | undefined;
 
   constructor(host: ConsumerLinkHost, link: RheaSender) {
     this.host = host;
@@ -91,6 +94,7 @@ export class ConsumerLink implements ConsumerSink {
       const resolved = resolveSource(this.host, this.link, this.source);
       spec = resolved.spec;
       reply = resolved.reply;
+      this.spec = spec;
       if (resolved.browse) {
         this.browsing = new LinkBrowser(this.host, this.link, spec.destination.name, spec.selector);
         this.link.set_source(stripUndefined(reply));
@@ -121,6 +125,13 @@ export class ConsumerLink implements ConsumerSink {
         release();
         this.fail(err);
       });
+  }
+
+  /** This link as management lists it (issue 15): the link name, its source, and its core consumer. */
+  describe(): ConnectionSubscription {
+    const c = this.consumer;
+    const spec = this.spec;
+    return { id: this.link.name, destination: spec?.destination.name ?? '', queue: c?.queueName, consumerId: c?.id, selector: spec?.selector, durable: this.source.durableSubscription !== null, unacked: c ? c.unacked.size : 0 };
   }
 
   // ---------------------------------------------------------------- delivery

@@ -90,6 +90,11 @@ export class ProducerLink {
   /** The transaction of the delivery being received, from its transfer's state. */
   private txn: { txn: string; outcome: unknown } | undefined;
 
+  /** The address this link sends to (management lists it); undefined for the anonymous relay and the coordinator. */
+  get address(): string | undefined {
+    return this.refused ? undefined : this.destination?.name;
+  }
+
   constructor(host: ProducerLinkHost, link: RheaReceiver, coordinator: Typed | undefined) {
     this.host = host;
     this.link = link;

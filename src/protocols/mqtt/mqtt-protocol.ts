@@ -16,6 +16,7 @@ import { publishToCore } from '../../interop/mqtt-message.ts';
 import { describeError, isNoise } from './mqtt-errors.ts';
 import { MqttLogin } from './mqtt-login.ts';
 import { MqttSession } from './mqtt-session.ts';
+import { mqttConnectionInfo } from './mqtt-connection-info.ts';
 import { SessionStore } from './session-store.ts';
 import { SubscriptionAttacher } from './subscription-attacher.ts';
 import { SubscribeHooks } from './subscribe-hooks.ts';
@@ -328,13 +329,31 @@ export class MqttProtocol implements ProtocolAdapter {
     if (isNoise(err)) log.debug(fields, 'mqtt connection closed');
     else log.warn(fields, 'mqtt connection closed on error');
   }
+
+  /** Open connections (a closed one leaves `sessions` a macrotask after its stream). */
   listConnections(): ConnectionInfo[] {
-    return []; // issue 15: the connections builder lists this adapter's connections
+    const out: ConnectionInfo[] = [];
+    for (const s of this.sessions.values()) if (!s.stream.destroyed) out.push(mqttConnectionInfo(s));
+    return out;
   }
 
+  /**
+   * MQTT 3.1.1 has no server DISCONNECT: the socket is closed, and everything follows as when a
+   * client's network connection drops: its will is published ([MQTT-3.1.2-8]: on any close not
+   * preceded by the client's DISCONNECT; Artemis's management close fails the connection, which
+   * sends the will; Mosquitto's dynamic-security kick alone passes with_will=false), unacked QoS 1/2
+   * deliveries return to their queues, a clean session ends. aedes 1.x speaks no MQTT 5, so there is
+   * no DISCONNECT 0x98 to send.
+   */
   closeConnection(id: number, reason: string): boolean {
-    void id, reason;
-    return false; // issue 15: the connections builder closes with the protocol's own close
+    for (const s of this.sessions.values()) {
+      const conn = s.stream.conn;
+      if (conn.id !== id || s.stream.destroyed) continue;
+      s.log.info({ clientId: s.client.id ?? undefined, reason }, 'mqtt connection closed by an administrator');
+      conn.destroy();
+      return true;
+    }
+    return false;
   }
 }
 

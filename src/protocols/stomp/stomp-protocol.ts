@@ -17,7 +17,8 @@ export class StompProtocol implements ProtocolAdapter {
   private readonly auth: Authenticator;
   private readonly cfg: StompSessionConfig;
   private readonly log: Logger;
-  private readonly sessions = new Set<StompSession>();
+  /** Open sessions by connection id. */
+  private readonly sessions = new Map<number, StompSession>();
   /** Bytes of unfinished frames over all this broker's STOMP connections, TCP and WebSocket. */
   readonly partialFrames: ReadBudget;
 
@@ -38,8 +39,8 @@ export class StompProtocol implements ProtocolAdapter {
 
   accept(conn: TransportConnection): void {
     const session = new StompSession(conn, this.core, this.auth, this.cfg, this.log, this.partialFrames);
-    this.sessions.add(session);
-    conn.onClose(() => this.sessions.delete(session));
+    this.sessions.set(conn.id, session);
+    conn.onClose(() => this.sessions.delete(conn.id));
   }
 
   get connections(): number {
@@ -53,11 +54,16 @@ export class StompProtocol implements ProtocolAdapter {
   async close(): Promise<void> {}
 
   listConnections(): ConnectionInfo[] {
-    return []; // issue 15: the connections builder lists this adapter's connections
+    const out: ConnectionInfo[] = [];
+    for (const s of this.sessions.values()) out.push(s.info());
+    return out;
   }
 
+  /** ERROR with `message:` the reason, then close (see {@link StompSession.adminClose}). */
   closeConnection(id: number, reason: string): boolean {
-    void id, reason;
-    return false; // issue 15: the connections builder closes with the protocol's own close
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    s.adminClose(reason);
+    return true;
   }
 }

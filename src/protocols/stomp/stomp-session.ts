@@ -5,6 +5,7 @@ import type { Origin } from '../../core/reserved.ts';
 import type { TransactionHandle } from '../../core/handles.ts';
 import type { Authenticator, LoginResult, LoginSession } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
+import type { ConnectionInfo } from '../../transport/protocol-adapter.ts';
 import { remoteIp } from '../../interop/remote-ip.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
@@ -339,6 +340,39 @@ export class StompSession {
     await this.replies;
     await this.core.commit(tx);
     this.subs.committed(tx);
+  }
+
+  // ---------------------------------------------------------------- management
+
+  /** This connection as management lists it (issue 15). */
+  info(): ConnectionInfo {
+    const c = this.conn;
+    return {
+      id: c.id,
+      protocol: 'stomp',
+      transport: c.kind,
+      tls: c.tls !== undefined,
+      remoteAddress: c.remoteAddress,
+      user: this.login?.subject.user,
+      clientId: this.subs.clientId,
+      version: this.connected ? this.version : undefined,
+      connectedAt: c.connectedAt,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      subscriptions: this.subs.describe(),
+      producers: [],
+    };
+  }
+
+  /**
+   * An administrator closes the connection: an ERROR frame whose `message` is `reason`, then the
+   * close, as for any error the broker ends a connection on (ActiveMQ's STOMP transport answers a
+   * broker-side stop the same way); cleanup then returns unacked messages as on any close.
+   */
+  adminClose(reason: string): void {
+    if (this.closing) return;
+    this.log.info({ reason }, 'stomp connection closed by an administrator');
+    this.sendError(reason, reason, undefined, []);
   }
 
   // ---------------------------------------------------------------- DISCONNECT, errors, close

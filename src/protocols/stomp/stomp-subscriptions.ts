@@ -5,6 +5,7 @@ import { CreditWindow } from '../../core/credit-window.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { Logger } from '../../log.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
+import type { ConnectionSubscription } from '../../transport/protocol-adapter.ts';
 import { encodeFrame } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
 import type { HeartBeats } from './heart-beat.ts';
@@ -20,6 +21,10 @@ const BROWSE_BATCH = 256;
 export interface Subscription {
   id: string;
   destination: string;
+  /** The destination in the core's naming, its selector, and whether it is a durable subscription (management lists them). */
+  coreName: string;
+  selector: string | undefined;
+  durable: boolean;
   ackMode: AckMode;
   consumer: ConsumerHandle | null;
   /** Unsettled deliveries, in delivery order: delivery id -> message id. */
@@ -95,6 +100,16 @@ export class StompSubscriptions {
     for (const w of this.drainWaiters.splice(0)) w();
   }
 
+  /** The subscriptions as management lists them (issue 15): a copy, made when asked. */
+  describe(): ConnectionSubscription[] {
+    const out: ConnectionSubscription[] = [];
+    for (const s of this.map.values()) {
+      const c = s.consumer;
+      out.push({ id: s.id, destination: s.coreName, queue: c?.queueName, consumerId: c?.id, selector: s.selector, durable: s.durable, unacked: c ? c.unacked.size : 0 });
+    }
+    return out;
+  }
+
   private write(frame: StompFrame): void {
     this.beats.wrote();
     this.conn.write(encodeFrame(frame, this.version));
@@ -115,7 +130,7 @@ export class StompSubscriptions {
       },
     });
     const { id, prefetch } = req;
-    const sub: Subscription = { id, destination: req.destination, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), credit: new CreditWindow(Math.max(1, prefetch)) };
+    const sub: Subscription = { id, destination: req.destination, coreName: req.dest.name, selector: req.selector, durable: req.subscription?.durable === true, ackMode: req.ackMode, consumer: null, unacked: new Map(), byMessageId: new Map(), credit: new CreditWindow(Math.max(1, prefetch)) };
     this.map.set(id, sub);
     if (req.browser) {
       // Refused here: a reserved name, a bad selector or a denied `browse` gets its ERROR in place of
