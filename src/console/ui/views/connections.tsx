@@ -1,0 +1,151 @@
+import type { JSX } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, errorText, query, seg } from '../api.ts';
+import type { Connection, Page } from '../api-types.ts';
+import { fmtBytes, fmtTime, Notice, Pager } from '../components/common.tsx';
+import { useConfirm } from '../components/confirm.tsx';
+import { useEvent } from '../events.ts';
+
+const PAGE = 100;
+
+/** Client connections of every protocol: filter, subscriptions, byte counts, close one (with the protocol's own close). */
+export function ConnectionsView(): JSX.Element {
+  const [protocol, setProtocol] = useState('');
+  const [user, setUser] = useState('');
+  const [clientId, setClientId] = useState('');
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const [page, setPage] = useState<Page<Connection> | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [info, setInfo] = useState<string | undefined>(undefined);
+  const [reload, setReload] = useState(0);
+  const [dialog, ask] = useConfirm();
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  useEffect(() => {
+    const t = setTimeout(() => {
+      api<Page<Connection>>('GET', `/connections${query({ protocol, user, clientId, limit: PAGE, cursor })}`).then(
+        (p) => {
+          setPage(p);
+          setError(undefined);
+        },
+        (e: unknown) => setError(errorText(e)),
+      );
+    }, 150);
+    return () => clearTimeout(t);
+  }, [protocol, user, clientId, cursor, reload]);
+
+  // Connection events only say something changed: reload at most once a second.
+  useEvent('connection', () => {
+    if (pending.current !== undefined) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      setReload((r) => r + 1);
+    }, 1000);
+  });
+  useEffect(() => () => clearTimeout(pending.current), []);
+
+  const restart = (): void => {
+    setCursors([]);
+    setCursor(undefined);
+  };
+  const close = async (c: Connection): Promise<void> => {
+    const who = `${c.protocol} connection ${c.id}${c.clientId ? ` (${c.clientId})` : ''}`;
+    if (!(await ask({ title: `Close ${who}?`, body: <p>The client is disconnected with the protocol's own close; it may reconnect.</p>, confirm: 'Close connection' }))) return;
+    try {
+      await api('DELETE', `/connections/${seg(c.id)}`);
+      setInfo(`Closed ${who}.`);
+      setReload((r) => r + 1);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <section aria-labelledby="connections-title">
+      <h1 id="connections-title">Connections</h1>
+      <div class="toolbar" role="search">
+        <label>
+          Protocol
+          <select value={protocol} onChange={(e) => (setProtocol(e.currentTarget.value), restart())}>
+            <option value="">all</option>
+            <option value="stomp">STOMP</option>
+            <option value="mqtt">MQTT</option>
+            <option value="amqp">AMQP</option>
+          </select>
+        </label>
+        <label>
+          User
+          <input value={user} onInput={(e) => (setUser(e.currentTarget.value), restart())} />
+        </label>
+        <label>
+          Client id
+          <input value={clientId} onInput={(e) => (setClientId(e.currentTarget.value), restart())} />
+        </label>
+      </div>
+      <Notice error={error} info={info} />
+      <table aria-label="Connections">
+        <thead>
+          <tr>
+            <th class="num">Id</th>
+            <th>Protocol</th>
+            <th>Remote</th>
+            <th>User</th>
+            <th>Client id</th>
+            <th>Connected</th>
+            <th class="num">In</th>
+            <th class="num">Out</th>
+            <th>Subscriptions</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page?.items.map((c) => (
+            <tr key={c.id}>
+              <td class="num">{c.id}</td>
+              <td>
+                {c.protocol} {c.version ?? ''} <span class="muted">{c.transport}{c.tls ? '+tls' : ''}</span>
+              </td>
+              <td>{c.remoteAddress}</td>
+              <td>{c.user ?? <span class="muted">-</span>}</td>
+              <td>{c.clientId ?? <span class="muted">-</span>}</td>
+              <td>{fmtTime(c.connectedAt)}</td>
+              <td class="num">{fmtBytes(c.bytesIn)}</td>
+              <td class="num">{fmtBytes(c.bytesOut)}</td>
+              <td class="props">
+                {c.subscriptions.map((s) => `${s.destination}${s.unacked ? ` (${s.unacked} unacked)` : ''}`).join(', ')}
+                {c.producers.length > 0 && <span class="muted"> sends to {c.producers.join(', ')}</span>}
+              </td>
+              <td>
+                <button type="button" class="danger" aria-label={`Close connection ${c.id}`} onClick={() => void close(c)}>
+                  Close
+                </button>
+              </td>
+            </tr>
+          ))}
+          {page !== undefined && page.items.length === 0 && (
+            <tr>
+              <td colSpan={10} class="muted">
+                No connections.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <Pager
+        label="Connection pages"
+        hasPrev={cursors.length > 0}
+        hasNext={page?.next !== undefined}
+        onPrev={() => {
+          setCursor(cursors[cursors.length - 1] === '' ? undefined : cursors[cursors.length - 1]);
+          setCursors(cursors.slice(0, -1));
+        }}
+        onNext={() => {
+          setCursors([...cursors, cursor ?? '']);
+          setCursor(page?.next);
+        }}
+      />
+      {dialog}
+    </section>
+  );
+}
