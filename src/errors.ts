@@ -11,6 +11,8 @@ export const ErrorCodes = {
   ERR_ADDRESS_NOT_FOUND: 'Address does not exist',
   ERR_ADDRESS_FULL: 'Address is full',
   ERR_ADDRESS_RESERVED: 'Address is reserved for another part of the broker',
+  ERR_ADDRESS_EXISTS: 'Address already exists',
+  ERR_CURSOR_INVALID: 'Invalid paging cursor',
   ERR_SCHEDULE_TOO_FAR: 'Scheduled delivery is further ahead than allowed',
   ERR_CONSUMER_UNKNOWN: 'Unknown consumer',
   ERR_DELIVERY_UNKNOWN: 'Unknown delivery',

@@ -156,6 +156,7 @@ export class Addresses {
       c.sink.closed?.(`Queue ${q.name} was deleted`);
     }
     ctx.queues.delete(q.name);
+    retire(ctx, q);
     if (q.kind === 'subscription' && q.topic !== undefined) ctx.subscriptionIndex.remove(q.topic, q);
     if (q.clientId !== undefined) {
       const mine = ctx.durableByClient.get(q.clientId);
@@ -260,3 +261,13 @@ export class Addresses {
 }
 
 const EMPTY_BROWSER: QueueBrowser = { next: () => [] };
+
+/** Folds a deleted queue's counters into the broker's (`CoreContext.retired`), once: `Core.totals` keeps counting them. */
+function retire(ctx: CoreContext, q: Queue): void {
+  const s = q.statistics();
+  const r = ctx.retired;
+  r.enqueued += s.enqueued;
+  r.acked += s.acked;
+  r.expired += s.expired;
+  r.deadLettered += s.deadLettered;
+}

@@ -77,6 +77,15 @@ export class CoreContext {
   closed = false;
   /** Messages sent to a topic no subscription matched. */
   unrouted = 0;
+  /** Sends the post office accepted (`BrokerTotals.sent`): one increment per send, where it already counts `unrouted`. */
+  sent = 0;
+  /**
+   * The counters of queues deleted since start (folded in once, at delete), so `Core.totals` keeps
+   * them without a broker-wide increment per message next to each queue's own.
+   */
+  readonly retired = { enqueued: 0, acked: 0, expired: 0, deadLettered: 0 };
+  /** Topics named in the configuration (`CoreOptions.topics`); every other topic was auto-created (or is temporary). */
+  readonly configuredTopics = new Set<string>();
   /** Consumers attached now (queues are `queues.size`): checked against `resourceLimits`. */
   consumers = 0;
   /** Consumer ids and temporary subscription numbers. */
@@ -104,6 +113,11 @@ export class CoreContext {
     this.resourceLimits = { maxQueues: Infinity, maxConsumers: Infinity, ...opts.resourceLimits };
     this.bootId = this.now().toString(36);
     this.access = new Access(opts.authorizer);
+  }
+
+  /** The number in the last key {@link nextKey} handed out (management operations take only messages keyed up to it). */
+  get keySeq(): number {
+    return this.seq;
   }
 
   /** A new store key for a message. */

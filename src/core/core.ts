@@ -24,6 +24,9 @@ import { ExpirySweeper } from './expiry-sweeper.ts';
 import type { Destination, Message, MessageInput } from './message.ts';
 import { PostOffice, type SendOptions } from './post-office.ts';
 import { ProtocolState } from './protocol-state.ts';
+import { browsePage, findMessage, type PageHost } from './browse-pages.ts';
+import { QueueAdmin } from './queue-admin.ts';
+import { selectorResolver } from './selector-resolver.ts';
 import type { AddressInfo, BrokerTotals, BrowseCursor, ConsumerHandle, MessageFilter, MessageOperation, MessagePage, QueueStats, QueueView, SubscriptionInfo, TransactionHandle } from './handles.ts';
 import type { Consumer } from './consumer.ts';
 import { recover } from './recovery.ts';
@@ -59,6 +62,8 @@ export class Core {
   private readonly protocolState: ProtocolState;
   private readonly transactions: Transactions;
   private readonly sweeper: ExpirySweeper;
+  private readonly admin: QueueAdmin;
+  private readonly pageHost: PageHost;
 
   private constructor(opts: CoreOptions) {
     const ctx = (this.ctx = new CoreContext(opts));
@@ -69,6 +74,8 @@ export class Core {
     const po = (this.postOffice = new PostOffice(ctx, this.addresses, this.protocolState));
     this.transactions = new Transactions(ctx, po, this.protocolState);
     this.sweeper = new ExpirySweeper(ctx);
+    this.admin = new QueueAdmin(ctx, this.addresses, this.subscriptions);
+    this.pageHost = { read: (keys) => ctx.store.read(keys), now: ctx.now };
     let deliverySeq = 0;
     ctx.host = {
       now: ctx.now,
@@ -82,7 +89,10 @@ export class Core {
       memoryFull: () => ctx.limits.full(),
       backgroundError: (err, what) => ctx.backgroundError(err, what),
     };
-    for (const name of opts.topics ?? []) ctx.topics.add(name);
+    for (const name of opts.topics ?? []) {
+      ctx.topics.add(name);
+      ctx.configuredTopics.add(name);
+    }
     for (const name of opts.queues ?? []) this.addresses.createQueue(name, false);
   }
 
@@ -306,19 +316,19 @@ export class Core {
   // ---- Management (issue 15): what the HTTP API, the console, /metrics and the CLI call. ----
   // `origin`: the management caller (its subject is checked like a client's, security on); omitted: the broker.
 
-  /** Every address: topics and queues (subscription queues appear under their topic), temporary ones included. */
+  /** Every address: topics and queues (subscription queues appear under their topic), temporary ones included; sorted by name. */
   addressList(): AddressInfo[] {
-    throw new Error('not implemented');
+    return this.admin.addressList();
   }
 
   /**
    * Creates a queue (anycast; `durable`: stored, survives a restart) as an administrator would:
    * `createAddress` + `createDurableQueue` (or `createNonDurableQueue`) on it. ERR_ADDRESS_EXISTS
-   * when a queue or topic of that name exists; reserved names are refused.
+   * when a queue or topic of that name exists; reserved names are refused (ERR_ADDRESS_RESERVED).
+   * Resolves once a durable one's record is stored. `durable` defaults to true.
    */
-  createQueue(name: string, opts: { durable?: boolean } = {}, origin?: Origin): QueueView {
-    void name, opts, origin;
-    throw new Error('not implemented');
+  createQueue(name: string, opts: { durable?: boolean } = {}, origin?: Origin): Promise<QueueView> {
+    return this.admin.createQueue(name, opts.durable ?? true, origin);
   }
 
   /**
@@ -327,29 +337,32 @@ export class Core {
    * Needs `manage` on the queue's address.
    */
   pauseQueue(name: string, origin?: Origin, opts: { persist?: boolean } = {}): Promise<void> {
-    void name, origin, opts;
-    throw new Error('not implemented');
+    return this.admin.pause(name, origin, opts.persist === true);
   }
 
+  /** Ends a pause (a stored one too): delivery starts again at once. Needs `manage`. */
   resumeQueue(name: string, origin?: Origin): Promise<void> {
-    void name, origin;
-    throw new Error('not implemented');
+    return this.admin.resume(name, origin);
   }
 
   /**
    * A page of a queue's messages for management browsing: up to `limit` (at most 1000) after the
    * position `after` (a previous page's `next`), only those `selector` matches. Stateless between
    * calls (nothing held per caller); a message removed between pages is simply not seen. Needs `browse`.
+   * Order and cost: see browse-pages.ts (ready by priority and arrival, then paged, scheduled, in
+   * delivery). A page may come back short, even empty, with `next` set when a selector matched
+   * little of what one call may look at. A bad selector throws the selector error; a bad `after`
+   * ERR_CURSOR_INVALID. Async: paged messages are read from the store.
    */
-  browsePage(name: string, opts: { after?: string; limit: number; selector?: string }, origin?: Origin): MessagePage {
-    void name, opts, origin;
-    throw new Error('not implemented');
+  async browsePage(name: string, opts: { after?: string; limit: number; selector?: string }, origin?: Origin): Promise<MessagePage> {
+    const q = this.admin.queue(name, origin, 'browse');
+    const sel = opts.selector !== undefined && opts.selector.trim() !== '' ? this.ctx.compile(opts.selector) : undefined;
+    return browsePage(q, this.pageHost, opts.after, opts.limit, sel !== undefined ? (m) => sel.matches(selectorResolver(m)) : undefined);
   }
 
   /** One message of a queue by its id (JMSMessageID), if the queue holds it (paged ones included). Needs `browse`. */
-  findMessage(queue: string, messageId: string, origin?: Origin): Promise<Message | undefined> {
-    void queue, messageId, origin;
-    throw new Error('not implemented');
+  async findMessage(queue: string, messageId: string, origin?: Origin): Promise<Message | undefined> {
+    return findMessage(this.admin.queue(queue, origin, 'browse'), this.pageHost, messageId);
   }
 
   /**
@@ -364,17 +377,17 @@ export class Core {
 
   /** Every durable topic subscription (all client ids), as `findSubscription` describes one. */
   durableSubscriptionList(): SubscriptionInfo[] {
-    throw new Error('not implemented');
+    return this.admin.durableSubscriptionList();
   }
 
   /** Counters over the whole broker (see {@link BrokerTotals}): O(queues), for sampling once a second, never per message. */
   totals(): BrokerTotals {
-    throw new Error('not implemented');
+    return this.admin.totals();
   }
 
   /** Global memory limit (`globalMaxSizeBytes`, 0: none) and what counts against it now, for alarms and metrics. */
   memory(): { limitBytes: number; usedBytes: number; blockedSends: number; dropped: number } {
-    throw new Error('not implemented');
+    return this.admin.memory();
   }
 
   /** Throws the error a consumer with this selector would get (configured limits): for AMQP, which answers attach first. */

@@ -32,6 +32,11 @@ export class MemoryLimits {
     this.globalMaxSizeBytes = globalMaxSizeBytes;
   }
 
+  /** The broker-wide limit in bytes; -1: none. */
+  get limitBytes(): number {
+    return this.globalMaxSizeBytes;
+  }
+
   get blockedSends(): number {
     let n = 0;
     for (const list of this.waiters.values()) n += list.length;

@@ -83,7 +83,10 @@ export class PostOffice {
     const targets = ctx.limits.admitNow(size, queues) ?? (await ctx.limits.admit(size, queues));
     const retain = opts.retain === true && m.destination.type === 'topic';
     const state = opts.state;
-    if (targets.length === 0 && !retain && !state) return m;
+    if (targets.length === 0 && !retain && !state) {
+      ctx.sent++;
+      return m;
+    }
     const key = ctx.nextKey();
     const ops = this.addOps(key, m, targets);
     const undoRetain = retain ? ctx.retainedMessages.update(key, m, ops) : undefined;
@@ -96,6 +99,7 @@ export class PostOffice {
       throw err;
     }
     if (state) this.protocolState.apply(state.key, state.value);
+    ctx.sent++;
     this.enqueueAll(key, m, targets);
     return m;
   }
@@ -111,6 +115,7 @@ export class PostOffice {
     if (m.durable) for (const q of queues) if (q.stores(m)) return this.sendRouted(m, queues, opts);
     const targets = this.ctx.limits.admitNow(messageSize(m), queues);
     if (targets === undefined) return this.sendRouted(m, queues, opts);
+    this.ctx.sent++;
     if (targets.length > 0) this.enqueueAll(this.ctx.nextKey(), m, targets);
     return m;
   }

@@ -5,7 +5,7 @@ import { Entry, EntryList } from './entry-list.ts';
 import { ExpirySweep, type SweepBudget } from './expiry-sweep.ts';
 import { LastValueIndex } from './last-value-index.ts';
 import type { Message } from './message.ts';
-import type { PagedRef } from './paged-list.ts';
+import type { PagedAt, PagedRef } from './paged-list.ts';
 import { queueBrowser, queueSnapshot, type QueueBrowser } from './queue-browser.ts';
 import type { QueueHost, QueueInit } from './queue-host.ts';
 import { QueuePager } from './queue-pager.ts';
@@ -79,6 +79,10 @@ export abstract class QueueContents {
   deleted = false;
   /** Bytes of messages admitted to this queue whose store write is in flight (the core's bookkeeping). */
   reservedBytes = 0;
+  /** Delivery paused by management (`Core.pauseQueue`): dispatch does nothing while set (one test per dispatch call). */
+  paused = false;
+  /** The pause is stored with the queue's record (`StoredQueue.paused`), so it survives a restart. */
+  pauseStored = false;
 
   protected readonly host: QueueHost;
   /** Ready entries, one list per priority (index = priority). */
@@ -357,6 +361,51 @@ export abstract class QueueContents {
     return removed;
   }
 
+  // ---- Management (browse-pages.ts, message-operations.ts): never on the delivery path. ----
+
+  /** The ready lists (index = priority), the schedule and the pager, for management to page through. */
+  get parts(): { readonly levels: readonly EntryList[]; readonly schedule: DeliverySchedule | null; readonly pager: QueuePager | null; readonly nextSeq: number } {
+    return { levels: this.levels, schedule: this.schedule, pager: this.pager, nextSeq: this.nextSeq };
+  }
+
+  /**
+   * Takes a ready or scheduled entry out for a management operation (it is no longer delivered);
+   * {@link removed} ends the removal once it is stored, {@link restore} undoes it. False if it is
+   * in neither state (delivered meanwhile, gone).
+   */
+  detach(e: Entry): boolean {
+    if (e.state === 'ready') {
+      this.unlink(e);
+      this.ready--;
+      if (this.lastValues !== null) this.lastValues.forget(e);
+    } else if (e.state === 'scheduled') this.schedule!.forget();
+    else return false;
+    e.state = 'done';
+    return true;
+  }
+
+  /** Detached entries whose removal is stored: counted as acknowledged (Artemis counts a management removal as acknowledged, reason KILLED). */
+  removed(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      this.stats.acked++;
+      this.drop(e);
+    }
+  }
+
+  /** A detached entry goes back (its removal could not be stored): ready in its place, or scheduled again. */
+  restore(e: Entry): void {
+    if (this.deleted) return;
+    if (e.readyAt > this.host.now()) this.scheduler().schedule(e, e.readyAt);
+    else this.makeReady(e, true);
+  }
+
+  /** Removes a paged message for a management operation (its removal is stored by the caller); false if it left the pager meanwhile. */
+  removePaged(ref: PagedAt): boolean {
+    if (this.pager === null || !this.pager.remove(ref)) return false;
+    this.stats.acked++;
+    return true;
+  }
+
   /**
    * Deleted with its queue: the bytes it held leave the memory limits at once (they stayed counted,
    * so every create-fill-unsubscribe cycle of a durable subscription shrank the broker's room for
@@ -396,7 +445,7 @@ export abstract class QueueContents {
       expired: this.stats.expired,
       deadLettered: this.stats.deadLettered,
       bytes: this.memBytes + (this.pager !== null ? this.pager.bytes : 0),
-      paused: false, // issue 15: the core builder sets it from the queue's pause state
+      paused: this.paused,
     };
     if (this.topic !== undefined) s.topic = this.topic;
     return s;

@@ -1,5 +1,5 @@
 import type { Message } from './message.ts';
-import { PagedList, type PagedRef } from './paged-list.ts';
+import { PagedList, type PagedAt, type PagedRef } from './paged-list.ts';
 import type { QueueHost } from './queue-host.ts';
 
 /** Paged queues keep about this many messages ready in memory, read back ahead of delivery. */
@@ -29,8 +29,8 @@ export class QueuePager {
   private readonly host: Pick<QueueHost, 'read' | 'backgroundError'>;
   private readonly list = new PagedList();
   private reading = false;
-  /** Paged messages are not read back while set (a purge is removing them). */
-  private held = false;
+  /** Paged messages are not read back while above 0 (a purge or a management operation is going through them). */
+  private holds = 0;
   /** Bumped by {@link cancel}, so a read-back in flight is discarded. */
   private generation = 0;
 
@@ -60,14 +60,16 @@ export class QueuePager {
    */
   readBack(): void {
     const q = this.queue;
-    if (this.reading || this.held || this.list.length === 0 || q.deleted || q.readyCount >= DEPAGE_WINDOW) return;
+    if (this.reading || this.holds > 0 || this.list.length === 0 || q.deleted || q.readyCount >= DEPAGE_WINDOW) return;
     if (q.readyCount > 0 && q.overMemoryLimit()) return;
     this.reading = true;
     const keys = this.list.peekKeys(Math.min(DEPAGE_BATCH, DEPAGE_WINDOW - q.readyCount));
     const generation = this.generation;
     this.host.read(keys).then(
       (messages) => {
-        if (q.deleted || generation !== this.generation) {
+        // A read discarded by hold(): hold() already cleared `reading`, and a newer read may be in flight.
+        if (generation !== this.generation) return;
+        if (q.deleted) {
           this.reading = false;
           return;
         }
@@ -82,6 +84,7 @@ export class QueuePager {
         this.readBack();
       },
       (err) => {
+        if (generation !== this.generation) return;
         this.reading = false;
         this.host.backgroundError(err, 'read back of paged messages');
         setTimeout(() => this.readBack(), RETRY_MS).unref();
@@ -90,19 +93,40 @@ export class QueuePager {
   }
 
   /**
-   * Stops reading back while a purge removes paged messages: a read-back in flight is discarded (its
-   * messages are purged as paged ones). {@link resume} ends it.
+   * Stops reading back while a purge or a management operation goes through paged messages: a
+   * read-back in flight is discarded (its messages stay paged). Holds nest; each {@link resume} ends one.
    */
   hold(): void {
-    this.held = true;
+    this.holds++;
     this.generation++;
     this.reading = false;
   }
 
-  /** Reading back may go on (the purge is done). */
+  /** Ends one {@link hold}; reading back goes on once none is left. */
   resume(): void {
-    this.held = false;
+    if (this.holds > 0) this.holds--;
     this.readBack();
+  }
+
+  /** The absolute position the next paged message takes (see {@link PagedList}). */
+  get end(): number {
+    return this.list.end;
+  }
+
+  /** Up to `n` paged references from absolute position `from` on (management browsing). */
+  refsFrom(from: number, n: number): PagedAt[] {
+    return this.list.refsFrom(from, n);
+  }
+
+  /**
+   * Removes a paged reference from the middle if it is still there (management removed or moved its
+   * message); a read-back in flight is discarded, since it may hold that message. False if gone.
+   */
+  remove(ref: PagedAt): boolean {
+    if (this.list.remove(ref.at, ref.key) < 0) return false;
+    this.generation++;
+    this.reading = false;
+    return true;
   }
 
   /** Removes and returns the first `n` paged references. */

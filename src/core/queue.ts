@@ -125,7 +125,7 @@ export class Queue extends QueueContents {
     const resumeAt = this.resumeAt;
     this.resumeLevel = -1;
     this.resumeAt = null;
-    if (this.ready === 0 || this.consumers.length === 0) return true;
+    if (this.ready === 0 || this.consumers.length === 0 || this.paused) return true;
     const now = this.host.now();
     for (let p = resumeLevel >= 0 ? resumeLevel : PRIORITIES - 1; p >= 0; p--) {
       const list = this.levels[p]!;

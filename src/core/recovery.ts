@@ -2,6 +2,7 @@ import type { StoreOp } from './ports/store.ts';
 import type { Addresses } from './addresses.ts';
 import { TEMPORARY_PREFIX, type CoreContext } from './core-context.ts';
 import type { ProtocolState } from './protocol-state.ts';
+import type { Queue } from './queue.ts';
 import { RETAINED_QUEUE } from './retained.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
@@ -22,10 +23,13 @@ export async function recover(ctx: CoreContext, addresses: Addresses, subscripti
   const state = await ctx.store.open();
   for (const s of state.states) protocolState.apply(s.key, s.value);
   for (const sq of state.queues) {
+    let q: Queue | undefined;
     if (sq.kind === 'subscription' && sq.topic !== undefined) {
       const filter = sq.selector ? ctx.compile(sq.selector, true) : null;
-      subscriptions.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
-    } else if (sq.kind === 'anycast') addresses.createQueue(sq.name, false);
+      q = subscriptions.createSubscriptionQueue(sq.name, sq.topic, filter, sq, true);
+    } else if (sq.kind === 'anycast') q = addresses.createQueue(sq.name, false);
+    // Paused by management with `persist` (Core.pauseQueue): still paused, before any consumer attaches.
+    if (q !== undefined && sq.paused === true) q.paused = q.pauseStored = true;
   }
   let count = 0;
   const orphans: StoreOp[] = [];

@@ -318,7 +318,7 @@ export class Subscriptions {
 }
 
 /** A durable subscription's definition as stored (what recovery makes it again from). */
-function storedOf(q: Queue): StoredQueue {
+export function storedOf(q: Queue): StoredQueue {
   return {
     name: q.name,
     kind: 'subscription',
@@ -330,5 +330,6 @@ function storedOf(q: Queue): StoredQueue {
     ...(q.meta !== undefined ? { meta: q.meta } : {}),
     ...(q.ownerUser !== undefined ? { ownerUser: q.ownerUser } : {}),
     ...(q.readers !== undefined ? { readFiltered: true } : {}),
+    ...(q.pauseStored ? { paused: true } : {}),
   };
 }

@@ -59,6 +59,7 @@ export class Transactions {
       tx.state = 'done';
     }
     for (const [key, value] of tx.states) this.protocolState.apply(key, value);
+    ctx.sent += sends.length;
     for (const { key, m, targets } of sends) postOffice.enqueueAll(key, m, targets);
   }
 

@@ -20,6 +20,8 @@ export interface StoredQueue {
    * again and its subject is known (issue 14, docs/security.md#permissions).
    */
   readFiltered?: boolean;
+  /** Delivery paused by management with `persist` (Artemis stores a queue's pause the same way): paused again at recovery. */
+  paused?: boolean;
 }
 
 /** A JSON value a protocol keeps with `putState` (no `undefined`, no functions). */
