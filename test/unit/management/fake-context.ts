@@ -26,7 +26,7 @@ export function fakeQueue(name: string, over: Partial<QueueStats> = {}): QueueSt
 }
 
 /** A ManagementContext over `state` (only what telemetry and metrics read is real). */
-export function fakeContext(state: Partial<FakeState> = {}): { ctx: ManagementContext; state: FakeState; logs: Array<{ level: string; msg: string | undefined }> } {
+export function fakeContext(state: Partial<FakeState> = {}): { ctx: ManagementContext; state: FakeState; logs: Array<{ level: string; msg: string | undefined; obj: object }> } {
   const s: FakeState = {
     totals: fakeTotals(),
     memory: { limitBytes: -1, usedBytes: 0, blockedSends: 0, dropped: 0 },
@@ -39,8 +39,8 @@ export function fakeContext(state: Partial<FakeState> = {}): { ctx: ManagementCo
     listeners: new Set(),
     ...state,
   };
-  const logs: Array<{ level: string; msg: string | undefined }> = [];
-  const log = Object.fromEntries(['debug', 'info', 'warn', 'error', 'trace', 'fatal'].map((level) => [level, (_o: object, msg?: string) => void logs.push({ level, msg })]));
+  const logs: Array<{ level: string; msg: string | undefined; obj: object }> = [];
+  const log = Object.fromEntries(['debug', 'info', 'warn', 'error', 'trace', 'fatal'].map((level) => [level, (obj: object, msg?: string) => void logs.push({ level, msg, obj })]));
   const ctx = {
     version: '0.0.0-test',
     startedAt: Date.now() - 5000,
