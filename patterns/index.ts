@@ -53,7 +53,7 @@ export { throttle } from './throttle.ts';
 export { to } from './to.ts';
 export { validate } from './validate.ts';
 export { wireTap } from './wire-tap.ts';
-export { attempt, guard, withBranches, Branch, fuse } from './internals.ts';
+export { attempt, guard, withBranches, Branch, fuse, syncStep } from './internals.ts';
 export { StepRegistry } from './registry.ts';
 export type { StepDef, StepDefs, StepDescriptor } from '../src/routing/types.ts';
 

@@ -233,6 +233,11 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     await routes.restore();
     const dir = new RoutesDirectory(config.routesDir, routes, routeLog);
     routes.attachDirectory(dir);
+    // Route test cases (management API) run on a core of their own with the memory store, never on this one's addresses.
+    routes.attachSandbox(async () => {
+      const sandbox = await Core.open({ store: new MemoryStore(), log: routeLog.child({ sandbox: true }), brokerName: `${config.name}-route-test`, globalMaxSizeBytes: 64 * 1024 * 1024 });
+      return { core: sandbox, close: () => sandbox.close() };
+    });
     await dir.start();
   } catch (err) {
     for (const close of closers.reverse()) await close();

@@ -5,6 +5,8 @@ import type { RouteDefinition } from './definition.ts';
 import { RouteDefinitionError } from './definition.ts';
 import { checkEndpoint } from './endpoints/endpoint-uri.ts';
 import { template, type Expressions } from './expression.ts';
+import { dottedPath } from './step-lists.ts';
+import { probeDispatch, probedErrors, probeHeld, probeSync, StepProbe } from './step-probe.ts';
 import type { Log } from '../core/ports/log.ts';
 import type {
   ErrorHandlerDef, ErrorHandling, Evaluate, Exchange, ExchangeMessage, Expression, IdempotentRepository, Outcome, Producer, RedeliveryPolicy, Step,
@@ -49,6 +51,8 @@ export class RouteCompiler {
   private readonly registry: StepRegistry;
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
   private trace = false;
+  /** Each compiled step's counters by node id (its dotted path), in definition order. */
+  readonly probes = new Map<string, StepProbe>();
 
   constructor(env: CompileEnv) {
     this.env = env;
@@ -98,14 +102,20 @@ export class RouteCompiler {
     const kind = Object.keys(s)[0]!;
     const descriptor = this.registry.get(kind);
     if (!descriptor) throw new RouteDefinitionError(path, `unknown step '${kind}'`);
-    return descriptor.compile((s as unknown as Record<string, never>)[kind]!, this.compiler(`${path}.${kind}`, path, scope));
+    const id = dottedPath(path);
+    // One probe per path (a circuit breaker may build its steps more than once).
+    let probe = this.probes.get(id);
+    if (!probe) this.probes.set(id, (probe = new StepProbe(id)));
+    const op = descriptor.compile((s as unknown as Record<string, never>)[kind]!, this.compiler(`${path}.${kind}`, path, scope, probe));
+    if ('sync' in op) return probeSync(op as SyncStep, probe);
+    return descriptor.nested !== undefined && descriptor.nested.length > 0 ? probeDispatch(op, probe) : probeHeld(op, probe);
   }
 
-  /** What one step's compile gets: this compiler's services bound to its path and scope. */
-  private compiler(p: string, path: string, scope: Scope): StepCompiler {
+  /** What one step's compile gets: this compiler's services bound to its path and scope (its failures counted by its probe). */
+  private compiler(p: string, path: string, scope: Scope, probe: StepProbe): StepCompiler {
     return {
       path: p,
-      context: this.ctx(path, scope),
+      context: this.ctx(path, { handler: scope.handler, errors: probedErrors(scope.errors, probe) }),
       expression: (e, at) => this.expr(e, at),
       predicate: (e, at) => this.pred(e, at),
       producer: (uri, at) => this.producer(uri, at),

@@ -1,4 +1,5 @@
 import { BODY_ENCODING_MARKERS } from '../core/reserved.ts';
+import type { StepProbe } from './step-probe.ts';
 import type { Exchange, ExchangeMessage, HistoryEntry, Outcome } from './types.ts';
 
 let seq = 0;
@@ -53,6 +54,9 @@ class RouteExchange implements Exchange {
   settled = false;
   /** The expression data view of this exchange (src/routing/expression.ts), made on first use. */
   view: unknown = undefined;
+  /** The step holding the exchange now and when it took it (step-probe.ts): fields, so holding one allocates nothing. */
+  probe: StepProbe | undefined = undefined;
+  probeT0 = 0;
   private readonly seq: number;
   private idText: string | undefined;
   private props: Record<string, unknown> | undefined;
@@ -164,6 +168,8 @@ class RouteExchange implements Exchange {
     // A second settlement is a bug in a step; ignoring it keeps the first (and the counts) right.
     if (this.settled) return;
     this.settled = true;
+    // Settled while a step held it (an idempotent duplicate, an aggregate's inputs): it ended there.
+    if (this.probe !== undefined) this.probe.ended(this);
     this.release1(o);
   }
 

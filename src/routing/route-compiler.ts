@@ -139,3 +139,8 @@ export async function compileRouteFile(file: string): Promise<CompiledRoute> {
   }
   return { file: abs, sources: new Map(check.sources) };
 }
+
+/** Drops the type-check kept for a file that is gone (a route source loaded from a temporary file). */
+export function forgetRouteFile(file: string): void {
+  checks.delete(path.resolve(file));
+}

@@ -1,4 +1,4 @@
-import type { RouteGraphModel, StepStats } from './route-telemetry.ts';
+import { STEP_SECONDS_BUCKETS, type RouteGraphModel, type StepStats } from './route-telemetry.ts';
 import type { Core } from '../core/core.ts';
 import { JunctionError } from '../errors.ts';
 import type { Origin } from '../core/reserved.ts';
@@ -8,6 +8,10 @@ import { isSerializable, RouteDefinitionError, validateDefinition, type RouteDef
 import { ROUTE_ORIGIN } from './endpoints/core-endpoint.ts';
 import { Expressions } from './expression.ts';
 import { routeGraph } from './route-graph.ts';
+import { DEAD_LETTER_NODE, routeGraphModel } from './route-graph-model.ts';
+import { routeIssues, type RouteIssue } from './route-issues.ts';
+import { loadRouteSource } from './route-source.ts';
+import { runRouteCase, type CaseResult, type RouteTestCase } from './route-test-runner.ts';
 import { redactSecrets, redactUri } from './endpoints/endpoint-uri.ts';
 import { Route, type RouteStats } from './route.ts';
 import type { RouteState } from './route-machine.ts';
@@ -32,6 +36,13 @@ export interface DeployOptions {
   /** Where the definition came from: `api` (recorded in the registry) or a file path. */
   origin?: string;
 }
+
+/** A core of its own for route test cases (memory store, nothing else on it), made by the composition root. */
+export type RouteSandbox = () => Promise<{ core: Core; close(): Promise<void> }>;
+
+/** Test cases one request may run, and the longest a case may wait for its outputs (ms). */
+export const MAX_TEST_CASES = 20;
+export const MAX_TEST_TIMEOUT = 30_000;
 
 /** Something that can give a definition: a JSON object or the TypeScript builder. */
 export type Deployable = unknown | { build(): unknown };
@@ -63,6 +74,11 @@ export class RouteManager {
   /** One deploy/undeploy at a time per route id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
+  private sandbox: RouteSandbox | undefined;
+  /** One test run at a time: each case is a core of its own. */
+  private testing = false;
+  /** Graph models by deployed version (the definition does not change while it runs). */
+  private readonly models = new WeakMap<Route, RouteGraphModel>();
   private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
 
   constructor(core: Core, log: Log, registry?: RouteRecords, identities?: RouteIdentityResolver) {
@@ -75,6 +91,11 @@ export class RouteManager {
   /** The routes directory whose files this manager deploys (the broker attaches it at start). */
   attachDirectory(dir: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> }): void {
     this.directory = dir;
+  }
+
+  /** What route test cases run on (the broker attaches it at start): never the live core, whose addresses carry real traffic. */
+  attachSandbox(make: RouteSandbox): void {
+    this.sandbox = make;
   }
 
   /** Route files that are not deployed (invalid, or failed to start), with the error. */
@@ -107,6 +128,26 @@ export class RouteManager {
     const def = validateDefinition(definitionOf(d));
     Route.check(def, { expressions: this.expressions, log: this.log });
     return def;
+  }
+
+  /**
+   * Dry run of a deploy: validates and compiles the definition (expressions, endpoints, JSON
+   * Schemas) and resolves who it would run as, deploying nothing. Returns its issues (none: it
+   * would deploy; starting may still fail, e.g. a remote endpoint down).
+   */
+  validate(d: Deployable): RouteIssue[] {
+    try {
+      this.identityOf(this.check(d));
+      return [];
+    } catch (err) {
+      if (err instanceof JunctionError && err.code === 'ERR_ROUTE_INVALID') return routeIssues(err);
+      throw err;
+    }
+  }
+
+  /** A route from TypeScript source (the API's `{source, language: 'ts'}`), loaded as a route file is: RouteSourceError with its issues. */
+  loadSource(source: string): Promise<RouteDefinition> {
+    return loadRouteSource(source);
   }
 
   /** Validates, compiles and starts a route; replaces the running version of the same id. */
@@ -160,10 +201,10 @@ export class RouteManager {
    * subscription stays until {@link forgetState} (a route file renamed is deployed again from
    * the new name, and must find the messages that waited there).
    */
-  undeploy(id: string, opts: { keepState?: boolean } = {}): Promise<void> {
+  undeploy(id: string, opts: { keepState?: boolean; drainTimeout?: number } = {}): Promise<void> {
     return this.locked(id, async () => {
       const r = this.get(id);
-      await r.stop();
+      await r.stop(opts.drainTimeout);
       if (opts.keepState) this.detached.set(id, r);
       else await r.removeState();
       this.routes.delete(id);
@@ -195,6 +236,56 @@ export class RouteManager {
     return this.info(r);
   }
 
+  /**
+   * Stops the route (draining it) and starts its definition again as a new instance: counters from
+   * zero, endpoints reconnected, the same version and user. Started, whatever its state was.
+   */
+  restart(id: string): Promise<RouteInfo> {
+    return this.locked(id, async () => {
+      this.assertOpen();
+      const old = this.get(id);
+      await old.stop();
+      const next = new Route(old.definition, old.version, old.origin, this.services(id, old.identity));
+      this.routes.set(id, next); // shown as failed if it does not start
+      await next.start();
+      if (old.origin === 'api') await this.registry?.setSuspended(id, false);
+      this.log.info({ route: id, version: old.version }, 'route restarted');
+      return this.info(next);
+    });
+  }
+
+  /**
+   * Runs test cases against the route's definition, each on a sandbox core of its own (see
+   * route-test-runner.ts): the live broker's addresses are never read or written. One run at a time.
+   */
+  async test(id: string, cases: readonly RouteTestCase[]): Promise<CaseResult[]> {
+    const def = this.get(id).definition;
+    const sandbox = this.sandbox;
+    if (!sandbox) throw new JunctionError('ERR_ROUTE_STATE', 'route tests need a sandbox core, which this broker was not given');
+    if (cases.length > MAX_TEST_CASES) throw new JunctionError('ERR_ROUTE_INVALID', `at most ${MAX_TEST_CASES} cases per run`);
+    if (this.testing) throw new JunctionError('ERR_ROUTE_STATE', 'a route test run is in progress; try again when it ends');
+    this.testing = true;
+    const results: CaseResult[] = [];
+    try {
+      for (const c of cases) {
+        const box = await sandbox();
+        // Security is not checked there (no live address is touched): the route runs as the route origin.
+        const manager = new RouteManager(box.core, this.log);
+        try {
+          results.push(await runRouteCase({ core: box.core, deploy: (d) => manager.deploy(d), inFlight: () => manager.list().reduce((n, r) => n + r.stats.inFlight, 0) }, [def], { ...c, timeout: Math.min(c.timeout ?? 5000, MAX_TEST_TIMEOUT) }));
+        } catch (err) {
+          results.push({ name: c.name, passed: false, problems: [`error: ${(err as Error).message}`] });
+        } finally {
+          await manager.close().catch(() => {});
+          await box.close().catch(() => {});
+        }
+      }
+      return results;
+    } finally {
+      this.testing = false;
+    }
+  }
+
   list(): RouteInfo[] {
     return [...this.routes.values()].map((r) => this.info(r));
   }
@@ -212,14 +303,25 @@ export class RouteManager {
 
   /** The route's steps as a graph for the console (issue 15; see route-telemetry.ts). ERR_ROUTE_NOT_FOUND when no such route. */
   graphModel(id: string): RouteGraphModel {
-    void id;
-    throw new Error('not implemented'); // issue 15: the routing builder
+    return this.modelOf(this.get(id));
   }
 
-  /** Per-node counters of a deployed route, one per `graphModel` node, same ids. */
+  /**
+   * Per-node counters of a deployed route, one per `graphModel` node, same ids and order. A node
+   * without counters of its own (a multicast branch given as a URI) shows zeros; the route's
+   * dead-letter channel node counts the exchanges dead-lettered.
+   */
   stepStats(id: string): StepStats[] {
-    void id;
-    throw new Error('not implemented'); // issue 15: the routing builder
+    const r = this.get(id);
+    const byId = new Map(r.stepStats().map((s) => [s.id, s]));
+    const dead = r.stats().deadLettered;
+    return this.modelOf(r).nodes.map((n) => byId.get(n.id) ?? { ...zeroStats(n.id), ...(n.id === DEAD_LETTER_NODE ? { entered: dead, completed: dead } : {}) });
+  }
+
+  private modelOf(r: Route): RouteGraphModel {
+    let m = this.models.get(r);
+    if (!m) this.models.set(r, (m = routeGraphModel(r.definition)));
+    return m;
   }
 
   stats(id: string): RouteStats {
@@ -326,4 +428,8 @@ export class RouteManager {
   private assertOpen(): void {
     if (this.closed) throw new JunctionError('ERR_BROKER_CLOSED');
   }
+}
+
+function zeroStats(id: string): StepStats {
+  return { id, entered: 0, completed: 0, failed: 0, inFlight: 0, buckets: STEP_SECONDS_BUCKETS.map(() => 0), count: 0, sumSeconds: 0 };
 }

@@ -13,6 +13,8 @@ import { copyMessage, createExchange } from './exchange.ts';
 import type { Expressions } from './expression.ts';
 import { routeMachine, type RouteState } from './route-machine.ts';
 import type { Log } from '../core/ports/log.ts';
+import type { StepStats } from './route-telemetry.ts';
+import { StepProbe } from './step-probe.ts';
 import type { ErrorHandlerDef, ErrorHandling, Exchange, IdempotentRepository, Outcome, Step } from './types.ts';
 
 /** Per-route counters, as the management API shows them. */
@@ -73,6 +75,11 @@ export class Route {
   private input: Subject<Exchange> | undefined;
   private sub: Subscription | undefined;
   private readonly counters = { completed: 0, failed: 0, released: 0, inFlight: 0, deadLettered: 0, redeliveries: 0, totalMs: 0, maxMs: 0 };
+  /** Counters of each step (node id -> probe, definition order) and of the source (`from`). */
+  private readonly probes: ReadonlyMap<string, StepProbe>;
+  private readonly fromProbe = new StepProbe('from');
+  /** How long stop and suspend wait for in-flight exchanges (ms): the definition's, or the one `stop` was given. */
+  private drainTimeout: number;
   private drainWaiters: Array<() => void> = [];
   /** The pipeline ended with an error: its in-flight exchanges will never settle. */
   private broken = false;
@@ -87,6 +94,7 @@ export class Route {
     this.services = services;
     this.identity = services.identity ?? ROUTE_ORIGIN;
     this.log = services.log;
+    this.drainTimeout = definition.drainTimeout;
     this.endpoints = new RouteEndpoints(services.core, definition.id, services.log, undefined, definition.sendTimeout, this.identity);
     try {
       const compiler = new RouteCompiler({
@@ -100,6 +108,7 @@ export class Route {
         errorHandling: (h) => this.errorHandling(h),
       });
       this.pipeline = compiler.compile(definition);
+      this.probes = compiler.probes;
       this.source = this.endpoints.source(definition.from, definition.maxInflight);
       this.endpoints.seal();
     } catch (err) {
@@ -163,6 +172,18 @@ export class Route {
     };
   }
 
+  /**
+   * Per-node counters since this version started: the source (`from`: exchanges received, completed
+   * and failed end to end, with their processing time) then each step, in definition order.
+   */
+  stepStats(): StepStats[] {
+    const c = this.counters;
+    const from = this.fromProbe.stats();
+    const out: StepStats[] = [{ ...from, completed: c.completed, failed: c.failed, inFlight: c.inFlight }];
+    for (const p of this.probes.values()) out.push(p.stats());
+    return out;
+  }
+
   /** Starts the route; `suspended`: with the source paused from the start, then suspended (no message consumed). */
   async start(suspended = false): Promise<void> {
     if (suspended) this.source.pause();
@@ -181,7 +202,9 @@ export class Route {
     await this.transition({ type: 'RESUME' }, ['started']);
   }
 
-  async stop(): Promise<void> {
+  /** Stops the route, waiting up to `drainTimeout` ms (default: the definition's) for its in-flight exchanges. */
+  async stop(drainTimeout?: number): Promise<void> {
+    if (drainTimeout !== undefined) this.drainTimeout = drainTimeout;
     const s = this.state;
     if (s === 'stopped') return;
     if (s === 'starting' || s === 'suspending' || s === 'stopping') await waitFor(this.actor, (snap) => !['starting', 'suspending', 'stopping'].includes(snap.value as string));
@@ -234,6 +257,7 @@ export class Route {
 
   private accept(ex: Exchange): void {
     this.counters.inFlight++;
+    this.fromProbe.entered++;
     ex.onSettled(this.settled);
     // Stopping (or not started): hand it back at once; a completed input would drop it unsettled.
     if (!this.accepting || !this.input) return ex.release();
@@ -249,6 +273,7 @@ export class Route {
       const ms = Date.now() - ex.createdAt;
       c.totalMs += ms;
       if (ms > c.maxMs) c.maxMs = ms;
+      this.fromProbe.observe(ms);
     } else if (o.kind === 'nack') c.failed++;
     else c.released++;
     if (c.inFlight === 0 && this.drainWaiters.length > 0) {
@@ -265,7 +290,7 @@ export class Route {
       const timer = setTimeout(() => {
         this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
         resolve(false);
-      }, this.definition.drainTimeout);
+      }, this.drainTimeout);
       const done = () => {
         clearTimeout(timer);
         resolve(true);

@@ -33,3 +33,11 @@ function walk(node: unknown, segs: string[], path: string, visit: Visit): void {
     at(node as Record<PropertyKey, unknown>, seg, path === '' ? seg : `${path}.${seg}`);
   }
 }
+
+/**
+ * A definition path in the dotted form the management API, the graph model and the console use
+ * (`steps.1.choice.when.0.steps.0`) from the bracketed form errors and logs name (`steps[1].choice.when[0].steps[0]`).
+ */
+export function dottedPath(path: string): string {
+  return path.replace(/\[(\d+)\]/g, '.$1');
+}
