@@ -26,6 +26,9 @@ import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
 import { TlsContext } from './transport/tls-context.ts';
 import { TLS_LISTENERS } from './transport/tls-config.ts';
+import { createConnectionDirectory, type ConnectionDirectory } from './transport/connection-directory.ts';
+import type { ManagementContext } from './management/context.ts';
+import { startManagementServer } from './management/http/server.ts';
 
 export const VERSION = '0.1.0';
 
@@ -40,6 +43,9 @@ export interface BoundPorts {
   mqttSsl?: number;
   amqps?: number;
   wss?: number;
+  /** The management server (console, REST API, /metrics): HTTP on `ports.http`, HTTPS on `tls.ports.https` (with TLS). */
+  http?: number;
+  https?: number;
 }
 
 /**
@@ -155,6 +161,7 @@ async function openSecurity(config: JunctionConfig, log: Logger): Promise<Securi
 }
 
 async function start(config: JunctionConfig, log: Logger, store: Store, lock: DataDirLock, given: SecurityManager | undefined): Promise<Broker> {
+  const startedAt = Date.now();
   // Security first: a bad users file stops the start before anything listens.
   const security = given ?? (await openSecurity(config, log));
   // What `reload()` (and SIGHUP) reloads, in order; each part that can change at run time adds itself.
@@ -185,24 +192,30 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
   const closers: Array<() => Promise<void>> = [];
   if (security) closers.push(async () => security.close());
   const ports: BoundPorts = {};
+  // Handed on to the management server: it shares the connection limits and the TLS material.
+  let guards: ReturnType<typeof createTransportGuards>;
+  let tls: TlsContext | undefined;
+  let listeners: Listeners;
   try {
     // One set of connection limits over every listener.
-    const guards = createTransportGuards(config.connections, log);
+    guards = createTransportGuards(config.connections, log);
     closers.push(async () => {
       guards.gate.close();
       guards.wrongProtocolLog.close();
     });
     // TLS listeners only with a certificate and key; a file that does not load refuses the start.
-    const tls = config.tls.cert !== undefined ? await TlsContext.open(config.tls, log.child({ component: 'tls' })) : undefined;
+    tls = config.tls.cert !== undefined ? await TlsContext.open(config.tls, log.child({ component: 'tls' })) : undefined;
     if (tls) {
-      closers.push(async () => tls.close());
+      const context = tls;
+      closers.push(async () => context.close());
       reloaders.push(async () => {
         // The context has logged why; the listeners keep the certificate they have.
-        if (!(await tls.reload())) throw new JunctionError('ERR_TRANSPORT_TLS_CONFIG', 'TLS reload failed: the listeners keep their certificate (the log says why)');
+        if (!(await context.reload())) throw new JunctionError('ERR_TRANSPORT_TLS_CONFIG', 'TLS reload failed: the listeners keep their certificate (the log says why)');
       });
     }
-    const listeners = new Listeners(guards);
-    closers.push(() => listeners.close());
+    listeners = new Listeners(guards);
+    const bound = listeners;
+    closers.push(() => bound.close());
     // Each adapter made, registered and bound in turn (then its TLS listener); the WebSocket ports then carry them all.
     // Security off: every login is open (OPEN_ACCESS) and the core has no authorizer.
     const auth: Authenticator = security ?? OPEN_ACCESS;
@@ -244,11 +257,54 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     await core.close();
     throw err;
   }
+  let closing: Promise<void> | undefined;
+  const reload = async () => {
+    const errors: unknown[] = [];
+    for (const reload of reloaders) {
+      try {
+        await reload();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} parts could not reload`);
+  };
+  // The management plane starts last, once everything it reports on is up, and closes first.
+  if (config.http.enabled) {
+    let directory: ConnectionDirectory | undefined;
+    const adapters = listeners.adapters;
+    const ctx: ManagementContext = {
+      version: VERSION,
+      startedAt,
+      config,
+      core,
+      routes,
+      // Made on first use: the API and the sampler are its only readers.
+      get connections() {
+        return (directory ??= createConnectionDirectory(adapters));
+      },
+      security,
+      journalStats: () => (store instanceof JournalStore ? store.statistics() : undefined),
+      ports: () => ({ ...ports }),
+      readiness: () => (closing ? ['broker is shutting down'] : []),
+      reload,
+      log,
+    };
+    try {
+      const server = await startManagementServer({ ctx, guards, tls });
+      closers.push(() => server.close());
+      Object.assign(ports, server.ports);
+    } catch (err) {
+      for (const close of closers.reverse()) await close();
+      await core.close();
+      throw err;
+    }
+  }
   // The ports file is complete before the log says the broker started, so a watcher can read it then.
   await writeFile(path.join(config.dataDir, 'ports.json'), JSON.stringify({ host: config.host, ...ports }, null, 2) + '\n');
-  log.info({ host: config.host, ports, notYetAvailable: ['http'], store: store.kind, dataDir: path.resolve(config.dataDir), security: security ? 'on' : 'off' }, 'broker started');
+  log.info({ host: config.host, ports, store: store.kind, dataDir: path.resolve(config.dataDir), security: security ? 'on' : 'off' }, 'broker started');
 
-  let closing: Promise<void> | undefined;
   return {
     config,
     core,
@@ -257,18 +313,7 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
     log,
     routes,
     security,
-    async reload() {
-      const errors: unknown[] = [];
-      for (const reload of reloaders) {
-        try {
-          await reload();
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-      if (errors.length === 1) throw errors[0];
-      if (errors.length > 1) throw new AggregateError(errors, `${errors.length} parts could not reload`);
-    },
+    reload,
     close() {
       closing ??= (async () => {
         for (const close of closers.reverse()) await close();

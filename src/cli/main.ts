@@ -27,7 +27,8 @@ Options for start:
   --ws-port N         WebSocket: STOMP, MQTT and AMQP by subprotocol (default 61614)
   --mqtt-port N       MQTT 3.1.1 over TCP (default 1883)
   --amqp-port N       AMQP 1.0 (default 5672; 0 = any free port); AMQP over WebSocket on --ws-port
-  --http-port N       HTTP console and API (default 8161; not available yet)
+  --http-port N       Web console, REST API and /metrics over HTTP (default 8161; docs/management.md)
+  --https-port N      The same over HTTPS, with tls.cert and tls.key set (default 8162)
   --routes-dir DIR    Route files to deploy and watch (default ./routes)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FORMAT json (one JSON object per line, the default) or pretty (readable lines)
@@ -58,6 +59,7 @@ async function start(argv: string[]): Promise<void> {
       'mqtt-port': { type: 'string' },
       'amqp-port': { type: 'string' },
       'http-port': { type: 'string' },
+      'https-port': { type: 'string' },
       'routes-dir': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -74,6 +76,7 @@ async function start(argv: string[]): Promise<void> {
       amqp: port('amqp-port', values['amqp-port']),
       http: port('http-port', values['http-port']),
     },
+    httpsPort: port('https-port', values['https-port']),
   };
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
   if (values.host !== undefined) overrides.host = values.host;

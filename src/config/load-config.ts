@@ -16,6 +16,8 @@ export interface ConfigOverrides {
   /** `security.allowAnonymous` (`--allow-anonymous`). */
   allowAnonymous?: boolean;
   ports?: Partial<Record<'mqtt' | 'amqp' | 'stomp' | 'ws' | 'http', number>>;
+  /** `tls.ports.https` (`--https-port`): the management HTTPS listener. */
+  httpsPort?: number;
 }
 
 /** `JUNCTION_<KEY>` environment variables and where they land in the config. */
@@ -31,6 +33,7 @@ export const ENV_KEYS: Record<string, [string[], 'string' | 'port']> = {
   JUNCTION_STOMP_PORT: [['ports', 'stomp'], 'port'],
   JUNCTION_WS_PORT: [['ports', 'ws'], 'port'],
   JUNCTION_HTTP_PORT: [['ports', 'http'], 'port'],
+  JUNCTION_HTTPS_PORT: [['tls', 'ports', 'https'], 'port'],
   JUNCTION_USERS_FILE: [['security', 'usersFile'], 'string'],
   JUNCTION_TLS_KEY: [['tls', 'key'], 'string'],
   JUNCTION_TLS_CERT: [['tls', 'cert'], 'string'],
@@ -75,6 +78,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
     if (v === undefined) continue;
     if (k === 'recoverSkipCorrupt') setPath(merged, ['store', 'recoverSkipCorrupt'], v);
     else if (k === 'usersFile' || k === 'allowAnonymous') setPath(merged, ['security', k], v);
+    else if (k === 'httpsPort') setPath(merged, ['tls', 'ports', 'https'], v);
     else if (k === 'ports') for (const [p, n] of Object.entries(v as Record<string, number | undefined>)) {
       if (n !== undefined) setPath(merged, ['ports', p], n);
     }

@@ -4,6 +4,7 @@ import { mqttConfigSchema } from '../protocols/mqtt/mqtt-config.ts';
 import { stompConfigSchema } from '../protocols/stomp/stomp-config.ts';
 import { securityConfigSchema } from '../security/security-config.ts';
 import { tlsConfigSchema } from '../transport/tls-config.ts';
+import { httpConfigSchema } from '../management/http-config.ts';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -58,7 +59,7 @@ export const ConfigSchema = z.strictObject({
       stomp: port.default(61613),
       /** WebSocket for every protocol, chosen by subprotocol (STOMP, MQTT, AMQP). */
       ws: port.default(61614),
-      /** Reserved for the HTTP console and API; nothing listens on it yet. */
+      /** The management HTTP server: web console, REST API, `/metrics`, health probes (docs/management.md; ActiveMQ's console port). */
       http: port.default(8161),
     })
     .prefault({}),
@@ -97,6 +98,8 @@ export const ConfigSchema = z.strictObject({
   mqtt: mqttConfigSchema.prefault({}),
   /** Users, roles, permissions, login limits and the audit log (docs/security.md). */
   security: securityConfigSchema.prefault({}),
+  /** The management HTTP(S) server: console, REST API, `/metrics` (docs/management.md). */
+  http: httpConfigSchema.prefault({}),
   /** TLS listeners: STOMP+SSL, MQTT over TLS, AMQPS, secure WebSocket (docs/security.md#tls). Off until `tls.cert` and `tls.key` are set. */
   tls: tlsConfigSchema.prefault({}),
   /** Queues that exist from the start (also when `autoCreate` is false). */

@@ -3,8 +3,8 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 
 /**
- * TLS on every listener (`tls` in the config, docs/security.md#tls): STOMP+SSL, MQTT over TLS, AMQPS
- * and secure WebSocket, each the same protocol adapter as its plaintext listener over `node:tls`.
+ * TLS on every listener (`tls` in the config, docs/security.md#tls): STOMP+SSL, MQTT over TLS, AMQPS,
+ * secure WebSocket and the management HTTPS port, each the same protocol adapter as its plaintext listener over `node:tls`.
  * The TLS listeners start only when both `cert` and `key` are set; the plaintext ones run as before.
  */
 export const tlsConfigSchema = z
@@ -48,7 +48,7 @@ export const tlsConfigSchema = z
     handshakeTimeout: z.number().int().min(100).default(10_000),
     /** Watch `key`, `cert` and `ca` and reload them on change (default true); SIGHUP reloads them either way. */
     watch: z.boolean().default(true),
-    /** Ports of the TLS listeners, as ActiveMQ's and Mosquitto's; 0 picks a free port (written to `<dataDir>/ports.json` as `stompSsl`, `mqttSsl`, `amqps`, `wss`). */
+    /** Ports of the TLS listeners, as ActiveMQ's and Mosquitto's; 0 picks a free port (written to `<dataDir>/ports.json` as `stompSsl`, `mqttSsl`, `amqps`, `wss`, `https`). */
     ports: z
       .strictObject({
         /** STOMP over TLS (ActiveMQ's `stomp+ssl`, 61612). */
@@ -59,6 +59,8 @@ export const tlsConfigSchema = z
         amqp: port.default(5671),
         /** Secure WebSocket for every protocol, chosen by subprotocol as on the `ws` port (ActiveMQ's `wss`, 61619). */
         ws: port.default(61619),
+        /** The management console and REST API over HTTPS (ActiveMQ Classic's console HTTPS port, 8162; docs/management.md). */
+        https: port.default(8162),
       })
       .prefault({}),
   })

@@ -58,7 +58,7 @@ function closed(s: net.Socket): Promise<void> {
 test('without tls.cert and tls.key no TLS listener starts; a certificate without its key is a config error', async (t) => {
   const broker = await startBroker();
   t.after(() => broker.stop());
-  assert.deepEqual(Object.keys(broker.ports).sort(), ['amqp', 'mqtt', 'stomp', 'ws']);
+  assert.deepEqual(Object.keys(broker.ports).sort(), ['amqp', 'http', 'mqtt', 'stomp', 'ws']);
   assert.throws(() => ConfigSchema.parse({ tls: { cert: 'a.pem' } }), /tls.cert and tls.key go together/);
   assert.throws(() => ConfigSchema.parse({ tls: { cert: 'a.pem', key: 'b.pem', clientAuth: 'need' } }), /needs tls.ca/);
   assert.throws(() => ConfigSchema.parse({ tls: { cert: 'a.pem', key: 'b.pem', minVersion: 'TLSv1.1' } }));

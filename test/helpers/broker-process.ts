@@ -20,7 +20,7 @@ export interface BrokerPorts {
 
 export interface BrokerProcessOptions {
   dataDir: string;
-  /** Extra arguments after `start --data-dir DIR --stomp-port 0 --mqtt-port 0 --amqp-port 0 --ws-port 0 --http-port 0` (e.g. `--config FILE`). */
+  /** Extra arguments after `start --data-dir DIR --stomp-port 0 --mqtt-port 0 --amqp-port 0 --ws-port 0 --http-port 0 --https-port 0` (e.g. `--config FILE`). */
   args?: string[];
   /** Added to this process's environment. */
   env?: NodeJS.ProcessEnv;
@@ -45,7 +45,7 @@ export class BrokerProcess {
 
   private constructor(options: BrokerProcessOptions) {
     this.options = options;
-    const args = [BIN, 'start', '--data-dir', options.dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--http-port', '0', ...(options.args ?? [])];
+    const args = [BIN, 'start', '--data-dir', options.dataDir, '--stomp-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--ws-port', '0', '--http-port', '0', '--https-port', '0', ...(options.args ?? [])];
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d));

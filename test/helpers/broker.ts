@@ -20,7 +20,14 @@ export async function startBroker(config: JunctionConfigInput = {}, opts: Broker
   const logger = opts.logger ?? pino({ level: process.env.JUNCTION_TEST_LOG ?? 'silent' });
   const broker = await createBroker(
     // Routes from the test's own dir only (./routes holds the samples `npm start` deploys).
-    { ...config, dataDir, routesDir: config.routesDir ?? path.join(dataDir, 'routes'), ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0, ...config.ports } },
+    {
+      ...config,
+      dataDir,
+      routesDir: config.routesDir ?? path.join(dataDir, 'routes'),
+      ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0, ...config.ports },
+      // The management HTTPS port too (tls.ports.https), never its default 8162, when a test turns TLS on.
+      ...(config.tls ? { tls: { ...config.tls, ports: { https: 0, ...config.tls.ports } } } : {}),
+    },
     { ...opts, logger },
   );
   return Object.assign(broker, {

@@ -50,5 +50,5 @@ export async function makeCerts(clientCn = 'device1', dir?: string): Promise<Tes
 
 /** The `tls` config of a test broker with these certificates, every TLS listener on a free port. */
 export function tlsConfig(c: TestCerts, extra: Record<string, unknown> = {}) {
-  return { cert: c.cert, key: c.key, ca: c.ca, ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 }, ...extra };
+  return { cert: c.cert, key: c.key, ca: c.ca, ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0, https: 0 }, ...extra };
 }

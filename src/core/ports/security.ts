@@ -87,7 +87,8 @@ export interface Authorizer {
 
 /** What a client presented at connect, as a protocol read it. */
 export interface LoginRequest {
-  readonly protocol: 'stomp' | 'mqtt' | 'amqp';
+  /** The protocol logging in; `http`: the management API and console (basic auth, console login). */
+  readonly protocol: 'stomp' | 'mqtt' | 'amqp' | 'http';
   /** Remote IP (IPv4-mapped IPv6 as IPv4), for throttling and the audit log. */
   readonly remoteAddress: string;
   /** User name and password as sent (STOMP login/passcode, MQTT username/password, SASL PLAIN); both undefined = anonymous. */
