@@ -26,7 +26,7 @@ import type { ProtocolAdapter } from './transport/protocol-adapter.ts';
 import { createTransportGuards } from './transport/transport-guards.ts';
 import { TlsContext } from './transport/tls-context.ts';
 import { TLS_LISTENERS } from './transport/tls-config.ts';
-import { createConnectionDirectory, type ConnectionDirectory } from './transport/connection-directory.ts';
+import { createConnectionDirectory } from './transport/connection-directory.ts';
 import type { ManagementContext } from './management/context.ts';
 import { startManagementServer } from './management/http/server.ts';
 
@@ -272,18 +272,13 @@ async function start(config: JunctionConfig, log: Logger, store: Store, lock: Da
   };
   // The management plane starts last, once everything it reports on is up, and closes first.
   if (config.http.enabled) {
-    let directory: ConnectionDirectory | undefined;
-    const adapters = listeners.adapters;
     const ctx: ManagementContext = {
       version: VERSION,
       startedAt,
       config,
       core,
       routes,
-      // Made on first use: the API and the sampler are its only readers.
-      get connections() {
-        return (directory ??= createConnectionDirectory(adapters));
-      },
+      connections: createConnectionDirectory(listeners.adapters, log.child({ component: 'connections' })),
       security,
       journalStats: () => (store instanceof JournalStore ? store.statistics() : undefined),
       ports: () => ({ ...ports }),
