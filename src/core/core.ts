@@ -26,6 +26,7 @@ import { PostOffice, type SendOptions } from './post-office.ts';
 import { ProtocolState } from './protocol-state.ts';
 import { browsePage, findMessage, type PageHost } from './browse-pages.ts';
 import { QueueAdmin } from './queue-admin.ts';
+import { createOperation } from './message-operations.ts';
 import { selectorResolver } from './selector-resolver.ts';
 import type { AddressInfo, BrokerTotals, BrowseCursor, ConsumerHandle, MessageFilter, MessageOperation, MessagePage, QueueStats, QueueView, SubscriptionInfo, TransactionHandle } from './handles.ts';
 import type { Consumer } from './consumer.ts';
@@ -371,8 +372,8 @@ export class Core {
    * move/copy `send` (and the create permissions of a first send) on the target.
    */
   messageOperation(queue: string, action: MessageOperation['action'], filter: MessageFilter, opts: { target?: string } = {}, origin?: Origin): MessageOperation {
-    void queue, action, filter, opts, origin;
-    throw new Error('not implemented');
+    const q = this.admin.queue(queue, origin, 'manage');
+    return createOperation({ ctx: this.ctx, postOffice: this.postOffice, addresses: this.addresses }, q, action, filter, opts.target, origin);
   }
 
   /** Every durable topic subscription (all client ids), as `findSubscription` describes one. */

@@ -131,11 +131,28 @@ export interface MessageFilter {
  * - `retry`: send each to its `originalDestination` (a dead-lettered or expired message), then remove
  *   it; a message with no original destination is skipped (counted in `skipped`).
  * Messages in delivery to a consumer are skipped (counted in `skipped`), as Artemis does.
+ * A move or retry keeps the message id (the same message, relocated, as a dead-letter move); a
+ * copy is a new message with a new id. Body, headers, properties, priority, expiration and a
+ * delivery time are kept; a moved message's `originalDestination` is set (if unset) to where it
+ * was, a retried one's is cleared. Removed and moved messages count as acknowledged in the source.
+ * Only messages the queue held when the operation was made are taken; paged ones are not read
+ * back for delivery until it is done, cancelled, or left without a step for a minute.
  */
 export interface MessageOperation {
   readonly action: 'remove' | 'move' | 'copy' | 'retry';
-  /** Processes up to `max` more messages; resolves with how many it processed (sent/removed) in this step, once stored. */
+  /**
+   * Processes up to `max` (1-2000) more messages, with one store batch; resolves with how many it
+   * processed (sent/removed) in this step, once stored. Rejects (and is done) when a target is full
+   * (ERR_ADDRESS_FULL: under PAGE it pages, under any other policy the operation stops rather than
+   * wait or drop), a move's target routes to no queue, or a retry's target is not permitted.
+   * Steps run one after another (a call made while one runs waits for it).
+   */
   step(max: number): Promise<number>;
+  /**
+   * Ends the operation (what is processed stays so); later steps do nothing. Optional in the type so
+   * that test doubles need not have it; the core's operations always do: call it when a job is cancelled.
+   */
+  cancel?(): void;
   readonly done: boolean;
   /** Messages processed so far. */
   readonly processed: number;

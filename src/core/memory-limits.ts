@@ -110,6 +110,27 @@ export class MemoryLimits {
     return out;
   }
 
+  /**
+   * For a management move or copy (message-operations.ts): as {@link admitNow}, but a queue without
+   * room is paged under PAGE and refused under every other policy (BLOCK, FAIL, DROP): the queue
+   * returned instead of targets, nothing reserved. An operation stops there rather than wait for
+   * ever or drop a message it has taken from its source.
+   */
+  admitOrRefuse(size: number, targets: Queue[]): Target[] | Queue {
+    const out: Target[] = [];
+    for (const q of targets) {
+      if (this.roomNow(q, size)) {
+        this.reserve(q, size);
+        out.push({ q, paged: false });
+      } else if (q.settings.addressFullPolicy === 'PAGE') out.push({ q, paged: true });
+      else {
+        this.release(size, out);
+        return q;
+      }
+    }
+    return out;
+  }
+
   /** Whether sends to `q` are waiting for room under BLOCK. */
   isBlocking(q: Queue): boolean {
     return this.waiters.has(q);

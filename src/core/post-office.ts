@@ -120,6 +120,11 @@ export class PostOffice {
     return m;
   }
 
+  /** A new message id (a management copy is a new message). */
+  newId(): string {
+    return `ID:${this.ctx.brokerName}-${this.ctx.bootId}-${++this.idSeq}`;
+  }
+
   private normalise(input: MessageInput): Message {
     const { ctx } = this;
     validateAddress(input.destination.name, 'send');
