@@ -34,7 +34,7 @@ const KNOWN_VIOLATIONS = [];
 const CONFINED_LIBRARIES = [
   ['aedes', '^src/protocols/mqtt/', 'the MQTT server library belongs to the MQTT adapter'],
   ['mqemitter', '^src/protocols/mqtt/', "aedes's emitter belongs to the MQTT adapter"],
-  ['rhea', '^src/protocols/amqp/|^src/routing/endpoints/', 'AMQP: the adapter (server side) and the amqp:// route endpoint (client side)'],
+  ['rhea', '^src/protocols/amqp/|^src/routing/endpoints/|^src/cli/', 'AMQP: the adapter (server side), the amqp:// route endpoint and the CLI producer/consumer/perf (client side)'],
   ['mqtt', '^src/routing/endpoints/', 'MQTT.js is the mqtt:// route endpoint client'],
   ['ws', '^src/transport/', 'WebSocket listeners are transport'],
   ['lowdb', '^src/store/', 'lowdb is a store implementation detail'],

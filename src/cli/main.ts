@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import { createBroker, VERSION } from '../broker.ts';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.ts';
 import { isJunctionError, JunctionError } from '../errors.ts';
-import { routeCommand } from './route-command.ts';
-import { userCommand } from './user-command.ts';
+import { runProgram } from './program.ts';
 
 const USAGE = `Usage: junction <command> [options]
 
@@ -18,6 +17,29 @@ Commands:
   route validate FILE...
                     Check route files as a deploy would, without running them
   route graph FILE  Print the routes of a file as Mermaid flowcharts
+
+Commands on a running broker (management API at --url, default http://localhost:8161; AMQP 1.0):
+  queue stat [--filter TEXT] [--sort FIELD] [--watch [SECONDS]]
+                    One line per queue: messages, consumers, enqueued, acked, in delivery, DLQ
+  queue create|delete|purge|pause|resume QUEUE
+  queue move|copy|retry|remove QUEUE [--to QUEUE] [--selector S] [--ids ID...]
+                    Runs a job over the queue's messages and follows it to its end
+  browse QUEUE [--selector S] [--limit N]
+                    List a queue's messages without consuming them
+  route list | deploy FILE | undeploy ID | suspend ID | resume ID | restart ID | graph ID
+                    The deployed routes (graph: Mermaid text, --json: the model with counters)
+  connection list | close ID
+                    Client connections of every protocol
+  producer --destination queue://NAME|topic://NAME [--message-count N] [--message-size B] [--rate N]
+                    Send messages (AMQP 1.0), as artemis producer
+  consumer --destination queue://NAME|topic://NAME [--message-count N]
+                    Receive messages (AMQP 1.0), as artemis consumer
+  perf [--destination D] [--duration S] [--warmup S] [--rate N] [--message-size B]
+                    Throughput and end-to-end latency percentiles (HDR), as artemis perf client
+  junction COMMAND --help shows a command's options. Common ones: --url URL (JUNCTION_URL),
+  --user USER (JUNCTION_USER; password from JUNCTION_PASSWORD or asked on 401), --token TOKEN,
+  --json, --insecure, --ca FILE, --timeout SECONDS. Exit codes: 0 ok, 1 failed, 2 usage error,
+  3 login refused or not allowed, 4 not found, 5 cannot connect (docs/management.md).
 
 Options for start:
   --config FILE       Config file (JSON, validated; see docs/configuration.md)
@@ -141,31 +163,8 @@ function oneLine(text: string): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'start':
-        return await start(rest);
-      case 'route':
-        process.exitCode = await routeCommand(rest);
-        return;
-      case 'user':
-        process.exitCode = await userCommand(rest);
-        return;
-      case 'version':
-      case '--version':
-        console.log(VERSION);
-        return;
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return;
-      default:
-        console.error(`Unknown command '${command}'\n\n${USAGE}`);
-        process.exitCode = 2;
-    }
+    await runProgram(argv, { usage: USAGE, version: VERSION, start });
   } catch (err) {
     // A user's mistake (a flag, the config, the data dir: a JunctionError, or parseArgs' TypeError
     // with an ERR_PARSE_ARGS_* code) is one line without a stack; anything else may be a bug and
