@@ -22,7 +22,7 @@ export interface ApiClientOptions {
    * Asked once when the server answers 401 and no password (or token) was given: a terminal prompt
    * without echo. Undefined (no terminal): the 401 is the answer.
    */
-  readonly askCredentials?: (user: string | undefined) => Promise<{ user: string; password: string }>;
+  readonly askCredentials?: (user: string | undefined) => Promise<{ user: string; password: string } | undefined>;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -88,9 +88,11 @@ export class ApiClient {
     let answer = await this.send(method, url, body);
     if (answer.status === 401 && this.opts.token === undefined && this.password === undefined && this.opts.askCredentials) {
       const c = await this.opts.askCredentials(this.user);
-      this.user = c.user;
-      this.password = c.password;
-      answer = await this.send(method, url, body);
+      if (c !== undefined) {
+        this.user = c.user;
+        this.password = c.password;
+        answer = await this.send(method, url, body);
+      }
     }
     if (answer.status >= 200 && answer.status < 300) {
       if (answer.status === 204 || answer.body.length === 0) return undefined as T;
@@ -100,7 +102,7 @@ export class ApiClient {
         throw new CliError(EXIT.failed, `${method} ${url.pathname}: the answer is not JSON`);
       }
     }
-    throw failure(answer, method, url);
+    throw failure(answer, method, url, this.authorization() === undefined);
   }
 
   /** Releases the kept-alive sockets (the process can exit). */
@@ -174,7 +176,7 @@ function connectError(err: Error, base: URL): CliError {
 }
 
 /** A non-2xx answer as a CliError: 401/403 exit 3, 404 exit 4, anything else 1. */
-function failure(answer: RawAnswer, method: string, url: URL): CliError {
+function failure(answer: RawAnswer, method: string, url: URL, anonymous: boolean): CliError {
   const exit = answer.status === 401 || answer.status === 403 ? EXIT.auth : answer.status === 404 ? EXIT.notFound : EXIT.failed;
   let api: ApiErrorBody | undefined;
   try {
@@ -187,6 +189,6 @@ function failure(answer: RawAnswer, method: string, url: URL): CliError {
     // Not the API's shape (a proxy's page): reported by status below.
   }
   api ??= { code: `HTTP_${answer.status}`, message: `${method} ${url.pathname} answered ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`.trim() };
-  if (answer.status === 401 && api.code.startsWith('HTTP_')) api = { ...api, message: `${api.message}: log in with --user (password from JUNCTION_PASSWORD or the prompt) or --token` };
+  if (answer.status === 401 && anonymous) api = { ...api, message: `${api.message} (log in with --user, the password from JUNCTION_PASSWORD or a prompt, or --token)` };
   return new CliError(exit, api.message, api);
 }

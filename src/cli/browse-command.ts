@@ -10,27 +10,27 @@ export interface MessageRow {
   timestamp?: number;
   priority?: number;
   durable?: boolean;
+  bodyType?: string;
   size?: number;
-  bodySize?: number;
-  deliveryCount?: number;
-  redelivered?: boolean;
-  originalDestination?: string | { name?: string; type?: string };
-  bodyPreview?: string;
-  preview?: string;
+  originalDestination?: { type?: string; name?: string };
+  /** The first bytes of the body (`base64` for a binary body). */
+  preview?: { encoding?: string; data?: string; truncated?: boolean };
 }
 
-const preview = (m: MessageRow): string | undefined => m.bodyPreview ?? m.preview;
-const original = (m: MessageRow): string | undefined =>
-  typeof m.originalDestination === 'string' ? m.originalDestination : m.originalDestination?.name === undefined ? undefined : `${m.originalDestination.type ?? ''}:${m.originalDestination.name}`;
+const preview = (m: MessageRow): string => {
+  const p = m.preview;
+  if (p?.data === undefined) return '';
+  return `${p.encoding === 'base64' ? `base64:${p.data}` : p.data}${p.truncated ? '…' : ''}`;
+};
 
 export const MESSAGE_COLUMNS: ReadonlyArray<Column<MessageRow>> = [
   { header: 'id', value: (m) => m.id, align: 'left', max: 40 },
   { header: 'time', value: (m) => (typeof m.timestamp === 'number' ? new Date(m.timestamp).toISOString() : ''), align: 'left' },
   { header: 'prio', value: (m) => m.priority, align: 'right' },
   { header: 'durable', value: (m) => (m.durable === undefined ? '' : m.durable ? 'yes' : 'no'), align: 'left' },
-  { header: 'bytes', value: (m) => m.size ?? m.bodySize, align: 'right' },
-  { header: 'origin', value: (m) => original(m), align: 'left', max: 40 },
-  { header: 'body', value: (m) => preview(m), align: 'left', max: 60 },
+  { header: 'bytes', value: (m) => m.size, align: 'right' },
+  { header: 'origin', value: (m) => (m.originalDestination?.name === undefined ? '' : `${m.originalDestination.type ?? ''}:${m.originalDestination.name}`), align: 'left', max: 40 },
+  { header: 'body', value: (m) => preview(m), align: 'left', max: 70 },
 ];
 
 /** Up to `limit` messages of a queue from its head, without consuming them, page after page. */

@@ -29,14 +29,15 @@ export function withClientOptions(cmd: Command, destinationDefault?: string): Co
 /** Where to connect and as whom (the password from JUNCTION_PASSWORD, else asked on a terminal). */
 export async function clientSetup(o: ClientOpts, role: string): Promise<{ address: BrokerAddress; link: (n: number) => LinkOptions }> {
   const address = await resolveBroker(o);
-  let password = process.env.JUNCTION_PASSWORD;
-  if (o.user !== undefined && password === undefined && process.stdin.isTTY) password = await ask(`Password for ${o.user}: `, true, 'set JUNCTION_PASSWORD');
+  const user = o.user || undefined;
+  let password = process.env.JUNCTION_PASSWORD || undefined;
+  if (user !== undefined && password === undefined && process.stdin.isTTY) password = await ask(`Password for ${user}: `, true, 'set JUNCTION_PASSWORD');
   const run = randomUUID().slice(0, 8);
   return {
     address,
     link: (n) => ({
       containerId: `junction-${role}-${run}-${n}`,
-      ...(o.user === undefined ? {} : { user: o.user, password: password ?? '' }),
+      ...(user === undefined ? {} : { user, password: password ?? '' }),
       ...(o.insecure ? { insecure: true } : {}),
       ...(o.ca === undefined ? {} : { ca: o.ca }),
     }),

@@ -67,16 +67,21 @@ export function apiClient(o: ConnectionOpts): ApiClient {
       throw new CliError(EXIT.usage, `--ca ${o.ca}: ${(err as Error).message}`);
     }
   }
-  const password = process.env.JUNCTION_PASSWORD;
+  // An empty variable (JUNCTION_TOKEN=) counts as unset.
+  const password = process.env.JUNCTION_PASSWORD || undefined;
+  const user = o.user || undefined;
+  const token = o.token || undefined;
   return new ApiClient({
-    url: o.url,
-    ...(o.user === undefined ? {} : { user: o.user }),
-    ...(o.user !== undefined && password !== undefined ? { password } : {}),
-    ...(o.token === undefined ? {} : { token: o.token }),
+    url: o.url || DEFAULT_URL,
+    ...(user === undefined ? {} : { user }),
+    ...(user !== undefined && password !== undefined ? { password } : {}),
+    ...(token === undefined ? {} : { token }),
     insecure: o.insecure === true,
     ...(ca === undefined ? {} : { ca }),
     timeoutMs: Math.round(o.timeout * 1000),
     askCredentials: async (user) => {
+      // No terminal (a script, a pipe): the 401 is the answer, with how to log in.
+      if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
       const how = 'pass --user with JUNCTION_PASSWORD, or --token';
       const u = user ?? (await ask('User: ', false, how));
       return { user: u, password: password ?? (await ask(`Password for ${u}: `, true, how)) };
