@@ -5,6 +5,7 @@ import { isJunctionError } from '../../errors.ts';
 import type { Origin } from '../../core/reserved.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import type { ConnectionInfo } from '../../transport/protocol-adapter.ts';
+import { transportFields } from '../../transport/connection-info.ts';
 import { ConsumerLink } from './consumer-link.ts';
 import { ProducerLink, transactionalId } from './producer-link.ts';
 import { isDescribed, descriptorOf, type AmqpErrorField, type Frame, type RheaConnection, type RheaContainer, type RheaDeliveries, type RheaDelivery, type RheaLink, type RheaReceiver, type RheaSender, type RheaSession } from './rhea-shapes.ts';
@@ -424,21 +425,14 @@ export class AmqpConnection {
 
   /** This connection as management lists it (issue 15): its consumer links, and the addresses its sender links send to. */
   info(): ConnectionInfo {
-    const c = this.conn;
     const producers: string[] = [];
     for (const p of this.producers.values()) if (p.address !== undefined) producers.push(p.address);
     return {
-      id: c.id,
+      ...transportFields(this.conn),
       protocol: 'amqp',
-      transport: c.kind,
-      tls: c.tls !== undefined,
-      remoteAddress: c.remoteAddress,
       user: this.login?.subject.user,
       clientId: this.containerId(),
       version: this.rc.remote.open ? '1.0' : undefined,
-      connectedAt: c.connectedAt,
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
       subscriptions: [...this.consumers.values()].map((l) => l.describe()),
       producers,
     };

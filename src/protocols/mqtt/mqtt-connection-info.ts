@@ -1,5 +1,6 @@
 import { mqttFilterToCore, parseShared } from '../../interop/mqtt-topic.ts';
 import type { ConnectionInfo, ConnectionSubscription } from '../../transport/protocol-adapter.ts';
+import { transportFields } from '../../transport/connection-info.ts';
 import type { MqttSession } from './mqtt-session.ts';
 
 /** CONNECT's protocol level -> the version management shows (aedes 1.x speaks 3.1 and 3.1.1 only). */
@@ -19,7 +20,6 @@ function coreFilter(filter: string): string {
  * are its live filters, each with the core consumer bound to it (a persistent session's are durable).
  */
 export function mqttConnectionInfo(session: MqttSession): ConnectionInfo {
-  const conn = session.stream.conn;
   const client = session.client;
   const subscriptions: ConnectionSubscription[] = [];
   for (const b of session.filters.values()) {
@@ -27,17 +27,11 @@ export function mqttConnectionInfo(session: MqttSession): ConnectionInfo {
     subscriptions.push({ id: b.filter, destination: coreFilter(b.filter), queue: c?.queueName, consumerId: c?.id, durable: b.durableName !== undefined, unacked: c ? c.unacked.size : 0 });
   }
   return {
-    id: conn.id,
+    ...transportFields(session.stream.conn),
     protocol: 'mqtt',
-    transport: conn.kind,
-    tls: conn.tls !== undefined,
-    remoteAddress: conn.remoteAddress,
     user: session.subject?.user,
     clientId: client.id ?? undefined,
     version: client.connected && client.version !== null ? VERSIONS[client.version] : undefined,
-    connectedAt: conn.connectedAt,
-    bytesIn: conn.bytesIn,
-    bytesOut: conn.bytesOut,
     subscriptions,
     producers: [],
   };

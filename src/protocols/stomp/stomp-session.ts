@@ -6,6 +6,7 @@ import type { TransactionHandle } from '../../core/handles.ts';
 import type { Authenticator, LoginResult, LoginSession } from '../../core/ports/security.ts';
 import type { TransportConnection } from '../../transport/connection.ts';
 import type { ConnectionInfo } from '../../transport/protocol-adapter.ts';
+import { transportFields } from '../../transport/connection-info.ts';
 import { remoteIp } from '../../interop/remote-ip.ts';
 import { encodeFrame, HEARTBEAT } from './encoder.ts';
 import { header, type StompFrame, type StompVersion } from './frame.ts';
@@ -346,19 +347,12 @@ export class StompSession {
 
   /** This connection as management lists it (issue 15). */
   info(): ConnectionInfo {
-    const c = this.conn;
     return {
-      id: c.id,
+      ...transportFields(this.conn),
       protocol: 'stomp',
-      transport: c.kind,
-      tls: c.tls !== undefined,
-      remoteAddress: c.remoteAddress,
       user: this.login?.subject.user,
       clientId: this.subs.clientId,
       version: this.connected ? this.version : undefined,
-      connectedAt: c.connectedAt,
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
       subscriptions: this.subs.describe(),
       producers: [],
     };
