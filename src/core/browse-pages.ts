@@ -17,7 +17,7 @@ import { PRIORITIES, type QueueContents } from './queue-contents.ts';
  * moves between phases (read back, returned, come due) may be shown twice or not at all.
  *
  * Cost: finding where a ready page starts is O(1) from a checkpoint (the last entry of a page
- * handed out, kept per queue and priority, at most CHECKPOINTS of each) and a walk forward of the
+ * handed out, kept weakly per queue and priority, at most CHECKPOINTS of each) and a walk forward of the
  * entries since; a paged position is found by division (see `PagedList`). So each page costs
  * O(limit) plus what the selector skips, and walking a queue page by page is linear in its size.
  * Phases 3 and 4 are collected and sorted per page: O(scheduled) or O(in delivery), both small.
@@ -74,8 +74,11 @@ export interface ScanBounds {
 /** Counters for tests (entries and paged references looked at): proves the per-page cost without timing. */
 export const scanCounters = { visited: 0 };
 
-/** Checkpoints per queue (a WeakMap: they go with the queue), per priority: sorted seqs and their entries. */
-const checkpoints = new WeakMap<QueueContents, Array<{ seqs: number[]; entries: Entry[] }>>();
+/**
+ * Checkpoints per queue (a WeakMap: they go with the queue), per priority: sorted seqs and their
+ * entries, held weakly so that a checkpoint never keeps a consumed message in memory.
+ */
+const checkpoints = new WeakMap<QueueContents, Array<{ seqs: number[]; entries: Array<WeakRef<Entry>> }>>();
 
 /**
  * Looks at the queue from after `from` on, in the order above, and returns up to `max` messages
@@ -190,8 +193,8 @@ function startAfter(q: QueueContents, p: number, list: EntryList, seq: number): 
   if (cps !== undefined) {
     let i = upperBound(cps.seqs, seq) - 1;
     while (i >= 0) {
-      const c = cps.entries[i]!;
-      if (c.list === list && c.seq === cps.seqs[i]) {
+      const c = cps.entries[i]!.deref();
+      if (c !== undefined && c.list === list && c.seq === cps.seqs[i]) {
         e = c;
         break;
       }
@@ -213,11 +216,11 @@ function remember(q: QueueContents, p: number, e: Entry): void {
   const cps = all[p]!;
   const i = upperBound(cps.seqs, e.seq);
   if (i > 0 && cps.seqs[i - 1] === e.seq) {
-    cps.entries[i - 1] = e;
+    cps.entries[i - 1] = new WeakRef(e);
     return;
   }
   cps.seqs.splice(i, 0, e.seq);
-  cps.entries.splice(i, 0, e);
+  cps.entries.splice(i, 0, new WeakRef(e));
   if (cps.seqs.length > CHECKPOINTS) {
     cps.seqs = cps.seqs.filter((_, k) => k % 2 === 0);
     cps.entries = cps.entries.filter((_, k) => k % 2 === 0);

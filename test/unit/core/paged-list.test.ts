@@ -51,3 +51,39 @@ test('paged list: clear returns the keys still listed and empties it', () => {
   assert.equal(l.bytes, 0);
   assert.deepEqual(l.clear(), []);
 });
+
+test('paged list: absolute positions, refsFrom and removal from the middle (management)', () => {
+  const l = new PagedList();
+  const n = 9000; // three chunks
+  for (let i = 0; i < n; i++) l.push(`k${i}`, 10, 0);
+  assert.equal(l.end, n);
+  assert.deepEqual(
+    l.refsFrom(4095, 3).map((r) => [r.key, r.at]),
+    [
+      ['k4095', 4095],
+      ['k4096', 4096],
+      ['k4097', 4097],
+    ],
+  );
+  const [gone] = l.refsFrom(5000, 1);
+  assert.equal(l.remove(gone!.at, gone!.key), 10);
+  assert.equal(l.remove(gone!.at, gone!.key), -1, 'already removed');
+  assert.equal(l.length, n - 1);
+  assert.equal(l.bytes, (n - 1) * 10);
+  assert.deepEqual(
+    l.refsFrom(4999, 2).map((r) => r.key),
+    ['k4999', 'k5001'],
+  );
+  // Shifting steps over the removed slot, and positions stay stable as the front goes.
+  const shifted = l.shift(5001);
+  assert.equal(shifted.at(-1)!.key, 'k5001');
+  assert.ok(!shifted.some((r) => r.key === 'k5000'));
+  assert.deepEqual(l.refsFrom(0, 1)[0], { key: 'k5002', size: 10, deliveryCount: 0, at: 5002 });
+  assert.equal(l.remove(10, 'k10'), -1, 'a shifted position');
+  l.push('k9000', 10, 0);
+  assert.equal(l.refsFrom(9000, 1)[0]!.key, 'k9000');
+  assert.equal(l.end, 9001);
+  l.clear();
+  l.push('after-clear', 1, 0);
+  assert.deepEqual(l.refsFrom(0, 5), [{ key: 'after-clear', size: 1, deliveryCount: 0, at: 9001 }]);
+});
