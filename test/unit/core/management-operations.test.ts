@@ -236,4 +236,32 @@ describe('move, copy, retry', () => {
     assert.deepEqual(bodies(core, 'dst'), ['z', 'a', 'b']);
     assert.deepEqual(bodies(core, 'new.q'), ['a', 'b']);
   });
+
+  test('paged messages wait while an operation runs, and are delivered once it is cancelled; a purge meanwhile is not disturbed', async () => {
+    const core = await openCore({ globalMaxSizeBytes: 20_000 });
+    for (let i = 0; i < 200; i++) await core.send(msg(queue('src'), `m${i}`.padEnd(500, '.'), { durable: true, properties: { n: i } }));
+    const paged = stat(core, 'src').paged;
+    assert.ok(paged > 100);
+    const op = core.messageOperation('src', 'copy', { selector: 'n = 199' }, { target: 'dst' });
+    const { consumer, sink } = await consume(core, { destination: queue('src') }, 1000);
+    await sink.count(200 - paged);
+    for (const d of sink.deliveries) await consumer.ack(d.id);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.deliveries.length, 200 - paged, 'paged ones are held back while the operation runs');
+    op.cancel!();
+    assert.equal(op.done, true);
+    assert.equal(await op.step(10), 0);
+    await sink.count(200);
+    assert.deepEqual(
+      sink.deliveries.map((d) => d.message.properties.n),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    // Two holds at once (an operation and a purge): the purge's end does not release the operation's.
+    for (let i = 0; i < 100; i++) await core.send(msg(queue('other'), `o${i}`.padEnd(500, '.'), { durable: true }));
+    assert.ok(stat(core, 'other').paged > 0);
+    const held = core.messageOperation('other', 'copy', {}, { target: 'copies' });
+    assert.equal(await core.purge('other'), 100);
+    await runAll(held);
+    assert.equal(stat(core, 'other').messages, 0);
+  });
 });
