@@ -11,7 +11,7 @@ import { routeGraph } from './route-graph.ts';
 import { DEAD_LETTER_NODE, routeGraphModel } from './route-graph-model.ts';
 import { routeIssues, type RouteIssue } from './route-issues.ts';
 import { loadRouteSource } from './route-source.ts';
-import { runRouteCase, type CaseResult, type RouteTestCase } from './route-test-runner.ts';
+import { runSandboxCases, type CaseResult, type RouteTestCase } from './route-test-runner.ts';
 import { redactSecrets, redactUri } from './endpoints/endpoint-uri.ts';
 import { Route, type RouteStats } from './route.ts';
 import type { RouteState } from './route-machine.ts';
@@ -265,22 +265,9 @@ export class RouteManager {
     if (cases.length > MAX_TEST_CASES) throw new JunctionError('ERR_ROUTE_INVALID', `at most ${MAX_TEST_CASES} cases per run`);
     if (this.testing) throw new JunctionError('ERR_ROUTE_STATE', 'a route test run is in progress; try again when it ends');
     this.testing = true;
-    const results: CaseResult[] = [];
     try {
-      for (const c of cases) {
-        const box = await sandbox();
-        // Security is not checked there (no live address is touched): the route runs as the route origin.
-        const manager = new RouteManager(box.core, this.log);
-        try {
-          results.push(await runRouteCase({ core: box.core, deploy: (d) => manager.deploy(d), inFlight: () => manager.list().reduce((n, r) => n + r.stats.inFlight, 0) }, [def], { ...c, timeout: Math.min(c.timeout ?? 5000, MAX_TEST_TIMEOUT) }));
-        } catch (err) {
-          results.push({ name: c.name, passed: false, problems: [`error: ${(err as Error).message}`] });
-        } finally {
-          await manager.close().catch(() => {});
-          await box.close().catch(() => {});
-        }
-      }
-      return results;
+      // Security is not checked there (no live address is touched): the route runs as the route origin.
+      return await runSandboxCases(sandbox, (core) => new RouteManager(core, this.log), def, cases, MAX_TEST_TIMEOUT);
     } finally {
       this.testing = false;
     }

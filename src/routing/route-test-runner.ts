@@ -138,3 +138,35 @@ export async function runRouteCase(target: RouteTestTarget, defs: readonly Route
   }
   return { name: c.name, passed: problems.length === 0, problems };
 }
+
+/** What {@link runSandboxCases} deploys with on a sandbox core (a RouteManager of its own). */
+export interface SandboxRoutes {
+  deploy(def: RouteDefinition): Promise<unknown>;
+  list(): Array<{ stats: { inFlight: number } }>;
+  close(): Promise<void>;
+}
+
+/** Runs each case on a fresh sandbox core with routes of its own; a case's timeout is capped at `maxTimeout` ms. */
+export async function runSandboxCases(
+  sandbox: () => Promise<{ core: Core; close(): Promise<void> }>,
+  routesOn: (core: Core) => SandboxRoutes,
+  def: RouteDefinition,
+  cases: readonly RouteTestCase[],
+  maxTimeout: number,
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    const box = await sandbox();
+    const routes = routesOn(box.core);
+    try {
+      const target = { core: box.core, deploy: (d: RouteDefinition) => routes.deploy(d), inFlight: () => routes.list().reduce((n, r) => n + r.stats.inFlight, 0) };
+      results.push(await runRouteCase(target, [def], { ...c, timeout: Math.min(c.timeout ?? 5000, maxTimeout) }));
+    } catch (err) {
+      results.push({ name: c.name, passed: false, problems: [`error: ${(err as Error).message}`] });
+    } finally {
+      await routes.close().catch(() => {});
+      await box.close().catch(() => {});
+    }
+  }
+  return results;
+}
