@@ -1,42 +1,60 @@
 /**
- * The routes area of the management API end to end over real HTTP (issue 15): a real broker, the
- * routes API served on a port of its own (fastify, port 0), real MQTT (MQTT.js) and AMQP (rhea)
- * clients. The headline use: a JSON route bridging MQTT sensor topics to a queue, deployed,
+ * The routes area of the management API end to end over real HTTP (issue 15): a real broker with
+ * security on and its management server, real MQTT (MQTT.js) and AMQP (rhea) clients. The headline use: a JSON route bridging MQTT sensor topics to a queue, deployed,
  * watched (step counters and graph), suspended, resumed, restarted, tested, undeployed.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { routesApi } from '../../src/management/http/api-routes.ts';
 import type { RouteGraphModel, StepStats } from '../../src/routing/route-telemetry.ts';
+import { hashPassword } from '../../src/security/password-hash.ts';
+import { writeUsersFile } from '../../src/security/users-file.ts';
 import { AmqpTestClient } from '../helpers/amqp-client.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { serveAreas } from '../helpers/management-app.ts';
 import { TestMqttClient } from '../helpers/mqtt-client.ts';
 import { retryUntil } from '../helpers/retry.ts';
 
+const ALL = ['send', 'consume', 'browse', 'createAddress', 'createDurableQueue', 'createNonDurableQueue', 'view', 'manage'];
+const basic = (user: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}` });
+
+let dir: string;
 let broker: TestBroker;
-let app: FastifyInstance;
-let base: string;
 let mqtt: TestMqttClient;
 let amqp: AmqpTestClient;
 
 before(async () => {
-  broker = await startBroker();
-  ({ app, url: base } = await serveAreas({ routes: broker.routes, config: broker.config, security: broker.security }, [routesApi], { viewer: [['view', '$sys.mgmt.routes']] }));
-  mqtt = await TestMqttClient.connect(broker);
-  amqp = await AmqpTestClient.connect(broker.ports.amqp!);
+  dir = await mkdtemp(path.join(tmpdir(), 'routes-e2e-'));
+  const usersFile = path.join(dir, 'users.json');
+  const user = async (name: string, roles: string[]) => ({ password: await hashPassword(`${name}-pw`, { ln: 10, r: 8, p: 1 }), roles, certificates: [] });
+  await writeUsersFile(usersFile, { users: { admin: await user('admin', ['admin']), viewer: await user('viewer', ['viewer']), ops: await user('ops', ['ops']) } });
+  broker = await startBroker({
+    store: { type: 'memory' },
+    security: {
+      usersFile,
+      // Routes deployed without runAs run as admin.
+      routes: { defaultUser: 'admin' },
+      permissions: {
+        '#': { ...Object.fromEntries(ALL.map((p) => [p, ['admin']])), view: ['admin', 'viewer'] },
+        // The most specific match applies (as in Artemis): this entry replaces '#' for the routes area.
+        '$sys.mgmt.routes': { view: ['admin', 'viewer', 'ops'], manage: ['admin', 'ops'] },
+      },
+    },
+  });
+  mqtt = await TestMqttClient.connect(broker, { username: 'admin', password: 'admin-pw' });
+  amqp = await AmqpTestClient.connect(broker.ports.amqp!, { username: 'admin', password: 'admin-pw' });
 });
 
 after(async () => {
   await mqtt?.client.endAsync();
   amqp?.connection.close();
-  await app?.close();
   await broker?.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}${path}`, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = basic('admin')): Promise<{ status: number; json: any }> {
+  const res = await fetch(`http://127.0.0.1:${broker.ports.http}/api/v1${path}`, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
@@ -173,24 +191,21 @@ test('deploy from TypeScript source; a type error is a 400 at source:line:col', 
 });
 
 test('permissions: view reads, manage changes; a runAs of another user and TS source need more', async () => {
-  const viewer = { 'x-user': 'viewer' };
+  const viewer = basic('viewer');
+  const ops = basic('ops');
+  assert.equal((await call('GET', '/routes', undefined, { authorization: 'Basic eDp5' })).status, 401);
   assert.equal((await call('GET', '/routes', undefined, viewer)).status, 200);
   assert.equal((await call('GET', '/routes/bridge/graph', undefined, viewer)).status, 200);
   assert.equal((await call('POST', '/routes/bridge/suspend', undefined, viewer)).status, 403);
   assert.equal((await call('DELETE', '/routes/bridge', undefined, viewer)).status, 403);
   assert.equal((await call('POST', '/routes', { definition: { ...bridge, id: 'x' } }, viewer)).status, 403);
-  const secured = await serveAreas(
-    { routes: broker.routes, config: { ...broker.config, security: { ...broker.config.security, routes: { defaultUser: 'router' } } }, security: {} as never },
-    [routesApi],
-    { ops: [['view', '$sys.mgmt.routes'], ['manage', '$sys.mgmt.routes']] },
-  );
-  try {
-    const post = (body: unknown) => fetch(`${secured.url}/routes/validate`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user': 'ops' }, body: JSON.stringify(body) });
-    assert.equal((await post({ definition: { ...bridge, id: 'as-admin', runAs: 'admin' } })).status, 403, 'runAs another user');
-    assert.equal((await post({ definition: { ...bridge, id: 'as-default' } })).status, 403, 'the default user is another user');
-    assert.equal((await post({ definition: { ...bridge, id: 'as-self', runAs: 'ops' } })).status, 200);
-    assert.equal((await post({ source: 'export default 1;', language: 'ts' })).status, 403, 'TS source is code run in the broker');
-  } finally {
-    await secured.app.close();
-  }
+  // ops manages routes but not users: it may not deploy a route that acts as another user.
+  assert.equal((await call('POST', '/routes', { definition: { ...bridge, id: 'as-admin', runAs: 'admin' } }, ops)).status, 403, 'runAs another user');
+  assert.equal((await call('POST', '/routes/validate', { definition: { ...bridge, id: 'as-default' } }, ops)).status, 403, 'the default user is another user');
+  const self = await call('POST', '/routes/validate', { definition: { ...bridge, id: 'as-self', runAs: 'ops' } }, ops);
+  assert.deepEqual([self.status, self.json.valid], [200, true]);
+  assert.equal((await call('POST', '/routes/validate', { source: 'export default 1;', language: 'ts' }, ops)).status, 403, 'TS source is code run in the broker');
+  assert.equal((await call('POST', '/routes/bridge/suspend', undefined, ops)).status, 200);
+  assert.equal((await call('POST', '/routes/bridge/resume', undefined, ops)).status, 200);
+  assert.deepEqual(broker.routes.list().map((r) => r.id).sort(), ['bridge', 'ts-route']);
 });
