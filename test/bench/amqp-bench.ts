@@ -7,8 +7,10 @@
  * `amqp` transport connector (needs the activemq-amqp module, which Debian's build lacks).
  * A reference that cannot start is skipped with the reason, and its ratio shows as n/a.
  *
- * Junction runs three times side by side: as shipped, with security on (`Junction+auth`: SASL PLAIN
- * as the bench user, every attach and send checked) and over AMQPS (`Junction+TLS`), each workload
+ * Junction runs four times side by side: as shipped without the management server, with security
+ * on (`Junction+auth`: SASL PLAIN as the bench user, every attach and send checked), over AMQPS
+ * (`Junction+TLS`) and with the management server under load (`Junction+mgmt`: 2 SSE streams and a
+ * 1 s /metrics scrape during its runs, mgmt-load.ts), each workload
  * BENCH_AMQP_ROUNDS times (default 3) round by round, the median shown; the ratios this / Junction
  * compare runs made together.
  *
@@ -25,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import rhea, { type Connection } from 'rhea';
 import { stopChild } from './processes.ts';
 import { rabbitmqMissing, startRabbitMQ } from './rabbitmq.ts';
+import { JUNCTION_MGMT, mgmtLine, MgmtLoad, WITHOUT_MGMT } from './mgmt-load.ts';
 import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,6 +58,8 @@ interface Endpoint {
 interface Target {
   name: string;
   endpoint: Endpoint;
+  /** Runs each measured run inside it (the +mgmt variant: with the management load on). */
+  around?: <T>(run: () => Promise<T>) => Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -157,10 +162,12 @@ async function startJunction(
   name: string,
   config: (dataDir: string) => Promise<Record<string, unknown>> = async () => ({}),
   client: (dataDir: string, ports: Record<string, number>) => Endpoint = (_d, p) => ({ port: p.amqp!, username: 'guest', password: 'guest' }),
+  mgmt?: MgmtLoad,
 ): Promise<Target> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-amqp-bench-'));
   const configFile = path.join(dataDir, 'bench.json');
-  await writeFile(configFile, JSON.stringify(await config(dataDir)));
+  // Only the +mgmt variant runs the management server (the others measure the broker without it).
+  await writeFile(configFile, JSON.stringify({ ...(mgmt ? {} : WITHOUT_MGMT), ...(await config(dataDir)) }));
   const child = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/junction.js'), 'start', '--config', configFile, '--data-dir', dataDir, '--host', '127.0.0.1', '--amqp-port', '0', '--stomp-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'warn'],
@@ -177,9 +184,19 @@ async function startJunction(
       await sleep(50);
     }
   }
+  const url = `http://127.0.0.1:${ports.http}`;
   return {
     name,
     endpoint: client(dataDir, ports),
+    ...(mgmt
+      ? {
+          around: async <T>(run: () => Promise<T>): Promise<T> => {
+            const { result, load } = await mgmt.during(url, run);
+            console.log(`  ${name}: ${mgmtLine(load)}`);
+            return result;
+          },
+        }
+      : {}),
     async stop() {
       await stopChild(child);
       await rm(dataDir, { recursive: true, force: true });
@@ -240,8 +257,9 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
   // Junction as shipped, with security on and over AMQPS, side by side: every variant's warm-up,
   // then workload by workload each variant in turn, so the ratios compare runs made together.
   const variants: Target[] = [];
+  const mgmtLoad = MgmtLoad.start();
   try {
-    for (const start of [() => startJunction(JUNCTION), startJunctionAuth, startJunctionTls]) variants.push(await start());
+    for (const start of [() => startJunction(JUNCTION), startJunctionAuth, startJunctionTls, () => startJunction(JUNCTION_MGMT, undefined, undefined, mgmtLoad)]) variants.push(await start());
     // Warm-up: JIT and the journal's first segment.
     for (const v of variants) await measure(v.endpoint, 'bench.amqp.warmup', Math.min(2000, MESSAGES), false);
     for (const w of workloads) {
@@ -250,7 +268,8 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
         // Each round starts with the next variant, so none is always measured first.
         for (let i = 0; i < variants.length; i++) {
           const v = variants[(i + round) % variants.length]!;
-          runs.get(v.name)!.push(await measure(v.endpoint, `bench.amqp.${w.key}.${round}`, w.n, w.durable));
+          const once = () => measure(v.endpoint, `bench.amqp.${w.key}.${round}`, w.n, w.durable);
+          runs.get(v.name)!.push(await (v.around ? v.around(once) : once()));
         }
       }
       for (const v of variants) {
@@ -259,6 +278,7 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
       }
     }
   } finally {
+    mgmtLoad.close();
     for (const v of variants) await v.stop();
   }
   const junction = { name: JUNCTION };
@@ -290,7 +310,10 @@ export async function runAmqpBench(): Promise<AmqpBenchRow[]> {
     }
   }
   console.log(`\nAMQP 1.0 queue throughput (${BODY_SIZE}-byte bodies, rhea producer -> queue -> rhea consumer, credit ${CREDIT})`);
-  console.log(`(${JUNCTION_AUTH}: security on, SASL PLAIN, every attach and send checked; ${JUNCTION_TLS}: AMQPS, TLS 1.2+, security off; both measured beside Junction)`);
+  console.log(
+    `(${JUNCTION_AUTH}: security on, SASL PLAIN, every attach and send checked; ${JUNCTION_TLS}: AMQPS, TLS 1.2+, security off;` +
+      ` ${JUNCTION_MGMT}: the management server with 2 SSE streams and a 1 s /metrics scrape during its runs, the others without it; all measured beside Junction)`,
+  );
   console.log('| broker | workload | messages | msg/s | Junction / this | this / Junction |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {

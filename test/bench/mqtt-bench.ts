@@ -16,8 +16,10 @@
  * `always` and ActiveMQ's KahaDB are on the path; aedes and Mosquitto keep it in memory), and
  * publish-to-delivery latency p50/p99 of QoS 1 at a fixed rate.
  *
- * Junction runs three times: as shipped, with security on (`Junction+auth`: every client logs in as
- * the bench user, test/bench/security-fixture.ts) and over MQTT over TLS (`Junction+TLS`). After each
+ * Junction runs four times: as shipped without the management server, with security on
+ * (`Junction+auth`: every client logs in as the bench user, test/bench/security-fixture.ts), over
+ * MQTT over TLS (`Junction+TLS`) and with the management server under load during each of its
+ * measurements (`Junction+mgmt`: 2 SSE streams and a 1 s /metrics scrape, mgmt-load.ts). After each
  * broker's idle memory and warm-up, the workloads run one by one on every broker in turn, so the
  * ratios variant / Junction compare runs made minutes apart, not a quarter of an hour.
  *
@@ -323,13 +325,14 @@ export async function runMqttBench(): Promise<number> {
     };
     for (const t of measuring) {
       console.error(`# measuring ${t.name} on port ${t.port} (pid ${t.pid}; ${t.about})`);
-      await measureMemory(t, rows, (s) => console.error(`#   ${t.name}: ${s}`)).catch((err: unknown) => fail(t, err));
+      const memory = () => measureMemory(t, rows, (s) => console.error(`#   ${t.name}: ${s}`));
+      await (t.around ? t.around(memory) : memory()).catch((err: unknown) => fail(t, err));
     }
     for (const w of WORKLOADS) {
       for (const t of measuring) {
         if (failed.has(t.name)) continue;
         try {
-          await w.run(t, rows);
+          await (t.around ? t.around(() => w.run(t, rows)) : w.run(t, rows));
           console.error(`#   ${t.name}: ${w.name} done`);
         } catch (err) {
           fail(t, err);

@@ -18,6 +18,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BrokerProcess } from '../helpers/broker-process.ts';
 import { listening } from '../helpers/ports.ts';
+import { JUNCTION_MGMT, mgmtLine, MgmtLoad, WITHOUT_MGMT } from './mgmt-load.ts';
 import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { activemqMissing, startActiveMQ } from './activemq.ts';
 import { freePort, stopChild } from './processes.ts';
@@ -38,6 +39,8 @@ export interface Target {
   collectGarbage?(): Promise<void>;
   /** Extra facts after the idle-memory run (the JVM's heap after a full GC), or undefined. */
   heapUsedKiB?(): Promise<number | undefined>;
+  /** Runs each measurement inside it (Junction+mgmt: with the management load on). */
+  around?<T>(run: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +77,15 @@ function version(pkg: string): string {
  * Junction as `bin/junction.js start` with the bench's config plus `extra` (written next to the
  * data dir; `extra` may write files there too), named `name`.
  */
-async function startJunctionWith(name: string, about: string, extra: (dataDir: string) => Promise<{ config: Record<string, unknown>; connect?: Target['connect']; port?: (p: Record<string, number>) => number }>): Promise<Started> {
+interface JunctionExtra {
+  config: Record<string, unknown>;
+  connect?: Target['connect'];
+  port?: (p: Record<string, number>) => number;
+  around?: (p: Record<string, number>) => NonNullable<Target['around']>;
+  close?: () => void;
+}
+
+async function startJunctionWith(name: string, about: string, extra: (dataDir: string) => Promise<JunctionExtra>): Promise<Started> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'junction-mqtt-bench-'));
   let b: BrokerProcess;
   let more: Awaited<ReturnType<typeof extra>>;
@@ -84,7 +95,8 @@ async function startJunctionWith(name: string, about: string, extra: (dataDir: s
     // included), past the per-address default (connections.maxPerAddress 1,000); connections.max
     // (10,000) still bounds them.
     const config = path.join(dataDir, 'bench.json');
-    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: 1_000_000 }, ...more.config }));
+    // Only Junction+mgmt runs the management server (it sets http.enabled); the others measure the broker without it.
+    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: 1_000_000 }, ...WITHOUT_MGMT, ...more.config }));
     b = await BrokerProcess.start({ dataDir, args: ['--config', config], env: { NODE_OPTIONS: gcNodeOptions() } });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
@@ -98,7 +110,9 @@ async function startJunctionWith(name: string, about: string, extra: (dataDir: s
     pid: b.child.pid!,
     about: `bin/junction.js start, journal with sync always, ${process.version}${about}`,
     collectGarbage: () => signalledGc(b.child.pid!, ++gcs, () => b.output()),
+    ...(more.around ? { around: more.around(b.ports as unknown as Record<string, number>) } : {}),
     async stop() {
+      more.close?.();
       const stopped = b.stop();
       const killer = setTimeout(() => void b.kill(), 10_000);
       await stopped;
@@ -130,6 +144,22 @@ export function startJunctionTls(): Promise<Started> {
       config: { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } },
       connect: { tlsCa: readFileSync(path.join(certs, 'ca.pem'), 'utf8') },
       port: (p) => p.mqttSsl!,
+    };
+  });
+}
+
+/** Junction with the management server under load during every measurement: 2 SSE streams on every topic and a 1 s /metrics scrape (mgmt-load.ts). */
+export function startJunctionMgmt(): Promise<Started> {
+  return startJunctionWith(JUNCTION_MGMT, '; management server with 2 SSE streams and a 1 s /metrics scrape during the measurements', async () => {
+    const load = MgmtLoad.start();
+    return {
+      config: { http: { enabled: true } },
+      around: (p) => async (run) => {
+        const { result, load: s } = await load.during(`http://127.0.0.1:${p.http}`, run);
+        console.error(`#   ${JUNCTION_MGMT}: ${mgmtLine(s)}`);
+        return result;
+      },
+      close: () => load.close(),
     };
   });
 }
@@ -221,4 +251,4 @@ export async function startActiveMQClassic(): Promise<Started> {
   };
 }
 
-export const STARTERS = [startJunction, startJunctionAuth, startJunctionTls, startAedes, startMosquitto, startActiveMQClassic];
+export const STARTERS = [startJunction, startJunctionAuth, startJunctionTls, startJunctionMgmt, startAedes, startMosquitto, startActiveMQClassic];

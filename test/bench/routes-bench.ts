@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createBroker, type Broker } from '../../src/broker.ts';
 import type { Delivery } from '../../src/core/handles.ts';
+import { mgmtLine, MgmtLoad, WITHOUT_MGMT } from './mgmt-load.ts';
 import { BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { FrameSplitter } from './stomp-frames.ts';
 
@@ -162,7 +163,7 @@ async function splitAggregate(broker: Broker, runAs?: string): Promise<number> {
 async function start(extra: (dataDir: string) => Promise<Record<string, unknown>> = async () => ({})): Promise<{ broker: Broker; dataDir: string }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'junction-routes-bench-'));
   const broker = await createBroker(
-    { dataDir, routesDir: path.join(dataDir, 'routes'), store: { type: 'memory' }, globalMaxSizeBytes: -1, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 }, ...(await extra(dataDir)) },
+    { dataDir, routesDir: path.join(dataDir, 'routes'), store: { type: 'memory' }, globalMaxSizeBytes: -1, ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 }, ...WITHOUT_MGMT, ...(await extra(dataDir)) },
     { logger: pino({ level: 'warn' }) },
   );
   return { broker, dataDir };
@@ -170,17 +171,28 @@ async function start(extra: (dataDir: string) => Promise<Record<string, unknown>
 
 export async function runRoutesBench(): Promise<void> {
   const brokers: Array<{ broker: Broker; dataDir: string }> = [];
+  const mgmtLoad = MgmtLoad.start();
   try {
     const plain = await start();
     brokers.push(plain);
     // Security on: the route runs as the bench user (runAs), so its consumer and every send are checked.
     const secured = await start(async (dir) => ({ security: await benchSecurityConfig(dir) }));
     brokers.push(secured);
+    // The management server on, under load while its runs are measured (2 SSE streams on every topic, a 1 s /metrics scrape: mgmt-load.ts).
+    const managed = await start(async () => ({ http: { enabled: true } }));
+    brokers.push(managed);
+    const mgmtUrl = `http://127.0.0.1:${managed.broker.ports.http!}`;
+    const underMgmt = async (run: () => Promise<number>): Promise<number> => {
+      const { result, load } = await mgmtLoad.during(mgmtUrl, run);
+      console.error(`# ${mgmtLine(load)}`);
+      return result;
+    };
     const broker = plain.broker;
     const kinds: ReadonlyArray<readonly [string, Broker, (b: Broker, tag: string) => Promise<number>]> = [
       ['bare core consumer+producer', broker, bareCore],
       ['route filter/setProperty/choice', broker, (b, tag) => viaRoute(b, tag)],
       ['route, security on (runAs)', secured.broker, (b, tag) => viaRoute(b, tag, BENCH_USER)],
+      ['route, management on (+mgmt)', managed.broker, (b, tag) => underMgmt(() => viaRoute(b, tag))],
       ['external STOMP client', broker, viaStomp],
     ];
     // Warm-up (JIT) of each, then four measured runs, interleaved; the best counts (the machine is shared, so the best run is the least disturbed).
@@ -203,11 +215,13 @@ export async function runRoutesBench(): Promise<void> {
     // Split/aggregate without and with security, alternated: the best of two each.
     let sa = Infinity;
     let saAuth = Infinity;
+    let saMgmt = Infinity;
     for (let i = 0; i < 2; i++) {
       sa = Math.min(sa, await splitAggregate(broker));
       saAuth = Math.min(saAuth, await splitAggregate(secured.broker, BENCH_USER));
+      saMgmt = Math.min(saMgmt, await underMgmt(() => splitAggregate(managed.broker)));
     }
-    for (const [name, ms] of [['split/aggregate route', sa], ['split/aggregate route, security on (runAs)', saAuth]] as const) {
+    for (const [name, ms] of [['split/aggregate route', sa], ['split/aggregate route, security on (runAs)', saAuth], ['split/aggregate route, management on (+mgmt)', saMgmt]] as const) {
       const orders = ORDERS / (ms / 1000);
       console.log(`| ${name} (${ORDERS} orders x ${LINES} lines) | ${Math.round(orders).toLocaleString('en-US')} orders/s = ${Math.round(orders * LINES).toLocaleString('en-US')} lines/s | ${((orders * LINES) / floor).toFixed(2)} (lines) |`);
     }
@@ -215,7 +229,12 @@ export async function runRoutesBench(): Promise<void> {
       `Security on / off: route ${(rateOf('route, security on (runAs)') / rateOf('route filter/setProperty/choice')).toFixed(2)}x, split/aggregate ${(sa / saAuth).toFixed(2)}x` +
         ' (the secured broker: a users file, the route runs as the bench user granted everything, every consume and send checked)',
     );
+    console.log(
+      `Management on / off: route ${(rateOf('route, management on (+mgmt)') / rateOf('route filter/setProperty/choice')).toFixed(2)}x, split/aggregate ${(sa / saMgmt).toFixed(2)}x` +
+        ' (the management server with 2 SSE streams on every topic and a 1 s /metrics scrape from another process during those runs; the other brokers run without it)',
+    );
   } finally {
+    mgmtLoad.close();
     for (const b of brokers) {
       await b.broker.close();
       await rm(b.dataDir, { recursive: true, force: true });

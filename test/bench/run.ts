@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createBroker, type Broker } from '../../src/broker.ts';
+import { JUNCTION_MGMT, mgmtLine, MgmtLoad, WITHOUT_MGMT } from './mgmt-load.ts';
 import { BENCH_PASSWORD, BENCH_USER, benchSecurityConfig } from './security-fixture.ts';
 import { activemqMissing, startActiveMQ, type ActiveMQ } from './activemq.ts';
 import type { LoadOptions, LoadResult } from './stomp-load.ts';
@@ -169,6 +170,8 @@ interface BenchTarget {
   login?: LoadOptions['login'];
   tlsCa?: string;
   counters?: CountersProbe;
+  /** Runs each measured run inside it (the +mgmt variant: with the management load on). */
+  around?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 function loadBase(t: BenchTarget, w: Workload): Omit<LoadOptions, 'destination' | 'messages'> {
@@ -219,7 +222,8 @@ async function measure(client: LoadClient, targets: BenchTarget[], w: Workload):
       if (failed.has(t.name)) continue;
       try {
         const before = w.persistent ? t.counters?.() : undefined;
-        const result = await client.run({ ...loadBase(t, w), destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
+        const once = () => client.run({ ...loadBase(t, w), destination: `/queue/bench.${w.key}.${round}`, messages: w.messages });
+        const result = await (t.around ? t.around(once) : once());
         const after = before ? t.counters?.() : undefined;
         results.get(t.name)!.push(result);
         const name = label(t);
@@ -265,7 +269,11 @@ function countersOf(store: object): CountersProbe | undefined {
   };
 }
 
-/** The Junction variants, measured side by side: as shipped, with security on (every connection logs in), over STOMP+SSL. */
+/**
+ * The Junction variants, measured side by side: as shipped without the management server, with
+ * security on (every connection logs in), over STOMP+SSL, and with the management server under
+ * load (+mgmt: 2 SSE streams on every topic and a 1 s /metrics scrape, test/bench/mgmt-load.ts).
+ */
 const JUNCTION = 'Junction';
 const JUNCTION_AUTH = 'Junction+auth';
 const JUNCTION_TLS = 'Junction+TLS';
@@ -283,6 +291,7 @@ async function startJunction(extra: (dataDir: string) => Promise<Record<string, 
       ports: { stomp: 0, ws: 0, mqtt: 0, amqp: 0, http: 0 },
       logLevel: 'silent',
       ...(JUNCTION_STORE ? { store: { type: JUNCTION_STORE } } : {}),
+      ...WITHOUT_MGMT,
       ...(await extra(dataDir)),
     },
     { logger: pino({ level: 'silent' }) },
@@ -299,6 +308,7 @@ async function startJunction(extra: (dataDir: string) => Promise<Record<string, 
  */
 async function benchJunction(client: LoadClient): Promise<{ outcomes: Map<string, Map<string, Outcome>>; rss: number; heapUsed: number; store: string; fsyncs: boolean }> {
   const started: Array<{ broker: Broker; dataDir: string }> = [];
+  const mgmtLoad = MgmtLoad.start();
   try {
     const plain = await startJunction(async () => ({}));
     started.push(plain);
@@ -312,19 +322,35 @@ async function benchJunction(client: LoadClient): Promise<{ outcomes: Map<string
       tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } },
     }));
     started.push(secure);
+    const managed = await startJunction(async () => ({ http: { enabled: true } }));
+    started.push(managed);
+    const mgmtUrl = `http://127.0.0.1:${managed.broker.ports.http!}`;
     const store = storeLabel(plain.broker.config.store);
-    console.log(`  (store: ${store}; ${JUNCTION_AUTH}: security on, login/passcode on every connection; ${JUNCTION_TLS}: STOMP+SSL, TLS 1.2+, security off)`);
+    console.log(
+      `  (store: ${store}; ${JUNCTION_AUTH}: security on, login/passcode on every connection; ${JUNCTION_TLS}: STOMP+SSL, TLS 1.2+, security off;` +
+        ` ${JUNCTION_MGMT}: management server with 2 SSE streams and a 1 s /metrics scrape during its runs; the others without the management server)`,
+    );
     const counters = countersOf(plain.broker.store);
     const targets: BenchTarget[] = [
       { name: JUNCTION, port: plain.broker.ports.stomp!, ...(counters ? { counters } : {}) },
       { name: JUNCTION_AUTH, port: auth.broker.ports.stomp!, login: { user: BENCH_USER, passcode: BENCH_PASSWORD } },
       { name: JUNCTION_TLS, port: secure.broker.ports.stompSsl!, tlsCa: readFileSync(path.join(certs, 'ca.pem'), 'utf8') },
+      {
+        name: JUNCTION_MGMT,
+        port: managed.broker.ports.stomp!,
+        around: async (run) => {
+          const { result, load } = await mgmtLoad.during(mgmtUrl, run);
+          console.log(`  ${' '.repeat(NAME_WIDTH)} ${mgmtLine(load)}`);
+          return result;
+        },
+      },
     ];
     const outcomes = new Map<string, Map<string, Outcome>>();
     for (const w of WORKLOADS) outcomes.set(w.key, await measure(client, targets, w));
     const mem = process.memoryUsage();
     return { outcomes, rss: mem.rss, heapUsed: mem.heapUsed, store, fsyncs: counters !== undefined };
   } finally {
+    mgmtLoad.close();
     for (const s of started) {
       await s.broker.close();
       await rm(s.dataDir, { recursive: true, force: true });
@@ -399,7 +425,7 @@ async function main(): Promise<number> {
   let junction: Awaited<ReturnType<typeof benchJunction>>;
   let activemq: Awaited<ReturnType<typeof benchActiveMQ>>;
   try {
-    console.log(`Junction (in-process, createBroker; ${JUNCTION}, ${JUNCTION_AUTH} and ${JUNCTION_TLS} round by round):`);
+    console.log(`Junction (in-process, createBroker; ${JUNCTION}, ${JUNCTION_AUTH}, ${JUNCTION_TLS} and ${JUNCTION_MGMT} round by round):`);
     junction = await benchJunction(client);
     console.log(`ActiveMQ Classic (${activemqVersion()}, ${javaVersion()}, KahaDB):`);
     activemq = await benchActiveMQ(client);
@@ -411,19 +437,23 @@ async function main(): Promise<number> {
   const rate = (o: Outcome | undefined) => (o?.ok ? o.result.rate : undefined);
   const num = (n: number | undefined) => (n !== undefined ? fmtInt(n) : 'failed');
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : '-');
-  const rows = [['workload', 'Junction msg/s', '+auth msg/s', 'auth/off', '+TLS msg/s', 'TLS/off', 'ActiveMQ msg/s', 'Junction/ActiveMQ']];
+  const rows = [['workload', 'Junction msg/s', '+auth msg/s', 'auth/off', '+TLS msg/s', 'TLS/off', '+mgmt msg/s', 'mgmt/off', 'ActiveMQ msg/s', 'Junction/ActiveMQ']];
   for (const w of WORKLOADS) {
     const mine = junction.outcomes.get(w.key);
     const j = rate(mine?.get(JUNCTION));
     const auth = rate(mine?.get(JUNCTION_AUTH));
     const tls = rate(mine?.get(JUNCTION_TLS));
+    const mgmt = rate(mine?.get(JUNCTION_MGMT));
     const a = 'skipped' in activemq ? undefined : rate(activemq.outcomes.get(w.key));
     const label = w.persistent ? `${w.label} (*)` : w.label;
-    rows.push([label, num(j), num(auth), ratio(auth, j), num(tls), ratio(tls, j), 'skipped' in activemq ? 'skipped' : num(a), ratio(j, a)]);
+    rows.push([label, num(j), num(auth), ratio(auth, j), num(tls), ratio(tls, j), num(mgmt), ratio(mgmt, j), 'skipped' in activemq ? 'skipped' : num(a), ratio(j, a)]);
   }
   console.log('');
   console.log(table(rows));
-  console.log(`+auth: ${JUNCTION_AUTH}, security on (users file, login/passcode, every SEND and SUBSCRIBE checked); +TLS: ${JUNCTION_TLS}, STOMP+SSL; both measured round by round beside Junction.`);
+  console.log(
+    `+auth: ${JUNCTION_AUTH}, security on (users file, login/passcode, every SEND and SUBSCRIBE checked); +TLS: ${JUNCTION_TLS}, STOMP+SSL;` +
+      ` +mgmt: ${JUNCTION_MGMT}, the management server with 2 SSE streams (every topic) and a 1 s /metrics scrape from another process during its runs; all measured round by round beside Junction.`,
+  );
   console.log(`(*) Junction: ${junction.store}. ActiveMQ: KahaDB, stock settings (journal disk sync always).`);
   if (junction.fsyncs) {
     console.log(
@@ -434,7 +464,7 @@ async function main(): Promise<number> {
   }
   if ('skipped' in activemq) console.log('ActiveMQ reference skipped, so there is no ratio.');
   console.log('');
-  console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; the three brokers + harness, the load client is a separate process)`);
+  console.log(`Junction process RSS after the run: ${fmtMB(junction.rss)} (heap used ${fmtMB(junction.heapUsed)}; the four brokers + harness, the load clients are separate processes)`);
   if (!('skipped' in activemq) && activemq.rss !== undefined) console.log(`ActiveMQ JVM RSS after the run: ${fmtMB(activemq.rss)} (${activemq.javaOpts})`);
 
   const junctionFailed = [...junction.outcomes.values()].some((byTarget) => [...byTarget.values()].some((o) => !o.ok));
