@@ -49,6 +49,12 @@ export const httpConfigSchema = z.strictObject({
        * `basic_auth` / `authorization` scrape settings send). Security off: always public.
        */
       public: z.boolean().default(false),
+      /**
+       * Queues with series of their own in `/metrics` (default 500): past it the deepest keep theirs
+       * and the rest are summed under `queue="_other"`, so clients that make many queues cannot
+       * flood Prometheus with series (docs/management.md#metrics).
+       */
+      maxQueueSeries: z.number().int().min(0).max(100_000).default(500),
     })
     .prefault({}),
 });

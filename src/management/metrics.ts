@@ -21,9 +21,6 @@ import type { ManagementContext } from './context.ts';
 import { MGMT, type ApiApp, type ApiDeps } from './http/api-types.ts';
 import { METRIC_FAMILIES, OTHER_QUEUES, type ScrapeSnapshot } from './metric-families.ts';
 
-/** Default of `http.metrics.maxQueueSeries`. */
-export const DEFAULT_MAX_QUEUE_SERIES = 500;
-
 let processRegistry: Registry | undefined;
 
 /** The process-wide registry of prom-client's default metrics, made on first use (their observers are per process). */
@@ -66,15 +63,10 @@ export function capQueues(all: readonly QueueStats[], cap: number): { kept: Queu
   return { kept, other, dropped: rest.length };
 }
 
-/** `http.metrics.maxQueueSeries` (the http config slice), or the default. */
-function maxQueueSeries(ctx: ManagementContext): number {
-  const http = (ctx.config as { http?: { metrics?: { maxQueueSeries?: number } } }).http;
-  return http?.metrics?.maxQueueSeries ?? DEFAULT_MAX_QUEUE_SERIES;
-}
 
 /** Builds the broker's metrics over `ctx` (no HTTP: `registerMetrics` serves them). */
 export function createBrokerMetrics(ctx: ManagementContext, opts: { maxQueueSeries?: number } = {}): BrokerMetrics {
-  const cap = opts.maxQueueSeries ?? maxQueueSeries(ctx);
+  const cap = opts.maxQueueSeries ?? ctx.config.http.metrics.maxQueueSeries;
   const registry = new Registry();
   const failedOnce = new Set<string>();
   const read = <T>(part: string, f: () => T): T | undefined => {
@@ -141,7 +133,7 @@ export function createBrokerMetrics(ctx: ManagementContext, opts: { maxQueueSeri
  */
 export function registerMetrics(app: ApiApp, deps: ApiDeps): void {
   const metrics = createBrokerMetrics(deps.ctx);
-  const isPublic = (deps.ctx.config as { http?: { metrics?: { public?: boolean } } }).http?.metrics?.public === true;
+  const isPublic = deps.ctx.config.http.metrics.public;
   app.get('/metrics', { schema: { hide: true }, config: { public: isPublic } }, async (req, reply) => {
     if (!isPublic) deps.authorize(req, 'view', MGMT.metrics);
     const text = await metrics.scrape();

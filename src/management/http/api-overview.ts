@@ -10,8 +10,6 @@ import { ApiError, MGMT, type ApiArea } from './api-types.ts';
 import { EVENT_TOPICS, EventStreams, type EventTopic } from './event-streams.ts';
 import { queueAddress, viewFilter } from './queue-access.ts';
 
-/** Default of `http.maxSseClients`. */
-const DEFAULT_MAX_SSE_CLIENTS = 100;
 /** Per stream, queue names whose `view` answer is remembered at most (then the cache starts again). */
 const VIEW_CACHE = 20_000;
 
@@ -47,8 +45,7 @@ const TOPIC_AREA: Partial<Record<EventTopic, string>> = { routes: MGMT.routes, c
 /** /api/v1 routes of the overview area (issue 15; owner: the telemetry builder). */
 export const overviewApi: ApiArea = (app, deps) => {
   const { ctx, telemetry } = deps;
-  const http = (ctx.config as { http?: { maxSseClients?: number } }).http;
-  const streams = new EventStreams(ctx, telemetry, { maxClients: http?.maxSseClients ?? DEFAULT_MAX_SSE_CLIENTS });
+  const streams = new EventStreams(ctx, telemetry, { maxClients: ctx.config.http.maxSseClients });
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => streams.closeAll());
 
