@@ -88,10 +88,15 @@ export class JobRunner {
 
   /**
    * Starts a job over `op` (made by `Core.messageOperation`, which checked the caller's permissions).
-   * Its first slice runs on the next turn of the event loop.
+   * Its first slice runs on the next turn of the event loop. Refused (and `op` cancelled) when full or closed.
    */
   start(op: MessageOperation, meta: { queue: string; target?: string; user?: string }): JobInfo {
-    this.assertRoom();
+    try {
+      this.assertRoom();
+    } catch (err) {
+      op.cancel?.();
+      throw err;
+    }
     this.prune();
     const info: JobInfo = { id: randomBytes(12).toString('base64url'), action: op.action, queue: meta.queue, state: 'running', processed: op.processed, skipped: op.skipped, total: op.total, startedAt: this.now() };
     if (meta.target !== undefined) info.target = meta.target;
@@ -161,6 +166,8 @@ export class JobRunner {
       // Logged once, here; the API shows the message with the job.
       this.log.warn({ err, job: info.id, action: info.action, queue: info.queue }, 'management job failed');
     } finally {
+      // A cancelled (or closed) job lets go of what the operation holds (the queue's pager) now, not when it times out.
+      if (!op.done) op.cancel?.();
       info.processed = op.processed;
       info.skipped = op.skipped;
       info.finishedAt = this.now();

@@ -6,8 +6,9 @@ import { JobRunner } from '../../../src/management/jobs.ts';
 import { ApiError } from '../../../src/management/http/api-types.ts';
 
 /** An operation over `total` messages; every fifth one counts as skipped. Records the slice sizes it was asked for. */
-function fakeOp(total: number, opts: { failAt?: number; gate?: () => Promise<void> } = {}): MessageOperation & { asked: number[] } {
+function fakeOp(total: number, opts: { failAt?: number; gate?: () => Promise<void> } = {}): MessageOperation & { asked: number[]; cancelled: number } {
   let processed = 0;
+  let cancelled = 0;
   let skipped = 0;
   const asked: number[] = [];
   return {
@@ -22,6 +23,12 @@ function fakeOp(total: number, opts: { failAt?: number; gate?: () => Promise<voi
     },
     get done() {
       return processed + skipped >= total;
+    },
+    get cancelled() {
+      return cancelled;
+    },
+    cancel() {
+      cancelled++;
     },
     async step(max: number) {
       asked.push(max);
@@ -94,6 +101,7 @@ test('jobs: cancel stops after the slice in flight; a finished job is forgotten 
   assert.equal(ended?.state, 'cancelled');
   assert.equal(ended?.processed + ended!.skipped, 10, 'the slice in flight completed, no other began');
   assert.equal(op.asked.length, 1);
+  assert.equal(op.cancelled, 1, "the operation's own cancel let go of what it holds");
   assert.equal(jobs.get(id)?.state, 'cancelled');
   assert.equal((await jobs.cancel(id))?.state, 'cancelled');
   assert.equal(jobs.get(id), undefined);
@@ -105,7 +113,9 @@ test('jobs: at most maxRunning run at once (429), close cancels them and refuses
   const jobs = new JobRunner({ log: silent, slice: 10, maxRunning: 3 });
   const ops = [0, 1, 2].map(() => fakeOp(100, { gate: () => new Promise<void>((r) => gates.push(r)) }));
   const ids = ops.map((op) => jobs.start(op, { queue: 'q' }).id);
-  assert.throws(() => jobs.start(fakeOp(1), { queue: 'q' }), (e: unknown) => e instanceof ApiError && e.status === 429);
+  const refused = fakeOp(1);
+  assert.throws(() => jobs.start(refused, { queue: 'q' }), (e: unknown) => e instanceof ApiError && e.status === 429);
+  assert.equal(refused.cancelled, 1, 'a refused operation is cancelled, not left holding the queue');
   await until(() => gates.length === 3);
   const closing = jobs.close();
   for (const g of gates.splice(0)) g();
