@@ -177,6 +177,36 @@ describe('QueuePager', () => {
     assert.deepEqual(held, ['b']);
   });
 
+  test('holds nest; a read discarded by a hold does not let a second read of the same messages start', async () => {
+    const store = new Map<string, Message>([['a', message()], ['b', message()]]);
+    const { pager, held, host } = pagedQueue(store);
+    // Reads resolve only when the test says so.
+    const pending: Array<() => void> = [];
+    const read = host.read;
+    let reads = 0;
+    host.read = (keys: string[]) => {
+      reads++;
+      return new Promise((resolve) => pending.push(() => void read(keys).then(resolve)));
+    };
+    pager.push('a', 1, 0);
+    pager.push('b', 1, 0);
+    pager.readBack(); // read 1 in flight
+    pager.hold();
+    pager.hold();
+    pager.resume();
+    pager.readBack();
+    assert.equal(reads, 1, 'still held once');
+    pager.resume(); // read 2 starts
+    assert.equal(reads, 2);
+    pending.shift()!(); // the discarded read 1 resolves
+    await new Promise((r) => setImmediate(r));
+    pager.readBack();
+    assert.equal(reads, 2, 'read 2 is still in flight: no third read of the same keys');
+    pending.shift()!();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(held, ['a', 'b'], 'each message held once');
+  });
+
   test('a message missing from the store is reported, not swallowed', async () => {
     const { pager, errors } = pagedQueue(new Map());
     pager.push('lost', 1, 0);
