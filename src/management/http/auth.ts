@@ -1,9 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import type { LoginResult, Subject } from '../../core/ports/security.ts';
 import type { SecurityManager } from '../../security/security-manager.ts';
 import type { HttpConfig } from '../http-config.ts';
 import { ApiError, type Caller } from './api-types.ts';
+
+/** The fastify decorator the server puts its {@link HttpAuth} under (the auth area reads it with `getDecorator`). */
+export const HTTP_AUTH = 'junctionHttpAuth';
 
 /** The console's session cookie: HttpOnly, SameSite=Strict, Path=/ (Secure on HTTPS). */
 export const SESSION_COOKIE = 'junction_session';
@@ -68,6 +72,8 @@ export class HttpAuth {
   private readonly tokens = new Map<string, ApiToken>();
   private readonly tokenHashById = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Each request's resolved credentials (weak: nothing to clean up when the request is gone). */
+  private readonly resolutions = new WeakMap<FastifyRequest, Resolved>();
 
   constructor(security: SecurityManager | undefined, config: HttpConfig, now: () => number = Date.now) {
     this.security = security;
@@ -110,6 +116,21 @@ export class HttpAuth {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Keeps what {@link resolve} found for `req` (the server's onRequest hook). */
+  remember(req: FastifyRequest, resolved: Resolved): void {
+    this.resolutions.set(req, resolved);
+  }
+
+  /** What the request's credentials resolved to; undefined outside `/api` and `/metrics`. */
+  resolutionOf(req: FastifyRequest): Resolved | undefined {
+    return this.resolutions.get(req);
+  }
+
+  /** The console session of a cookie-authenticated request. */
+  sessionOf(req: FastifyRequest): HttpSession | undefined {
+    return this.resolutions.get(req)?.session;
   }
 
   /** Makes a bearer token for `user`, valid `ttlSeconds` (at most `tokenMaxTtl`); 429 past `maxTokens`. The token is returned once, here. */

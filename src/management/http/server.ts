@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,7 +15,7 @@ import { registerMetrics } from '../metrics.ts';
 import { createTelemetry } from '../telemetry.ts';
 import { API_AREAS } from './api.ts';
 import { ApiError, type ApiApp, type ApiDeps, type Caller } from './api-types.ts';
-import { HttpAuth, anonymousCaller, sameOrigin, type Resolved } from './auth.ts';
+import { HTTP_AUTH, HttpAuth, anonymousCaller, sameOrigin, type Resolved } from './auth.ts';
 import { errorReply } from './errors.ts';
 import { registerConsole } from './static-console.ts';
 
@@ -41,9 +41,6 @@ export interface ManagementServerOptions {
   readonly tls: TlsContext | undefined;
 }
 
-/** Resolved credentials of each request (a WeakMap: nothing to clean up when the request is gone). */
-type Resolutions = WeakMap<FastifyRequest, Resolved>;
-
 /**
  * Starts the management HTTP server (issue 15; docs/management.md): fastify 5 with zod schemas
  * (fastify-type-provider-zod), the OpenAPI 3 document generated from them at `/api/v1/openapi.json`,
@@ -58,7 +55,6 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   const log = ctx.log.child({ component: 'http' });
   const auth = new HttpAuth(ctx.security, cfg);
   const telemetry = createTelemetry(ctx);
-  const resolutions: Resolutions = new WeakMap();
   const sockets = new Set<net.Socket>();
 
   const serverOptions: http.ServerOptions = {
@@ -77,6 +73,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
+  app.decorate(HTTP_AUTH, auth);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
@@ -118,7 +115,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     if (!path.startsWith('/api/') && !path.startsWith('/metrics')) return;
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !sameOrigin(req.headers)) throw new ApiError(403, 'ERR_HTTP_CSRF', 'cross-origin request refused: its Origin is not this server');
     const resolved = await auth.resolve({ method: req.method, headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '' });
-    resolutions.set(req, resolved);
+    auth.remember(req, resolved);
     // Refused before the body is read: an unauthenticated client cannot make the broker parse 10 MiB.
     const isPublic = (req.routeOptions.config as RouteConfig | undefined)?.public === true;
     if (resolved.error && !isPublic && req.routeOptions.url !== undefined) throw resolved.error;
@@ -127,8 +124,8 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   const deps: ApiDeps = {
     ctx,
     telemetry,
-    caller: (req) => resolutions.get(req)?.caller ?? anonymousCaller(),
-    authorize: (req, permission, address) => authorize(ctx, resolutions.get(req), permission, address),
+    caller: (req) => auth.resolutionOf(req)?.caller ?? anonymousCaller(),
+    authorize: (req, permission, address) => authorize(ctx, auth.resolutionOf(req), permission, address),
   };
 
   app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' as const }));
