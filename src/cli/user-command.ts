@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { JunctionError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
-import { parseUsersFile, readUsersForEdit, writeUsersFile, type UsersFileContent } from '../security/users-file.ts';
+import { MAX_PASSWORD_BYTES, readUsersForEdit, saveUsersFile } from '../security/users-file.ts';
 
 export const USER_USAGE = `Usage: junction user add --file USERS_FILE USER [--role ROLE]... [--certificate DN_OR_SAN]...
        junction user passwd --file USERS_FILE USER
@@ -20,7 +20,7 @@ export const USER_USAGE = `Usage: junction user add --file USERS_FILE USER [--ro
   rename) with mode 0600; a running broker reloads it by itself.`;
 
 /** Longest password read from standard input or the terminal, bytes. */
-const MAX_PASSWORD = 4096;
+const MAX_PASSWORD = MAX_PASSWORD_BYTES;
 
 /** `junction user ...`; writes to stdout, returns the exit code. */
 export async function userCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -63,7 +63,7 @@ export async function userCommand(argv: string[], out: (line: string) => void = 
   if (sub === 'remove') {
     if (!existing) throw usage(`no user '${user}' in ${file}`);
     users.delete(user);
-    await save(file, users);
+    await saveUsersFile(file, users);
     out(`removed ${user}`);
     return 0;
   }
@@ -76,17 +76,9 @@ export async function userCommand(argv: string[], out: (line: string) => void = 
   } else {
     users.set(user, { ...existing!, password: hash });
   }
-  await save(file, users);
+  await saveUsersFile(file, users);
   out(`${sub === 'add' ? 'added' : 'password changed for'} ${user}`);
   return 0;
-}
-
-async function save(file: string, users: Map<string, UsersFileContent['users'][string]>): Promise<void> {
-  // Object.fromEntries defines own properties (no prototype setter), whatever the name.
-  const content: UsersFileContent = { users: Object.fromEntries(users) };
-  // Validated as the broker will read it (user names, duplicate certificates) before anything is written.
-  parseUsersFile(JSON.stringify(content), file);
-  await writeUsersFile(file, content);
 }
 
 function usage(message: string): JunctionError {

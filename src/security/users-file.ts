@@ -21,8 +21,11 @@ import { JunctionError } from '../errors.ts';
 /** Largest users file read, bytes: a few hundred thousand users; more is refused rather than held. */
 export const MAX_USERS_FILE_BYTES = 64 * 1024 * 1024;
 
+/** Longest password `junction user` and the management API set, bytes (the login refuses longer ones at once). */
+export const MAX_PASSWORD_BYTES = 4096;
+
 /** User names: printable, no separators a pattern or a log line would misread. */
-const userName = z
+export const userName = z
   .string()
   .min(1)
   .max(256)
@@ -166,4 +169,16 @@ export async function writeUsersFile(file: string, content: UsersFileContent): P
   } finally {
     await d.close();
   }
+}
+
+/**
+ * Validates `users` as the broker will read them (user names, a certificate given to two users)
+ * and writes them with {@link writeUsersFile}; nothing is written when they are invalid
+ * (ERR_CONFIG_INVALID). What `junction user` and the management API save.
+ */
+export async function saveUsersFile(file: string, users: ReadonlyMap<string, UserEntry>): Promise<void> {
+  // Object.fromEntries defines own properties (no prototype setter), whatever the name.
+  const content: UsersFileContent = { users: Object.fromEntries(users) };
+  parseUsersFile(JSON.stringify(content), file);
+  await writeUsersFile(file, content);
 }
