@@ -78,7 +78,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'Junction management API', version: ctx.version, description: 'REST API of the Junction broker (docs/management.md).' },
       components: {
         securitySchemes: {
