@@ -168,13 +168,19 @@ test('closing a connection of each protocol uses its own close; an unacked messa
   assert.equal(again!.body, 'held');
   assert.equal(again!.headers.redelivered, 'true');
 
-  // AMQP: close with amqp:connection:forced and the reason.
+  // AMQP: close with amqp:connection:forced and the reason; its unsettled delivery goes back to the queue.
   const amqp = await AmqpTestClient.connect(broker.ports.amqp!, { containerId: 'amqp-victim', username: 'alice', password: 'alice-pw' });
+  const held = await amqp.receiver('app.ared', 1);
+  await other.send('/queue/app.ared', 'unsettled');
+  await held.next(); // delivered, never settled
   const closed = new Promise<{ condition?: string; description?: string } | undefined>((resolve) => amqp.connection.once('connection_close', (ctx) => resolve(ctx.connection.error as never)));
   const ac = await byClientId('amqp-victim');
   assert.equal((await api(`/connections/${ac.id}?reason=rotate`, { method: 'DELETE' })).status, 200);
   const err = await closed;
   assert.deepEqual([err?.condition, err?.description], ['amqp:connection:forced', 'rotate']);
+  const taker = await other.subscribe('/queue/app.ared', { ack: 'client-individual' });
+  const [back] = await taker.take(1);
+  assert.deepEqual([back!.body, back!.headers.redelivered], ['unsettled', 'true']);
 
   // MQTT over WebSocket: the socket closes and the will is published (as on any close without DISCONNECT).
   const watcher = await TestMqttClient.connect(broker, { clientId: 'will-watcher', username: 'alice', password: 'alice-pw' });
