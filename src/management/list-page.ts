@@ -38,7 +38,7 @@ export function parseSort(text: string | undefined, allowed: readonly string[], 
   const desc = raw.startsWith('-');
   const key = desc ? raw.slice(1) : raw;
   if (!allowed.includes(key)) {
-    throw new ApiError(400, 'ERR_VALIDATION', `sort must be one of ${allowed.join(', ')} (a leading - for descending)`, [{ path: 'sort', message: `unknown sort key ${key}` }]);
+    throw new ApiError(400, 'ERR_HTTP_VALIDATION', `sort must be one of ${allowed.join(', ')} (a leading - for descending)`, [{ path: 'sort', message: `unknown sort key ${key}` }]);
   }
   return { key, desc };
 }
@@ -106,10 +106,10 @@ function decodeCursor(cursor: string, order: SortOrder): { v: SortValue; n: stri
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || parsed.length !== 3 || typeof parsed[2] !== 'string' || (typeof parsed[1] !== 'string' && typeof parsed[1] !== 'number')) {
-    throw new ApiError(400, 'ERR_VALIDATION', 'cursor is not one this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+    throw new ApiError(400, 'ERR_HTTP_VALIDATION', 'cursor is not one this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
   }
   if (parsed[0] !== (order.desc ? '-' : '') + order.key) {
-    throw new ApiError(400, 'ERR_VALIDATION', 'cursor belongs to another sort order: start again without it', [{ path: 'cursor', message: 'sort changed' }]);
+    throw new ApiError(400, 'ERR_HTTP_VALIDATION', 'cursor belongs to another sort order: start again without it', [{ path: 'cursor', message: 'sort changed' }]);
   }
   return { v: parsed[1] as SortValue, n: parsed[2] };
 }

@@ -17,7 +17,7 @@ export class QueuesApi {
   private readonly auth: string | undefined;
 
   constructor(broker: TestBroker, user?: { user: string; password: string }) {
-    const port = (broker.ports as Record<string, number | undefined>).http;
+    const port = broker.ports.http;
     assert.ok(port, 'the broker has an HTTP port');
     this.base = `http://${broker.config.host}:${port}/api/v1`;
     this.auth = user && 'Basic ' + Buffer.from(`${user.user}:${user.password}`).toString('base64');

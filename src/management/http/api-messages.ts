@@ -11,7 +11,7 @@ import { JobRunner, JOB_SLICE } from '../jobs.ts';
 import { downloadContentType, downloadFileName, messageDetail, messageSummary } from '../message-view.ts';
 import { ApiError, type ApiArea } from './api-types.ts';
 import { jobsApi } from './api-jobs.ts';
-import { authorizedQueue, coreCall } from './queue-access.ts';
+import { authorizedQueue } from './queue-access.ts';
 import { errors, Job, MessageDetail, MessageSummary, Name, pageOf, PageQuery } from './queue-schemas.ts';
 
 /** Largest test-message body, decoded (the route's request limit leaves room for base64 and headers). */
@@ -84,7 +84,7 @@ export const messagesApi: ApiArea = (app, deps) => {
     handler: async (req) => {
       const { queue, caller } = authorizedQueue(deps, req, 'browse', req.params.name);
       const { selector, limit, cursor } = req.query;
-      const page = await coreCall(() => core.browsePage(queue.name, { after: cursor, limit, selector }, caller.origin));
+      const page = await core.browsePage(queue.name, { after: cursor, limit, selector }, caller.origin);
       const out: { items: z.infer<typeof MessageSummary>[]; next?: string; total?: number } = { items: page.messages.map(messageSummary) };
       if (page.next !== undefined) out.next = page.next;
       // The total of a selector is unknown without evaluating it over the whole queue: not given.
@@ -127,13 +127,13 @@ export const messagesApi: ApiArea = (app, deps) => {
       const { queue, caller } = authorizedQueue(deps, req, 'manage', req.params.name);
       const { selector } = req.query;
       if (queue.messageCount <= SYNC_PURGE_LIMIT) {
-        if (selector === undefined) return { removed: await coreCall(() => core.purge(queue.name, caller.origin)), skipped: 0 };
-        const op = await coreCall(() => core.messageOperation(queue.name, 'remove', { selector }, {}, caller.origin));
+        if (selector === undefined) return { removed: await core.purge(queue.name, caller.origin), skipped: 0 };
+        const op = core.messageOperation(queue.name, 'remove', { selector }, {}, caller.origin);
         while (!op.done) await op.step(SYNC_PURGE_LIMIT);
         return { removed: op.processed, skipped: op.skipped };
       }
       jobs.assertRoom();
-      const op = await coreCall(() => core.messageOperation(queue.name, 'remove', selector === undefined ? {} : { selector }, {}, caller.origin));
+      const op = core.messageOperation(queue.name, 'remove', selector === undefined ? {} : { selector }, {}, caller.origin);
       reply.code(202);
       return { job: jobs.start(op, jobMeta(queue.name, undefined, caller.user)) };
     },
@@ -150,10 +150,10 @@ export const messagesApi: ApiArea = (app, deps) => {
     handler: async (req, reply) => {
       const { queue, caller } = authorizedQueue(deps, req, 'manage', req.params.name);
       const { action, ids, selector, target } = req.body;
-      if (target === queue.name) throw new ApiError(400, 'ERR_VALIDATION', 'target is the queue itself', [{ path: 'target', message: 'same queue' }]);
+      if (target === queue.name) throw new ApiError(400, 'ERR_HTTP_VALIDATION', 'target is the queue itself', [{ path: 'target', message: 'same queue' }]);
       jobs.assertRoom();
       const filter = ids !== undefined ? { ids } : selector !== undefined ? { selector } : {};
-      const op = await coreCall(() => core.messageOperation(queue.name, action, filter, target === undefined ? {} : { target }, caller.origin));
+      const op = core.messageOperation(queue.name, action, filter, target === undefined ? {} : { target }, caller.origin);
       reply.code(202);
       return { job: jobs.start(op, jobMeta(queue.name, target, caller.user)) };
     },
@@ -165,36 +165,34 @@ export const messagesApi: ApiArea = (app, deps) => {
       tags: TAGS,
       summary: 'Send a test message to a queue or topic, as the caller',
       body: SendBody,
-      response: { 201: z.object({ id: z.string() }), ...errors(400, 401, 403, 404, 503) },
+      response: { 201: z.object({ id: z.string() }), ...errors(400, 401, 403, 404, 429) },
     },
     handler: async (req, reply) => {
       const b = req.body;
       const caller = deps.authorize(req, 'send', b.address);
       const body = Buffer.from(b.body, b.bodyEncoding);
-      if (body.length > TEST_MESSAGE_MAX_BYTES) throw new ApiError(400, 'ERR_VALIDATION', `body is over ${TEST_MESSAGE_MAX_BYTES} bytes`, [{ path: 'body', message: 'too large' }]);
+      if (body.length > TEST_MESSAGE_MAX_BYTES) throw new ApiError(400, 'ERR_HTTP_VALIDATION', `body is over ${TEST_MESSAGE_MAX_BYTES} bytes`, [{ path: 'body', message: 'too large' }]);
       if (b.bodyEncoding === 'base64' && body.toString('base64').replace(/=+$/, '') !== b.body.replace(/=+$/, '')) {
-        throw new ApiError(400, 'ERR_VALIDATION', 'body is not valid base64', [{ path: 'body', message: 'not base64' }]);
+        throw new ApiError(400, 'ERR_HTTP_VALIDATION', 'body is not valid base64', [{ path: 'body', message: 'not base64' }]);
       }
       const h = b.headers ?? {};
       const priority = h.priority ?? b.priority;
       const durable = h.durable ?? b.durable;
       const expiration = h.expiration ?? (h.ttl !== undefined ? Date.now() + h.ttl : undefined);
-      const m = await coreCall(() =>
-        core.send(
-          {
-            destination: { type: b.type, name: b.address },
-            body,
-            bodyType: b.bodyEncoding === 'utf8' ? 'text' : 'bytes',
-            ...(priority !== undefined && { priority }),
-            ...(durable !== undefined && { durable }),
-            ...(expiration !== undefined && { expiration }),
-            ...(h.correlationId !== undefined && { correlationId: h.correlationId }),
-            ...(h.type !== undefined && { type: h.type }),
-            ...(h.contentType !== undefined && { contentType: h.contentType }),
-            properties: { ...b.properties },
-          },
-          { origin: caller.origin },
-        ),
+      const m = await core.send(
+        {
+          destination: { type: b.type, name: b.address },
+          body,
+          bodyType: b.bodyEncoding === 'utf8' ? 'text' : 'bytes',
+          ...(priority !== undefined && { priority }),
+          ...(durable !== undefined && { durable }),
+          ...(expiration !== undefined && { expiration }),
+          ...(h.correlationId !== undefined && { correlationId: h.correlationId }),
+          ...(h.type !== undefined && { type: h.type }),
+          ...(h.contentType !== undefined && { contentType: h.contentType }),
+          properties: { ...b.properties },
+        },
+        { origin: caller.origin },
       );
       reply.code(201);
       return { id: m.id };
@@ -203,7 +201,7 @@ export const messagesApi: ApiArea = (app, deps) => {
 
   async function findMessage(name: string, id: string, req: Parameters<typeof deps.authorize>[0]) {
     const { queue, caller } = authorizedQueue(deps, req, 'browse', name);
-    const m = await coreCall(() => core.findMessage(queue.name, id, caller.origin));
+    const m = await core.findMessage(queue.name, id, caller.origin);
     if (!m) throw new ApiError(404, 'ERR_MESSAGE_NOT_FOUND', `Queue ${queue.name} holds no message ${id}`);
     return m;
   }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { QueueStats, QueueView } from '../../core/handles.ts';
 import { pageList, parseSort } from '../list-page.ts';
 import { ApiError, type ApiArea, type ApiDeps } from './api-types.ts';
-import { authorizedQueue, coreCall, queueAddress, viewFilter } from './queue-access.ts';
+import { authorizedQueue, queueAddress, viewFilter } from './queue-access.ts';
 import { AddressItem, errors, Flag, ListQuery, Name, pageOf, PageQuery, QueueDetail, QueueStats as QueueStatsSchema, Subscription } from './queue-schemas.ts';
 
 const QUEUE_SORTS = ['name', 'messages', 'consumers', 'enqueued', 'acked', 'expired', 'deadLettered', 'inDelivery', 'paged', 'scheduled', 'bytes'] as const;
@@ -83,7 +83,7 @@ export const queuesApi: ApiArea = (app, deps) => {
     handler: async (req, reply) => {
       const { name, durable } = req.body;
       const caller = deps.authorize(req, 'manage', name);
-      const q = await coreCall(() => core.createQueue(name, { durable }, caller.origin));
+      const q = await core.createQueue(name, { durable }, caller.origin);
       reply.code(201);
       return queueDetail(deps, q);
     },
@@ -112,7 +112,7 @@ export const queuesApi: ApiArea = (app, deps) => {
       if (!req.query.force && (queue.messageCount > 0 || queue.consumers.length > 0)) {
         throw new ApiError(409, 'ERR_QUEUE_IN_USE', `Queue ${queue.name} holds ${queue.messageCount} messages and has ${queue.consumers.length} consumers: delete with force=true`);
       }
-      await coreCall(() => core.deleteQueue(queue.name, caller.origin));
+      await core.deleteQueue(queue.name, caller.origin);
       reply.code(204);
       return null;
     },
@@ -128,7 +128,7 @@ export const queuesApi: ApiArea = (app, deps) => {
     },
     handler: async (req) => {
       const { queue, caller } = authorizedQueue(deps, req, 'manage', req.params.name);
-      await coreCall(() => core.pauseQueue(queue.name, caller.origin, { persist: req.query.persist }));
+      await core.pauseQueue(queue.name, caller.origin, { persist: req.query.persist });
       return queue.statistics();
     },
   });
@@ -137,7 +137,7 @@ export const queuesApi: ApiArea = (app, deps) => {
     schema: { tags: TAGS, summary: 'Resume delivery from a paused queue', params: NameParams, response: { 200: QueueStatsSchema, ...errors(401, 403, 404) } },
     handler: async (req) => {
       const { queue, caller } = authorizedQueue(deps, req, 'manage', req.params.name);
-      await coreCall(() => core.resumeQueue(queue.name, caller.origin));
+      await core.resumeQueue(queue.name, caller.origin);
       return queue.statistics();
     },
   });
@@ -176,7 +176,7 @@ export const queuesApi: ApiArea = (app, deps) => {
       const caller = deps.authorize(req, 'manage', sub?.topic ?? name);
       if (!sub?.durable) throw new ApiError(404, 'ERR_SUBSCRIPTION_NOT_FOUND', `No durable subscription ${name}`);
       // The core refuses with ERR_SUBSCRIPTION_IN_USE (409) while a consumer is attached.
-      await coreCall(() => core.deleteSubscription(name, undefined, caller.origin));
+      await core.deleteSubscription(name, undefined, caller.origin);
       reply.code(204);
       return null;
     },

@@ -1,11 +1,10 @@
 /**
- * What the queues and messages areas share: which address a queue is authorized on, the `view`
- * filter of lists, and the core errors the server's generic mapping would answer 500 for.
+ * What the queues and messages areas share: which address a queue is authorized on, and the `view`
+ * filter of lists. Core errors are answered by the server's mapping (errors.ts `statusOfCode`).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Permission } from '../../core/ports/security.ts';
 import type { QueueView } from '../../core/handles.ts';
-import { JunctionError } from '../../errors.ts';
 import { ApiError, type ApiDeps, type Caller } from './api-types.ts';
 
 /** The address permissions on a queue are checked against: a topic subscription's topic, else the queue's name (as the core does). */
@@ -45,27 +44,4 @@ export function viewFilter(deps: ApiDeps, req: FastifyRequest): (address: string
       throw err;
     }
   };
-}
-
-/** Core error codes the server's generic mapping (by code name) would answer 500 for: answered here as the client's fault. */
-const CLIENT_ERRORS: ReadonlyMap<string, number> = new Map([
-  ['ERR_SELECTOR_SYNTAX', 400],
-  ['ERR_SELECTOR_TOO_COMPLEX', 400],
-  ['ERR_ADDRESS_RESERVED', 400],
-  ['ERR_ADDRESS_FULL', 503],
-  ['ERR_SCHEDULE_TOO_FAR', 400],
-  ['ERR_SUBSCRIPTION_IN_USE', 409],
-]);
-
-/** Runs a core call, turning its client-fault errors into ApiErrors; anything else is rethrown for the server's mapping. */
-export async function coreCall<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof JunctionError) {
-      const status = CLIENT_ERRORS.get(err.code);
-      if (status !== undefined) throw new ApiError(status, err.code, err.message);
-    }
-    throw err;
-  }
 }

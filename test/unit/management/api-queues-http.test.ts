@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pino from 'pino';
 import type { Core } from '../../../src/core/core.ts';
 import type { MessageOperation, QueueStats, QueueView } from '../../../src/core/handles.ts';
@@ -16,6 +16,7 @@ import type { Permission } from '../../../src/core/ports/security.ts';
 import { JunctionError } from '../../../src/errors.ts';
 import { messagesApi } from '../../../src/management/http/api-messages.ts';
 import { queuesApi } from '../../../src/management/http/api-queues.ts';
+import { errorReply } from '../../../src/management/http/errors.ts';
 import { ApiError, type ApiDeps, type Caller } from '../../../src/management/http/api-types.ts';
 import type { ManagementContext } from '../../../src/management/context.ts';
 
@@ -93,7 +94,7 @@ const core = {
     return { id: 'ID:sent-1' };
   },
   createQueue: (name: string) => {
-    if (name === 'orders') throw new JunctionError('ERR_ADDRESS_INVALID', 'exists');
+    if (name === 'orders') throw new JunctionError('ERR_ADDRESS_EXISTS', 'exists');
     return view(stats(name, 0));
   },
 } as unknown as Core;
@@ -125,12 +126,10 @@ before(async () => {
   const f = Fastify().withTypeProvider<ZodTypeProvider>();
   f.setValidatorCompiler(validatorCompiler);
   f.setSerializerCompiler(serializerCompiler);
-  // The contract's error shape (the http builder's server does the same).
+  // The server's own error mapping (server.ts uses the same function).
   f.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ApiError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-    if (hasZodFastifySchemaValidationErrors(err)) return reply.code(400).send({ error: { code: 'ERR_VALIDATION', message: err.message } });
-    if (err instanceof JunctionError) return reply.code(/INVALID/.test(err.code) ? 400 : 500).send({ error: { code: err.code, message: err.message } });
-    return reply.code(500).send({ error: { code: 'ERR_INTERNAL', message: String(err) } });
+    const { status, body } = errorReply(err);
+    return reply.code(status).send(body);
   });
   await f.register(
     async (api) => {
@@ -175,7 +174,9 @@ test('queues api (fake core): 403 comes before 404, and a JunctionError keeps it
   const created = await json('/queues', { method: 'POST', body: JSON.stringify({ name: 'fresh' }) });
   assert.equal(created.status, 201);
   assert.equal(created.body.name, 'fresh');
-  assert.equal((await json('/queues', { method: 'POST', body: JSON.stringify({ name: 'orders' }) })).body.error.code, 'ERR_ADDRESS_INVALID');
+  const exists = await json('/queues', { method: 'POST', body: JSON.stringify({ name: 'orders' }) });
+  assert.equal(exists.status, 409);
+  assert.equal(exists.body.error.code, 'ERR_ADDRESS_EXISTS');
   assert.equal((await json('/queues/orders', { method: 'DELETE' })).status, 409, 'holds messages: needs force');
 });
 
