@@ -6,6 +6,7 @@
  * `_bytes`; counters end in `_total`; `junction_` namespace).
  */
 import type { BrokerTotals, QueueStats } from '../core/handles.ts';
+import type { RouteInfo } from '../routing/route-manager.ts';
 import { STEP_SECONDS_BUCKETS, type StepStats } from '../routing/route-telemetry.ts';
 import { JOURNAL_SYNC_SECONDS_BUCKETS, type JournalStats } from '../store/journal/journal-types.ts';
 import type { AdapterName } from '../transport/protocol-adapter.ts';
@@ -27,14 +28,8 @@ export interface ScrapeSnapshot {
   readonly journal: JournalStats | undefined;
 }
 
-export interface RouteCounters {
-  completed: number;
-  failed: number;
-  released: number;
-  inFlight: number;
-  deadLettered: number;
-  redeliveries: number;
-}
+/** The route counters the families read (RouteManager's `RouteInfo.stats`). */
+export type RouteCounters = Pick<RouteInfo['stats'], 'completed' | 'failed' | 'released' | 'inFlight' | 'deadLettered' | 'redeliveries'>;
 
 /** One series value, as prom-client's registry formats it (`metricName` for a histogram's `_bucket`/`_sum`/`_count`). */
 export interface SeriesValue {

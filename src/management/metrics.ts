@@ -18,6 +18,7 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { QueueStats } from '../core/handles.ts';
 import type { ManagementContext } from './context.ts';
+import { guardedReader } from './guarded-read.ts';
 import { MGMT, type ApiApp, type ApiDeps } from './http/api-types.ts';
 import { METRIC_FAMILIES, OTHER_QUEUES, type ScrapeSnapshot } from './metric-families.ts';
 
@@ -68,18 +69,8 @@ export function capQueues(all: readonly QueueStats[], cap: number): { kept: Queu
 export function createBrokerMetrics(ctx: ManagementContext, opts: { maxQueueSeries?: number } = {}): BrokerMetrics {
   const cap = opts.maxQueueSeries ?? ctx.config.http.metrics.maxQueueSeries;
   const registry = new Registry();
-  const failedOnce = new Set<string>();
-  const read = <T>(part: string, f: () => T): T | undefined => {
-    try {
-      return f();
-    } catch (err) {
-      if (!failedOnce.has(part)) {
-        failedOnce.add(part);
-        ctx.log.warn({ err, part }, 'metrics: cannot read this part; its series are left out');
-      }
-      return undefined;
-    }
-  };
+  const guarded = guardedReader(ctx.log, 'metrics: cannot read this part; its series are left out');
+  const read = <T>(part: string, f: () => T): T | undefined => guarded(part, f, undefined);
 
   function snapshot(): ScrapeSnapshot {
     const queues = capQueues(read('queues', () => ctx.core.queueStats()) ?? [], cap);

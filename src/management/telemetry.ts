@@ -9,6 +9,7 @@
 import type { BrokerTotals } from '../core/handles.ts';
 import type { AdapterName } from '../transport/protocol-adapter.ts';
 import type { ManagementContext } from './context.ts';
+import { guardedReader } from './guarded-read.ts';
 import type { Sample, Telemetry } from './telemetry-types.ts';
 
 /** Samples retained: 15 minutes at one a second. */
@@ -57,22 +58,9 @@ export function createTelemetry(ctx: ManagementContext, opts: TelemetryOptions =
   let size = 0;
   let last: Sample | undefined;
   const subscribers = new Set<(s: Sample) => void>();
-  // A part that cannot be read (a facade method not built yet, a failure) is logged once, not every second.
-  const failedOnce = new Set<string>();
+  const guarded = guardedReader(ctx.log, 'telemetry: cannot sample this part; reported as zero');
   let journalErrors = 0;
   let journalErrorAt = -Infinity;
-
-  function guarded<T>(part: string, read: () => T, fallback: T): T {
-    try {
-      return read();
-    } catch (err) {
-      if (!failedOnce.has(part)) {
-        failedOnce.add(part);
-        ctx.log.warn({ err, part }, 'telemetry: cannot sample this part; reported as zero');
-      }
-      return fallback;
-    }
-  }
 
   function alarms(memory: Sample['memory'], at: number): Alarm[] {
     const out: Alarm[] = [];
@@ -102,7 +90,7 @@ export function createTelemetry(ctx: ManagementContext, opts: TelemetryOptions =
     const memory = mem
       ? { limitBytes: Math.max(0, mem.limitBytes), usedBytes: mem.usedBytes, blockedSends: mem.blockedSends }
       : { limitBytes: Math.max(0, ctx.config.globalMaxSizeBytes), usedBytes: 0, blockedSends: 0 };
-    const connections = guarded<Record<AdapterName, number>>('connections', () => ctx.connections.counts(), { stomp: 0, mqtt: 0, amqp: 0 });
+    const connections = guarded<Record<AdapterName, number>, Record<AdapterName, number>>('connections', () => ctx.connections.counts(), { stomp: 0, mqtt: 0, amqp: 0 });
     const prev = last;
     const dt = prev ? (at - prev.at) / 1000 : 0;
     // A counter read lower than before (never expected: they only grow) gives a rate of 0, not a negative one.
