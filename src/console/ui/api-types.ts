@@ -90,8 +90,14 @@ export interface QueueStats {
   readonly deadLettered: number;
   readonly bytes: number;
   readonly paused: boolean;
-  /** Set when the queue is some address's dead-letter address (or named like one). */
-  readonly deadLetterFor?: readonly string[];
+}
+
+/** `GET /queues/:name`: the statistics and more. */
+export interface QueueDetail extends QueueStats {
+  readonly address: string;
+  readonly shared: boolean;
+  readonly consumerList: ReadonlyArray<{ readonly id: number; readonly credit: number; readonly unacked: number; readonly autoAck: boolean }>;
+  readonly producers: number;
 }
 
 export interface Destination {
@@ -101,34 +107,45 @@ export interface Destination {
 
 export type PropertyValue = string | number | boolean | null;
 
-/** One message of a browse page (no body). */
-export interface MessageSummary {
-  readonly id: string;
-  readonly destination?: Destination;
-  readonly originalDestination?: Destination;
-  readonly priority?: number;
-  readonly timestamp?: number;
-  readonly expiration?: number;
-  readonly durable?: boolean;
-  readonly bodyType?: string;
-  readonly contentType?: string;
-  readonly size?: number;
-  readonly bodySize?: number;
-  readonly properties?: Readonly<Record<string, PropertyValue>>;
+/** A body preview: text when the bytes shown are UTF-8, else base64. */
+export interface BodyPreview {
+  readonly encoding: 'utf8' | 'base64';
+  readonly data: string;
+  readonly truncated: boolean;
 }
 
-/** One message with headers, properties and a preview of the body. */
-export interface MessageDetail extends MessageSummary {
-  readonly headers?: Readonly<Record<string, unknown>>;
-  readonly body?: {
-    readonly preview?: string;
-    readonly encoding?: string;
-    readonly truncated?: boolean;
-    readonly size?: number;
-  };
-  readonly bodyPreview?: string;
-  readonly bodyEncoding?: string;
-  readonly bodyTruncated?: boolean;
+interface MessageHeaders {
+  readonly id: string;
+  readonly destination: Destination;
+  readonly priority: number;
+  readonly timestamp: number;
+  readonly expiration: number;
+  readonly durable: boolean;
+  readonly bodyType: string;
+  readonly correlationId?: string;
+  readonly type?: string;
+  readonly contentType?: string;
+  readonly groupId?: string;
+  readonly deliveryTime?: number;
+  /** Where a dead-lettered or expired message was first sent (what `retry` sends it back to). */
+  readonly originalDestination?: Destination;
+  readonly properties: Readonly<Record<string, PropertyValue>>;
+}
+
+/** One row of a browse page: headers, the first properties and a 64-byte body preview. */
+export interface MessageSummary extends MessageHeaders {
+  readonly size: number;
+  readonly propertyCount: number;
+  readonly preview: BodyPreview;
+}
+
+/** One message: every header and property, a 4 KiB body preview. */
+export interface MessageDetail extends MessageHeaders {
+  readonly bodySize: number;
+  readonly replyTo?: Destination;
+  readonly groupSeq?: number;
+  readonly userId?: string;
+  readonly body: BodyPreview;
 }
 
 export interface Job {
@@ -139,7 +156,10 @@ export interface Job {
   readonly processed: number;
   readonly skipped: number;
   readonly total: number;
+  readonly target?: string;
   readonly error?: string;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
 }
 
 export interface Subscription {
@@ -175,6 +195,12 @@ export interface Connection {
   readonly connectedAt: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  readonly subscriptionCount: number;
+  readonly producerCount: number;
+}
+
+/** `GET /connections/:id`: the summary with its subscriptions and producers. */
+export interface ConnectionDetail extends Connection {
   readonly subscriptions: readonly ConnectionSubscription[];
   readonly producers: readonly string[];
 }

@@ -136,10 +136,11 @@ function listsAt(value: unknown, spec: string, base: string): Array<[string, unk
 
 /**
  * The line (1-based) each JSON path of `text` starts on (an object member: its key's line), from a
- * small tolerant scan of the JSON text; stops quietly at a syntax error with what it has.
+ * small scan of the JSON text; at a syntax error it stops with what it has, and gives the error's
+ * line (V8's JSON.parse message no longer gives a position).
  */
-export function jsonPathLines(text: string): Map<string, number> {
-  const out = new Map<string, number>();
+export function jsonPathLines(text: string): Map<string, number> & { errorLine?: number } {
+  const out: Map<string, number> & { errorLine?: number } = new Map<string, number>();
   let i = 0;
   let line = 1;
   const ws = (): void => {
@@ -205,12 +206,14 @@ export function jsonPathLines(text: string): Map<string, number> {
     if (c === '"') return void str();
     const start = i;
     while (i < text.length && !/[\s,\]}]/.test(text[i]!)) i++;
-    if (i === start) throw new Error('value expected');
+    if (!/^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)$/.test(text.slice(start, i))) throw new Error('value expected');
   };
   try {
     value('', 0);
+    ws();
+    if (i < text.length) throw new Error('end expected');
   } catch {
-    // A syntax error: the paths before it keep their lines; JSON.parse reports the error itself.
+    out.errorLine = line;
   }
   return out;
 }
@@ -225,13 +228,4 @@ export function lineOfIssue(path: string, lines: ReadonlyMap<string, number>): n
     const dot = p.lastIndexOf('.');
     p = dot < 0 ? '' : p.slice(0, dot);
   }
-}
-
-/** The line of a JSON.parse error (V8: `... at position 42 (line 3 column 5)` or `... at position 42`). */
-export function syntaxErrorLine(message: string, text: string): number | undefined {
-  const l = /line (\d+)/.exec(message);
-  if (l !== null) return Number(l[1]);
-  const p = /position (\d+)/.exec(message);
-  if (p !== null) return text.slice(0, Number(p[1])).split('\n').length;
-  return undefined;
 }

@@ -53,7 +53,7 @@ export function ConnectionsView(): JSX.Element {
     const who = `${c.protocol} connection ${c.id}${c.clientId ? ` (${c.clientId})` : ''}`;
     if (!(await ask({ title: `Close ${who}?`, body: <p>The client is disconnected with the protocol's own close; it may reconnect.</p>, confirm: 'Close connection' }))) return;
     try {
-      await api('DELETE', `/connections/${seg(c.id)}`);
+      await api('DELETE', `/connections/${seg(c.id)}?reason=${encodeURIComponent('closed from the web console')}`);
       setInfo(`Closed ${who}.`);
       setReload((r) => r + 1);
     } catch (e) {
@@ -95,7 +95,8 @@ export function ConnectionsView(): JSX.Element {
             <th>Connected</th>
             <th class="num">In</th>
             <th class="num">Out</th>
-            <th>Subscriptions</th>
+            <th class="num">Subscriptions</th>
+            <th class="num">Producers</th>
             <th>Actions</th>
           </tr>
         </thead>
@@ -112,10 +113,8 @@ export function ConnectionsView(): JSX.Element {
               <td>{fmtTime(c.connectedAt)}</td>
               <td class="num">{fmtBytes(c.bytesIn)}</td>
               <td class="num">{fmtBytes(c.bytesOut)}</td>
-              <td class="props">
-                {c.subscriptions.map((s) => `${s.destination}${s.unacked ? ` (${s.unacked} unacked)` : ''}`).join(', ')}
-                {c.producers.length > 0 && <span class="muted"> sends to {c.producers.join(', ')}</span>}
-              </td>
+              <td class="num">{c.subscriptionCount}</td>
+              <td class="num">{c.producerCount}</td>
               <td>
                 <button type="button" class="danger" aria-label={`Close connection ${c.id}`} onClick={() => void close(c)}>
                   Close
@@ -125,7 +124,7 @@ export function ConnectionsView(): JSX.Element {
           ))}
           {page !== undefined && page.items.length === 0 && (
             <tr>
-              <td colSpan={10} class="muted">
+              <td colSpan={11} class="muted">
                 No connections.
               </td>
             </tr>

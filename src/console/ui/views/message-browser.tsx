@@ -158,6 +158,7 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
             <th class="num">Priority</th>
             <th>Timestamp</th>
             <th class="num">Size</th>
+            <th>Body</th>
             <th>Properties</th>
             {dlq && <th>Actions</th>}
           </tr>
@@ -176,8 +177,15 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
               {dlq && <td>{fmtDest(m.originalDestination)}</td>}
               <td class="num">{m.priority ?? '-'}</td>
               <td>{fmtTime(m.timestamp)}</td>
-              <td class="num">{fmtBytes(m.size ?? m.bodySize)}</td>
-              <td class="props">{summary(m.properties)}</td>
+              <td class="num">{fmtBytes(m.size)}</td>
+              <td class="props">
+                <code>{m.preview.encoding === 'utf8' ? m.preview.data : '(binary)'}</code>
+                {m.preview.truncated ? '…' : ''}
+              </td>
+              <td class="props">
+                {summary(m.properties)}
+                {m.propertyCount > Object.keys(m.properties).length ? ` (+${m.propertyCount - Object.keys(m.properties).length})` : ''}
+              </td>
               {dlq && (
                 <td class="row-actions">
                   <button
@@ -202,7 +210,7 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
           ))}
           {page !== undefined && items.length === 0 && (
             <tr>
-              <td colSpan={dlq ? 8 : 6} class="muted">
+              <td colSpan={dlq ? 9 : 7} class="muted">
                 No messages{selector !== '' ? ' match the selector' : ''}.
               </td>
             </tr>

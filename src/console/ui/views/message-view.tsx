@@ -15,28 +15,13 @@ export function MessageView(props: { queue: string; id: string; onClose: () => v
 
   const headers: Array<[string, string]> = [];
   if (msg !== undefined) {
-    const h: Record<string, unknown> = { ...(msg.headers ?? {}) };
-    const put = (k: string, v: unknown): void => {
-      if (v !== undefined && !(k in h)) h[k] = v;
-    };
-    put('destination', msg.destination && fmtDest(msg.destination));
-    put('originalDestination', msg.originalDestination && fmtDest(msg.originalDestination));
-    put('priority', msg.priority);
-    put('durable', msg.durable);
-    put('timestamp', msg.timestamp);
-    put('expiration', msg.expiration);
-    put('bodyType', msg.bodyType);
-    put('contentType', msg.contentType);
+    const { properties: _p, body: _b, ...h } = msg;
     for (const [k, v] of Object.entries(h)) {
       if (v === undefined) continue;
-      const text = (k === 'timestamp' || k === 'expiration' || k === 'deliveryTime') && typeof v === 'number' ? fmtTime(v) : typeof v === 'object' && v !== null && 'name' in v && 'type' in v ? fmtDest(v as { type: string; name: string }) : typeof v === 'string' ? v : JSON.stringify(v);
+      const text = (k === 'timestamp' || k === 'expiration' || k === 'deliveryTime') && typeof v === 'number' ? fmtTime(v) : typeof v === 'object' && v !== null && 'name' in v ? fmtDest(v as { type: string; name: string }) : String(v);
       headers.push([k, text]);
     }
   }
-  const preview = msg?.body?.preview ?? msg?.bodyPreview;
-  const encoding = msg?.body?.encoding ?? msg?.bodyEncoding;
-  const truncated = msg?.body?.truncated ?? msg?.bodyTruncated;
-  const size = msg?.body?.size ?? msg?.bodySize ?? msg?.size;
 
   return (
     <section class="card message" aria-labelledby="message-title">
@@ -79,9 +64,9 @@ export function MessageView(props: { queue: string; id: string; onClose: () => v
             </table>
           </div>
           <h3>
-            Body <span class="muted">({fmtBytes(size)}{encoding !== undefined ? `, ${encoding}` : ''}{truncated ? ', preview truncated' : ''})</span>
+            Body <span class="muted">({fmtBytes(msg.bodySize)}{msg.body.encoding === 'base64' ? ', binary: shown as base64' : ''}{msg.body.truncated ? ', preview truncated' : ''})</span>
           </h3>
-          <pre class="body" aria-label="Body preview">{preview ?? ''}</pre>
+          <pre class="body" aria-label="Body preview">{msg.body.data}</pre>
           <a href={`${API}/queues/${seg(props.queue)}/messages/${seg(props.id)}/body`} download={`${props.id.replace(/[^\w.-]/g, '_')}.bin`}>
             Download body
           </a>

@@ -1,7 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, query, seg } from '../api.ts';
-import type { QueueStats, QueuesEvent } from '../api-types.ts';
+import type { Job, QueueDetail, QueueStats, QueuesEvent } from '../api-types.ts';
+import { JobProgress } from '../components/job-progress.tsx';
 import { fmtBytes, fmtNum, Link, Notice } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { useEvent } from '../events.ts';
@@ -14,21 +15,22 @@ const DLQ_NAME = /(^|[._-])(dlq|dead[._-]?letter)([._-]|$)/i;
 /** One queue: live statistics, pause/resume, purge, delete, send a test message, and its messages. */
 export function QueueDetailView(props: { name: string }): JSX.Element {
   const { name } = props;
-  const [stats, setStats] = useState<QueueStats | undefined>(undefined);
+  const [stats, setStats] = useState<QueueStats | QueueDetail | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);
   const [refresh, setRefresh] = useState(0);
+  const [job, setJob] = useState<Job | undefined>(undefined);
   const [dialog, ask] = useConfirm();
 
   useEffect(() => {
-    api<QueueStats | { queue: QueueStats }>('GET', `/queues/${seg(name)}`).then(
-      (q) => setStats('queue' in q ? q.queue : q),
+    api<QueueDetail>('GET', `/queues/${seg(name)}`).then(
+      (q) => setStats(q),
       (e: unknown) => setError(errorText(e)),
     );
   }, [name, refresh]);
   useEvent<QueuesEvent>('queues', (ev) => {
     const q = ev.changed.find((c) => c.name === name);
-    if (q !== undefined) setStats(q);
+    if (q !== undefined) setStats((cur) => ({ ...cur, ...q }));
   });
 
   const run = async (what: () => Promise<unknown>, done: string): Promise<void> => {
@@ -44,7 +46,16 @@ export function QueueDetailView(props: { name: string }): JSX.Element {
   };
   const purge = async (): Promise<void> => {
     if (!(await ask({ title: `Purge ${name}?`, body: <p>Every message not in delivery is deleted.</p>, confirm: 'Purge queue' }))) return;
-    await run(() => api('DELETE', `/queues/${seg(name)}/messages`), `Queue ${name} purged.`);
+    try {
+      // A small queue is purged before the answer; a large one as a job (202).
+      const r = await api<{ removed: number; skipped: number } | { job: Job }>('DELETE', `/queues/${seg(name)}/messages`);
+      if ('job' in r) setJob(r.job);
+      else setInfo(`Queue ${name} purged: ${fmtNum(r.removed)} removed${r.skipped > 0 ? `, ${fmtNum(r.skipped)} in delivery kept` : ''}.`);
+      setError(undefined);
+      setRefresh((n) => n + 1);
+    } catch (e) {
+      setError(errorText(e));
+    }
   };
   const remove = async (): Promise<void> => {
     if (!(await ask({ title: `Delete queue ${name}?`, confirm: 'Delete queue' }))) return;
@@ -56,7 +67,7 @@ export function QueueDetailView(props: { name: string }): JSX.Element {
     }
   };
 
-  const dlq = DLQ_NAME.test(name) || (stats?.deadLetterFor?.length ?? 0) > 0;
+  const dlq = DLQ_NAME.test(name);
   return (
     <section aria-labelledby="queue-title">
       <p class="crumbs">
@@ -85,6 +96,7 @@ export function QueueDetailView(props: { name: string }): JSX.Element {
         </div>
       </header>
       <Notice error={error} info={info} />
+      {job !== undefined && <JobProgress key={job.id} job={job} onDone={() => setRefresh((n) => n + 1)} />}
       {stats !== undefined && (
         <dl class="cards" aria-label="Queue statistics">
           {(

@@ -5,7 +5,7 @@ import type { Issue, RouteGraphModel, RouteInfo, ValidateResult } from '../api-t
 import { CodeEditor, gotoLine } from '../components/code-editor.tsx';
 import { Link, Notice } from '../components/common.tsx';
 import { RouteGraph } from '../components/route-graph.tsx';
-import { issuesByNode, jsonPathLines, lineOfIssue, modelFromDefinition, normalizePath, syntaxErrorLine } from '../route-model.ts';
+import { issuesByNode, jsonPathLines, lineOfIssue, modelFromDefinition, normalizePath } from '../route-model.ts';
 import { navigate } from '../router.ts';
 
 type Mode = 'json' | 'ts';
@@ -64,22 +64,22 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
     );
   }, [props.id]);
 
-  // The JSON as typed: parsed (or its syntax error), the preview graph, and where each path starts.
+  // The JSON as typed: where each path starts, parsed (or its syntax error and line), the preview graph.
+  const lines = useMemo(() => (mode === 'json' ? jsonPathLines(text) : new Map<string, number>() as ReturnType<typeof jsonPathLines>), [mode, text]);
   const parsed = useMemo((): { def?: unknown; syntax?: Issue & { line?: number } } => {
     if (mode !== 'json') return {};
     try {
       return { def: JSON.parse(text) as unknown };
     } catch (e) {
-      const message = (e as Error).message;
-      return { syntax: { path: '', message: `JSON: ${message}`, line: syntaxErrorLine(message, text) } };
+      const line = lines.errorLine;
+      return { syntax: { path: '', message: `JSON syntax error${line !== undefined ? ` on line ${line}` : ''}: ${(e as Error).message}`, line } };
     }
-  }, [mode, text]);
+  }, [mode, text, lines]);
   const model = useMemo((): RouteGraphModel | undefined => {
     if (mode === 'ts') return serverModel;
     if (parsed.def !== undefined) lastGood.current = modelFromDefinition(parsed.def);
     return lastGood.current;
   }, [mode, parsed, serverModel]);
-  const lines = useMemo(() => (mode === 'json' ? jsonPathLines(text) : new Map<string, number>()), [mode, text]);
 
   const byNode = useMemo(() => issuesByNode(issues, model?.nodes ?? []), [issues, model]);
   const lineOf = (i: Issue): number | undefined => (mode === 'json' ? lineOfIssue(i.path, lines) : tsLine(i.path));
