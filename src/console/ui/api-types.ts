@@ -63,7 +63,8 @@ export interface Sample {
 
 export interface Overview {
   readonly version: string;
-  readonly startedAt: number;
+  /** ISO 8601. */
+  readonly startedAt: string;
   readonly uptimeSeconds: number;
   readonly totals: BrokerTotals;
   readonly rates?: Sample['rates'];
@@ -280,7 +281,10 @@ export interface RoutesEvent {
 
 /** `queues` SSE event. */
 export interface QueuesEvent {
+  /** The first event of a stream: every queue the caller may view; later ones: those that changed. */
   readonly changed: readonly QueueStats[];
+  readonly removed?: readonly string[];
+  readonly truncated?: boolean;
 }
 
 /** `connection` SSE event. */

@@ -29,7 +29,7 @@ export function OverviewView(): JSX.Element {
   const totals = latest?.totals ?? overview?.totals;
   const alarms = latest?.alarms ?? overview?.alarms ?? [];
   const memory = latest?.memory ?? overview?.memory;
-  const uptime = overview === undefined ? undefined : ((latest?.at ?? Date.now()) - overview.startedAt) / 1000;
+  const uptime = overview === undefined ? undefined : ((latest?.at ?? Date.now()) - Date.parse(overview.startedAt)) / 1000;
   const times = samples.map((s) => s.at);
   const protocols = [...new Set(samples.flatMap((s) => Object.keys(s.connections)))].sort();
   const conns = latest === undefined ? undefined : Object.values(latest.connections).reduce((a, b) => a + b, 0);

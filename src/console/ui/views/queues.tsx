@@ -50,8 +50,9 @@ export function QueuesView(): JSX.Element {
     setPage((p) => {
       if (p === undefined) return p;
       const changed = new Map(ev.changed.map((q) => [q.name, q]));
-      if (!p.items.some((q) => changed.has(q.name))) return p;
-      return { ...p, items: p.items.map((q) => changed.get(q.name) ?? q) };
+      const removed = new Set(ev.removed ?? []);
+      if (!p.items.some((q) => changed.has(q.name) || removed.has(q.name))) return p;
+      return { ...p, items: p.items.filter((q) => !removed.has(q.name)).map((q) => changed.get(q.name) ?? q) };
     });
   });
 
