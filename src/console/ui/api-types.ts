@@ -227,9 +227,16 @@ export interface RouteInfo {
   readonly origin?: string;
   readonly error?: string;
   readonly stats: RouteStats;
+  /** `GET /routes/:id` only: the definition (passwords masked) and its Mermaid graph. */
   readonly definition?: unknown;
-  /** TypeScript source, when the route was deployed from it. */
-  readonly source?: string;
+  readonly mermaid?: string;
+}
+
+/** A file of the routes directory that did not deploy (`GET /routes` `problems`). */
+export interface RouteFileProblem {
+  readonly file: string;
+  readonly error: string;
+  readonly at: string;
 }
 
 export interface RouteGraphNode {
@@ -266,12 +273,11 @@ export interface RouteGraph {
   readonly mermaid?: string;
 }
 
-/** `POST /routes/validate`: the dry run's answer (issues empty when valid); the graph when it compiled. */
+/** `POST /routes/validate`: the dry run's answer (issues empty when valid). */
 export interface ValidateResult {
-  readonly valid?: boolean;
-  readonly issues?: readonly Issue[];
-  readonly graph?: RouteGraphModel;
-  readonly model?: RouteGraphModel;
+  readonly valid: boolean;
+  readonly id?: string;
+  readonly issues: readonly Issue[];
 }
 
 /** `routes` SSE event. */

@@ -43,7 +43,6 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
   const [mode, setMode] = useState<Mode>('json');
   const [text, setText] = useState(props.id === undefined ? JSON_TEMPLATE : '');
   const [issues, setIssues] = useState<readonly Issue[]>([]);
-  const [serverModel, setServerModel] = useState<RouteGraphModel | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
@@ -55,10 +54,7 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
     api<RouteInfo | { route: RouteInfo }>('GET', `/routes/${seg(props.id)}`).then(
       (r) => {
         const info = 'route' in r ? r.route : r;
-        if (info.definition === undefined && info.source !== undefined) {
-          setMode('ts');
-          setText(info.source);
-        } else setText(`${JSON.stringify(info.definition ?? { id: props.id }, null, 2)}\n`);
+        setText(`${JSON.stringify(info.definition ?? { id: props.id }, null, 2)}\n`);
       },
       (e: unknown) => setError(errorText(e)),
     );
@@ -75,11 +71,12 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
       return { syntax: { path: '', message: `JSON syntax error${line !== undefined ? ` on line ${line}` : ''}: ${(e as Error).message}`, line } };
     }
   }, [mode, text, lines]);
+  // TypeScript source is only run by the broker: no preview graph (its issues are listed and marked on their lines).
   const model = useMemo((): RouteGraphModel | undefined => {
-    if (mode === 'ts') return serverModel;
+    if (mode === 'ts') return undefined;
     if (parsed.def !== undefined) lastGood.current = modelFromDefinition(parsed.def);
     return lastGood.current;
-  }, [mode, parsed, serverModel]);
+  }, [mode, parsed]);
 
   const byNode = useMemo(() => issuesByNode(issues, model?.nodes ?? []), [issues, model]);
   const lineOf = (i: Issue): number | undefined => (mode === 'json' ? lineOfIssue(i.path, lines) : tsLine(i.path));
@@ -104,11 +101,9 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
       return false;
     }
     try {
-      const r = await api<ValidateResult | undefined>('POST', '/routes/validate', body());
-      const list = r?.issues ?? [];
-      const m = r?.graph ?? r?.model;
-      if (m !== undefined) setServerModel(m);
-      if (list.length > 0 || r?.valid === false) {
+      const r = await api<ValidateResult>('POST', '/routes/validate', body());
+      const list = r.issues;
+      if (list.length > 0 || !r.valid) {
         onIssues(list.length > 0 ? list : [{ path: '', message: 'invalid route' }]);
         return false;
       }
@@ -161,7 +156,6 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
               onChange={() => {
                 setMode(m);
                 setIssues([]);
-                setServerModel(undefined);
                 if (props.id === undefined) setText(m === 'json' ? JSON_TEMPLATE : TS_TEMPLATE);
               }}
             />
@@ -201,7 +195,7 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
         </div>
         <div>
           <h2>Graph</h2>
-          {model !== undefined ? <RouteGraph title="Route preview" model={model} issues={byNode} /> : <p class="muted">{mode === 'ts' ? 'Validate to see the graph.' : 'Fix the JSON to see the graph.'}</p>}
+          {model !== undefined ? <RouteGraph title="Route preview" model={model} issues={byNode} /> : <p class="muted">{mode === 'ts' ? 'The graph of a TypeScript route is shown once it is deployed.' : 'Fix the JSON to see the graph.'}</p>}
         </div>
       </div>
     </section>

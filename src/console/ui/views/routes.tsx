@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, seg } from '../api.ts';
-import type { Page, RouteInfo, RoutesEvent } from '../api-types.ts';
+import type { Page, RouteFileProblem, RouteInfo, RoutesEvent } from '../api-types.ts';
 import { fmtNum, Link, Notice } from '../components/common.tsx';
 import { RouteActions } from '../components/route-actions.tsx';
 import { useEvent } from '../events.ts';
@@ -9,13 +9,17 @@ import { useEvent } from '../events.ts';
 /** Deployed routes with state and counters (live from `routes` events), their actions, and Deploy. */
 export function RoutesView(): JSX.Element {
   const [routes, setRoutes] = useState<readonly RouteInfo[] | undefined>(undefined);
+  const [problems, setProblems] = useState<readonly RouteFileProblem[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);
   const [reload, setReload] = useState(0);
 
   useEffect(() => {
-    api<Page<RouteInfo>>('GET', '/routes?limit=1000').then(
-      (p) => setRoutes(p.items),
+    api<Page<RouteInfo> & { problems?: RouteFileProblem[] }>('GET', '/routes?limit=1000').then(
+      (p) => {
+        setRoutes(p.items);
+        setProblems(p.problems ?? []);
+      },
       (e: unknown) => setError(errorText(e)),
     );
   }, [reload]);
@@ -95,6 +99,18 @@ export function RoutesView(): JSX.Element {
           )}
         </tbody>
       </table>
+      {problems.length > 0 && (
+        <section aria-labelledby="problems-title">
+          <h2 id="problems-title">Route files that did not deploy</h2>
+          <ul class="issues">
+            {problems.map((p) => (
+              <li key={p.file}>
+                <code>{p.file}</code>: {p.error}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
     </section>
   );
 }
