@@ -12,10 +12,11 @@ const H = 160;
 const PAD = { left: 44, right: 10, top: 10, bottom: 22 };
 
 /** A round upper bound for the y axis (1, 2, 5 x 10^n). */
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
+function niceMax(v: number, integer: boolean): number {
+  if (v <= 0) return integer ? 2 : 1;
+  if (integer && v <= 2) return 2;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of integer ? [2, 4, 6, 10] : [1, 2, 5, 10]) if (v <= m * p) return m * p;
   return 10 * p;
 }
 
@@ -24,10 +25,11 @@ function niceMax(v: number): number {
  * from 0 to a round maximum, the time span on the x axis, a legend with each series' latest value.
  * Drawn by hand: a handful of polylines needs no chart library.
  */
-export function LineChart(props: { title: string; unit: string; times: readonly number[]; series: readonly Series[] }): JSX.Element {
+export function LineChart(props: { title: string; unit: string; times: readonly number[]; series: readonly Series[]; integer?: boolean }): JSX.Element {
   const { times, series } = props;
   const n = times.length;
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  // Counts (connections) keep whole-number ticks: the half-way tick needs an even maximum.
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)), props.integer === true);
   const t0 = n > 0 ? times[0]! : 0;
   const t1 = n > 1 ? times[n - 1]! : t0 + 1;
   const x = (t: number): number => PAD.left + ((t - t0) / Math.max(1, t1 - t0)) * (W - PAD.left - PAD.right);

@@ -17,16 +17,24 @@ interface Laid {
 }
 
 /** Lays the model out left to right with dagre (rank = distance from the source); node widths from their text. */
-function layout(model: RouteGraphModel, notes: ReadonlyMap<string | undefined, readonly Issue[]> | undefined): Laid {
+/** The label without the kind the broker's graph model starts it with (`filter {...}` under `filter`). */
+function text(n: RouteGraphNode): string {
+  if (n.label === n.kind) return '';
+  return n.label.startsWith(`${n.kind} `) ? n.label.slice(n.kind.length + 1) : n.label;
+}
+
+function layout(model: RouteGraphModel, notes: ReadonlyMap<string | undefined, readonly Issue[]> | undefined, counts: boolean): Laid {
   const g = new dagre.graphlib.Graph<Record<string, unknown>, { width: number; height: number }, { width: number; height: number; labelpos: 'c' }>({ multigraph: true });
   g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 56, edgesep: 16, marginx: 12, marginy: 12 });
   for (const n of model.nodes) {
     const lines = notes?.get(n.id) ?? [];
-    const text = Math.max(n.kind.length, Math.min(34, n.label.length), ...lines.map((i) => Math.min(NOTE_CHARS, i.message.length + 2)));
-    g.setNode(n.id, { width: Math.max(96, Math.round(text * CHAR + 28)), height: NODE_H + lines.length * NOTE_H });
+    const chars = Math.max(n.kind.length, Math.min(34, text(n).length), ...lines.map((i) => Math.min(NOTE_CHARS, i.message.length + 2) * 1.1));
+    g.setNode(n.id, { width: Math.max(96, Math.round(chars * CHAR + 28)), height: NODE_H + lines.length * NOTE_H });
   }
   model.edges.forEach((e, i) => {
-    if (g.hasNode(e.from) && g.hasNode(e.to)) g.setEdge(e.from, e.to, { width: Math.max(40, ((e.label?.length ?? 0) + 8) * 5.5), height: 26, labelpos: 'c' }, String(i));
+    // Room for the label: the branch text (cut at 40 characters) and, on a live graph, the counts.
+    const chars = Math.min(40, (e.label?.length ?? 0) + (counts ? 10 : 0));
+    if (g.hasNode(e.from) && g.hasNode(e.to)) g.setEdge(e.from, e.to, { width: chars * 5.8, height: chars > 0 ? 22 : 0, labelpos: 'c' }, String(i));
   });
   dagre.layout(g);
   const graph = g.graph() as { width?: number; height?: number };
@@ -64,11 +72,13 @@ export function RouteGraph(props: {
   issues?: ReadonlyMap<string | undefined, readonly Issue[]>;
   title: string;
 }): JSX.Element {
-  const laid = useMemo(() => layout(props.model, props.issues), [props.model, props.issues]);
+  const live = props.steps !== undefined;
+  const laid = useMemo(() => layout(props.model, props.issues, live), [props.model, props.issues, live]);
   const stats = props.steps;
   return (
     <div class="graph-wrap">
-      <svg class="graph" role="group" aria-label={props.title} viewBox={`0 0 ${laid.width} ${laid.height}`} width={laid.width} height={laid.height}>
+      {/* Scaled down to the panel's width when wider (the viewBox keeps its proportions), never up. */}
+      <svg class="graph" role="group" aria-label={props.title} viewBox={`0 0 ${laid.width} ${laid.height}`} style={{ width: '100%', maxWidth: `${laid.width}px`, height: 'auto' }}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
@@ -100,12 +110,12 @@ export function RouteGraph(props: {
             <g key={node.id} class={cls} data-path={node.path} role="group" aria-label={`${node.kind} ${node.label}${counters}${problems}`} transform={`translate(${x - w / 2},${y - h / 2})`}>
               <title>{`${node.path}: ${node.kind} ${node.label}${counters}${problems}`}</title>
               <rect width={w} height={h} rx={node.shape === 'endpoint' || node.shape === 'source' ? h / 2 : node.shape === 'decision' ? 2 : 6} />
-              <text x={w / 2} y={16} text-anchor="middle" class="kind">
+              <text x={w / 2} y={text(node) === '' ? 25 : 16} text-anchor="middle" class="kind">
                 {node.kind}
                 {s !== undefined && s.failed > 0 ? ` ✕${s.failed}` : ''}
               </text>
               <text x={w / 2} y={32} text-anchor="middle" class="label">
-                {cut(node.label, 34)}
+                {cut(text(node), 34)}
               </text>
               {issues.map((i, k) => (
                 <text key={k} x={w / 2} y={NODE_H + k * NOTE_H + 4} text-anchor="middle" class="note">

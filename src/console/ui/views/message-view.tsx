@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { API, api, errorText, seg } from '../api.ts';
 import type { MessageDetail } from '../api-types.ts';
 import { fmtBytes, fmtDest, fmtTime, Notice } from '../components/common.tsx';
@@ -8,6 +8,10 @@ import { fmtBytes, fmtDest, fmtTime, Notice } from '../components/common.tsx';
 export function MessageView(props: { queue: string; id: string; onClose: () => void }): JSX.Element {
   const [msg, setMsg] = useState<MessageDetail | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (msg !== undefined) ref.current?.scrollIntoView({ block: 'nearest' });
+  }, [msg]);
   useEffect(() => {
     setMsg(undefined);
     api<MessageDetail>('GET', `/queues/${seg(props.queue)}/messages/${seg(props.id)}`).then(setMsg, (e: unknown) => setError(errorText(e)));
@@ -24,7 +28,7 @@ export function MessageView(props: { queue: string; id: string; onClose: () => v
   }
 
   return (
-    <section class="card message" aria-labelledby="message-title">
+    <section ref={ref} class="card message" aria-labelledby="message-title">
       <header class="row">
         <h2 id="message-title">Message {props.id}</h2>
         <button type="button" onClick={props.onClose}>

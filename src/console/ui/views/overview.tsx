@@ -78,6 +78,7 @@ export function OverviewView(): JSX.Element {
         <LineChart
           title="Connections"
           unit="open"
+          integer
           times={times}
           series={protocols.map((p, i) => ({ name: p, cls: `s${(i % 4) + 1}`, values: samples.map((s) => s.connections[p] ?? 0) }))}
         />
