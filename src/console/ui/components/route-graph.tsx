@@ -107,8 +107,8 @@ export function RouteGraph(props: {
           const counters = s === undefined ? '' : `: ${s.entered} entered, ${s.completed} completed, ${s.failed} failed, ${s.inFlight} in flight`;
           const problems = issues.length > 0 ? `; error: ${issues.map((i) => i.message).join('; ')}` : '';
           return (
-            <g key={node.id} class={cls} data-path={node.path} role="group" aria-label={`${node.kind} ${node.label}${counters}${problems}`} transform={`translate(${x - w / 2},${y - h / 2})`}>
-              <title>{`${node.path}: ${node.kind} ${node.label}${counters}${problems}`}</title>
+            <g key={node.id} class={cls} data-path={node.path} role="group" aria-label={`${node.kind}${text(node) === '' ? '' : ` ${text(node)}`}${counters}${problems}`} transform={`translate(${x - w / 2},${y - h / 2})`}>
+              <title>{`${node.path}: ${node.label}${counters}${problems}`}</title>
               <rect width={w} height={h} rx={node.shape === 'endpoint' || node.shape === 'source' ? h / 2 : node.shape === 'decision' ? 2 : 6} />
               <text x={w / 2} y={text(node) === '' ? 25 : 16} text-anchor="middle" class="kind">
                 {node.kind}

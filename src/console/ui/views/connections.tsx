@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, query, seg } from '../api.ts';
-import type { Connection, Page } from '../api-types.ts';
+import type { Connection, ConnectionDetail, Page } from '../api-types.ts';
 import { fmtBytes, fmtTime, Notice, Pager } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { useEvent } from '../events.ts';
@@ -20,6 +20,7 @@ export function ConnectionsView(): JSX.Element {
   const [info, setInfo] = useState<string | undefined>(undefined);
   const [reload, setReload] = useState(0);
   const [dialog, ask] = useConfirm();
+  const [open, setOpen] = useState<ConnectionDetail | undefined>(undefined);
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   useEffect(() => {
@@ -45,6 +46,14 @@ export function ConnectionsView(): JSX.Element {
   });
   useEffect(() => () => clearTimeout(pending.current), []);
 
+  const details = async (c: Connection): Promise<void> => {
+    if (open?.id === c.id) return setOpen(undefined);
+    try {
+      setOpen(await api<ConnectionDetail>('GET', `/connections/${seg(c.id)}`));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   const restart = (): void => {
     setCursors([]);
     setCursor(undefined);
@@ -101,7 +110,7 @@ export function ConnectionsView(): JSX.Element {
           </tr>
         </thead>
         <tbody>
-          {page?.items.map((c) => (
+          {page?.items.map((c) => [
             <tr key={c.id}>
               <td class="num">{c.id}</td>
               <td>
@@ -115,13 +124,23 @@ export function ConnectionsView(): JSX.Element {
               <td class="num">{fmtBytes(c.bytesOut)}</td>
               <td class="num">{c.subscriptionCount}</td>
               <td class="num">{c.producerCount}</td>
-              <td>
+              <td class="row-actions">
+                <button type="button" aria-expanded={open?.id === c.id} aria-label={`Details of connection ${c.id}`} onClick={() => void details(c)}>
+                  Details
+                </button>
                 <button type="button" class="danger" aria-label={`Close connection ${c.id}`} onClick={() => void close(c)}>
                   Close
                 </button>
               </td>
-            </tr>
-          ))}
+            </tr>,
+            open?.id === c.id && (
+              <tr key={`${c.id}-details`} class="details">
+                <td colSpan={11}>
+                  <ConnectionDetails c={open} />
+                </td>
+              </tr>
+            ),
+          ])}
           {page !== undefined && page.items.length === 0 && (
             <tr>
               <td colSpan={11} class="muted">
@@ -146,5 +165,44 @@ export function ConnectionsView(): JSX.Element {
       />
       {dialog}
     </section>
+  );
+}
+
+/** A connection's subscriptions (consumers) and the addresses it declared it sends to. */
+function ConnectionDetails(props: { c: ConnectionDetail }): JSX.Element {
+  const { c } = props;
+  return (
+    <div>
+      <table aria-label={`Subscriptions of connection ${c.id}`}>
+        <thead>
+          <tr>
+            <th>Subscription</th>
+            <th>Destination</th>
+            <th>Queue</th>
+            <th>Selector</th>
+            <th class="num">Unacked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.subscriptions.map((s) => (
+            <tr key={s.id}>
+              <td>{s.id}</td>
+              <td>{s.destination}</td>
+              <td>{s.queue ?? '-'}</td>
+              <td>{s.selector ?? ''}</td>
+              <td class="num">{s.unacked ?? '-'}</td>
+            </tr>
+          ))}
+          {c.subscriptions.length === 0 && (
+            <tr>
+              <td colSpan={5} class="muted">
+                No subscriptions.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {c.producers.length > 0 && <p>Sends to: {c.producers.join(', ')}</p>}
+    </div>
   );
 }
