@@ -24,6 +24,8 @@ const skip = chromiumMissing() || (existsSync(BUILT) ? false : 'dist/console is 
 const FAST = { ln: 10, r: 8, p: 1 };
 const ALL = ['send', 'consume', 'browse', 'createAddress', 'createDurableQueue', 'createNonDurableQueue', 'deleteDurableQueue', 'deleteNonDurableQueue', 'manage', 'view'];
 
+const grant = (perms: string[]) => Object.fromEntries(perms.map((p) => [p, ['admin']]));
+
 let dir: string;
 let broker: TestBroker;
 let browser: TestBrowser;
@@ -47,7 +49,12 @@ describe('web console in chromium', { skip }, () => {
     const users = { admin: { password: await hashPassword('admin-pw', FAST), roles: ['admin'] } };
     await writeFile(path.join(dir, 'users.json'), JSON.stringify({ users }));
     broker = await startBroker({
-      security: { usersFile: path.join(dir, 'users.json'), permissions: { '#': Object.fromEntries(ALL.map((p) => [p, ['admin']])) }, routes: { defaultUser: 'admin' } },
+      security: {
+        usersFile: path.join(dir, 'users.json'),
+        // Everything, except sending to console.denied: a route step sending there fails.
+        permissions: { '#': grant(ALL), 'console.denied': grant(ALL.filter((p) => p !== 'send')) },
+        routes: { defaultUser: 'admin' },
+      },
       // One delivery, then the dead-letter queue: a rejected message lands there at once.
       addressSettings: { 'console.work': { maxDeliveryAttempts: 1, deadLetterAddress: 'console.work.DLQ' } },
     } as Parameters<typeof startBroker>[0]);
@@ -181,5 +188,27 @@ describe('web console in chromium', { skip }, () => {
     await until('15 entered after the resume', async () => /: 15 entered/.test((await outNode.getAttribute('aria-label')) ?? ''));
     assert.equal(broker.core.queueStats().find((q) => q.name === 'console.out')?.messages, 15);
     assert.deepEqual(browser.errors, []);
+  });
+
+  test('a failing step is highlighted on the graph', async () => {
+    // Deployed by a tool (basic auth): its one step sends where the route's user may not.
+    const def = { id: 'console-failing', from: 'queue:console.f.in', errorHandler: { deadLetter: 'queue:console.f.DLQ', maxRedeliveries: 0 }, steps: [{ setHeader: { name: 'a', value: 1 } }, { to: 'queue:console.denied' }] };
+    const res = await fetch(`http://127.0.0.1:${broker.ports.http}/api/v1/routes`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ definition: def }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Routes' }).click();
+    await page.getByRole('link', { name: 'console-failing' }).click();
+    await page.getByRole('heading', { name: /Route console-failing/ }).waitFor();
+    const producer = await stomp();
+    await producer.send('/queue/console.f.in', 'doomed', { persistent: 'true' });
+    const failing = page.locator('g.node[data-path="steps.1"]');
+    await until('the denied step drawn as failing', async () => (await failing.getAttribute('class'))?.includes('failing'));
+    assert.match((await failing.getAttribute('aria-label')) ?? '', /: 1 entered, 0 completed, 1 failed, 0 in flight$/);
+    assert.doesNotMatch((await page.locator('g.node[data-path="steps.0"]').getAttribute('class')) ?? '', /failing/);
+    await page.getByRole('table', { name: 'Step counters' }).locator('tr.failing').filter({ hasText: 'queue:console.denied' }).waitFor();
+    await shot(page, 'route-failing');
   });
 });

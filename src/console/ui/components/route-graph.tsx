@@ -18,7 +18,7 @@ interface Laid {
 
 /** Lays the model out left to right with dagre (rank = distance from the source); node widths from their text. */
 /** The label without the kind the broker's graph model starts it with (`filter {...}` under `filter`). */
-function text(n: RouteGraphNode): string {
+export function nodeText(n: RouteGraphNode): string {
   if (n.label === n.kind) return '';
   return n.label.startsWith(`${n.kind} `) ? n.label.slice(n.kind.length + 1) : n.label;
 }
@@ -28,7 +28,7 @@ function layout(model: RouteGraphModel, notes: ReadonlyMap<string | undefined, r
   g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 56, edgesep: 16, marginx: 12, marginy: 12 });
   for (const n of model.nodes) {
     const lines = notes?.get(n.id) ?? [];
-    const chars = Math.max(n.kind.length, Math.min(34, text(n).length), ...lines.map((i) => Math.min(NOTE_CHARS, i.message.length + 2) * 1.1));
+    const chars = Math.max(n.kind.length, Math.min(34, nodeText(n).length), ...lines.map((i) => Math.min(NOTE_CHARS, i.message.length + 2) * 1.1));
     g.setNode(n.id, { width: Math.max(96, Math.round(chars * CHAR + 28)), height: NODE_H + lines.length * NOTE_H });
   }
   model.edges.forEach((e, i) => {
@@ -107,15 +107,15 @@ export function RouteGraph(props: {
           const counters = s === undefined ? '' : `: ${s.entered} entered, ${s.completed} completed, ${s.failed} failed, ${s.inFlight} in flight`;
           const problems = issues.length > 0 ? `; error: ${issues.map((i) => i.message).join('; ')}` : '';
           return (
-            <g key={node.id} class={cls} data-path={node.path} role="group" aria-label={`${node.kind}${text(node) === '' ? '' : ` ${text(node)}`}${counters}${problems}`} transform={`translate(${x - w / 2},${y - h / 2})`}>
+            <g key={node.id} class={cls} data-path={node.path} role="group" aria-label={`${node.kind}${nodeText(node) === '' ? '' : ` ${nodeText(node)}`}${counters}${problems}`} transform={`translate(${x - w / 2},${y - h / 2})`}>
               <title>{`${node.path}: ${node.label}${counters}${problems}`}</title>
               <rect width={w} height={h} rx={node.shape === 'endpoint' || node.shape === 'source' ? h / 2 : node.shape === 'decision' ? 2 : 6} />
-              <text x={w / 2} y={text(node) === '' ? 25 : 16} text-anchor="middle" class="kind">
+              <text x={w / 2} y={nodeText(node) === '' ? 25 : 16} text-anchor="middle" class="kind">
                 {node.kind}
                 {s !== undefined && s.failed > 0 ? ` ✕${s.failed}` : ''}
               </text>
               <text x={w / 2} y={32} text-anchor="middle" class="label">
-                {cut(text(node), 34)}
+                {cut(nodeText(node), 34)}
               </text>
               {issues.map((i, k) => (
                 <text key={k} x={w / 2} y={NODE_H + k * NOTE_H + 4} text-anchor="middle" class="note">

@@ -4,7 +4,7 @@ import { api, errorText, seg } from '../api.ts';
 import type { RouteGraph as Graph, RouteInfo, RoutesEvent, StepStats } from '../api-types.ts';
 import { fmtNum, Link, Notice } from '../components/common.tsx';
 import { RouteActions } from '../components/route-actions.tsx';
-import { RouteGraph } from '../components/route-graph.tsx';
+import { nodeText, RouteGraph } from '../components/route-graph.tsx';
 import { useEvent } from '../events.ts';
 import { navigate } from '../router.ts';
 
@@ -82,12 +82,16 @@ export function RouteDetailView(props: { id: string }): JSX.Element {
           </Link>
         </div>
       </header>
+      {route !== undefined && (
+        <p class="muted">
+          From <code>{route.from}</code>, version {route.version ?? 1}, deployed from {route.origin ?? 'api'}
+        </p>
+      )}
       <Notice error={error ?? route?.error} info={info} />
       {route !== undefined && (
         <dl class="cards" aria-label="Route statistics">
           {(
             [
-              ['From', route.from],
               ['Completed', fmtNum(route.stats.completed)],
               ['Failed', fmtNum(route.stats.failed)],
               ['In flight', fmtNum(route.stats.inFlight)],
@@ -125,7 +129,7 @@ export function RouteDetailView(props: { id: string }): JSX.Element {
                 <tr key={n.id} class={s !== undefined && s.failed > 0 ? 'failing' : ''}>
                   <td>{n.path}</td>
                   <td>{n.kind}</td>
-                  <td>{n.label}</td>
+                  <td>{nodeText(n)}</td>
                   <td class="num">{fmtNum(s?.entered)}</td>
                   <td class="num">{fmtNum(s?.completed)}</td>
                   <td class="num">{fmtNum(s?.failed)}</td>
