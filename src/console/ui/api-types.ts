@@ -303,4 +303,8 @@ export interface ConnectionEvent {
 export interface User {
   readonly name: string;
   readonly roles: readonly string[];
+  /** Client certificates (subject DN or subjectAltName entry) that are this user. */
+  readonly certificates?: readonly string[];
+  /** Whether the user has a password (false: certificate only). */
+  readonly password?: boolean;
 }

@@ -80,6 +80,7 @@ export function UsersView(props: { self: string | undefined }): JSX.Element {
           <tr>
             <th>User</th>
             <th>Roles</th>
+            <th>Logs in with</th>
             <th>Actions</th>
           </tr>
         </thead>
@@ -88,6 +89,7 @@ export function UsersView(props: { self: string | undefined }): JSX.Element {
             <tr key={u.name}>
               <td>{u.name}</td>
               <td>{u.roles.join(', ')}</td>
+              <td>{[u.password !== false ? 'password' : '', ...(u.certificates ?? []).map((c) => `certificate ${c}`)].filter(Boolean).join(', ')}</td>
               <td>
                 {editing === u.name ? (
                   <EditUser user={u} onCancel={() => setEditing(undefined)} onSave={(body) => void run(() => api('PUT', `/users/${seg(u.name)}`, body), `User ${u.name} changed.`).then((ok) => ok && setEditing(undefined))} />
