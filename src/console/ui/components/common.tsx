@@ -1,4 +1,5 @@
 import type { ComponentChildren, JSX } from 'preact';
+import { useState } from 'preact/hooks';
 import { navigate } from '../router.ts';
 
 /** An in-app link: a real `<a href>` (open in a new tab works) that navigates without a reload. */
@@ -26,14 +27,48 @@ export function Notice(props: { error?: string | undefined; info?: string | unde
   return null;
 }
 
-/** Previous / next over cursor pages: `cursors` is the stack of cursors of the pages before this one. */
-export function Pager(props: { label: string; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; summary?: string }): JSX.Element {
+/**
+ * Cursor paging of an API list (`?cursor=`, the answer's `next`): the cursor of the page shown and
+ * the stack of those before it, for Previous. `reset` goes back to the first page (a new filter).
+ */
+export interface Cursor {
+  readonly cursor: string | undefined;
+  readonly hasPrev: boolean;
+  next(next: string | undefined): void;
+  prev(): void;
+  reset(): void;
+}
+
+export function useCursor(): Cursor {
+  const [stack, setStack] = useState<ReadonlyArray<string | undefined>>([]);
+  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  return {
+    cursor,
+    hasPrev: stack.length > 0,
+    next(next) {
+      if (next === undefined) return;
+      setStack([...stack, cursor]);
+      setCursor(next);
+    },
+    prev() {
+      setCursor(stack[stack.length - 1]);
+      setStack(stack.slice(0, -1));
+    },
+    reset() {
+      setStack([]);
+      setCursor(undefined);
+    },
+  };
+}
+
+/** Previous / next page buttons over a {@link Cursor}; `next` is the answer's. */
+export function Pager(props: { label: string; pages: Cursor; next: string | undefined; summary?: string | undefined }): JSX.Element {
   return (
     <nav class="pager" aria-label={props.label}>
-      <button type="button" disabled={!props.hasPrev} onClick={props.onPrev}>
+      <button type="button" disabled={!props.pages.hasPrev} onClick={() => props.pages.prev()}>
         Previous page
       </button>
-      <button type="button" disabled={!props.hasNext} onClick={props.onNext}>
+      <button type="button" disabled={props.next === undefined} onClick={() => props.pages.next(props.next)}>
         Next page
       </button>
       {props.summary !== undefined && <span class="muted">{props.summary}</span>}

@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, query, seg } from '../api.ts';
 import type { Connection, ConnectionDetail, Page } from '../api-types.ts';
-import { fmtBytes, fmtTime, Notice, Pager } from '../components/common.tsx';
+import { fmtBytes, fmtTime, Notice, Pager, useCursor } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { useEvent } from '../events.ts';
 
@@ -13,8 +13,8 @@ export function ConnectionsView(): JSX.Element {
   const [protocol, setProtocol] = useState('');
   const [user, setUser] = useState('');
   const [clientId, setClientId] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursor();
+  const { cursor } = pages;
   const [page, setPage] = useState<Page<Connection> | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);
@@ -54,10 +54,7 @@ export function ConnectionsView(): JSX.Element {
       setError(errorText(e));
     }
   };
-  const restart = (): void => {
-    setCursors([]);
-    setCursor(undefined);
-  };
+  const restart = (): void => pages.reset();
   const close = async (c: Connection): Promise<void> => {
     const who = `${c.protocol} connection ${c.id}${c.clientId ? ` (${c.clientId})` : ''}`;
     if (!(await ask({ title: `Close ${who}?`, body: <p>The client is disconnected with the protocol's own close; it may reconnect.</p>, confirm: 'Close connection' }))) return;
@@ -150,19 +147,7 @@ export function ConnectionsView(): JSX.Element {
           )}
         </tbody>
       </table>
-      <Pager
-        label="Connection pages"
-        hasPrev={cursors.length > 0}
-        hasNext={page?.next !== undefined}
-        onPrev={() => {
-          setCursor(cursors[cursors.length - 1] === '' ? undefined : cursors[cursors.length - 1]);
-          setCursors(cursors.slice(0, -1));
-        }}
-        onNext={() => {
-          setCursors([...cursors, cursor ?? '']);
-          setCursor(page?.next);
-        }}
-      />
+      <Pager label="Connection pages" pages={pages} next={page?.next} />
       {dialog}
     </section>
   );

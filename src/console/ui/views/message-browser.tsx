@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, query, seg } from '../api.ts';
 import type { Job, MessageSummary, Page } from '../api-types.ts';
-import { fmtBytes, fmtDest, fmtTime, Notice, Pager } from '../components/common.tsx';
+import { fmtBytes, fmtDest, fmtTime, Notice, Pager, useCursor } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { JobProgress } from '../components/job-progress.tsx';
 import { MessageView } from './message-view.tsx';
@@ -26,8 +26,8 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
   const { queue } = props;
   const [selectorInput, setSelectorInput] = useState('');
   const [selector, setSelector] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursor();
+  const { cursor } = pages;
   const [page, setPage] = useState<Page<MessageSummary> | undefined>(undefined);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [open, setOpen] = useState<string | undefined>(undefined);
@@ -92,8 +92,7 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([]);
-          setCursor(undefined);
+          pages.reset();
           setSelector(selectorInput.trim());
         }}
       >
@@ -217,19 +216,7 @@ export function MessageBrowser(props: { queue: string; dlq: boolean; refresh: nu
           )}
         </tbody>
       </table>
-      <Pager
-        label="Message pages"
-        hasPrev={cursors.length > 0}
-        hasNext={page?.next !== undefined}
-        onPrev={() => {
-          setCursor(cursors[cursors.length - 1] === '' ? undefined : cursors[cursors.length - 1]);
-          setCursors(cursors.slice(0, -1));
-        }}
-        onNext={() => {
-          setCursors([...cursors, cursor ?? '']);
-          setCursor(page?.next);
-        }}
-      />
+      <Pager label="Message pages" pages={pages} next={page?.next} />
       {open !== undefined && <MessageView queue={queue} id={open} onClose={() => setOpen(undefined)} />}
       {dialog}
     </section>

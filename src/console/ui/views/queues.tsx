@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorText, query, seg } from '../api.ts';
 import type { Page, QueueStats, QueuesEvent } from '../api-types.ts';
-import { fmtBytes, fmtNum, Link, Notice, Pager } from '../components/common.tsx';
+import { fmtBytes, fmtNum, Link, Notice, Pager, useCursor } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { useEvent } from '../events.ts';
 
@@ -25,8 +25,8 @@ export function QueuesView(): JSX.Element {
   const [filter, setFilter] = useState('');
   const [kind, setKind] = useState('');
   const [sort, setSort] = useState('name');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursor();
+  const { cursor } = pages;
   const [page, setPage] = useState<Page<QueueStats> | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);
@@ -56,10 +56,7 @@ export function QueuesView(): JSX.Element {
     });
   });
 
-  const restart = (): void => {
-    setCursors([]);
-    setCursor(undefined);
-  };
+  const restart = (): void => pages.reset();
   const run = async (what: () => Promise<unknown>, done: string): Promise<void> => {
     try {
       await what();
@@ -162,21 +159,7 @@ export function QueuesView(): JSX.Element {
           )}
         </tbody>
       </table>
-      <Pager
-        label="Queue pages"
-        hasPrev={cursors.length > 0}
-        hasNext={page?.next !== undefined}
-        summary={page?.total !== undefined ? `${fmtNum(page.total)} queues` : undefined}
-        onPrev={() => {
-          const prev = cursors.slice(0, -1);
-          setCursor(cursors[cursors.length - 1] === '' ? undefined : cursors[cursors.length - 1]);
-          setCursors(prev);
-        }}
-        onNext={() => {
-          setCursors([...cursors, cursor ?? '']);
-          setCursor(page?.next);
-        }}
-      />
+      <Pager label="Queue pages" pages={pages} next={page?.next} summary={page?.total !== undefined ? `${fmtNum(page.total)} queues` : undefined} />
       {dialog}
     </section>
   );
