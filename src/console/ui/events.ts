@@ -11,14 +11,36 @@ type Handler = (data: unknown) => void;
 const EVENTS = ['stats', 'queues', 'routes', 'connection'] as const;
 export type EventName = (typeof EVENTS)[number];
 
+/**
+ * The topics asked for, most first: a user who may not view routes or connections
+ * (`view` on `$sys.mgmt.routes` / `.connections`) is refused the whole stream (403), and a refused
+ * EventSource closes for good, so the console asks again with fewer.
+ */
+const TOPIC_SETS = ['stats,queues,routes,connections', 'stats,queues,routes', 'stats,queues,connections', 'stats,queues', 'stats'];
+
 let source: EventSource | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
 const handlers = new Map<EventName, Set<Handler>>();
 
-export function openEvents(): void {
-  if (source !== undefined) return;
-  source = new EventSource(`${API}/events?topics=stats,queues,routes,connections`, { withCredentials: true });
+function open(set: number): void {
+  const es = new EventSource(`${API}/events?topics=${TOPIC_SETS[set]}`, { withCredentials: true });
+  source = es;
+  let opened = false;
+  es.onopen = () => {
+    opened = true;
+  };
+  es.onerror = () => {
+    // A network error while open: the browser reconnects by itself (readyState CONNECTING).
+    if (es.readyState !== EventSource.CLOSED || source !== es) return;
+    // Refused before it ever opened: fewer topics. Closed after it was open (the session ended,
+    // the broker restarted): again in a while; a request of the app meanwhile shows the login if
+    // the session is gone (its 401 closes the events).
+    const next = opened ? set : set + 1;
+    if (next >= TOPIC_SETS.length) return;
+    timer = setTimeout(() => open(next), opened ? 5000 : 0);
+  };
   for (const name of EVENTS) {
-    source.addEventListener(name, (ev) => {
+    es.addEventListener(name, (ev) => {
       let data: unknown;
       try {
         data = JSON.parse((ev as MessageEvent<string>).data);
@@ -30,7 +52,12 @@ export function openEvents(): void {
   }
 }
 
+export function openEvents(): void {
+  if (source === undefined) open(0);
+}
+
 export function closeEvents(): void {
+  clearTimeout(timer);
   source?.close();
   source = undefined;
 }
