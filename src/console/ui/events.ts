@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import { API } from './api.ts';
+import { API, api } from './api.ts';
 
 /**
  * The broker's live stream (`GET /api/v1/events`, Server-Sent Events): one EventSource for the
@@ -33,11 +33,20 @@ function open(set: number): void {
     // A network error while open: the browser reconnects by itself (readyState CONNECTING).
     if (es.readyState !== EventSource.CLOSED || source !== es) return;
     // Refused before it ever opened: fewer topics. Closed after it was open (the session ended,
-    // the broker restarted): again in a while; a request of the app meanwhile shows the login if
-    // the session is gone (its 401 closes the events).
-    const next = opened ? set : set + 1;
-    if (next >= TOPIC_SETS.length) return;
-    timer = setTimeout(() => open(next), opened ? 5000 : 0);
+    // the broker restarted): again in a while, after a request that shows the login if the
+    // session is gone (its 401 closes the events).
+    if (!opened) {
+      if (set + 1 < TOPIC_SETS.length) open(set + 1);
+      return;
+    }
+    timer = setTimeout(() => {
+      api('GET', '/overview').then(
+        () => {
+          if (source === es) open(set);
+        },
+        () => undefined,
+      );
+    }, 5000);
   };
   for (const name of EVENTS) {
     es.addEventListener(name, (ev) => {
