@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import { API, api } from './api.ts';
+import { API, api, ApiError } from './api.ts';
 
 /**
  * The broker's live stream (`GET /api/v1/events`, Server-Sent Events): one EventSource for the
@@ -39,14 +39,19 @@ function open(set: number): void {
       if (set + 1 < TOPIC_SETS.length) open(set + 1);
       return;
     }
-    timer = setTimeout(() => {
-      api('GET', '/overview').then(
-        () => {
-          if (source === es) open(set);
-        },
-        () => undefined,
-      );
-    }, 5000);
+    const retry = (): void => {
+      timer = setTimeout(() => {
+        api('GET', '/overview').then(
+          () => {
+            if (source === es) open(set);
+          },
+          (err: unknown) => {
+            if (source === es && !(err instanceof ApiError && (err.status === 401 || err.status === 403))) retry();
+          },
+        );
+      }, 5000);
+    };
+    retry();
   };
   for (const name of EVENTS) {
     es.addEventListener(name, (ev) => {
