@@ -83,7 +83,9 @@ export function fuse(steps: SyncStep[]): SyncStep {
  * to the error handler. Completes once the source completed and no exchange is pending.
  */
 export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<unknown> | void): Step {
-  return (source) =>
+  // Counted here (no extra operator hop around it): the compiler sees `probed` and leaves it be.
+  const probe = ctx.probe;
+  const op: Step = (source) =>
     new Observable<Exchange>((subscriber) => {
       let pending = 0;
       let sourceDone = false;
@@ -112,6 +114,7 @@ export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<un
       };
       const passed = (ex: Exchange): void => {
         if (closed) return;
+        probe?.passed(ex);
         subscriber.next(ex);
         finish();
       };
@@ -128,6 +131,7 @@ export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<un
       const sub = source.subscribe({
         next: (ex) => {
           pending++;
+          probe?.hold(ex);
           run(ex, 1);
         },
         error: (e) => subscriber.error(e),
@@ -142,6 +146,7 @@ export function asyncStep(ctx: StepContext, fn: (ex: Exchange) => PromiseLike<un
         for (const t of timers) t.unsubscribe();
       };
     });
+  return probe ? Object.assign(op, { probed: true }) : op;
 }
 
 /** Runs a synchronous part of a step; a throw goes to the error handler (deterministic: no redelivery). */

@@ -108,6 +108,7 @@ export class RouteCompiler {
     if (!probe) this.probes.set(id, (probe = new StepProbe(id)));
     const op = descriptor.compile((s as unknown as Record<string, never>)[kind]!, this.compiler(`${path}.${kind}`, path, scope, probe));
     if ('sync' in op) return probeSync(op as SyncStep, probe);
+    if ('probed' in op) return op; // counts itself (asyncStep: to, process)
     return descriptor.nested !== undefined && descriptor.nested.length > 0 ? probeDispatch(op, probe) : probeHeld(op, probe);
   }
 
@@ -115,7 +116,7 @@ export class RouteCompiler {
   private compiler(p: string, path: string, scope: Scope, probe: StepProbe): StepCompiler {
     return {
       path: p,
-      context: this.ctx(path, { handler: scope.handler, errors: probedErrors(scope.errors, probe) }),
+      context: this.ctx(path, { handler: scope.handler, errors: probedErrors(scope.errors, probe) }, probe),
       expression: (e, at) => this.expr(e, at),
       predicate: (e, at) => this.pred(e, at),
       producer: (uri, at) => this.producer(uri, at),
@@ -140,9 +141,10 @@ export class RouteCompiler {
     };
   }
 
-  private ctx(step: string, scope: Scope): StepContext {
+  private ctx(step: string, scope: Scope, probe?: StepProbe): StepContext {
     const env = this.env;
     return {
+      ...(probe ? { probe } : {}),
       routeId: env.routeId,
       step,
       log: env.log,

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { syncStep } from '../../patterns/index.ts';
 import { STEP_SECONDS_BUCKETS, type StepStats } from './route-telemetry.ts';
-import type { ErrorHandling, Exchange, Step, SyncStep } from './types.ts';
+import type { ErrorHandling, Exchange, Step, StepCounters, SyncStep } from './types.ts';
 
 /**
  * Per-step counters of a compiled route (issue 15: the console's live graph, `/metrics`). One
@@ -22,7 +22,7 @@ import type { ErrorHandling, Exchange, Step, SyncStep } from './types.ts';
  *   error handler. The exchange carries the probe that holds it (`HeldExchange`): two fields set
  *   at creation, so holding one is a field write.
  */
-export class StepProbe {
+export class StepProbe implements StepCounters {
   /** The node id (`steps.1.choice.when.0.steps.0`): the dotted path of the step in the definition. */
   readonly id: string;
   entered = 0;
@@ -55,6 +55,25 @@ export class StepProbe {
     let acc = 0;
     for (let i = 0; i < STEP_SECONDS_BUCKETS.length; i++) buckets.push((acc += this.perBucket[i]!));
     return { id: this.id, entered: this.entered, completed: this.completed, failed: this.failed, inFlight: this.inFlight, buckets, count: this.count, sumSeconds: this.sumSeconds };
+  }
+
+  /** An exchange reached the step (it holds it until it passes it on, fails it, or it is settled). */
+  hold(ex: Exchange): void {
+    const h = ex as HeldExchange;
+    this.entered++;
+    this.inFlight++;
+    h.probe = this;
+    h.probeT0 = performance.now();
+  }
+
+  /** The step passes `ex` on (an exchange it made, never held here, is not counted). */
+  passed(ex: Exchange): void {
+    const h = ex as HeldExchange;
+    if (h.probe !== this) return;
+    h.probe = undefined;
+    this.inFlight--;
+    this.completed++;
+    this.observe(performance.now() - h.probeT0);
   }
 
   /** The exchange `ex` (which this probe held) was settled inside the step: it ended the route there. */
@@ -139,11 +158,7 @@ export function probeHeld(op: Step, p: StepProbe): Step {
     const input = new Observable<Exchange>((subscriber) =>
       source.subscribe({
         next: (ex) => {
-          const h = ex as HeldExchange;
-          p.entered++;
-          p.inFlight++;
-          h.probe = p;
-          h.probeT0 = performance.now();
+          p.hold(ex);
           subscriber.next(ex);
         },
         error: (e) => subscriber.error(e),
@@ -154,14 +169,7 @@ export function probeHeld(op: Step, p: StepProbe): Step {
     return new Observable<Exchange>((subscriber) =>
       output.subscribe({
         next: (ex) => {
-          const h = ex as HeldExchange;
-          // An exchange the step made (an aggregate, split parts) was never entered here: not counted.
-          if (h.probe === p) {
-            h.probe = undefined;
-            p.inFlight--;
-            p.completed++;
-            p.observe(performance.now() - h.probeT0);
-          }
+          p.passed(ex);
           subscriber.next(ex);
         },
         error: (e) => subscriber.error(e),

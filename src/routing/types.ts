@@ -122,6 +122,12 @@ export interface IdempotentRepository {
   remove(key: string): Promise<void>;
 }
 
+/** A step's counters as a pattern updates them (failures are counted by the step's error handling). */
+export interface StepCounters {
+  hold(ex: Exchange): void;
+  passed(ex: Exchange): void;
+}
+
 /** What a pattern gets from the route around it. */
 export interface StepContext {
   readonly routeId: string;
@@ -133,6 +139,12 @@ export interface StepContext {
   readonly errors: ErrorHandling;
   /** Record each step in the exchange's history (the route's `trace` option; off by default, as in Camel). */
   readonly trace?: boolean;
+  /**
+   * The step's counters (src/routing/step-probe.ts), for a pattern that counts its own exchanges
+   * (asyncStep): `hold` when one reaches the step, `passed` when the step passes it on. A step
+   * that does not use them is counted around its operator by the compiler.
+   */
+  readonly probe?: StepCounters;
   /** A producer for an endpoint URI (cached; for dynamic recipients). */
   producer(uri: string): Producer;
   /** A new exchange (aggregate) that settles `onSettled` instead of a parent. */
