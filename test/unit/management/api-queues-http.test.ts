@@ -12,7 +12,7 @@ import pino from 'pino';
 import type { Core } from '../../../src/core/core.ts';
 import type { MessageOperation, QueueStats, QueueView } from '../../../src/core/handles.ts';
 import type { Message } from '../../../src/core/message.ts';
-import type { Permission } from '../../../src/core/ports/security.ts';
+import type { Permission, Subject } from '../../../src/core/ports/security.ts';
 import { JunctionError } from '../../../src/errors.ts';
 import { messagesApi } from '../../../src/management/http/api-messages.ts';
 import { queuesApi } from '../../../src/management/http/api-queues.ts';
@@ -99,23 +99,31 @@ const core = {
   },
 } as unknown as Core;
 
-/** Users by the `x-user` header; `viewer` may view and browse `orders` only. */
+/**
+ * Users by the `x-user` header (none: `admin`, who may do anything); `viewer` may view and browse
+ * `orders` only; `x-user: -` is a caller that is not logged in.
+ */
 const grants: Record<string, ReadonlyArray<readonly [Permission, string]>> = {
   viewer: [
     ['view', 'orders'],
     ['browse', 'orders'],
   ],
 };
-const userOf = (req: FastifyRequest) => req.headers['x-user'] as string | undefined;
-const callerOf = (req: FastifyRequest): Caller => ({ subject: undefined, user: userOf(req), via: 'none', origin: { component: 'management' } });
+const userOf = (req: FastifyRequest) => (req.headers['x-user'] as string | undefined) ?? 'admin';
+const allowed = (subject: Subject, address: string, permission: Permission) => subject.user === 'admin' || grants[subject.user!]?.some(([p, a]) => p === permission && a === address) === true;
+const callerOf = (req: FastifyRequest): Caller => {
+  const user = userOf(req);
+  return { subject: user === '-' ? undefined : { user, roles: new Set<string>() }, user, via: 'basic', origin: { component: 'management' } };
+};
 const deps: ApiDeps = {
-  ctx: { core, connections: { list: () => [] }, security: {}, log: pino({ level: 'silent' }) } as unknown as ManagementContext,
+  ctx: { core, connections: { list: () => [] }, security: { allowed }, log: pino({ level: 'silent' }) } as unknown as ManagementContext,
   telemetry: undefined as never,
   caller: callerOf,
   authorize(req, permission, address) {
-    const user = userOf(req);
-    if (user !== undefined && !grants[user]?.some(([p, a]) => p === permission && a === address)) throw new ApiError(403, 'ERR_SECURITY_UNAUTHORIZED', 'no');
-    return callerOf(req);
+    const caller = callerOf(req);
+    if (caller.subject === undefined) throw new ApiError(401, 'ERR_AUTHENTICATION_REQUIRED', 'log in');
+    if (!allowed(caller.subject, address, permission)) throw new ApiError(403, 'ERR_SECURITY_UNAUTHORIZED', 'no');
+    return caller;
   },
 };
 
@@ -163,6 +171,9 @@ test('queues api (fake core): lists filter, sort and page, and leave out what th
   assert.deepEqual(viewer.body.items.map((q: QueueStats) => q.name), ['orders']);
   assert.equal((await json('/addresses?kind=multicast')).body.items[0].messages, 1);
   assert.deepEqual((await json('/addresses', { user: 'viewer' })).body.items.map((a: { name: string }) => a.name), ['orders']);
+  assert.deepEqual((await json('/queues?filter=nothing-matches', { user: 'viewer' })).body.items, []);
+  const anonymous = await json('/queues?filter=nothing-matches', { user: '-' });
+  assert.equal(anonymous.status, 401, 'not logged in: a 401, even for a list that would be empty');
   assert.equal((await json('/queues?sort=bogus')).status, 400);
   assert.equal((await json('/queues?limit=1001')).status, 400);
 });
