@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runJunction } from '../helpers/junction-cli.ts';
 
 /**
  * `junction` management commands against a hand-written HTTP server that answers what a real
@@ -12,7 +11,6 @@ import { after, before, test } from 'node:test';
  * an endless body, escape codes): exit codes 3/4/5/1, one line on stderr, nothing hangs.
  */
 
-const bin = path.resolve(import.meta.dirname, '../../bin/junction.js');
 let server: http.Server;
 let url = '';
 const seen: Array<{ path: string; authorization?: string }> = [];
@@ -63,15 +61,7 @@ after(() => {
   server.close();
 });
 
-async function junction(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, JUNCTION_URL: '', JUNCTION_USER: '', JUNCTION_PASSWORD: '', JUNCTION_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let e = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (e += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, out, err: e };
-}
+const junction = (args: string[], env: NodeJS.ProcessEnv = {}) => runJunction(args, env);
 
 function oneLine(r: { err: string }, re: RegExp): void {
   const lines = r.err.split('\n').filter((l) => l !== '');

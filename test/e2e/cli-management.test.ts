@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import rhea, { type Connection } from 'rhea';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { runJunction } from '../helpers/junction-cli.ts';
 
 /**
  * The `junction` management and client commands as a user runs them: bin/junction.js as a child
@@ -14,7 +14,6 @@ import { startBroker, type TestBroker } from '../helpers/broker.ts';
  * found through `GET /api/v1/overview` as `junction producer` does against `npm start`.
  */
 
-const bin = path.resolve(import.meta.dirname, '../../bin/junction.js');
 let broker: TestBroker;
 let url = '';
 let dir = '';
@@ -29,21 +28,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-async function junction(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args, '--url', url], { env: { ...process.env, JUNCTION_USER: '', JUNCTION_PASSWORD: '', JUNCTION_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, out, err };
-}
+const junction = (args: string[], env: NodeJS.ProcessEnv = {}) => runJunction([...args, '--url', url], env);
 
 async function json<T>(args: string[]): Promise<T> {
   const r = await junction([...args, '--json']);

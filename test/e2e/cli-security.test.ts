@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { hashPassword } from '../../src/security/password-hash.ts';
 import { writeUsersFile } from '../../src/security/users-file.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { runJunction } from '../helpers/junction-cli.ts';
 
 /**
  * The CLI against a broker with security on: no login is exit 3 (401), a wrong password exit 3, a
@@ -15,7 +14,6 @@ import { startBroker, type TestBroker } from '../helpers/broker.ts';
  * JUNCTION_PASSWORD for HTTP and for the producer's AMQP SASL login alike.
  */
 
-const bin = path.resolve(import.meta.dirname, '../../bin/junction.js');
 const FAST = { ln: 10, r: 8, p: 1 };
 let dir = '';
 let broker: TestBroker;
@@ -40,18 +38,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function junction(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [bin, ...args, '--url', `http://127.0.0.1:${broker.ports.http}`], {
-    env: { ...process.env, JUNCTION_USER: '', JUNCTION_PASSWORD: '', JUNCTION_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, out, err };
-}
+const junction = (args: string[], env: NodeJS.ProcessEnv = {}) => runJunction([...args, '--url', `http://127.0.0.1:${broker.ports.http}`], env);
 
 test('security on: the producer logs in over AMQP with JUNCTION_PASSWORD; a viewer reads queue stat and is refused purge (exit 3); no login or a wrong password is exit 3', { timeout: 180_000 }, async () => {
   const p = await junction(['producer', '--destination', 'queue://sec.orders', '--message-count', '10', '--user', 'adam'], { JUNCTION_PASSWORD: 'adam-pw' });
