@@ -134,7 +134,6 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
     }
   };
 
-  const general = byNode.get(undefined) ?? [];
   return (
     <section aria-labelledby="editor-title">
       <p class="crumbs">
@@ -191,7 +190,6 @@ export function RouteEditorView(props: { id?: string | undefined }): JSX.Element
               })}
             </ul>
           )}
-          {general.length > 0 && issues.length > 0 && <p class="muted">Issues not at a step are listed above only.</p>}
         </div>
         <div>
           <h2>Graph</h2>
