@@ -46,13 +46,17 @@ function card(term: string) {
 describe('web console in chromium', { skip }, () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'junction-console-'));
-    const users = { admin: { password: await hashPassword('admin-pw', FAST), roles: ['admin'] } };
+    const users = {
+      admin: { password: await hashPassword('admin-pw', FAST), roles: ['admin'] },
+      vera: { password: await hashPassword('vera-pw', FAST), roles: ['viewer'] },
+    };
     await writeFile(path.join(dir, 'users.json'), JSON.stringify({ users }));
     broker = await startBroker({
       security: {
         usersFile: path.join(dir, 'users.json'),
-        // Everything, except sending to console.denied: a route step sending there fails.
-        permissions: { '#': grant(ALL), 'console.denied': grant(ALL.filter((p) => p !== 'send')) },
+        // admin: everything, except sending to console.denied (a route step sending there fails);
+        // vera: read-only management (view, browse).
+        permissions: { '#': { ...grant(ALL), view: ['admin', 'viewer'], browse: ['admin', 'viewer'] }, 'console.denied': grant(ALL.filter((p) => p !== 'send')) },
         routes: { defaultUser: 'admin' },
       },
       // One delivery, then the dead-letter queue: a rejected message lands there at once.
@@ -220,21 +224,39 @@ describe('web console in chromium', { skip }, () => {
     const users = page.getByRole('table', { name: 'Users' });
     await users.getByRole('button', { name: 'Change admin' }).waitFor();
     const form = page.getByRole('form', { name: 'Add user' });
-    await form.getByLabel('User name').fill('viewer');
-    await form.getByLabel('New user password').fill('viewer-pw-1');
+    await form.getByLabel('User name').fill('carol');
+    await form.getByLabel('New user password').fill('carol-pw-1');
     await form.getByLabel('Roles').fill('ops, audit');
     await form.getByRole('button', { name: 'Add user' }).click();
-    const row = users.getByRole('row').filter({ has: page.getByRole('cell', { name: 'viewer', exact: true }) });
+    const row = users.getByRole('row').filter({ has: page.getByRole('cell', { name: 'carol', exact: true }) });
     await row.getByRole('cell', { name: /^(ops, audit|audit, ops)$/ }).waitFor();
-    await row.getByRole('button', { name: 'Change viewer' }).click();
-    const change = page.getByRole('form', { name: 'Change user viewer' });
+    await row.getByRole('button', { name: 'Change carol' }).click();
+    const change = page.getByRole('form', { name: 'Change user carol' });
     await change.getByLabel('Roles').fill('ops');
     await change.getByRole('button', { name: 'Save' }).click();
     await row.getByRole('cell', { name: 'ops', exact: true }).waitFor();
     await shot(page, 'users');
-    await row.getByRole('button', { name: 'Remove viewer' }).click();
+    await row.getByRole('button', { name: 'Remove carol' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Remove user' }).click();
-    await users.getByRole('cell', { name: 'viewer', exact: true }).waitFor({ state: 'detached' });
+    await users.getByRole('cell', { name: 'carol', exact: true }).waitFor({ state: 'detached' });
     assert.deepEqual(browser.errors, []);
+  });
+
+  test('log out, then a view-only user sees the queues and is refused a change', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.getByLabel('User').fill('vera');
+    await page.getByLabel('Password').fill('vera-pw');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queues' }).click();
+    await page.getByLabel('Filter').fill('console.orders');
+    const row = page.getByRole('table', { name: 'Queues' }).getByRole('row').filter({ has: page.getByRole('link', { name: 'console.orders' }) });
+    await untilText(row.locator('td[data-col="messages"]'), 'the depth seen by the viewer', (t) => t === '50');
+    await row.getByRole('button', { name: 'Delete console.orders' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete queue' }).click();
+    await page.getByRole('alert').filter({ hasText: 'ERR_SECURITY_UNAUTHORIZED' }).waitFor();
+    await shot(page, 'viewer-denied');
+    assert.equal(broker.core.queueStats().find((q) => q.name === 'console.orders')?.messages, 50);
   });
 });

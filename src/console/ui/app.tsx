@@ -4,7 +4,7 @@ import { api, errorText, setCsrfToken, setUnauthorizedHandler } from './api.ts';
 import type { Session } from './api-types.ts';
 import { Link, Notice } from './components/common.tsx';
 import { closeEvents, openEvents } from './events.ts';
-import { match, usePath } from './router.ts';
+import { match, navigate, usePath } from './router.ts';
 import { ConnectionsView } from './views/connections.tsx';
 import { LoginView } from './views/login.tsx';
 import { OverviewView } from './views/overview.tsx';
@@ -87,6 +87,8 @@ export function App(): JSX.Element {
     closeEvents();
     setCsrfToken(undefined);
     setSession({ security: true });
+    // The next user starts at the overview (an expired session, instead, logs in where it was).
+    navigate('/');
   };
 
   const nav = session.security ? [...NAV, ['/users', 'Users'] as const] : NAV;

@@ -159,7 +159,7 @@ export function QueuesView(): JSX.Element {
           )}
         </tbody>
       </table>
-      <Pager label="Queue pages" pages={pages} next={page?.next} summary={page?.total !== undefined ? `${fmtNum(page.total)} queues` : undefined} />
+      <Pager label="Queue pages" pages={pages} next={page?.next} summary={page?.total !== undefined ? `${fmtNum(page.total)} queue${page.total === 1 ? '' : 's'}` : undefined} />
       {dialog}
     </section>
   );
