@@ -126,14 +126,15 @@ export const messagesApi: ApiArea = (app, deps) => {
     handler: async (req, reply) => {
       const { queue, caller } = authorizedQueue(deps, req, 'manage', req.params.name);
       const { selector } = req.query;
+      const filter = selector === undefined ? {} : { selector };
+      // One operation whatever the size, so a purge counts what it skipped (messages in delivery) alike.
       if (queue.messageCount <= SYNC_PURGE_LIMIT) {
-        if (selector === undefined) return { removed: await core.purge(queue.name, caller.origin), skipped: 0 };
-        const op = core.messageOperation(queue.name, 'remove', { selector }, {}, caller.origin);
+        const op = core.messageOperation(queue.name, 'remove', filter, {}, caller.origin);
         while (!op.done) await op.step(SYNC_PURGE_LIMIT);
         return { removed: op.processed, skipped: op.skipped };
       }
       jobs.assertRoom();
-      const op = core.messageOperation(queue.name, 'remove', selector === undefined ? {} : { selector }, {}, caller.origin);
+      const op = core.messageOperation(queue.name, 'remove', filter, {}, caller.origin);
       reply.code(202);
       return { job: jobs.start(op, jobMeta(queue.name, undefined, caller.user)) };
     },

@@ -84,7 +84,6 @@ const core = {
     return { messages: page, next: from + opts.limit < messages.length ? String(from + opts.limit) : undefined };
   },
   findMessage: async (_q: string, id: string) => messages.find((m) => m.id === id),
-  purge: async () => 5,
   messageOperation: (queue: string, action: MessageOperation['action'], filter: unknown, opts: { target?: string }) => {
     calls.push(`op ${queue} ${action} ${JSON.stringify(filter)} ${opts.target ?? '-'}`);
     return fakeOp(action, core.getQueue(queue)!.messageCount);
