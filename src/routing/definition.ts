@@ -78,6 +78,27 @@ export class RouteDefinitionError extends JunctionError {
   }
 }
 
+/**
+ * Levels of JSON nesting a definition may have (objects and arrays; the samples use 10). Validation,
+ * compilation and the graph recurse over the definition: a few thousand levels (35 KB of nested
+ * `choice`, well under the API's body limit) overflowed the stack, a 500 and an unlocated error.
+ * Same default as `selectors.maxDepth`.
+ */
+export const MAX_DEFINITION_DEPTH = 64;
+
+/** Refuses a definition nested deeper than {@link MAX_DEFINITION_DEPTH}, walking it without recursion (plain objects and arrays only). */
+function checkDepth(raw: unknown): void {
+  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: raw, depth: 0, path: '' }];
+  while (stack.length > 0) {
+    const { v, depth, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) continue; // a TypeScript route's values (RegExp, class instances) are not walked
+    if (depth >= MAX_DEFINITION_DEPTH) throw new RouteDefinitionError(path, `nested more than ${MAX_DEFINITION_DEPTH} levels deep`);
+    for (const [k, child] of Object.entries(v)) stack.push({ v: child, depth: depth + 1, path: Array.isArray(v) ? `${path}[${k}]` : path === '' ? k : `${path}.${k}` });
+  }
+}
+
 function joinPath(base: string, p: ReadonlyArray<PropertyKey>): string {
   let out = base;
   for (const k of p) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
@@ -130,6 +151,7 @@ function refuseReserved(name: string, path: string): void {
 
 /** Validates a definition (JSON or from the builder); throws {@link RouteDefinitionError} naming the path. */
 export function validateDefinition(raw: unknown, registry: StepRegistry = stepRegistry): RouteDefinition {
+  checkDepth(raw);
   const base = check(routeSchema, raw, '');
   const { $schema: _schema, ...fields } = base;
   const def: RouteDefinition = { ...fields, steps: checkSteps(fields.steps, 'steps', registry) } as RouteDefinition;
