@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -155,6 +156,28 @@ test('perf runs a producer and a consumer and reports throughput and HDR latency
   const text = await junction(['perf', '--destination', 'queue://cli.perf', '--duration', '1', '--warmup', '0']);
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /^latency +p50 [\d.]+ ms +p90 [\d.]+ ms +p99 [\d.]+ ms +p99\.9 [\d.]+ ms +max [\d.]+ ms/m);
+});
+
+test('queue stat --watch --json prints one JSON line per refresh until Ctrl-C (SIGINT), then exits 0', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../bin/junction.js'), 'queue', 'stat', '--watch', '0.2', '--json', '--filter', 'cli.', '--url', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.split('\n').length > 2) resolve();
+    });
+    child.once('exit', () => reject(new Error(`exited early: ${out}`)));
+  });
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  const lines = out.trim().split('\n');
+  assert.ok(lines.length >= 2);
+  for (const l of lines) {
+    const snap = JSON.parse(l) as { at: string; queues: Array<{ name: string }> };
+    assert.ok(!Number.isNaN(Date.parse(snap.at)));
+    assert.ok(snap.queues.every((q) => q.name.includes('cli.')));
+  }
 });
 
 test('a broker that is not there: exit 5 for management and client commands alike', { timeout: 60_000 }, async () => {
