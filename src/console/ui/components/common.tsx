@@ -113,3 +113,17 @@ export function fmtDuration(seconds: number): string {
 export function fmtDest(d: { type: string; name: string } | undefined): string {
   return d === undefined ? '-' : `${d.type}:${d.name}`;
 }
+
+/** Statistics as cards: a term and its value each (`<dl>`, so a screen reader reads the pairs). */
+export function StatCards(props: { label?: string; items: ReadonlyArray<readonly [string, string]> }): JSX.Element {
+  return (
+    <dl class="cards" aria-label={props.label}>
+      {props.items.map(([term, value]) => (
+        <div key={term} class="card stat">
+          <dt>{term}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

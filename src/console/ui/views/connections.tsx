@@ -4,6 +4,7 @@ import { api, errorText, query, seg } from '../api.ts';
 import type { Connection, ConnectionDetail, Page } from '../api-types.ts';
 import { fmtBytes, fmtTime, Notice, Pager, useCursor } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
+import { useGet } from '../components/use-get.ts';
 import { useEvent } from '../events.ts';
 
 const PAGE = 100;
@@ -15,33 +16,21 @@ export function ConnectionsView(): JSX.Element {
   const [clientId, setClientId] = useState('');
   const pages = useCursor();
   const { cursor } = pages;
-  const [page, setPage] = useState<Page<Connection> | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const list = useGet<Page<Connection>>(`/connections${query({ protocol, user, clientId, limit: PAGE, cursor })}`, 150);
+  const page = list.data;
+  const [failed, setError] = useState<string | undefined>(undefined);
+  const error = failed ?? list.error;
   const [info, setInfo] = useState<string | undefined>(undefined);
-  const [reload, setReload] = useState(0);
   const [dialog, ask] = useConfirm();
   const [open, setOpen] = useState<ConnectionDetail | undefined>(undefined);
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      api<Page<Connection>>('GET', `/connections${query({ protocol, user, clientId, limit: PAGE, cursor })}`).then(
-        (p) => {
-          setPage(p);
-          setError(undefined);
-        },
-        (e: unknown) => setError(errorText(e)),
-      );
-    }, 150);
-    return () => clearTimeout(t);
-  }, [protocol, user, clientId, cursor, reload]);
 
   // Connection events only say something changed: reload at most once a second.
   useEvent('connection', () => {
     if (pending.current !== undefined) return;
     pending.current = setTimeout(() => {
       pending.current = undefined;
-      setReload((r) => r + 1);
+      list.reload();
     }, 1000);
   });
   useEffect(() => () => clearTimeout(pending.current), []);
@@ -61,7 +50,7 @@ export function ConnectionsView(): JSX.Element {
     try {
       await api('DELETE', `/connections/${seg(c.id)}?reason=${encodeURIComponent('closed from the web console')}`);
       setInfo(`Closed ${who}.`);
-      setReload((r) => r + 1);
+      list.reload();
     } catch (e) {
       setError(errorText(e));
     }

@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.ts';
 import type { Overview, Sample } from '../api-types.ts';
-import { fmtBytes, fmtDuration, fmtNum, Notice } from '../components/common.tsx';
+import { fmtBytes, fmtDuration, fmtNum, Notice, StatCards } from '../components/common.tsx';
 import { LineChart } from '../components/line-chart.tsx';
 import { useEvent } from '../events.ts';
 
@@ -38,19 +38,21 @@ export function OverviewView(): JSX.Element {
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
       <Notice error={error} />
-      <dl class="cards">
-        <Card term="Version" value={overview?.version ?? '-'} />
-        <Card term="Uptime" value={uptime === undefined ? '-' : fmtDuration(uptime)} />
-        <Card term="Messages" value={fmtNum(totals?.messages)} />
-        <Card term="Queues" value={fmtNum(totals?.queues)} />
-        <Card term="Topics" value={fmtNum(totals?.topics)} />
-        <Card term="Consumers" value={fmtNum(totals?.consumers)} />
-        <Card term="Connections" value={fmtNum(conns)} />
-        <Card term="Enqueued" value={fmtNum(totals?.enqueued)} />
-        <Card term="Acknowledged" value={fmtNum(totals?.acked)} />
-        <Card term="Dead-lettered" value={fmtNum(totals?.deadLettered)} />
-        <Card term="Memory" value={memory === undefined ? '-' : `${fmtBytes(memory.usedBytes)}${memory.limitBytes > 0 ? ` of ${fmtBytes(memory.limitBytes)}` : ''}`} />
-      </dl>
+      <StatCards
+        items={[
+          ['Version', overview?.version ?? '-'],
+          ['Uptime', uptime === undefined ? '-' : fmtDuration(uptime)],
+          ['Messages', fmtNum(totals?.messages)],
+          ['Queues', fmtNum(totals?.queues)],
+          ['Topics', fmtNum(totals?.topics)],
+          ['Consumers', fmtNum(totals?.consumers)],
+          ['Connections', fmtNum(conns)],
+          ['Enqueued', fmtNum(totals?.enqueued)],
+          ['Acknowledged', fmtNum(totals?.acked)],
+          ['Dead-lettered', fmtNum(totals?.deadLettered)],
+          ['Memory', memory === undefined ? '-' : `${fmtBytes(memory.usedBytes)}${memory.limitBytes > 0 ? ` of ${fmtBytes(memory.limitBytes)}` : ''}`],
+        ]}
+      />
       <section aria-labelledby="alarms-title" class="alarms">
         <h2 id="alarms-title">Alarms</h2>
         {alarms.length === 0 ? (
@@ -84,15 +86,6 @@ export function OverviewView(): JSX.Element {
         />
       </div>
     </section>
-  );
-}
-
-function Card(props: { term: string; value: string }): JSX.Element {
-  return (
-    <div class="card stat">
-      <dt>{props.term}</dt>
-      <dd>{props.value}</dd>
-    </div>
   );
 }
 

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, query, seg } from '../api.ts';
 import type { Job, QueueDetail, QueueStats, QueuesEvent } from '../api-types.ts';
 import { JobProgress } from '../components/job-progress.tsx';
-import { fmtBytes, fmtNum, Link, Notice } from '../components/common.tsx';
+import { fmtBytes, fmtNum, Link, Notice, StatCards } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
 import { useEvent } from '../events.ts';
 import { navigate } from '../router.ts';
@@ -98,9 +98,9 @@ export function QueueDetailView(props: { name: string }): JSX.Element {
       <Notice error={error} info={info} />
       {job !== undefined && <JobProgress key={job.id} job={job} onDone={() => setRefresh((n) => n + 1)} />}
       {stats !== undefined && (
-        <dl class="cards" aria-label="Queue statistics">
-          {(
-            [
+        <StatCards
+          label="Queue statistics"
+          items={[
               ['Messages', fmtNum(stats.messages)],
               ['In delivery', fmtNum(stats.inDelivery)],
               ['Paged', fmtNum(stats.paged)],
@@ -111,14 +111,8 @@ export function QueueDetailView(props: { name: string }): JSX.Element {
               ['Expired', fmtNum(stats.expired)],
               ['Dead-lettered', fmtNum(stats.deadLettered)],
               ['Bytes', fmtBytes(stats.bytes)],
-            ] as const
-          ).map(([k, v]) => (
-            <div key={k} class="card stat">
-              <dt>{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+          ]}
+        />
       )}
       <SendMessage queue={name} topic={stats?.kind === 'subscription' ? stats.topic : undefined} onSent={() => void run(async () => undefined, 'Test message sent.')} onError={setError} />
       <MessageBrowser queue={name} dlq={dlq} refresh={refresh} onChanged={() => setRefresh((r) => r + 1)} />

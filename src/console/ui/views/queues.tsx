@@ -1,9 +1,10 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, errorText, query, seg } from '../api.ts';
 import type { Page, QueueStats, QueuesEvent } from '../api-types.ts';
 import { fmtBytes, fmtNum, Link, Notice, Pager, useCursor } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
+import { useGet } from '../components/use-get.ts';
 import { useEvent } from '../events.ts';
 
 const PAGE = 50;
@@ -27,24 +28,13 @@ export function QueuesView(): JSX.Element {
   const [sort, setSort] = useState('name');
   const pages = useCursor();
   const { cursor } = pages;
-  const [page, setPage] = useState<Page<QueueStats> | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const list = useGet<Page<QueueStats>>(`/queues${query({ filter, kind, sort, limit: PAGE, cursor })}`, 150);
+  const page = list.data;
+  const setPage = list.setData;
+  const [failed, setError] = useState<string | undefined>(undefined);
+  const error = failed ?? list.error;
   const [info, setInfo] = useState<string | undefined>(undefined);
-  const [reload, setReload] = useState(0);
   const [dialog, ask] = useConfirm();
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      api<Page<QueueStats>>('GET', `/queues${query({ filter, kind, sort, limit: PAGE, cursor })}`).then(
-        (p) => {
-          setPage(p);
-          setError(undefined);
-        },
-        (e: unknown) => setError(errorText(e)),
-      );
-    }, 150);
-    return () => clearTimeout(t);
-  }, [filter, kind, sort, cursor, reload]);
 
   useEvent<QueuesEvent>('queues', (ev) => {
     setPage((p) => {
@@ -62,7 +52,7 @@ export function QueuesView(): JSX.Element {
       await what();
       setInfo(done);
       setError(undefined);
-      setReload((r) => r + 1);
+      list.reload();
     } catch (e) {
       setError(errorText(e));
       setInfo(undefined);
@@ -78,7 +68,7 @@ export function QueuesView(): JSX.Element {
       return run(() => api('DELETE', `/queues/${seg(q.name)}?force=true`), `Queue ${q.name} deleted.`);
     }
     setInfo(`Queue ${q.name} deleted.`);
-    setReload((r) => r + 1);
+    list.reload();
   };
 
   return (

@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, seg } from '../api.ts';
 import type { RouteGraph as Graph, RouteInfo, RoutesEvent, StepStats } from '../api-types.ts';
-import { fmtNum, Link, Notice } from '../components/common.tsx';
+import { fmtNum, Link, Notice, StatCards } from '../components/common.tsx';
 import { RouteActions } from '../components/route-actions.tsx';
 import { nodeText, RouteGraph } from '../components/route-graph.tsx';
 import { useEvent } from '../events.ts';
@@ -89,9 +89,9 @@ export function RouteDetailView(props: { id: string }): JSX.Element {
       )}
       <Notice error={error ?? route?.error} info={info} />
       {route !== undefined && (
-        <dl class="cards" aria-label="Route statistics">
-          {(
-            [
+        <StatCards
+          label="Route statistics"
+          items={[
               ['Completed', fmtNum(route.stats.completed)],
               ['Failed', fmtNum(route.stats.failed)],
               ['In flight', fmtNum(route.stats.inFlight)],
@@ -99,14 +99,8 @@ export function RouteDetailView(props: { id: string }): JSX.Element {
               ['Redeliveries', fmtNum(route.stats.redeliveries)],
               ['Mean ms', fmtNum(route.stats.meanMs)],
               ['Max ms', fmtNum(route.stats.maxMs)],
-            ] as const
-          ).map(([k, v]) => (
-            <div key={k} class="card stat">
-              <dt>{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+          ]}
+        />
       )}
       {graph !== undefined && <RouteGraph title={`Graph of route ${id}`} model={graph.model} steps={steps} rising={rising} />}
       {graph !== undefined && (

@@ -1,31 +1,26 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, errorText, seg } from '../api.ts';
 import type { Page, Subscription } from '../api-types.ts';
 import { fmtNum, Link, Notice } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
+import { useGet } from '../components/use-get.ts';
 
 /** Durable topic subscriptions (JMS durable subscribers, MQTT persistent sessions' subscriptions): list, delete. */
 export function SubscriptionsView(): JSX.Element {
-  const [items, setItems] = useState<readonly Subscription[] | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const list = useGet<Page<Subscription>>('/subscriptions?limit=1000');
+  const items = list.data?.items;
+  const [failed, setError] = useState<string | undefined>(undefined);
+  const error = failed ?? list.error;
   const [info, setInfo] = useState<string | undefined>(undefined);
-  const [reload, setReload] = useState(0);
   const [dialog, ask] = useConfirm();
-
-  useEffect(() => {
-    api<Page<Subscription>>('GET', '/subscriptions?limit=1000').then(
-      (p) => setItems(p.items),
-      (e: unknown) => setError(errorText(e)),
-    );
-  }, [reload]);
 
   const remove = async (s: Subscription): Promise<void> => {
     if (!(await ask({ title: `Delete subscription ${s.name}?`, body: <p>Its stored messages are deleted; a consumer attached to it is closed.</p>, confirm: 'Delete subscription' }))) return;
     try {
       await api('DELETE', `/subscriptions/${seg(s.name)}`);
       setInfo(`Subscription ${s.name} deleted.`);
-      setReload((r) => r + 1);
+      list.reload();
     } catch (e) {
       setError(errorText(e));
     }

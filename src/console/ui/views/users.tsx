@@ -1,9 +1,10 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, errorText, seg } from '../api.ts';
 import type { Page, User } from '../api-types.ts';
 import { Notice } from '../components/common.tsx';
 import { useConfirm } from '../components/confirm.tsx';
+import { useGet } from '../components/use-get.ts';
 
 const splitRoles = (s: string): string[] =>
   s
@@ -13,29 +14,23 @@ const splitRoles = (s: string): string[] =>
 
 /** The users file's users (security on): list, add, change password or roles, remove. */
 export function UsersView(props: { self: string | undefined }): JSX.Element {
-  const [users, setUsers] = useState<readonly User[] | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const list = useGet<Page<User>>('/users?limit=1000');
+  const users = list.data?.items;
+  const [failed, setError] = useState<string | undefined>(undefined);
+  const error = failed ?? list.error;
   const [info, setInfo] = useState<string | undefined>(undefined);
-  const [reload, setReload] = useState(0);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [roles, setRoles] = useState('');
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const [dialog, ask] = useConfirm();
 
-  useEffect(() => {
-    api<Page<User>>('GET', '/users?limit=1000').then(
-      (p) => setUsers(p.items),
-      (e: unknown) => setError(errorText(e)),
-    );
-  }, [reload]);
-
   const run = async (what: () => Promise<unknown>, done: string): Promise<boolean> => {
     try {
       await what();
       setInfo(done);
       setError(undefined);
-      setReload((r) => r + 1);
+      list.reload();
       return true;
     } catch (e) {
       setError(errorText(e));
