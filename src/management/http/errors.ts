@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
 import { isJunctionError } from '../../errors.ts';
@@ -71,3 +72,26 @@ export function errorReply(err: unknown): { status: number; body: ErrorBody } {
 function reply(status: number, code: string, message: string, issues?: ReadonlyArray<{ path: string; message: string }>): { status: number; body: ErrorBody } {
   return { status, body: { error: { code, message, ...(issues ? { issues } : {}) } } };
 }
+
+/**
+ * Node's `clientError` (a request the HTTP parser refuses: bad syntax, headers over the size cap, a
+ * request or header timeout), answered in the API's error shape, as fastify's default handler
+ * answers it in its own; then the socket is closed (Node's behaviour: the connection cannot be
+ * trusted to frame another request).
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'ERR_HTTP_TIMEOUT', 'the request took too long to arrive']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'ERR_HTTP_HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'ERR_HTTP_BAD_REQUEST', 'malformed HTTP request'];
+  const body = JSON.stringify(reply(status, code, message).body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

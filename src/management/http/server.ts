@@ -16,7 +16,7 @@ import { createTelemetry } from '../telemetry.ts';
 import { API_AREAS } from './api.ts';
 import { ApiError, type ApiApp, type ApiDeps, type Caller } from './api-types.ts';
 import { HTTP_AUTH, HttpAuth, anonymousCaller, sameOrigin, type Resolved } from './auth.ts';
-import { errorReply } from './errors.ts';
+import { answerClientError, errorReply } from './errors.ts';
 import { registerConsole } from './static-console.ts';
 
 /** What a route may declare in its `config`: `public` routes answer without credentials (login, session, probes). */
@@ -72,6 +72,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     trustProxy: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.decorate(HTTP_AUTH, auth);
   app.setValidatorCompiler(validatorCompiler);
@@ -111,14 +112,18 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     // Security off: only a loopback name or an IP literal may be the Host, else any web page could
     // reach the API through DNS rebinding (a name of its own resolving to 127.0.0.1).
     if (!auth.enabled && !trustedHost(req.headers.host, ctx.config.host)) throw new ApiError(403, 'ERR_HTTP_HOST', 'security is off: the Host must be an IP address, localhost or the configured host');
-    const path = req.url;
-    if (!path.startsWith('/api/') && !path.startsWith('/metrics')) return;
+    // Decided by the route matched, never by the raw request target: an absolute-form target
+    // (`GET http://x/api/v1/queues`) or a percent-encoded one (`/%61pi/...`) reaches the same route
+    // with a `req.url` that does not start with `/api/`, and would skip the CSRF check and the
+    // refusal before the body is read. Unmatched paths answer 404 and read nothing.
+    const route = req.routeOptions.url;
+    if (route === undefined || (!route.startsWith('/api/') && route !== '/metrics')) return;
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !sameOrigin(req.headers)) throw new ApiError(403, 'ERR_HTTP_CSRF', 'cross-origin request refused: its Origin is not this server');
     const resolved = await auth.resolve({ method: req.method, headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '' });
     auth.remember(req, resolved);
     // Refused before the body is read: an unauthenticated client cannot make the broker parse 10 MiB.
     const isPublic = (req.routeOptions.config as RouteConfig | undefined)?.public === true;
-    if (resolved.error && !isPublic && req.routeOptions.url !== undefined) throw resolved.error;
+    if (resolved.error && !isPublic) throw resolved.error;
   });
 
   const deps: ApiDeps = {
@@ -148,7 +153,8 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   const guard = (server: http.Server | https.Server, name: string, secure: boolean) => {
     server.maxConnections = cfg.maxConnections;
     gateConnections(server, guards, name, sockets, secure);
-    server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
+    // The plain listener is fastify's server: fastify binds its clientErrorHandler (the same) to it.
+    if (secure) server.on('clientError', answerClientError);
     servers.push(server);
   };
   try {
