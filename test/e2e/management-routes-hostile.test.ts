@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MAX_DEFINITION_DEPTH } from '../../src/routing/definition.ts';
+import { MAX_DEFINITION_DEPTH, MAX_DEFINITION_STEPS } from '../../src/routing/definition.ts';
 import { api } from '../helpers/management-http.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { retryUntil } from '../helpers/retry.ts';
 
 let broker: TestBroker;
 let call: ReturnType<typeof api>;
@@ -45,4 +46,24 @@ test('a definition nested thousands of levels deep (35 KB) is a 400 with the pat
   const ok = await call('POST', '/routes', { raw: nestedChoices('ten', 10) });
   assert.equal(ok.status, 201, ok.text);
   assert.equal((await call('GET', '/routes/ten/graph')).status, 200);
+});
+
+test('a definition of more steps than MAX_DEFINITION_STEPS (nested ones counted) is refused by a dry run and a deploy; as many is deployed', async () => {
+  const header = { setHeader: { name: 'h', value: 1 } };
+  const flat = { id: 'wide', from: 'queue:wide.in', steps: Array.from({ length: 10_000 }, () => header) };
+  const dry = await call('POST', '/routes/validate', { body: { definition: flat } });
+  assert.equal(dry.status, 200, dry.text.slice(0, 300));
+  assert.equal(dry.json.valid, false);
+  assert.deepEqual(dry.json.issues, [{ path: 'steps', message: `more than ${MAX_DEFINITION_STEPS} steps in the route (nested ones included)` }]);
+  // Nested lists count too: half at the top, half in a choice's branch, one over.
+  const half = Array.from({ length: MAX_DEFINITION_STEPS / 2 }, () => header);
+  const nested = { id: 'nested', from: 'queue:wide.in', steps: [...half.slice(1), { choice: { when: [{ if: true, steps: [...half, header] }] } }] };
+  const refused = await call('POST', '/routes', { body: { definition: nested } });
+  assert.equal(refused.status, 400, refused.text.slice(0, 300));
+  assert.equal(refused.json.error.issues[0].path, `steps.${MAX_DEFINITION_STEPS / 2 - 1}.choice.when.0.steps`);
+  const atCap = { ...nested, steps: [...half.slice(1), { choice: { when: [{ if: true, steps: half }] } }] };
+  const ok = await call('POST', '/routes', { body: { definition: atCap } });
+  assert.equal(ok.status, 201, ok.text.slice(0, 300));
+  await broker.core.send({ destination: { type: 'queue', name: 'wide.in' }, body: Buffer.from('{}') });
+  await retryUntil(async () => assert.equal((await call('GET', '/routes/nested/stats')).json.stats.completed, 1));
 });
