@@ -100,10 +100,11 @@ export function registerRemoteRouteCommands(route: Command, localGraph: (file: s
     .option('--replace', 'redeploy a route that is already deployed')
     .action((file: string, o: ConnectionOpts & { replace?: boolean }) => withClient(o, (api) => deploy(api, file, o)));
   withConnectionOptions(route.command('undeploy').argument('<id>').description('stop and remove a deployed route'))
-    .option('--drain', 'let the exchanges in flight finish first')
-    .action((id: string, o: ConnectionOpts & { drain?: boolean }) =>
+    // The API drains by default (as undeploy always did); --no-drain hands in-flight exchanges back at once.
+    .option('--no-drain', 'do not wait for the exchanges in flight: hand them back to the broker at once')
+    .action((id: string, o: ConnectionOpts & { drain: boolean }) =>
       withClient(o, async (api) => {
-        const r = await api.delete(`/api/v1/routes/${seg(id)}`, o.drain ? { drain: true } : {});
+        const r = await api.delete(`/api/v1/routes/${seg(id)}`, { drain: o.drain });
         if (o.json) printJson(r ?? { undeployed: id });
         else console.log(`undeployed ${id}`);
       }),
