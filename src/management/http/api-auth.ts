@@ -84,7 +84,11 @@ export const authApi: ApiArea = (app, deps) => {
       response: { 201: Token.extend({ token: z.string() }), ...errorResponses(400, 401, 409, 429) },
     },
     handler: async (req, reply) => {
-      const t = auth.createToken(userOf(deps, req), req.body.ttlSeconds);
+      const user = userOf(deps, req);
+      // A token made with a token lasts no longer than it: a short-lived or leaked token cannot mint a long-lived one.
+      const parent = auth.resolutionOf(req)?.token;
+      const left = parent && Math.floor((parent.expiresAt - Date.now()) / 1000);
+      const t = auth.createToken(user, left === undefined ? req.body.ttlSeconds : Math.min(req.body.ttlSeconds ?? left, left));
       deps.ctx.log.child({ component: 'http' }).info({ user: t.user, tokenId: t.id, expiresAt: new Date(t.expiresAt).toISOString() }, 'API token made');
       return reply.code(201).send(t);
     },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { QueueStats } from '../../core/handles.ts';
 import { HISTORY_SAMPLES } from '../telemetry.ts';
 import { ApiError, MGMT, type ApiArea } from './api-types.ts';
+import { HTTP_AUTH, type HttpAuth } from './auth.ts';
 import { EVENT_TOPICS, EventStreams, type EventTopic } from './event-streams.ts';
 import { queueAddress, viewFilter } from './queue-access.ts';
 
@@ -45,6 +46,8 @@ const TOPIC_AREA: Partial<Record<EventTopic, string>> = { routes: MGMT.routes, c
 /** /api/v1 routes of the overview area (issue 15; owner: the telemetry builder). */
 export const overviewApi: ApiArea = (app, deps) => {
   const { ctx, telemetry } = deps;
+  // The server's HttpAuth (absent when the area is mounted alone, as its unit test does: then the caller as resolved).
+  const auth = app.hasDecorator(HTTP_AUTH) ? app.getDecorator<HttpAuth>(HTTP_AUTH) : undefined;
   const streams = new EventStreams(ctx, telemetry, { maxClients: ctx.config.http.maxSseClients });
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => streams.closeAll());
@@ -100,13 +103,13 @@ export const overviewApi: ApiArea = (app, deps) => {
         }
         return ok;
       };
+      // Asked again every minute with the credentials as they stand now: the subject resolved when
+      // the stream opened would outlive a logout, a revoked token or a removed user.
       const stillAllowed = (): boolean => {
-        try {
-          deps.authorize(req, 'view', MGMT.broker);
-          return true;
-        } catch {
-          return false;
-        }
+        const security = ctx.security;
+        if (!security) return true;
+        const subject = auth ? auth.currentSubject(req) : deps.caller(req).subject;
+        return subject !== undefined && security.allowed(subject, MGMT.broker, 'view');
       };
       // From here the stream is ours, not fastify's: it writes to the socket until the client goes or the server closes.
       reply.hijack();

@@ -47,11 +47,17 @@ export interface Resolved {
   readonly error: ApiError | undefined;
   /** The session the cookie names (logout ends it). */
   readonly session: HttpSession | undefined;
+  /** The bearer token the request carried (revoking it, or its expiry, ends what it opened). */
+  readonly token?: ApiToken;
 }
 
 const ANONYMOUS: Caller = Object.freeze({ subject: undefined, user: undefined, via: 'none', origin: Object.freeze({ component: 'management' }) });
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BAD_CREDENTIALS = 'Invalid user name or password';
+/** Console sessions one user holds at once (a login past it ends that user's least recently used one). */
+export const MAX_SESSIONS_PER_USER = 32;
+/** API tokens one user holds at once (one more is refused, 429). */
+export const MAX_TOKENS_PER_USER = 100;
 
 /**
  * Authentication of the management HTTP server (docs/management.md#authentication-and-permissions):
@@ -102,8 +108,21 @@ export class HttpAuth {
     return result.session.subject;
   }
 
-  /** Opens a console session for a checked user; past `maxSessions` the least recently used one ends. */
+  /**
+   * Opens a console session for a checked user. Past {@link MAX_SESSIONS_PER_USER} of the same user
+   * that user's least recently used one ends; past `maxSessions` the least recently used of all. The
+   * per-user cap comes first, so one user logging in again and again (a script, a stolen low-privilege
+   * password) ends only its own sessions, never another user's.
+   */
   openSession(user: string): HttpSession {
+    let oldestOwn: string | undefined;
+    let own = 0;
+    for (const s of this.sessions.values()) {
+      if (s.user !== user) continue;
+      oldestOwn ??= s.id;
+      own++;
+    }
+    if (own >= MAX_SESSIONS_PER_USER && oldestOwn !== undefined) this.sessions.delete(oldestOwn);
     while (this.sessions.size >= this.config.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
     const session: HttpSession = { id: random(), user, csrfToken: random(), lastSeen: this.now() };
     this.sessions.set(session.id, session);
@@ -128,6 +147,20 @@ export class HttpAuth {
     return this.resolutions.get(req);
   }
 
+  /**
+   * The subject the request's credentials stand for now (an event stream asks again while it runs):
+   * undefined once its session has ended (logout, idle, evicted), its token was revoked or expired,
+   * or its user was removed; with the user's roles as they are now. Security off: undefined.
+   */
+  currentSubject(req: FastifyRequest): Subject | undefined {
+    const r = this.resolutions.get(req);
+    const user = r?.caller.user;
+    if (!this.security || !r || r.error || user === undefined) return undefined;
+    if (r.session && this.sessions.get(r.session.id) !== r.session) return undefined;
+    if (r.token && (this.tokenHashById.get(r.token.id) === undefined || r.token.expiresAt <= this.now())) return undefined;
+    return this.security.identity(user);
+  }
+
   /** The console session of a cookie-authenticated request. */
   sessionOf(req: FastifyRequest): HttpSession | undefined {
     return this.resolutions.get(req)?.session;
@@ -137,6 +170,10 @@ export class HttpAuth {
   createToken(user: string, ttlSeconds: number | undefined): ApiToken & { token: string } {
     this.sweep();
     if (this.tokens.size >= this.config.maxTokens) throw new ApiError(429, 'ERR_RESOURCE_LIMIT', `too many API tokens (http.maxTokens ${this.config.maxTokens}): revoke one first`);
+    // Per user too: one user's tokens cannot take every slot and lock the others out of making any.
+    let own = 0;
+    for (const t of this.tokens.values()) if (t.user === user) own++;
+    if (own >= MAX_TOKENS_PER_USER) throw new ApiError(429, 'ERR_RESOURCE_LIMIT', `user ${user} holds ${MAX_TOKENS_PER_USER} API tokens: revoke one first`);
     const ttl = Math.min(ttlSeconds ?? this.config.tokenMaxTtl, this.config.tokenMaxTtl);
     const token = random();
     const createdAt = this.now();
@@ -206,7 +243,7 @@ export class HttpAuth {
     if (!t || t.expiresAt <= this.now()) return this.refused(new ApiError(401, 'ERR_AUTHENTICATION_FAILED', 'invalid or expired token'));
     const subject = this.security!.identity(t.user);
     if (!subject) return this.refused(new ApiError(401, 'ERR_AUTHENTICATION_FAILED', 'invalid or expired token'));
-    return { caller: callerOf(subject, 'bearer', `http-${t.id}`), error: undefined, session: undefined };
+    return { caller: callerOf(subject, 'bearer', `http-${t.id}`), error: undefined, session: undefined, token: t };
   }
 
   private async basic(value: string, remoteAddress: string): Promise<Resolved> {
