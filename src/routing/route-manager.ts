@@ -75,8 +75,8 @@ export class RouteManager {
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
   private sandbox: RouteSandbox | undefined;
-  /** One test run at a time: each case is a core of its own. */
-  private testing = false;
+  /** The test run in progress (one at a time: each case is a core of its own); close() aborts it and waits for its sandbox to close. */
+  private testRun: { abort: AbortController; done: Promise<unknown> } | undefined;
   /** Graph models by deployed version (the definition does not change while it runs). */
   private readonly models = new WeakMap<Route, RouteGraphModel>();
   private directory: { problems(): RouteFileProblem[]; idle(): Promise<void>; close(): Promise<void> } | undefined;
@@ -263,13 +263,16 @@ export class RouteManager {
     const sandbox = this.sandbox;
     if (!sandbox) throw new JunctionError('ERR_ROUTE_STATE', 'route tests need a sandbox core, which this broker was not given');
     if (cases.length > MAX_TEST_CASES) throw new JunctionError('ERR_ROUTE_INVALID', `at most ${MAX_TEST_CASES} cases per run`);
-    if (this.testing) throw new JunctionError('ERR_ROUTE_STATE', 'a route test run is in progress; try again when it ends');
-    this.testing = true;
+    if (this.testRun) throw new JunctionError('ERR_ROUTE_STATE', 'a route test run is in progress; try again when it ends');
+    this.assertOpen();
+    const abort = new AbortController();
+    // Security is not checked there (no live address is touched): the route runs as the route origin.
+    const done = runSandboxCases(sandbox, (core) => new RouteManager(core, this.log), def, cases, MAX_TEST_TIMEOUT, abort.signal);
+    this.testRun = { abort, done };
     try {
-      // Security is not checked there (no live address is touched): the route runs as the route origin.
-      return await runSandboxCases(sandbox, (core) => new RouteManager(core, this.log), def, cases, MAX_TEST_TIMEOUT);
+      return await done;
     } finally {
-      this.testing = false;
+      this.testRun = undefined;
     }
   }
 
@@ -319,6 +322,8 @@ export class RouteManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.testRun?.abort.abort();
+    await this.testRun?.done.catch(() => {});
     await this.directory?.close();
     await Promise.all([...this.locks.values()].map((p) => p.catch(() => {})));
     await Promise.all([...this.routes.values()].map((r) => r.stop().catch((err: unknown) => this.log.error({ err, route: r.id }, 'route stop failed'))));

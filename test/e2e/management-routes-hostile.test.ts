@@ -67,3 +67,23 @@ test('a definition of more steps than MAX_DEFINITION_STEPS (nested ones counted)
   await broker.core.send({ destination: { type: 'queue', name: 'wide.in' }, body: Buffer.from('{}') });
   await retryUntil(async () => assert.equal((await call('GET', '/routes/nested/stats')).json.stats.completed, 1));
 });
+
+test('a route test run in progress ends with the broker: its sandbox does not outlive close, the cases left are not run', async () => {
+  const own = await startBroker({ store: { type: 'memory' } });
+  try {
+    const owned = api(`http://127.0.0.1:${own.ports.http}/api/v1`);
+    assert.equal((await owned('POST', '/routes', { body: { definition: { id: 't', from: 'queue:t.in', steps: [{ to: 'queue:t.out' }] } } })).status, 201);
+    // Each case waits for a message that never comes, at the longest timeout allowed (30 s each): 90 s of sandboxes.
+    const cases = ['first', 'second', 'third'].map((name) => ({ name, input: [{ body: 'x' }], expect: { 'queue:never': [{ body: 'x' }] }, timeout: 1e9 }));
+    const run = own.routes.test('t', cases);
+    const busy = await owned('POST', '/routes/t/test', { body: { cases: cases.slice(0, 1) } });
+    assert.equal(busy.status, 409, 'one run at a time');
+    await own.stop();
+    const results = await run;
+    assert.deepEqual(results.map((r) => r.passed), [false, false, false]);
+    assert.match(results[0]!.problems.join(), /queue:never: expected 1 message\(s\), got 0/);
+    assert.deepEqual(results.slice(1).map((r) => r.problems), [['not run: the broker is closing'], ['not run: the broker is closing']]);
+  } finally {
+    await own.stop().catch(() => {});
+  }
+});
