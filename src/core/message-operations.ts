@@ -8,7 +8,7 @@ import type { Target } from './memory-limits.ts';
 import { messageSize, type Destination, type Message, type Mutable } from './message.ts';
 import type { PagedAt } from './paged-list.ts';
 import type { StoreOp } from './ports/store.ts';
-import type { PostOffice } from './post-office.ts';
+import { ORIGINAL_QUEUE, originalQueueProperty, type PostOffice } from './post-office.ts';
 import type { Queue } from './queue.ts';
 import { BROKER_ORIGIN, type Origin } from './reserved.ts';
 import { selectorResolver } from './selector-resolver.ts';
@@ -189,13 +189,26 @@ export class QueueOperation implements MessageOperation {
     const { ctx, postOffice } = this.deps;
     const copy: Mutable<Message> = { ...m, destination: to };
     if (this.action === 'copy') copy.id = postOffice.newId();
-    else if (this.action === 'move') copy.originalDestination = m.originalDestination ?? m.destination;
-    else delete copy.originalDestination;
+    else if (this.action === 'move') {
+      copy.properties = originalQueueProperty(this.q, m);
+      copy.originalDestination = m.originalDestination ?? m.destination;
+    } else {
+      delete copy.originalDestination;
+      if (ORIGINAL_QUEUE in m.properties) {
+        const { [ORIGINAL_QUEUE]: _origin, ...rest } = m.properties;
+        copy.properties = rest;
+      }
+    }
     let queues: Queue[];
     try {
       // A retry's target differs per message: its `send` is checked here (a move's or copy's at creation).
       if (this.action === 'retry') ctx.access.check(this.origin, to.name, 'send');
       queues = postOffice.route(copy, this.origin ?? BROKER_ORIGIN);
+      // Back to the subscription it left (Artemis retryMessages' HDR_ORIGINAL_QUEUE), if it still
+      // takes it; else, as Artemis, to the address.
+      const from = this.action === 'retry' && to.type === 'topic' ? m.properties[ORIGINAL_QUEUE] : undefined;
+      const original = from !== undefined ? queues.find((q) => q.name === from) : undefined;
+      if (original !== undefined) queues = [original];
     } catch (err) {
       if (err instanceof JunctionError) return err;
       throw err;

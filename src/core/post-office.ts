@@ -230,7 +230,7 @@ export class PostOffice {
       this.logMove('warn', { queue: from.name, messageId: e.message.id, cause }, 'message discarded (no dead-letter address)');
       return;
     }
-    const props = { ...e.message.properties, dlqDeliveryFailureCause: cause };
+    const props = { ...originalQueueProperty(from, e.message), dlqDeliveryFailureCause: cause };
     const copy: Message = {
       ...e.message,
       destination: { type: 'queue', name: target },
@@ -272,4 +272,17 @@ export class PostOffice {
     this.movesQuiet = 0;
     ctx.log[level](quiet > 0 ? { ...fields, movedSinceLastLog: quiet } : fields, msg);
   }
+}
+
+/**
+ * Artemis's `_AMQ_ORIG_QUEUE`: set on a message dead-lettered, expired or moved out of a topic
+ * subscription, so a retry goes back to that subscription only, not to every subscriber of the
+ * topic (which would deliver it again to those that had it already). Set once, at the first move.
+ */
+export const ORIGINAL_QUEUE = '_AMQ_ORIG_QUEUE';
+
+/** `m`'s properties, with {@link ORIGINAL_QUEUE} naming `from` when `m` leaves a subscription for the first time. */
+export function originalQueueProperty(from: Queue, m: Message): Message['properties'] {
+  if (from.kind !== 'subscription' || m.originalDestination !== undefined) return m.properties;
+  return { ...m.properties, [ORIGINAL_QUEUE]: from.name };
 }
