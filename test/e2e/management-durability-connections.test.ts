@@ -48,7 +48,7 @@ async function overviewConnections(): Promise<Record<string, number>> {
 }
 
 test('counts stay right after thousands of quick connects and disconnects, refused ones included', { timeout: 180_000 }, async () => {
-  const { stomp, mqtt, amqp, ws } = broker.ports;
+  const { stomp, mqtt, amqp, ws } = broker.ports as { stomp: number; mqtt: number; amqp: number; ws: number };
   const negatives: string[] = [];
   for (let round = 0; round < 30; round++) {
     const batch: Array<Promise<void>> = [];
@@ -58,7 +58,7 @@ test('counts stay right after thousands of quick connects and disconnects, refus
       batch.push(poke(mqtt, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', false));
       batch.push(poke(amqp, 'XXXXXXXX', false));
       batch.push(poke(amqp, 'AMQP\x03\x01\x00\x00', true));
-      batch.push(wsPoke(ws!, ['stomp', 'mqtt', 'amqp'][i % 3]!));
+      batch.push(wsPoke(ws, ['stomp', 'mqtt', 'amqp'][i % 3]!));
     }
     await Promise.all(batch);
     const c = await overviewConnections();
@@ -82,7 +82,7 @@ async function mgmt(method: string, p: string): Promise<{ status: number; body: 
 }
 
 test('closing a STOMP connection mid-transaction rolls it back; its id then answers 404; a close racing the client close is fine', async () => {
-  const c = await RawStomp.connect(broker.ports.stomp);
+  const c = await RawStomp.connect(broker.ports.stomp!);
   await c.request('BEGIN', { transaction: 't1' });
   await c.request('SEND', { destination: '/queue/dur.tx', transaction: 't1', persistent: 'true' }, 'in tx');
   const listed = await mgmt('GET', '/connections?protocol=stomp');
@@ -97,7 +97,7 @@ test('closing a STOMP connection mid-transaction rolls it back; its id then answ
   for (let i = 0; i < 100 && (await mgmt('GET', '/connections')).body.items.length > 0; i++) await delay(20);
   assert.equal((await mgmt('DELETE', `/connections/${id}`)).status, 404, 'an id that just closed');
   // The client's DISCONNECT and the administrator's close at once.
-  const d = await RawStomp.connect(broker.ports.stomp);
+  const d = await RawStomp.connect(broker.ports.stomp!);
   const id2 = (await mgmt('GET', '/connections?protocol=stomp')).body.items[0].id;
   d.send('DISCONNECT', {});
   d.destroy();
