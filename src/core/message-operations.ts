@@ -20,6 +20,13 @@ const IDLE_MS = 60_000;
 
 type Action = MessageOperation['action'];
 
+/**
+ * Per queue, the keys of paged messages an operation is taking out (their removal being stored):
+ * another operation on the queue (a second job, a purge) that found them too passes them over, as
+ * it passes over an entry another detached. Without it both stored a copy: the message twice.
+ */
+const taking = new WeakMap<Queue, Set<string>>();
+
 /** What an operation needs from the core. */
 export interface OperationDeps {
   ctx: CoreContext;
@@ -130,7 +137,11 @@ export class QueueOperation implements MessageOperation {
     const paged: PagedAt[] = [];
     const sends: Send[] = [];
     let failure: JunctionError | undefined;
+    let claims = removes ? taking.get(q) : undefined;
+    if (removes && claims === undefined) taking.set(q, (claims = new Set()));
     for (const f of found) {
+      // Taken out meanwhile by another operation (stored, or being stored).
+      if (claims !== undefined && f.paged !== undefined && (claims.has(f.paged.key) || q.parts.pager?.has(f.paged) !== true)) continue;
       if (f.entry !== undefined && f.entry.state !== 'ready' && f.entry.state !== 'scheduled') {
         // In delivery to a consumer (Artemis skips those too); 'done' ones left meanwhile.
         if (f.entry.state === 'delivering') this.skipped++;
@@ -160,7 +171,10 @@ export class QueueOperation implements MessageOperation {
       if (f.entry !== undefined) {
         if (removes) q.detach(f.entry);
         entries.push(f.entry);
-      } else paged.push(f.paged);
+      } else {
+        paged.push(f.paged);
+        claims?.add(f.paged.key);
+      }
     }
     const ops: StoreOp[] = removes ? q.removalOps(entries) : [];
     if (removes) for (const ref of paged) ops.push({ op: 'removeRef', queue: q.name, key: ref.key });
@@ -171,6 +185,8 @@ export class QueueOperation implements MessageOperation {
       if (removes) for (const e of entries) q.restore(e);
       for (const s of sends) ctx.limits.release(messageSize(s.copy), s.targets);
       throw err;
+    } finally {
+      if (claims !== undefined) for (const ref of paged) claims.delete(ref.key);
     }
     // Deleted while the batch was stored: its discard already gave back the memory of what was detached.
     if (removes && !q.deleted) {

@@ -119,6 +119,15 @@ export class PagedList {
     return out;
   }
 
+  /** Whether the reference at absolute position `at` is still `key`. */
+  has(at: number, key: string): boolean {
+    const off = at - this.dropped;
+    if (off < 0 || this.chunks.length === 0) return false;
+    const c = this.chunks[Math.floor(off / CHUNK)];
+    const i = off % CHUNK;
+    return c !== undefined && i >= c.head && c.keys[i] === key;
+  }
+
   /** Removes the reference at absolute position `at` if it is still `key` there; returns its size, or -1. */
   remove(at: number, key: string): number {
     const off = at - this.dropped;

@@ -118,6 +118,11 @@ export class QueuePager {
     return this.list.refsFrom(from, n);
   }
 
+  /** Whether a paged reference is still listed (management found it, then awaited). */
+  has(ref: PagedAt): boolean {
+    return this.list.has(ref.at, ref.key);
+  }
+
   /**
    * Removes a paged reference from the middle if it is still there (management removed or moved its
    * message); a read-back in flight is discarded, since it may hold that message. False if gone.
