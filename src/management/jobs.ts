@@ -44,6 +44,8 @@ export interface JobRunnerOptions {
   /** How long a finished job stays readable, ms (default 15 min). */
   keepMs?: number;
   now?: () => number;
+  /** Whether the queue is still there: an operation on a deleted queue ends early, and the job says so (failed) rather than done. */
+  queueExists?: (name: string) => boolean;
 }
 
 interface Job {
@@ -68,6 +70,7 @@ export class JobRunner {
   private readonly maxKept: number;
   private readonly keepMs: number;
   private readonly now: () => number;
+  private readonly queueExists: ((name: string) => boolean) | undefined;
   private running = 0;
   private closed = false;
 
@@ -78,6 +81,7 @@ export class JobRunner {
     this.maxKept = opts.maxKept ?? MAX_KEPT_JOBS;
     this.keepMs = opts.keepMs ?? JOB_KEEP_MS;
     this.now = opts.now ?? Date.now;
+    this.queueExists = opts.queueExists;
   }
 
   /** Throws 429 when a job more would exceed the running cap, 503 once closed: call before creating the operation. */
@@ -160,6 +164,11 @@ export class JobRunner {
         info.skipped = op.skipped;
       }
       info.state = op.done ? 'done' : 'cancelled';
+      if (op.done && this.queueExists?.(info.queue) === false) {
+        // The core ends the operation of a deleted queue: what was left went with the queue, not to the target.
+        info.state = 'failed';
+        info.error = `Queue ${info.queue} was deleted while the job ran`;
+      }
     } catch (err) {
       info.state = 'failed';
       info.error = err instanceof Error ? err.message : String(err);

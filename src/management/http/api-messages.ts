@@ -68,7 +68,7 @@ const ActionBody = z
 /** The routes of the messages area, and of the jobs it starts. */
 export const messagesApi: ApiArea = (app, deps) => {
   const { core } = deps.ctx;
-  const jobs = new JobRunner({ log: deps.ctx.log });
+  const jobs = new JobRunner({ log: deps.ctx.log, queueExists: (name) => core.getQueue(name) !== undefined });
   // Jobs end with the server: fastify runs every plugin's onClose hook when the root closes.
   app.addHook('onClose', () => jobs.close());
   jobsApi(app, deps, jobs);

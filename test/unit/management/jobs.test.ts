@@ -146,3 +146,15 @@ test('jobs: finished jobs are kept keepMs and at most maxKept of them, oldest fi
   );
   assert.notEqual(new Set(ids).size, 1);
 });
+
+test('a job whose queue is deleted while it runs ends failed, saying so, not done', async () => {
+  const existing = new Set(['kept', 'doomed']);
+  const jobs = new JobRunner({ log: silent, slice: 10, queueExists: (name) => existing.has(name) });
+  const kept = jobs.start(fakeOp(30), { queue: 'kept', target: 't' });
+  // The core ends a deleted queue's operation early: done, though what was left never reached the target.
+  const doomed = jobs.start(fakeOp(30, { gate: async () => void existing.delete('doomed') }), { queue: 'doomed', target: 't' });
+  await until(() => jobs.get(kept.id)!.state !== 'running' && jobs.get(doomed.id)!.state !== 'running');
+  assert.equal(jobs.get(kept.id)!.state, 'done');
+  assert.equal(jobs.get(doomed.id)!.state, 'failed');
+  assert.match(jobs.get(doomed.id)!.error ?? '', /Queue doomed was deleted/);
+});
