@@ -85,13 +85,16 @@ test('a request target that is not a plain /api/ path still meets the auth and O
   assertServed(await watch.stop());
 });
 
-test('requests the HTTP parser refuses are answered in the API error shape, then closed', async () => {
+test('requests the HTTP parser or router refuses are answered in the API error shape, then closed', async () => {
   const cases: Array<[string, number, string]> = [
     [`GET /api/v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'ERR_HTTP_HEADERS_TOO_LARGE'],
     ['GARBAGE\r\n\r\n', 400, 'ERR_HTTP_BAD_REQUEST'],
     // Request smuggling's classic: both framings at once (Node refuses it).
     ['POST /api/v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'ERR_HTTP_BAD_REQUEST'],
   ];
+  // The router's refusals too: a malformed %-escape, a path parameter over its cap.
+  cases.push([`GET /api/v1/queues/%ZZ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adam}\r\nConnection: close\r\n\r\n`, 400, 'ERR_HTTP_BAD_REQUEST']);
+  cases.push([`GET /api/v1/queues/${'x'.repeat(2000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adam}\r\nConnection: close\r\n\r\n`, 414, 'ERR_HTTP_URI_TOO_LONG']);
   for (const [request, status, code] of cases) {
     const r = await raw(request);
     assert.equal(r.status, status, r.headers);

@@ -73,6 +73,11 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
     clientErrorHandler: answerClientError,
+    // The router's own refusals (a malformed %-escape, a path parameter over maxParamLength) in the API's error shape.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = errorReply(err);
+      void reply.status(status as never).send(body as never);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.decorate(HTTP_AUTH, auth);
   app.setValidatorCompiler(validatorCompiler);
