@@ -225,7 +225,7 @@ function startJunctionTls(): Promise<Target> {
       const certs = path.join(dir, 'certs');
       const made = spawnSync('bash', [path.join(ROOT, 'examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
       if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
-      return { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } };
+      return { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0, https: 0 } } };
     },
     (dir, p) => ({ port: p.amqps!, username: 'guest', password: 'guest', tlsCa: readFileSync(path.join(dir, 'certs', 'ca.pem'), 'utf8') }),
   );

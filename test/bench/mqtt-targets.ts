@@ -141,7 +141,7 @@ export function startJunctionTls(): Promise<Started> {
     const made = spawnSync('bash', [path.join(import.meta.dirname, '../../examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
     return {
-      config: { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } } },
+      config: { tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0, https: 0 } } },
       connect: { tlsCa: readFileSync(path.join(certs, 'ca.pem'), 'utf8') },
       port: (p) => p.mqttSsl!,
     };

@@ -319,7 +319,7 @@ async function benchJunction(client: LoadClient): Promise<{ outcomes: Map<string
     const made = spawnSync('bash', [path.join(ROOT, 'examples/tls/make-certs.sh'), certs], { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`examples/tls/make-certs.sh failed: ${made.stderr}`);
     const secure = await startJunction(async () => ({
-      tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0 } },
+      tls: { cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server-key.pem'), ports: { stomp: 0, mqtt: 0, amqp: 0, ws: 0, https: 0 } },
     }));
     started.push(secure);
     const managed = await startJunction(async () => ({ http: { enabled: true } }));
