@@ -54,7 +54,9 @@ function raw(request: string): Promise<{ status: number; headers: string; body: 
       const at = out.indexOf('\r\n\r\n');
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(out)?.[1] ?? 0), headers: out.slice(0, at), body: out.slice(at + 4) });
     });
-    s.end(request);
+    // No half-close: Node's HTTP server ends a socket whose peer sent FIN, so a response still in
+    // the making (an async auth check under load) would be lost; the server closes each of these itself.
+    s.write(request);
   });
 }
 
