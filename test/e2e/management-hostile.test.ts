@@ -99,11 +99,11 @@ test('requests the HTTP parser or router refuses are answered in the API error s
   // Over the cap the router matches no API route: 414 from the router, or, with the console built
   // (its catch-all route then takes the path), the JSON 404 every unknown /api path gets.
   cases.push([`GET /api/v1/queues/${'x'.repeat(2000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adam}\r\nConnection: close\r\n\r\n`, 414, 'ERR_HTTP_URI_TOO_LONG']);
-  const alternatives = new Map([[414, [404, 'ERR_HTTP_NOT_FOUND']] as const]);
+  const alternatives = new Map<number, readonly [number, string]>([[414, [404, 'ERR_HTTP_NOT_FOUND']]]);
   for (const [request, status, code] of cases) {
     const r = await raw(request);
     const alt = alternatives.get(status);
-    const [wantStatus, wantCode] = alt !== undefined && r.status === alt[0] ? alt : [status, code];
+    const [wantStatus, wantCode] = alt !== undefined && r.status === alt[0] ? alt : ([status, code] as const);
     assert.equal(r.status, wantStatus, r.headers);
     assert.match(r.headers, /content-type: application\/json/i);
     assert.equal(json(r.body).error.code, wantCode);
