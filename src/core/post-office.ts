@@ -132,7 +132,7 @@ export class PostOffice {
     const priority = Math.max(0, Math.min(9, Math.trunc(input.priority ?? settings.defaultPriority)));
     // An explicit literal, not a spread of the input: this runs once per message and the spread costs ~50x.
     const m: Mutable<Message> = {
-      id: input.id ?? `ID:${ctx.brokerName}-${ctx.bootId}-${++this.idSeq}`,
+      id: input.id ?? this.newId(),
       destination: input.destination,
       body: input.body,
       bodyType: input.bodyType ?? 'bytes',
